@@ -1,0 +1,2 @@
+// The public API: see README.md. Filled in folder by folder.
+export {};

@@ -1,0 +1,2 @@
+// wired in its own issue
+export {};

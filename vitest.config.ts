@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// Tests import @vigil/shared from source so a change is visible without a rebuild.
+const alias = [
+  { find: /^@vigil\/shared\/testing$/, replacement: here('./packages/shared/src/testing/index.ts') },
+  { find: /^@vigil\/shared$/, replacement: here('./packages/shared/src/index.ts') },
+];
+
+const slow = ['test/chaos/**'];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', ...slow],
+    setupFiles: [here('./test/vitest-setup.ts')],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    maxWorkers: 3,
+    reporters: ['default'],
+  },
+});
