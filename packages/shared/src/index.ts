@@ -1,2 +1,2 @@
-// The public API: see README.md. Filled in folder by folder.
-export {};
+// The public API of @vigil/shared: see README.md. One export block per folder.
+export * from './errors/index.js';

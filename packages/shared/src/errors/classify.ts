@@ -1,0 +1,118 @@
+import { ErrorCode } from './codes.js';
+import { type ErrorClass, PermanentError, TransientError, VigilError } from './vigil-error.js';
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EOPENBREAKER',
+  'ETIMEOUT',
+  'ESOCKET',
+  'ECONNECTION',
+  'CONNECTION_CLOSED',
+  'TIMEOUT',
+  '503',
+]);
+
+const TRANSIENT_NAMES = new Set(['AbortError', 'TimeoutError', 'ConnectTimeoutError', 'HeadersTimeoutError']);
+
+function field(err: unknown, key: string): unknown {
+  return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined;
+}
+
+/** The HTTP status an error carries, from fetch/undici/AWS SDK/our own errors. */
+export function statusOf(err: unknown): number | undefined {
+  const direct = field(err, 'status') ?? field(err, 'statusCode');
+  if (typeof direct === 'number') return direct;
+  const meta = field(err, '$metadata');
+  const sdk = meta ? field(meta, 'httpStatusCode') : undefined;
+  return typeof sdk === 'number' ? sdk : undefined;
+}
+
+function classOfStatus(status: number): ErrorClass | undefined {
+  if (status === 408 || status === 425 || status === 429 || status >= 500) return 'transient';
+  if (status >= 400) return 'permanent';
+  return undefined;
+}
+
+/**
+ * Decides an error's fate once, for every caller: validation and permanent errors are never retried,
+ * transient ones are, unexpected ones are retried a bounded number of times and then reported.
+ */
+export function classify(err: unknown): ErrorClass {
+  if (err instanceof VigilError) return err.errorClass;
+  const name = field(err, 'name');
+  if (name === 'ZodError') return 'validation';
+  const code = field(err, 'code');
+  if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('UND_ERR'))) return 'transient';
+  if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return 'transient';
+  const status = statusOf(err);
+  if (status !== undefined) return classOfStatus(status) ?? 'unexpected';
+  if (field(err, '$retryable')) return 'transient';
+  const cause = field(err, 'cause');
+  if (cause && cause !== err) {
+    const inner = classify(cause);
+    if (inner !== 'unexpected') return inner;
+  }
+  return 'unexpected';
+}
+
+/** Transient and unexpected errors are worth another try; validation and permanent ones are not. */
+export function isRetryable(err: unknown): boolean {
+  const c = classify(err);
+  return c === 'transient' || c === 'unexpected';
+}
+
+/** Builds the right typed error for an HTTP status (e.g. from an outbound call). */
+export function httpStatusError(
+  status: number,
+  message: string,
+  retryAfterMs?: number,
+): TransientError | PermanentError {
+  const details = { status };
+  if (classOfStatus(status) === 'transient') {
+    return Object.assign(new TransientError(message, { code: ErrorCode.HTTP_STATUS, details, retryAfterMs }), {
+      status,
+    });
+  }
+  return Object.assign(new PermanentError(message, { code: ErrorCode.HTTP_STATUS, details }), { status });
+}
+
+/** Parses a Retry-After header (seconds or HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export interface ErrorInfo {
+  type: string;
+  message: string;
+  stack?: string;
+  class: ErrorClass;
+  code?: string;
+}
+
+/** The contract's `error` object for events: type, message, stack, class. */
+export function toErrorInfo(err: unknown): ErrorInfo {
+  if (err instanceof Error) {
+    const code = field(err, 'code');
+    return {
+      type: err.name && err.name !== 'Error' ? err.name : typeof code === 'string' ? code : 'Error',
+      message: err.message,
+      stack: err.stack,
+      class: classify(err),
+      ...(typeof code === 'string' ? { code } : {}),
+    };
+  }
+  return { type: typeof err, message: String(err), class: classify(err) };
+}

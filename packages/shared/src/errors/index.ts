@@ -1,0 +1,18 @@
+export { ErrorCode, type ErrorCodeValue } from './codes.js';
+export {
+  VigilError,
+  ValidationError,
+  TransientError,
+  PermanentError,
+  type ErrorClass,
+  type VigilErrorOptions,
+} from './vigil-error.js';
+export {
+  classify,
+  isRetryable,
+  httpStatusError,
+  parseRetryAfter,
+  statusOf,
+  toErrorInfo,
+  type ErrorInfo,
+} from './classify.js';

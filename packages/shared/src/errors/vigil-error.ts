@@ -1,0 +1,47 @@
+import { ErrorCode } from './codes.js';
+
+export type ErrorClass = 'validation' | 'transient' | 'permanent' | 'unexpected';
+
+export interface VigilErrorOptions {
+  code?: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** Base of every error Vigil raises on purpose: a stable code and a class that decides its fate. */
+export class VigilError extends Error {
+  readonly code: string;
+  readonly errorClass: ErrorClass;
+  readonly details?: Record<string, unknown>;
+
+  constructor(message: string, errorClass: ErrorClass, opts: VigilErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.errorClass = errorClass;
+    this.code = opts.code ?? ErrorCode.UNEXPECTED;
+    this.details = opts.details;
+  }
+}
+
+/** Bad input: fixing the input is the only cure, so it is never retried. */
+export class ValidationError extends VigilError {
+  constructor(message: string, opts: VigilErrorOptions = {}) {
+    super(message, 'validation', { code: ErrorCode.VALIDATION, ...opts });
+  }
+}
+
+/** A failure that may pass on its own (network, 5xx, timeouts): retried with backoff. */
+export class TransientError extends VigilError {
+  readonly retryAfterMs?: number;
+  constructor(message: string, opts: VigilErrorOptions & { retryAfterMs?: number } = {}) {
+    super(message, 'transient', { code: ErrorCode.TRANSIENT, ...opts });
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+/** A failure that will repeat identically (4xx, not found): never retried. */
+export class PermanentError extends VigilError {
+  constructor(message: string, opts: VigilErrorOptions = {}) {
+    super(message, 'permanent', { code: ErrorCode.PERMANENT, ...opts });
+  }
+}
