@@ -1,0 +1,2 @@
+// filled in by the config work; see ../../README.md
+export {};

@@ -1,0 +1,2 @@
+// filled in by the events work; see ../../README.md
+export {};

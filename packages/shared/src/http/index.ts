@@ -1,0 +1,2 @@
+// filled in by the http work; see ../../README.md
+export {};

@@ -1,0 +1,2 @@
+// filled in by the lifecycle work; see ../../README.md
+export {};

@@ -1,0 +1,2 @@
+// filled in by the log work; see ../../README.md
+export {};

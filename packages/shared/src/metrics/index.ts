@@ -1,0 +1,1 @@
+export { createRegistry, vigilMetrics, type VigilMetrics } from './vigil-metrics.js';

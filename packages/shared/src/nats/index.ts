@@ -1,0 +1,2 @@
+// filled in by the nats work; see ../../README.md
+export {};

@@ -1,0 +1,2 @@
+// filled in by the resilience work; see ../../README.md
+export {};

@@ -1,0 +1,2 @@
+// filled in by the secrets-client work; see ../../README.md
+export {};

@@ -1,0 +1,2 @@
+// filled in by the tracing work; see ../../README.md
+export {};
