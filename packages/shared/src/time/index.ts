@@ -1,0 +1,2 @@
+// filled in by the runtime work (Clock, systemClock, ManualClock); see ../../README.md
+export {};
