@@ -1,2 +1,6 @@
-// filled in by the scheduler work (jobs.yaml schema and loader); see ../../README.md
-export {};
+// The jobs file (contract §5): schema, parser with line-numbered errors, loader. Shared by scheduler, runner, notifier.
+export type { JobsFile, JobDefinition, JobRetries, JobTargets, JobConcurrency, JobsFileProblem } from './types.js';
+export { parseJobsFile } from './parse.js';
+export { loadJobsFile } from './load.js';
+export { DEFAULT_RETRIES, DEFAULT_TIMEZONE, JOB_NAME_PATTERN, optionsKeyFor } from './defaults.js';
+export { cronProblem, isValidTimezone } from './validate.js';

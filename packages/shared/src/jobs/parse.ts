@@ -1,0 +1,160 @@
+import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { ErrorCode } from '../errors/codes.js';
+import { ValidationError } from '../errors/vigil-error.js';
+import { DEFAULT_RETRIES, DEFAULT_TIMEZONE, optionsKeyFor } from './defaults.js';
+import { formatPath, locate } from './locate.js';
+import { jobSchema, type RawJob } from './schema.js';
+import type { JobDefinition, JobsFile, JobsFileProblem } from './types.js';
+import { isValidTimezone, jobNameProblem, jobRuleProblems } from './validate.js';
+
+type PathKey = string | number;
+type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
+
+/**
+ * The contract writes `retries: { max: 3, base: 5s, max: 5m }`: the count and the cap share a key. A `max`
+ * with a unit is the cap, so that spelling works; `cap:` is the unambiguous one.
+ */
+function renameRetryCaps(doc: Document): void {
+  const jobs = doc.get('jobs', true);
+  if (!isMap(jobs)) return;
+  for (const pair of jobs.items) {
+    const retries = isMap(pair.value) ? pair.value.get('retries', true) : undefined;
+    if (!isMap(retries)) continue;
+    for (const p of retries.items) {
+      if (isScalar(p.key) && p.key.value === 'max' && isScalar(p.value) && typeof p.value.value === 'string') {
+        if (!/^\d+$/.test(p.value.value.trim())) p.key.value = 'cap';
+      }
+    }
+  }
+}
+
+function duplicateKeyProblems(doc: Document, counter: LineCounter): JobsFileProblem[] {
+  const out: JobsFileProblem[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        const k = String(p.key.value);
+        if (seen.has(k)) {
+          const pos = counter.linePos(p.key.range?.[0] ?? 0);
+          out.push({ line: pos.line, column: pos.col, path: k, message: `duplicate key "${k}"` });
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return out;
+}
+
+function toDefinition(name: string, job: RawJob, fileTimezone: string): JobDefinition {
+  const optionsKey = optionsKeyFor(job.handler) as 'http' | 'command' | 'report' | 'health' | 'module';
+  const def: JobDefinition = {
+    name,
+    timezone: job.timezone ?? fileTimezone,
+    handler: job.handler,
+    retries: {
+      max: job.retries?.max ?? DEFAULT_RETRIES.max,
+      backoff: job.retries?.backoff ?? DEFAULT_RETRIES.backoff,
+      base: job.retries?.base ?? DEFAULT_RETRIES.base,
+      cap: job.retries?.cap ?? DEFAULT_RETRIES.cap,
+    },
+    concurrency: job.concurrency ?? 'forbid',
+    options: (job[optionsKey] as Record<string, unknown> | undefined) ?? {},
+  };
+  const optional = [
+    'description',
+    'schedule',
+    'every',
+    'targets',
+    'timeout',
+    'startDeadline',
+    'backup',
+    'catchUp',
+    'alerts',
+  ] as const;
+  for (const key of optional) {
+    if (job[key] !== undefined) (def as unknown as Record<string, unknown>)[key] = job[key];
+  }
+  return def;
+}
+
+/** Parses and validates a jobs file; throws one ValidationError (JOBS_FILE_INVALID) listing every problem with its line. */
+export function parseJobsFile(text: string, fileName = 'jobs.yaml'): JobsFile {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: false, prettyErrors: false });
+  const problems: JobsFileProblem[] = [];
+  const add = (path: PathKey[], message: string, atKey = false) => {
+    const { line, column } = locate(doc, counter, path, atKey);
+    problems.push({ line, column, path: formatPath(path), message });
+  };
+  const addIssues = (base: PathKey[], issues: Issue[]) => {
+    for (const issue of issues) {
+      const path = [...base, ...(issue.path as PathKey[])];
+      if (issue.code === 'unrecognized_keys' && issue.keys) {
+        for (const k of issue.keys) add([...path, k], `unknown key "${k}"`, true);
+      } else add(path, issue.message);
+    }
+  };
+
+  for (const e of doc.errors) {
+    problems.push({
+      line: e.linePos?.[0].line ?? 1,
+      column: e.linePos?.[0].col ?? 1,
+      path: '',
+      message: e.message.split('\n')[0],
+    });
+  }
+  if (problems.length === 0) {
+    renameRetryCaps(doc);
+    problems.push(...duplicateKeyProblems(doc, counter));
+  }
+  const jobs: Record<string, JobDefinition> = {};
+  let timezone = DEFAULT_TIMEZONE;
+  if (problems.length === 0) {
+    const raw: unknown = doc.toJS();
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      add([], 'a jobs file is a mapping with `jobs:` (and optionally `timezone:`)');
+    } else {
+      const top = raw as Record<string, unknown>;
+      for (const key of Object.keys(top)) {
+        if (key !== 'timezone' && key !== 'jobs') add([key], `unknown key "${key}"`, true);
+      }
+      if (top.timezone !== undefined) {
+        if (typeof top.timezone !== 'string' || !isValidTimezone(top.timezone)) {
+          add(['timezone'], `unknown time zone "${String(top.timezone)}" (use an IANA name such as Europe/Berlin)`);
+        } else timezone = top.timezone;
+      }
+      const rawJobs = top.jobs;
+      if (rawJobs === undefined || rawJobs === null) add(['jobs'], 'missing `jobs:` mapping');
+      else if (typeof rawJobs !== 'object' || Array.isArray(rawJobs))
+        add(['jobs'], '`jobs` must be a mapping of job name to job');
+      else {
+        for (const [name, value] of Object.entries(rawJobs as Record<string, unknown>)) {
+          const nameProblem = jobNameProblem(name);
+          if (nameProblem) add(['jobs', name], nameProblem, true);
+          const parsed = jobSchema.safeParse(value ?? {});
+          if (!parsed.success) {
+            addIssues(['jobs', name], parsed.error.issues as unknown as Issue[]);
+            continue;
+          }
+          const rules = jobRuleProblems(name, parsed.data, timezone);
+          for (const r of rules) add(r.path, r.message, r.atKey);
+          if (!nameProblem && rules.length === 0) jobs[name] = toDefinition(name, parsed.data, timezone);
+        }
+      }
+    }
+  }
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    const lines = problems.map((p) => `  ${fileName}:${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    throw new ValidationError(
+      `${fileName} is invalid (${problems.length} error${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+      {
+        code: ErrorCode.JOBS_FILE_INVALID,
+        details: { file: fileName, errors: problems },
+      },
+    );
+  }
+  return { timezone, jobs };
+}

@@ -1,0 +1,81 @@
+import { Cron } from 'croner';
+import { JOB_NAME_PATTERN, HANDLERS, OPTION_KEYS, optionsKeyFor } from './defaults.js';
+import type { RawJob } from './schema.js';
+
+export interface RuleProblem {
+  path: (string | number)[];
+  message: string;
+  atKey?: boolean;
+}
+
+export function isValidTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A cron expression croner accepts with 5 fields (minute first) or 6 (second first); else why not. */
+export function cronProblem(pattern: string, timezone: string): string | undefined {
+  const fields = pattern.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6)
+    return `cron "${pattern}" has ${fields} fields; use 5 (minute first) or 6 (second first)`;
+  try {
+    new Cron(pattern, { timezone: isValidTimezone(timezone) ? timezone : 'UTC', mode: '5-or-6-parts', paused: true });
+    return undefined;
+  } catch (err) {
+    return `cron "${pattern}" is invalid: ${(err as Error).message}`;
+  }
+}
+
+export function jobNameProblem(name: string): string | undefined {
+  return JOB_NAME_PATTERN.test(name)
+    ? undefined
+    : `job name "${name}" must match ${JOB_NAME_PATTERN} (lowercase letters, digits, "-" and "_")`;
+}
+
+/** Rules zod shapes cannot say: one schedule kind, a real cron and zone, the handler and its option block. */
+export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string): RuleProblem[] {
+  const at = (...p: (string | number)[]) => ['jobs', name, ...p];
+  const out: RuleProblem[] = [];
+  const tz = job.timezone ?? fileTimezone;
+  if (job.timezone !== undefined && !isValidTimezone(job.timezone)) {
+    out.push({
+      path: at('timezone'),
+      message: `unknown time zone "${job.timezone}" (use an IANA name such as Europe/Berlin)`,
+    });
+  }
+  if (job.schedule !== undefined && job.every !== undefined) {
+    out.push({ path: at('every'), message: 'give either `schedule` (cron) or `every`, not both' });
+  }
+  if (job.schedule !== undefined) {
+    const problem = cronProblem(job.schedule, tz);
+    if (problem) out.push({ path: at('schedule'), message: problem });
+  }
+  if (job.every !== undefined && job.every < 1_000) {
+    out.push({ path: at('every'), message: '`every` must be at least 1s' });
+  }
+  const handler = job.handler;
+  const known = (HANDLERS as readonly string[]).includes(handler) || /^module:.+/.test(handler);
+  if (!known) {
+    out.push({
+      path: at('handler'),
+      message: `unknown handler "${handler}" (use http | command | module:<path> | report.daily | health.daily)`,
+    });
+  }
+  const own = optionsKeyFor(handler);
+  for (const key of OPTION_KEYS) {
+    if (key !== own && job[key] !== undefined) {
+      out.push({ path: at(key), atKey: true, message: `\`${key}\` options given but the handler is "${handler}"` });
+    }
+  }
+  if (handler === 'http' && job.http === undefined)
+    out.push({ path: at('handler'), message: 'handler http needs an `http: { url }` block' });
+  if (handler === 'command' && job.command === undefined)
+    out.push({ path: at('handler'), message: 'handler command needs a `command: { run }` block' });
+  if (job.timeout !== undefined && job.timeout <= 0)
+    out.push({ path: at('timeout'), message: '`timeout` must be positive' });
+  return out;
+}
