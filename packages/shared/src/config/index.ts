@@ -1,2 +1,11 @@
-// filled in by the config work; see ../../README.md
-export {};
+export { loadConfig, buildCommit, EXIT_CONFIG, type LoadConfigOptions } from './config.js';
+export { ConfigError, type ConfigProblem } from './config-error.js';
+export { parseDuration, durationSchema } from './duration.js';
+export {
+  baseEnvSchema,
+  booleanSchema,
+  envListSchema,
+  httpPortSchema,
+  LOG_LEVELS,
+  type BaseEnv,
+} from './schemas.js';

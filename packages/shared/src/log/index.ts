@@ -1,2 +1,3 @@
-// filled in by the log work; see ../../README.md
-export {};
+export { createLogger, type Logger, type CreateLoggerOptions } from './logger.js';
+export { registerSecretValue, unregisterSecretValue, scrubSecrets, REDACTED } from './secret-values.js';
+export { isSecretKey, redactDeep } from './redact-keys.js';

@@ -1,2 +1,8 @@
-// filled in by the resilience work; see ../../README.md
-export {};
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { retry, type RetryOptions } from './retry.js';
+export {
+  createBreaker,
+  type Breaker,
+  type BreakerOptions,
+  type EventPublisher,
+} from './breaker.js';

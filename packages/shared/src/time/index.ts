@@ -1,2 +1,2 @@
-// filled in by the runtime work (Clock, systemClock, ManualClock); see ../../README.md
-export {};
+export { type Clock, type TimerHandle, systemClock, sleepOn, abortReason } from './clock.js';
+export { ManualClock } from './manual-clock.js';

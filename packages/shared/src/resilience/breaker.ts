@@ -1,0 +1,160 @@
+import CircuitBreaker from 'opossum';
+import type { Registry } from 'prom-client';
+import { classify, ErrorCode, TransientError, toErrorInfo } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { vigilMetrics } from '../metrics/index.js';
+
+type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Anything that can publish an event (the EventBus); typed structurally so breakers need no NATS import. */
+export interface EventPublisher {
+  publish(subject: string, data: Record<string, unknown>): Promise<unknown> | unknown;
+}
+
+export interface BreakerOptions {
+  /** Used in events and metrics. */
+  service: string;
+  bus?: EventPublisher;
+  registry?: Registry;
+  /** Consecutive counted failures that open the breaker. Default 5. */
+  failureThreshold?: number;
+  /** How long it stays open before letting one probe through. Default 30 s. */
+  resetTimeoutMs?: number;
+  /** Per-call timeout (counts as a failure). Default false (none). */
+  timeoutMs?: number | false;
+  /** Which errors count towards opening. Default: everything but validation and permanent errors. */
+  isFailure?: (err: unknown) => boolean;
+  logger?: Logger;
+}
+
+export interface Breaker<A extends unknown[], R> {
+  fire(...args: A): Promise<R>;
+  readonly state: BreakerState;
+  readonly name: string;
+  on(event: 'open' | 'halfOpen' | 'close', fn: () => void): void;
+  shutdown(): void;
+}
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+const VERB: Record<BreakerState, 'opened' | 'half-open' | 'closed'> = {
+  open: 'opened',
+  'half-open': 'half-open',
+  closed: 'closed',
+};
+
+function defaultIsFailure(err: unknown): boolean {
+  const c = classify(err);
+  return c !== 'validation' && c !== 'permanent';
+}
+
+/** Subject tokens cannot hold dots, spaces or wildcards. */
+function token(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * A circuit breaker around `fn` (opossum underneath). Opens after `failureThreshold` CONSECUTIVE counted
+ * failures, rejects fast with TransientError VIGIL_E_BREAKER_OPEN while open, lets a single probe through
+ * after `resetTimeoutMs`, closes when it succeeds. Every transition is logged, set on vigil_breaker_state
+ * and published as breaker.<opened|half-open|closed>.<service>.<name>.
+ */
+export function createBreaker<A extends unknown[], R>(
+  name: string,
+  fn: (...args: A) => Promise<R>,
+  opts: BreakerOptions,
+): Breaker<A, R> {
+  const threshold = opts.failureThreshold ?? 5;
+  const resetTimeoutMs = opts.resetTimeoutMs ?? 30_000;
+  const isFailure = opts.isFailure ?? defaultIsFailure;
+  const log = opts.logger?.child({ breaker: name });
+  const gauge = opts.registry ? vigilMetrics(opts.registry).breakerState : undefined;
+
+  const cb = new CircuitBreaker<A, R>(fn, {
+    name,
+    timeout: opts.timeoutMs ?? false,
+    resetTimeout: resetTimeoutMs,
+    // Opossum's own error-rate rule is switched off: we open on consecutive failures (below). It still
+    // re-opens on a failed half-open probe, which is what we want.
+    volumeThreshold: Number.MAX_SAFE_INTEGER,
+    errorThresholdPercentage: 100,
+    errorFilter: (err: unknown) => !isFailure(err),
+  });
+
+  let consecutive = 0;
+  let lastError: unknown;
+  let openedAt = 0;
+  const state = (): BreakerState => (cb.opened ? 'open' : cb.halfOpen ? 'half-open' : 'closed');
+
+  const transition = (s: BreakerState) => {
+    gauge?.set({ service: opts.service, name }, STATE_VALUE[s]);
+    const failures = consecutive;
+    const fields = { service: opts.service, breaker: name, state: s, failures };
+    if (s === 'open') log?.warn({ ...fields, err: lastError }, `breaker ${name} opened`);
+    else log?.info(fields, `breaker ${name} ${s}`);
+    if (!opts.bus) return;
+    const data: Record<string, unknown> = {
+      service: opts.service,
+      name,
+      state: s,
+      at: new Date().toISOString(),
+      failures,
+    };
+    if (s === 'open' && lastError !== undefined) {
+      const { stack: _stack, ...error } = toErrorInfo(lastError);
+      data.error = error;
+    }
+    const subject = `breaker.${VERB[s]}.${token(opts.service)}.${token(name)}`;
+    void Promise.resolve()
+      .then(() => opts.bus?.publish(subject, data))
+      .catch((err: unknown) => log?.warn({ err, subject }, 'breaker event not published'));
+  };
+
+  gauge?.set({ service: opts.service, name }, 0);
+  cb.on('success', () => {
+    consecutive = 0;
+  });
+  cb.on('failure', (err: unknown) => {
+    lastError = err;
+    consecutive++;
+    if (consecutive >= threshold && cb.closed) cb.open();
+  });
+  cb.on('open', () => {
+    openedAt = Date.now();
+    transition('open');
+  });
+  cb.on('halfOpen', () => transition('half-open'));
+  cb.on('close', () => {
+    consecutive = 0;
+    transition('closed');
+  });
+
+  return {
+    name,
+    get state() {
+      return state();
+    },
+    async fire(...args: A): Promise<R> {
+      try {
+        return await cb.fire(...args);
+      } catch (err) {
+        if ((err as { code?: unknown })?.code === 'EOPENBREAKER') {
+          throw new TransientError(`breaker ${name} is open`, {
+            code: ErrorCode.BREAKER_OPEN,
+            cause: lastError,
+            retryAfterMs: Math.max(0, openedAt + resetTimeoutMs - Date.now()),
+            details: { breaker: name, service: opts.service },
+          });
+        }
+        throw err;
+      }
+    },
+    on(event, listener) {
+      if (event === 'open') cb.on('open', listener);
+      else if (event === 'halfOpen') cb.on('halfOpen', listener);
+      else cb.on('close', listener);
+    },
+    shutdown() {
+      cb.shutdown();
+    },
+  };
+}

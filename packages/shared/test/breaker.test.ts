@@ -1,0 +1,143 @@
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createBreaker,
+  createRegistry,
+  ErrorCode,
+  PermanentError,
+  TransientError,
+  ValidationError,
+} from '@vigil/shared';
+import { collectEvents, startNats, type TestServer } from '@vigil/shared/testing';
+
+let nats: TestServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nats = await startNats({ jetstream: false });
+  nc = await connect({ servers: nats.url });
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+/** Publishes like the EventBus does (JSON on NATS), without depending on it. */
+const natsPublisher = () => ({
+  publish: (subject: string, data: Record<string, unknown>) => nc.publish(subject, JSON.stringify(data)),
+});
+
+async function gaugeValue(registry: ReturnType<typeof createRegistry>, name: string): Promise<number | undefined> {
+  const metric = await registry.getSingleMetric('vigil_breaker_state')?.get();
+  return metric?.values.find((v) => v.labels.name === name)?.value;
+}
+
+describe('createBreaker', () => {
+  it('opens after 5 consecutive failures, rejects fast, half-opens, closes on success; events on NATS', async () => {
+    const events = collectEvents(nc, 'breaker.>');
+    const registry = createRegistry();
+    let upstreamUp = false;
+    let calls = 0;
+    const breaker = createBreaker(
+      'smtp',
+      async (x: number) => {
+        calls++;
+        if (!upstreamUp) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return x * 2;
+      },
+      { service: 'notifier', bus: natsPublisher(), registry, resetTimeoutMs: 300 },
+    );
+
+    for (let i = 0; i < 4; i++) await expect(breaker.fire(1)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.fire(1)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(breaker.state).toBe('open');
+    expect(await gaugeValue(registry, 'smtp')).toBe(2);
+
+    // Open: fails fast without calling the upstream, with a retryable typed error.
+    const t0 = Date.now();
+    const rejected = await breaker.fire(1).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(50);
+    expect(rejected).toBeInstanceOf(TransientError);
+    expect(rejected).toMatchObject({ code: ErrorCode.BREAKER_OPEN });
+    expect(calls).toBe(5);
+
+    const [opened] = await events.waitFor('breaker.opened.notifier.smtp');
+    expect(opened.event).toMatchObject({ service: 'notifier', name: 'smtp', state: 'open', failures: 5 });
+    expect(Number.isNaN(Date.parse(opened.event.at))).toBe(false);
+
+    await events.waitFor('breaker.half-open.notifier.smtp');
+    expect(breaker.state).toBe('half-open');
+    expect(await gaugeValue(registry, 'smtp')).toBe(1);
+
+    upstreamUp = true;
+    expect(await breaker.fire(21)).toBe(42);
+    expect(breaker.state).toBe('closed');
+    const [closed] = await events.waitFor('breaker.closed.notifier.smtp');
+    expect(closed.event).toMatchObject({ service: 'notifier', name: 'smtp', state: 'closed' });
+    expect(await gaugeValue(registry, 'smtp')).toBe(0);
+    expect(events.events.map((e) => e.subject)).toEqual([
+      'breaker.opened.notifier.smtp',
+      'breaker.half-open.notifier.smtp',
+      'breaker.closed.notifier.smtp',
+    ]);
+    events.stop();
+    breaker.shutdown();
+  });
+
+  it('a failed half-open probe re-opens it; only one probe goes through', async () => {
+    let calls = 0;
+    let release: () => void = () => {};
+    const breaker = createBreaker(
+      'api',
+      async () => {
+        calls++;
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        throw new TransientError('still down');
+      },
+      { service: 'reports', failureThreshold: 1, resetTimeoutMs: 100 },
+    );
+    const first = breaker.fire();
+    release();
+    await expect(first).rejects.toThrow('still down');
+    expect(breaker.state).toBe('open');
+    await new Promise<void>((resolve) => breaker.on('halfOpen', resolve));
+    const probe = breaker.fire();
+    await expect(breaker.fire()).rejects.toMatchObject({ code: ErrorCode.BREAKER_OPEN });
+    release();
+    await expect(probe).rejects.toThrow('still down');
+    expect(breaker.state).toBe('open');
+    expect(calls).toBe(2);
+    breaker.shutdown();
+  });
+
+  it('validation and permanent errors do not count; a success resets the count', async () => {
+    let mode: 'transient' | 'permanent' | 'validation' | 'ok' = 'permanent';
+    const breaker = createBreaker(
+      'webhook',
+      async () => {
+        if (mode === 'transient') throw new TransientError('503');
+        if (mode === 'permanent') throw new PermanentError('404');
+        if (mode === 'validation') throw new ValidationError('bad');
+        return 'ok';
+      },
+      { service: 'webhooks' },
+    );
+    for (let i = 0; i < 10; i++) await expect(breaker.fire()).rejects.toBeInstanceOf(PermanentError);
+    mode = 'validation';
+    for (let i = 0; i < 10; i++) await expect(breaker.fire()).rejects.toBeInstanceOf(ValidationError);
+    expect(breaker.state).toBe('closed');
+    mode = 'transient';
+    for (let i = 0; i < 4; i++) await expect(breaker.fire()).rejects.toBeInstanceOf(TransientError);
+    mode = 'ok';
+    await breaker.fire();
+    mode = 'transient';
+    for (let i = 0; i < 4; i++) await expect(breaker.fire()).rejects.toBeInstanceOf(TransientError);
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.fire()).rejects.toBeInstanceOf(TransientError);
+    expect(breaker.state).toBe('open');
+    breaker.shutdown();
+  });
+});
