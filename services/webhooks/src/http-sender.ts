@@ -1,0 +1,125 @@
+import dns from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { ErrorCode, parseRetryAfter } from '@vigil/shared';
+import { Agent } from 'undici';
+import type { AttemptOutcome } from './retry-policy.js';
+import { checkHost, type ResolvedAddress, type SsrfPolicy } from './ssrf-guard.js';
+
+export interface SenderOptions {
+  ssrf: SsrfPolicy;
+  connectTimeoutMs: number;
+  totalTimeoutMs: number;
+  connectionsPerOrigin: number;
+  userAgent: string;
+}
+
+export interface SendResult {
+  outcome: AttemptOutcome;
+  durationMs: number;
+  /** A short excerpt of an error response body, for lastError. */
+  excerpt?: string;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+const resolveAll = (host: string): Promise<ResolvedAddress[]> => dns.promises.lookup(host, { all: true });
+
+/**
+ * A `lookup` for net.connect that refuses internal addresses at connect time: the address checked is the
+ * address connected to, so DNS rebinding between intake and delivery gains nothing.
+ */
+export function guardedLookup(policy: SsrfPolicy) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    checkHost(hostname, policy, resolveAll).then(
+      (addresses) => {
+        const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
+        const usable = wanted ? addresses.filter((a) => a.family === wanted) : addresses;
+        if (usable.length === 0) {
+          const err: NodeJS.ErrnoException = new Error(`no usable address for ${hostname}`);
+          err.code = 'ENOTFOUND';
+          callback(err, '', 0);
+        } else if (options.all) callback(null, usable);
+        else callback(null, usable[0].address, usable[0].family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 0),
+    );
+  };
+}
+
+function refusedBy(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined, i = 0; e && i < 4; i++) {
+    if (e.code === ErrorCode.WEBHOOK_URL_REFUSED) return e.message;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** Posts signed webhooks with one keep-alive pool per origin (undici Agent), never following redirects. */
+export class HttpSender {
+  readonly agent: Agent;
+
+  constructor(private readonly opts: SenderOptions) {
+    this.agent = new Agent({
+      connections: opts.connectionsPerOrigin,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: opts.connectTimeoutMs, lookup: guardedLookup(opts.ssrf) },
+    });
+  }
+
+  async send(url: URL, body: string, headers: Record<string, string>): Promise<SendResult> {
+    const started = performance.now();
+    // net.connect skips `lookup` for IP literals, so those are judged here, before anything is sent.
+    if (isIP(url.hostname.replace(/^\[|\]$/g, ''))) {
+      try {
+        await checkHost(url.hostname, this.opts.ssrf, resolveAll);
+      } catch (err) {
+        return { outcome: { kind: 'refused', message: (err as Error).message }, durationMs: 0 };
+      }
+    }
+    const signal = AbortSignal.timeout(this.opts.totalTimeoutMs);
+    try {
+      const res = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': this.opts.userAgent,
+          ...headers,
+        },
+        body,
+        signal,
+      });
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      let excerpt: string | undefined;
+      if (ok) await res.body.dump();
+      else excerpt = (await res.body.text()).slice(0, 200);
+      const retryAfter = res.headers['retry-after'];
+      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      return {
+        outcome: { kind: 'response', status: res.statusCode, retryAfterMs },
+        durationMs: performance.now() - started,
+        excerpt,
+      };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const refusal = refusedBy(err);
+      if (refusal) return { outcome: { kind: 'refused', message: refusal }, durationMs: performance.now() - started };
+      const timedOut = signal.aborted;
+      return {
+        outcome: {
+          kind: 'network',
+          code: timedOut ? 'TIMEOUT' : (e.code ?? e.name),
+          message: timedOut ? `no complete response within ${this.opts.totalTimeoutMs} ms` : e.message,
+        },
+        durationMs: performance.now() - started,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

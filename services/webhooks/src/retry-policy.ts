@@ -1,0 +1,54 @@
+/** What one HTTP attempt produced, reduced to what the policy needs. */
+export type AttemptOutcome =
+  | { kind: 'response'; status: number; retryAfterMs?: number }
+  | { kind: 'network'; message: string; code?: string }
+  /** The SSRF guard refused the destination's address: nothing was sent, and nothing will be. */
+  | { kind: 'refused'; message: string };
+
+export interface RetryPolicy {
+  /** Retries after the first attempt: 3 means at most 4 attempts. */
+  maxRetries: number;
+  baseMs: number;
+  capMs: number;
+  /** Upper bound on a receiver's Retry-After, so a hostile value cannot park a delivery for a year. */
+  maxRetryAfterMs: number;
+  random?: () => number;
+}
+
+export type Decision =
+  | { action: 'delivered' }
+  | { action: 'retry'; delayMs: number; reason: string }
+  | { action: 'dead'; reason: 'permanent' | 'exhausted'; message: string };
+
+/** 408, 429, 5xx and network failures may pass on their own; every other non-2xx will repeat. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */
+export function backoffMs(attempt: number, policy: RetryPolicy): number {
+  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round((policy.random ?? Math.random)() * ceiling);
+}
+
+function describe(outcome: AttemptOutcome): string {
+  if (outcome.kind === 'refused') return outcome.message;
+  if (outcome.kind === 'network') return outcome.code ? `${outcome.code}: ${outcome.message}` : outcome.message;
+  if (outcome.status >= 300 && outcome.status < 400) return `HTTP ${outcome.status} (redirects are not followed)`;
+  return `HTTP ${outcome.status}`;
+}
+
+/**
+ * Decides the fate of a delivery after its `attempt`-th HTTP attempt (1-based). Retry-After wins over the
+ * computed backoff when the receiver gives one, because it knows when it will be ready.
+ */
+export function decide(outcome: AttemptOutcome, attempt: number, policy: RetryPolicy): Decision {
+  if (outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300) return { action: 'delivered' };
+  const message = describe(outcome);
+  const retryable = outcome.kind === 'network' || (outcome.kind === 'response' && isRetryableStatus(outcome.status));
+  if (!retryable) return { action: 'dead', reason: 'permanent', message };
+  if (attempt > policy.maxRetries) return { action: 'dead', reason: 'exhausted', message };
+  const retryAfter = outcome.kind === 'response' ? outcome.retryAfterMs : undefined;
+  const delayMs = retryAfter !== undefined ? Math.min(retryAfter, policy.maxRetryAfterMs) : backoffMs(attempt, policy);
+  return { action: 'retry', delayMs, reason: message };
+}
