@@ -1,0 +1,87 @@
+/**
+ * The notifier's own view of "something a human must hear about": every subscribed event, whatever its
+ * family, becomes one Alert. Templates, grouping, recipients and channels only ever see Alerts.
+ */
+export type Severity = 'CRITICAL' | 'WARNING' | 'INFO';
+
+export type AlertKind =
+  | 'failed'
+  | 'partial'
+  | 'missed'
+  | 'stuck'
+  | 'recovered'
+  | 'secrets-refresh-failed'
+  | 'secrets-stale-served'
+  | 'webhook-dead'
+  | 'breaker-opened'
+  | 'message';
+
+export type ErrorClassName = 'validation' | 'transient' | 'permanent' | 'unexpected';
+
+export interface AlertError {
+  type: string;
+  message: string;
+  stack?: string;
+  class?: ErrorClassName;
+  code?: string;
+}
+
+export interface AlertRun {
+  runId: string;
+  attempt?: number;
+  trigger?: string;
+  scheduledAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  reason?: string;
+  requestedBy?: string;
+}
+
+export interface AlertStats {
+  targets: number;
+  succeeded: number;
+  failed: number;
+  skipped?: number;
+}
+
+export interface AlertFailure {
+  target: string;
+  error: string;
+}
+
+export interface Alert {
+  /** CloudEvent id of the event that raised it (dedupe key). */
+  eventId: string;
+  subject: string;
+  kind: AlertKind;
+  severity: Severity;
+  /** True for "it is fine again" alerts (job.recovered). */
+  resolved: boolean;
+  /** One line, e.g. "daily-reports failed"; the email subject adds severity and error type. */
+  headline: string;
+  /** The job, secret, endpoint or service the alert is about (first half of the group key). */
+  scope: string;
+  job?: string;
+  /** When it happened (ISO 8601). */
+  occurredAt: string;
+  run?: AlertRun;
+  error?: AlertError;
+  stats?: AlertStats;
+  failures?: AlertFailure[];
+  /** Extra facts shown as a table (label, value), e.g. a secret's cache age. */
+  facts: Array<[string, string]>;
+  /** Free text (notify.send body). */
+  body?: string;
+  /** notify.send recipients, used instead of the cascade. */
+  recipients?: string[];
+  /** Second half of the group key: the error type, or what stands in for it. */
+  groupType: string;
+  /** True when the alert is the sample sent by `vigil test-email`. */
+  sample?: boolean;
+}
+
+/** Alerts of one group fold into one follow-up: same scope, same kind, same error type. */
+export function groupKeyOf(alert: Pick<Alert, 'scope' | 'kind' | 'groupType'>): string {
+  return `${alert.scope}|${alert.kind}|${alert.groupType}`;
+}

@@ -1,0 +1,94 @@
+import type { Alert } from './alert.js';
+
+/**
+ * Alertmanager-style grouping, as pure state transitions (the store applies them with compare-and-set):
+ * the first alert of a group goes out at once; later ones fold into at most one follow-up per interval,
+ * which carries their count and the latest details.
+ */
+export interface GroupState {
+  key: string;
+  scope: string;
+  job?: string;
+  openedAt: number;
+  lastSentAt: number;
+  /** Every alert seen since the group opened. */
+  total: number;
+  /** Alerts folded since the last email. */
+  pending: number;
+  /** When the follow-up of the pending alerts is due. */
+  dueAt?: number;
+  latest: Alert;
+}
+
+export type GroupDecision = { action: 'send'; next: GroupState } | { action: 'fold'; next: GroupState };
+
+export function decideOnAlert(
+  state: GroupState | undefined,
+  key: string,
+  alert: Alert,
+  now: number,
+  intervalMs: number,
+): GroupDecision {
+  if (!state) {
+    return {
+      action: 'send',
+      next: {
+        key,
+        scope: alert.scope,
+        job: alert.job,
+        openedAt: now,
+        lastSentAt: now,
+        total: 1,
+        pending: 0,
+        latest: alert,
+      },
+    };
+  }
+  // Quiet for a whole interval with nothing waiting: the cap allows an email right now.
+  if (state.pending === 0 && now - state.lastSentAt >= intervalMs) {
+    return {
+      action: 'send',
+      next: { ...state, lastSentAt: now, total: state.total + 1, dueAt: undefined, latest: alert },
+    };
+  }
+  return {
+    action: 'fold',
+    next: {
+      ...state,
+      total: state.total + 1,
+      pending: state.pending + 1,
+      dueAt: state.dueAt ?? state.lastSentAt + intervalMs,
+      latest: alert,
+    },
+  };
+}
+
+export interface FollowUp {
+  count: number;
+  /** When the previous email of the group went out. */
+  sinceMs: number;
+  alert: Alert;
+  next: GroupState;
+}
+
+/** The follow-up due now, if any, and the state once it is claimed. */
+export function takeFollowUp(state: GroupState, now: number): FollowUp | undefined {
+  if (state.pending <= 0 || state.dueAt === undefined || state.dueAt > now) return undefined;
+  return {
+    count: state.pending,
+    sinceMs: state.lastSentAt,
+    alert: state.latest,
+    next: { ...state, pending: 0, dueAt: undefined, lastSentAt: now },
+  };
+}
+
+/** A follow-up that could not be sent goes back into the group, to be tried again later. */
+export function restoreFollowUp(state: GroupState, count: number, retryAt: number): GroupState {
+  return { ...state, pending: state.pending + count, dueAt: Math.min(state.dueAt ?? retryAt, retryAt) };
+}
+
+/** Stack traces can be long; the group keeps the latest alert, bounded, in its KV entry. */
+export function boundedAlert(alert: Alert, maxStack = 8_000): Alert {
+  if (!alert.error?.stack || alert.error.stack.length <= maxStack) return alert;
+  return { ...alert, error: { ...alert.error, stack: `${alert.error.stack.slice(0, maxStack)}\n…(truncated)` } };
+}

@@ -1,0 +1,113 @@
+/**
+ * Who gets an alert: the first level of the cascade that yields at least one valid address wins.
+ * job `alerts.recipients` → the job's alert secret → ADMIN_EMAIL → DEV_EMAIL_ADDRESSES.
+ */
+export type RecipientLevel = 'request' | 'job' | 'secret' | 'admin' | 'dev';
+
+export interface RecipientSources {
+  /** `notify.send` recipients, which replace the cascade. */
+  request?: string[];
+  /** The job's `alerts.recipients` from the jobs file. */
+  job?: string[];
+  /** Reads the alert secret lazily (only when the levels above are empty); undefined when it does not exist. */
+  secret?: () => Promise<string | undefined>;
+  admin?: string;
+  dev?: string;
+}
+
+export interface ResolvedRecipients {
+  recipients: string[];
+  level?: RecipientLevel;
+  /** Addresses dropped as invalid, with the level they came from. */
+  invalid: Array<{ level: RecipientLevel; address: string }>;
+  /** Problems met on the way (e.g. the secrets service was unreachable), for a warning log. */
+  problems: string[];
+}
+
+// Deliberately simple: one @, no spaces or brackets, a dot in the domain. Display names are accepted ("Ops <ops@x.io>").
+const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+
+/** The bare address of "Name <a@b.c>" or "a@b.c", if valid. */
+export function validAddress(raw: string): string | undefined {
+  const text = raw.trim();
+  const m = /<([^<>]+)>\s*$/.exec(text);
+  const addr = (m ? m[1] : text).trim();
+  return ADDRESS.test(addr) ? addr : undefined;
+}
+
+/**
+ * Parses a recipients value as stored in a secret or a variable: a comma/semicolon/newline list, a JSON array,
+ * or a JSON object with `job_failure_recipients` / `recipients` (as seed 000 kept it in a shared secret).
+ */
+export function parseRecipientList(value: string | undefined): string[] {
+  if (!value) return [];
+  const text = value.trim();
+  if (text.startsWith('[') || text.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed.filter((x): x is string => typeof x === 'string').map((s) => s.trim());
+      if (parsed && typeof parsed === 'object') {
+        const o = parsed as Record<string, unknown>;
+        const inner = o.job_failure_recipients ?? o.recipients ?? o.emails;
+        if (typeof inner === 'string') return parseRecipientList(inner);
+        if (Array.isArray(inner)) return parseRecipientList(JSON.stringify(inner));
+      }
+      return [];
+    } catch {
+      // not JSON after all: fall through to the list form
+    }
+  }
+  return text
+    .split(/[,;\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function validOf(level: RecipientLevel, raw: string[], out: ResolvedRecipients): string[] {
+  const seen = new Set<string>();
+  const valid: string[] = [];
+  for (const r of raw) {
+    const a = validAddress(r);
+    if (!a) {
+      out.invalid.push({ level, address: r });
+      continue;
+    }
+    const key = a.toLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      valid.push(a);
+    }
+  }
+  return valid;
+}
+
+export async function resolveRecipients(src: RecipientSources): Promise<ResolvedRecipients> {
+  const out: ResolvedRecipients = { recipients: [], invalid: [], problems: [] };
+  const levels: Array<[RecipientLevel, () => Promise<string[]>]> = [
+    ['request', async () => src.request ?? []],
+    ['job', async () => src.job ?? []],
+    [
+      'secret',
+      async () => {
+        if (!src.secret) return [];
+        try {
+          return parseRecipientList(await src.secret());
+        } catch (err) {
+          out.problems.push(`alert secret unavailable: ${err instanceof Error ? err.message : String(err)}`);
+          return [];
+        }
+      },
+    ],
+    ['admin', async () => parseRecipientList(src.admin)],
+    ['dev', async () => parseRecipientList(src.dev)],
+  ];
+  for (const [level, read] of levels) {
+    const valid = validOf(level, await read(), out);
+    if (valid.length) {
+      out.recipients = valid;
+      out.level = level;
+      return out;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+import type { Alert } from './alert.js';
+import { recommendedActions } from './recommended-actions.js';
+import { type RenderOptions, emailSubject, formatTime } from './render-email.js';
+import { rerunCommands, runLink } from './rerun.js';
+import { sampleFailure } from './sample-alert.js';
+
+export interface SlackMessage {
+  text: string;
+  blocks: Array<Record<string, unknown>>;
+}
+
+/** Slack mrkdwn: only &, < and > are special; escaping them keeps error text from forming links or mentions. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** The fallback channel's message: Slack-compatible `{ text, blocks }` (also fine for Mattermost, Rocket.Chat). */
+export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
+  const alert = input.sample ? sampleFailure(input) : input;
+  const title = emailSubject(alert, opts.followUp?.count);
+  const lines: string[] = [`*When:* ${formatTime(alert.occurredAt)}`];
+  if (alert.run)
+    lines.push(
+      `*Run:* ${escapeMrkdwn(alert.run.runId)} (attempt ${alert.run.attempt ?? '?'}, ${alert.run.trigger ?? '?'})`,
+    );
+  if (alert.stats)
+    lines.push(`*Targets:* ${alert.stats.succeeded} ok / ${alert.stats.failed} failed of ${alert.stats.targets}`);
+  if (opts.followUp) lines.push(`*${opts.followUp.count} more* since ${formatTime(opts.followUp.sinceMs)}`);
+  const blocks: Array<Record<string, unknown>> = [
+    { type: 'header', text: { type: 'plain_text', text: clip(title, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
+  ];
+  if (alert.error) {
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(`*${escapeMrkdwn(alert.error.type)}*: ${escapeMrkdwn(alert.error.message)}`, 2900),
+      },
+    });
+  }
+  if (alert.body)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(alert.body), 2900) } });
+  const actions = recommendedActions(alert);
+  if (actions.length) {
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(`*Recommended actions*\n${actions.map((a) => `• ${escapeMrkdwn(a)}`).join('\n')}`, 2900),
+      },
+    });
+  }
+  const rerun = rerunCommands(alert, opts.publicUrl);
+  if (rerun)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Re-run*\n\`\`\`${rerun.cli}\`\`\``, 2900) } });
+  const link = runLink(alert, opts.publicUrl);
+  if (link)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `<${link}|Run details> · event ${alert.eventId}` }],
+    });
+  const text = `${title}${alert.error ? `\n${alert.error.message}` : ''}`;
+  return { text: clip(text, 3000), blocks };
+}

@@ -1,0 +1,23 @@
+import type { Alert, Severity } from '../alert.js';
+
+/** Everything a template shows, computed once so the HTML and text versions say the same thing. */
+export interface EmailView {
+  alert: Alert;
+  severityLabel: string;
+  subject: string;
+  heading: string;
+  /** Set on a follow-up: how many alerts of the group were folded since the last email. */
+  followUp?: { count: number; since: string };
+  details: Array<[string, string]>;
+  actions: string[];
+  rerun?: { cli: string; curl: string };
+  runLink?: string;
+  publicUrl: string;
+}
+
+export const SEVERITY_COLOR: Record<Severity | 'RESOLVED', string> = {
+  CRITICAL: '#b42318',
+  WARNING: '#b54708',
+  INFO: '#175cd3',
+  RESOLVED: '#067647',
+};

@@ -1,0 +1,257 @@
+import type { Alert, AlertError, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } from './alert.js';
+
+/** The part of a CloudEvent the notifier reads. */
+export interface EventLike {
+  id: string;
+  source?: string;
+  time?: string;
+  subject?: string;
+  data: unknown;
+}
+
+type Rec = Record<string, unknown>;
+
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+const SEVERITIES: Record<string, Severity> = {
+  critical: 'CRITICAL',
+  crit: 'CRITICAL',
+  error: 'CRITICAL',
+  warning: 'WARNING',
+  warn: 'WARNING',
+  info: 'INFO',
+  resolved: 'INFO',
+};
+
+export function parseSeverity(v: unknown, fallback: Severity = 'WARNING'): Severity {
+  return (typeof v === 'string' && SEVERITIES[v.toLowerCase()]) || fallback;
+}
+
+function errorOf(v: unknown): AlertError | undefined {
+  if (typeof v === 'string') return { type: 'Error', message: v };
+  if (!isRec(v)) return undefined;
+  const message = str(v.message) ?? '';
+  const type = str(v.type) ?? str(v.name) ?? str(v.code) ?? 'Error';
+  const cls = str(v.class);
+  return {
+    type,
+    message,
+    stack: str(v.stack),
+    class: cls === 'validation' || cls === 'transient' || cls === 'permanent' || cls === 'unexpected' ? cls : undefined,
+    code: str(v.code),
+  };
+}
+
+function failureText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const e = errorOf(v);
+  return e ? (e.message ? `${e.type}: ${e.message}` : e.type) : JSON.stringify(v);
+}
+
+function runOf(d: Rec): AlertRun | undefined {
+  const runId = str(d.runId);
+  if (!runId) return undefined;
+  return {
+    runId,
+    attempt: num(d.attempt),
+    trigger: str(d.trigger),
+    scheduledAt: str(d.scheduledAt),
+    startedAt: str(d.startedAt),
+    finishedAt: str(d.finishedAt),
+    durationMs: num(d.durationMs),
+    reason: str(d.reason),
+    requestedBy: str(d.requestedBy),
+  };
+}
+
+function statsOf(v: unknown): AlertStats | undefined {
+  if (!isRec(v)) return undefined;
+  const targets = num(v.targets);
+  if (targets === undefined) return undefined;
+  return { targets, succeeded: num(v.succeeded) ?? 0, failed: num(v.failed) ?? 0, skipped: num(v.skipped) };
+}
+
+function failuresOf(v: unknown): AlertFailure[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const list = v.filter(isRec).map((f) => ({ target: str(f.target) ?? '?', error: failureText(f.error) }));
+  return list.length ? list : undefined;
+}
+
+const JOB_KINDS: Record<string, { kind: AlertKind; severity: Severity; verb: string }> = {
+  failed: { kind: 'failed', severity: 'CRITICAL', verb: 'failed' },
+  missed: { kind: 'missed', severity: 'CRITICAL', verb: 'missed its start deadline' },
+  stuck: { kind: 'stuck', severity: 'CRITICAL', verb: 'is stuck (running past its timeout)' },
+  partial: { kind: 'partial', severity: 'WARNING', verb: 'partially failed' },
+  recovered: { kind: 'recovered', severity: 'INFO', verb: 'recovered' },
+};
+
+function jobAlert(ev: EventLike, family: string, jobFromSubject: string, d: Rec): Alert {
+  const spec = JOB_KINDS[family];
+  const job = str(d.job) ?? jobFromSubject;
+  const error = errorOf(d.error);
+  const stats = statsOf(d.stats);
+  const failures = failuresOf(d.failures);
+  const failed = stats?.failed ?? failures?.length;
+  const headline =
+    spec.kind === 'partial' && stats
+      ? `${job} partially failed (${failed}/${stats.targets} targets)`
+      : `${job} ${spec.verb}`;
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? `job.${family}.${job}`,
+    kind: spec.kind,
+    severity: spec.severity,
+    resolved: spec.kind === 'recovered',
+    headline,
+    scope: `job:${job}`,
+    job,
+    occurredAt: str(d.finishedAt) ?? ev.time ?? new Date().toISOString(),
+    run: runOf(d),
+    error,
+    stats,
+    failures,
+    facts: [],
+    groupType: error?.type ?? spec.kind,
+  };
+}
+
+function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
+  const names = Array.isArray(d.names) ? d.names.filter((n): n is string => typeof n === 'string') : [];
+  const name = str(d.name) ?? (names.length ? names.join(', ') : 'secrets');
+  const error = errorOf(d.error);
+  const facts: Array<[string, string]> = [];
+  for (const [label, key] of [
+    ['Secret', 'name'],
+    ['Provider', 'provider'],
+    ['Source', 'source'],
+    ['Failed', 'failed'],
+    ['Total', 'total'],
+    ['Cache age (s)', 'ageSeconds'],
+  ] as const) {
+    const v = d[key];
+    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
+  }
+  if (names.length) facts.push(['Secrets', names.join(', ')]);
+  const stale = family === 'stale-served';
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? `secrets.${family}`,
+    kind: stale ? 'secrets-stale-served' : 'secrets-refresh-failed',
+    severity: stale ? 'WARNING' : 'CRITICAL',
+    resolved: false,
+    headline: stale ? `stale secret served: ${name}` : `secrets refresh failed: ${name}`,
+    scope: `secrets:${str(d.provider) ?? 'provider'}`,
+    occurredAt: ev.time ?? new Date().toISOString(),
+    error,
+    facts,
+    groupType: error?.type ?? (stale ? 'stale-served' : 'refresh-failed'),
+  };
+}
+
+function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
+  const url = str(d.url) ?? 'unknown endpoint';
+  let host = url;
+  try {
+    host = new URL(url).host;
+  } catch {
+    // keep the raw text: the alert must still go out
+  }
+  const error =
+    errorOf(d.error) ?? (str(d.lastError) ? { type: 'WebhookError', message: String(d.lastError) } : undefined);
+  const facts: Array<[string, string]> = [];
+  for (const [label, key] of [
+    ['Webhook id', 'id'],
+    ['URL', 'url'],
+    ['Event type', 'eventType'],
+    ['Attempts', 'attempts'],
+    ['Last status', 'lastStatus'],
+    ['Status', 'status'],
+  ] as const) {
+    const v = d[key];
+    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
+  }
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? 'webhook.dead',
+    kind: 'webhook-dead',
+    severity: 'WARNING',
+    resolved: false,
+    headline: `webhook to ${host} given up`,
+    scope: `webhook:${host}`,
+    occurredAt: ev.time ?? new Date().toISOString(),
+    error,
+    facts,
+    groupType: error?.type ?? 'dead',
+  };
+}
+
+function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
+  const service = str(d.service) ?? rest[0] ?? 'unknown';
+  const name = str(d.name) ?? rest.slice(1).join('.') ?? 'breaker';
+  const error = errorOf(d.error) ?? errorOf(d.lastError);
+  const facts: Array<[string, string]> = [
+    ['Service', service],
+    ['Breaker', name],
+  ];
+  for (const [label, key] of [
+    ['Failures', 'failures'],
+    ['Reset after (ms)', 'resetTimeoutMs'],
+  ] as const) {
+    const v = d[key];
+    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
+  }
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? `breaker.opened.${service}.${name}`,
+    kind: 'breaker-opened',
+    severity: 'WARNING',
+    resolved: false,
+    headline: `circuit breaker ${service}/${name} opened`,
+    scope: `breaker:${service}.${name}`,
+    occurredAt: ev.time ?? new Date().toISOString(),
+    error,
+    facts,
+    groupType: 'opened',
+  };
+}
+
+export const TEST_EMAIL_TITLE = 'Vigil test email';
+
+function messageAlert(ev: EventLike, d: Rec): Alert {
+  const title = str(d.title) ?? 'Vigil notification';
+  const recipients = Array.isArray(d.recipients)
+    ? d.recipients.filter((r): r is string => typeof r === 'string')
+    : undefined;
+  const dedupeKey = str(d.dedupeKey);
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? 'notify.send',
+    kind: 'message',
+    severity: parseSeverity(d.severity, 'INFO'),
+    resolved: String(d.severity).toLowerCase() === 'resolved',
+    headline: title,
+    scope: dedupeKey ? `notify:${dedupeKey}` : `notify:${ev.id}`,
+    occurredAt: ev.time ?? new Date().toISOString(),
+    facts: [],
+    body: str(d.body),
+    recipients: recipients?.length ? recipients : undefined,
+    groupType: dedupeKey ?? 'message',
+    sample: title === TEST_EMAIL_TITLE,
+  };
+}
+
+/** Turns a subscribed event into an Alert, or undefined for subjects the notifier does not alert on. */
+export function toAlert(subject: string, ev: EventLike): Alert | undefined {
+  const d: Rec = isRec(ev.data) ? ev.data : {};
+  const parts = subject.split('.');
+  const e = { ...ev, subject };
+  if (parts[0] === 'job' && parts[1] in JOB_KINDS) return jobAlert(e, parts[1], parts.slice(2).join('.'), d);
+  if (subject === 'secrets.refresh-failed') return secretsAlert(e, 'refresh-failed', d);
+  if (subject === 'secrets.stale-served') return secretsAlert(e, 'stale-served', d);
+  if (subject === 'webhook.dead') return webhookDeadAlert(e, d);
+  if (parts[0] === 'breaker' && parts[1] === 'opened') return breakerAlert(e, parts.slice(2), d);
+  if (subject === 'notify.send') return messageAlert(e, d);
+  return undefined;
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseRecipientList, resolveRecipients, validAddress } from '../../src/recipients.js';
+
+describe('recipients', () => {
+  it('parses lists, JSON arrays and the seed secret shape', () => {
+    expect(parseRecipientList('a@x.io, b@x.io;c@x.io')).toEqual(['a@x.io', 'b@x.io', 'c@x.io']);
+    expect(parseRecipientList('["a@x.io","b@x.io"]')).toEqual(['a@x.io', 'b@x.io']);
+    expect(parseRecipientList('{"job_failure_recipients":"ops@x.io,admin@x.io"}')).toEqual(['ops@x.io', 'admin@x.io']);
+    expect(validAddress('Ops <ops@x.io>')).toBe('ops@x.io');
+    expect(validAddress('not-an-address')).toBeUndefined();
+  });
+
+  it('takes the first level with a valid address and reports invalid ones', async () => {
+    const r = await resolveRecipients({ job: ['bad', 'ops@x.io'], admin: 'admin@x.io' });
+    expect(r).toMatchObject({ recipients: ['ops@x.io'], level: 'job', invalid: [{ level: 'job', address: 'bad' }] });
+    const s = await resolveRecipients({ job: ['bad'], secret: async () => 'sec@x.io', admin: 'admin@x.io' });
+    expect(s.level).toBe('secret');
+    const a = await resolveRecipients({
+      secret: async () => {
+        throw new Error('no responders');
+      },
+      admin: 'admin@x.io',
+    });
+    expect(a).toMatchObject({ level: 'admin', recipients: ['admin@x.io'] });
+    expect(a.problems[0]).toMatch(/no responders/);
+    expect((await resolveRecipients({ dev: 'd1@x.io,d2@x.io' })).recipients).toEqual(['d1@x.io', 'd2@x.io']);
+    expect((await resolveRecipients({})).recipients).toEqual([]);
+  });
+
+  it('lets notify.send recipients replace the cascade', async () => {
+    const r = await resolveRecipients({ request: ['to@x.io'], job: ['ops@x.io'] });
+    expect(r).toMatchObject({ level: 'request', recipients: ['to@x.io'] });
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { recommendedActions } from '../../src/recommended-actions.js';
+import { toAlert } from '../../src/to-alert.js';
+import { failedEvent } from './fixtures.js';
+
+const actionsFor = (error: Record<string, unknown> | undefined, family = 'failed') =>
+  recommendedActions(toAlert(`job.${family}.daily-reports`, failedEvent({ error }))!).join('\n');
+
+describe('recommendedActions', () => {
+  it('chooses by error class and type', () => {
+    expect(actionsFor({ type: 'ConnectionError', message: 'ECONNREFUSED', class: 'transient' })).toMatch(
+      /status page and connectivity/,
+    );
+    expect(actionsFor({ type: 'TimeoutError', message: 'timed out', class: 'transient' })).toMatch(/timed out/);
+    expect(actionsFor({ type: 'HttpError', message: 'provider returned 503', class: 'transient' })).toMatch(/outage/);
+    expect(actionsFor({ type: 'HttpError', message: 'HTTP 401 Unauthorized', class: 'permanent' })).toMatch(/rotate/);
+    expect(
+      actionsFor({ type: 'ValidationError', message: 'field "company_id" is missing', class: 'validation' }),
+    ).toMatch(/Invalid input .*company_id.*fix that input/);
+    expect(actionsFor({ type: 'TypeError', message: 'x is undefined', class: 'unexpected' })).toMatch(/stack trace/);
+  });
+
+  it('knows missed, stuck and secrets alerts', () => {
+    expect(actionsFor(undefined, 'missed')).toMatch(/runners are up/);
+    expect(actionsFor(undefined, 'stuck')).toMatch(/inspect the handler/);
+    const s = toAlert('secrets.stale-served', { id: '1', data: { name: 'db' } })!;
+    expect(recommendedActions(s).join(' ')).toMatch(/AWS status/);
+  });
+});
