@@ -1,0 +1,58 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { ErrorCode } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { createErrorHandler } from './error-handler.js';
+import type { ReadinessSource } from './readiness.js';
+import { sendError } from './send-error.js';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface HttpAppOptions {
+  service: string;
+  version: string;
+  commit?: string;
+  logger: Logger;
+  registry: Registry;
+  /** Answers /health/ready; without one the service is always ready (tools, tests). */
+  readiness?: ReadinessSource;
+  bodyLimit?: number;
+}
+
+/**
+ * The HTTP face every service shares: liveness, readiness with per-check latency, Prometheus metrics,
+ * version, JSON errors (404, 400, 413, 500) and a 1 MiB body limit. Fastify's per-request logging is off;
+ * failures are logged by the error handler through our logger.
+ */
+export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
+  const log = opts.logger.child({ component: 'http' });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit ?? BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.setErrorHandler(createErrorHandler(log));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+
+  app.get('/health/live', async () => ({ live: true, service: opts.service }));
+
+  app.get('/health/ready', async (_request, reply) => {
+    const report = opts.readiness
+      ? await opts.readiness.evaluate()
+      : { ready: true, phase: 'running' as const, checks: {} };
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await opts.registry.metrics();
+    return reply.type(opts.registry.contentType).send(text);
+  });
+
+  app.get('/version', async () => ({ name: opts.service, version: opts.version, commit: opts.commit ?? 'unknown' }));
+
+  return app;
+}
