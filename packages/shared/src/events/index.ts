@@ -1,2 +1,43 @@
-// filled in by the events work; see ../../README.md
-export {};
+export {
+  CloudEventSchema,
+  type CloudEvent,
+  eventTypeFor,
+  makeEnvelope,
+  newEventId,
+  envelopeProblem,
+} from './envelope.js';
+export { ErrorInfoSchema, type EventErrorInfo, isoTime } from './common.js';
+export * from './jobs.js';
+export * from './secrets.js';
+export * from './webhooks.js';
+export * from './notify.js';
+export * from './ops.js';
+export { schemaForSubject, registerEventSchema } from './schemas.js';
+export { Subjects, isSubjectToken } from './subjects.js';
+export { subjectMatches } from './subject-match.js';
+export { Header, headerValue } from './headers.js';
+export {
+  STREAMS,
+  DLQ_STREAM,
+  type StreamSpec,
+  type EnsureStreamsOptions,
+  ensureStreams,
+  streamForSubject,
+} from './streams.js';
+export { currentCorrelationId, currentEventScope, runWithCorrelation, type EventScope } from './context.js';
+export { type PublishOptions, publishEvent, validateData } from './publish.js';
+export { type ConsumeOptions, type ConsumerHandle, type EventHandler, retryDelay } from './consume.js';
+export type { ConsumeContext } from './consume-context.js';
+export { ensureDurable, type DurableSpec } from './consumer-config.js';
+export {
+  deadLetter,
+  type DeadLetterOptions,
+  listDlq,
+  type ListDlqOptions,
+  getDlqEntry,
+  replayDlq,
+  dlqDepth,
+  type DlqEntry,
+} from './dlq.js';
+export { openKv, type OpenKvOptions } from './kv.js';
+export { EventBus, type EventBusOptions } from './bus.js';

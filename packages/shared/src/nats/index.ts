@@ -1,2 +1,9 @@
-// filled in by the nats work; see ../../README.md
-export {};
+export { connectNats, natsCheck, type ConnectNatsOptions } from './connect.js';
+export {
+  JsErrCode,
+  jsErrCode,
+  isNotFound,
+  isAlreadyInUse,
+  isNatsUnavailable,
+  natsUnavailable,
+} from './errors.js';

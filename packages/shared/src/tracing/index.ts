@@ -1,2 +1,13 @@
-// filled in by the tracing work; see ../../README.md
-export {};
+export { initTracing, type InitTracingOptions, type TracingHandle } from './init.js';
+export {
+  injectTraceHeaders,
+  extractTraceContext,
+  withSpan,
+  type WithSpanOptions,
+  recordError,
+  activeTraceId,
+  tracer,
+  SpanKind,
+  TRACER_NAME,
+} from './propagation.js';
+export { isTracingEnabled } from './state.js';

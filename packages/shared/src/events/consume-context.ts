@@ -1,0 +1,66 @@
+import type { JsMsg } from 'nats';
+import type { Logger } from 'pino';
+
+/** What a handler gets besides the event. */
+export interface ConsumeContext {
+  subject: string;
+  /** Stream sequence of the message. */
+  seq: number;
+  /** 1 on the first delivery. */
+  deliveryCount: number;
+  headers: Record<string, string>;
+  correlationId: string;
+  /** Child logger with correlationId, runId (when the data has one), traceId. */
+  log: Logger;
+  /** Heartbeat: resets the ack-wait timer so a long handler keeps its message. */
+  working(): void;
+  /** Aborted when the consumer stops and its drain deadline passed. */
+  signal: AbortSignal;
+}
+
+/** Lazy fields: most handlers never look at headers or the logger, so they cost nothing. */
+export class MessageContext implements ConsumeContext {
+  private _headers?: Record<string, string>;
+  private _log?: Logger;
+
+  constructor(
+    private readonly msg: JsMsg,
+    readonly deliveryCount: number,
+    readonly correlationId: string,
+    readonly signal: AbortSignal,
+    private readonly baseLog: Logger,
+    private readonly runId: string | undefined,
+    private readonly traceId: string | undefined,
+  ) {}
+
+  get subject(): string {
+    return this.msg.subject;
+  }
+
+  get seq(): number {
+    return this.msg.seq;
+  }
+
+  get headers(): Record<string, string> {
+    if (!this._headers) {
+      const out: Record<string, string> = {};
+      if (this.msg.headers) for (const [k, v] of this.msg.headers) out[k] = v.join(',');
+      this._headers = out;
+    }
+    return this._headers;
+  }
+
+  get log(): Logger {
+    if (!this._log) {
+      const fields: Record<string, unknown> = { correlationId: this.correlationId, subject: this.msg.subject };
+      if (this.runId) fields.runId = this.runId;
+      if (this.traceId) fields.traceId = this.traceId;
+      this._log = this.baseLog.child(fields);
+    }
+    return this._log;
+  }
+
+  working(): void {
+    this.msg.working();
+  }
+}

@@ -1,0 +1,317 @@
+import { context, type Context, SpanKind, trace } from '@opentelemetry/api';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 'nats';
+import type { Logger } from 'pino';
+import { classify } from '../errors/classify.js';
+import { ErrorCode } from '../errors/codes.js';
+import { TransientError, ValidationError } from '../errors/vigil-error.js';
+import type { VigilMetrics } from '../metrics/vigil-metrics.js';
+import { extractTraceContext, recordError, tracer } from '../tracing/propagation.js';
+import { isTracingEnabled } from '../tracing/state.js';
+import { type ConsumeContext, MessageContext } from './consume-context.js';
+import { ensureDurable } from './consumer-config.js';
+import { type EventScope, runInEventScope } from './context.js';
+import { deadLetter } from './dlq.js';
+import { type CloudEvent, envelopeProblem } from './envelope.js';
+import { Header } from './headers.js';
+import { schemaForSubject } from './schemas.js';
+import { streamForSubject } from './streams.js';
+
+export type EventHandler<T> = (event: CloudEvent<T>, ctx: ConsumeContext) => Promise<void>;
+
+export interface ConsumeOptions<T = unknown> {
+  /** Default: the stream that captures the subject. */
+  stream?: string;
+  /** Filter subject, e.g. 'job.requested.>' (one subject: nats-server 2.9). */
+  subject: string;
+  /** Shared durable name: N replicas split the work. */
+  durable: string;
+  handler: EventHandler<T>;
+  /** Deliveries before a failing message is dead-lettered (the last delivery dead-letters). */
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** nak delay by delivery count (index 0 = after the first delivery); last value repeats. */
+  backoffMs?: number[];
+  /** Handlers running at once. */
+  concurrency?: number;
+  /** Messages pulled ahead (default: concurrency). More = faster, but buffered messages age toward ack-wait. */
+  prefetch?: number;
+  deliverPolicy?: 'all' | 'new';
+  maxAckPending?: number;
+}
+
+export interface ConsumerHandle {
+  readonly stream: string;
+  readonly durable: string;
+  readonly subject: string;
+  /** Handlers running now. */
+  readonly inFlight: number;
+  /** Stops pulling, waits for in-flight handlers (bounded), then aborts ctx.signal. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export interface ConsumeDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  logger: Logger;
+  metrics?: VigilMetrics;
+  publishTimeoutMs: number;
+  /** Default bound of stop(). */
+  stopTimeoutMs: number;
+}
+
+const decoder = new TextDecoder();
+
+/** nak delay: the configured step for this delivery, else exponential from 1 s capped at 60 s. */
+export function retryDelay(deliveries: number, backoffMs: number[] | undefined, err?: unknown): number {
+  let d: number;
+  if (backoffMs && backoffMs.length > 0) d = backoffMs[Math.min(deliveries - 1, backoffMs.length - 1)];
+  else d = Math.min(1000 * 2 ** (deliveries - 1), 60_000);
+  const after = err instanceof TransientError ? err.retryAfterMs : undefined;
+  return after !== undefined && after > d ? after : d;
+}
+
+class Consumer<T> implements ConsumerHandle {
+  readonly stream: string;
+  readonly subject: string;
+  readonly durable: string;
+  private readonly maxDeliver: number;
+  private readonly concurrency: number;
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private messages?: ConsumerMessages;
+  private stopping = false;
+  private active = 0;
+  private slotWaiter?: () => void;
+  private idleWaiters: Array<() => void> = [];
+  private loopDone?: Promise<void>;
+
+  constructor(
+    private readonly deps: ConsumeDeps,
+    private readonly opts: ConsumeOptions<T>,
+  ) {
+    const stream = opts.stream ?? streamForSubject(opts.subject);
+    if (!stream) throw new ValidationError(`no stream captures subject ${opts.subject}`);
+    this.stream = stream;
+    this.subject = opts.subject;
+    this.durable = opts.durable;
+    this.maxDeliver = Math.max(1, opts.maxDeliver ?? 5);
+    this.concurrency = Math.max(1, opts.concurrency ?? 1);
+    this.log = deps.logger.child({ consumer: opts.durable, stream });
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  private async open(): Promise<ConsumerMessages> {
+    await ensureDurable(this.deps.jsm, {
+      stream: this.stream,
+      durable: this.durable,
+      subject: this.subject,
+      ackWaitMs: this.opts.ackWaitMs ?? 30_000,
+      deliverPolicy: this.opts.deliverPolicy ?? 'all',
+      maxAckPending: this.opts.maxAckPending,
+    });
+    const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
+    const prefetch = Math.max(1, this.opts.prefetch ?? this.concurrency);
+    this.messages = await consumer.consume({ max_messages: prefetch });
+    return this.messages;
+  }
+
+  /** Throws when the consumer cannot be set up (missing stream, bad config): callers must know. */
+  async start(): Promise<void> {
+    const first = await this.open();
+    this.loopDone = this.supervise(first);
+  }
+
+  /** The pull iterator survives reconnects on its own; if it ends anyway, re-open it until stopped. */
+  private async supervise(first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | undefined = first;
+    let failures = 0;
+    while (!this.stopping) {
+      if (messages) {
+        await this.loop(messages);
+        messages = undefined;
+        if (this.stopping) break;
+        this.log.warn('consumer iterator ended; re-opening');
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** failures, 5_000)));
+      if (this.stopping) break;
+      try {
+        messages = await this.open();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.log.error({ err }, 'could not re-open consumer; retrying');
+      }
+    }
+  }
+
+  private async loop(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        if (this.stopping) {
+          m.nak(); // hand it back at once instead of waiting out ack-wait
+          continue;
+        }
+        this.active++;
+        void this.process(m);
+        if (this.active >= this.concurrency) await new Promise<void>((r) => (this.slotWaiter = r));
+      }
+    } catch (err) {
+      if (!this.stopping) this.log.error({ err }, 'consumer loop failed');
+    }
+  }
+
+  private done(): void {
+    this.active--;
+    const w = this.slotWaiter;
+    if (w) {
+      this.slotWaiter = undefined;
+      w();
+    }
+    if (this.active === 0 && this.idleWaiters.length > 0) {
+      const ws = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of ws) r();
+    }
+  }
+
+  private async process(m: JsMsg): Promise<void> {
+    const subject = m.subject;
+    const deliveries = m.info.deliveryCount;
+    try {
+      let event: CloudEvent<T>;
+      try {
+        event = JSON.parse(decoder.decode(m.data));
+      } catch {
+        return await this.reject(m, deliveries, invalid('payload is not JSON'));
+      }
+      const problem = envelopeProblem(event);
+      if (problem) return await this.reject(m, deliveries, invalid(`bad CloudEvent envelope: ${problem}`));
+      const schema = schemaForSubject(subject);
+      if (!schema) return await this.reject(m, deliveries, invalid(`no event schema for subject ${subject}`));
+      const parsed = schema.safeParse(event.data);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`);
+        return await this.reject(m, deliveries, invalid(`invalid ${subject} data: ${issues.join('; ')}`));
+      }
+      event.data = parsed.data as T;
+      if (deliveries > this.maxDeliver) {
+        // earlier deliveries ran out their ack-wait (crash, hang): this one is past the limit
+        const err = new TransientError(`not acknowledged after ${deliveries - 1} deliveries (ack wait expired)`);
+        return await this.reject(m, deliveries, err);
+      }
+      await this.handle(m, event, deliveries);
+    } catch (err) {
+      // only reachable when dead-lettering itself failed (NATS down): ack-wait brings it back
+      this.log.error({ err, subject, seq: m.seq }, 'could not settle message; it will be redelivered');
+    } finally {
+      this.done();
+    }
+  }
+
+  private async handle(m: JsMsg, event: CloudEvent<T>, deliveries: number): Promise<void> {
+    const h = m.headers;
+    const correlationId = h?.get(Header.CORRELATION_ID) || event.id;
+    const data = event.data as { runId?: unknown } | undefined;
+    const runId = data && typeof data.runId === 'string' ? data.runId : undefined;
+    const scope: EventScope = { correlationId };
+    let parent: Context | undefined;
+    if (isTracingEnabled()) {
+      parent = extractTraceContext(h);
+    } else if (h?.has(Header.TRACEPARENT)) {
+      scope.traceparent = h.get(Header.TRACEPARENT);
+      if (h.has(Header.TRACESTATE)) scope.tracestate = h.get(Header.TRACESTATE);
+    }
+    const span = parent
+      ? tracer().startSpan(
+          `process ${m.subject}`,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'nats',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': m.subject,
+              'messaging.consumer.group.name': this.durable,
+              'messaging.message.id': event.id,
+              'messaging.delivery_count': deliveries,
+            },
+          },
+          parent,
+        )
+      : undefined;
+    const traceId = span?.spanContext().traceId;
+    const ctx = new MessageContext(m, deliveries, correlationId, this.abort.signal, this.log, runId, traceId);
+    const run = () => this.opts.handler(event, ctx);
+    try {
+      await runInEventScope(scope, span && parent ? () => context.with(trace.setSpan(parent, span), run) : run);
+    } catch (err) {
+      if (span) recordError(span, err);
+      span?.end();
+      return await this.failed(m, deliveries, err, ctx);
+    }
+    span?.end();
+    m.ack();
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'ok' });
+  }
+
+  private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext): Promise<void> {
+    const cls = classify(err);
+    if (cls === 'validation' || cls === 'permanent' || deliveries >= this.maxDeliver) {
+      ctx.log.warn({ err, deliveries, errorClass: cls }, 'handler failed; dead-lettering');
+      return await this.reject(m, deliveries, err);
+    }
+    const delay = retryDelay(deliveries, this.opts.backoffMs, err);
+    ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
+    m.nak(delay);
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'retry' });
+  }
+
+  /** Dead-letters, then terminates the original; if the DLQ publish fails the message stays unacked. */
+  private async reject(m: JsMsg, deliveries: number, err: unknown): Promise<void> {
+    await deadLetter(this.deps.js, m, err, deliveries, {
+      metrics: this.deps.metrics,
+      consumer: this.durable,
+      timeoutMs: this.deps.publishTimeoutMs,
+    });
+    m.term();
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'dlq' });
+  }
+
+  async stop(timeoutMs = this.deps.stopTimeoutMs): Promise<void> {
+    if (this.stopping) return this.waitIdle(timeoutMs);
+    this.stopping = true;
+    this.messages?.stop();
+    await this.waitIdle(timeoutMs);
+    this.abort.abort(new Error('consumer stopped'));
+    await this.loopDone;
+  }
+
+  private async waitIdle(timeoutMs: number): Promise<void> {
+    if (this.active === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        this.log.warn({ inFlight: this.active }, 'stop: in-flight handlers still running at the deadline');
+        r();
+      }, timeoutMs);
+    });
+    await Promise.race([idle, deadline]);
+    clearTimeout(timer);
+    // let slot waiters proceed so the loop can observe the stop
+    this.slotWaiter?.();
+  }
+}
+
+function invalid(message: string): ValidationError {
+  return new ValidationError(message, { code: ErrorCode.INVALID_EVENT });
+}
+
+/** Starts a durable pull consumer; see ConsumeOptions for the delivery rules. */
+export async function startConsumer<T>(deps: ConsumeDeps, opts: ConsumeOptions<T>): Promise<ConsumerHandle> {
+  const c = new Consumer<T>(deps, opts);
+  await c.start();
+  return c;
+}

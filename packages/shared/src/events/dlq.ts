@@ -1,0 +1,228 @@
+import {
+  headers as natsHeaders,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type MsgHdrs,
+  type PubAck,
+} from 'nats';
+import { classify } from '../errors/classify.js';
+import { ErrorCode } from '../errors/codes.js';
+import { PermanentError } from '../errors/vigil-error.js';
+import type { VigilMetrics } from '../metrics/vigil-metrics.js';
+import { isNotFound, natsUnavailable } from '../nats/errors.js';
+import { Header, headerValue } from './headers.js';
+import { DLQ_STREAM } from './streams.js';
+import { subjectMatches } from './subject-match.js';
+
+export interface DeadLetterOptions {
+  metrics?: VigilMetrics;
+  /** Durable name of the consumer that gave up (diagnostics). */
+  consumer?: string;
+  timeoutMs?: number;
+}
+
+const DLQ_HEADERS = new Set(
+  [
+    Header.ERROR,
+    Header.ERROR_CLASS,
+    Header.ERROR_CODE,
+    Header.DELIVERIES,
+    Header.ORIGINAL_SUBJECT,
+    Header.ORIGINAL_STREAM,
+    Header.ORIGINAL_SEQ,
+    Header.ORIGINAL_MSG_ID,
+    Header.CONSUMER,
+    Header.MSG_ID,
+  ].map((h) => h.toLowerCase()),
+);
+
+function errorCode(err: unknown): string | undefined {
+  const c = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/**
+ * Copies a message to `dlq.<original subject>` with its payload and headers plus why it failed.
+ * The DLQ copy's Nats-Msg-Id is derived from the original stream sequence, so dead-lettering the
+ * same delivery twice (e.g. the term was lost in a reconnect) stores it once.
+ */
+export async function deadLetter(
+  js: JetStreamClient,
+  msg: JsMsg,
+  err: unknown,
+  deliveries: number,
+  opts: DeadLetterOptions = {},
+): Promise<PubAck> {
+  const h = natsHeaders();
+  if (msg.headers) {
+    for (const [k, vs] of msg.headers) {
+      if (DLQ_HEADERS.has(k.toLowerCase())) continue;
+      for (const v of vs) h.append(k, v);
+    }
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  h.set(Header.ERROR, headerValue(message || 'error'));
+  h.set(Header.ERROR_CLASS, classify(err));
+  const code = errorCode(err);
+  if (code) h.set(Header.ERROR_CODE, headerValue(code, 128));
+  h.set(Header.DELIVERIES, String(deliveries));
+  h.set(Header.ORIGINAL_SUBJECT, msg.subject);
+  const info = msg.info;
+  h.set(Header.ORIGINAL_STREAM, info.stream);
+  h.set(Header.ORIGINAL_SEQ, String(info.streamSequence));
+  const originalId = msg.headers?.get(Header.MSG_ID);
+  if (originalId) h.set(Header.ORIGINAL_MSG_ID, originalId);
+  if (opts.consumer) h.set(Header.CONSUMER, opts.consumer);
+  const subject = `dlq.${msg.subject}`;
+  let ack: PubAck;
+  try {
+    ack = await js.publish(subject, msg.data, {
+      headers: h,
+      msgID: `dlq.${info.stream}.${info.streamSequence}`,
+      timeout: opts.timeoutMs,
+    });
+  } catch (e) {
+    throw natsUnavailable(`dead-letter ${msg.subject}`, e);
+  }
+  opts.metrics?.dlqMessagesTotal.inc({ subject: msg.subject });
+  return ack;
+}
+
+export interface DlqEntry {
+  seq: number;
+  subject: string;
+  originalSubject: string;
+  error: string;
+  errorClass: string;
+  errorCode?: string;
+  deliveries: number;
+  /** When it was dead-lettered. */
+  time: string;
+  /** Id of the original event, when the payload was a CloudEvent. */
+  eventId?: string;
+  /** The original payload: the parsed CloudEvent, or the raw text when it was not JSON. */
+  data: unknown;
+  headers: Record<string, string>;
+}
+
+const decoder = new TextDecoder();
+
+function toRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h) for (const [k, v] of h) out[k] = v.join(',');
+  return out;
+}
+
+function entryOf(sm: { seq: number; subject: string; data: Uint8Array; header: MsgHdrs; time: Date }): DlqEntry {
+  const text = decoder.decode(sm.data);
+  let data: unknown = text;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // not JSON: that is often why it is here; keep the raw text
+  }
+  const h = sm.header;
+  const id = typeof data === 'object' && data !== null ? (data as { id?: unknown }).id : undefined;
+  return {
+    seq: sm.seq,
+    subject: sm.subject,
+    originalSubject: h?.get(Header.ORIGINAL_SUBJECT) || sm.subject.slice(4),
+    error: h?.get(Header.ERROR) ?? '',
+    errorClass: h?.get(Header.ERROR_CLASS) ?? 'unexpected',
+    ...(h?.get(Header.ERROR_CODE) ? { errorCode: h.get(Header.ERROR_CODE) } : {}),
+    deliveries: Number(h?.get(Header.DELIVERIES) || 0),
+    time: sm.time.toISOString(),
+    ...(typeof id === 'string' ? { eventId: id } : {}),
+    data,
+    headers: toRecord(h),
+  };
+}
+
+export interface ListDlqOptions {
+  limit?: number;
+  /** Original subject filter, NATS wildcards allowed (e.g. 'job.>', 'webhook.send'). */
+  subject?: string;
+  /** Stop scanning after this many sequences (bounds a filtered scan of a huge DLQ). */
+  maxScan?: number;
+}
+
+/** Dead letters, newest first. */
+export async function listDlq(jsm: JetStreamManager, opts: ListDlqOptions = {}): Promise<DlqEntry[]> {
+  const limit = opts.limit ?? 50;
+  const maxScan = opts.maxScan ?? 10_000;
+  const info = await jsm.streams.info(DLQ_STREAM);
+  const out: DlqEntry[] = [];
+  const first = info.state.first_seq;
+  for (let seq = info.state.last_seq, scanned = 0; seq >= first && seq > 0; seq--, scanned++) {
+    if (out.length >= limit || scanned >= maxScan) break;
+    let sm: Awaited<ReturnType<typeof jsm.streams.getMessage>>;
+    try {
+      sm = await jsm.streams.getMessage(DLQ_STREAM, { seq });
+    } catch (err) {
+      if (isNotFound(err)) continue; // deleted or expired
+      throw err;
+    }
+    const entry = entryOf(sm);
+    if (opts.subject && !subjectMatches(opts.subject, entry.originalSubject)) continue;
+    out.push(entry);
+  }
+  return out;
+}
+
+/** One dead letter by its DLQ sequence; PermanentError DLQ_MESSAGE_NOT_FOUND when absent. */
+export async function getDlqEntry(jsm: JetStreamManager, seq: number): Promise<DlqEntry> {
+  try {
+    const sm = await jsm.streams.getMessage(DLQ_STREAM, { seq });
+    return entryOf(sm);
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new PermanentError(`no dead letter with seq ${seq}`, {
+        code: ErrorCode.DLQ_MESSAGE_NOT_FOUND,
+        details: { seq },
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Publishes a dead letter's original payload and headers to its original subject again, with a
+ * new Nats-Msg-Id (`<old>.replay.<seq>`): the original id is still inside the duplicate window
+ * and would be dropped. The dead letter stays in the DLQ (audit); replaying twice publishes once.
+ */
+export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<PubAck> {
+  let sm: Awaited<ReturnType<typeof jsm.streams.getMessage>>;
+  try {
+    sm = await jsm.streams.getMessage(DLQ_STREAM, { seq });
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new PermanentError(`no dead letter with seq ${seq}`, {
+        code: ErrorCode.DLQ_MESSAGE_NOT_FOUND,
+        details: { seq },
+      });
+    }
+    throw err;
+  }
+  const original = sm.header?.get(Header.ORIGINAL_SUBJECT) || sm.subject.slice(4);
+  const oldId = sm.header?.get(Header.ORIGINAL_MSG_ID) || `dlq-${seq}`;
+  const h = natsHeaders();
+  if (sm.header) {
+    for (const [k, vs] of sm.header) {
+      if (DLQ_HEADERS.has(k.toLowerCase())) continue;
+      for (const v of vs) h.append(k, v);
+    }
+  }
+  h.set(Header.REPLAY_OF, String(seq));
+  try {
+    return await js.publish(original, sm.data, { headers: h, msgID: `${oldId}.replay.${seq}` });
+  } catch (err) {
+    throw natsUnavailable(`replay dlq ${seq}`, err);
+  }
+}
+
+/** Number of messages in the dead-letter stream. */
+export async function dlqDepth(jsm: JetStreamManager): Promise<number> {
+  const info = await jsm.streams.info(DLQ_STREAM);
+  return info.state.messages;
+}

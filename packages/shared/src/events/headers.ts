@@ -1,0 +1,23 @@
+/** Header names Vigil sets on NATS messages (contract §4). */
+export const Header = {
+  MSG_ID: 'Nats-Msg-Id',
+  TRACEPARENT: 'traceparent',
+  TRACESTATE: 'tracestate',
+  CORRELATION_ID: 'Vigil-Correlation-Id',
+  ERROR: 'Vigil-Error',
+  ERROR_CLASS: 'Vigil-Error-Class',
+  ERROR_CODE: 'Vigil-Error-Code',
+  DELIVERIES: 'Vigil-Deliveries',
+  ORIGINAL_SUBJECT: 'Vigil-Original-Subject',
+  ORIGINAL_STREAM: 'Vigil-Original-Stream',
+  ORIGINAL_SEQ: 'Vigil-Original-Seq',
+  ORIGINAL_MSG_ID: 'Vigil-Original-Msg-Id',
+  CONSUMER: 'Vigil-Consumer',
+  REPLAY_OF: 'Vigil-Replay-Of',
+} as const;
+
+/** Header values are single lines: strip CR/LF and bound the length. */
+export function headerValue(text: string, max = 1024): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { detailsSchema, ErrorInfoSchema, isoTime } from './common.js';
+
+/** `job.trigger.<job>`: a manual trigger from the API, the CLI or any other system. */
+export const JobTriggerSchema = z.looseObject({
+  reason: z.string().min(1),
+  requestedBy: z.string().min(1).optional(),
+  targets: z.array(z.string().min(1)).optional(),
+  delaySeconds: z.number().int().nonnegative().optional(),
+  force: z.boolean().optional(),
+});
+export type JobTrigger = z.infer<typeof JobTriggerSchema>;
+
+export const JOB_TRIGGERS = ['schedule', 'manual', 'backup', 'catch-up'] as const;
+export type JobTriggerKind = (typeof JOB_TRIGGERS)[number];
+
+/** Every `status` a run can carry; the event verb usually equals it. */
+export const JOB_STATUSES = [
+  'requested',
+  'started',
+  'succeeded',
+  'failed',
+  'partial',
+  'missed',
+  'stuck',
+  'recovered',
+  'cancelled',
+  'skipped',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The verbs of `job.<verb>.<job>` that carry run data. */
+export const JOB_RUN_EVENTS = [
+  'requested',
+  'started',
+  'succeeded',
+  'failed',
+  'partial',
+  'missed',
+  'stuck',
+  'recovered',
+  'cancelled',
+  'skipped',
+] as const;
+export type JobRunEvent = (typeof JOB_RUN_EVENTS)[number];
+
+export const TargetFailureSchema = z.looseObject({
+  target: z.string(),
+  error: z.union([z.string(), ErrorInfoSchema]),
+});
+
+export const JobStatsSchema = z.looseObject({
+  targets: z.number().int().nonnegative(),
+  succeeded: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+});
+
+/** Run data of every `job.*` event except trigger and cancel (contract §4, plus optional extensions). */
+export const JobRunSchema = z.looseObject({
+  runId: z.string().min(1),
+  job: z.string().min(1),
+  attempt: z.number().int().nonnegative(),
+  trigger: z.enum(JOB_TRIGGERS),
+  scheduledAt: isoTime,
+  startedAt: isoTime.optional(),
+  finishedAt: isoTime.optional(),
+  durationMs: z.number().nonnegative().optional(),
+  status: z.enum(JOB_STATUSES),
+  reason: z.string().optional(),
+  requestedBy: z.string().optional(),
+  error: ErrorInfoSchema.optional(),
+  stats: JobStatsSchema.optional(),
+  failures: z.array(TargetFailureSchema).optional(),
+  // extensions (not in the contract's minimum; consumers must tolerate their absence)
+  /** Targets this run covers (backup runs cover only the uncovered ones). */
+  targets: z.array(z.string().min(1)).optional(),
+  /** The runner must not start the run before this instant (delayed manual triggers). */
+  notBefore: isoTime.optional(),
+  /** Free-form extras such as `model` or `artifacts`. */
+  details: detailsSchema.optional(),
+});
+export type JobRun = z.infer<typeof JobRunSchema>;
+
+/** `job.cancel.<job>`: stop a run (used by concurrency `replace`). */
+export const JobCancelSchema = z.looseObject({
+  runId: z.string().min(1),
+  job: z.string().min(1),
+  reason: z.string().min(1),
+});
+export type JobCancel = z.infer<typeof JobCancelSchema>;

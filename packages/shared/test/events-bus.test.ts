@@ -1,0 +1,148 @@
+import { connect, type NatsConnection } from 'nats';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CloudEvent, ErrorCode, EventBus, type JobTrigger, ValidationError } from '@vigil/shared';
+import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
+
+const logger = pino({ level: 'silent' });
+let nats: TestServer;
+let nc: NatsConnection;
+let bus: EventBus;
+const registry = new Registry();
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+  bus = new EventBus(nc, { service: 'test', logger, registry });
+  await bus.ensureStreams();
+});
+afterAll(async () => {
+  await bus.drain();
+  await nc.close();
+  await nats.stop();
+});
+
+describe('EventBus publish', () => {
+  it('publishes a validated CloudEvent with Nats-Msg-Id and a correlation id, de-duplicated by msgId', async () => {
+    const seen = collectEvents(nc, 'job.trigger.>');
+    const ack = await bus.publish('job.trigger.daily', { reason: 'ops asked', targets: ['acme'] });
+    expect(ack.stream).toBe('VIGIL_JOBS');
+    const [e] = await seen.waitFor('job.trigger.daily');
+    expect(e.event).toMatchObject({
+      specversion: '1.0',
+      source: 'vigil/test',
+      type: 'vigil.job.trigger',
+      subject: 'job.trigger.daily',
+      datacontenttype: 'application/json',
+      data: { reason: 'ops asked', targets: ['acme'] },
+    });
+    expect(e.headers['Nats-Msg-Id']).toBe(e.event.id);
+    expect(e.headers['Vigil-Correlation-Id']).toBe(e.event.id);
+
+    const first = await bus.publish('job.trigger.daily', { reason: 'a' }, { msgId: 'slot-1', correlationId: 'c-1' });
+    const second = await bus.publish('job.trigger.daily', { reason: 'a' }, { msgId: 'slot-1' });
+    expect(first.duplicate).toBe(false);
+    expect(second.duplicate).toBe(true);
+    expect(second.seq).toBe(first.seq);
+    const metrics = await registry.getSingleMetricAsString('vigil_events_published_total');
+    expect(metrics).toContain('subject="job.trigger.daily"');
+    seen.stop();
+  });
+
+  it('refuses invalid data with a ValidationError and stores nothing', async () => {
+    const jsm = await bus.jetstreamManager();
+    const before = (await jsm.streams.info('VIGIL_NOTIFY')).state.messages;
+    await expect(bus.publish('notify.send', { severity: 'LOUD', title: 'x', body: '' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await expect(bus.publish('job.unknownverb.x', {})).rejects.toMatchObject({ code: ErrorCode.INVALID_EVENT });
+    expect((await jsm.streams.info('VIGIL_NOTIFY')).state.messages).toBe(before);
+  });
+});
+
+describe('EventBus consume', () => {
+  it('delivers each event once to a shared durable and carries the correlation id into nested publishes', async () => {
+    const handled: string[] = [];
+    const nested = collectEvents(nc, 'notify.send');
+    const a = await bus.consume<JobTrigger>({
+      subject: 'job.trigger.corr',
+      durable: 'corr-test',
+      handler: async (event, ctx) => {
+        handled.push(event.id);
+        expect(ctx.correlationId).toBe('corr-42');
+        expect(ctx.deliveryCount).toBe(1);
+        expect(ctx.headers['Vigil-Correlation-Id']).toBe('corr-42');
+        ctx.log.info('handling');
+        await bus.publish('notify.send', { severity: 'INFO', title: event.data.reason, body: 'nested' });
+      },
+    });
+    const ack = await bus.publish('job.trigger.corr', { reason: 'corr' }, { correlationId: 'corr-42' });
+    const [n] = await nested.waitFor('notify.send');
+    expect(n.headers['Vigil-Correlation-Id']).toBe('corr-42');
+    expect(n.event.data.title).toBe('corr');
+    expect(handled).toHaveLength(1);
+    expect(ack.seq).toBeGreaterThan(0);
+    await a.stop();
+    nested.stop();
+  });
+
+  it('runs up to `concurrency` handlers at once and acks them all', async () => {
+    let running = 0;
+    let peak = 0;
+    const done = new Set<string>();
+    const h = await bus.consume({
+      subject: 'job.trigger.par',
+      durable: 'par-test',
+      concurrency: 8,
+      handler: async (e: CloudEvent) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 30));
+        running--;
+        done.add(e.id);
+      },
+    });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => bus.publish('job.trigger.par', { reason: `r${i}` })));
+    await waitFor(() => done.size === 40, 10_000);
+    expect(peak).toBe(8);
+    const jsm = await bus.jetstreamManager();
+    await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'par-test')).num_ack_pending === 0);
+    await h.stop();
+  });
+
+  it('drain waits for an in-flight handler to finish before returning', async () => {
+    const b2 = new EventBus(nc, { service: 'drainer', logger });
+    let finished = false;
+    let started = false;
+    await b2.consume({
+      subject: 'job.trigger.drain',
+      durable: 'drain-test',
+      handler: async () => {
+        started = true;
+        await new Promise((r) => setTimeout(r, 300));
+        finished = true;
+      },
+    });
+    await bus.publish('job.trigger.drain', { reason: 'x' });
+    await waitFor(() => started);
+    await b2.drain(5_000);
+    expect(finished).toBe(true);
+  });
+
+  it('a publish while NATS is down rejects loudly with NATS_UNAVAILABLE instead of vanishing', async () => {
+    const nc2 = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const b3 = new EventBus(nc2, { service: 'outage', logger, publishTimeoutMs: 1_000 });
+    await nats.kill();
+    try {
+      await expect(b3.publish('job.trigger.down', { reason: 'x' })).rejects.toMatchObject({
+        code: ErrorCode.NATS_UNAVAILABLE,
+        errorClass: 'transient',
+      });
+    } finally {
+      await nats.restart();
+    }
+    await waitFor(async () => (await b3.publish('job.trigger.down', { reason: 'back' })).seq > 0, 15_000);
+    await nc2.close();
+  });
+});
