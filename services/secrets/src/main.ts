@@ -1,2 +1,3 @@
-// wired in its own issue
-export {};
+import { startSecretsService } from './service.js';
+
+await startSecretsService({ handleSignals: true });

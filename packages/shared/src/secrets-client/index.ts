@@ -1,2 +1,3 @@
-// filled in by the secrets-client work; see ../../README.md
-export {};
+export { createSecretsClient } from './client.js';
+export type { SecretsClient, SecretsClientOptions, SecretValue } from './types.js';
+export { selectField, splitRef, templateRefs } from './template.js';

@@ -7,4 +7,5 @@ export { startHttpReceiver, type HttpReceiver, type ReceivedRequest, type ReplyP
 export { collectEvents, type CollectedEvent, type EventCollector } from './event-collector.js';
 export { stopAllTestServers } from './managed-process.js';
 export { findBinary } from './binaries.js';
+export { startFakeSecretsManager, type FakeSecretsManager, type FakeSecretsMode } from './fake-secrets-manager.js';
 export { installInMemoryTracing, type InMemoryTracing } from '../tracing/in-memory.js';

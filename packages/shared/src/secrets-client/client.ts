@@ -1,0 +1,111 @@
+import type { Msg, NatsConnection } from 'nats';
+import { ErrorCode, PermanentError, TransientError } from '../errors/index.js';
+import { registerSecretValue } from '../log/index.js';
+import { jsonLeaves, SECRET_TEMPLATE, selectField, splitRef, templateRefs } from './template.js';
+import type { SecretsClient, SecretsClientOptions, SecretValue } from './types.js';
+
+interface Held {
+  secret: SecretValue;
+  at: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Request/reply client of the `vigil-secrets` service with a short in-process cache. When the service cannot
+ * be reached (or has nothing) it falls back to the last value it saw, marked stale, so a job keeps running.
+ */
+export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptions): SecretsClient {
+  const ttl = opts.cacheTtlMs ?? 30_000;
+  const timeout = opts.timeoutMs ?? 2_000;
+  const subject = opts.subject ?? 'secrets.get';
+  const now = opts.now ?? Date.now;
+  const log = opts.logger;
+  const held = new Map<string, Held>();
+  const inflight = new Map<string, Promise<SecretValue>>();
+
+  const aged = (h: Held, stale: boolean): SecretValue => ({
+    ...h.secret,
+    stale: h.secret.stale || stale,
+    ageSeconds: h.secret.ageSeconds + Math.max(0, Math.round((now() - h.at) / 1000)),
+  });
+
+  const fallback = (name: string, reason: string, err?: unknown): SecretValue => {
+    const h = held.get(name);
+    if (!h) {
+      throw new TransientError(`secret "${name}" is unavailable: ${reason}, and this process has no earlier value`, {
+        code: ErrorCode.SECRET_UNAVAILABLE,
+        details: { name },
+        cause: err,
+      });
+    }
+    const v = aged(h, true);
+    log.warn(
+      { secret: name, ageSeconds: v.ageSeconds, reason },
+      `${reason} — using this process's last value, age ${v.ageSeconds}s`,
+    );
+    return v;
+  };
+
+  const fetch = async (name: string): Promise<SecretValue> => {
+    let msg: Msg;
+    try {
+      msg = await nc.request(subject, encoder.encode(JSON.stringify({ name })), { timeout });
+    } catch (err) {
+      const what = err instanceof Error ? err.message : String(err);
+      return fallback(name, `secrets service unreachable (${what})`, err);
+    }
+    const code = msg.headers?.get('Nats-Service-Error-Code');
+    if (code) {
+      const description = msg.headers?.get('Nats-Service-Error') || `error ${code}`;
+      if (code === '404') {
+        held.delete(name);
+        throw new PermanentError(description, { code: ErrorCode.SECRET_NOT_FOUND, details: { name } });
+      }
+      return fallback(name, `secrets service answered ${code}: ${description}`);
+    }
+    const secret = JSON.parse(decoder.decode(msg.data)) as SecretValue;
+    registerSecretValue(secret.value);
+    for (const leaf of jsonLeaves(secret.value)) registerSecretValue(leaf);
+    held.set(name, { secret, at: now() });
+    return { ...secret };
+  };
+
+  const get = async (name: string): Promise<SecretValue> => {
+    const h = held.get(name);
+    if (h && now() - h.at < ttl) return aged(h, false);
+    let p = inflight.get(name);
+    if (!p) {
+      p = fetch(name).finally(() => inflight.delete(name));
+      inflight.set(name, p);
+    }
+    return p;
+  };
+
+  /** `a.b` is first read as secret `a`, field `b`; when no secret `a` exists, as a secret named `a.b`. */
+  const resolveRef = async (ref: string): Promise<string> => {
+    const { name, path } = splitRef(ref);
+    try {
+      const s = await get(name);
+      return selectField(name, s.value, path);
+    } catch (err) {
+      const notFound = err instanceof PermanentError && err.code === ErrorCode.SECRET_NOT_FOUND;
+      if (!notFound || path.length === 0 || !(err.details && !('field' in err.details))) throw err;
+      return (await get(ref.trim())).value;
+    }
+  };
+
+  return {
+    get,
+    async resolveTemplate(text: string): Promise<string> {
+      const refs = templateRefs(text);
+      if (refs.length === 0) return text;
+      const values = new Map<string, string>();
+      await Promise.all(refs.map(async (r) => values.set(r, await resolveRef(r))));
+      for (const v of values.values()) registerSecretValue(v);
+      return text.replace(SECRET_TEMPLATE, (_m, ref: string) => values.get(ref.trim()) ?? '');
+    },
+    clear: () => held.clear(),
+  };
+}

@@ -1,0 +1,38 @@
+import type { Logger } from '../log/index.js';
+
+/** One secret as served by `vigil-secrets` (contract §4). `stale` values come from a cache during an outage. */
+export interface SecretValue {
+  name: string;
+  value: string;
+  version?: string;
+  stale: boolean;
+  ageSeconds: number;
+  /** aws | file | env | last-known-good (the service's encrypted Redis copy) */
+  source: string;
+  /** 'base64' when the secret is binary that is not UTF-8 text. */
+  encoding?: 'utf8' | 'base64';
+}
+
+export interface SecretsClientOptions {
+  /** How long a value is reused in-process before asking the service again. Default 30 s. */
+  cacheTtlMs?: number;
+  /** Request timeout. Default 2 s. */
+  timeoutMs?: number;
+  logger: Logger;
+  /** Injected time for tests. */
+  now?: () => number;
+  /** Request subject; default `secrets.get`. */
+  subject?: string;
+}
+
+export interface SecretsClient {
+  /**
+   * The secret's value (registered for log redaction). Rejects with PermanentError VIGIL_E_SECRET_NOT_FOUND
+   * or TransientError VIGIL_E_SECRET_UNAVAILABLE (service unreachable / provider down, nothing cached).
+   */
+  get(name: string): Promise<SecretValue>;
+  /** Replaces every `${secret:NAME}` and `${secret:NAME.field}` (field path inside a JSON secret). */
+  resolveTemplate(text: string): Promise<string>;
+  /** Drops the in-process cache (e.g. after a rotation). */
+  clear(): void;
+}

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import { type CacheKey, open, type SealedRecord, seal } from './lkg-crypto.js';
+import type { LastKnownGood, StoredSecret } from './secret-cache.js';
+
+export const LKG_KEY_PREFIX = 'vigil:secrets:lkg:';
+
+export interface LkgLogger {
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Last-known-good values in Redis, sealed with SECRETS_CACHE_KEY. Redis being down never breaks serving:
+ * writes are dropped (logged once per outage), reads answer "nothing".
+ */
+export class LastKnownGoodStore implements LastKnownGood {
+  private redisDownLogged = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: CacheKey,
+    private readonly opts: { maxStaleMs: number; logger: LkgLogger },
+  ) {}
+
+  async save(name: string, secret: StoredSecret): Promise<void> {
+    const plain = JSON.stringify({
+      value: secret.value,
+      version: secret.version,
+      encoding: secret.encoding,
+      fetchedAt: secret.fetchedAt,
+      source: secret.source,
+    });
+    const record = seal(this.key, name, plain);
+    try {
+      // Older than the maximum stale age it could never be served, so Redis may forget it.
+      await this.redis.set(LKG_KEY_PREFIX + name, JSON.stringify(record), 'PX', Math.max(1000, this.opts.maxStaleMs));
+      this.redisDownLogged = false;
+    } catch (err) {
+      this.redisFailed('write', err);
+    }
+  }
+
+  async load(name: string): Promise<StoredSecret | undefined> {
+    let raw: string | null;
+    try {
+      raw = await this.redis.get(LKG_KEY_PREFIX + name);
+    } catch (err) {
+      this.redisFailed('read', err);
+      throw err;
+    }
+    if (!raw) return undefined;
+    try {
+      const data = JSON.parse(open(this.key, name, JSON.parse(raw) as SealedRecord)) as StoredSecret;
+      return { ...data, source: 'last-known-good' };
+    } catch (err) {
+      this.opts.logger.warn(
+        { secret: name, reason: err instanceof Error ? err.message : String(err) },
+        'last-known-good copy cannot be opened (other key or tampered) — ignored',
+      );
+      return undefined;
+    }
+  }
+
+  private redisFailed(op: string, err: unknown): void {
+    if (this.redisDownLogged) return;
+    this.redisDownLogged = true;
+    this.opts.logger.warn(
+      { op, error: err instanceof Error ? err.message : String(err) },
+      'redis unavailable — last-known-good copies are not being stored or read; serving continues',
+    );
+  }
+}

@@ -1,0 +1,30 @@
+import { providerKind, type SecretsConfig } from './config.js';
+import { createAwsProvider } from './providers/aws-provider.js';
+import { createEnvProvider } from './providers/env-provider.js';
+import { createFileProvider } from './providers/file-provider.js';
+import type { SecretProvider } from './providers/types.js';
+
+/** The configured provider: aws (SDK), file (JSON/YAML) or env (VIGIL_SECRET_*). */
+export function createProvider(config: SecretsConfig, envSecrets: Record<string, string>): SecretProvider {
+  switch (providerKind(config)) {
+    case 'aws':
+      return createAwsProvider({
+        region: config.AWS_REGION,
+        endpoint: config.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+        credentials:
+          config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
+            ? {
+                accessKeyId: config.AWS_ACCESS_KEY_ID,
+                secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
+                sessionToken: config.AWS_SESSION_TOKEN,
+              }
+            : undefined,
+        timeoutMs: config.SECRETS_PROVIDER_TIMEOUT,
+        maxAttempts: 2,
+      });
+    case 'env':
+      return createEnvProvider(envSecrets);
+    default:
+      return createFileProvider(config.SECRETS_FILE);
+  }
+}

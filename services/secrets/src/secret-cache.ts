@@ -1,0 +1,283 @@
+import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
+import { providerErrorType } from './providers/provider-errors.js';
+import type { ProviderValue } from './providers/types.js';
+
+/** Where a served value came from: the live provider, or the encrypted last-known-good copy in Redis. */
+export type SecretSource = 'aws' | 'file' | 'env' | 'last-known-good';
+
+export interface StoredSecret extends ProviderValue {
+  /** When the provider last returned this value (ms since epoch). */
+  fetchedAt: number;
+  source: SecretSource;
+}
+
+export interface ServedSecret {
+  name: string;
+  value: string;
+  version?: string;
+  encoding?: 'utf8' | 'base64';
+  stale: boolean;
+  ageSeconds: number;
+  source: SecretSource;
+}
+
+export interface SecretStatus {
+  name: string;
+  ageSeconds: number;
+  source: SecretSource;
+  stale: boolean;
+  lastError?: { type: string; message: string; at: string };
+  expiresInSeconds: number;
+}
+
+/** What the cache tells the outside world; the service turns these into logs, events and metrics. */
+export interface CacheHooks {
+  /**
+   * A cached value answered because the provider is failing. Fires on every stale answer; `newError` is true
+   * for the first answer after a new provider failure (log it), `firstInOutage` once per outage (announce it).
+   */
+  staleServed?(info: {
+    name: string;
+    ageSeconds: number;
+    errorType: string;
+    error: unknown;
+    newError: boolean;
+    firstInOutage: boolean;
+  }): void;
+  /** A provider call succeeded for a secret that had been failing. */
+  recovered?(info: { name: string; downForSeconds: number }): void;
+  /** Every provider call, for the latency histogram. */
+  providerCall?(info: { name: string; ms: number; ok: boolean }): void;
+  /** A fresh value arrived (persist it as last-known-good). */
+  stored?(name: string, secret: StoredSecret): void;
+}
+
+export interface LastKnownGood {
+  load(name: string): Promise<StoredSecret | undefined>;
+}
+
+export interface SecretCacheOptions {
+  /** Calls the provider (already behind the breaker). */
+  fetch: (name: string) => Promise<ProviderValue>;
+  providerName: 'aws' | 'file' | 'env';
+  now: () => number;
+  ttlMs: (name: string) => number;
+  /** Refresh in the background once this little time is left before expiry. */
+  refreshAheadMs: (ttlMs: number) => number;
+  maxStaleMs: number;
+  /** After a failed call, serve the stale value at once for this long before asking the provider again. */
+  errorBackoffMs: number;
+  lastKnownGood?: LastKnownGood;
+  hooks?: CacheHooks;
+}
+
+export interface CacheEntry {
+  secret: StoredSecret;
+  expiresAt: number;
+  lastError?: { type: string; message: string; at: number; cause: unknown; reported: boolean };
+  /** Set while the provider is failing for this secret. */
+  outageSince?: number;
+  /** The stale-served announcement of this outage went out (one per secret per outage). */
+  staleAnnounced?: boolean;
+  nextAttemptAt: number;
+}
+
+/**
+ * The in-memory secret cache: TTL, refresh-ahead, single-flight, and stale-on-error with a maximum stale age.
+ * It decides; it does no I/O except through `fetch` and `lastKnownGood`.
+ */
+export class SecretCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly lkgChecked = new Set<string>();
+
+  constructor(private readonly opts: SecretCacheOptions) {}
+
+  async get(name: string): Promise<ServedSecret> {
+    const now = this.opts.now();
+    const entry = this.entries.get(name);
+    if (entry && now < entry.expiresAt && !entry.lastError) {
+      if (now >= entry.expiresAt - this.opts.refreshAheadMs(this.opts.ttlMs(name))) this.refreshInBackground(name);
+      return this.serve(name, entry, false);
+    }
+    if (entry?.lastError && this.isServable(entry, now)) {
+      // Known outage: answer from the cache at once, let one background call find out whether it is over.
+      if (now >= entry.nextAttemptAt) this.refreshInBackground(name);
+      return this.serveStale(name, entry);
+    }
+    const loaded = await this.refresh(name);
+    return loaded.lastError ? this.serveStale(name, loaded) : this.serve(name, loaded, this.isStale(loaded));
+  }
+
+  /** Forces one provider call (single-flight); warming uses this. Rejects like get() would. */
+  async refresh(name: string): Promise<CacheEntry> {
+    let p = this.inflight.get(name);
+    if (!p) {
+      p = this.load(name).finally(() => this.inflight.delete(name));
+      this.inflight.set(name, p);
+    }
+    return p;
+  }
+
+  /** Warm one secret: resolves when the provider answered, rejects with its error (stale value kept). */
+  async warm(name: string): Promise<void> {
+    const entry = await this.refresh(name);
+    if (entry.lastError) throw entry.lastError.cause;
+  }
+
+  status(): SecretStatus[] {
+    const now = this.opts.now();
+    return [...this.entries.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, e]) => ({
+        name,
+        ageSeconds: ageSeconds(now, e.secret.fetchedAt),
+        source: e.secret.source,
+        stale: this.isStale(e, now),
+        ...(e.lastError
+          ? {
+              lastError: {
+                type: e.lastError.type,
+                message: e.lastError.message,
+                at: new Date(e.lastError.at).toISOString(),
+              },
+            }
+          : {}),
+        expiresInSeconds: Math.max(0, Math.round((e.expiresAt - now) / 1000)),
+      }));
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  ages(): Array<{ name: string; ageSeconds: number }> {
+    const now = this.opts.now();
+    return [...this.entries.entries()].map(([name, e]) => ({ name, ageSeconds: ageSeconds(now, e.secret.fetchedAt) }));
+  }
+
+  private refreshInBackground(name: string): void {
+    // Errors are already recorded on the entry (lastError) and reported through hooks.
+    this.refresh(name).catch(() => undefined);
+  }
+
+  private async load(name: string): Promise<CacheEntry> {
+    const started = this.opts.now();
+    const t0 = performance.now();
+    try {
+      const value = await this.opts.fetch(name);
+      this.opts.hooks?.providerCall?.({ name, ms: performance.now() - t0, ok: true });
+      return this.store(name, value, started);
+    } catch (err) {
+      this.opts.hooks?.providerCall?.({ name, ms: performance.now() - t0, ok: false });
+      return this.onFailure(name, err);
+    }
+  }
+
+  private store(name: string, value: ProviderValue, fetchedAt: number): CacheEntry {
+    const previous = this.entries.get(name);
+    const secret: StoredSecret = { ...value, fetchedAt, source: this.opts.providerName };
+    const entry: CacheEntry = { secret, expiresAt: fetchedAt + this.opts.ttlMs(name), nextAttemptAt: fetchedAt };
+    this.entries.set(name, entry);
+    // Announce recovery where an outage was announced; warming reports its own recoveries per cycle.
+    if (previous?.staleAnnounced && previous.outageSince !== undefined) {
+      this.opts.hooks?.recovered?.({ name, downForSeconds: ageSeconds(this.opts.now(), previous.outageSince) });
+    }
+    this.opts.hooks?.stored?.(name, secret);
+    return entry;
+  }
+
+  private async onFailure(name: string, err: unknown): Promise<CacheEntry> {
+    if (err instanceof PermanentError && err.code === ErrorCode.SECRET_NOT_FOUND) {
+      // The provider answered definitively: a deleted secret must stop being served.
+      this.entries.delete(name);
+      throw err;
+    }
+    const now = this.opts.now();
+    let entry = this.entries.get(name) ?? (await this.fromLastKnownGood(name));
+    const type = providerErrorType(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (!entry || !this.isServable(entry, now)) {
+      if (entry) this.entries.delete(name);
+      throw unavailable(name, type, entry ? 'the cached value is older than the maximum stale age' : undefined, err);
+    }
+    entry = {
+      ...entry,
+      lastError: { type, message, at: now, cause: err, reported: false },
+      nextAttemptAt: now + this.opts.errorBackoffMs,
+      outageSince: entry.outageSince ?? now,
+    };
+    this.entries.set(name, entry);
+    return entry;
+  }
+
+  private serveStale(name: string, entry: CacheEntry): ServedSecret {
+    const served = this.serve(name, entry, true);
+    const err = entry.lastError;
+    if (err) {
+      const newError = !err.reported;
+      const firstInOutage = !entry.staleAnnounced;
+      err.reported = true;
+      entry.staleAnnounced = true;
+      this.opts.hooks?.staleServed?.({
+        name,
+        ageSeconds: served.ageSeconds,
+        errorType: err.type,
+        error: err.cause,
+        newError,
+        firstInOutage,
+      });
+    }
+    return served;
+  }
+
+  private async fromLastKnownGood(name: string): Promise<CacheEntry | undefined> {
+    if (!this.opts.lastKnownGood || this.lkgChecked.has(name)) return undefined;
+    let secret: StoredSecret | undefined;
+    try {
+      secret = await this.opts.lastKnownGood.load(name);
+    } catch {
+      return undefined; // Redis down: ask again on the next failure
+    }
+    this.lkgChecked.add(name);
+    if (!secret) return undefined;
+    // Expired on arrival: it only ever answers as a stale value, never as fresh.
+    const entry: CacheEntry = { secret: { ...secret, source: 'last-known-good' }, expiresAt: 0, nextAttemptAt: 0 };
+    this.entries.set(name, entry);
+    return entry;
+  }
+
+  private isServable(entry: CacheEntry, now: number): boolean {
+    return now - entry.secret.fetchedAt <= this.opts.maxStaleMs;
+  }
+
+  private isStale(entry: CacheEntry, now = this.opts.now()): boolean {
+    return entry.lastError !== undefined || now >= entry.expiresAt || entry.secret.source === 'last-known-good';
+  }
+
+  private serve(name: string, entry: CacheEntry, stale: boolean): ServedSecret {
+    const s = entry.secret;
+    return {
+      name,
+      value: s.value,
+      ...(s.version ? { version: s.version } : {}),
+      ...(s.encoding === 'base64' ? { encoding: 'base64' as const } : {}),
+      stale,
+      ageSeconds: ageSeconds(this.opts.now(), s.fetchedAt),
+      source: s.source,
+    };
+  }
+}
+
+function ageSeconds(now: number, since: number): number {
+  return Math.max(0, Math.round((now - since) / 1000));
+}
+
+function unavailable(name: string, type: string, why: string | undefined, cause: unknown): TransientError {
+  const reason = why ?? 'no value has been cached since start and there is no last-known-good copy';
+  return new TransientError(`secret "${name}" is unavailable: provider error ${type} and ${reason}`, {
+    code: ErrorCode.SECRET_UNAVAILABLE,
+    details: { name, type },
+    cause,
+  });
+}

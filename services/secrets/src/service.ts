@@ -1,0 +1,133 @@
+import { type Clock, createBreaker, runService, type ServiceHandle } from '@vigil/shared';
+import { Redis } from 'ioredis';
+import {
+  envSecretVariables,
+  processEnv,
+  providerKind,
+  type SecretsConfig,
+  secretsConfigSchema,
+  ttlFor,
+} from './config.js';
+import { parseCacheKey } from './lkg-crypto.js';
+import { LastKnownGoodStore } from './lkg-store.js';
+import { addSecretsEndpoints } from './nats-endpoints.js';
+import { outageReporter } from './outage-reporter.js';
+import { createProvider } from './provider-factory.js';
+import { SecretCache } from './secret-cache.js';
+import { secretsMetrics } from './secrets-metrics.js';
+import { warmNamesSource } from './warm-names.js';
+import { createWarmer } from './warmer.js';
+
+export interface StartSecretsServiceOptions {
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  handleSignals?: boolean;
+  /** Tests capture log lines here. */
+  logDestination?: Parameters<typeof runService>[0]['logDestination'];
+}
+
+export const SECRETS_SERVICE_VERSION = '0.1.0';
+
+/** The secrets service: providers behind a breaker, stale cache, encrypted last-known-good, warming, NATS API. */
+export function startSecretsService(opts: StartSecretsServiceOptions = {}): Promise<ServiceHandle<SecretsConfig>> {
+  const env = opts.env ?? processEnv();
+  return runService({
+    name: 'secrets',
+    version: SECRETS_SERVICE_VERSION,
+    configSchema: secretsConfigSchema,
+    env,
+    defaultPort: 8083,
+    handleSignals: opts.handleSignals,
+    clock: opts.clock,
+    logDestination: opts.logDestination,
+    start: async (rt) => {
+      const config = rt.config as SecretsConfig;
+      const kind = providerKind(config);
+      const provider = createProvider(config, envSecretVariables(env));
+      const metrics = secretsMetrics(rt.registry);
+      const breaker = createBreaker('secrets-provider', (name: string) => provider.get(name), {
+        service: 'secrets',
+        bus: rt.bus,
+        registry: rt.registry,
+        logger: rt.log,
+        failureThreshold: config.SECRETS_BREAKER_THRESHOLD,
+        resetTimeoutMs: config.SECRETS_BREAKER_RESET,
+      });
+
+      let lkg: LastKnownGoodStore | undefined;
+      let redis: Redis | undefined;
+      if (config.SECRETS_CACHE_KEY) {
+        redis = new Redis(config.REDIS_URL, {
+          // Redis is a fallback store: a command must fail fast, never queue while Redis is down.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          commandTimeout: 1_000,
+          connectTimeout: 2_000,
+          retryStrategy: (times) => Math.min(times * 200, 5_000),
+        });
+        redis.on('error', () => undefined); // reported by the store, once per outage
+        lkg = new LastKnownGoodStore(redis, parseCacheKey(config.SECRETS_CACHE_KEY), {
+          maxStaleMs: config.SECRETS_MAX_STALE,
+          logger: rt.log,
+        });
+        rt.phase('last-known-good copies sealed in redis (AES-256-GCM)');
+      } else {
+        rt.log.info('SECRETS_CACHE_KEY unset — last-known-good values are not persisted across restarts');
+      }
+
+      const cache = new SecretCache({
+        fetch: (name) => breaker.fire(name),
+        providerName: kind,
+        now: () => rt.clock.now(),
+        ttlMs: ttlFor(config),
+        refreshAheadMs: (ttl) => config.SECRETS_REFRESH_AHEAD ?? ttl * 0.1,
+        maxStaleMs: config.SECRETS_MAX_STALE,
+        errorBackoffMs: config.SECRETS_ERROR_BACKOFF,
+        lastKnownGood: lkg,
+        hooks: outageReporter({
+          log: rt.log,
+          bus: rt.bus,
+          metrics,
+          provider: kind,
+          now: () => rt.clock.now(),
+          onStored: lkg ? (name, secret) => void lkg?.save(name, secret) : undefined,
+        }),
+      });
+
+      addSecretsEndpoints(rt.natsService, cache, rt.log);
+      rt.phase(`secrets.get and secrets.status on vigil-secrets (provider ${kind})`);
+
+      const warmer = createWarmer({
+        cache,
+        names: warmNamesSource({ secretNames: config.SECRET_NAMES, jobsFile: config.VIGIL_JOBS_FILE, log: rt.log }),
+        intervalMs: config.SECRETS_WARM_INTERVAL,
+        clock: rt.clock,
+        bus: rt.bus,
+        log: rt.log,
+        provider: kind,
+      });
+
+      // Cache ages move with time, not only with events: refresh the gauge every 15 s.
+      const ageTimer = setInterval(() => {
+        for (const { name, ageSeconds } of cache.ages()) metrics.cacheAge.set({ name }, ageSeconds);
+      }, 15_000);
+      ageTimer.unref();
+
+      rt.onShutdown(async () => {
+        warmer.stop();
+        clearInterval(ageTimer);
+        breaker.shutdown();
+        provider.close?.();
+        if (redis) await redis.quit().catch(() => redis?.disconnect());
+      });
+
+      // First warm in the background: start-up must not wait on a provider that may be down.
+      void warmer
+        .runOnce()
+        .catch((err: unknown) => rt.log.error({ err }, 'first secrets warming failed'))
+        .finally(() => {
+          if (!rt.signal.aborted) warmer.start();
+        });
+    },
+  });
+}

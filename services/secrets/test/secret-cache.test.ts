@@ -1,0 +1,152 @@
+import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
+import { describe, expect, it } from 'vitest';
+import { secretNotFound } from '../src/providers/provider-errors.js';
+import type { ProviderValue } from '../src/providers/types.js';
+import { type CacheHooks, SecretCache, type StoredSecret } from '../src/secret-cache.js';
+
+const HOUR = 3_600_000;
+
+function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number } = {}) {
+  let now = 1_000_000_000_000;
+  const values = new Map<string, string>([['db', 'pw-1']]);
+  let failing: string | undefined;
+  let calls = 0;
+  const events: string[] = [];
+  const hooks: CacheHooks = {
+    staleServed: (i) =>
+      events.push(`stale:${i.name}:${i.errorType}:${i.ageSeconds}:new=${i.newError}:first=${i.firstInOutage}`),
+    recovered: (i) => events.push(`recovered:${i.name}`),
+    stored: (n) => events.push(`stored:${n}`),
+  };
+  const fetch = async (name: string): Promise<ProviderValue> => {
+    calls++;
+    await new Promise((r) => setTimeout(r, 5));
+    if (failing) throw new TransientError('boom', { code: ErrorCode.SECRETS_PROVIDER, details: { type: failing } });
+    const v = values.get(name);
+    if (v === undefined) throw secretNotFound(name, 'aws');
+    return { value: v, version: 'v1' };
+  };
+  const cache = new SecretCache({
+    fetch,
+    providerName: 'aws',
+    now: () => now,
+    ttlMs: () => HOUR,
+    refreshAheadMs: (ttl) => ttl * 0.1,
+    maxStaleMs: opts.maxStaleMs ?? 7 * 24 * HOUR,
+    errorBackoffMs: 5_000,
+    lastKnownGood: opts.lkg ? { load: async (n) => opts.lkg?.[n] } : undefined,
+    hooks,
+  });
+  return {
+    cache,
+    values,
+    events,
+    calls: () => calls,
+    fail: (type: string | undefined) => {
+      failing = type;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    now: () => now,
+  };
+}
+
+describe('SecretCache', () => {
+  it('serves a fresh value and answers from memory within the TTL', async () => {
+    const t = setup();
+    expect(await t.cache.get('db')).toMatchObject({ value: 'pw-1', stale: false, ageSeconds: 0, source: 'aws' });
+    t.advance(10 * 60_000);
+    expect(await t.cache.get('db')).toMatchObject({ value: 'pw-1', stale: false, ageSeconds: 600 });
+    expect(t.calls()).toBe(1);
+  });
+
+  it('100 concurrent cold gets make one provider call', async () => {
+    const t = setup();
+    const all = await Promise.all(Array.from({ length: 100 }, () => t.cache.get('db')));
+    expect(all.every((r) => r.value === 'pw-1')).toBe(true);
+    expect(t.calls()).toBe(1);
+  });
+
+  it('refreshes ahead of expiry in the background', async () => {
+    const t = setup();
+    await t.cache.get('db');
+    t.values.set('db', 'pw-2');
+    t.advance(55 * 60_000);
+    expect((await t.cache.get('db')).value).toBe('pw-1'); // answered at once
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.calls()).toBe(2);
+    expect((await t.cache.get('db')).value).toBe('pw-2');
+  });
+
+  it('serves stale with its age on provider errors, reports the outage once, then recovers', async () => {
+    const t = setup();
+    await t.cache.get('db');
+    t.advance(HOUR + 1_000);
+    t.fail('InternalServiceError');
+    expect(await t.cache.get('db')).toMatchObject({ value: 'pw-1', stale: true, ageSeconds: 3601 });
+    // Within the error backoff: answered from memory without a provider call.
+    expect(await t.cache.get('db')).toMatchObject({ stale: true });
+    expect(t.calls()).toBe(2);
+    t.advance(6_000);
+    await t.cache.get('db');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.events.filter((e) => e.startsWith('stale:'))).toEqual([
+      'stale:db:InternalServiceError:3601:new=true:first=true',
+      'stale:db:InternalServiceError:3601:new=false:first=false',
+      'stale:db:InternalServiceError:3607:new=false:first=false',
+    ]);
+    expect(t.calls()).toBe(3);
+    expect(await t.cache.get('db')).toMatchObject({ stale: true, ageSeconds: 3607 });
+    expect(t.events.at(-1)).toBe('stale:db:InternalServiceError:3607:new=true:first=false');
+    expect(t.cache.status()[0]).toMatchObject({ name: 'db', stale: true, lastError: { type: 'InternalServiceError' } });
+    t.fail(undefined);
+    t.advance(6_000);
+    await t.cache.get('db'); // still stale, triggers the background call
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.events).toContain('recovered:db');
+    expect(await t.cache.get('db')).toMatchObject({ stale: false, ageSeconds: 0 });
+    expect(t.cache.status()[0].lastError).toBeUndefined();
+  });
+
+  it('fails with SECRET_UNAVAILABLE and a clear message when nothing was ever cached', async () => {
+    const t = setup();
+    t.fail('InternalServiceError');
+    const err = await t.cache.get('db').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as TransientError).code).toBe(ErrorCode.SECRET_UNAVAILABLE);
+    expect((err as Error).message).toMatch(/InternalServiceError.*no value has been cached.*no last-known-good/);
+  });
+
+  it('serves the last-known-good copy as stale on a cold start during an outage', async () => {
+    const t = setup({ lkg: { db: { value: 'old', fetchedAt: 1_000_000_000_000 - 1_800_000, source: 'aws' } } });
+    t.fail('InternalServiceError');
+    expect(await t.cache.get('db')).toMatchObject({
+      value: 'old',
+      stale: true,
+      ageSeconds: 1800,
+      source: 'last-known-good',
+    });
+  });
+
+  it('stops serving a value older than the maximum stale age', async () => {
+    const t = setup({ maxStaleMs: 2 * HOUR });
+    await t.cache.get('db');
+    t.fail('InternalServiceError');
+    t.advance(3 * HOUR);
+    const err = await t.cache.get('db').catch((e: unknown) => e);
+    expect((err as TransientError).code).toBe(ErrorCode.SECRET_UNAVAILABLE);
+    expect((err as Error).message).toMatch(/older than the maximum stale age/);
+  });
+
+  it('a secret the provider says does not exist is a PermanentError and is evicted', async () => {
+    const t = setup();
+    await t.cache.get('db');
+    t.values.delete('db');
+    t.advance(HOUR + 1);
+    const err = await t.cache.get('db').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as PermanentError).code).toBe(ErrorCode.SECRET_NOT_FOUND);
+    expect(t.cache.status()).toEqual([]);
+  });
+});
