@@ -1,2 +1,3 @@
-// wired in its own issue
-export {};
+import { startWebhooksService } from './service.js';
+
+await startWebhooksService();

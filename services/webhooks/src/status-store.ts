@@ -93,6 +93,11 @@ export class StatusStore {
     return { status, attempts };
   }
 
+  /** Takes back an attempt that never reached the network (breaker rejected it after beginAttempt). */
+  async undoAttempt(id: string): Promise<void> {
+    await this.redis.hincrby(statusKey(id), 'attempts', -1);
+  }
+
   async markDelivered(id: string, rec: AttemptRecord, nowMs: number): Promise<void> {
     await this.redis
       .multi()

@@ -1,0 +1,231 @@
+import {
+  classify,
+  ErrorCode,
+  type Logger,
+  PermanentError,
+  TransientError,
+  toErrorInfo,
+  type VigilMetrics,
+} from '@vigil/shared';
+import type { DestinationBreakers } from './destination-breakers.js';
+import type { SendResult } from './http-sender.js';
+import { type Decision, decide, type RetryPolicy } from './retry-policy.js';
+import { signatureHeaders } from './signing.js';
+import type { SigningKeys } from './signing-keys.js';
+import type { StatusStore } from './status-store.js';
+import { parseWebhookUrl, renderBody, toWebhookRequest, type WebhookRequest } from './webhook-request.js';
+
+export interface EventSink {
+  publish(subject: string, data: Record<string, unknown>): Promise<unknown>;
+}
+
+/** The slice of a CloudEvent the worker reads. */
+export interface SendCommand {
+  id: string;
+  time: string;
+  data: unknown;
+}
+
+export interface WorkerDeps {
+  store: StatusStore;
+  breakers: DestinationBreakers;
+  keys: SigningKeys;
+  events: EventSink;
+  policy: RetryPolicy;
+  now: () => number;
+  metrics?: VigilMetrics;
+  log: Logger;
+  /** Wait before retrying work that failed for a local reason (Redis, secrets service). */
+  localRetryMs: number;
+}
+
+/** Origin and path only: query strings and userinfo often carry tokens, and events and statuses are widely read. */
+export function safeUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/**
+ * Handles one `webhook.send` delivery of the durable queue. Resolving = ack. Throwing TransientError with
+ * retryAfterMs = nak with exactly that delay (the next attempt, durably scheduled in JetStream).
+ * Throwing PermanentError/ValidationError = the consumer dead-letters the full request once.
+ */
+export class DeliveryWorker {
+  /** Ids being sent by this process: a duplicate command must not race its twin to the receiver. */
+  private readonly inFlight = new Set<string>();
+
+  constructor(private readonly d: WorkerDeps) {}
+
+  async handle(cmd: SendCommand): Promise<void> {
+    const id = toWebhookRequest(cmd.data, () => cmd.id).id;
+    if (this.inFlight.has(id)) return this.defer(1000, `webhook ${id} is being sent`, undefined, ErrorCode.TRANSIENT);
+    this.inFlight.add(id);
+    try {
+      await this.deliver(cmd);
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  private async deliver(cmd: SendCommand): Promise<void> {
+    // A command without an id keeps its event id on every redelivery and replay: one stable webhook id.
+    const req = toWebhookRequest(cmd.data, () => cmd.id);
+    const url = parseWebhookUrl(req.url);
+    const createdAt = Date.parse(cmd.time) || this.d.now();
+    const dest = this.d.breakers.for(url.origin);
+
+    const wait = dest.waitMs(Date.now());
+    if (wait > 0) return this.defer(wait, `destination ${url.origin} breaker is ${dest.state}`);
+
+    let key: Buffer;
+    try {
+      key = await this.d.keys.keyFor(req.secretName);
+    } catch (err) {
+      if (classify(err) === 'transient') {
+        return this.defer(this.d.localRetryMs, 'signing key unavailable', err, ErrorCode.SECRET_UNAVAILABLE);
+      }
+      await this.d.store.markDeadWithoutAttempt(
+        req.id,
+        (err as Error).message,
+        this.d.now(),
+        safeUrl(url),
+        req.eventType,
+      );
+      await this.emitDead(req, url, 0, undefined, err);
+      throw err;
+    }
+
+    const begun = await this.local(() =>
+      this.d.store.beginAttempt(req.id, safeUrl(url), req.eventType, createdAt, this.d.now()),
+    );
+    if (begun.status === 'delivered') {
+      this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'duplicate' });
+      return;
+    }
+    if (begun.status === 'dead') {
+      // Settled before a crash cut the dead-lettering short; the DLQ copy's msg id dedupes a repeat.
+      throw new PermanentError(`webhook ${req.id} is dead`, { code: ErrorCode.PERMANENT });
+    }
+
+    const body = renderBody(req, createdAt);
+    const headers = signatureHeaders({ id: req.id, timestamp: Math.floor(this.d.now() / 1000), body, key });
+    let result: SendResult;
+    try {
+      result = await dest.send(url, body, headers);
+    } catch (err) {
+      // Another delivery tripped the breaker (or took the half-open probe) since our check: not an attempt.
+      await this.local(() => this.d.store.undoAttempt(req.id));
+      return this.defer(dest.waitMs(Date.now()) || this.d.localRetryMs, `destination ${url.origin} breaker`, err);
+    }
+    this.d.metrics?.webhookDeliverySeconds.observe(result.durationMs / 1000);
+    return this.settle(req, url, begun.attempts, result, decide(result.outcome, begun.attempts, this.d.policy));
+  }
+
+  private async settle(req: WebhookRequest, url: URL, attempt: number, result: SendResult, decision: Decision) {
+    const now = this.d.now();
+    const statusCode = result.outcome.kind === 'response' ? result.outcome.status : undefined;
+    const rec = { statusCode, durationMs: result.durationMs };
+    const base = { id: req.id, url: safeUrl(url), eventType: req.eventType, at: new Date(now).toISOString() };
+    const durationMs = Math.round(result.durationMs);
+
+    if (decision.action === 'delivered') {
+      await this.local(() => this.d.store.markDelivered(req.id, rec, now));
+      this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'delivered' });
+      await this.emit('webhook.delivered', { ...base, attempt, status: statusCode ?? 0, durationMs });
+      return;
+    }
+
+    const message = result.excerpt
+      ? `${decision.action === 'retry' ? decision.reason : decision.message}: ${result.excerpt}`
+      : decision.action === 'retry'
+        ? decision.reason
+        : decision.message;
+    const error = {
+      type:
+        result.outcome.kind === 'network'
+          ? (result.outcome.code ?? 'NetworkError')
+          : result.outcome.kind === 'refused'
+            ? ErrorCode.WEBHOOK_URL_REFUSED
+            : ErrorCode.HTTP_STATUS,
+      message,
+      class: decision.action === 'retry' ? ('transient' as const) : ('permanent' as const),
+    };
+    if (decision.action === 'retry') {
+      const next = now + decision.delayMs;
+      await this.local(() => this.d.store.markFailed(req.id, 'failed', { ...rec, error: message }, now, next));
+      this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'retry' });
+      await this.emit('webhook.attempt-failed', {
+        ...base,
+        attempt,
+        ...(statusCode !== undefined ? { status: statusCode } : {}),
+        error,
+        nextAttemptAt: new Date(next).toISOString(),
+        durationMs,
+      });
+      throw new TransientError(`attempt ${attempt} failed: ${message}`, { retryAfterMs: decision.delayMs });
+    }
+
+    await this.local(() => this.d.store.markFailed(req.id, 'dead', { ...rec, error: message }, now));
+    this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'dead' });
+    await this.emit('webhook.attempt-failed', {
+      ...base,
+      attempt,
+      ...(statusCode !== undefined ? { status: statusCode } : {}),
+      error,
+      durationMs,
+    });
+    const why = decision.reason === 'exhausted' ? `gave up after ${attempt} attempts` : 'permanent failure';
+    const dead = new PermanentError(`webhook ${req.id} ${why}: ${message}`, {
+      code: decision.reason === 'exhausted' ? ErrorCode.PERMANENT : ErrorCode.HTTP_STATUS,
+      details: { id: req.id, attempts: attempt, lastStatusCode: statusCode },
+    });
+    await this.emitDead(req, url, attempt, statusCode, dead, error);
+    throw dead;
+  }
+
+  private async emitDead(
+    req: WebhookRequest,
+    url: URL,
+    attempts: number,
+    status: number | undefined,
+    err: unknown,
+    error?: { type: string; message: string; class: 'transient' | 'permanent' },
+  ) {
+    const { stack: _stack, ...info } = toErrorInfo(err);
+    await this.emit('webhook.dead', {
+      id: req.id,
+      url: safeUrl(url),
+      eventType: req.eventType,
+      at: new Date(this.d.now()).toISOString(),
+      attempts,
+      ...(status !== undefined ? { status, lastStatusCode: status } : {}),
+      error: error ?? info,
+      lastError: (error ?? info).message,
+    });
+  }
+
+  /** Events follow the status write; losing one to a NATS blip must not re-send a delivered webhook. */
+  private async emit(subject: string, data: Record<string, unknown>): Promise<void> {
+    try {
+      await this.d.events.publish(subject, data);
+    } catch (err) {
+      this.d.log.warn({ err, subject, id: data.id }, 'webhook event not published');
+    }
+  }
+
+  /** A local dependency failing (Redis) is not the receiver's fault: retry later, attempt count untouched. */
+  private async local<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new TransientError(`status store unavailable: ${(err as Error).message}`, {
+        retryAfterMs: this.d.localRetryMs,
+        cause: err,
+      });
+    }
+  }
+
+  private defer(ms: number, why: string, cause?: unknown, code: string = ErrorCode.BREAKER_OPEN): never {
+    this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'deferred' });
+    throw new TransientError(`deferred: ${why}`, { code, retryAfterMs: Math.ceil(ms), cause });
+  }
+}

@@ -1,0 +1,104 @@
+import { type Breaker, createBreaker, type EventPublisher, type Logger } from '@vigil/shared';
+import type { BreakerOptions } from '@vigil/shared';
+import type { HttpSender, SendResult } from './http-sender.js';
+import { isRetryableStatus } from './retry-policy.js';
+
+/** Thrown inside the breaker so it counts the attempt as a failure; carries the result for the caller. */
+export class CountedFailure extends Error {
+  constructor(readonly result: SendResult) {
+    super('destination failure');
+  }
+}
+
+/** Failures that say "the destination is unwell": network errors, timeouts, 408 and 5xx. 429 is a live receiver. */
+export function countsAgainstDestination(result: SendResult): boolean {
+  const o = result.outcome;
+  if (o.kind === 'network') return true;
+  return o.kind === 'response' && isRetryableStatus(o.status) && o.status !== 429;
+}
+
+export interface DestinationBreakersOptions {
+  service: string;
+  failureThreshold: number;
+  resetTimeoutMs: number;
+  bus?: EventPublisher;
+  registry?: BreakerOptions['registry'];
+  logger?: Logger;
+}
+
+type Send = (url: URL, body: string, headers: Record<string, string>) => Promise<SendResult>;
+
+export interface Destination {
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** How long a delivery should wait before trying this destination again; 0 when it may try now. */
+  waitMs(now: number): number;
+  send: Send;
+}
+
+/** One breaker per origin (scheme://host:port): one dead receiver never slows deliveries to the others. */
+export class DestinationBreakers {
+  private readonly byOrigin = new Map<
+    string,
+    Destination & { breaker: Breaker<[URL, string, Record<string, string>], SendResult> }
+  >();
+
+  constructor(
+    private readonly sender: HttpSender,
+    private readonly opts: DestinationBreakersOptions,
+  ) {}
+
+  for(origin: string): Destination {
+    const known = this.byOrigin.get(origin);
+    if (known) return known;
+    const sender = this.sender;
+    const breaker = createBreaker(
+      origin,
+      async (url: URL, body: string, headers: Record<string, string>) => {
+        const result = await sender.send(url, body, headers);
+        if (countsAgainstDestination(result)) throw new CountedFailure(result);
+        return result;
+      },
+      {
+        service: this.opts.service,
+        failureThreshold: this.opts.failureThreshold,
+        resetTimeoutMs: this.opts.resetTimeoutMs,
+        isFailure: (err) => err instanceof CountedFailure,
+        bus: this.opts.bus,
+        registry: this.opts.registry,
+        logger: this.opts.logger,
+      },
+    );
+    let openedAt = 0;
+    breaker.on('open', () => {
+      openedAt = Date.now();
+    });
+    const reset = this.opts.resetTimeoutMs;
+    // While half-open one probe is in flight: the rest wait a little, not a whole reset period.
+    const probeWait = Math.min(1000, reset);
+    const dest = {
+      breaker,
+      get state() {
+        return breaker.state;
+      },
+      waitMs(now: number) {
+        if (breaker.state === 'closed') return 0;
+        if (breaker.state === 'half-open') return probeWait;
+        return Math.max(probeWait, openedAt + reset - now);
+      },
+      async send(url: URL, body: string, headers: Record<string, string>) {
+        try {
+          return await breaker.fire(url, body, headers);
+        } catch (err) {
+          if (err instanceof CountedFailure) return err.result;
+          throw err;
+        }
+      },
+    };
+    this.byOrigin.set(origin, dest);
+    return dest;
+  }
+
+  shutdown(): void {
+    for (const d of this.byOrigin.values()) d.breaker.shutdown();
+  }
+}

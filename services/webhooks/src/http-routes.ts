@@ -1,0 +1,98 @@
+import dns from 'node:dns';
+import {
+  type createHttpApp,
+  ErrorCode,
+  getDlqEntry,
+  listDlq,
+  replayDlq,
+  requireBearer,
+  sendError,
+  ValidationError,
+} from '@vigil/shared';
+import type { JetStreamClient, JetStreamManager } from 'nats';
+import { checkHost, type SsrfPolicy } from './ssrf-guard.js';
+import type { StatusStore } from './status-store.js';
+import { ulid } from './ulid.js';
+import { parseWebhookUrl, toWebhookRequest } from './webhook-request.js';
+import { safeUrl } from './delivery-worker.js';
+
+type HttpApp = ReturnType<typeof createHttpApp>;
+
+export interface RouteDeps {
+  store: StatusStore;
+  ssrf: SsrfPolicy;
+  apiToken: string | undefined;
+  publishSend: (data: Record<string, unknown>, msgId: string) => Promise<unknown>;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  now: () => number;
+  /** False when no signing key can ever be found for a request without secretName. */
+  hasDefaultKey: boolean;
+}
+
+const resolveAll = (host: string) => dns.promises.lookup(host, { all: true });
+
+/** Webhooks API (contract §6): intake, status, cleanup, dead letters. */
+export function registerRoutes(app: HttpApp, d: RouteDeps): void {
+  const guard = requireBearer(d.apiToken);
+
+  app.post('/api/webhooks', { preHandler: guard }, async (request, reply) => {
+    let req: ReturnType<typeof toWebhookRequest>;
+    try {
+      req = toWebhookRequest(request.body, ulid);
+    } catch (err) {
+      const e = err as ValidationError;
+      if (e.code === ErrorCode.WEBHOOK_PAYLOAD_TOO_LARGE) return sendError(reply, 413, e.code, e.message);
+      throw err;
+    }
+    if (!req.secretName && !d.hasDefaultKey) {
+      throw new ValidationError('no signing key: pass secretName or set WEBHOOKS_SIGNING_SECRET');
+    }
+    const url = parseWebhookUrl(req.url);
+    await checkHost(url.hostname, d.ssrf, resolveAll);
+    // Already accepted (a client retrying its POST): the queue has it; sending it again could deliver twice.
+    const existing = await d.store.get(req.id);
+    if (!existing) {
+      // Queue first, with the webhook id as Nats-Msg-Id (JetStream drops a concurrent duplicate POST);
+      // the status write after it is for readers only: the delivery creates it too if this one is lost.
+      await d.publishSend({ ...req }, req.id);
+      await d.store.register(req.id, safeUrl(url), req.eventType, d.now());
+    }
+    return reply.code(202).send({ id: req.id, status: existing?.status ?? 'pending' });
+  });
+
+  app.get<{ Params: { id: string } }>('/api/webhooks/:id', async (request, reply) => {
+    const status = await d.store.get(request.params.id);
+    if (!status) {
+      return sendError(reply, 404, ErrorCode.WEBHOOK_NOT_FOUND, `no webhook ${request.params.id} (unknown or expired)`);
+    }
+    return status;
+  });
+
+  app.post('/api/webhooks/cleanup', { preHandler: guard }, async () => d.store.cleanup(d.now()));
+
+  app.get<{ Querystring: { limit?: string; subject?: string } }>('/api/dlq', async (request) => {
+    const limit = Math.min(Math.max(Number(request.query.limit) || 50, 1), 1000);
+    const entries = await listDlq(d.jsm, { limit, subject: request.query.subject });
+    return { entries, count: entries.length };
+  });
+
+  app.post<{ Params: { seq: string } }>('/api/dlq/:seq/replay', { preHandler: guard }, async (request, reply) => {
+    const seq = Number(request.params.seq);
+    if (!Number.isInteger(seq) || seq <= 0) throw new ValidationError('seq must be a positive integer');
+    const entry = await getDlqEntry(d.jsm, seq);
+    const id = entry.originalSubject === 'webhook.send' ? webhookIdOf(entry.data) : undefined;
+    // Same webhook id, fresh start: otherwise it would be skipped as dead (or as delivered).
+    if (id) await d.store.reset(id, d.now());
+    const ack = await replayDlq(d.js, d.jsm, seq);
+    return reply.code(202).send({ seq, subject: entry.originalSubject, replayedSeq: ack.seq, ...(id ? { id } : {}) });
+  });
+}
+
+/** The id the worker uses: the request's own id, else the event id (see DeliveryWorker). */
+function webhookIdOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const e = event as { id?: unknown; data?: { id?: unknown } };
+  if (typeof e.data?.id === 'string') return e.data.id;
+  return typeof e.id === 'string' ? e.id : undefined;
+}

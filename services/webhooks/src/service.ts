@@ -1,0 +1,127 @@
+import {
+  type Clock,
+  createSecretsClient,
+  type ServiceHandle,
+  runService,
+  systemClock,
+  vigilMetrics,
+  WebhookSendSchema,
+} from '@vigil/shared';
+import { Redis } from 'ioredis';
+import { DEFAULT_PORT, type WebhooksConfig, webhooksConfigSchema } from './config.js';
+import { DeliveryWorker } from './delivery-worker.js';
+import { DestinationBreakers } from './destination-breakers.js';
+import { HttpSender } from './http-sender.js';
+import { registerRoutes } from './http-routes.js';
+import { SigningKeys } from './signing-keys.js';
+import { parseAllowlist, type SsrfPolicy } from './ssrf-guard.js';
+import { StatusStore } from './status-store.js';
+
+export const SERVICE = 'webhooks';
+export const DURABLE = 'webhooks';
+
+export interface StartWebhooksOptions {
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  handleSignals?: boolean;
+  /** Jitter source (tests pass a fixed one to see the backoff ceiling). */
+  random?: () => number;
+}
+
+/** Starts the webhooks service: the `webhook.send` queue consumer, the HTTP API, Redis status. */
+export async function startWebhooksService(opts: StartWebhooksOptions = {}): Promise<ServiceHandle<WebhooksConfig>> {
+  const clock = opts.clock ?? systemClock;
+  return runService({
+    name: SERVICE,
+    configSchema: webhooksConfigSchema,
+    env: opts.env,
+    defaultPort: DEFAULT_PORT,
+    handleSignals: opts.handleSignals,
+    clock,
+    start: async (rt) => {
+      const c = rt.config;
+      const metrics = vigilMetrics(rt.registry);
+      const ssrf: SsrfPolicy = {
+        allowPrivate: c.WEBHOOKS_ALLOW_PRIVATE,
+        allowlist: parseAllowlist(c.WEBHOOKS_ALLOWLIST),
+      };
+      if (ssrf.allowPrivate) rt.log.warn('WEBHOOKS_ALLOW_PRIVATE=true: webhooks may reach internal addresses');
+
+      const redis = new Redis(c.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: true });
+      redis.on('error', (err) => rt.log.warn({ err: err.message }, 'redis error'));
+      await redis.connect();
+      rt.onShutdown(async () => {
+        await redis.quit().catch(() => redis.disconnect());
+      });
+      const store = new StatusStore(redis);
+      rt.addCheck('redis', () => store.ping());
+      rt.phase('redis connected');
+
+      const keys = new SigningKeys(createSecretsClient(rt.nc, { logger: rt.log }), c.WEBHOOKS_SIGNING_SECRET);
+      if (!keys.hasDefault) rt.log.warn('WEBHOOKS_SIGNING_SECRET unset: requests must name a secretName');
+
+      const sender = new HttpSender({
+        ssrf,
+        connectTimeoutMs: c.WEBHOOKS_CONNECT_TIMEOUT,
+        totalTimeoutMs: c.WEBHOOKS_TIMEOUT,
+        connectionsPerOrigin: c.WEBHOOKS_CONNECTIONS_PER_ORIGIN,
+        userAgent: 'Vigil-Webhooks/0.1',
+      });
+      const breakers = new DestinationBreakers(sender, {
+        service: SERVICE,
+        failureThreshold: c.WEBHOOKS_BREAKER_THRESHOLD,
+        resetTimeoutMs: c.WEBHOOKS_BREAKER_RESET,
+        bus: rt.bus,
+        registry: rt.registry,
+        logger: rt.log,
+      });
+      rt.onShutdown(async () => {
+        breakers.shutdown();
+        await sender.close();
+      });
+
+      const worker = new DeliveryWorker({
+        store,
+        breakers,
+        keys,
+        events: { publish: (subject, data) => rt.bus.publish(subject, data) },
+        policy: {
+          maxRetries: c.WEBHOOKS_MAX_RETRIES,
+          baseMs: c.WEBHOOKS_BACKOFF_BASE,
+          capMs: c.WEBHOOKS_BACKOFF_CAP,
+          maxRetryAfterMs: 3_600_000,
+          random: opts.random,
+        },
+        now: () => clock.now(),
+        metrics,
+        log: rt.log,
+        localRetryMs: 2_000,
+      });
+
+      registerRoutes(rt.http, {
+        store,
+        ssrf,
+        apiToken: c.VIGIL_API_TOKEN,
+        publishSend: (data, msgId) => rt.bus.publish('webhook.send', WebhookSendSchema.parse(data), { msgId }),
+        js: rt.js,
+        jsm: rt.jsm,
+        now: () => clock.now(),
+        hasDefaultKey: keys.hasDefault,
+      });
+
+      await rt.bus.consume({
+        subject: 'webhook.send',
+        durable: DURABLE,
+        concurrency: c.WEBHOOKS_CONCURRENCY,
+        // Every failure the worker throws carries its own delay (retryAfterMs): no floor from here.
+        backoffMs: [0],
+        // Attempts are counted in Redis; deliveries also count breaker waits, which must not dead-letter.
+        maxDeliver: 100_000,
+        maxAckPending: 50_000,
+        ackWaitMs: Math.max(30_000, c.WEBHOOKS_TIMEOUT * 3),
+        handler: (event) => worker.handle(event),
+      });
+      rt.phase('consuming webhook.send');
+    },
+  });
+}

@@ -1,0 +1,47 @@
+import { ErrorCode, PermanentError, ValidationError } from '@vigil/shared';
+import { decodeSigningKey } from './signing.js';
+
+/** The part of the shared secrets client this service needs. */
+export interface SecretSource {
+  get(name: string): Promise<{ value: string }>;
+}
+
+/** Finds the Standard Webhooks key of a request: its named secret, else WEBHOOKS_SIGNING_SECRET. */
+export class SigningKeys {
+  private readonly fallback?: Buffer;
+
+  constructor(
+    private readonly secrets: SecretSource | undefined,
+    defaultSecret: string | undefined,
+  ) {
+    this.fallback = defaultSecret ? decodeSigningKey(defaultSecret) : undefined;
+  }
+
+  get hasDefault(): boolean {
+    return this.fallback !== undefined;
+  }
+
+  /**
+   * Secret-service outages surface as the client's TransientError (retried without burning an attempt);
+   * a missing or malformed key is permanent: no retry can fix it.
+   */
+  async keyFor(secretName: string | undefined): Promise<Buffer> {
+    if (!secretName) {
+      if (this.fallback) return this.fallback;
+      throw new PermanentError('no signing key: the request names no secretName and WEBHOOKS_SIGNING_SECRET is unset', {
+        code: ErrorCode.SECRET_NOT_FOUND,
+      });
+    }
+    if (!this.secrets) {
+      throw new PermanentError(`secret ${secretName} requested but no secrets client is configured`, {
+        code: ErrorCode.SECRET_UNAVAILABLE,
+      });
+    }
+    const secret = await this.secrets.get(secretName);
+    try {
+      return decodeSigningKey(secret.value);
+    } catch (err) {
+      throw new ValidationError(`secret ${secretName} is not a Standard Webhooks key (whsec_…)`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { collectEvents, type EventCollector, startNats, startRedis, type TestServer } from '@vigil/shared/testing';
+import { Redis } from 'ioredis';
+import { connect, type NatsConnection } from 'nats';
+import { startWebhooksService } from '../src/service.js';
+
+export const TOKEN = 'test-token';
+export const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+export interface Harness {
+  nats: TestServer;
+  redisServer: TestServer;
+  redis: Redis;
+  nc: NatsConnection;
+  events: EventCollector;
+  env: Record<string, string>;
+  service: Awaited<ReturnType<typeof startWebhooksService>>;
+  api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/** Real NATS, real Redis, the real service in-process on a free port. */
+export async function startHarness(
+  extraEnv: Record<string, string> = {},
+  opts: { random?: () => number } = {},
+): Promise<Harness> {
+  const nats = await startNats();
+  const redisServer = await startRedis();
+  const env: Record<string, string> = {
+    NATS_URL: nats.url,
+    REDIS_URL: redisServer.url,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'error',
+    VIGIL_API_TOKEN: TOKEN,
+    WEBHOOKS_SIGNING_SECRET: SECRET,
+    WEBHOOKS_ALLOW_PRIVATE: 'true',
+    WEBHOOKS_BACKOFF_BASE: '100ms',
+    ...extraEnv,
+  };
+  const service = await startWebhooksService({ env, handleSignals: false, random: opts.random });
+  const nc = await connect({ servers: nats.url });
+  const events = collectEvents(nc, 'webhook.>');
+  const redis = new Redis(redisServer.url);
+  const api: Harness['api'] = async (method, path, body, token = TOKEN) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(`${service.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // keep text
+    }
+    return { status: res.status, body: parsed };
+  };
+  return {
+    nats,
+    redisServer,
+    redis,
+    nc,
+    events,
+    env,
+    service,
+    api,
+    stop: async () => {
+      events.stop();
+      await service.stop();
+      await nc.close();
+      redis.disconnect();
+      await redisServer.stop();
+      await nats.stop();
+    },
+  };
+}
