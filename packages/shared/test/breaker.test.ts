@@ -2,8 +2,11 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createBreaker,
+  createLogger,
   createRegistry,
+  ensureStreams,
   ErrorCode,
+  EventBus,
   PermanentError,
   TransientError,
   ValidationError,
@@ -14,7 +17,7 @@ let nats: TestServer;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  nats = await startNats({ jetstream: false });
+  nats = await startNats();
   nc = await connect({ servers: nats.url });
 });
 afterAll(async () => {
@@ -138,6 +141,36 @@ describe('createBreaker', () => {
     expect(breaker.state).toBe('closed');
     await expect(breaker.fire()).rejects.toBeInstanceOf(TransientError);
     expect(breaker.state).toBe('open');
+    breaker.shutdown();
+  });
+
+  it('publishes valid CloudEvents through the real EventBus on JetStream', async () => {
+    await ensureStreams(await nc.jetstreamManager(), { only: ['VIGIL_OPS'] });
+    const bus = new EventBus(nc, { service: 'reports', logger: createLogger({ service: 'reports', level: 'silent' }) });
+    const events = collectEvents(nc, 'breaker.>');
+    let up = false;
+    const breaker = createBreaker(
+      'github',
+      async () => {
+        if (!up) throw new TransientError('503 from upstream');
+        return 'ok';
+      },
+      { service: 'reports', bus, failureThreshold: 2, resetTimeoutMs: 150 },
+    );
+    await breaker.fire().catch(() => {});
+    await breaker.fire().catch(() => {});
+    const [opened] = await events.waitFor('breaker.opened.reports.github');
+    expect(opened.event).toMatchObject({
+      specversion: '1.0',
+      source: 'vigil/reports',
+      data: { service: 'reports', name: 'github', state: 'open', failures: 2, error: { class: 'transient' } },
+    });
+    await events.waitFor('breaker.half-open.reports.github');
+    up = true;
+    await breaker.fire();
+    const [closed] = await events.waitFor('breaker.closed.reports.github');
+    expect(closed.event.data).toMatchObject({ state: 'closed' });
+    events.stop();
     breaker.shutdown();
   });
 });

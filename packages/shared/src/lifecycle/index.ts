@@ -1,2 +1,4 @@
-// filled in by the lifecycle work; see ../../README.md
-export {};
+export { runService } from './run-service.js';
+export { registerNatsService, type HealthAnswer } from './health-endpoint.js';
+export { withTimeout } from './with-timeout.js';
+export type { Runtime, RunServiceOptions, ServiceConfig, ServiceHandle } from './types.js';

@@ -1,0 +1,222 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { NatsConnection, Service } from 'nats';
+import type { z } from 'zod';
+import { baseEnvSchema, buildCommit, httpPortSchema, loadConfig } from '../config/index.js';
+import { ErrorCode, TransientError } from '../errors/index.js';
+import { ensureStreams, EventBus } from '../events/index.js';
+import { createHttpApp, createReadiness } from '../http/index.js';
+import { createLogger, registerSecretValue } from '../log/index.js';
+import { createRegistry, vigilMetrics } from '../metrics/index.js';
+import { connectNats, natsCheck } from '../nats/index.js';
+import { systemClock } from '../time/index.js';
+import { initTracing, type TracingHandle } from '../tracing/index.js';
+import { registerNatsService } from './health-endpoint.js';
+import { installSignalHandlers } from './signals.js';
+import { withTimeout } from './with-timeout.js';
+import type { RunServiceOptions, Runtime, ServiceConfig, ServiceHandle } from './types.js';
+
+/** The service's schema on top of the base variables, with HTTP_PORT defaulting to the service's port. */
+function fullSchema(schema: z.ZodObject, defaultPort: number): z.ZodObject {
+  const merged = baseEnvSchema.extend(schema.shape);
+  return 'HTTP_PORT' in merged.shape ? merged : merged.extend({ HTTP_PORT: httpPortSchema(defaultPort) });
+}
+
+/**
+ * Runs a Vigil service: config → tracing → NATS → streams → NATS micro-service → start() → HTTP listen →
+ * warm-up → ready, each phase logged and the whole bounded by a start-up timeout. SIGTERM/SIGINT (or stop())
+ * turn readiness 503, drain consumers, run shutdown hooks in reverse, drain NATS, close HTTP, then exit 0.
+ */
+export async function runService<S extends z.ZodObject>(
+  opts: RunServiceOptions<S>,
+): Promise<ServiceHandle<ServiceConfig<S>>> {
+  const { name } = opts;
+  const handleSignals = opts.handleSignals ?? true;
+  const version = opts.version ?? '0.0.0';
+  const clock = opts.clock ?? systemClock;
+  const config = loadConfig(fullSchema(opts.configSchema, opts.defaultPort), opts.env, {
+    exit: handleSignals,
+  }) as ServiceConfig<S>;
+
+  const log = createLogger({ service: name, version, level: config.LOG_LEVEL, destination: opts.logDestination });
+  registerSecretValue(config.NATS_PASSWORD);
+  const phase = (message: string) => log.info({ phase: true }, message);
+  phase('config ok');
+
+  const instance = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const registry = createRegistry();
+  vigilMetrics(registry);
+  const readiness = createReadiness();
+  const http = createHttpApp({
+    service: name,
+    version,
+    commit: opts.commit ?? buildCommit(opts.env),
+    logger: log,
+    registry,
+    readiness,
+  });
+  const hooks: Array<() => Promise<void> | void> = [];
+  const abort = new AbortController();
+  const held: { nc?: NatsConnection; natsService?: Service; bus?: EventBus; tracing?: TracingHandle } = {};
+  let url = '';
+  let rt: Runtime<ServiceConfig<S>> | undefined;
+
+  const step = <T>(p: Promise<T>): Promise<T> =>
+    p.then((v) => {
+      if (abort.signal.aborted) throw abort.signal.reason;
+      return v;
+    });
+
+  const guard = async (what: string, fn: () => Promise<unknown> | unknown) => {
+    try {
+      await fn();
+    } catch (err) {
+      log.warn({ err, step: what }, `shutdown step failed: ${what}`);
+    }
+  };
+
+  let stopping: Promise<boolean> | undefined;
+  const shutdown = (): Promise<boolean> => {
+    if (stopping) return stopping;
+    readiness.phase = 'stopping';
+    abort.abort(new TransientError(`${name} is shutting down`, { code: ErrorCode.SHUTTING_DOWN }));
+    phase('stopping');
+    const work = async () => {
+      const { nc, bus, natsService, tracing } = held;
+      if (bus && url) {
+        await guard('announce', () =>
+          withTimeout(bus.publish('service.stopping', { service: name, instance, version, at: iso() }), 1_000),
+        );
+      }
+      if (bus) await guard('drain consumers', () => bus.drain());
+      for (const fn of [...hooks].reverse()) await guard('shutdown hook', fn);
+      if (natsService) await guard('nats service stop', () => natsService.stop());
+      if (nc && !nc.isClosed()) {
+        // drain() needs the server; when it is gone, close instead of waiting for the overall timeout.
+        await guard('nats drain', () => withTimeout(nc.drain(), 5_000).catch(() => nc.close()));
+      }
+      await guard('http close', () => http.close());
+      if (tracing) await guard('tracing shutdown', () => tracing.shutdown());
+    };
+    const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? 20_000;
+    stopping = withTimeout(work(), shutdownTimeoutMs, clock).then(
+      () => {
+        phase('stopped');
+        return true;
+      },
+      async () => {
+        log.error({ shutdownTimeoutMs }, 'shutdown timed out; closing connections');
+        await held.nc?.close().catch(() => {});
+        return false;
+      },
+    );
+    return stopping;
+  };
+
+  const uninstallSignals = handleSignals ? installSignalHandlers({ log, shutdown }) : () => {};
+
+  const startup = async () => {
+    if (config.OTEL_EXPORTER_OTLP_ENDPOINT) {
+      held.tracing = initTracing(config.OTEL_SERVICE_NAME ?? `vigil-${name}`, {
+        endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      });
+      phase('tracing on');
+    }
+    const connecting = connectNats({
+      servers: config.NATS_URL,
+      creds: config.NATS_CREDS,
+      user: config.NATS_USER,
+      password: config.NATS_PASSWORD,
+      name: `vigil-${name}`,
+      logger: log,
+    });
+    // If start-up is abandoned while NATS is still unreachable, close the connection when it finally comes.
+    void connecting.then((nc) => (abort.signal.aborted && !held.nc ? nc.close() : undefined)).catch(() => {});
+    const nc = await step(connecting);
+    held.nc = nc;
+    readiness.addCheck('nats', () => natsCheck(nc));
+    const jsm = await step(nc.jetstreamManager());
+    const js = nc.jetstream();
+    if (opts.streams !== false) {
+      await step(ensureStreams(jsm, opts.streams || {}));
+      phase('streams ready');
+    }
+    const bus = new EventBus(nc, { service: name, logger: log, registry });
+    held.bus = bus;
+    const natsService = await step(registerNatsService(nc, { name, instance, version, readiness, log }));
+    held.natsService = natsService;
+    phase(`nats service vigil-${name} registered (vigil.health.${name})`);
+
+    rt = {
+      name,
+      instance,
+      version,
+      config,
+      log,
+      nc,
+      js,
+      jsm,
+      bus,
+      http,
+      registry,
+      natsService,
+      clock,
+      addCheck: (checkName, fn) => readiness.addCheck(checkName, fn),
+      onShutdown: (fn) => void hooks.push(fn),
+      phase,
+      signal: abort.signal,
+    };
+    await step(opts.start(rt));
+    await step(http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT }));
+    const port = (http.server.address() as AddressInfo).port;
+    url = `http://${config.HTTP_HOST.includes(':') ? `[${config.HTTP_HOST}]` : config.HTTP_HOST}:${port}`;
+    phase(`listening on ${url}`);
+    if (opts.warmUp) {
+      await step(opts.warmUp(rt));
+      phase('warm-up done');
+    }
+    readiness.phase = 'running';
+    phase('ready');
+    if (opts.streams !== false) {
+      bus.publish('service.started', { service: name, instance, version, at: iso() }).catch((err: unknown) => {
+        log.warn({ err }, 'service.started not published');
+      });
+    }
+  };
+
+  const startupTimeoutMs = opts.startupTimeoutMs ?? 30_000;
+  try {
+    await withTimeout(startup(), startupTimeoutMs, clock, () => {
+      abort.abort(
+        new TransientError(`${name} did not start within ${startupTimeoutMs}ms`, { code: ErrorCode.TIMEOUT }),
+      );
+    });
+  } catch (err) {
+    const interrupted = stopping !== undefined;
+    const reason: unknown = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason : err;
+    if (!interrupted) log.fatal({ err: reason, startupTimeoutMs }, 'start-up failed');
+    await shutdown();
+    uninstallSignals();
+    if (handleSignals) process.exit(interrupted ? 0 : 1);
+    throw reason;
+  }
+
+  const runtime = rt as Runtime<ServiceConfig<S>>;
+  return {
+    url,
+    config,
+    runtime,
+    get ready() {
+      return readiness.phase === 'running';
+    },
+    async stop() {
+      await shutdown();
+      uninstallSignals();
+    },
+  };
+}
+
+function iso(): string {
+  return new Date().toISOString();
+}
