@@ -18,6 +18,8 @@ export interface GroupState {
   /** When the follow-up of the pending alerts is due. */
   dueAt?: number;
   latest: Alert;
+  /** Event whose alert was sent last: its redelivery (after a failed send) is sent again, not folded. */
+  sentEventId?: string;
 }
 
 export type GroupDecision = { action: 'send'; next: GroupState } | { action: 'fold'; next: GroupState };
@@ -41,14 +43,23 @@ export function decideOnAlert(
         total: 1,
         pending: 0,
         latest: alert,
+        sentEventId: alert.eventId,
       },
     };
   }
+  if (state.sentEventId === alert.eventId) return { action: 'send', next: state };
   // Quiet for a whole interval with nothing waiting: the cap allows an email right now.
   if (state.pending === 0 && now - state.lastSentAt >= intervalMs) {
     return {
       action: 'send',
-      next: { ...state, lastSentAt: now, total: state.total + 1, dueAt: undefined, latest: alert },
+      next: {
+        ...state,
+        lastSentAt: now,
+        total: state.total + 1,
+        dueAt: undefined,
+        latest: alert,
+        sentEventId: alert.eventId,
+      },
     };
   }
   return {

@@ -1,2 +1,3 @@
-// wired in its own issue
-export {};
+import { startNotifierService } from './service.js';
+
+await startNotifierService();

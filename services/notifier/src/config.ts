@@ -1,0 +1,25 @@
+import { baseEnvSchema, durationSchema, httpPortSchema } from '@vigil/shared';
+import { z } from 'zod';
+
+/** The notifier's environment (contract §3 plus a few tuning knobs with safe defaults). */
+export const notifierEnvSchema = baseEnvSchema.extend({
+  HTTP_PORT: httpPortSchema(8082),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .default('smtp://127.0.0.1:1025'),
+  ALERT_FROM: z.string().min(3).default('Vigil <vigil@localhost>'),
+  ADMIN_EMAIL: z.string().optional(),
+  DEV_EMAIL_ADDRESSES: z.string().optional(),
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** 0 turns grouping off: every alert is sent at once. */
+  ALERT_GROUP_INTERVAL: durationSchema.default(300_000),
+  VIGIL_JOBS_FILE: z.string().optional(),
+  VIGIL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+  /** Secret read when a job names none (or for alerts not about a job). */
+  ALERT_RECIPIENTS_SECRET: z.string().min(1).default('job_failure_recipients'),
+  SMTP_TIMEOUT: durationSchema.default(10_000),
+  SMTP_BREAKER_RESET: durationSchema.default(30_000),
+});
+
+export type NotifierConfig = z.infer<typeof notifierEnvSchema>;

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import type { KV } from 'nats';
+
+/** KV keys allow only these characters; other ids are hashed. */
+export function kvSafeKey(id: string): string {
+  return /^[-_=a-zA-Z0-9]+$/.test(id) && id.length <= 200 ? id : createHash('sha256').update(id).digest('hex');
+}
+
+export type Claim = 'new' | 'done' | 'busy';
+
+interface Entry {
+  state: 'claimed' | 'done';
+  at: number;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * "This event was already notified", shared by replicas and restarts (JetStream KV `vigil_notified`, TTL).
+ * A handler claims the event id with a create-only write before sending; the claim becomes `done` after a
+ * channel accepted it. A claim left by a crashed replica is taken over after `leaseMs`.
+ */
+export class DedupeStore {
+  constructor(
+    private readonly kv: KV,
+    private readonly now: () => number,
+    private readonly leaseMs = 60_000,
+  ) {}
+
+  async claim(eventId: string): Promise<Claim> {
+    const key = kvSafeKey(eventId);
+    const mine = encoder.encode(JSON.stringify({ state: 'claimed', at: this.now() } satisfies Entry));
+    try {
+      await this.kv.create(key, mine);
+      return 'new';
+    } catch {
+      const current = await this.kv.get(key);
+      if (current?.operation !== 'PUT') {
+        try {
+          await this.kv.update(key, mine, current?.revision ?? 0);
+          return 'new';
+        } catch {
+          return 'busy';
+        }
+      }
+      const entry = current.json<Entry>();
+      if (entry.state === 'done') return 'done';
+      if (this.now() - entry.at < this.leaseMs) return 'busy';
+      try {
+        await this.kv.update(key, mine, current.revision);
+        return 'new';
+      } catch {
+        return 'busy';
+      }
+    }
+  }
+
+  async complete(eventId: string): Promise<void> {
+    await this.kv.put(
+      kvSafeKey(eventId),
+      encoder.encode(JSON.stringify({ state: 'done', at: this.now() } satisfies Entry)),
+    );
+  }
+
+  /** Gives the claim back so a redelivery can try again at once. */
+  async release(eventId: string): Promise<void> {
+    await this.kv.delete(kvSafeKey(eventId));
+  }
+}

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import {
+  ErrorCode,
+  type EventBus,
+  type Logger,
+  PermanentError,
+  TransientError,
+  toErrorInfo,
+  type VigilMetrics,
+} from '@vigil/shared';
+import type { Alert } from './alert.js';
+import type { RecipientLookup } from './recipient-lookup.js';
+import { type RenderOptions, renderEmail } from './render-email.js';
+import { renderSlack } from './slack-message.js';
+import type { SmtpChannel } from './smtp-channel.js';
+import { sendToWebhook } from './webhook-channel.js';
+
+export interface DispatcherOptions {
+  bus: EventBus;
+  smtp: SmtpChannel;
+  recipients: RecipientLookup;
+  webhookUrl?: string;
+  publicUrl: string;
+  metrics: VigilMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface Delivery {
+  /** Id of the notification: the event id, or a follow-up's id. Idempotency key of the fallback. */
+  id: string;
+  alert: Alert;
+  followUp?: RenderOptions['followUp'];
+}
+
+/** KV/header-safe, and short enough for the webhooks service's id limit. */
+function shortId(id: string): string {
+  return /^[-_.a-zA-Z0-9]{1,150}$/.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 40);
+}
+
+/**
+ * Sends one notification through the first channel that works: email to the resolved recipients, then the
+ * Slack-compatible webhook. Publishes `notification.sent` for the channel that took it, `notification.failed`
+ * when none did, and then throws so the caller keeps the message (nak) for a later try.
+ */
+export class Dispatcher {
+  constructor(private readonly o: DispatcherOptions) {}
+
+  private async publishQuietly(subject: string, data: Record<string, unknown>): Promise<void> {
+    try {
+      await this.o.bus.publish(subject, data);
+    } catch (err) {
+      this.o.logger.warn({ err, subject }, 'could not publish notification outcome');
+    }
+  }
+
+  async deliver(d: Delivery): Promise<{ channel: 'email' | 'webhook' }> {
+    const { alert } = d;
+    const log = this.o.logger.child({ eventId: alert.eventId, job: alert.job, notificationId: d.id });
+    const severity = alert.severity;
+    const render = { publicUrl: this.o.publicUrl, followUp: d.followUp };
+    const mail = renderEmail(alert, render);
+    const common = {
+      eventId: alert.eventId,
+      sourceEventId: alert.eventId,
+      sourceSubject: alert.subject,
+      severity,
+      title: alert.headline,
+      subject: mail.subject,
+    };
+    const resolved = await this.o.recipients.resolve(alert);
+    const errors: unknown[] = [];
+
+    if (resolved.recipients.length) {
+      try {
+        const info = await this.o.smtp.send({
+          to: resolved.recipients,
+          subject: mail.subject,
+          html: mail.html,
+          text: mail.text,
+          headers: { 'X-Vigil-Event-Id': alert.eventId, 'X-Vigil-Severity': severity },
+        });
+        this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'sent' });
+        await this.publishQuietly('notification.sent', {
+          ...common,
+          channel: 'email',
+          recipients: resolved.recipients,
+          recipientLevel: resolved.level,
+          messageId: info.messageId,
+          at: new Date(this.o.now()).toISOString(),
+        });
+        log.info({ to: resolved.recipients, level: resolved.level, subject: mail.subject }, 'alert emailed');
+        return { channel: 'email' };
+      } catch (err) {
+        errors.push(err);
+        this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'failed' });
+        log.warn({ err }, 'email channel failed');
+      }
+    } else {
+      const err = new PermanentError('no valid alert recipient at any level of the cascade', {
+        code: ErrorCode.NO_RECIPIENTS,
+      });
+      errors.push(err);
+      this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'failed' });
+      log.error(
+        { invalid: resolved.invalid, problems: resolved.problems },
+        'NO RECIPIENTS for alert: set the job alerts.recipients, the alert secret, ADMIN_EMAIL or DEV_EMAIL_ADDRESSES',
+      );
+      await this.publishQuietly('notification.failed', {
+        ...common,
+        channel: 'email',
+        recipients: [],
+        error: toErrorInfo(err),
+        at: new Date(this.o.now()).toISOString(),
+      });
+    }
+
+    if (this.o.webhookUrl) {
+      try {
+        await sendToWebhook(this.o.bus, this.o.webhookUrl, `${shortId(d.id)}.slack`, renderSlack(alert, render));
+        this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity, result: 'sent' });
+        await this.publishQuietly('notification.sent', {
+          ...common,
+          channel: 'webhook',
+          recipients: [],
+          at: new Date(this.o.now()).toISOString(),
+        });
+        log.warn('alert sent through the webhook fallback');
+        return { channel: 'webhook' };
+      } catch (err) {
+        errors.push(err);
+        this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity, result: 'failed' });
+        log.error({ err }, 'webhook fallback failed');
+      }
+    }
+
+    const onlyNoRecipients = errors.length === 1 && errors[0] instanceof PermanentError;
+    if (onlyNoRecipients) throw errors[0];
+    const err = new TransientError(`every channel failed for alert ${alert.eventId}`, {
+      code: ErrorCode.ALL_CHANNELS_FAILED,
+      cause: errors[errors.length - 1],
+    });
+    log.error(
+      { err, channels: this.o.webhookUrl ? ['email', 'webhook'] : ['email'] },
+      'ALERT NOT DELIVERED yet; will retry',
+    );
+    await this.publishQuietly('notification.failed', {
+      ...common,
+      channel: this.o.webhookUrl ? 'all' : 'email',
+      recipients: resolved.recipients,
+      error: toErrorInfo(err),
+      at: new Date(this.o.now()).toISOString(),
+    });
+    throw err;
+  }
+}

@@ -1,0 +1,111 @@
+import type { Clock, Logger, TimerHandle, VigilMetrics } from '@vigil/shared';
+import type { Dispatcher } from './dispatcher.js';
+import type { GroupStore } from './group-store.js';
+import { type FollowUp, restoreFollowUp, takeFollowUp } from './grouping.js';
+
+export interface FollowUpOptions {
+  store: GroupStore;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  intervalMs: number;
+  logger: Logger;
+  metrics: VigilMetrics;
+  /** Delay before a follow-up that could not be sent is tried again. */
+  retryMs?: number;
+}
+
+/**
+ * Sends each group's follow-up when it is due. A timer per group is set by the replica that folded an alert;
+ * a periodic sweep of the KV (every interval, and once at start) catches groups whose timer lived in a replica
+ * that stopped. Claiming a follow-up is a CAS on the group, so only one replica sends it.
+ */
+export class FollowUps {
+  private readonly timers = new Map<string, { at: number; handle: TimerHandle }>();
+  private sweepHandle?: TimerHandle;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly o: FollowUpOptions) {}
+
+  start(): void {
+    this.track(this.sweep());
+  }
+
+  schedule(key: string, dueAt: number): void {
+    if (this.stopped) return;
+    const existing = this.timers.get(key);
+    if (existing && existing.at <= dueAt) return;
+    if (existing) this.o.clock.clearTimeout(existing.handle);
+    const handle = this.o.clock.setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.track(this.flush(key));
+      },
+      Math.max(0, dueAt - this.o.clock.now()),
+    );
+    this.timers.set(key, { at: dueAt, handle });
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      for (const { key, state } of await this.o.store.list()) {
+        if (state.pending > 0 && state.dueAt !== undefined) this.schedule(key, state.dueAt);
+      }
+    } catch (err) {
+      this.o.logger.warn({ err }, 'follow-up sweep failed');
+    }
+    if (!this.stopped) {
+      this.sweepHandle = this.o.clock.setTimeout(() => this.track(this.sweep()), Math.max(1_000, this.o.intervalMs));
+    }
+  }
+
+  async flush(key: string): Promise<void> {
+    const now = this.o.clock.now();
+    let taken: FollowUp | undefined;
+    try {
+      taken = await this.o.store.apply(key, (state) => {
+        const f = state ? takeFollowUp(state, now) : undefined;
+        return { next: f?.next, result: f };
+      });
+    } catch (err) {
+      this.o.logger.warn({ err, key }, 'could not claim follow-up');
+      this.schedule(key, now + (this.o.retryMs ?? 30_000));
+      return;
+    }
+    if (!taken) return;
+    const f = taken;
+    try {
+      await this.o.dispatcher.deliver({
+        id: `fu-${key}-${f.next.lastSentAt}`,
+        alert: f.alert,
+        followUp: { count: f.count, sinceMs: f.sinceMs },
+      });
+      this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: f.alert.severity, result: 'follow-up' });
+    } catch (err) {
+      const retryAt = this.o.clock.now() + (this.o.retryMs ?? 30_000);
+      this.o.logger.error({ err, key, count: f.count }, 'follow-up not delivered; will retry');
+      try {
+        await this.o.store.apply(key, (state) => ({
+          next: state ? restoreFollowUp(state, f.count, retryAt) : { ...f.next, pending: f.count, dueAt: retryAt },
+          result: undefined,
+        }));
+      } catch (e) {
+        this.o.logger.error({ err: e, key }, 'could not put the follow-up back');
+      }
+      this.schedule(key, retryAt);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.o.clock.clearTimeout(t.handle);
+    this.timers.clear();
+    if (this.sweepHandle) this.o.clock.clearTimeout(this.sweepHandle);
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,75 @@
+import { type Clock, type Logger, TransientError, type VigilMetrics } from '@vigil/shared';
+import { groupKeyOf } from './alert.js';
+import type { DedupeStore } from './dedupe-store.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { FollowUps } from './follow-ups.js';
+import { type GroupStore, groupKvKey } from './group-store.js';
+import { boundedAlert, decideOnAlert } from './grouping.js';
+import { type EventLike, toAlert } from './to-alert.js';
+
+export interface NotifierOptions {
+  dedupe: DedupeStore;
+  /** Undefined when grouping is off (ALERT_GROUP_INTERVAL=0). */
+  groups?: GroupStore;
+  followUps?: FollowUps;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  intervalMs: number;
+  metrics: VigilMetrics;
+}
+
+/**
+ * One event in, at most one notification out: dedupe on the event id, fold into its group unless it is the
+ * first (or the interval has passed), then deliver. Throws (→ nak, redelivery) while no channel succeeded.
+ */
+export class Notifier {
+  constructor(private readonly o: NotifierOptions) {}
+
+  async handle(subject: string, event: EventLike, log: Logger): Promise<void> {
+    const alert = toAlert(subject, event);
+    if (!alert) return;
+    const claim = await this.o.dedupe.claim(event.id);
+    if (claim === 'done') {
+      this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'duplicate' });
+      log.debug({ eventId: event.id }, 'already notified: duplicate delivery ignored');
+      return;
+    }
+    if (claim === 'busy') {
+      throw new TransientError(`event ${event.id} is being notified by another replica`, { retryAfterMs: 5_000 });
+    }
+    try {
+      const groups = this.o.groups;
+      if (alert.resolved && groups) {
+        const closed = await groups.closeScope(alert.scope);
+        const folded = closed.reduce((n, s) => n + s.pending, 0);
+        if (folded > 0) {
+          alert.facts.push(['Unsent alerts folded before recovery', String(folded)]);
+        }
+      } else if (groups && this.groupable(alert.kind, alert.scope, event.id)) {
+        const key = groupKvKey(alert.scope, `${alert.kind}|${alert.groupType}`);
+        const now = this.o.clock.now();
+        const stored = boundedAlert(alert);
+        const decision = await groups.apply(key, (state) => {
+          const d = decideOnAlert(state, groupKeyOf(alert), stored, now, this.o.intervalMs);
+          return { next: d.next, result: d };
+        });
+        if (decision.action === 'fold') {
+          if (decision.next.dueAt !== undefined) this.o.followUps?.schedule(key, decision.next.dueAt);
+          this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: alert.severity, result: 'folded' });
+          await this.o.dedupe.complete(event.id);
+          return;
+        }
+      }
+      await this.o.dispatcher.deliver({ id: event.id, alert });
+      await this.o.dedupe.complete(event.id);
+    } catch (err) {
+      await this.o.dedupe.release(event.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** notify.send without a dedupeKey is a one-off message: never folded. */
+  private groupable(kind: string, scope: string, eventId: string): boolean {
+    return !(kind === 'message' && scope === `notify:${eventId}`);
+  }
+}

@@ -1,0 +1,78 @@
+import { stat } from 'node:fs/promises';
+import { type JobsFile, type Logger, loadJobsFile, type SecretsClient } from '@vigil/shared';
+import type { Alert } from './alert.js';
+import { type ResolvedRecipients, resolveRecipients } from './recipients.js';
+
+export interface RecipientLookupOptions {
+  jobsFile?: string;
+  /** True when the path came from VIGIL_JOBS_FILE (a missing file is then worth a warning). */
+  jobsFileExplicit: boolean;
+  secrets?: Pick<SecretsClient, 'get'>;
+  defaultSecret: string;
+  admin?: string;
+  dev?: string;
+  logger: Logger;
+  now: () => number;
+}
+
+const RELOAD_CHECK_MS = 10_000;
+
+/**
+ * Feeds the recipients cascade from its real sources: the jobs file (re-read when it changes), the job's alert
+ * secret through the secrets service, then the ADMIN_EMAIL / DEV_EMAIL_ADDRESSES variables.
+ */
+export class RecipientLookup {
+  private jobs?: JobsFile;
+  private mtimeMs = -1;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly opts: RecipientLookupOptions) {}
+
+  private async jobsFile(): Promise<JobsFile | undefined> {
+    const path = this.opts.jobsFile;
+    if (!path || this.opts.now() - this.checkedAt < RELOAD_CHECK_MS) return this.jobs;
+    this.checkedAt = this.opts.now();
+    try {
+      const s = await stat(path);
+      if (s.mtimeMs !== this.mtimeMs) {
+        this.jobs = await loadJobsFile(path);
+        this.mtimeMs = s.mtimeMs;
+      }
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      // The notifier is the last line of defence: a bad jobs file must not silence it, only skip that level.
+      if (!missing || this.opts.jobsFileExplicit) {
+        this.opts.logger.warn({ err, path }, 'jobs file unreadable: job alert recipients skipped');
+      }
+    }
+    return this.jobs;
+  }
+
+  async resolve(alert: Alert): Promise<ResolvedRecipients> {
+    const job = alert.job ? (await this.jobsFile())?.jobs[alert.job] : undefined;
+    const secretName = job?.alerts?.secret ?? this.opts.defaultSecret;
+    const secrets = this.opts.secrets;
+    const result = await resolveRecipients({
+      request: alert.recipients,
+      job: job?.alerts?.recipients,
+      secret: secrets
+        ? async () => {
+            try {
+              return (await secrets.get(secretName)).value;
+            } catch (err) {
+              if ((err as { code?: string }).code === 'VIGIL_E_SECRET_NOT_FOUND') return undefined;
+              throw err;
+            }
+          }
+        : undefined,
+      admin: this.opts.admin,
+      dev: this.opts.dev,
+    });
+    if (result.invalid.length) {
+      this.opts.logger.warn({ invalid: result.invalid, job: alert.job }, 'invalid alert recipient address(es) dropped');
+    }
+    if (result.problems.length)
+      this.opts.logger.warn({ problems: result.problems, secretName }, 'recipient level skipped');
+    return result;
+  }
+}

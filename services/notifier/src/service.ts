@@ -1,0 +1,118 @@
+import { type Clock, createSecretsClient, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
+import { type NotifierConfig, notifierEnvSchema } from './config.js';
+import { DedupeStore } from './dedupe-store.js';
+import { Dispatcher } from './dispatcher.js';
+import { FollowUps } from './follow-ups.js';
+import { GroupStore } from './group-store.js';
+import { Notifier } from './notifier.js';
+import { RecipientLookup } from './recipient-lookup.js';
+import { createSmtpChannel } from './smtp-channel.js';
+import { durableName, MAX_DELIVER, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
+
+export const DEDUPE_BUCKET = 'vigil_notified';
+export const GROUPS_BUCKET = 'vigil_alert_groups';
+const DAY = 86_400_000;
+
+export interface StartNotifierOptions {
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  handleSignals?: boolean;
+}
+
+/** Starts the notifier: consumers for every alerting subject, email with a webhook fallback, grouping in KV. */
+export function startNotifierService(opts: StartNotifierOptions = {}): Promise<ServiceHandle<NotifierConfig>> {
+  return runService({
+    name: 'notifier',
+    configSchema: notifierEnvSchema,
+    env: opts.env,
+    defaultPort: 8082,
+    clock: opts.clock,
+    handleSignals: opts.handleSignals ?? true,
+    start: async (rt) => {
+      const cfg = rt.config;
+      const metrics = vigilMetrics(rt.registry);
+      const now = () => rt.clock.now();
+
+      const dedupe = new DedupeStore(await rt.bus.openKv(DEDUPE_BUCKET, { ttlMs: 7 * DAY }), now);
+      const grouping = cfg.ALERT_GROUP_INTERVAL > 0;
+      const groups = grouping
+        ? new GroupStore(await rt.bus.openKv(GROUPS_BUCKET, { ttlMs: Math.max(DAY, 3 * cfg.ALERT_GROUP_INTERVAL) }))
+        : undefined;
+      rt.phase(`kv ready (grouping ${grouping ? `every ${cfg.ALERT_GROUP_INTERVAL} ms` : 'off'})`);
+
+      const smtp = createSmtpChannel({
+        url: cfg.SMTP_URL,
+        from: cfg.ALERT_FROM,
+        timeoutMs: cfg.SMTP_TIMEOUT,
+        breakerResetMs: cfg.SMTP_BREAKER_RESET,
+        logger: rt.log,
+        registry: rt.registry,
+        bus: rt.bus,
+      });
+      rt.onShutdown(() => smtp.close());
+
+      const recipients = new RecipientLookup({
+        jobsFile: cfg.VIGIL_JOBS_FILE ?? './jobs.yaml',
+        jobsFileExplicit: cfg.VIGIL_JOBS_FILE !== undefined,
+        secrets: createSecretsClient(rt.nc, { logger: rt.log }),
+        defaultSecret: cfg.ALERT_RECIPIENTS_SECRET,
+        admin: cfg.ADMIN_EMAIL,
+        dev: cfg.DEV_EMAIL_ADDRESSES,
+        logger: rt.log,
+        now,
+      });
+      const dispatcher = new Dispatcher({
+        bus: rt.bus,
+        smtp,
+        recipients,
+        webhookUrl: cfg.ALERT_WEBHOOK_URL,
+        publicUrl: cfg.VIGIL_PUBLIC_URL,
+        metrics,
+        logger: rt.log,
+        now,
+      });
+      const followUps = groups
+        ? new FollowUps({
+            store: groups,
+            dispatcher,
+            clock: rt.clock,
+            intervalMs: cfg.ALERT_GROUP_INTERVAL,
+            logger: rt.log,
+            metrics,
+          })
+        : undefined;
+      const notifier = new Notifier({
+        dedupe,
+        groups,
+        followUps,
+        dispatcher,
+        clock: rt.clock,
+        intervalMs: cfg.ALERT_GROUP_INTERVAL,
+        metrics,
+      });
+
+      for (const s of SUBSCRIPTIONS) {
+        await rt.bus.consume({
+          subject: s.subject,
+          durable: durableName(s.family),
+          handler: (event, ctx) => notifier.handle(ctx.subject, event, ctx.log),
+          maxDeliver: MAX_DELIVER,
+          backoffMs: REDELIVERY_BACKOFF_MS,
+          concurrency: s.family === 'job-failed' ? 16 : 4,
+          // A new durable starts at "now": a first deployment must not email a week of old failures.
+          deliverPolicy: 'new',
+        });
+      }
+      rt.phase(`consuming ${SUBSCRIPTIONS.length} subject families`);
+      if (followUps) {
+        followUps.start();
+        rt.onShutdown(() => followUps.stop());
+      }
+      rt.addCheck('smtp', async () => {
+        if (smtp.breaker.state === 'open' && !cfg.ALERT_WEBHOOK_URL) {
+          throw new Error('SMTP breaker open and no ALERT_WEBHOOK_URL fallback');
+        }
+      });
+    },
+  });
+}

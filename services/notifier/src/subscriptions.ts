@@ -1,0 +1,22 @@
+/**
+ * What the notifier listens to: one durable consumer per subject family (nats-server 2.9 allows one filter
+ * subject per consumer). Replicas share the durable names, so each event is handled by one of them.
+ */
+export const SUBSCRIPTIONS = [
+  { family: 'job-failed', subject: 'job.failed.>' },
+  { family: 'job-missed', subject: 'job.missed.>' },
+  { family: 'job-stuck', subject: 'job.stuck.>' },
+  { family: 'job-partial', subject: 'job.partial.>' },
+  { family: 'job-recovered', subject: 'job.recovered.>' },
+  { family: 'secrets-refresh-failed', subject: 'secrets.refresh-failed' },
+  { family: 'secrets-stale-served', subject: 'secrets.stale-served' },
+  { family: 'webhook-dead', subject: 'webhook.dead' },
+  { family: 'breaker-opened', subject: 'breaker.opened.>' },
+  { family: 'notify-send', subject: 'notify.send' },
+] as const;
+
+export const durableName = (family: string) => `notifier-${family}`;
+
+/** nak delays while every channel fails: the alert stays in the stream ~15 min before it is dead-lettered. */
+export const REDELIVERY_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+export const MAX_DELIVER = 20;

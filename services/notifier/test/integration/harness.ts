@@ -1,0 +1,89 @@
+import { type Clock, createLogger, EventBus } from '@vigil/shared';
+import {
+  collectEvents,
+  waitFor,
+  type SmtpSink,
+  startNats,
+  startSmtpSink,
+  type TestServer,
+} from '@vigil/shared/testing';
+import { connect, type NatsConnection } from 'nats';
+import { startNotifierService } from '../../src/service.js';
+
+export interface Harness {
+  nats: TestServer;
+  sink: SmtpSink;
+  nc: NatsConnection;
+  bus: EventBus;
+  events: ReturnType<typeof collectEvents>;
+  notifier: Awaited<ReturnType<typeof startNotifierService>>;
+  /** Resolves when a durable has nothing pending or unacknowledged (every delivered event was handled). */
+  idle(stream: string, durable: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}, clock?: Clock): Promise<Harness> {
+  const nats = await startNats();
+  const sink = await startSmtpSink();
+  const notifier = await startNotifierService({
+    env: {
+      NATS_URL: nats.url,
+      SMTP_URL: sink.url,
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ADMIN_EMAIL: 'admin@example.com',
+      ALERT_GROUP_INTERVAL: '0',
+      VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
+      ...env,
+    },
+    clock,
+    handleSignals: false,
+  });
+  const nc = await connect({ servers: nats.url });
+  const bus = new EventBus(nc, { service: 'test', logger: createLogger({ service: 'test', level: 'silent' }) });
+  const events = collectEvents(nc, '>');
+  return {
+    nats,
+    sink,
+    nc,
+    bus,
+    events,
+    notifier,
+    idle: async (stream, durable) => {
+      const jsm = await nc.jetstreamManager();
+      await waitFor(async () => {
+        const info = await jsm.consumers.info(stream, durable);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      });
+    },
+    stop: async () => {
+      events.stop();
+      await notifier.stop();
+      await nc.drain();
+      await sink.stop();
+      await nats.stop();
+    },
+  };
+}
+
+export function runData(job: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = new Date().toISOString();
+  return {
+    runId: `01RUN${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
+    job,
+    attempt: 3,
+    trigger: 'schedule',
+    scheduledAt: now,
+    finishedAt: now,
+    durationMs: 1234,
+    status: 'failed',
+    error: {
+      type: 'ConnectionError',
+      message: 'connect ECONNREFUSED 10.0.0.5:443 <script>alert("x")</script>',
+      stack: 'ConnectionError: connect ECONNREFUSED 10.0.0.5:443\n    at fetchCompanies (handlers/report.mjs:42:11)',
+      class: 'transient',
+    },
+    stats: { targets: 5, succeeded: 2, failed: 3, skipped: 0 },
+    ...over,
+  };
+}
