@@ -14,6 +14,7 @@ import { deadLetter } from './dlq.js';
 import { type CloudEvent, envelopeProblem } from './envelope.js';
 import { Header } from './headers.js';
 import { schemaForSubject } from './schemas.js';
+import { SettledRing } from './settled-ring.js';
 import { streamForSubject } from './streams.js';
 
 export type EventHandler<T> = (event: CloudEvent<T>, ctx: ConsumeContext) => Promise<void>;
@@ -77,6 +78,7 @@ class Consumer<T> implements ConsumerHandle {
   private readonly maxDeliver: number;
   private readonly concurrency: number;
   private readonly abort = new AbortController();
+  private readonly settled = new SettledRing();
   private readonly log: Logger;
   private messages?: ConsumerMessages;
   private stopping = false;
@@ -189,18 +191,22 @@ class Consumer<T> implements ConsumerHandle {
       }
       const problem = envelopeProblem(event);
       if (problem) return await this.reject(m, deliveries, invalid(`bad CloudEvent envelope: ${problem}`));
+      if (this.settled.has(m.seq, event.id)) {
+        m.ack(); // our earlier ack was lost (broker restart): do not run the handler again
+        return;
+      }
       const schema = schemaForSubject(subject);
-      if (!schema) return await this.reject(m, deliveries, invalid(`no event schema for subject ${subject}`));
+      if (!schema) return await this.reject(m, deliveries, invalid(`no event schema for subject ${subject}`), event.id);
       const parsed = schema.safeParse(event.data);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`);
-        return await this.reject(m, deliveries, invalid(`invalid ${subject} data: ${issues.join('; ')}`));
+        return await this.reject(m, deliveries, invalid(`invalid ${subject} data: ${issues.join('; ')}`), event.id);
       }
       event.data = parsed.data as T;
       if (deliveries > this.maxDeliver) {
         // earlier deliveries ran out their ack-wait (crash, hang): this one is past the limit
         const err = new TransientError(`not acknowledged after ${deliveries - 1} deliveries (ack wait expired)`);
-        return await this.reject(m, deliveries, err);
+        return await this.reject(m, deliveries, err, event.id);
       }
       await this.handle(m, event, deliveries);
     } catch (err) {
@@ -249,18 +255,19 @@ class Consumer<T> implements ConsumerHandle {
     } catch (err) {
       if (span) recordError(span, err);
       span?.end();
-      return await this.failed(m, deliveries, err, ctx);
+      return await this.failed(m, deliveries, err, ctx, event.id);
     }
     span?.end();
     m.ack();
+    this.settled.add(m.seq, event.id);
     this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'ok' });
   }
 
-  private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext): Promise<void> {
+  private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext, eventId: string) {
     const cls = classify(err);
     if (cls === 'validation' || cls === 'permanent' || deliveries >= this.maxDeliver) {
       ctx.log.warn({ err, deliveries, errorClass: cls }, 'handler failed; dead-lettering');
-      return await this.reject(m, deliveries, err);
+      return await this.reject(m, deliveries, err, eventId);
     }
     const delay = retryDelay(deliveries, this.opts.backoffMs, err);
     ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
@@ -269,13 +276,14 @@ class Consumer<T> implements ConsumerHandle {
   }
 
   /** Dead-letters, then terminates the original; if the DLQ publish fails the message stays unacked. */
-  private async reject(m: JsMsg, deliveries: number, err: unknown): Promise<void> {
+  private async reject(m: JsMsg, deliveries: number, err: unknown, eventId?: string): Promise<void> {
     await deadLetter(this.deps.js, m, err, deliveries, {
       metrics: this.deps.metrics,
       consumer: this.durable,
       timeoutMs: this.deps.publishTimeoutMs,
     });
     m.term();
+    if (eventId) this.settled.add(m.seq, eventId);
     this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'dlq' });
   }
 

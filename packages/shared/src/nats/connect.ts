@@ -94,7 +94,12 @@ export async function natsCheck(nc: NatsConnection, timeoutMs = 2_000): Promise<
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      nc.flush(),
+      nc.flush().catch((err: unknown) => {
+        throw new TransientError(`nats ping failed: ${err instanceof Error ? err.message : String(err)}`, {
+          code: ErrorCode.NATS_UNAVAILABLE,
+          cause: err,
+        });
+      }),
       new Promise((_, reject) => {
         timer = setTimeout(
           () => reject(new TransientError('nats ping timed out', { code: ErrorCode.NATS_UNAVAILABLE })),

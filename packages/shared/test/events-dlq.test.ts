@@ -1,0 +1,195 @@
+import { connect, headers, type NatsConnection } from 'nats';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, EventBus, PermanentError, TransientError } from '@vigil/shared';
+import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
+
+const logger = pino({ level: 'silent' });
+let nats: TestServer;
+let nc: NatsConnection;
+let bus: EventBus;
+const registry = new Registry();
+
+beforeAll(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+  bus = new EventBus(nc, { service: 'dlq-test', logger, registry });
+  await bus.ensureStreams();
+});
+afterAll(async () => {
+  await bus.drain();
+  await nc.close();
+  await nats.stop();
+});
+
+describe('dead-letter path', () => {
+  it('retries a TransientError with growing delays, then dead-letters on the last delivery with the error headers', async () => {
+    const dlq = collectEvents(nc, 'dlq.>');
+    const at: number[] = [];
+    const h = await bus.consume({
+      subject: 'job.trigger.flaky',
+      durable: 'flaky',
+      maxDeliver: 3,
+      backoffMs: [200, 600],
+      handler: async (_e, ctx) => {
+        at.push(Date.now());
+        expect(ctx.deliveryCount).toBe(at.length);
+        throw new TransientError('upstream 503');
+      },
+    });
+    const ack = await bus.publish('job.trigger.flaky', { reason: 'x' }, { correlationId: 'corr-flaky' });
+    const [d] = await dlq.waitFor('dlq.job.trigger.flaky', 1, 10_000);
+    expect(at).toHaveLength(3);
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(180);
+    expect(at[2] - at[1]).toBeGreaterThanOrEqual(580);
+    expect(d.headers).toMatchObject({
+      'Vigil-Error': 'upstream 503',
+      'Vigil-Error-Class': 'transient',
+      'Vigil-Deliveries': '3',
+      'Vigil-Original-Subject': 'job.trigger.flaky',
+      'Vigil-Correlation-Id': 'corr-flaky',
+    });
+    expect(d.event.data).toEqual({ reason: 'x' });
+    // not redelivered after dead-lettering
+    const jsm = await bus.jetstreamManager();
+    await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'flaky')).num_ack_pending === 0);
+    expect(at).toHaveLength(3);
+    expect(ack.seq).toBeGreaterThan(0);
+    expect(await registry.getSingleMetricAsString('vigil_dlq_messages_total')).toContain(
+      'subject="job.trigger.flaky"} 1',
+    );
+    await h.stop();
+    dlq.stop();
+  });
+
+  it('sends malformed messages to the DLQ on their first delivery without calling the handler', async () => {
+    const dlq = collectEvents(nc, 'dlq.>');
+    let called = 0;
+    const h = await bus.consume({
+      subject: 'job.trigger.garbage',
+      durable: 'garbage',
+      handler: async () => {
+        called++;
+      },
+    });
+    const js = nc.jetstream();
+    await js.publish('job.trigger.garbage', new TextEncoder().encode('{not json'));
+    await js.publish('job.trigger.garbage', new TextEncoder().encode(JSON.stringify({ hello: 'world' })));
+    const hdr = headers();
+    hdr.set('Vigil-Correlation-Id', 'bad-data');
+    await js.publish(
+      'job.trigger.garbage',
+      new TextEncoder().encode(
+        JSON.stringify({
+          specversion: '1.0',
+          id: 'x',
+          source: 'vigil/other',
+          type: 'vigil.job.trigger',
+          time: new Date().toISOString(),
+          subject: 'job.trigger.garbage',
+          datacontenttype: 'application/json',
+          data: { reason: 42 },
+        }),
+      ),
+      { headers: hdr },
+    );
+    const got = await dlq.waitFor('dlq.job.trigger.garbage', 3);
+    expect(called).toBe(0);
+    for (const d of got) {
+      expect(d.headers['Vigil-Error-Class']).toBe('validation');
+      expect(d.headers['Vigil-Deliveries']).toBe('1');
+    }
+    expect(got[0].headers['Vigil-Error']).toMatch(/not JSON/);
+    expect(got[1].headers['Vigil-Error']).toMatch(/envelope/);
+    expect(got[2].headers['Vigil-Error']).toMatch(/reason/);
+    expect(got[2].headers['Vigil-Correlation-Id']).toBe('bad-data');
+    await h.stop();
+    dlq.stop();
+  });
+
+  it('dead-letters a PermanentError without retrying', async () => {
+    const dlq = collectEvents(nc, 'dlq.>');
+    let calls = 0;
+    const h = await bus.consume({
+      subject: 'job.trigger.perm',
+      durable: 'perm',
+      maxDeliver: 5,
+      handler: async () => {
+        calls++;
+        throw new PermanentError('404 company gone', { code: ErrorCode.NOT_FOUND });
+      },
+    });
+    await bus.publish('job.trigger.perm', { reason: 'x' });
+    const [d] = await dlq.waitFor('dlq.job.trigger.perm');
+    expect(calls).toBe(1);
+    expect(d.headers['Vigil-Error-Class']).toBe('permanent');
+    expect(d.headers['Vigil-Error-Code']).toBe(ErrorCode.NOT_FOUND);
+    await h.stop();
+    dlq.stop();
+  });
+
+  it('dead-letters a message whose handler keeps outliving ack-wait (server never gives up on its own)', async () => {
+    const dlq = collectEvents(nc, 'dlq.>');
+    let calls = 0;
+    const h = await bus.consume({
+      subject: 'job.trigger.hang',
+      durable: 'hang',
+      maxDeliver: 2,
+      ackWaitMs: 400,
+      concurrency: 4,
+      handler: async (_e, ctx) => {
+        calls++;
+        await new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r()));
+      },
+    });
+    await bus.publish('job.trigger.hang', { reason: 'x' });
+    const [d] = await dlq.waitFor('dlq.job.trigger.hang', 1, 10_000);
+    expect(calls).toBe(2);
+    expect(d.headers['Vigil-Deliveries']).toBe('3');
+    expect(d.headers['Vigil-Error']).toMatch(/ack wait/);
+    await h.stop(100);
+    dlq.stop();
+  });
+
+  it('lists dead letters newest first, replays one to its original subject, and reports unknown seqs', async () => {
+    const handled: string[] = [];
+    let fail = true;
+    const h = await bus.consume({
+      subject: 'job.trigger.replay',
+      durable: 'replay',
+      handler: async (e) => {
+        if (fail) throw new PermanentError('not yet');
+        handled.push(e.id);
+      },
+    });
+    const ack = await bus.publish('job.trigger.replay', { reason: 'again' }, { correlationId: 'corr-r' });
+    const jsm = await bus.jetstreamManager();
+    const entry = await waitFor(async () =>
+      (await bus.listDlq({ subject: 'job.trigger.replay' })).find((x) => x.originalSubject === 'job.trigger.replay'),
+    );
+    expect(entry).toMatchObject({ errorClass: 'permanent', error: 'not yet', deliveries: 1 });
+    const all = await bus.listDlq({ limit: 100 });
+    expect(all[0].seq).toBeGreaterThan(all[all.length - 1].seq);
+    expect(await bus.dlqDepth()).toBe(all.length);
+    expect((await bus.listDlq({ subject: 'webhook.>' })).length).toBe(0);
+
+    fail = false;
+    const seen = collectEvents(nc, 'job.trigger.replay');
+    const r = await bus.replayDlq(entry.seq);
+    expect(r.duplicate).toBe(false);
+    expect(r.seq).toBeGreaterThan(ack.seq);
+    await waitFor(() => handled.length === 1);
+    const [replayed] = await seen.waitFor('job.trigger.replay');
+    expect(replayed.headers['Vigil-Correlation-Id']).toBe('corr-r');
+    expect(replayed.headers['Nats-Msg-Id']).toBe(`${entry.eventId}.replay.${entry.seq}`);
+    expect(replayed.headers['Vigil-Error']).toBeUndefined();
+    // replaying twice within the duplicate window publishes once
+    expect((await bus.replayDlq(entry.seq)).duplicate).toBe(true);
+
+    await expect(bus.replayDlq(999_999)).rejects.toMatchObject({ code: ErrorCode.DLQ_MESSAGE_NOT_FOUND });
+    expect((await jsm.streams.info('VIGIL_DLQ')).state.messages).toBe(all.length);
+    await h.stop();
+    seen.stop();
+  });
+});
