@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   baseEnvSchema,
   booleanSchema,
+  createLogger,
   ConfigError,
   durationSchema,
   envListSchema,
@@ -94,6 +96,32 @@ describe('loadConfig', () => {
     expect(line.code).toBe('VIGIL_E_CONFIG');
     for (const name of ['VIGIL_API_TOKEN', 'SMTP_URL', 'HTTP_PORT']) expect(line.msg).toContain(name);
     expect(res.stdout).not.toContain('should not run');
+  });
+});
+
+describe('secret-looking variables', () => {
+  it('never reach a log line once the config is loaded', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const env = {
+      VIGIL_API_TOKEN: 'tok-0123456789abcdef',
+      SMTP_URL: 'smtp://mail:25',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG',
+      SOME_FLAG_TOKEN: 'true',
+    };
+    const cfg = loadConfig(schema, env, { exit: false });
+    const log = createLogger({ service: 't', destination });
+    log.info(`token is ${cfg.VIGIL_API_TOKEN}`);
+    log.warn({ detail: `aws said ${env.AWS_SECRET_ACCESS_KEY}`, flag: true }, 'x');
+    const all = lines.join('');
+    expect(all).not.toContain('tok-0123456789abcdef');
+    expect(all).not.toContain('wJalrXUtnFEMI');
+    expect(all).toContain('"flag":true');
   });
 });
 

@@ -3,7 +3,7 @@ import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { baseEnvSchema, ConfigError, ErrorCode, requireBearer, runService, type ServiceHandle } from '@vigil/shared';
-import { freePort, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
+import { collectEvents, freePort, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -45,6 +45,7 @@ describe('runService', () => {
     const shutdownGate = gate();
     const hookCalls: string[] = [];
     let origin = '';
+    const opsEvents = collectEvents(client, 'service.>');
     const starting = runService({
       name: 'demo',
       version: '1.2.3',
@@ -137,6 +138,9 @@ describe('runService', () => {
     await expect(fetch(`${svc.url}/health/live`)).rejects.toThrow();
     expect(svc.runtime.nc.isClosed()).toBe(true);
     expect(logs.lines.map((l) => l.msg)).toContain('stopped');
+    expect(opsEvents.of('service.started').map((e) => e.event.data)).toMatchObject([{ service: 'demo' }]);
+    expect(opsEvents.of('service.stopping').map((e) => e.event.data)).toMatchObject([{ service: 'demo' }]);
+    opsEvents.stop();
   });
 
   it('reports not ready while NATS is down and ready again once it is back', async () => {

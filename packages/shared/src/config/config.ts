@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isSecretKey, registerSecretValue } from '../log/index.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 
 /** sysexits EX_CONFIG: the orchestrator should not restart-loop on a bad environment. */
@@ -25,6 +26,7 @@ export function loadConfig<T extends z.ZodType>(
 ): z.infer<T> {
   const cleaned: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  registerEnvSecrets(cleaned);
   const result = schema.safeParse(cleaned);
   if (result.success) return result.data;
 
@@ -40,6 +42,16 @@ export function loadConfig<T extends z.ZodType>(
   if (!exit) throw error;
   process.stderr.write(`${JSON.stringify({ level: 'fatal', code: error.code, msg: error.message, problems })}\n`);
   process.exit(EXIT_CONFIG);
+}
+
+/**
+ * Values of secret-looking variables (VIGIL_API_TOKEN, NATS_PASSWORD, AWS_SECRET_ACCESS_KEY, ...) are scrubbed
+ * from every log line from now on. Short or trivial values are skipped: scrubbing "true" would wreck logs.
+ */
+function registerEnvSecrets(env: Record<string, string>): void {
+  for (const [k, v] of Object.entries(env)) {
+    if (v.length >= 8 && !/^(true|false|\d+)$/i.test(v) && isSecretKey(k)) registerSecretValue(v);
+  }
 }
 
 /** The build's commit for /version, from VIGIL_COMMIT or GIT_COMMIT (set by the image build). */
