@@ -32,10 +32,25 @@ describe('grouping', () => {
 
   it('puts a failed follow-up back', () => {
     const alert = toAlert('job.failed.daily-reports', failedEvent())!;
-    const s = decideOnAlert(decideOnAlert(undefined, 'k', alert, 0, I).next, 'k', alert, 1, I).next;
+    const s = decideOnAlert(
+      decideOnAlert(undefined, 'k', alert, 0, I).next,
+      'k',
+      { ...alert, eventId: 'b' },
+      1,
+      I,
+    ).next;
     const f = takeFollowUp(s, I)!;
     const back = restoreFollowUp(f.next, f.count, I + 30_000);
     expect(back.pending).toBe(1);
     expect(takeFollowUp(back, I + 30_000)?.count).toBe(1);
+  });
+});
+
+describe('grouping redelivery', () => {
+  it('sends the first alert again when its own event is redelivered after a failed send', () => {
+    const alert = toAlert('job.failed.daily-reports', failedEvent())!;
+    const first = decideOnAlert(undefined, 'k', alert, 0, I);
+    expect(decideOnAlert(first.next, 'k', alert, 5, I).action).toBe('send');
+    expect(decideOnAlert(first.next, 'k', { ...alert, eventId: 'other' }, 5, I).action).toBe('fold');
   });
 });
