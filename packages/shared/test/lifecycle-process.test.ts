@@ -51,6 +51,16 @@ describe('a service process', () => {
     expect(demo.stderr()).toBe('');
   }, 40_000);
 
+  it('a second signal while stopping exits at once', async () => {
+    const demo = runDemo({ NATS_URL: nats.url, HTTP_PORT: '0', DEMO_HANG_SHUTDOWN: '1' });
+    await waitFor(() => demo.lines().find((l) => l.msg === 'ready'), 20_000);
+    demo.child.kill('SIGTERM');
+    await waitFor(() => demo.lines().find((l) => l.msg === 'demo hook ran'));
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(1);
+    expect(demo.lines().map((l) => l.msg)).toContain('second signal: exiting now');
+  }, 40_000);
+
   it('exits 78 naming every bad variable when the environment is wrong', async () => {
     const demo = runDemo({ NATS_URL: nats.url, HTTP_PORT: 'eighty', LOG_LEVEL: 'loud' });
     expect(await demo.exited).toBe(78);
