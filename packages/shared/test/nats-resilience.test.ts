@@ -31,7 +31,7 @@ describe('NATS outage during a consume loop', () => {
     }
     const handled = new Map<string, number>();
     let killedAt = -1;
-    const h = await bus.consume({
+    await bus.consume({
       subject: 'job.trigger.outage',
       durable: 'outage',
       concurrency: 4,
