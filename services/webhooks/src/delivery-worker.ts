@@ -114,7 +114,7 @@ export class DeliveryWorker {
     } catch (err) {
       // Another delivery tripped the breaker (or took the half-open probe) since our check: not an attempt.
       await this.local(() => this.d.store.undoAttempt(req.id));
-      return this.defer(dest.waitMs(Date.now()) || this.d.localRetryMs, `destination ${url.origin} breaker`, err);
+      return this.defer(dest.rejectedWaitMs(Date.now()), `destination ${url.origin} breaker`, err);
     }
     this.d.metrics?.webhookDeliverySeconds.observe(result.durationMs / 1000);
     return this.settle(req, url, begun.attempts, result, decide(result.outcome, begun.attempts, this.d.policy));

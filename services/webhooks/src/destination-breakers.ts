@@ -30,8 +30,10 @@ type Send = (url: URL, body: string, headers: Record<string, string>) => Promise
 
 export interface Destination {
   readonly state: 'closed' | 'open' | 'half-open';
-  /** How long a delivery should wait before trying this destination again; 0 when it may try now. */
+  /** How long a delivery should wait before trying this destination; 0 when it may try (half-open: the probe). */
   waitMs(now: number): number;
+  /** How long to wait after the breaker turned a call away (someone else holds the half-open probe). */
+  rejectedWaitMs(now: number): number;
   send: Send;
 }
 
@@ -81,9 +83,11 @@ export class DestinationBreakers {
         return breaker.state;
       },
       waitMs(now: number) {
-        if (breaker.state === 'closed') return 0;
-        if (breaker.state === 'half-open') return probeWait;
+        if (breaker.state !== 'open') return 0;
         return Math.max(probeWait, openedAt + reset - now);
+      },
+      rejectedWaitMs(now: number) {
+        return breaker.state === 'open' ? Math.max(probeWait, openedAt + reset - now) : probeWait;
       },
       async send(url: URL, body: string, headers: Record<string, string>) {
         try {
