@@ -14,12 +14,32 @@ export interface LkgLogger {
  */
 export class LastKnownGoodStore implements LastKnownGood {
   private redisDownLogged = false;
+  /** Sealed records not yet written because Redis was unreachable: written when it is back. */
+  private readonly pending = new Map<string, string>();
 
   constructor(
     private readonly redis: Redis,
     private readonly key: CacheKey,
     private readonly opts: { maxStaleMs: number; logger: LkgLogger },
-  ) {}
+  ) {
+    redis.on('ready', () => void this.flush());
+  }
+
+  private async write(name: string, record: string): Promise<void> {
+    try {
+      // Older than the maximum stale age it could never be served, so Redis may forget it.
+      await this.redis.set(LKG_KEY_PREFIX + name, record, 'PX', Math.max(1000, this.opts.maxStaleMs));
+      if (this.pending.get(name) === record) this.pending.delete(name);
+      this.redisDownLogged = false;
+    } catch (err) {
+      this.pending.set(name, record);
+      this.redisFailed('write', err);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    for (const [name, record] of [...this.pending]) await this.write(name, record);
+  }
 
   async save(name: string, secret: StoredSecret): Promise<void> {
     const plain = JSON.stringify({
@@ -29,14 +49,7 @@ export class LastKnownGoodStore implements LastKnownGood {
       fetchedAt: secret.fetchedAt,
       source: secret.source,
     });
-    const record = seal(this.key, name, plain);
-    try {
-      // Older than the maximum stale age it could never be served, so Redis may forget it.
-      await this.redis.set(LKG_KEY_PREFIX + name, JSON.stringify(record), 'PX', Math.max(1000, this.opts.maxStaleMs));
-      this.redisDownLogged = false;
-    } catch (err) {
-      this.redisFailed('write', err);
-    }
+    await this.write(name, JSON.stringify(seal(this.key, name, plain)));
   }
 
   async load(name: string): Promise<StoredSecret | undefined> {

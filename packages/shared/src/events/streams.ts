@@ -20,7 +20,13 @@ export interface StreamSpec {
 /** The contract's streams (§4). All limits-retention, file storage. */
 export const STREAMS: readonly StreamSpec[] = [
   { name: 'VIGIL_JOBS', subjects: ['job.>'], maxAgeMs: 7 * DAY },
-  { name: 'VIGIL_SECRETS', subjects: ['secrets.>'], maxAgeMs: 7 * DAY },
+  // Not `secrets.>`: that would capture the request/reply subjects secrets.get / secrets.status, and JetStream
+  // would answer every request with a PubAck before the secrets service could (and store each request).
+  {
+    name: 'VIGIL_SECRETS',
+    subjects: ['secrets.refreshed', 'secrets.refresh-failed', 'secrets.stale-served'],
+    maxAgeMs: 7 * DAY,
+  },
   { name: 'VIGIL_WEBHOOKS', subjects: ['webhook.>'], maxAgeMs: 7 * DAY },
   { name: 'VIGIL_NOTIFY', subjects: ['notify.>', 'notification.>'], maxAgeMs: 7 * DAY },
   { name: 'VIGIL_OPS', subjects: ['breaker.>', 'service.>'], maxAgeMs: DAY },
