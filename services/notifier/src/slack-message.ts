@@ -62,6 +62,6 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: `<${link}|Run details> · event ${alert.eventId}` }],
     });
-  const text = `${title}${alert.error ? `\n${alert.error.message}` : ''}`;
+  const text = escapeMrkdwn(`${title}${alert.error ? `\n${alert.error.message}` : ''}`);
   return { text: clip(text, 3000), blocks };
 }

@@ -1,0 +1,86 @@
+import { type HttpReceiver, startHttpReceiver, startRedis, type TestServer, waitFor } from '@vigil/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhooksService } from '../../../webhooks/src/service.js';
+import { type Harness, runData, startHarness } from './harness.js';
+
+describe('fallback channel: SMTP down -> Slack-compatible webhook', () => {
+  let h: Harness;
+  let receiver: HttpReceiver;
+  let redis: TestServer;
+  let webhooks: Awaited<ReturnType<typeof startWebhooksService>>;
+  let hookUrl: string;
+
+  beforeAll(async () => {
+    receiver = await startHttpReceiver();
+    hookUrl = `${receiver.url}/slack/alerts`;
+    h = await startHarness({ ALERT_WEBHOOK_URL: hookUrl, SMTP_BREAKER_RESET: '1s' });
+    redis = await startRedis();
+    webhooks = await startWebhooksService({
+      env: {
+        NATS_URL: h.nats.url,
+        REDIS_URL: redis.url,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        WEBHOOKS_ALLOW_PRIVATE: 'true',
+        WEBHOOKS_SIGNING_SECRET: `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`,
+      },
+      handleSignals: false,
+    });
+  });
+  afterAll(async () => {
+    await webhooks?.stop();
+    await h?.stop();
+    await receiver?.close();
+    await redis?.stop();
+  });
+
+  it('sends the alert as Slack JSON via webhook.send while the SMTP server is down, then email resumes', async () => {
+    await h.sink.stop();
+    const data = runData('nightly-export');
+    await h.bus.publish('job.failed.nightly-export', data);
+
+    const [send] = await h.events.waitFor('webhook.send', 1, 15_000);
+    expect(send.event.data.url).toBe(hookUrl);
+    expect(send.event.data.id).toMatch(/\.slack$/);
+    expect(send.event.data.payload.text).toContain('🚨 CRITICAL: nightly-export failed — ConnectionError');
+    expect(Array.isArray(send.event.data.payload.blocks)).toBe(true);
+    const sent = await h.events.waitFor('notification.sent');
+    expect(sent[0].event.data).toMatchObject({ channel: 'webhook', severity: 'CRITICAL' });
+
+    const req = await waitFor(() => receiver.requests.find((r) => r.url === '/slack/alerts'), 15_000);
+    // The webhooks service signs (Standard Webhooks) and wraps the payload as { type, timestamp, data }.
+    const parsed = JSON.parse(req.body);
+    const body = parsed.data ?? parsed;
+    expect(req.headers['webhook-id']).toBe(send.event.data.id);
+    expect(body.text).toContain('nightly-export failed');
+    expect(JSON.stringify(body.blocks)).toContain(String(data.runId));
+    expect(JSON.stringify(body)).not.toContain('<script>');
+
+    await h.sink.start();
+    await h.bus.publish('job.failed.nightly-export', runData('nightly-export'));
+    const [mail] = await h.sink.waitForMessages(1, 15_000);
+    expect(mail.subject).toBe('🚨 CRITICAL: nightly-export failed — ConnectionError');
+  });
+});
+
+describe('every channel down: the alert stays in the stream until one works', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('publishes notification.failed, keeps the message, and emails once SMTP is back', async () => {
+    h.sink.setMode('reject');
+    const data = runData('payments');
+    await h.bus.publish('job.failed.payments', data);
+    const [failed] = await h.events.waitFor('notification.failed', 1, 15_000);
+    expect(failed.event.data).toMatchObject({ severity: 'CRITICAL', sourceSubject: 'job.failed.payments' });
+    expect(failed.event.data.error.code).toBe('VIGIL_E_ALL_CHANNELS_FAILED');
+    h.sink.setMode('accept');
+    const [mail] = await h.sink.waitForMessages(1, 20_000);
+    expect(mail.text).toContain(String(data.runId));
+  });
+});
