@@ -27,6 +27,8 @@ export const webhooksConfigSchema = baseEnvSchema.extend({
   WEBHOOKS_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(32),
   WEBHOOKS_CONNECT_TIMEOUT: durationSchema.default(5_000),
   WEBHOOKS_TIMEOUT: durationSchema.default(10_000),
+  /** How long a crashed replica's unacknowledged deliveries wait before another replica takes them. */
+  WEBHOOKS_ACK_WAIT: durationSchema.default(30_000),
 });
 
 export type WebhooksConfig = z.infer<typeof webhooksConfigSchema>;

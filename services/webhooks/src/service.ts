@@ -118,7 +118,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         // Attempts are counted in Redis; deliveries also count breaker waits, which must not dead-letter.
         maxDeliver: 100_000,
         maxAckPending: 50_000,
-        ackWaitMs: Math.max(30_000, c.WEBHOOKS_TIMEOUT * 3),
+        ackWaitMs: Math.max(c.WEBHOOKS_ACK_WAIT, c.WEBHOOKS_TIMEOUT + 1_000),
         handler: (event) => worker.handle(event),
       });
       rt.phase('consuming webhook.send');
