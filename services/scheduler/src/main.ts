@@ -1,2 +1,3 @@
-// wired in its own issue
-export {};
+import { startSchedulerService } from './service.js';
+
+await startSchedulerService();

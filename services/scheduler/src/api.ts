@@ -1,0 +1,96 @@
+import { ErrorCode } from '@vigil/shared';
+import type { NatsConnection } from 'nats';
+import { z } from 'zod';
+import type { BreakerTracker } from './breakers.js';
+import type { SchedulerContext } from './context.js';
+import { setPaused } from './pause.js';
+import { jobView, listRuns } from './queries.js';
+import { systemHealth } from './system-health.js';
+import type { Ticker } from './ticker.js';
+import { requestManualTrigger } from './triggers.js';
+
+export interface ApiResult {
+  status: number;
+  body: unknown;
+}
+
+const err = (status: number, code: string, message: string, details?: Record<string, unknown>): ApiResult => ({
+  status,
+  body: { error: { code, message, ...(details ? { details } : {}) } },
+});
+
+export const RunQuerySchema = z.object({
+  job: z.string().min(1).optional(),
+  status: z.string().min(1).optional(),
+  since: z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO time')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).optional(),
+});
+
+const PauseBodySchema = z.object({ reason: z.string().optional() }).optional();
+
+/** The scheduler's API, transport-free: the HTTP routes and the NATS endpoints (CLI) both call it. */
+export class SchedulerApi {
+  constructor(
+    private readonly ctx: SchedulerContext,
+    private readonly ticker: Ticker,
+    private readonly nc: NatsConnection,
+    private readonly breakers: BreakerTracker,
+  ) {}
+
+  jobs(): ApiResult {
+    const jobs = Object.values(this.ctx.jobs().jobs).map((def) =>
+      jobView(def, this.ctx.jobStates.get(def.name), this.ticker.nextRunAt(def.name)),
+    );
+    return { status: 200, body: { jobs } };
+  }
+
+  job(name: string): ApiResult {
+    const def = this.ctx.job(name);
+    if (!def) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named "${name}"`);
+    const view = jobView(def, this.ctx.jobStates.get(name), this.ticker.nextRunAt(name));
+    const recentRuns = listRuns(this.ctx, { job: name, limit: 10 });
+    return { status: 200, body: { ...view, definition: def, recentRuns } };
+  }
+
+  async trigger(name: string, body: unknown, requestedBy?: string): Promise<ApiResult> {
+    const out = await requestManualTrigger(this.ctx, name, body, requestedBy);
+    if (out.status === 202) return { status: 202, body: { runId: out.runId } };
+    return err(out.status, out.code, out.message, out.runningRunId ? { runningRunId: out.runningRunId } : undefined);
+  }
+
+  async pause(name: string, paused: boolean, body?: unknown): Promise<ApiResult> {
+    if (!this.ctx.job(name)) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named "${name}"`);
+    const parsed = PauseBodySchema.safeParse(body ?? undefined);
+    if (!parsed.success) return err(400, ErrorCode.VALIDATION, 'body must be { reason?: string }');
+    const state = await setPaused(this.ctx, name, paused, parsed.data?.reason);
+    return {
+      status: 200,
+      body: jobView(this.ctx.job(name) ?? ({ name } as never), state, this.ticker.nextRunAt(name)),
+    };
+  }
+
+  runs(query: unknown): ApiResult {
+    const parsed = RunQuerySchema.safeParse(query ?? {});
+    if (!parsed.success) {
+      return err(
+        400,
+        ErrorCode.VALIDATION,
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    }
+    return { status: 200, body: { runs: listRuns(this.ctx, parsed.data) } };
+  }
+
+  run(runId: string): ApiResult {
+    const run = this.ctx.runs.get(runId);
+    if (!run) return err(404, ErrorCode.RUN_NOT_FOUND, `no run "${runId}"`);
+    return { status: 200, body: run };
+  }
+
+  async health(): Promise<ApiResult> {
+    return { status: 200, body: await systemHealth(this.ctx, this.nc, this.breakers) };
+  }
+}

@@ -1,0 +1,28 @@
+export interface CatchUpPlan {
+  /** The one slot to run now (trigger `catch-up`): the newest missed slot within the window. */
+  run?: number;
+  /** Slots reported as `job.missed`, with why. */
+  missed: { slot: number; reason: string }[];
+}
+
+/**
+ * After downtime: slots missed within `catchUpMs` of now run once (the newest of them); every other missed slot
+ * is reported, never dropped silently.
+ */
+export function planCatchUp(missedSlots: number[], nowMs: number, catchUpMs: number | undefined): CatchUpPlan {
+  const window = catchUpMs ?? 0;
+  const inWindow = missedSlots.filter((s) => nowMs - s <= window);
+  const run = window > 0 && inWindow.length > 0 ? inWindow[inWindow.length - 1] : undefined;
+  const missed = missedSlots
+    .filter((s) => s !== run)
+    .map((slot) => ({
+      slot,
+      reason:
+        run !== undefined && slot > nowMs - window
+          ? 'scheduler was down; a newer slot ran as catch-up instead'
+          : window > 0
+            ? 'scheduler was down; slot older than the catchUp window'
+            : 'scheduler was down and the job has no catchUp window',
+    }));
+  return { run, missed };
+}

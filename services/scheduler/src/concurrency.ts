@@ -1,0 +1,41 @@
+import type { JobDefinition } from '@vigil/shared';
+import type { JobState } from './job-state.js';
+import { isActive, type RunRecord } from './run-record.js';
+
+export type StartDecision =
+  | { action: 'run' }
+  | { action: 'replace'; cancelRunId: string }
+  /** Schedule: do not run, say so with job.skipped (or nothing for a paused job). */
+  | { action: 'skip'; reason: string; silent?: boolean }
+  /** Manual, not forced: refuse (HTTP 409). */
+  | { action: 'conflict'; reason: string; runningRunId?: string };
+
+/** The run occupying the job, if any; the run record (fresher) wins over the job state. */
+export function activeRunId(
+  state: JobState | undefined,
+  runs: { get(id: string): RunRecord | undefined },
+): string | undefined {
+  const id = state?.currentRunId;
+  if (!id) return undefined;
+  const rec = runs.get(id);
+  if (rec) return isActive(rec) ? id : undefined;
+  return state?.currentStatus === 'requested' || state?.currentStatus === 'started' ? id : undefined;
+}
+
+/** Whether a new run may start now, per the job's concurrency policy and pause state. */
+export function decideStart(
+  def: JobDefinition,
+  state: JobState | undefined,
+  active: string | undefined,
+  opts: { manual: boolean; force?: boolean },
+): StartDecision {
+  if (state?.paused) {
+    if (!opts.manual) return { action: 'skip', reason: 'job is paused', silent: true };
+    if (!opts.force) return { action: 'conflict', reason: `job ${def.name} is paused (use force to run it anyway)` };
+  }
+  if (!active || def.concurrency === 'allow') return { action: 'run' };
+  if (def.concurrency === 'replace') return { action: 'replace', cancelRunId: active };
+  if (opts.manual && opts.force) return { action: 'run' };
+  const reason = `run ${active} is still running (concurrency forbid)`;
+  return opts.manual ? { action: 'conflict', reason, runningRunId: active } : { action: 'skip', reason };
+}

@@ -1,0 +1,24 @@
+import { baseEnvSchema, booleanSchema, durationSchema, httpPortSchema } from '@vigil/shared';
+import { z } from 'zod';
+
+/** The scheduler's environment (contract §3 plus its own tuning knobs). */
+export const schedulerConfigSchema = baseEnvSchema.extend({
+  HTTP_PORT: httpPortSchema(8080),
+  VIGIL_JOBS_FILE: z.string().min(1).default('./jobs.yaml'),
+  /** Unset: mutating HTTP routes answer 503. */
+  VIGIL_API_TOKEN: z.string().min(1).optional(),
+  /** Reload the jobs file when it changes on disk (SIGHUP always reloads). */
+  VIGIL_JOBS_WATCH: booleanSchema(true),
+  /** A run not started this long after its slot is reported as job.missed (jobs may set `startDeadline`). */
+  SCHEDULER_START_DEADLINE: durationSchema.default(120_000),
+  /** A run still going this long after it started is reported as job.stuck (jobs may set `timeout`). */
+  SCHEDULER_DEFAULT_TIMEOUT: durationSchema.default(3_600_000),
+  /** How long other replicas wait for the one holding a slot before publishing it themselves. */
+  SCHEDULER_SLOT_GRACE: durationSchema.default(1_500),
+});
+
+export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
+
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}

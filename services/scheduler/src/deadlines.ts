@@ -1,0 +1,28 @@
+import type { JobDefinition } from '@vigil/shared';
+import type { RunRecord } from './run-record.js';
+
+export interface RunDeadlines {
+  /** Not started by then -> job.missed. */
+  startBy: number;
+  /** Still running then -> job.stuck (from the start, or from startBy while the start is unknown). */
+  stuckAt: number;
+  /** No success by then -> a backup run for the uncovered targets (scheduled and catch-up runs only). */
+  backupAt?: number;
+}
+
+export function runDeadlines(
+  run: RunRecord,
+  def: JobDefinition | undefined,
+  defaults: { startDeadlineMs: number; timeoutMs: number },
+): RunDeadlines {
+  const scheduled = Date.parse(run.scheduledAt);
+  const notBefore = run.notBefore ? Date.parse(run.notBefore) : scheduled;
+  const startBy = Math.max(scheduled, notBefore) + (def?.startDeadline ?? defaults.startDeadlineMs);
+  const timeout = def?.timeout ?? defaults.timeoutMs;
+  const stuckAt = (run.startedAt ? Date.parse(run.startedAt) : startBy) + timeout;
+  const backupAt =
+    def?.backup && (run.trigger === 'schedule' || run.trigger === 'catch-up')
+      ? scheduled + def.backup.after
+      : undefined;
+  return { startBy, stuckAt, backupAt };
+}

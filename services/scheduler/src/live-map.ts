@@ -1,0 +1,62 @@
+import type { KV } from 'nats';
+import type { Logger } from '@vigil/shared';
+import { decodeJson } from './kv-json.js';
+
+/**
+ * Every replica keeps a live in-memory copy of a KV bucket (watch with the last values, then updates), so
+ * reads for the API, the watchdogs and conflict checks cost no round trip.
+ */
+export class LiveMap<T> {
+  readonly values = new Map<string, T>();
+  private stopped = false;
+  private watcher?: { stop(): void };
+  private listeners: ((key: string, value: T | undefined) => void)[] = [];
+
+  constructor(
+    private readonly kv: KV,
+    private readonly log: Logger,
+    private readonly name: string,
+  ) {}
+
+  onChange(fn: (key: string, value: T | undefined) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Resolves once the current values are loaded. */
+  async start(): Promise<void> {
+    let ready!: () => void;
+    const initialized = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    const iter = await this.kv.watch({ key: '>', initializedFn: () => ready() });
+    this.watcher = iter;
+    void (async () => {
+      try {
+        for await (const entry of iter) {
+          const value = decodeJson<T>(entry);
+          if (value === undefined) this.values.delete(entry.key);
+          else this.values.set(entry.key, value);
+          for (const fn of this.listeners) {
+            try {
+              fn(entry.key, value);
+            } catch (err) {
+              this.log.error({ err, key: entry.key }, `${this.name} listener failed`);
+            }
+          }
+        }
+      } catch (err) {
+        if (!this.stopped) this.log.error({ err }, `${this.name} watch ended`);
+      }
+    })();
+    await initialized;
+  }
+
+  get(key: string): T | undefined {
+    return this.values.get(key);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.stop();
+  }
+}

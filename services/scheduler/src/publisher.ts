@@ -1,0 +1,59 @@
+import { type JobRun, Subjects } from '@vigil/shared';
+import type { SchedulerContext } from './context.js';
+import type { RunRecord } from './run-record.js';
+
+export interface RunRequest {
+  runId: string;
+  job: string;
+  trigger: JobRun['trigger'];
+  scheduledAt: number;
+  reason?: string;
+  requestedBy?: string;
+  targets?: string[];
+  notBefore?: string;
+}
+
+/** `job.requested.<job>` with `Nats-Msg-Id` = runId: however many replicas publish it, the stream keeps one. */
+export async function publishRequested(ctx: SchedulerContext, req: RunRequest): Promise<void> {
+  const data: JobRun = {
+    runId: req.runId,
+    job: req.job,
+    attempt: 1,
+    trigger: req.trigger,
+    scheduledAt: new Date(req.scheduledAt).toISOString(),
+    status: 'requested',
+  };
+  if (req.reason) data.reason = req.reason;
+  if (req.requestedBy) data.requestedBy = req.requestedBy;
+  if (req.targets && req.targets.length > 0) data.targets = req.targets;
+  if (req.notBefore) data.notBefore = req.notBefore;
+  await ctx.bus.publish(Subjects.jobRequested(req.job), data, { msgId: req.runId, time: new Date(ctx.clock.now()) });
+}
+
+type Verdict = 'missed' | 'stuck' | 'skipped' | 'recovered';
+
+/** A scheduler verdict about a run; msgId `<verdict>.<runId>` so every replica may say it and it is said once. */
+export async function publishVerdict(
+  ctx: SchedulerContext,
+  verdict: Verdict,
+  run: Pick<RunRecord, 'runId' | 'job' | 'trigger' | 'scheduledAt'> & Partial<RunRecord>,
+  reason: string,
+): Promise<void> {
+  const data: JobRun = {
+    runId: run.runId,
+    job: run.job,
+    attempt: run.attempt ?? 1,
+    trigger: run.trigger,
+    scheduledAt: run.scheduledAt,
+    status: verdict,
+    reason,
+  };
+  if (run.startedAt) data.startedAt = run.startedAt;
+  if (run.requestedBy) data.requestedBy = run.requestedBy;
+  if (run.targets) data.targets = run.targets;
+  if (verdict === 'stuck' && run.startedAt) data.durationMs = ctx.clock.now() - Date.parse(run.startedAt);
+  await ctx.bus.publish(Subjects.jobEvent(verdict, run.job), data, {
+    msgId: `${verdict}.${run.runId}`,
+    time: new Date(ctx.clock.now()),
+  });
+}

@@ -1,0 +1,100 @@
+import type { JobRun } from '@vigil/shared';
+
+/** One run's lifecycle as kept in KV `vigil_runs` (key = runId), folded from `job.*` events. */
+export interface RunRecord {
+  runId: string;
+  job: string;
+  trigger: JobRun['trigger'];
+  status: string;
+  attempt: number;
+  scheduledAt: string;
+  requestedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  reason?: string;
+  requestedBy?: string;
+  targets?: string[];
+  notBefore?: string;
+  error?: JobRun['error'];
+  stats?: JobRun['stats'];
+  failures?: JobRun['failures'];
+  /** Status changes in arrival order: [{ status, at }]. */
+  history: { status: string; at: string }[];
+  updatedAt: string;
+}
+
+export const TERMINAL = new Set(['succeeded', 'failed', 'partial', 'cancelled', 'skipped']);
+/** Outcomes after which the next success counts as a recovery. */
+export const BAD = new Set(['failed', 'partial', 'missed', 'stuck']);
+/** A run in these states occupies its job (concurrency forbid/replace). */
+export const ACTIVE = new Set(['requested', 'started']);
+
+// Events reach replicas out of order; a later lifecycle stage never gives way to an earlier one.
+const RANK: Record<string, number> = {
+  requested: 0,
+  missed: 1,
+  started: 2,
+  stuck: 3,
+  succeeded: 4,
+  failed: 4,
+  partial: 4,
+  cancelled: 4,
+  skipped: 4,
+};
+
+/** Folds one event into a run record. `recovered` is informational and leaves the status alone. */
+export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: JobRun, eventTime: string): RunRecord {
+  const base: RunRecord = prev ?? {
+    runId: data.runId,
+    job: data.job,
+    trigger: data.trigger,
+    status: verb,
+    attempt: data.attempt,
+    scheduledAt: data.scheduledAt,
+    history: [],
+    updatedAt: eventTime,
+  };
+  const next: RunRecord = {
+    ...base,
+    history: [...base.history, { status: verb, at: eventTime }],
+    updatedAt: eventTime,
+  };
+  if (verb === 'recovered') return next;
+  const keepStatus = prev !== undefined && (RANK[verb] ?? 0) < (RANK[prev.status] ?? 0);
+  if (!keepStatus) next.status = verb;
+  if (verb === 'requested') {
+    next.requestedAt = eventTime;
+    next.trigger = data.trigger;
+    next.scheduledAt = data.scheduledAt;
+  }
+  next.attempt = Math.max(base.attempt, data.attempt);
+  const copy = [
+    'startedAt',
+    'finishedAt',
+    'durationMs',
+    'reason',
+    'requestedBy',
+    'targets',
+    'notBefore',
+    'error',
+    'stats',
+    'failures',
+  ] as const;
+  for (const key of copy) {
+    if (data[key] !== undefined && (keepStatus ? next[key] === undefined : true)) {
+      (next as unknown as Record<string, unknown>)[key] = data[key];
+    }
+  }
+  if (verb === 'started' && !next.startedAt) next.startedAt = eventTime;
+  return next;
+}
+
+/** Started means: saw job.started, or any outcome that only a started run has. */
+export function hasStarted(run: RunRecord): boolean {
+  return run.startedAt !== undefined || TERMINAL.has(run.status) || run.status === 'stuck';
+}
+
+export function isActive(run: RunRecord): boolean {
+  return ACTIVE.has(run.status);
+}

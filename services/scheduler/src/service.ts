@@ -1,0 +1,106 @@
+import { type Clock, openKv, runService, type ServiceHandle } from '@vigil/shared';
+import { SchedulerApi } from './api.js';
+import { BreakerTracker } from './breakers.js';
+import { processEnv, type SchedulerConfig, schedulerConfigSchema } from './config.js';
+import { BUCKETS, type SchedulerContext } from './context.js';
+import { startHistory } from './history.js';
+import { registerHttpRoutes } from './http-routes.js';
+import type { JobState } from './job-state.js';
+import { JobsSource } from './jobs-source.js';
+import { LiveMap } from './live-map.js';
+import { addSchedulerEndpoints } from './nats-endpoints.js';
+import type { RunRecord } from './run-record.js';
+import { SlotDispatcher } from './slot-dispatcher.js';
+import { Ticker } from './ticker.js';
+import { startTriggerConsumer } from './triggers.js';
+import { Watchdogs } from './watchdogs.js';
+
+export interface StartSchedulerOptions {
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  handleSignals?: boolean;
+  logDestination?: Parameters<typeof runService>[0]['logDestination'];
+}
+
+export const SCHEDULER_VERSION = '0.1.0';
+const DAY = 86_400_000;
+
+/** The scheduler: slots exactly once across replicas, catch-up, watchdogs, manual triggers, run history, API. */
+export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise<ServiceHandle<SchedulerConfig>> {
+  return runService({
+    name: 'scheduler',
+    version: SCHEDULER_VERSION,
+    configSchema: schedulerConfigSchema,
+    env: opts.env ?? processEnv(),
+    defaultPort: 8080,
+    handleSignals: opts.handleSignals,
+    clock: opts.clock,
+    logDestination: opts.logDestination,
+    start: async (rt) => {
+      const config = rt.config as SchedulerConfig;
+      const source = await JobsSource.load(config.VIGIL_JOBS_FILE, rt.log);
+      rt.phase(`jobs file ${config.VIGIL_JOBS_FILE}: ${Object.keys(source.get().jobs).length} jobs`);
+
+      const [runsKv, jobsKv, slotsKv] = await Promise.all([
+        openKv(rt.js, BUCKETS.runs, { ttlMs: 7 * DAY }),
+        openKv(rt.js, BUCKETS.jobs),
+        openKv(rt.js, BUCKETS.slots, { ttlMs: DAY }),
+      ]);
+      const runs = new LiveMap<RunRecord>(runsKv, rt.log, BUCKETS.runs);
+      const jobStates = new LiveMap<JobState>(jobsKv, rt.log, BUCKETS.jobs);
+      const ctx: SchedulerContext = {
+        clock: rt.clock,
+        log: rt.log,
+        bus: rt.bus,
+        instance: rt.instance,
+        kv: { runs: runsKv, jobs: jobsKv, slots: slotsKv },
+        runs,
+        jobStates,
+        jobs: () => source.get(),
+        job: (name) => source.get().jobs[name],
+        defaults: {
+          startDeadlineMs: config.SCHEDULER_START_DEADLINE,
+          timeoutMs: config.SCHEDULER_DEFAULT_TIMEOUT,
+          slotGraceMs: config.SCHEDULER_SLOT_GRACE,
+        },
+      };
+      const watchdogs = new Watchdogs(ctx);
+      runs.onChange((key, value) => watchdogs.observe(value, key));
+      await Promise.all([runs.start(), jobStates.start()]);
+      rt.phase(`run history loaded: ${runs.values.size} runs, ${jobStates.values.size} job states`);
+
+      await startHistory(ctx);
+      await startTriggerConsumer(ctx);
+      rt.phase('consuming job events (history) and job.trigger.>');
+
+      const ticker = new Ticker(ctx, new SlotDispatcher(ctx));
+      await ticker.catchUp(source.get().jobs);
+      ticker.sync(source.get().jobs);
+      source.onChange((file) => ticker.sync(file.jobs));
+      if (config.VIGIL_JOBS_WATCH) source.watchFile();
+      if (opts.handleSignals !== false) {
+        const onHup = () => void source.reload('SIGHUP');
+        process.on('SIGHUP', onHup);
+        rt.onShutdown(() => {
+          process.off('SIGHUP', onHup);
+        });
+      }
+      rt.phase('schedules armed');
+
+      const breakers = new BreakerTracker(rt.js, rt.log);
+      await breakers.start();
+      const api = new SchedulerApi(ctx, ticker, rt.nc, breakers);
+      registerHttpRoutes(rt.http, api, () => config.VIGIL_API_TOKEN);
+      addSchedulerEndpoints(rt.natsService, api, rt.log);
+
+      rt.onShutdown(() => {
+        ticker.stop();
+        watchdogs.stop();
+        source.stop();
+        breakers.stop();
+        runs.stop();
+        jobStates.stop();
+      });
+    },
+  });
+}

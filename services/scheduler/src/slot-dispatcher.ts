@@ -1,0 +1,103 @@
+import { type JobDefinition, Subjects } from '@vigil/shared';
+import { activeRunId, decideStart } from './concurrency.js';
+import type { SchedulerContext } from './context.js';
+import { type JobState, emptyJobState } from './job-state.js';
+import { decodeJson, encodeJson, isWrongRevision, updateJson } from './kv-json.js';
+import { publishRequested, publishVerdict } from './publisher.js';
+import { slotRunId } from './run-id.js';
+
+type SlotKind = 'schedule' | 'catch-up' | 'missed';
+interface SlotRecord {
+  state: 'claimed' | 'done';
+  by: string;
+}
+
+/**
+ * One due slot, exactly once across replicas: a create-only KV record names the replica that handles it;
+ * the others come back after a grace period and publish themselves if it is still not done (the holder
+ * died). Either way `Nats-Msg-Id` = runId lets the stream keep a single copy.
+ */
+export class SlotDispatcher {
+  constructor(private readonly ctx: SchedulerContext) {}
+
+  async dispatch(def: JobDefinition, slot: number, kind: SlotKind, reason?: string): Promise<void> {
+    const runId = slotRunId(def.name, slot);
+    const claimed = await this.claim(runId);
+    if (claimed) {
+      await this.handle(def, slot, runId, kind, reason);
+      return;
+    }
+    this.ctx.clock.setTimeout(
+      () => void this.takeOverIfAbandoned(def, slot, runId, kind, reason),
+      this.ctx.defaults.slotGraceMs,
+    );
+  }
+
+  private async claim(runId: string): Promise<boolean> {
+    try {
+      await this.ctx.kv.slots.create(
+        runId,
+        encodeJson({ state: 'claimed', by: this.ctx.instance } satisfies SlotRecord),
+      );
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      // KV unreachable: publishing anyway is safe (msg-id de-dup) and better than losing the slot
+      this.ctx.log.warn({ err, runId }, 'slot claim failed; publishing without a claim');
+      return true;
+    }
+  }
+
+  private async takeOverIfAbandoned(def: JobDefinition, slot: number, runId: string, kind: SlotKind, reason?: string) {
+    try {
+      const rec = decodeJson<SlotRecord>(await this.ctx.kv.slots.get(runId));
+      if (rec?.state === 'done') return;
+      this.ctx.log.warn({ runId, holder: rec?.by }, 'slot not done by its holder; publishing it here');
+      await this.handle(def, slot, runId, kind, reason);
+    } catch (err) {
+      this.ctx.log.error({ err, runId }, 'slot take-over failed');
+    }
+  }
+
+  private async handle(
+    def: JobDefinition,
+    slot: number,
+    runId: string,
+    kind: SlotKind,
+    reason?: string,
+  ): Promise<void> {
+    const { ctx } = this;
+    const scheduledAt = new Date(slot).toISOString();
+    const trigger = kind === 'catch-up' ? 'catch-up' : 'schedule';
+    if (kind === 'missed') {
+      await publishVerdict(
+        ctx,
+        'missed',
+        { runId, job: def.name, trigger: 'schedule', scheduledAt },
+        reason ?? 'slot missed',
+      );
+    } else {
+      const state = ctx.jobStates.get(def.name);
+      const decision = decideStart(def, state, activeRunId(state, ctx.runs), { manual: false });
+      if (decision.action === 'skip') {
+        if (!decision.silent)
+          await publishVerdict(ctx, 'skipped', { runId, job: def.name, trigger, scheduledAt }, decision.reason);
+      } else {
+        if (decision.action === 'replace') {
+          await ctx.bus.publish(
+            Subjects.jobCancel(def.name),
+            { runId: decision.cancelRunId, job: def.name, reason: `replaced by ${runId} (concurrency replace)` },
+            { msgId: `cancel.${decision.cancelRunId}` },
+          );
+        }
+        await publishRequested(ctx, { runId, job: def.name, trigger, scheduledAt: slot, reason });
+      }
+    }
+    await ctx.kv.slots.put(runId, encodeJson({ state: 'done', by: ctx.instance } satisfies SlotRecord));
+    await updateJson<JobState>(ctx.kv.jobs, def.name, (prev) => {
+      const s = prev ?? emptyJobState();
+      if (s.lastSlotAt !== undefined && s.lastSlotAt >= slot) return undefined;
+      return { ...s, lastSlotAt: slot };
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import type { JobDefinition, TimerHandle } from '@vigil/shared';
+import { planCatchUp } from './catch-up.js';
+import type { SchedulerContext } from './context.js';
+import { JobSchedule } from './schedule.js';
+import type { SlotDispatcher } from './slot-dispatcher.js';
+
+// Timers longer than this are re-armed in steps (setTimeout's limit is ~24.8 days; clocks also drift).
+const MAX_TIMER_MS = 6 * 3_600_000;
+
+interface Armed {
+  key: string;
+  schedule: JobSchedule;
+  def: JobDefinition;
+  timer?: TimerHandle;
+  nextAt?: number;
+}
+
+/** One timer per scheduled job, at its next slot; slots go to the dispatcher. */
+export class Ticker {
+  private readonly armed = new Map<string, Armed>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: SchedulerContext,
+    private readonly dispatcher: SlotDispatcher,
+  ) {}
+
+  /** Arms every scheduled job; jobs whose schedule did not change keep their timer (reload-safe). */
+  sync(jobs: Record<string, JobDefinition>): void {
+    for (const [name, a] of this.armed) {
+      const def = jobs[name];
+      if (!def || scheduleKey(def) !== a.key) {
+        if (a.timer) this.ctx.clock.clearTimeout(a.timer);
+        this.armed.delete(name);
+      } else a.def = def;
+    }
+    for (const def of Object.values(jobs)) {
+      if (this.armed.has(def.name)) continue;
+      const schedule = new JobSchedule(def);
+      if (!schedule.scheduled) continue;
+      const a: Armed = { key: scheduleKey(def), schedule, def };
+      this.armed.set(def.name, a);
+      // a slot falling exactly now is the ticker's (catch-up covers strictly earlier ones)
+      this.arm(a, this.ctx.clock.now() - 1);
+    }
+  }
+
+  nextRunAt(job: string): number | undefined {
+    return this.armed.get(job)?.nextAt;
+  }
+
+  /** Slots that fell while no scheduler ran: one catch-up run within `catchUp`, the rest job.missed. */
+  async catchUp(jobs: Record<string, JobDefinition>): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (const def of Object.values(jobs)) {
+      const last = this.ctx.jobStates.get(def.name)?.lastSlotAt;
+      const schedule = new JobSchedule(def);
+      if (last === undefined || !schedule.scheduled) continue;
+      // the slot due right now belongs to the ticker, not to catch-up
+      const missed = schedule.between(last, now - 1, 500);
+      if (missed.length === 0) continue;
+      const plan = planCatchUp(missed, now, def.catchUp);
+      this.ctx.log.warn(
+        { job: def.name, missed: missed.length, catchUp: plan.run !== undefined },
+        'slots missed while down',
+      );
+      for (const m of plan.missed) await this.dispatcher.dispatch(def, m.slot, 'missed', m.reason);
+      if (plan.run !== undefined)
+        await this.dispatcher.dispatch(def, plan.run, 'catch-up', 'scheduler was down at this slot');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const a of this.armed.values()) if (a.timer) this.ctx.clock.clearTimeout(a.timer);
+    this.armed.clear();
+  }
+
+  private arm(a: Armed, after: number): void {
+    if (this.stopped) return;
+    const next = a.schedule.next(after);
+    a.nextAt = next;
+    if (next === undefined) return;
+    const wait = next - this.ctx.clock.now();
+    if (wait > MAX_TIMER_MS) {
+      a.timer = this.ctx.clock.setTimeout(() => this.arm(a, after), MAX_TIMER_MS);
+      return;
+    }
+    a.timer = this.ctx.clock.setTimeout(() => {
+      if (this.armed.get(a.def.name) !== a) return;
+      this.arm(a, next);
+      this.dispatcher
+        .dispatch(a.def, next, 'schedule')
+        .catch((err: unknown) => this.ctx.log.error({ err, job: a.def.name, slot: next }, 'slot dispatch failed'));
+    }, wait);
+  }
+}
+
+function scheduleKey(def: JobDefinition): string {
+  return JSON.stringify([def.schedule, def.every, def.timezone]);
+}

@@ -1,0 +1,111 @@
+import type { TimerHandle } from '@vigil/shared';
+import { planBackup } from './backup-plan.js';
+import type { SchedulerContext } from './context.js';
+import { runDeadlines } from './deadlines.js';
+import { decodeJson } from './kv-json.js';
+import { publishRequested, publishVerdict } from './publisher.js';
+import { backupRunId } from './run-id.js';
+import { hasStarted, isActive, type RunRecord } from './run-record.js';
+
+type Kind = 'missed' | 'stuck' | 'backup';
+
+/**
+ * Every replica watches every run (from the live copy of `vigil_runs`) and keeps one timer per pending
+ * deadline, so a deadline is noticed when it passes even if the replica that requested the run is gone.
+ * Verdicts carry a msg-id per (verdict, run): said by several replicas, stored once.
+ */
+export class Watchdogs {
+  private readonly timers = new Map<string, { at: number; handle: TimerHandle }>();
+  private stopped = false;
+
+  constructor(private readonly ctx: SchedulerContext) {}
+
+  /** Called for every change of a run record (and once per record at start). */
+  observe(run: RunRecord | undefined, runId: string): void {
+    if (this.stopped) return;
+    if (!run) {
+      this.clearRun(runId);
+      return;
+    }
+    const def = this.ctx.job(run.job);
+    const d = runDeadlines(run, def, this.ctx.defaults);
+    const started = hasStarted(run);
+    if (run.status === 'requested' && !started) this.set(runId, 'missed', d.startBy);
+    else this.clear(runId, 'missed');
+    if (isActive(run)) this.set(runId, 'stuck', d.stuckAt);
+    else this.clear(runId, 'stuck');
+    if (d.backupAt !== undefined && !run.runId.includes('.backup') && run.status !== 'succeeded')
+      this.set(runId, 'backup', d.backupAt);
+    else this.clear(runId, 'backup');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.ctx.clock.clearTimeout(t.handle);
+    this.timers.clear();
+  }
+
+  private set(runId: string, kind: Kind, at: number): void {
+    const key = `${kind}:${runId}`;
+    const existing = this.timers.get(key);
+    if (existing?.at === at) return;
+    if (existing) this.ctx.clock.clearTimeout(existing.handle);
+    const wait = at - this.ctx.clock.now();
+    // long past (e.g. a record from days ago found at start): the run's fate was decided back then
+    if (wait < -24 * 3_600_000) return;
+    const handle = this.ctx.clock.setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.fire(runId, kind).catch((err: unknown) => this.ctx.log.error({ err, runId, kind }, 'watchdog failed'));
+      },
+      Math.max(0, wait),
+    );
+    this.timers.set(key, { at, handle });
+  }
+
+  private clear(runId: string, kind: Kind): void {
+    const key = `${kind}:${runId}`;
+    const t = this.timers.get(key);
+    if (t) {
+      this.ctx.clock.clearTimeout(t.handle);
+      this.timers.delete(key);
+    }
+  }
+
+  private clearRun(runId: string): void {
+    for (const kind of ['missed', 'stuck', 'backup'] as const) this.clear(runId, kind);
+  }
+
+  private async fire(runId: string, kind: Kind): Promise<void> {
+    const { ctx } = this;
+    // read the stored record, not the live copy: the freshest word on whether the run started
+    const run = decodeJson<RunRecord>(await ctx.kv.runs.get(runId)) ?? ctx.runs.get(runId);
+    if (!run) return;
+    const def = ctx.job(run.job);
+    if (kind === 'missed') {
+      if (run.status !== 'requested' || hasStarted(run)) return;
+      const deadline = def?.startDeadline ?? ctx.defaults.startDeadlineMs;
+      await publishVerdict(ctx, 'missed', run, `not started within ${Math.round(deadline / 1000)}s of its slot`);
+    } else if (kind === 'stuck') {
+      if (!isActive(run)) return;
+      const timeout = def?.timeout ?? ctx.defaults.timeoutMs;
+      await publishVerdict(ctx, 'stuck', run, `still running after ${Math.round(timeout / 1000)}s (timeout)`);
+    } else {
+      if (!def) return;
+      const plan = planBackup(run);
+      if (plan.kind === 'none') {
+        ctx.log.info({ runId, why: plan.why }, 'no backup run needed');
+        return;
+      }
+      ctx.log.warn({ runId, targets: plan.targets ?? 'all', why: plan.why }, 'requesting backup run');
+      await publishRequested(ctx, {
+        runId: backupRunId(runId),
+        job: run.job,
+        trigger: 'backup',
+        scheduledAt: ctx.clock.now(),
+        targets: plan.targets,
+        reason: `backup for ${runId}: ${plan.why}`,
+      });
+    }
+  }
+}

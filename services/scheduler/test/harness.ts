@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger, EventBus, type JobRun, ManualClock } from '@vigil/shared';
+import { collectEvents, type EventCollector, startNats, type TestServer } from '@vigil/shared/testing';
+import { connect, type NatsConnection } from 'nats';
+import { startSchedulerService } from '../src/service.js';
+
+export const TOKEN = 'test-token';
+
+export interface Harness {
+  nats: TestServer;
+  nc: NatsConnection;
+  bus: EventBus;
+  events: EventCollector;
+  clock: ManualClock;
+  jobsFile: string;
+  env: Record<string, string>;
+  service: Awaited<ReturnType<typeof startSchedulerService>>;
+  /** Starts another scheduler instance (same NATS, same file) with its own clock. */
+  startScheduler(clock: ManualClock): ReturnType<typeof startSchedulerService>;
+  api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  /** Publishes a runner event (job.started / succeeded / partial ...) for a run. */
+  runner(verb: string, run: Partial<JobRun> & { runId: string; job: string }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Real NATS, the real scheduler in-process on a free port, time on a ManualClock. */
+export async function startHarness(
+  jobsYaml: string,
+  startAt: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Harness> {
+  const nats = await startNats();
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-scheduler-'));
+  const jobsFile = path.join(dir, 'jobs.yaml');
+  writeFileSync(jobsFile, jobsYaml);
+  const env: Record<string, string> = {
+    NATS_URL: nats.url,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'error',
+    VIGIL_API_TOKEN: TOKEN,
+    VIGIL_JOBS_FILE: jobsFile,
+    VIGIL_JOBS_WATCH: 'false',
+    ...extraEnv,
+  };
+  const clock = new ManualClock(new Date(startAt).getTime());
+  const startScheduler = (c: ManualClock) => startSchedulerService({ env, clock: c, handleSignals: false });
+  const service = await startScheduler(clock);
+  const nc = await connect({ servers: nats.url });
+  const bus = new EventBus(nc, { service: 'test-runner', logger: createLogger({ service: 'test', level: 'silent' }) });
+  const events = collectEvents(nc, 'job.>');
+  const api: Harness['api'] = async (method, p, body, token = TOKEN) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(`${service.url}${p}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // keep text
+    }
+    return { status: res.status, body: parsed };
+  };
+  const runner: Harness['runner'] = async (verb, run) => {
+    const data = {
+      attempt: 1,
+      trigger: 'schedule',
+      scheduledAt: new Date(clock.now()).toISOString(),
+      status: verb,
+      ...run,
+    } as JobRun;
+    await bus.publish(`job.${verb}.${run.job}`, data, { time: new Date(clock.now()) });
+  };
+  return {
+    nats,
+    nc,
+    bus,
+    events,
+    clock,
+    jobsFile,
+    env,
+    service,
+    startScheduler,
+    api,
+    runner,
+    stop: async () => {
+      events.stop();
+      await service.stop();
+      await nc.close();
+      await nats.stop();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { JobRun } from '@vigil/shared';
+import { describe, expect, it } from 'vitest';
+import { planBackup } from '../src/backup-plan.js';
+import { applyRunToJob, emptyJobState } from '../src/job-state.js';
+import { applyRunEvent, hasStarted, type RunRecord } from '../src/run-record.js';
+
+const run = (status: string, extra: Partial<JobRun> = {}): JobRun =>
+  ({
+    runId: 'r.1',
+    job: 'r',
+    attempt: 1,
+    trigger: 'schedule',
+    scheduledAt: '2026-01-01T06:00:00.000Z',
+    status,
+    ...extra,
+  }) as JobRun;
+
+function fold(events: [string, Partial<JobRun>?][]): RunRecord {
+  let rec: RunRecord | undefined;
+  events.forEach(([verb, extra], i) => {
+    rec = applyRunEvent(rec, verb, run(verb, extra), `2026-01-01T06:00:0${i}.000Z`);
+  });
+  return rec as RunRecord;
+}
+
+describe('run record', () => {
+  it('keeps the final outcome when events arrive out of order across replicas', () => {
+    const rec = fold([
+      ['succeeded', { startedAt: '2026-01-01T06:00:00.100Z', durationMs: 5 }],
+      ['started'],
+      ['requested'],
+    ]);
+    expect(rec.status).toBe('succeeded');
+    expect(rec.startedAt).toBe('2026-01-01T06:00:00.100Z');
+    expect(rec.requestedAt).toBeDefined();
+    expect(rec.history.map((h) => h.status)).toEqual(['succeeded', 'started', 'requested']);
+  });
+  it('a run that finished fast without job.started counts as started', () => {
+    expect(hasStarted(fold([['requested'], ['succeeded']]))).toBe(true);
+    expect(hasStarted(fold([['requested']]))).toBe(false);
+  });
+});
+
+describe('backup plan', () => {
+  it('re-requests only the failed targets of a partial run', () => {
+    const rec = fold([
+      ['requested'],
+      [
+        'partial',
+        {
+          stats: { targets: 3, succeeded: 1, failed: 2, skipped: 0 },
+          failures: [
+            { target: 'acme', error: 'x' },
+            { target: 'globex', error: 'y' },
+          ],
+        },
+      ],
+    ]);
+    expect(planBackup(rec)).toMatchObject({ kind: 'rerun', targets: ['acme', 'globex'] });
+  });
+  it('does nothing for a success or a run still in progress; re-runs all for a missed run', () => {
+    expect(planBackup(fold([['requested'], ['succeeded']])).kind).toBe('none');
+    expect(planBackup(fold([['requested'], ['started']])).kind).toBe('none');
+    expect(planBackup(fold([['requested'], ['missed']]))).toMatchObject({ kind: 'rerun', targets: undefined });
+  });
+});
+
+describe('job state', () => {
+  it('flags the first success after a bad run as a recovery, once', () => {
+    let s = emptyJobState();
+    s = applyRunToJob(s, 'a', 'requested', 't1').state;
+    expect(s.currentRunId).toBe('a');
+    s = applyRunToJob(s, 'a', 'failed', 't2').state;
+    expect(s.currentRunId).toBeUndefined();
+    const r = applyRunToJob(s, 'b', 'succeeded', 't3');
+    expect(r.recovered).toBe(true);
+    expect(r.state.lastSuccessAt).toBe('t3');
+    expect(applyRunToJob(r.state, 'c', 'succeeded', 't4').recovered).toBe(false);
+  });
+});

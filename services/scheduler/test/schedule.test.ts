@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { planCatchUp } from '../src/catch-up.js';
+import { slotRunId } from '../src/run-id.js';
+import { JobSchedule } from '../src/schedule.js';
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const at = (s: string) => new Date(s).getTime();
+const daily = (tz: string, from: string, n: number, pattern = '30 2 * * *') => {
+  const s = new JobSchedule({ schedule: pattern, timezone: tz });
+  const out: string[] = [];
+  let t = at(from);
+  for (let i = 0; i < n; i++) {
+    const next = s.next(t) as number;
+    out.push(iso(next) as string);
+    t = next;
+  }
+  return out;
+};
+
+describe('DST: a 02:30 job runs once on spring-forward and never twice on fall-back', () => {
+  it('Europe/Berlin spring-forward (29 Mar 2026, 02:00 -> 03:00): one run, at 03:30 CEST', () => {
+    expect(daily('Europe/Berlin', '2026-03-27T12:00:00Z', 3)).toEqual([
+      '2026-03-28T01:30:00.000Z', // 02:30 CET
+      '2026-03-29T01:30:00.000Z', // 02:30 does not exist: 03:30 CEST, once
+      '2026-03-30T00:30:00.000Z', // 02:30 CEST
+    ]);
+  });
+
+  it('Europe/Berlin fall-back (25 Oct 2026, 03:00 -> 02:00): 02:30 happens twice, runs once', () => {
+    expect(daily('Europe/Berlin', '2026-10-24T12:00:00Z', 2)).toEqual([
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
+    // a scheduler (re)starting between the two 02:30s does not run the second one
+    const s = new JobSchedule({ schedule: '30 2 * * *', timezone: 'Europe/Berlin' });
+    expect(iso(s.next(at('2026-10-25T01:00:00Z')))).toBe('2026-10-26T01:30:00.000Z');
+    expect(s.between(at('2026-10-24T12:00:00Z'), at('2026-10-26T00:00:00Z')).map(iso)).toEqual([
+      '2026-10-25T00:30:00.000Z',
+    ]);
+  });
+
+  it('America/New_York spring-forward (8 Mar 2026): 02:30 runs once at 03:30 EDT', () => {
+    expect(daily('America/New_York', '2026-03-07T12:00:00Z', 3)).toEqual([
+      '2026-03-08T07:30:00.000Z', // 03:30 EDT
+      '2026-03-09T06:30:00.000Z',
+      '2026-03-10T06:30:00.000Z',
+    ]);
+  });
+
+  it('America/New_York fall-back (1 Nov 2026): 01:30 happens twice, runs once', () => {
+    expect(daily('America/New_York', '2026-10-31T12:00:00Z', 2, '30 1 * * *')).toEqual([
+      '2026-11-01T05:30:00.000Z', // 01:30 EDT
+      '2026-11-02T06:30:00.000Z', // 01:30 EST next day
+    ]);
+    const s = new JobSchedule({ schedule: '30 1 * * *', timezone: 'America/New_York' });
+    expect(iso(s.next(at('2026-11-01T06:00:00Z')))).toBe('2026-11-02T06:30:00.000Z');
+  });
+
+  it('06:00 New York is 11:00 UTC in winter and 10:00 UTC in summer', () => {
+    expect(daily('America/New_York', '2026-01-10T00:00:00Z', 1, '0 6 * * *')).toEqual(['2026-01-10T11:00:00.000Z']);
+    expect(daily('America/New_York', '2026-07-10T00:00:00Z', 1, '0 6 * * *')).toEqual(['2026-07-10T10:00:00.000Z']);
+  });
+});
+
+describe('slots', () => {
+  it('every: slots are epoch-aligned so all replicas agree', () => {
+    const s = new JobSchedule({ every: 30 * 60_000, timezone: 'UTC' });
+    expect(iso(s.next(at('2026-01-01T10:07:13Z')))).toBe('2026-01-01T10:30:00.000Z');
+    expect(iso(s.next(at('2026-01-01T10:30:00Z')))).toBe('2026-01-01T11:00:00.000Z');
+  });
+
+  it('6-field cron has second precision; slots between two instants are listed oldest first', () => {
+    const s = new JobSchedule({ schedule: '*/20 * * * * *', timezone: 'UTC' });
+    expect(s.between(at('2026-01-01T00:00:00Z'), at('2026-01-01T00:01:00Z')).map(iso)).toEqual([
+      '2026-01-01T00:00:20.000Z',
+      '2026-01-01T00:00:40.000Z',
+      '2026-01-01T00:01:00.000Z',
+    ]);
+  });
+
+  it('manual-only jobs have no slots', () => {
+    expect(new JobSchedule({ timezone: 'UTC' }).next(0)).toBeUndefined();
+  });
+
+  it('runIds are deterministic per (job, slot) and safe as KV keys and NATS msg ids', () => {
+    expect(slotRunId('daily-reports', at('2026-01-01T06:00:00Z'))).toBe('daily-reports.1767247200');
+  });
+});
+
+describe('catch-up after downtime', () => {
+  const hour = 3_600_000;
+  it('three missed slots, catchUp covering one: one catch-up run, two missed', () => {
+    const now = at('2026-01-01T10:10:00Z');
+    const slots = [at('2026-01-01T08:00:00Z'), at('2026-01-01T09:00:00Z'), at('2026-01-01T10:00:00Z')];
+    const plan = planCatchUp(slots, now, 30 * 60_000);
+    expect(plan.run).toBe(slots[2]);
+    expect(plan.missed.map((m) => m.slot)).toEqual([slots[0], slots[1]]);
+  });
+  it('several slots inside the window still run only once (the newest)', () => {
+    const now = at('2026-01-01T10:10:00Z');
+    const slots = [at('2026-01-01T09:00:00Z'), at('2026-01-01T10:00:00Z')];
+    const plan = planCatchUp(slots, now, 2 * hour);
+    expect(plan.run).toBe(slots[1]);
+    expect(plan.missed).toEqual([{ slot: slots[0], reason: expect.stringContaining('newer slot ran') }]);
+  });
+  it('no catchUp: every missed slot is reported', () => {
+    expect(planCatchUp([1, 2], 10, undefined)).toEqual({
+      run: undefined,
+      missed: [expect.objectContaining({ slot: 1 }), expect.objectContaining({ slot: 2 })],
+    });
+  });
+});
