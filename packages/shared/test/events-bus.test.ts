@@ -111,6 +111,37 @@ describe('EventBus consume', () => {
     await h.stop();
   });
 
+  it('two replicas sharing a durable start at once and split the work, each event handled once', async () => {
+    const nc2 = await connect({ servers: nats.url });
+    const other = new EventBus(nc2, { service: 'replica-2', logger });
+    const byReplica = [new Map<string, number>(), new Map<string, number>()];
+    const handler = (i: number) => async (e: CloudEvent) => {
+      byReplica[i].set(e.id, (byReplica[i].get(e.id) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 2));
+    };
+    const [h1, h2] = await Promise.all([
+      bus.consume({ subject: 'job.requested.shared', durable: 'shared', handler: handler(0), concurrency: 2 }),
+      other.consume({ subject: 'job.requested.shared', durable: 'shared', handler: handler(1), concurrency: 2 }),
+    ]);
+    const run = {
+      job: 'shared',
+      attempt: 1,
+      trigger: 'schedule',
+      scheduledAt: new Date().toISOString(),
+      status: 'requested',
+    };
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => bus.publish('job.requested.shared', { ...run, runId: `r${i}` })),
+    );
+    await waitFor(() => byReplica[0].size + byReplica[1].size === 200, 15_000);
+    expect(byReplica[0].size).toBeGreaterThan(0);
+    expect(byReplica[1].size).toBeGreaterThan(0);
+    for (const id of byReplica[0].keys()) expect(byReplica[1].has(id)).toBe(false);
+    expect([...byReplica[0].values(), ...byReplica[1].values()].every((n) => n === 1)).toBe(true);
+    await Promise.all([h1.stop(), h2.stop()]);
+    await nc2.close();
+  });
+
   it('drain waits for an in-flight handler to finish before returning', async () => {
     const b2 = new EventBus(nc, { service: 'drainer', logger });
     let finished = false;

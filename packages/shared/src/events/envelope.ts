@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { fastUlid as ulid } from './ulid.js';
 import { z } from 'zod';
 
 /** CloudEvents 1.0 JSON envelope; `data` is validated separately by the subject's schema. */
