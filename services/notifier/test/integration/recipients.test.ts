@@ -1,0 +1,119 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startRedis, type TestServer } from '@vigil/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSecretsService } from '../../../secrets/src/service.js';
+import { type Harness, runData, startHarness } from './harness.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-notifier-'));
+const jobsFile = path.join(dir, 'jobs.yaml');
+const secretsFile = path.join(dir, 'secrets.json');
+
+const job = (extra: string) => `    every: 1h\n    handler: command\n    command: { run: ["true"] }\n${extra}`;
+writeFileSync(
+  jobsFile,
+  `jobs:
+  job-level:
+${job('    alerts: { recipients: ["not an address", "owner@example.com"], secret: team-recipients }\n')}
+  secret-level:
+${job('    alerts: { secret: team-recipients }\n')}
+  default-secret-level:
+${job('')}
+  admin-level:
+${job('    alerts: { recipients: ["broken@"], secret: no-such-secret }\n')}
+`,
+);
+writeFileSync(
+  secretsFile,
+  JSON.stringify({
+    'team-recipients': '["team@example.com", "nope"]',
+    job_failure_recipients: 'ops@example.com, oncall@example.com',
+  }),
+);
+
+describe('recipients cascade: jobs file -> alert secret -> ADMIN_EMAIL -> DEV_EMAIL_ADDRESSES', () => {
+  let h: Harness;
+  let redis: TestServer;
+  let secrets: Awaited<ReturnType<typeof startSecretsService>>;
+  beforeAll(async () => {
+    h = await startHarness({
+      VIGIL_JOBS_FILE: jobsFile,
+      ADMIN_EMAIL: 'admin@example.com',
+      DEV_EMAIL_ADDRESSES: 'dev1@example.com,dev2@example.com',
+    });
+    redis = await startRedis();
+    secrets = await startSecretsService({
+      env: {
+        NATS_URL: h.nats.url,
+        REDIS_URL: redis.url,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        SECRETS_PROVIDER: 'file',
+        SECRETS_FILE: secretsFile,
+        VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
+      },
+      handleSignals: false,
+    });
+  });
+  afterAll(async () => {
+    await secrets?.stop();
+    await h?.stop();
+    await redis?.stop();
+  });
+
+  const mailFor = async (jobName: string) => {
+    h.sink.clear();
+    await h.bus.publish(`job.failed.${jobName}`, runData(jobName));
+    const [mail] = await h.sink.waitForMessages(1);
+    expect(mail.subject).toContain(jobName);
+    return mail;
+  };
+
+  it('uses the job alerts.recipients first, dropping invalid addresses', async () => {
+    expect((await mailFor('job-level')).rcptTo).toEqual(['owner@example.com']);
+  });
+
+  it('without job recipients: the job alert secret', async () => {
+    expect((await mailFor('secret-level')).rcptTo).toEqual(['team@example.com']);
+  });
+
+  it('without alerts in the job: the default secret job_failure_recipients', async () => {
+    expect((await mailFor('default-secret-level')).rcptTo).toEqual(['ops@example.com', 'oncall@example.com']);
+  });
+
+  it('without any valid job recipient or secret: ADMIN_EMAIL', async () => {
+    expect((await mailFor('admin-level')).rcptTo).toEqual(['admin@example.com']);
+  });
+});
+
+// Variables are read at start: these levels run their own notifier (and NATS) without the variable above.
+describe('recipients cascade without the variables', () => {
+  it('without ADMIN_EMAIL: DEV_EMAIL_ADDRESSES (invalid ones dropped)', async () => {
+    const h = await startHarness({
+      VIGIL_JOBS_FILE: jobsFile,
+      ADMIN_EMAIL: '',
+      DEV_EMAIL_ADDRESSES: 'dev1@example.com, not-valid',
+    });
+    try {
+      await h.bus.publish('job.failed.admin-level', runData('admin-level'));
+      const [mail] = await h.sink.waitForMessages(1);
+      expect(mail.rcptTo).toEqual(['dev1@example.com']);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('with no recipient at all: an ERROR, notification.failed and a dead letter, never a silent drop', async () => {
+    const h = await startHarness({ VIGIL_JOBS_FILE: jobsFile, ADMIN_EMAIL: '' });
+    try {
+      await h.bus.publish('job.failed.admin-level', runData('admin-level'));
+      const failed = await h.events.waitFor('notification.failed');
+      expect(failed[0].event.data.error.code).toBe('VIGIL_E_NO_RECIPIENTS');
+      await h.events.waitFor('dlq.job.failed.admin-level');
+      expect(h.sink.messages.length).toBe(0);
+    } finally {
+      await h.stop();
+    }
+  });
+});
