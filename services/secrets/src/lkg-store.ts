@@ -66,7 +66,7 @@ export class LastKnownGoodStore implements LastKnownGood {
       return { ...data, source: 'last-known-good' };
     } catch (err) {
       this.opts.logger.warn(
-        { secret: name, reason: err instanceof Error ? err.message : String(err) },
+        { secretName: name, reason: err instanceof Error ? err.message : String(err) },
         'last-known-good copy cannot be opened (other key or tampered) — ignored',
       );
       return undefined;

@@ -40,7 +40,7 @@ async function answerGet(msg: ServiceMsg, cache: SecretCache, log: Logger): Prom
     msg.respond(jc.encode(await cache.get(name)));
   } catch (err) {
     const [code, description] = errorAnswer(err);
-    if (code >= 500) log.error({ secret: name, code: errorCode(err) }, description);
+    if (code >= 500) log.error({ secretName: name, code: errorCode(err) }, description);
     msg.respondError(code, description);
   }
 }

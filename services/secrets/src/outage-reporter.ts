@@ -29,7 +29,7 @@ export function outageReporter(deps: {
       metrics.cacheAge.set({ name }, ageSeconds);
       // One WARN per failed provider call, not per request served from the cache meanwhile.
       log[newError ? 'warn' : 'debug'](
-        { secret: name, provider, errorType, ageSeconds, stale: true },
+        { secretName: name, provider, errorType, ageSeconds, stale: true },
         `provider error ${errorType} — serving stale value, age ${ageSeconds}s`,
       );
       if (!firstInOutage) return;
@@ -43,7 +43,7 @@ export function outageReporter(deps: {
       });
     },
     recovered({ name, downForSeconds }) {
-      log.info({ secret: name, provider, downForSeconds }, `provider answers again — ${name} refreshed`);
+      log.info({ secretName: name, provider, downForSeconds }, `provider answers again — ${name} refreshed`);
       publish('secrets.refreshed', { names: [name], at: at(), provider, recovered: true, downForSeconds });
     },
     providerCall({ ms, ok }) {

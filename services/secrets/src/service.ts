@@ -95,6 +95,8 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
       });
 
       addSecretsEndpoints(rt.natsService, cache, rt.log);
+      // The server must know the subscriptions before "ready": a request right after start would find no responders.
+      await rt.nc.flush();
       rt.phase(`secrets.get and secrets.status on vigil-secrets (provider ${kind})`);
 
       const warmer = createWarmer({

@@ -42,7 +42,7 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
     }
     const v = aged(h, true);
     log.warn(
-      { secret: name, ageSeconds: v.ageSeconds, reason },
+      { secretName: name, ageSeconds: v.ageSeconds, reason },
       `${reason} — using this process's last value, age ${v.ageSeconds}s`,
     );
     return v;
