@@ -27,8 +27,11 @@ export class FollowUps {
 
   constructor(private readonly o: FollowUpOptions) {}
 
-  start(): void {
-    this.track(this.sweep());
+  /** Resolves once the groups left by earlier runs have their follow-up timers. */
+  async start(): Promise<void> {
+    const first = this.sweep();
+    this.track(first);
+    await first;
   }
 
   schedule(key: string, dueAt: number): void {

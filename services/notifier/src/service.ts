@@ -105,7 +105,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
       }
       rt.phase(`consuming ${SUBSCRIPTIONS.length} subject families`);
       if (followUps) {
-        followUps.start();
+        await followUps.start();
         rt.onShutdown(() => followUps.stop());
       }
       rt.addCheck('smtp', async () => {

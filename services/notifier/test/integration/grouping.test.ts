@@ -1,6 +1,7 @@
 import { ManualClock } from '@vigil/shared';
 import { waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNotifierService } from '../../src/service.js';
 import { type Harness, runData, startHarness } from './harness.js';
 
 const INTERVAL = 5 * 60_000;
@@ -73,5 +74,46 @@ describe('notifier grouping (no storms, no silence)', () => {
     await h.bus.publish('job.failed.flappy', runData('flappy'));
     await waitFor(() => h.sink.messages.length === 3);
     expect(h.sink.messages[2].subject).toBe('🚨 CRITICAL: flappy failed — ConnectionError');
+  });
+});
+
+describe('grouping survives a notifier restart (state in JetStream KV)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ ALERT_GROUP_INTERVAL: '5m' }, new ManualClock(Date.now()));
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('a replica started after the restart sends the pending follow-up', async () => {
+    await h.bus.publish('job.failed.restart-job', runData('restart-job'));
+    await h.sink.waitForMessages(1);
+    await h.bus.publish('job.failed.restart-job', runData('restart-job'));
+    await h.bus.publish('job.failed.restart-job', runData('restart-job'));
+    await h.idle('VIGIL_JOBS', 'notifier-job-failed');
+    await h.notifier.stop();
+
+    const clock = new ManualClock(Date.now());
+    const again = await startNotifierService({
+      env: {
+        NATS_URL: h.nats.url,
+        SMTP_URL: h.sink.url,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        ADMIN_EMAIL: 'admin@example.com',
+        ALERT_GROUP_INTERVAL: '5m',
+        VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
+      },
+      clock,
+      handleSignals: false,
+    });
+    try {
+      await clock.advance(INTERVAL);
+      const mails = await h.sink.waitForMessages(2);
+      expect(mails[1].subject).toBe('🚨 CRITICAL: restart-job failed — ConnectionError (+2 more)');
+    } finally {
+      await again.stop();
+    }
   });
 });
