@@ -142,6 +142,27 @@ describe('EventBus consume', () => {
     await nc2.close();
   });
 
+  it('slow handlers never let messages wait in a local buffer past ack-wait (no duplicate handling)', async () => {
+    const counts = new Map<string, number>();
+    const h = await bus.consume({
+      subject: 'job.trigger.slow',
+      durable: 'slow',
+      concurrency: 1,
+      ackWaitMs: 1_000,
+      handler: async (e: CloudEvent) => {
+        counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 200));
+      },
+    });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => bus.publish('job.trigger.slow', { reason: `s${i}` })));
+    await waitFor(() => counts.size === 12, 15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    const jsm = await bus.jetstreamManager();
+    expect((await jsm.consumers.info('VIGIL_JOBS', 'slow')).num_redelivered).toBe(0);
+    await h.stop();
+  });
+
   it('drain waits for an in-flight handler to finish before returning', async () => {
     const b2 = new EventBus(nc, { service: 'drainer', logger });
     let finished = false;

@@ -66,4 +66,17 @@ describe('NATS outage during a consume loop', () => {
     expect(dlq.map((d) => d.eventId)).toEqual([failing]);
     await bus.drain();
   }, 60_000);
+
+  it('a publish issued during a short outage is buffered and stored once the broker is back', async () => {
+    const bus = new EventBus(nc, { service: 'resilience', logger, publishTimeoutMs: 10_000 });
+    await nats.kill();
+    const pending = bus.publish('job.trigger.buffered', { reason: 'during outage' });
+    await new Promise((r) => setTimeout(r, 200));
+    await nats.restart();
+    const ack = await pending;
+    expect(ack.stream).toBe('VIGIL_JOBS');
+    const jsm = await bus.jetstreamManager();
+    const stored = await jsm.streams.getMessage('VIGIL_JOBS', { last_by_subj: 'job.trigger.buffered' });
+    expect(JSON.parse(new TextDecoder().decode(stored.data)).data.reason).toBe('during outage');
+  }, 30_000);
 });

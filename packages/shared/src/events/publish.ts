@@ -69,12 +69,26 @@ function buildHeaders(eventId: string, opts: PublishOptions): MsgHdrs {
   return h;
 }
 
+const ATTEMPT_TIMEOUT_MS = 2_000;
+const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
+
+/**
+ * Publishes until the PubAck arrives or `timeout` runs out. A message written while the link was
+ * silently dying is lost by core NATS, so each attempt has a short timeout and is sent again with the
+ * same Nats-Msg-Id: the stream stores it once.
+ */
 async function send(deps: PublishDeps, subject: string, body: Uint8Array, msgID: string, h: MsgHdrs, timeout: number) {
-  try {
-    return await deps.js.publish(subject, body, { msgID, headers: h, timeout });
-  } catch (err) {
-    // includes PubAck timeouts while reconnecting: the caller must know the event may not be stored
-    throw natsUnavailable(`publish ${subject}`, err);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const left = deadline - Date.now();
+    try {
+      return await deps.js.publish(subject, body, { msgID, headers: h, timeout: Math.min(left, ATTEMPT_TIMEOUT_MS) });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const again = typeof code === 'string' && RETRYABLE.has(code) && deadline - Date.now() > 100;
+      if (!again) throw natsUnavailable(`publish ${subject}`, err);
+      if (code !== 'TIMEOUT') await new Promise((r) => setTimeout(r, Math.min(250, deadline - Date.now())));
+    }
   }
 }
 
