@@ -21,10 +21,12 @@ export interface ServedSecret {
   source: SecretSource;
 }
 
+/** One line of `vigil secrets status`. A secret that never loaded has `cached: false` and null age/source. */
 export interface SecretStatus {
   name: string;
-  ageSeconds: number;
-  source: SecretSource;
+  cached: boolean;
+  ageSeconds: number | null;
+  source: SecretSource | null;
   stale: boolean;
   lastError?: { type: string; message: string; at: string };
   expiresInSeconds: number;
@@ -90,6 +92,8 @@ export class SecretCache {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly lkgChecked = new Set<string>();
+  /** Last failure of secrets that have no value at all, so status can show them. */
+  private readonly neverLoaded = new Map<string, { type: string; message: string; at: number }>();
 
   constructor(private readonly opts: SecretCacheOptions) {}
 
@@ -127,24 +131,28 @@ export class SecretCache {
 
   status(): SecretStatus[] {
     const now = this.opts.now();
-    return [...this.entries.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, e]) => ({
+    const rows: SecretStatus[] = [...this.entries.entries()].map(([name, e]) => ({
+      name,
+      cached: true,
+      ageSeconds: ageSeconds(now, e.secret.fetchedAt),
+      source: e.secret.source,
+      stale: this.isStale(e, now),
+      ...(e.lastError ? { lastError: errorView(e.lastError) } : {}),
+      expiresInSeconds: Math.max(0, Math.round((e.expiresAt - now) / 1000)),
+    }));
+    for (const [name, err] of this.neverLoaded) {
+      if (this.entries.has(name)) continue;
+      rows.push({
         name,
-        ageSeconds: ageSeconds(now, e.secret.fetchedAt),
-        source: e.secret.source,
-        stale: this.isStale(e, now),
-        ...(e.lastError
-          ? {
-              lastError: {
-                type: e.lastError.type,
-                message: e.lastError.message,
-                at: new Date(e.lastError.at).toISOString(),
-              },
-            }
-          : {}),
-        expiresInSeconds: Math.max(0, Math.round((e.expiresAt - now) / 1000)),
-      }));
+        cached: false,
+        ageSeconds: null,
+        source: null,
+        stale: true,
+        lastError: errorView(err),
+        expiresInSeconds: 0,
+      });
+    }
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   names(): string[] {
@@ -179,6 +187,7 @@ export class SecretCache {
     const secret: StoredSecret = { ...value, fetchedAt, source: this.opts.providerName };
     const entry: CacheEntry = { secret, expiresAt: fetchedAt + this.opts.ttlMs(name), nextAttemptAt: fetchedAt };
     this.entries.set(name, entry);
+    this.neverLoaded.delete(name);
     // Announce recovery where an outage was announced; warming reports its own recoveries per cycle.
     if (previous?.staleAnnounced && previous.outageSince !== undefined) {
       this.opts.hooks?.recovered?.({ name, downForSeconds: ageSeconds(this.opts.now(), previous.outageSince) });
@@ -191,6 +200,7 @@ export class SecretCache {
     if (err instanceof PermanentError && err.code === ErrorCode.SECRET_NOT_FOUND) {
       // The provider answered definitively: a deleted secret must stop being served.
       this.entries.delete(name);
+      this.noteNeverLoaded(name, 'ResourceNotFoundException', err.message);
       throw err;
     }
     const now = this.opts.now();
@@ -199,6 +209,7 @@ export class SecretCache {
     const message = err instanceof Error ? err.message : String(err);
     if (!entry || !this.isServable(entry, now)) {
       if (entry) this.entries.delete(name);
+      this.noteNeverLoaded(name, type, message);
       throw unavailable(name, type, entry ? 'the cached value is older than the maximum stale age' : undefined, err);
     }
     entry = {
@@ -229,6 +240,13 @@ export class SecretCache {
       });
     }
     return served;
+  }
+
+  private noteNeverLoaded(name: string, type: string, message: string): void {
+    // Bounded: names come from requests, and a typo loop must not grow memory.
+    this.neverLoaded.delete(name);
+    if (this.neverLoaded.size >= 1000) this.neverLoaded.delete(this.neverLoaded.keys().next().value as string);
+    this.neverLoaded.set(name, { type, message, at: this.opts.now() });
   }
 
   private async fromLastKnownGood(name: string): Promise<CacheEntry | undefined> {
@@ -267,6 +285,10 @@ export class SecretCache {
       source: s.source,
     };
   }
+}
+
+function errorView(e: { type: string; message: string; at: number }) {
+  return { type: e.type, message: e.message, at: new Date(e.at).toISOString() };
 }
 
 function ageSeconds(now: number, since: number): number {

@@ -147,6 +147,8 @@ describe('SecretCache', () => {
     const err = await t.cache.get('db').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as PermanentError).code).toBe(ErrorCode.SECRET_NOT_FOUND);
-    expect(t.cache.status()).toEqual([]);
+    expect(t.cache.status()).toMatchObject([
+      { name: 'db', cached: false, lastError: { type: 'ResourceNotFoundException' } },
+    ]);
   });
 });

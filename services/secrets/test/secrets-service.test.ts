@@ -188,7 +188,15 @@ describe('secrets service (real AWS SDK -> fake Secrets Manager, real NATS and R
       const status = JSON.parse(
         new TextDecoder().decode((await nc.request('secrets.status', undefined, { timeout: 2000 })).data),
       );
-      expect(status.map((s: { name: string }) => s.name)).toEqual(['w2', 'w4']);
+      expect(status.map((s: { name: string; cached: boolean }) => `${s.name}:${s.cached}`)).toEqual([
+        'w1:false',
+        'w2:true',
+        'w3:false',
+        'w4:true',
+        'w5:false',
+      ]);
+      expect(status[0]).toMatchObject({ ageSeconds: null, stale: true, lastError: { type: 'InternalServiceError' } });
+      expect(status[1]).toMatchObject({ ageSeconds: 0, source: 'aws', stale: false, expiresInSeconds: 3600 });
       expect(JSON.stringify(status)).not.toContain('Warm-5d2a');
 
       stack.fake.recover();
