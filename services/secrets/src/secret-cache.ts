@@ -100,8 +100,12 @@ export class SecretCache {
   async get(name: string): Promise<ServedSecret> {
     const now = this.opts.now();
     const entry = this.entries.get(name);
-    if (entry && now < entry.expiresAt && !entry.lastError) {
-      if (now >= entry.expiresAt - this.opts.refreshAheadMs(this.opts.ttlMs(name))) this.refreshInBackground(name);
+    if (entry && now < entry.expiresAt) {
+      // Still within its TTL: valid even if a refresh-ahead call failed (that failure shows in status).
+      const due = entry.lastError
+        ? now >= entry.nextAttemptAt
+        : now >= entry.expiresAt - this.opts.refreshAheadMs(this.opts.ttlMs(name));
+      if (due) this.refreshInBackground(name);
       return this.serve(name, entry, false);
     }
     if (entry?.lastError && this.isServable(entry, now)) {
@@ -270,7 +274,7 @@ export class SecretCache {
   }
 
   private isStale(entry: CacheEntry, now = this.opts.now()): boolean {
-    return entry.lastError !== undefined || now >= entry.expiresAt || entry.secret.source === 'last-known-good';
+    return now >= entry.expiresAt || entry.secret.source === 'last-known-good';
   }
 
   private serve(name: string, entry: CacheEntry, stale: boolean): ServedSecret {

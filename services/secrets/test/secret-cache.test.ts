@@ -79,6 +79,21 @@ describe('SecretCache', () => {
     expect((await t.cache.get('db')).value).toBe('pw-2');
   });
 
+  it('a failed refresh-ahead keeps serving the value as fresh until its TTL ends', async () => {
+    const t = setup();
+    await t.cache.get('db');
+    t.fail('ThrottlingException');
+    t.advance(55 * 60_000);
+    expect(await t.cache.get('db')).toMatchObject({ stale: false });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await t.cache.get('db')).toMatchObject({ stale: false, ageSeconds: 3300 });
+    expect(t.cache.status()[0]).toMatchObject({ stale: false, lastError: { type: 'ThrottlingException' } });
+    expect(t.events.some((e) => e.startsWith('stale:'))).toBe(false);
+    t.advance(5 * 60_000);
+    expect(await t.cache.get('db')).toMatchObject({ stale: true, ageSeconds: 3600 });
+    expect(t.events.filter((e) => e.startsWith('stale:'))).toHaveLength(1);
+  });
+
   it('serves stale with its age on provider errors, reports the outage once, then recovers', async () => {
     const t = setup();
     await t.cache.get('db');
