@@ -1,6 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initTracing, isTracingEnabled, withSpan } from '@vigil/shared';
-import { startHttpReceiver } from '@vigil/shared/testing';
+import { startHttpReceiver, startRedis } from '@vigil/shared/testing';
 
 describe('initTracing', () => {
   it('installs nothing without an endpoint (tracing off costs nothing)', async () => {
@@ -16,6 +19,20 @@ describe('initTracing', () => {
     const t = initTracing('vigil-test-svc', { endpoint: `${collector.url}/` });
     expect(isTracingEnabled()).toBe(true);
     await withSpan('unit of work', async () => 42, { attributes: { 'vigil.job': 'daily' } });
+    // HTTP server spans: a plain node:http server loaded through ESM import
+    const server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve, reject) =>
+      http.get(`http://127.0.0.1:${port}/api/jobs`, (res) => res.resume().on('end', resolve)).on('error', reject),
+    );
+    await new Promise((r) => server.close(r));
+    const redis = await startRedis();
+    afterAll(() => redis.stop());
+    const client = new Redis(redis.url);
+    // ioredis spans need a parent (a consume or HTTP span in services)
+    await withSpan('handle webhook', () => client.set('traced-key', 'v'));
+    client.disconnect();
     await expect(
       withSpan('failing work', async () => {
         throw new Error('nope');
@@ -28,5 +45,7 @@ describe('initTracing', () => {
     const body = posts.map((p) => p.body).join('');
     expect(body).toContain('unit of work');
     expect(body).toContain('vigil-test-svc');
+    expect(body).toContain('/api/jobs');
+    expect(body).toMatch(/"name":"set"/);
   });
 });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -46,6 +47,17 @@ export function initTracing(service: string, opts: InitTracingOptions = {}): Tra
     resourceDetectors: [],
   });
   sdk.start();
+  // ESM imports bypass the require hook the http instrumentation patches through; requiring the
+  // built-ins once makes it patch the shared module objects (server spans via Server.prototype).
+  const require = createRequire(import.meta.url);
+  require('node:http');
+  require('node:https');
+  // same for ioredis when a service imported it before tracing started (a no-op if not installed)
+  try {
+    require('ioredis');
+  } catch {
+    // not used by this service
+  }
   setTracingEnabled(true);
   return {
     enabled: true,
