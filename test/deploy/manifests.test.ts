@@ -288,3 +288,32 @@ describe('variables', () => {
     },
   );
 });
+
+describe('image', () => {
+  const dockerfile = readText(path.join(deployDir, 'Dockerfile'));
+  const ignore = readText(path.join(root, '.dockerignore'));
+
+  it('builds on Node 24 slim with pnpm from packageManager, a frozen lockfile and a pruned workspace', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    expect(dockerfile).toContain('corepack install');
+    expect(dockerfile).toContain('pnpm install --frozen-lockfile');
+    expect(dockerfile).toContain('pnpm -r build');
+    expect(dockerfile).toContain('sh deploy/assemble-runtime.sh /out');
+    const pkg = JSON.parse(readText(path.join(root, 'package.json'))) as { packageManager: string };
+    expect(pkg.packageManager).toMatch(/^pnpm@10\./);
+  });
+
+  it('runs as a non-root user under tini, with a health check on /health/live and the service from VIGIL_SERVICE', () => {
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/^USER 1000:1000$/m);
+    expect(runtime).toContain('apt-get install -y --no-install-recommends tini');
+    expect(runtime).toMatch(/ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/app\/deploy\/docker-entrypoint.sh"\]/);
+    expect(runtime).toMatch(/HEALTHCHECK[\s\S]*healthcheck\.mjs", "\/health\/live"/);
+    expect(runtime).toContain('HTTP_HOST=0.0.0.0');
+    expect(readText(path.join(deployDir, 'docker-entrypoint.sh'))).toContain('services/$VIGIL_SERVICE');
+  });
+
+  it('.dockerignore keeps dependencies, build output and local secrets out of the build context', () => {
+    for (const entry of ['**/node_modules', '**/dist', '.git', '**/.env']) expect(ignore.split('\n')).toContain(entry);
+  });
+});

@@ -1,0 +1,270 @@
+// The deploy check an operator runs after every release, against the real services laid out as in the image:
+// deploy/assemble-runtime.sh builds the pruned production tree (what deploy/Dockerfile copies), and each service
+// starts through the image's entrypoint (VIGIL_SERVICE -> services/<name>/dist/main.js) with real NATS, Redis and
+// an SMTP sink. So a runtime import of a devDependency, or a broken entrypoint, fails here and not in production.
+// Healthy: every check passes. One service stopped: that one is reported and the exit code is 1.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  freePort,
+  type SmtpSink,
+  startNats,
+  startRedis,
+  startSmtpSink,
+  type TestServer,
+  waitFor,
+} from '@vigil/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployDir, readText, root, run, which } from './deploy-files.js';
+
+const execFileP = promisify(execFile);
+const ALL = ['scheduler', 'reports', 'notifier', 'secrets', 'webhooks'] as const;
+type ServiceName = (typeof ALL)[number];
+// TEMP while reports is being wired: VIGIL_DEPLOY_TEST_ONLY=scheduler,notifier narrows the set.
+const SERVICES: readonly ServiceName[] = process.env.VIGIL_DEPLOY_TEST_ONLY
+  ? ALL.filter((s) => process.env.VIGIL_DEPLOY_TEST_ONLY!.split(',').includes(s))
+  : ALL;
+const TOKEN = 'verify-deploy-test-token-0123456789';
+const VERSION = (JSON.parse(readText(path.join(root, 'services', 'scheduler', 'package.json'))) as { version: string })
+  .version;
+
+interface Running {
+  name: ServiceName;
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+let nats: TestServer;
+let redis: TestServer;
+let smtp: SmtpSink;
+let workDir: string;
+/** Where the services run from: the assembled image tree (or the repository when pnpm is missing). */
+let appDir = root;
+const running: Running[] = [];
+
+/** Starts one service exactly as the container does, and waits until it is ready. */
+async function startService(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<Running> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    VIGIL_SERVICE: name,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(port),
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    SMTP_URL: smtp.url,
+    ADMIN_EMAIL: 'ops@example.com',
+    VIGIL_API_TOKEN: TOKEN,
+    VIGIL_JOBS_FILE: path.join(workDir, 'jobs.yaml'),
+    VIGIL_JOBS_WATCH: 'false',
+    SECRETS_PROVIDER: 'file',
+    SECRETS_FILE: path.join(workDir, 'secrets.json'),
+    VIGIL_COMMIT: 'verify-deploy-test',
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
+  };
+  for (const [k, v] of Object.entries(env)) if (v === '') delete env[k];
+  const child = spawn('sh', [path.join(appDir, 'deploy', 'docker-entrypoint.sh')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const svc: Running = { name, url: `http://127.0.0.1:${port}`, child, output: () => out, exited };
+  running.push(svc);
+  const died = exited.then((code) => {
+    throw new Error(`${name} exited (code ${code}) during start-up:\n${out}`);
+  });
+  const ready = waitFor(
+    async () => {
+      const res = await fetch(`${svc.url}/health/ready`, { signal: AbortSignal.timeout(1000) });
+      return res.status === 200;
+    },
+    { timeout: 30_000, interval: 100, message: `${name} ready on ${svc.url}` },
+  );
+  died.catch(() => {});
+  await Promise.race([ready, died]).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- ${name} output ---\n${out}`);
+  });
+  return svc;
+}
+
+async function stopService(svc: Running): Promise<void> {
+  if (svc.child.exitCode !== null || svc.child.signalCode !== null) return;
+  svc.child.kill('SIGTERM');
+  const timer = setTimeout(() => svc.child.kill('SIGKILL'), 25_000);
+  await svc.exited;
+  clearTimeout(timer);
+}
+
+interface VerifyResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function verifyDeploy(args: string[]): Promise<VerifyResult> {
+  try {
+    const r = await execFileP(process.execPath, [path.join(root, 'scripts', 'verify-deploy.mjs'), ...args], {
+      timeout: 60_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+interface Row {
+  url: string;
+  service?: string;
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+async function verifyJson(args: string[]): Promise<{ code: number; rows: Row[] }> {
+  const r = await verifyDeploy(['--json', '--timeout', '3000', ...args]);
+  const parsed = JSON.parse(r.stdout) as { ok: boolean; results: Row[] };
+  expect(parsed.ok).toBe(r.code === 0);
+  return { code: r.code, rows: parsed.results };
+}
+
+const byName = (name: ServiceName) => running.find((s) => s.name === name)!;
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'vigil-test-deploy-'));
+  writeFileSync(
+    path.join(workDir, 'jobs.yaml'),
+    [
+      'timezone: UTC',
+      'jobs:',
+      '  nightly-ping:',
+      '    schedule: "0 3 * * *"',
+      '    handler: http',
+      '    http: { url: "http://127.0.0.1:9/ping", method: GET, timeout: 5s }',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(path.join(workDir, 'secrets.json'), JSON.stringify({ 'demo-key': 'demo-value' }));
+  if (which('pnpm')) {
+    appDir = path.join(workDir, 'app');
+    const r = run('sh', [path.join(deployDir, 'assemble-runtime.sh'), appDir]);
+    expect(r.status, `assemble-runtime.sh failed:\n${r.stdout}${r.stderr}`).toBe(0);
+  } else {
+    console.warn('[deploy tests] pnpm not on PATH: services run from the repository, not the pruned image tree');
+  }
+  [nats, redis, smtp] = await Promise.all([startNats(), startRedis(), startSmtpSink()]);
+  await Promise.all(SERVICES.map((name) => startService(name)));
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(running.map(stopService));
+  await smtp?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('verify-deploy against the real services', () => {
+  it('passes every check on a healthy deployment and prints the table', async () => {
+    const urls = SERVICES.map((n) => byName(n).url);
+    const table = await verifyDeploy(['--expect-version', VERSION, ...urls]);
+    expect(table.code, table.stdout + table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^URL\s+SERVICE\s+CHECK\s+RESULT\s+DETAIL/m);
+    expect(table.stdout).not.toContain('FAIL');
+    expect(table.stdout).toContain(`all ${SERVICES.length * 3 + 2} checks passed`);
+
+    const { code, rows } = await verifyJson(['--expect-version', VERSION, ...urls]);
+    expect(code).toBe(0);
+    for (const name of SERVICES) {
+      const mine = rows.filter((r) => r.url === byName(name).url);
+      expect(mine.map((r) => r.service)).toEqual(mine.map(() => name));
+      const checks = mine.map((r) => r.check).sort();
+      // The API auth check runs for the two services with mutating routes.
+      expect(checks).toEqual(
+        name === 'scheduler' || name === 'webhooks'
+          ? ['auth', 'metrics', 'ready', 'version']
+          : ['metrics', 'ready', 'version'],
+      );
+    }
+    // /version shows the commit the "image" was built from.
+    expect(rows.find((r) => r.check === 'version')?.detail).toContain('verify-deploy-test');
+  }, 60_000);
+
+  it('fails when the deployed version is not the expected one (the old image was deployed)', async () => {
+    const { code, rows } = await verifyJson(['--expect-version', '99.0.0', byName('secrets').url]);
+    expect(code).toBe(1);
+    const version = rows.find((r) => r.check === 'version')!;
+    expect(version.ok).toBe(false);
+    expect(version.detail).toContain('expected version 99.0.0');
+    expect(rows.filter((r) => r.check !== 'version').every((r) => r.ok)).toBe(true);
+  }, 30_000);
+
+  it('fails the auth check when the API token was not configured (mutating routes answer 503)', async () => {
+    const unconfigured = await startService('webhooks', { VIGIL_API_TOKEN: '' });
+    try {
+      const { code, rows } = await verifyJson([unconfigured.url]);
+      expect(code).toBe(1);
+      const auth = rows.find((r) => r.check === 'auth')!;
+      expect(auth.ok).toBe(false);
+      expect(auth.detail).toContain('VIGIL_API_TOKEN is not set');
+    } finally {
+      await stopService(unconfigured);
+    }
+  }, 60_000);
+
+  it('the container health check passes on a live service', async () => {
+    const ok = await execFileP(process.execPath, [
+      path.join(deployDir, 'healthcheck.mjs'),
+      `${byName('secrets').url}/health/ready`,
+    ]);
+    expect(ok.stderr).toBe('');
+  });
+
+  it('the entrypoint refuses an unknown service with exit code 78 and says why', async () => {
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn('sh', [path.join(deployDir, 'docker-entrypoint.sh')], {
+        env: { PATH: process.env.PATH, VIGIL_SERVICE: 'schedular' },
+      });
+      let err = '';
+      c.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+      });
+      c.once('exit', (code) => resolve({ code, err }));
+    });
+    expect(r.code).toBe(78);
+    expect(r.err).toContain('VIGIL_SERVICE must be one of scheduler, reports, notifier, secrets, webhooks');
+  });
+
+  // Last: stops a service for good.
+  it('reports the one stopped service and exits non-zero', async () => {
+    const notifier = byName('notifier');
+    await stopService(notifier);
+    const urls = SERVICES.map((n) => byName(n).url);
+    const table = await verifyDeploy(['--timeout', '3000', ...urls]);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain(`FAILED on ${notifier.url}`);
+
+    const { code, rows } = await verifyJson(urls);
+    expect(code).toBe(1);
+    const failed = rows.filter((r) => !r.ok);
+    expect(new Set(failed.map((r) => r.url))).toEqual(new Set([notifier.url]));
+    expect(failed.map((r) => r.check).sort()).toEqual(['metrics', 'ready', 'version']);
+    expect(failed[0].detail).toMatch(/unreachable/);
+
+    // The container health check agrees: the stopped one is unhealthy.
+    await expect(
+      execFileP(process.execPath, [path.join(deployDir, 'healthcheck.mjs'), `${notifier.url}/health/live`]),
+    ).rejects.toMatchObject({ code: 1 });
+  }, 60_000);
+});
