@@ -177,13 +177,20 @@ describe('kubernetes (kustomize)', () => {
     if (!existsSync(example)) return; // nothing to compare with yet
     expect(
       readText(path.join(deployDir, 'k8s', 'base', 'jobs.yaml')),
-      'deploy/k8s/base/jobs.yaml is stale: cp examples/jobs.yaml deploy/k8s/base/jobs.yaml',
+      'deploy/k8s/base/jobs.yaml is stale: run node deploy/sync-k8s-copies.mjs',
     ).toBe(readText(example));
   });
 });
 
 describe('prometheus', () => {
   const dir = path.join(deployDir, 'prometheus');
+
+  it('the PrometheusRule in the kustomize base carries exactly the rules of alerts.yml', () => {
+    const rule = obj(parseYaml(readText(path.join(deployDir, 'k8s', 'base', 'prometheus-rule.yaml'))));
+    const alerts = obj(parseYaml(readText(path.join(dir, 'alerts.yml'))));
+    expect(rule.kind).toBe('PrometheusRule');
+    expect(obj(rule.spec).groups, 'stale: run node deploy/sync-k8s-copies.mjs').toEqual(alerts.groups);
+  });
   it.skipIf(!promtool)(
     `alert rules pass promtool check and unit tests${promtool ? '' : ` — ${missing('promtool')}`}`,
     () => {

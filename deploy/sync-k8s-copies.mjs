@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// kustomize reads no file outside its directory, so the Kubernetes base keeps two generated copies:
+//   deploy/k8s/base/jobs.yaml             <- examples/jobs.yaml
+//   deploy/k8s/base/prometheus-rule.yaml  <- deploy/prometheus/alerts.yml (as a PrometheusRule)
+// Run after editing either source: node deploy/sync-k8s-copies.mjs   (test/deploy fails when they drift)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const at = (...p) => path.join(root, ...p);
+
+const jobs = at('examples', 'jobs.yaml');
+if (existsSync(jobs)) {
+  writeFileSync(at('deploy', 'k8s', 'base', 'jobs.yaml'), readFileSync(jobs, 'utf8'));
+  console.log('deploy/k8s/base/jobs.yaml <- examples/jobs.yaml');
+}
+
+const alerts = readFileSync(at('deploy', 'prometheus', 'alerts.yml'), 'utf8');
+const groups = alerts.slice(alerts.search(/^groups:/m));
+const rule = `# The alert rules of deploy/prometheus/alerts.yml for the Prometheus Operator. Generated copy: the \`groups\`
+# must equal alerts.yml (test/deploy/manifests.test.ts checks it); edit alerts.yml, then regenerate with
+#   node deploy/sync-k8s-copies.mjs
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: vigil-alerts
+  labels:
+    app.kubernetes.io/name: vigil-alerts
+spec:
+${groups
+  .split('\n')
+  .map((l) => (l.trim() ? `  ${l}` : l))
+  .join('\n')
+  .trimEnd()}
+`;
+writeFileSync(at('deploy', 'k8s', 'base', 'prometheus-rule.yaml'), rule);
+console.log('deploy/k8s/base/prometheus-rule.yaml <- deploy/prometheus/alerts.yml');
