@@ -56,19 +56,19 @@ export class DeliveryWorker {
   constructor(private readonly d: WorkerDeps) {}
 
   async handle(cmd: SendCommand): Promise<void> {
-    const id = toWebhookRequest(cmd.data, () => cmd.id).id;
+    // A command without an id keeps its event id on every redelivery and replay: one stable webhook id.
+    const req = toWebhookRequest(cmd.data, () => cmd.id);
+    const id = req.id;
     if (this.inFlight.has(id)) return this.defer(1000, `webhook ${id} is being sent`, undefined, ErrorCode.TRANSIENT);
     this.inFlight.add(id);
     try {
-      await this.deliver(cmd);
+      await this.deliver(req, cmd);
     } finally {
       this.inFlight.delete(id);
     }
   }
 
-  private async deliver(cmd: SendCommand): Promise<void> {
-    // A command without an id keeps its event id on every redelivery and replay: one stable webhook id.
-    const req = toWebhookRequest(cmd.data, () => cmd.id);
+  private async deliver(req: WebhookRequest, cmd: SendCommand): Promise<void> {
     const url = parseWebhookUrl(req.url);
     const createdAt = Date.parse(cmd.time) || this.d.now();
     const dest = this.d.breakers.for(url.origin);

@@ -55,7 +55,8 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     if (!existing) {
       // Queue first, with the webhook id as Nats-Msg-Id (JetStream drops a concurrent duplicate POST);
       // the status write after it is for readers only: the delivery creates it too if this one is lost.
-      await d.publishSend({ ...req }, req.id);
+      const { payloadJson: _json, ...command } = req;
+      await d.publishSend(command, req.id);
       await d.store.register(req.id, safeUrl(url), req.eventType, d.now());
     }
     return reply.code(202).send({ id: req.id, status: existing?.status ?? 'pending' });

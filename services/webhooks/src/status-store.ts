@@ -37,6 +37,13 @@ redis.call('HSETNX', KEYS[1], 'firstAttemptAt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return { 'pending', a }`;
 
+// Settles a delivered webhook in one command. ARGV: statusCode, durationMs, now, ttl
+const DELIVERED = `
+redis.call('HSET', KEYS[1], 'status', 'delivered', 'lastStatusCode', ARGV[1], 'lastDurationMs', ARGV[2], 'deliveredAt', ARGV[3], 'updatedAt', ARGV[3])
+redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
 type Script = (...args: (string | number)[]) => Promise<unknown>;
 
 export interface AttemptRecord {
@@ -57,13 +64,16 @@ export interface CleanupReport {
 export class StatusStore {
   private readonly create: Script;
   private readonly begin: Script;
+  private readonly delivered: Script;
 
   constructor(private readonly redis: Redis) {
     redis.defineCommand('vigilWebhookCreate', { numberOfKeys: 2, lua: CREATE });
     redis.defineCommand('vigilWebhookBegin', { numberOfKeys: 2, lua: BEGIN });
+    redis.defineCommand('vigilWebhookDelivered', { numberOfKeys: 1, lua: DELIVERED });
     const r = redis as unknown as Record<string, Script>;
     this.create = r.vigilWebhookCreate.bind(redis);
     this.begin = r.vigilWebhookBegin.bind(redis);
+    this.delivered = r.vigilWebhookDelivered.bind(redis);
   }
 
   /** Records a new webhook as pending; returns its existing status when the id is already known. */
@@ -99,18 +109,7 @@ export class StatusStore {
   }
 
   async markDelivered(id: string, rec: AttemptRecord, nowMs: number): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(statusKey(id), {
-        status: 'delivered',
-        lastStatusCode: rec.statusCode ?? '',
-        lastDurationMs: Math.round(rec.durationMs),
-        deliveredAt: nowMs,
-        updatedAt: nowMs,
-      })
-      .hdel(statusKey(id), 'nextAttemptAt')
-      .expire(statusKey(id), DELIVERED_TTL_SECONDS)
-      .exec();
+    await this.delivered(statusKey(id), rec.statusCode ?? '', Math.round(rec.durationMs), nowMs, DELIVERED_TTL_SECONDS);
   }
 
   /** A failed attempt: `failed` with the next attempt time when a retry follows, `dead` when not. */

@@ -28,6 +28,11 @@ export interface WebhookRequest {
   secretName?: string;
 }
 
+/** A request as the worker holds it: with its payload serialised once (size check and body share it). */
+export interface ParsedWebhookRequest extends WebhookRequest {
+  payloadJson: string;
+}
+
 /** Only http and https, with a host; anything else (file:, gopher:, javascript:) is refused outright. */
 export function parseWebhookUrl(text: string): URL {
   let url: URL;
@@ -48,26 +53,25 @@ export function parseWebhookUrl(text: string): URL {
 }
 
 /** The exact bytes sent: the same on every attempt, so a receiver can dedupe and verify each one. */
-export function renderBody(req: WebhookRequest, createdAtMs: number): string {
-  return JSON.stringify({ type: req.eventType, timestamp: new Date(createdAtMs).toISOString(), data: req.payload });
-}
-
-export function payloadBytes(payload: unknown): number {
-  return Buffer.byteLength(JSON.stringify(payload ?? null), 'utf8');
+export function renderBody(req: WebhookRequest | ParsedWebhookRequest, createdAtMs: number): string {
+  const data = 'payloadJson' in req ? req.payloadJson : JSON.stringify(req.payload ?? null);
+  const ts = new Date(createdAtMs).toISOString();
+  return `{"type":${JSON.stringify(req.eventType)},"timestamp":"${ts}","data":${data}}`;
 }
 
 /**
  * Validates shape, size and URL of a `webhook.send` and fixes its id. Throws ValidationError
  * (code WEBHOOK_PAYLOAD_TOO_LARGE for payloads over 256 KiB, WEBHOOK_URL_REFUSED for bad URLs).
  */
-export function toWebhookRequest(input: unknown, newId: () => string): WebhookRequest {
+export function toWebhookRequest(input: unknown, newId: () => string): ParsedWebhookRequest {
   const parsed = webhookSendSchema.safeParse(input);
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
     throw new ValidationError(`invalid webhook request: ${why}`);
   }
   const data = parsed.data;
-  const size = payloadBytes(data.payload);
+  const payloadJson = JSON.stringify(data.payload ?? null);
+  const size = Buffer.byteLength(payloadJson, 'utf8');
   if (size > MAX_PAYLOAD_BYTES) {
     throw new ValidationError(`payload is ${size} bytes, the limit is ${MAX_PAYLOAD_BYTES}`, {
       code: ErrorCode.WEBHOOK_PAYLOAD_TOO_LARGE,
@@ -80,5 +84,6 @@ export function toWebhookRequest(input: unknown, newId: () => string): WebhookRe
     eventType: data.eventType,
     payload: data.payload,
     ...(data.secretName ? { secretName: data.secretName } : {}),
+    payloadJson,
   };
 }

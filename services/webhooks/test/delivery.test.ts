@@ -39,9 +39,13 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     const delivered = await h.events.waitFor('webhook.delivered', 1, 15_000);
     expect(delivered[0].event.data).toMatchObject({ id: 'wh-retry-1', attempt: 3, status: 200 });
     expect(r.requests).toHaveLength(3);
+    // The scheduled delays grow (exponential backoff; jitter pinned at its ceiling), and each was waited out.
+    const failed = h.events.of('webhook.attempt-failed').filter((e) => e.event.data.id === 'wh-retry-1');
+    const delays = failed.map((e) => Date.parse(e.event.data.nextAttemptAt) - Date.parse(e.event.data.at));
+    expect(delays).toEqual([100, 200]);
     const gaps = [r.requests[1].at - r.requests[0].at, r.requests[2].at - r.requests[1].at];
-    expect(gaps[0]).toBeGreaterThanOrEqual(90);
-    expect(gaps[1]).toBeGreaterThan(gaps[0]);
+    expect(gaps[0]).toBeGreaterThanOrEqual(delays[0] - 5);
+    expect(gaps[1]).toBeGreaterThanOrEqual(delays[1] - 5);
 
     const wh = new Webhook(SECRET);
     for (const req of r.requests) {
@@ -52,7 +56,7 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     }
     // the same bytes on every attempt: a receiver can dedupe on webhook-id and verify each one
     expect(new Set(r.requests.map((q) => q.body)).size).toBe(1);
-    expect(h.events.of('webhook.attempt-failed').filter((e) => e.event.data.id === 'wh-retry-1')).toHaveLength(2);
+    expect(failed).toHaveLength(2);
 
     const status = await statusOf('wh-retry-1');
     expect(status).toMatchObject({ status: 'delivered', attempts: 3, lastStatusCode: 200 });
