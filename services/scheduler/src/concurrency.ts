@@ -10,15 +10,20 @@ export type StartDecision =
   /** Manual, not forced: refuse (HTTP 409). */
   | { action: 'conflict'; reason: string; runningRunId?: string };
 
-/** The run occupying the job, if any; the run record (fresher) wins over the job state. */
+/**
+ * The run occupying the job, if any; the run record (fresher) wins over the job state. A run past its
+ * start deadline (missed) or its timeout (stuck) no longer occupies the job, even before the verdict is
+ * stored: a job must not be blocked forever by a run nobody is executing.
+ */
 export function activeRunId(
   state: JobState | undefined,
   runs: { get(id: string): RunRecord | undefined },
+  overdue: (run: RunRecord) => boolean = () => false,
 ): string | undefined {
   const id = state?.currentRunId;
   if (!id) return undefined;
   const rec = runs.get(id);
-  if (rec) return isActive(rec) ? id : undefined;
+  if (rec) return isActive(rec) && !overdue(rec) ? id : undefined;
   return state?.currentStatus === 'requested' || state?.currentStatus === 'started' ? id : undefined;
 }
 

@@ -18,6 +18,8 @@ export interface SchedulerContext {
   jobStates: LiveMap<JobState>;
   jobs(): JobsFile;
   job(name: string): JobDefinition | undefined;
+  /** The run occupying a job for concurrency purposes (forbid/replace), if any. */
+  occupyingRun(job: string): string | undefined;
   /** Defaults applied when a job leaves them unset. */
   defaults: { startDeadlineMs: number; timeoutMs: number; slotGraceMs: number };
 }

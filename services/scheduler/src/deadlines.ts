@@ -26,3 +26,15 @@ export function runDeadlines(
       : undefined;
   return { startBy, stuckAt, backupAt };
 }
+
+/** True once a run has outlived the deadline that applies to it now (start deadline, else timeout). */
+export function isOverdue(
+  run: RunRecord,
+  def: JobDefinition | undefined,
+  defaults: { startDeadlineMs: number; timeoutMs: number },
+  nowMs: number,
+): boolean {
+  const d = runDeadlines(run, def, defaults);
+  if (run.status === 'requested' && !run.startedAt) return nowMs >= d.startBy;
+  return nowMs >= d.stuckAt;
+}

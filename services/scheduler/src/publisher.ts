@@ -13,7 +13,11 @@ export interface RunRequest {
   notBefore?: string;
 }
 
-/** `job.requested.<job>` with `Nats-Msg-Id` = runId: however many replicas publish it, the stream keeps one. */
+/**
+ * `job.requested.<job>`, de-duplicated by the stream however many replicas publish it. `Nats-Msg-Id` is the
+ * runId for slot and backup runs; for manual runs it is `requested.<runId>`, because the runId is the id of
+ * the `job.trigger` event, which sits in the same stream under that msg-id already.
+ */
 export async function publishRequested(ctx: SchedulerContext, req: RunRequest): Promise<void> {
   const data: JobRun = {
     runId: req.runId,
@@ -27,7 +31,10 @@ export async function publishRequested(ctx: SchedulerContext, req: RunRequest): 
   if (req.requestedBy) data.requestedBy = req.requestedBy;
   if (req.targets && req.targets.length > 0) data.targets = req.targets;
   if (req.notBefore) data.notBefore = req.notBefore;
-  await ctx.bus.publish(Subjects.jobRequested(req.job), data, { msgId: req.runId, time: new Date(ctx.clock.now()) });
+  await ctx.bus.publish(Subjects.jobRequested(req.job), data, {
+    msgId: req.trigger === 'manual' ? `requested.${req.runId}` : req.runId,
+    time: new Date(ctx.clock.now()),
+  });
 }
 
 type Verdict = 'missed' | 'stuck' | 'skipped' | 'recovered';

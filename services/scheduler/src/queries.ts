@@ -17,6 +17,8 @@ export interface JobView {
   lastRunAt?: string;
   lastSuccessAt?: string;
   currentRunId?: string;
+  /** The newest slot a scheduler handled. */
+  lastSlotAt?: string;
   targets?: JobDefinition['targets'];
 }
 
@@ -37,6 +39,7 @@ export function jobView(def: JobDefinition, state: JobState | undefined, nextRun
   if (state?.lastRunAt) view.lastRunAt = state.lastRunAt;
   if (state?.lastSuccessAt) view.lastSuccessAt = state.lastSuccessAt;
   if (state?.currentRunId) view.currentRunId = state.currentRunId;
+  if (state?.lastSlotAt !== undefined) view.lastSlotAt = new Date(state.lastSlotAt).toISOString();
   return view;
 }
 

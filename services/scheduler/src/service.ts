@@ -1,5 +1,7 @@
 import { type Clock, openKv, runService, type ServiceHandle } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
+import { activeRunId } from './concurrency.js';
+import { isOverdue } from './deadlines.js';
 import { BreakerTracker } from './breakers.js';
 import { processEnv, type SchedulerConfig, schedulerConfigSchema } from './config.js';
 import { BUCKETS, type SchedulerContext } from './context.js';
@@ -58,6 +60,10 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
         jobStates,
         jobs: () => source.get(),
         job: (name) => source.get().jobs[name],
+        occupyingRun: (job) =>
+          activeRunId(jobStates.get(job), runs, (run) =>
+            isOverdue(run, source.get().jobs[run.job], ctx.defaults, rt.clock.now()),
+          ),
         defaults: {
           startDeadlineMs: config.SCHEDULER_START_DEADLINE,
           timeoutMs: config.SCHEDULER_DEFAULT_TIMEOUT,

@@ -1,5 +1,5 @@
 import { type JobDefinition, Subjects } from '@vigil/shared';
-import { activeRunId, decideStart } from './concurrency.js';
+import { decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { type JobState, emptyJobState } from './job-state.js';
 import { decodeJson, encodeJson, isWrongRevision, updateJson } from './kv-json.js';
@@ -78,7 +78,7 @@ export class SlotDispatcher {
       );
     } else {
       const state = ctx.jobStates.get(def.name);
-      const decision = decideStart(def, state, activeRunId(state, ctx.runs), { manual: false });
+      const decision = decideStart(def, state, ctx.occupyingRun(def.name), { manual: false });
       if (decision.action === 'skip') {
         if (!decision.silent)
           await publishVerdict(ctx, 'skipped', { runId, job: def.name, trigger, scheduledAt }, decision.reason);

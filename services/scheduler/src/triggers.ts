@@ -8,7 +8,7 @@ import {
   PermanentError,
   Subjects,
 } from '@vigil/shared';
-import { activeRunId, decideStart } from './concurrency.js';
+import { decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { publishRequested, publishVerdict } from './publisher.js';
 
@@ -35,7 +35,7 @@ export async function requestManualTrigger(
   }
   const trigger = parsed.data;
   const state = ctx.jobStates.get(job);
-  const decision = decideStart(def, state, activeRunId(state, ctx.runs), { manual: true, force: trigger.force });
+  const decision = decideStart(def, state, ctx.occupyingRun(def.name), { manual: true, force: trigger.force });
   if (decision.action === 'conflict') {
     const code = decision.runningRunId ? ErrorCode.JOB_ALREADY_RUNNING : ErrorCode.CONFLICT;
     return { status: 409, code, message: decision.reason, runningRunId: decision.runningRunId };
@@ -68,7 +68,7 @@ export async function handleTrigger(ctx: SchedulerContext, event: CloudEvent<Job
   const runId = event.id;
   const requestedAt = Date.parse(event.time) || ctx.clock.now();
   const state = ctx.jobStates.get(job);
-  const active = activeRunId(state, ctx.runs);
+  const active = ctx.occupyingRun(def.name);
   const decision =
     active === runId ? { action: 'run' as const } : decideStart(def, state, active, { manual: true, force: t.force });
   const notBefore = t.delaySeconds ? requestedAt + t.delaySeconds * 1000 : undefined;

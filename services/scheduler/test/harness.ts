@@ -38,7 +38,7 @@ export async function startHarness(
   const env: Record<string, string> = {
     NATS_URL: nats.url,
     HTTP_PORT: '0',
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     VIGIL_API_TOKEN: TOKEN,
     VIGIL_JOBS_FILE: jobsFile,
     VIGIL_JOBS_WATCH: 'false',
