@@ -110,7 +110,8 @@ function failingChecks(body) {
   const bad = entries
     .filter(([, c]) => c && typeof c === 'object' && (c.ok === false || (c.status && c.status !== 'ok')))
     .map(([name, c]) => `${name}${c.error ? `: ${oneLine(String(c.error), 60)}` : ''}`);
-  return bad.length > 0 ? `failing: ${bad.join(', ')}` : oneLine(body);
+  if (bad.length > 0) return `failing: ${bad.join(', ')}`;
+  return json.phase && json.phase !== 'running' ? `phase: ${json.phase}` : oneLine(body);
 }
 
 async function checkReady(base, opts) {

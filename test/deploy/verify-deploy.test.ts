@@ -246,6 +246,26 @@ describe('verify-deploy against the real services', () => {
     expect(r.err).toContain('VIGIL_SERVICE must be one of scheduler, reports, notifier, secrets, webhooks');
   });
 
+  it('names the failing dependency when a service is alive but not ready (Redis down)', async () => {
+    const webhooks = byName('webhooks');
+    await redis.stop();
+    try {
+      await waitFor(async () => (await fetch(`${webhooks.url}/health/ready`)).status === 503, 15_000);
+      // Liveness alone would still say "fine" (seed 002): the process serves.
+      expect((await fetch(`${webhooks.url}/health/live`)).status).toBe(200);
+      const { code, rows } = await verifyJson([webhooks.url]);
+      expect(code).toBe(1);
+      const ready = rows.find((r) => r.check === 'ready')!;
+      expect(ready.ok).toBe(false);
+      expect(ready.detail).toMatch(/^HTTP 503 failing: .*redis/);
+    } finally {
+      await redis.start();
+    }
+    for (const name of ['webhooks', 'secrets'] as const) {
+      await waitFor(async () => (await fetch(`${byName(name).url}/health/ready`)).status === 200, 20_000);
+    }
+  }, 60_000);
+
   // Last: stops a service for good.
   it('reports the one stopped service and exits non-zero', async () => {
     const notifier = byName('notifier');
