@@ -60,6 +60,8 @@ export const secretsConfigSchema = baseEnvSchema.extend({
   /** After a failed provider call, answer from the stale value for this long before asking again. */
   SECRETS_ERROR_BACKOFF: durationSchema.default(5_000),
   SECRETS_PROVIDER_TIMEOUT: durationSchema.default(5_000),
+  /** With an expired cached value, answer it (stale) when the provider is slower than this. */
+  SECRETS_STALE_AFTER: durationSchema.default(1_000),
   SECRETS_BREAKER_THRESHOLD: z.coerce.number().int().positive().default(5),
   SECRETS_BREAKER_RESET: durationSchema.default(30_000),
 });

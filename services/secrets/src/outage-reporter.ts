@@ -42,6 +42,13 @@ export function outageReporter(deps: {
         error: { ...info, type: errorType },
       });
     },
+    slowProvider({ name, ageSeconds, waitedMs }) {
+      metrics.staleServed.inc({ name });
+      log.warn(
+        { secretName: name, provider, ageSeconds, waitedMs, stale: true },
+        `provider slow (no answer within ${waitedMs}ms) — serving stale value, age ${ageSeconds}s`,
+      );
+    },
     recovered({ name, downForSeconds }) {
       log.info({ secretName: name, provider, downForSeconds }, `provider answers again — ${name} refreshed`);
       publish('secrets.refreshed', { names: [name], at: at(), provider, recovered: true, downForSeconds });

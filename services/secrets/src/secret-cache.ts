@@ -48,6 +48,8 @@ export interface CacheHooks {
   }): void;
   /** A provider call succeeded for a secret that had been failing. */
   recovered?(info: { name: string; downForSeconds: number }): void;
+  /** The provider did not answer within `staleAfterMs`; the cached value answered meanwhile. */
+  slowProvider?(info: { name: string; ageSeconds: number; waitedMs: number }): void;
   /** Every provider call, for the latency histogram. */
   providerCall?(info: { name: string; ms: number; ok: boolean }): void;
   /** A fresh value arrived (persist it as last-known-good). */
@@ -69,6 +71,8 @@ export interface SecretCacheOptions {
   maxStaleMs: number;
   /** After a failed call, serve the stale value at once for this long before asking the provider again. */
   errorBackoffMs: number;
+  /** With a cached (expired) value, answer stale when the provider takes longer than this. Default: wait. */
+  staleAfterMs?: number;
   lastKnownGood?: LastKnownGood;
   hooks?: CacheHooks;
 }
@@ -113,7 +117,17 @@ export class SecretCache {
       if (now >= entry.nextAttemptAt) this.refreshInBackground(name);
       return this.serveStale(name, entry);
     }
-    const loaded = await this.refresh(name);
+    const refreshing = this.refresh(name);
+    if (entry && this.isServable(entry, now) && this.opts.staleAfterMs !== undefined) {
+      // A hanging provider must not outlast the caller's timeout when a cached value exists.
+      const slow = await raceTimeout(refreshing, this.opts.staleAfterMs);
+      if (slow) {
+        const served = this.serve(name, entry, true);
+        this.opts.hooks?.slowProvider?.({ name, ageSeconds: served.ageSeconds, waitedMs: this.opts.staleAfterMs });
+        return served;
+      }
+    }
+    const loaded = await refreshing;
     return loaded.lastError ? this.serveStale(name, loaded) : this.serve(name, loaded, this.isStale(loaded));
   }
 
@@ -214,7 +228,12 @@ export class SecretCache {
     if (!entry || !this.isServable(entry, now)) {
       if (entry) this.entries.delete(name);
       this.noteNeverLoaded(name, type, message);
-      throw unavailable(name, type, entry ? 'the cached value is older than the maximum stale age' : undefined, err);
+      const why = entry
+        ? 'the cached value is older than the maximum stale age'
+        : this.opts.lastKnownGood
+          ? undefined
+          : 'no value has been cached since start (last-known-good copies are off: SECRETS_CACHE_KEY is unset)';
+      throw unavailable(name, type, why, err);
     }
     entry = {
       ...entry,
@@ -297,6 +316,25 @@ function errorView(e: { type: string; message: string; at: number }) {
 
 function ageSeconds(now: number, since: number): number {
   return Math.max(0, Math.round((now - since) / 1000));
+}
+
+/** Resolves true when `p` has not settled within `ms` (p's own outcome is handled by its other consumers). */
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => false,
+        () => false,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function unavailable(name: string, type: string, why: string | undefined, cause: unknown): TransientError {

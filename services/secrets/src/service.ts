@@ -83,6 +83,7 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
         refreshAheadMs: (ttl) => config.SECRETS_REFRESH_AHEAD ?? ttl * 0.1,
         maxStaleMs: config.SECRETS_MAX_STALE,
         errorBackoffMs: config.SECRETS_ERROR_BACKOFF,
+        staleAfterMs: config.SECRETS_STALE_AFTER,
         lastKnownGood: lkg,
         hooks: outageReporter({
           log: rt.log,

@@ -6,21 +6,23 @@ import { type CacheHooks, SecretCache, type StoredSecret } from '../src/secret-c
 
 const HOUR = 3_600_000;
 
-function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number } = {}) {
+function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; staleAfterMs?: number } = {}) {
   let now = 1_000_000_000_000;
   const values = new Map<string, string>([['db', 'pw-1']]);
   let failing: string | undefined;
   let calls = 0;
+  let delayMs = 5;
   const events: string[] = [];
   const hooks: CacheHooks = {
     staleServed: (i) =>
       events.push(`stale:${i.name}:${i.errorType}:${i.ageSeconds}:new=${i.newError}:first=${i.firstInOutage}`),
     recovered: (i) => events.push(`recovered:${i.name}`),
     stored: (n) => events.push(`stored:${n}`),
+    slowProvider: (i) => events.push(`slow:${i.name}:${i.ageSeconds}`),
   };
   const fetch = async (name: string): Promise<ProviderValue> => {
     calls++;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, delayMs));
     if (failing) throw new TransientError('boom', { code: ErrorCode.SECRETS_PROVIDER, details: { type: failing } });
     const v = values.get(name);
     if (v === undefined) throw secretNotFound(name, 'aws');
@@ -34,6 +36,7 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number }
     refreshAheadMs: (ttl) => ttl * 0.1,
     maxStaleMs: opts.maxStaleMs ?? 7 * 24 * HOUR,
     errorBackoffMs: 5_000,
+    staleAfterMs: opts.staleAfterMs,
     lastKnownGood: opts.lkg ? { load: async (n) => opts.lkg?.[n] } : undefined,
     hooks,
   });
@@ -44,6 +47,9 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number }
     calls: () => calls,
     fail: (type: string | undefined) => {
       failing = type;
+    },
+    setDelay: (ms: number) => {
+      delayMs = ms;
     },
     advance: (ms: number) => {
       now += ms;
@@ -124,13 +130,29 @@ describe('SecretCache', () => {
     expect(t.cache.status()[0].lastError).toBeUndefined();
   });
 
+  it('answers stale when the provider is slower than staleAfterMs, then has the fresh value', async () => {
+    const t = setup({ staleAfterMs: 30 });
+    await t.cache.get('db');
+    t.values.set('db', 'pw-2');
+    t.setDelay(200);
+    t.advance(HOUR + 1_000);
+    const started = Date.now();
+    expect(await t.cache.get('db')).toMatchObject({ value: 'pw-1', stale: true, ageSeconds: 3601 });
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(t.events).toContain('slow:db:3601');
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await t.cache.get('db')).toMatchObject({ value: 'pw-2', stale: false });
+  });
+
   it('fails with SECRET_UNAVAILABLE and a clear message when nothing was ever cached', async () => {
     const t = setup();
     t.fail('InternalServiceError');
     const err = await t.cache.get('db').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as TransientError).code).toBe(ErrorCode.SECRET_UNAVAILABLE);
-    expect((err as Error).message).toMatch(/InternalServiceError.*no value has been cached.*no last-known-good/);
+    expect((err as Error).message).toMatch(
+      /InternalServiceError.*no value has been cached.*SECRETS_CACHE_KEY is unset/,
+    );
   });
 
   it('serves the last-known-good copy as stale on a cold start during an outage', async () => {

@@ -102,6 +102,38 @@ describe('secrets service (real AWS SDK -> fake Secrets Manager, real NATS and R
     }
   });
 
+  it('opens the breaker after repeated failures (no more provider calls, still serving stale), closes on recovery', async () => {
+    const events = collectEvents(nc, 'breaker.>');
+    const { svc, clock } = await startService(stack, {
+      SECRET_NAMES: 'api-key',
+      SECRETS_TTL: '1m',
+      SECRETS_BREAKER_THRESHOLD: '2',
+      SECRETS_BREAKER_RESET: '300ms',
+    });
+    try {
+      expect((await rawGet(nc, 'api-key')).body.stale).toBe(false);
+      stack.fake.failWithInternalError();
+      await clock.advance(2 * 60_000);
+      expect((await rawGet(nc, 'api-key')).body.stale).toBe(true); // failure 1
+      await clock.advance(2_000);
+      await rawGet(nc, 'api-key'); // failure 2 in the background -> open
+      await events.waitFor('breaker.opened.secrets.secrets-provider');
+      stack.fake.resetCalls();
+      await clock.advance(2_000);
+      expect((await rawGet(nc, 'api-key')).body).toMatchObject({ value: SECRET_VALUES['api-key'], stale: true });
+      expect(stack.fake.calls('api-key')).toBe(0);
+
+      stack.fake.recover();
+      await new Promise((r) => setTimeout(r, 400)); // the breaker's own reset timer (real time)
+      await clock.advance(2_000);
+      await waitFor(async () => (await rawGet(nc, 'api-key')).body.stale === false);
+      await events.waitFor('breaker.closed.secrets.secrets-provider');
+    } finally {
+      events.stop();
+      await svc.stop();
+    }
+  });
+
   it('cold start with the provider down and no last-known-good copy answers 503 with a clear message', async () => {
     stack.fake.failWithInternalError();
     const { svc } = await startService(stack, { SECRET_NAMES: 'db-password' });
