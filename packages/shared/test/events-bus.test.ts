@@ -163,6 +163,25 @@ describe('EventBus consume', () => {
     await h.stop();
   });
 
+  it('recreates its durable when an operator deleted it, and keeps consuming', async () => {
+    const seen = new Set<string>();
+    const h = await bus.consume({
+      subject: 'job.trigger.deleted',
+      durable: 'deleted',
+      handler: async (e: CloudEvent) => {
+        seen.add(e.id);
+      },
+    });
+    await bus.publish('job.trigger.deleted', { reason: 'before' });
+    await waitFor(() => seen.size === 1);
+    const jsm = await bus.jetstreamManager();
+    await jsm.consumers.delete('VIGIL_JOBS', 'deleted');
+    await waitFor(async () => !!(await jsm.consumers.info('VIGIL_JOBS', 'deleted').catch(() => undefined)), 20_000);
+    await bus.publish('job.trigger.deleted', { reason: 'after' });
+    await waitFor(() => seen.size >= 2, 20_000);
+    await h.stop();
+  }, 45_000);
+
   it('drain waits for an in-flight handler to finish before returning', async () => {
     const b2 = new EventBus(nc, { service: 'drainer', logger });
     let finished = false;

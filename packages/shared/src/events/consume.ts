@@ -86,6 +86,7 @@ class Consumer<T> implements ConsumerHandle {
   private slotWaiter?: () => void;
   private idleWaiters: Array<() => void> = [];
   private loopDone?: Promise<void>;
+  private wake?: () => void;
 
   constructor(
     private readonly deps: ConsumeDeps,
@@ -116,8 +117,28 @@ class Consumer<T> implements ConsumerHandle {
     });
     const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
     const prefetch = Math.max(1, this.opts.prefetch ?? this.concurrency);
-    this.messages = await consumer.consume({ max_messages: prefetch });
-    return this.messages;
+    const messages = await consumer.consume({ max_messages: prefetch });
+    this.messages = messages;
+    void this.watch(messages);
+    return messages;
+  }
+
+  /**
+   * nats.js keeps polling a deleted consumer forever without recreating it: end the iterator so
+   * supervise() re-creates the durable (or waits for the stream to come back).
+   */
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const s of await messages.status()) {
+        if (s.type === 'consumer_deleted' || s.type === 'consumer_not_found' || s.type === 'stream_not_found') {
+          this.log.warn({ status: s.type }, 'consumer or stream gone; re-creating');
+          messages.stop();
+          return;
+        }
+      }
+    } catch {
+      // the iterator closed: nothing to watch
+    }
   }
 
   /** Throws when the consumer cannot be set up (missing stream, bad config): callers must know. */
@@ -137,7 +158,14 @@ class Consumer<T> implements ConsumerHandle {
         if (this.stopping) break;
         this.log.warn('consumer iterator ended; re-opening');
       }
-      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** failures, 5_000)));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(250 * 2 ** failures, 5_000));
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = undefined;
       if (this.stopping) break;
       try {
         messages = await this.open();
@@ -291,6 +319,7 @@ class Consumer<T> implements ConsumerHandle {
     if (this.stopping) return this.waitIdle(timeoutMs);
     this.stopping = true;
     this.messages?.stop();
+    this.wake?.();
     await this.waitIdle(timeoutMs);
     this.abort.abort(new Error('consumer stopped'));
     await this.loopDone;

@@ -10,7 +10,8 @@ import { classify } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
 import { PermanentError } from '../errors/vigil-error.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
-import { isNotFound, natsUnavailable } from '../nats/errors.js';
+import { isNotFound } from '../nats/errors.js';
+import { publishDurable } from './durable-publish.js';
 import { Header, headerValue } from './headers.js';
 import { DLQ_STREAM } from './streams.js';
 import { subjectMatches } from './subject-match.js';
@@ -75,16 +76,11 @@ export async function deadLetter(
   if (originalId) h.set(Header.ORIGINAL_MSG_ID, originalId);
   if (opts.consumer) h.set(Header.CONSUMER, opts.consumer);
   const subject = `dlq.${msg.subject}`;
-  let ack: PubAck;
-  try {
-    ack = await js.publish(subject, msg.data, {
-      headers: h,
-      msgID: `dlq.${info.stream}.${info.streamSequence}`,
-      timeout: opts.timeoutMs,
-    });
-  } catch (e) {
-    throw natsUnavailable(`dead-letter ${msg.subject}`, e);
-  }
+  const ack = await publishDurable(js, subject, msg.data, {
+    headers: h,
+    msgID: `dlq.${info.stream}.${info.streamSequence}`,
+    timeoutMs: opts.timeoutMs,
+  });
   opts.metrics?.dlqMessagesTotal.inc({ subject: msg.subject });
   return ack;
 }
@@ -214,11 +210,7 @@ export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq:
     }
   }
   h.set(Header.REPLAY_OF, String(seq));
-  try {
-    return await js.publish(original, sm.data, { headers: h, msgID: `${oldId}.replay.${seq}` });
-  } catch (err) {
-    throw natsUnavailable(`replay dlq ${seq}`, err);
-  }
+  return await publishDurable(js, original, sm.data, { headers: h, msgID: `${oldId}.replay.${seq}` });
 }
 
 /** Number of messages in the dead-letter stream. */

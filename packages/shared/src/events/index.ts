@@ -41,3 +41,4 @@ export {
 } from './dlq.js';
 export { openKv, type OpenKvOptions } from './kv.js';
 export { EventBus, type EventBusOptions } from './bus.js';
+export { publishDurable, type DurablePublishOptions } from './durable-publish.js';

@@ -3,10 +3,10 @@ import { headers as natsHeaders, type JetStreamClient, type MsgHdrs, type PubAck
 import { ErrorCode } from '../errors/codes.js';
 import { ValidationError } from '../errors/vigil-error.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
-import { natsUnavailable } from '../nats/errors.js';
 import { injectTraceHeaders, recordError, tracer } from '../tracing/propagation.js';
 import { isTracingEnabled } from '../tracing/state.js';
 import { currentEventScope } from './context.js';
+import { publishDurable } from './durable-publish.js';
 import { makeEnvelope } from './envelope.js';
 import { Header } from './headers.js';
 import { schemaForSubject } from './schemas.js';
@@ -69,29 +69,6 @@ function buildHeaders(eventId: string, opts: PublishOptions): MsgHdrs {
   return h;
 }
 
-const ATTEMPT_TIMEOUT_MS = 2_000;
-const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
-
-/**
- * Publishes until the PubAck arrives or `timeout` runs out. A message written while the link was
- * silently dying is lost by core NATS, so each attempt has a short timeout and is sent again with the
- * same Nats-Msg-Id: the stream stores it once.
- */
-async function send(deps: PublishDeps, subject: string, body: Uint8Array, msgID: string, h: MsgHdrs, timeout: number) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const left = deadline - Date.now();
-    try {
-      return await deps.js.publish(subject, body, { msgID, headers: h, timeout: Math.min(left, ATTEMPT_TIMEOUT_MS) });
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      const again = typeof code === 'string' && RETRYABLE.has(code) && deadline - Date.now() > 100;
-      if (!again) throw natsUnavailable(`publish ${subject}`, err);
-      if (code !== 'TIMEOUT') await new Promise((r) => setTimeout(r, Math.min(250, deadline - Date.now())));
-    }
-  }
-}
-
 /**
  * Validates, wraps in a CloudEvent and publishes durably (JetStream). Resolves with the PubAck only
  * once the stream stored it; rejects with TransientError NATS_UNAVAILABLE otherwise (never drops silently).
@@ -120,7 +97,7 @@ export async function publishEvent<T>(
     });
     try {
       const h = context.with(trace.setSpan(context.active(), span), () => buildHeaders(event.id, opts));
-      ack = await send(deps, subject, body, msgID, h, timeout);
+      ack = await publishDurable(deps.js, subject, body, { msgID, headers: h, timeoutMs: timeout });
       if (ack.duplicate) span.setAttribute('vigil.duplicate', true);
     } catch (err) {
       recordError(span, err);
@@ -129,7 +106,11 @@ export async function publishEvent<T>(
       span.end();
     }
   } else {
-    ack = await send(deps, subject, body, msgID, buildHeaders(event.id, opts), timeout);
+    ack = await publishDurable(deps.js, subject, body, {
+      msgID,
+      headers: buildHeaders(event.id, opts),
+      timeoutMs: timeout,
+    });
   }
   deps.metrics?.eventsPublishedTotal.inc({ subject });
   return ack;

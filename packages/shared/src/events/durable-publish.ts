@@ -1,0 +1,42 @@
+import type { JetStreamClient, MsgHdrs, PubAck } from 'nats';
+import { natsUnavailable } from '../nats/errors.js';
+
+const ATTEMPT_TIMEOUT_MS = 2_000;
+const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
+
+export interface DurablePublishOptions {
+  msgID: string;
+  headers?: MsgHdrs;
+  /** Total time allowed for the PubAck (default 5 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Publishes to JetStream until the PubAck arrives or the deadline passes. A message written while
+ * the link was silently dying is lost by core NATS, so each attempt has a short timeout and is sent
+ * again with the same Nats-Msg-Id: the stream stores it once. Rejects with TransientError
+ * NATS_UNAVAILABLE: never a silent drop.
+ */
+export async function publishDurable(
+  js: JetStreamClient,
+  subject: string,
+  body: Uint8Array,
+  opts: DurablePublishOptions,
+): Promise<PubAck> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 5_000);
+  for (;;) {
+    const left = deadline - Date.now();
+    try {
+      return await js.publish(subject, body, {
+        msgID: opts.msgID,
+        headers: opts.headers,
+        timeout: Math.max(1, Math.min(left, ATTEMPT_TIMEOUT_MS)),
+      });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const again = typeof code === 'string' && RETRYABLE.has(code) && deadline - Date.now() > 100;
+      if (!again) throw natsUnavailable(`publish ${subject}`, err);
+      if (code !== 'TIMEOUT') await new Promise((r) => setTimeout(r, Math.min(250, deadline - Date.now())));
+    }
+  }
+}
