@@ -16,6 +16,8 @@ export interface RecipientLookupOptions {
 }
 
 const RELOAD_CHECK_MS = 10_000;
+/** After the secrets service failed to answer, skip that level for a while: an outage must not slow every alert. */
+const SECRET_BACKOFF_MS = 30_000;
 
 /**
  * Feeds the recipients cascade from its real sources: the jobs file (re-read when it changes), the job's alert
@@ -25,6 +27,7 @@ export class RecipientLookup {
   private jobs?: JobsFile;
   private mtimeMs = -1;
   private checkedAt = Number.NEGATIVE_INFINITY;
+  private readonly secretDownUntil = new Map<string, number>();
 
   constructor(private readonly opts: RecipientLookupOptions) {}
 
@@ -57,10 +60,13 @@ export class RecipientLookup {
       job: job?.alerts?.recipients,
       secret: secrets
         ? async () => {
+            const downUntil = this.secretDownUntil.get(secretName) ?? 0;
+            if (this.opts.now() < downUntil) throw new Error('secrets service failed recently; level skipped');
             try {
               return (await secrets.get(secretName)).value;
             } catch (err) {
               if ((err as { code?: string }).code === 'VIGIL_E_SECRET_NOT_FOUND') return undefined;
+              this.secretDownUntil.set(secretName, this.opts.now() + SECRET_BACKOFF_MS);
               throw err;
             }
           }

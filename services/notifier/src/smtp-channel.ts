@@ -10,6 +10,7 @@ import {
   TransientError,
 } from '@vigil/shared';
 import nodemailer from 'nodemailer';
+import { noDelaySocket, smtpOptionsFromUrl } from './smtp-options.js';
 
 export interface OutgoingMail {
   to: string[];
@@ -59,15 +60,17 @@ function typedSmtpError(err: unknown): Error {
  * (smtps:// or STARTTLS when offered; user:pass@).
  */
 export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
+  const conn = smtpOptionsFromUrl(opts.url);
   const transport = nodemailer.createTransport({
-    url: opts.url,
+    ...conn,
+    getSocket: noDelaySocket(conn, opts.timeoutMs),
     pool: true,
     maxConnections: 5,
     maxMessages: Number.POSITIVE_INFINITY,
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs,
-  } as nodemailer.TransportOptions);
+  });
   // A pool error must never crash the process: the next send reconnects.
   transport.on('error', (err: Error) => opts.logger.warn({ err }, 'smtp pool error'));
 

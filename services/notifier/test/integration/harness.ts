@@ -15,7 +15,8 @@ export interface Harness {
   sink: SmtpSink;
   nc: NatsConnection;
   bus: EventBus;
-  events: ReturnType<typeof collectEvents>;
+  /** Events on notification.>, webhook.> and dlq.> (not '>': that would swallow the secrets.get requests). */
+  events: { waitFor: EventCollector['waitFor']; stop(): void };
   notifier: Awaited<ReturnType<typeof startNotifierService>>;
   /** Resolves when a durable has nothing pending or unacknowledged (every delivered event was handled). */
   idle(stream: string, durable: string): Promise<void>;
@@ -41,7 +42,17 @@ export async function startHarness(env: Record<string, string> = {}, clock?: Clo
   });
   const nc = await connect({ servers: nats.url });
   const bus = new EventBus(nc, { service: 'test', logger: createLogger({ service: 'test', level: 'silent' }) });
-  const events = collectEvents(nc, '>');
+  const collectors = ['notification', 'webhook', 'dlq'].map((p) => [p, collectEvents(nc, `${p}.>`)] as const);
+  const events = {
+    waitFor: (prefix: string, count?: number, timeoutMs?: number) => {
+      const c = collectors.find(([p]) => prefix.startsWith(p));
+      if (!c) throw new Error(`no collector for ${prefix}`);
+      return c[1].waitFor(prefix, count, timeoutMs);
+    },
+    stop: () => {
+      for (const [, c] of collectors) c.stop();
+    },
+  };
   return {
     nats,
     sink,
