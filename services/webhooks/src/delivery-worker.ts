@@ -13,7 +13,13 @@ import { type Decision, decide, type RetryPolicy } from './retry-policy.js';
 import { signatureHeaders } from './signing.js';
 import type { SigningKeys } from './signing-keys.js';
 import type { StatusStore } from './status-store.js';
-import { parseWebhookUrl, renderBody, toWebhookRequest, type WebhookRequest } from './webhook-request.js';
+import {
+  type ParsedWebhookRequest,
+  parseWebhookUrl,
+  renderBody,
+  toWebhookRequest,
+  type WebhookRequest,
+} from './webhook-request.js';
 
 export interface EventSink {
   publish(subject: string, data: Record<string, unknown>): Promise<unknown>;
@@ -24,6 +30,8 @@ export interface SendCommand {
   id: string;
   time: string;
   data: unknown;
+  /** True when the command is a dead letter published again (header Vigil-Replay-Of). */
+  replay?: boolean;
 }
 
 export interface WorkerDeps {
@@ -57,7 +65,13 @@ export class DeliveryWorker {
 
   async handle(cmd: SendCommand): Promise<void> {
     // A command without an id keeps its event id on every redelivery and replay: one stable webhook id.
-    const req = toWebhookRequest(cmd.data, () => cmd.id);
+    let req: ParsedWebhookRequest;
+    try {
+      req = toWebhookRequest(cmd.data, () => cmd.id);
+    } catch (err) {
+      await this.refuseInvalid(cmd, err);
+      throw err;
+    }
     const id = req.id;
     if (this.inFlight.has(id)) return this.defer(1000, `webhook ${id} is being sent`, undefined, ErrorCode.TRANSIENT);
     this.inFlight.add(id);
@@ -68,7 +82,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async deliver(req: WebhookRequest, cmd: SendCommand): Promise<void> {
+  private async deliver(req: ParsedWebhookRequest, cmd: SendCommand): Promise<void> {
     const url = parseWebhookUrl(req.url);
     const createdAt = Date.parse(cmd.time) || this.d.now();
     const dest = this.d.breakers.for(url.origin);
@@ -95,7 +109,7 @@ export class DeliveryWorker {
     }
 
     const begun = await this.local(() =>
-      this.d.store.beginAttempt(req.id, safeUrl(url), req.eventType, createdAt, this.d.now()),
+      this.d.store.beginAttempt(req.id, safeUrl(url), req.eventType, createdAt, this.d.now(), cmd.replay === true),
     );
     if (begun.status === 'delivered') {
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'duplicate' });
@@ -180,6 +194,29 @@ export class DeliveryWorker {
     });
     await this.emitDead(req, url, attempt, statusCode, dead, error);
     throw dead;
+  }
+
+  /** An invalid command (too large, bad id or URL) is dead on arrival: say so when it names enough to be found. */
+  private async refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
+    const data = (typeof cmd.data === 'object' && cmd.data !== null ? cmd.data : {}) as Record<string, unknown>;
+    const id = typeof data.id === 'string' && data.id.length <= 200 ? data.id : cmd.id;
+    const rawUrl = typeof data.url === 'string' ? data.url : '';
+    let url = rawUrl.slice(0, 200);
+    try {
+      url = safeUrl(new URL(rawUrl));
+    } catch {
+      // keep the truncated text
+    }
+    const { stack: _stack, ...error } = toErrorInfo(err);
+    await this.emit('webhook.dead', {
+      id,
+      url,
+      eventType: typeof data.eventType === 'string' ? data.eventType : undefined,
+      at: new Date(this.d.now()).toISOString(),
+      attempts: 0,
+      error,
+      lastError: error.message,
+    });
   }
 
   private async emitDead(

@@ -1,6 +1,7 @@
 import {
   type Clock,
   createSecretsClient,
+  Header,
   type ServiceHandle,
   runService,
   systemClock,
@@ -119,7 +120,13 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         maxDeliver: 100_000,
         maxAckPending: 50_000,
         ackWaitMs: Math.max(c.WEBHOOKS_ACK_WAIT, c.WEBHOOKS_TIMEOUT + 1_000),
-        handler: (event) => worker.handle(event),
+        handler: (event, ctx) =>
+          worker.handle({
+            id: event.id,
+            time: event.time,
+            data: event.data,
+            replay: Boolean(ctx.headers[Header.REPLAY_OF] ?? ctx.headers[Header.REPLAY_OF.toLowerCase()]),
+          }),
       });
       rt.phase('consuming webhook.send');
     },

@@ -21,9 +21,14 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 'new'`;
 
 // Starts one HTTP attempt unless the webhook is already settled; one round trip on the hot path.
-// Returns { status, attempts }. ARGV: id, now, url, type, ttl, createdAt
+// Returns { status, attempts }. ARGV: id, now, url, type, ttl, createdAt, replay ('1': a dead letter replayed)
 const BEGIN = `
 local s = redis.call('HGET', KEYS[1], 'status')
+if s == 'dead' and ARGV[7] == '1' then
+  redis.call('HSET', KEYS[1], 'attempts', 0, 'replayedAt', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'deadAt', 'lastError', 'lastStatusCode')
+  s = 'pending'
+end
 if s == 'delivered' or s == 'dead' then
   return { s, tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') }
 end
@@ -82,13 +87,17 @@ export class StatusStore {
     return s as WebhookState | 'new';
   }
 
-  /** Counts one HTTP attempt, or tells that the webhook is already delivered/dead. */
+  /**
+   * Counts one HTTP attempt, or tells that the webhook is already delivered/dead. `replay` (a dead letter
+   * published again, e.g. by `vigil dlq replay`) brings a dead webhook back with a fresh attempt count.
+   */
   async beginAttempt(
     id: string,
     url: string,
     eventType: string,
     createdAtMs: number,
     nowMs: number,
+    replay = false,
   ): Promise<{ status: WebhookState; attempts: number }> {
     const [status, attempts] = (await this.begin(
       statusKey(id),
@@ -99,6 +108,7 @@ export class StatusStore {
       eventType,
       RETAINED_TTL_SECONDS,
       createdAtMs,
+      replay ? '1' : '0',
     )) as [WebhookState, number];
     return { status, attempts };
   }

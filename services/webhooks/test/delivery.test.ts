@@ -92,6 +92,37 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     expect(await statusOf('wh-400')).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
+  it('a dead letter replayed straight through NATS (as `vigil dlq replay` does) is re-sent with the same id', async () => {
+    let answer = 410;
+    const r = await receiver(() => ({ status: answer }));
+    await h.api('POST', '/api/webhooks', { id: 'wh-cli-replay', url: r.url, eventType: 't', payload: {} });
+    await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'wh-cli-replay'));
+    const entry = await waitFor(async () =>
+      (await h.service.runtime.bus.listDlq({ subject: 'webhook.send' })).find(
+        (e: any) => e.data?.data?.id === 'wh-cli-replay',
+      ),
+    );
+    answer = 200;
+    await h.service.runtime.bus.replayDlq(entry.seq);
+    await waitFor(() => h.events.of('webhook.delivered').find((e) => e.event.data.id === 'wh-cli-replay'));
+    expect(r.requests.map((q) => q.headers['webhook-id'])).toEqual(['wh-cli-replay', 'wh-cli-replay']);
+    expect(await statusOf('wh-cli-replay')).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('an oversized webhook.send event is dead on arrival: webhook.dead and a dead letter, nothing sent', async () => {
+    const r = await receiver(() => ({ status: 200 }));
+    const payload = { blob: 'y'.repeat(300 * 1024) };
+    await h.service.runtime.bus.publish('webhook.send', { id: 'wh-huge', url: r.url, eventType: 't', payload });
+    const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'wh-huge'));
+    expect(dead.event.data.error).toMatchObject({ code: 'VIGIL_E_WEBHOOK_PAYLOAD_TOO_LARGE', class: 'validation' });
+    await waitFor(async () =>
+      (await h.service.runtime.bus.listDlq({ subject: 'webhook.send' })).find(
+        (e: any) => e.data?.data?.id === 'wh-huge',
+      ),
+    );
+    expect(r.requests).toHaveLength(0);
+  });
+
   it('429 with Retry-After: 2 waits at least 2 s before the next attempt', async () => {
     const r = await receiver((i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }));
     await h.api('POST', '/api/webhooks', { id: 'wh-429', url: r.url, eventType: 't', payload: {} });
