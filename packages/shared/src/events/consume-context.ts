@@ -1,4 +1,6 @@
+import { type Context, type Span, SpanKind } from '@opentelemetry/api';
 import type { JsMsg } from 'nats';
+import { tracer } from '../tracing/propagation.js';
 import type { Logger } from 'pino';
 
 /** What a handler gets besides the event. */
@@ -63,4 +65,29 @@ export class MessageContext implements ConsumeContext {
   working(): void {
     this.msg.working();
   }
+}
+
+/** The CONSUMER span a handler runs in, child of the publisher's span carried by `traceparent`. */
+export function consumerSpan(
+  subject: string,
+  durable: string,
+  eventId: string,
+  deliveries: number,
+  parent: Context,
+): Span {
+  return tracer().startSpan(
+    `process ${subject}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': subject,
+        'messaging.consumer.group.name': durable,
+        'messaging.message.id': eventId,
+        'messaging.delivery_count': deliveries,
+      },
+    },
+    parent,
+  );
 }

@@ -1,13 +1,13 @@
-import { context, type Context, SpanKind, trace } from '@opentelemetry/api';
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 'nats';
+import { context, type Context, trace } from '@opentelemetry/api';
+import type { ConsumerMessages, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { classify } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
 import { TransientError, ValidationError } from '../errors/vigil-error.js';
-import type { VigilMetrics } from '../metrics/vigil-metrics.js';
-import { extractTraceContext, recordError, tracer } from '../tracing/propagation.js';
+import { extractTraceContext, recordError } from '../tracing/propagation.js';
 import { isTracingEnabled } from '../tracing/state.js';
-import { type ConsumeContext, MessageContext } from './consume-context.js';
+import { type ConsumeContext, consumerSpan, MessageContext } from './consume-context.js';
+import { type ConsumeDeps, type ConsumeOptions, type ConsumerHandle, retryDelay } from './consume-options.js';
 import { ensureDurable } from './consumer-config.js';
 import { type EventScope, runInEventScope } from './context.js';
 import { deadLetter } from './dlq.js';
@@ -17,59 +17,7 @@ import { schemaForSubject } from './schemas.js';
 import { SettledRing } from './settled-ring.js';
 import { streamForSubject } from './streams.js';
 
-export type EventHandler<T> = (event: CloudEvent<T>, ctx: ConsumeContext) => Promise<void>;
-
-export interface ConsumeOptions<T = unknown> {
-  /** Default: the stream that captures the subject. */
-  stream?: string;
-  /** Filter subject, e.g. 'job.requested.>' (one subject: nats-server 2.9). */
-  subject: string;
-  /** Shared durable name: N replicas split the work. */
-  durable: string;
-  handler: EventHandler<T>;
-  /** Deliveries before a failing message is dead-lettered (the last delivery dead-letters). */
-  maxDeliver?: number;
-  ackWaitMs?: number;
-  /** nak delay by delivery count (index 0 = after the first delivery); last value repeats. */
-  backoffMs?: number[];
-  /** Handlers running at once. */
-  concurrency?: number;
-  /** Messages pulled ahead (default: concurrency). More = faster, but buffered messages age toward ack-wait. */
-  prefetch?: number;
-  deliverPolicy?: 'all' | 'new';
-  maxAckPending?: number;
-}
-
-export interface ConsumerHandle {
-  readonly stream: string;
-  readonly durable: string;
-  readonly subject: string;
-  /** Handlers running now. */
-  readonly inFlight: number;
-  /** Stops pulling, waits for in-flight handlers (bounded), then aborts ctx.signal. */
-  stop(timeoutMs?: number): Promise<void>;
-}
-
-export interface ConsumeDeps {
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  logger: Logger;
-  metrics?: VigilMetrics;
-  publishTimeoutMs: number;
-  /** Default bound of stop(). */
-  stopTimeoutMs: number;
-}
-
 const decoder = new TextDecoder();
-
-/** nak delay: the configured step for this delivery, else exponential from 1 s capped at 60 s. */
-export function retryDelay(deliveries: number, backoffMs: number[] | undefined, err?: unknown): number {
-  let d: number;
-  if (backoffMs && backoffMs.length > 0) d = backoffMs[Math.min(deliveries - 1, backoffMs.length - 1)];
-  else d = Math.min(1000 * 2 ** (deliveries - 1), 60_000);
-  const after = err instanceof TransientError ? err.retryAfterMs : undefined;
-  return after !== undefined && after > d ? after : d;
-}
 
 class Consumer<T> implements ConsumerHandle {
   readonly stream: string;
@@ -258,23 +206,7 @@ class Consumer<T> implements ConsumerHandle {
       scope.traceparent = h.get(Header.TRACEPARENT);
       if (h.has(Header.TRACESTATE)) scope.tracestate = h.get(Header.TRACESTATE);
     }
-    const span = parent
-      ? tracer().startSpan(
-          `process ${m.subject}`,
-          {
-            kind: SpanKind.CONSUMER,
-            attributes: {
-              'messaging.system': 'nats',
-              'messaging.operation.type': 'process',
-              'messaging.destination.name': m.subject,
-              'messaging.consumer.group.name': this.durable,
-              'messaging.message.id': event.id,
-              'messaging.delivery_count': deliveries,
-            },
-          },
-          parent,
-        )
-      : undefined;
+    const span = parent ? consumerSpan(m.subject, this.durable, event.id, deliveries, parent) : undefined;
     const traceId = span?.spanContext().traceId;
     const ctx = new MessageContext(m, deliveries, correlationId, this.abort.signal, this.log, runId, traceId);
     const run = () => this.opts.handler(event, ctx);
@@ -352,3 +284,11 @@ export async function startConsumer<T>(deps: ConsumeDeps, opts: ConsumeOptions<T
   await c.start();
   return c;
 }
+
+export {
+  type ConsumeDeps,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  type EventHandler,
+  retryDelay,
+} from './consume-options.js';
