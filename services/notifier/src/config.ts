@@ -18,6 +18,8 @@ export const notifierEnvSchema = baseEnvSchema.extend({
   VIGIL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
   /** Secret read when a job names none (or for alerts not about a job). */
   ALERT_RECIPIENTS_SECRET: z.string().min(1).default('job_failure_recipients'),
+  /** Events older than this when first seen (a notifier that was down for days) are logged, not emailed. */
+  ALERT_MAX_AGE: durationSchema.default(86_400_000),
   SMTP_TIMEOUT: durationSchema.default(10_000),
   SMTP_BREAKER_RESET: durationSchema.default(30_000),
 });

@@ -15,6 +15,8 @@ export interface NotifierOptions {
   dispatcher: Dispatcher;
   clock: Clock;
   intervalMs: number;
+  /** Events older than this are logged and skipped (0: no limit). */
+  maxAgeMs?: number;
   metrics: VigilMetrics;
 }
 
@@ -28,6 +30,15 @@ export class Notifier {
   async handle(subject: string, event: EventLike, log: Logger): Promise<void> {
     const alert = toAlert(subject, event);
     if (!alert) return;
+    const age = event.time ? this.o.clock.now() - Date.parse(event.time) : 0;
+    if (this.o.maxAgeMs && age > this.o.maxAgeMs) {
+      this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'expired' });
+      log.warn(
+        { eventId: event.id, subject, ageMs: age, headline: alert.headline },
+        'alert event older than ALERT_MAX_AGE: logged, not emailed',
+      );
+      return;
+    }
     const claim = await this.o.dedupe.claim(event.id);
     if (claim === 'done') {
       this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'duplicate' });

@@ -88,6 +88,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         dispatcher,
         clock: rt.clock,
         intervalMs: cfg.ALERT_GROUP_INTERVAL,
+        maxAgeMs: cfg.ALERT_MAX_AGE,
         metrics,
       });
 
@@ -99,8 +100,9 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
           maxDeliver: MAX_DELIVER,
           backoffMs: REDELIVERY_BACKOFF_MS,
           concurrency: s.family === 'job-failed' ? 16 : 4,
-          // A new durable starts at "now": a first deployment must not email a week of old failures.
-          deliverPolicy: 'new',
+          // From the start of the stream: an alert published before the notifier's first start is not lost.
+          // Events older than ALERT_MAX_AGE are logged instead of emailed (no flood of week-old failures).
+          deliverPolicy: 'all',
         });
       }
       rt.phase(`consuming ${SUBSCRIPTIONS.length} subject families`);

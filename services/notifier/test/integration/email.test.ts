@@ -113,5 +113,34 @@ describe('notifier email path (real NATS, real SMTP sink)', () => {
     expect(subjects[1]).toMatch(/^🚨 CRITICAL: secrets refresh failed: db, api-key — InternalServiceError/);
     expect(mails.find((m) => m.subject.includes('CRITICAL'))!.text).toContain('AWS status');
     h.sink.clear();
+
+    await h.bus.publish('webhook.dead', {
+      id: 'wh_1',
+      url: 'https://hooks.partner.example/in',
+      attempts: 4,
+      status: 503,
+      error: { type: 'HttpError', message: 'HTTP 503 Service Unavailable', class: 'transient' },
+      at,
+    });
+    await h.bus.publish('breaker.opened.reports.provider-api', {
+      service: 'reports',
+      name: 'provider-api',
+      state: 'open',
+      failures: 5,
+      at,
+    });
+    const more = await h.sink.waitForMessages(2);
+    const s2 = more.map((m) => m.subject).sort();
+    expect(s2[0]).toBe('⚠️ WARNING: circuit breaker reports/provider-api opened');
+    expect(s2[1]).toBe('⚠️ WARNING: webhook to hooks.partner.example given up — HttpError');
+    expect(more.find((m) => m.subject.includes('webhook'))!.text).toContain('vigil dlq replay');
+    h.sink.clear();
+  });
+
+  it('counts notifications in vigil_notifications_total', async () => {
+    const res = await fetch(`${h.notifier.url}/metrics`);
+    const text = await res.text();
+    expect(text).toMatch(/vigil_notifications_total\{channel="email",severity="CRITICAL",result="sent"\} [1-9]/);
+    expect(text).toMatch(/vigil_notifications_total\{channel="none",severity="CRITICAL",result="duplicate"\} 1/);
   });
 });

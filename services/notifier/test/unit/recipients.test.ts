@@ -32,3 +32,17 @@ describe('recipients', () => {
     expect(r).toMatchObject({ level: 'request', recipients: ['to@x.io'] });
   });
 });
+
+describe('smtpOptionsFromUrl', () => {
+  it('reads TLS, auth and port from SMTP_URL', async () => {
+    const { smtpOptionsFromUrl } = await import('../../src/smtp-options.js');
+    expect(smtpOptionsFromUrl('smtp://127.0.0.1:1025')).toEqual({ host: '127.0.0.1', port: 1025, secure: false });
+    expect(smtpOptionsFromUrl('smtps://us%40er:p%3Ass@mail.example.com?rejectUnauthorized=false')).toEqual({
+      host: 'mail.example.com',
+      secure: true,
+      auth: { user: 'us@er', pass: 'p:ss' },
+      tls: { rejectUnauthorized: false },
+    });
+    expect(smtpOptionsFromUrl('smtp://mail.example.com:587?requireTLS=true').requireTLS).toBe(true);
+  });
+});
