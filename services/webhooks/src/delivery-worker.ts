@@ -142,9 +142,13 @@ export class DeliveryWorker {
     const durationMs = Math.round(result.durationMs);
 
     if (decision.action === 'delivered') {
-      await this.local(() => this.d.store.markDelivered(req.id, rec, now));
+      // Both before the ack, side by side: the event never depends on the status write and vice versa.
+      const [stored] = await Promise.allSettled([
+        this.d.store.markDelivered(req.id, rec, now),
+        this.emit('webhook.delivered', { ...base, attempt, status: statusCode ?? 0, durationMs }),
+      ]);
+      if (stored.status === 'rejected') await this.local(() => Promise.reject(stored.reason));
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'delivered' });
-      await this.emit('webhook.delivered', { ...base, attempt, status: statusCode ?? 0, durationMs });
       return;
     }
 
