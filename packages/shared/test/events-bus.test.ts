@@ -182,6 +182,34 @@ describe('EventBus consume', () => {
     await h.stop();
   }, 45_000);
 
+  it('a handler aborted by shutdown hands its message back; the next instance handles it, nothing dead-lettered', async () => {
+    const opts = { subject: 'job.trigger.abort', durable: 'abort-test', maxDeliver: 2, ackWaitMs: 1_000 };
+    const first = new EventBus(nc, { service: 'aborted', logger });
+    let started = false;
+    await first.consume({
+      ...opts,
+      handler: async (_e, ctx) => {
+        started = true;
+        await new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      },
+    });
+    await bus.publish('job.trigger.abort', { reason: 'long run' });
+    await waitFor(() => started);
+    await first.drain(100);
+    const next = new EventBus(nc, { service: 'aborted-2', logger });
+    let redelivery = 0;
+    await next.consume({
+      ...opts,
+      handler: async (_e, ctx) => {
+        redelivery = ctx.deliveryCount;
+      },
+    });
+    await waitFor(() => redelivery, 10_000);
+    expect(redelivery).toBe(2);
+    expect((await bus.listDlq({ subject: 'job.trigger.abort' })).length).toBe(0);
+    await next.drain();
+  });
+
   it('drain waits for an in-flight handler to finish before returning', async () => {
     const b2 = new EventBus(nc, { service: 'drainer', logger });
     let finished = false;

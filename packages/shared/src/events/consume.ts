@@ -225,6 +225,12 @@ class Consumer<T> implements ConsumerHandle {
 
   private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext, eventId: string) {
     const cls = classify(err);
+    if (this.stopping && cls !== 'validation' && cls !== 'permanent') {
+      // interrupted by shutdown (ctx.signal): not the handler's failure, never a dead letter
+      ctx.log.info({ err, deliveries }, 'handler interrupted by shutdown; handing the message back');
+      m.nak();
+      return;
+    }
     if (cls === 'validation' || cls === 'permanent' || deliveries >= this.maxDeliver) {
       ctx.log.warn({ err, deliveries, errorClass: cls }, 'handler failed; dead-lettering');
       return await this.reject(m, deliveries, err, eventId);
