@@ -127,6 +127,7 @@ function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
     ['Provider', 'provider'],
     ['Source', 'source'],
     ['Failed', 'failed'],
+    ['Refreshed', 'refreshed'],
     ['Total', 'total'],
     ['Cache age (s)', 'ageSeconds'],
   ] as const) {
@@ -225,6 +226,12 @@ function messageAlert(ev: EventLike, d: Rec): Alert {
     ? d.recipients.filter((r): r is string => typeof r === 'string')
     : undefined;
   const dedupeKey = str(d.dedupeKey);
+  const facts: Array<[string, string]> = [];
+  if (isRec(d.details)) {
+    for (const [k, v] of Object.entries(d.details).slice(0, 30)) {
+      facts.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+    }
+  }
   return {
     eventId: ev.id,
     subject: ev.subject ?? 'notify.send',
@@ -234,7 +241,7 @@ function messageAlert(ev: EventLike, d: Rec): Alert {
     headline: title,
     scope: dedupeKey ? `notify:${dedupeKey}` : `notify:${ev.id}`,
     occurredAt: ev.time ?? new Date().toISOString(),
-    facts: [],
+    facts,
     body: str(d.body),
     recipients: recipients?.length ? recipients : undefined,
     groupType: dedupeKey ?? 'message',
