@@ -20,7 +20,7 @@ export class LastKnownGoodStore implements LastKnownGood {
   constructor(
     private readonly redis: Redis,
     private readonly key: CacheKey,
-    private readonly opts: { maxStaleMs: number; logger: LkgLogger },
+    private readonly opts: { maxStaleMs: number; logger: LkgLogger; readyWaitMs?: number },
   ) {
     redis.on('ready', () => void this.flush());
   }
@@ -54,6 +54,8 @@ export class LastKnownGoodStore implements LastKnownGood {
 
   async load(name: string): Promise<StoredSecret | undefined> {
     let raw: string | null;
+    // Right after a restart the connection may still be opening: that is exactly when the copy is needed.
+    await this.whenReady(this.opts.readyWaitMs ?? 1_500);
     try {
       raw = await this.redis.get(LKG_KEY_PREFIX + name);
     } catch (err) {
@@ -71,6 +73,19 @@ export class LastKnownGoodStore implements LastKnownGood {
       );
       return undefined;
     }
+  }
+
+  private whenReady(ms: number): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.redis.once('ready', done);
+    });
   }
 
   private redisFailed(op: string, err: unknown): void {

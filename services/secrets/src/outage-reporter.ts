@@ -24,7 +24,7 @@ export function outageReporter(deps: {
     void bus.publish(subject, data).catch((err: unknown) => log.warn({ err, subject }, 'event not published'));
   };
   return {
-    staleServed({ name, ageSeconds, errorType, error, newError, firstInOutage }) {
+    staleServed({ name, ageSeconds, errorType, error, newError, firstInOutage, source }) {
       metrics.staleServed.inc({ name });
       metrics.cacheAge.set({ name }, ageSeconds);
       // One WARN per failed provider call, not per request served from the cache meanwhile.
@@ -38,7 +38,8 @@ export function outageReporter(deps: {
         name,
         ageSeconds,
         at: at(),
-        source: provider,
+        source,
+        provider,
         error: { ...info, type: errorType },
       });
     },

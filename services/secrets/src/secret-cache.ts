@@ -45,6 +45,7 @@ export interface CacheHooks {
     error: unknown;
     newError: boolean;
     firstInOutage: boolean;
+    source: SecretSource;
   }): void;
   /** A provider call succeeded for a secret that had been failing. */
   recovered?(info: { name: string; downForSeconds: number }): void;
@@ -260,6 +261,7 @@ export class SecretCache {
         error: err.cause,
         newError,
         firstInOutage,
+        source: served.source,
       });
     }
     return served;
