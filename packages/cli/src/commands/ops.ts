@@ -1,0 +1,121 @@
+import { createLogger, EventBus, listDlq, replayDlq, Subjects } from '@vigil/shared';
+import type { CommandContext } from '../context.js';
+import { CliError, EXIT } from '../errors.js';
+import { table, time } from '../format.js';
+import { requestJson } from '../nats-client.js';
+
+interface SecretStatus {
+  name: string;
+  ageSeconds?: number;
+  source?: string;
+  stale?: boolean;
+  lastError?: string;
+}
+
+export async function secretsStatusCommand(ctx: CommandContext): Promise<void> {
+  const rows = await ctx.withNats((nc) => requestJson<SecretStatus[]>(nc, 'secrets.status', {}, 3_000));
+  ctx.print(rows, () =>
+    rows.length === 0
+      ? 'no secrets cached yet'
+      : table(
+          ['SECRET', 'AGE', 'SOURCE', 'STALE', 'LAST ERROR'],
+          rows.map((r) => [
+            r.name,
+            r.ageSeconds === undefined ? '-' : `${Math.round(r.ageSeconds)}s`,
+            r.source,
+            r.stale ? 'STALE' : 'fresh',
+            r.lastError,
+          ]),
+        ),
+  );
+}
+
+/** Publishes `notify.send` (CRITICAL) so the whole alert path — notifier, SMTP, fallbacks — is exercised. */
+export async function testEmailCommand(ctx: CommandContext, opts: { to?: string[] }): Promise<void> {
+  const data: Record<string, unknown> = {
+    severity: 'CRITICAL',
+    title: 'Vigil test email',
+    body: `A test alert sent with \`vigil test-email\` by ${ctx.env.userName} at ${new Date().toISOString()}. If you read this, alerts reach you.`,
+    dedupeKey: `test-email-${Date.now()}`,
+  };
+  if (opts.to && opts.to.length > 0) data.recipients = opts.to;
+  const ack = await ctx.withNats(async (nc) => {
+    const bus = new EventBus(nc, { service: 'cli', logger: createLogger({ service: 'cli', level: 'silent' }) });
+    return bus.publish(Subjects.notifySend, data);
+  });
+  ctx.print(
+    { published: Subjects.notifySend, seq: ack.seq, recipients: opts.to ?? 'default' },
+    () =>
+      `test email requested (notify.send #${ack.seq}) for ${opts.to?.join(', ') ?? 'the default recipients'}; check your inbox or \`vigil dlq list\``,
+  );
+}
+
+export async function dlqListCommand(ctx: CommandContext, opts: { limit?: string }): Promise<void> {
+  const limit = opts.limit ? Number(opts.limit) : 50;
+  if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive whole number', EXIT.USAGE);
+  const entries = await ctx.withNats(async (nc) => listDlq(await nc.jetstreamManager(), { limit }));
+  ctx.print(entries, () =>
+    entries.length === 0
+      ? 'dead-letter queue is empty'
+      : table(
+          ['SEQ', 'TIME', 'ORIGINAL SUBJECT', 'CLASS', 'DELIVERIES', 'ERROR'],
+          entries.map((e) => [e.seq, time(e.time), e.originalSubject, e.errorClass, e.deliveries, e.error]),
+        ),
+  );
+}
+
+export async function dlqReplayCommand(ctx: CommandContext, seqText: string): Promise<void> {
+  const seq = Number(seqText);
+  if (!Number.isInteger(seq) || seq < 1) throw new CliError(`"${seqText}" is not a DLQ sequence number`, EXIT.USAGE);
+  const ack = await ctx.withNats(async (nc) => replayDlq(nc.jetstream(), await nc.jetstreamManager(), seq));
+  ctx.print(
+    { replayed: seq, stream: ack.stream, seq: ack.seq },
+    () => `replayed DLQ #${seq} to its original subject (${ack.stream} #${ack.seq})`,
+  );
+}
+
+interface Health {
+  ok: boolean;
+  services: { service: string; ready: boolean; error?: string }[];
+  coverage: { job: string; covered: number; total: number }[];
+  failureRates: { job: string; runs: number; bad: number; rate: number | null }[];
+  openBreakers: { service: string; name: string; state: string; since: string }[];
+  dlqDepth: number | null;
+}
+
+/** `vigil health`: exit 1 when anything is not healthy, so scripts and cron can alert on it. */
+export async function healthCommand(ctx: CommandContext): Promise<boolean> {
+  const h = await ctx.withNats((nc) => requestJson<Health>(nc, 'scheduler.health', {}, 8_000));
+  ctx.print(h, () => {
+    const parts = [
+      table(
+        ['SERVICE', 'READY', 'DETAIL'],
+        h.services.map((s) => [s.service, s.ready ? 'yes' : 'NO', s.error]),
+      ),
+      '',
+      table(
+        ['JOB', 'COVERAGE TODAY', 'RUNS 24H', 'FAILURE RATE'],
+        h.failureRates.map((f) => {
+          const c = h.coverage.find((x) => x.job === f.job);
+          return [
+            f.job,
+            c ? `${c.covered}/${c.total}` : '-',
+            f.runs,
+            f.rate === null ? '-' : `${Math.round(f.rate * 100)}%`,
+          ];
+        }),
+      ),
+      '',
+      h.openBreakers.length
+        ? table(
+            ['OPEN BREAKER', 'STATE', 'SINCE'],
+            h.openBreakers.map((b) => [`${b.service}/${b.name}`, b.state, time(b.since)]),
+          )
+        : 'breakers: all closed',
+      `dlq depth: ${h.dlqDepth ?? 'unknown'}`,
+      h.ok ? 'overall: OK' : 'overall: DEGRADED',
+    ];
+    return parts.join('\n');
+  });
+  return h.ok;
+}

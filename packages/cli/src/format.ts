@@ -1,0 +1,33 @@
+/** Plain aligned columns: readable in a terminal, greppable, no colours to strip. */
+export function table(headers: string[], rows: (string | number | undefined | null)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (c === undefined || c === null || c === '' ? '-' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...cells.map(line)].join('\n');
+}
+
+/** '2026-01-01T06:00:00.000Z' -> '2026-01-01 06:00:00Z'. */
+export function time(iso: string | undefined): string {
+  if (!iso) return '-';
+  return iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function ms(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (n < 1_000) return `${n}ms`;
+  if (n < 60_000) return `${(n / 1000).toFixed(1)}s`;
+  if (n < 3_600_000) return `${Math.round(n / 60_000)}m`;
+  return `${(n / 3_600_000).toFixed(1)}h`;
+}
+
+/** '10m' | '90s' | '1h' | '30' (seconds) -> seconds. */
+export function parseDelay(text: string): number | undefined {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { s: 1, m: 60, h: 3_600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}

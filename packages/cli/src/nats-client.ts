@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { type ConnectionOptions, connect, credsAuthenticator, JSONCodec, type NatsConnection } from 'nats';
+import type { CliEnv } from './config.js';
+import { CliError } from './errors.js';
+
+const jc = JSONCodec();
+export const CONNECT_TIMEOUT_MS = 3_000;
+
+/** One connection attempt per server, bounded: a CLI must say "unreachable" quickly, never hang. */
+export async function connectCli(env: CliEnv): Promise<NatsConnection> {
+  const servers = env.natsUrl
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const opts: ConnectionOptions = {
+    servers,
+    name: 'vigil-cli',
+    timeout: CONNECT_TIMEOUT_MS,
+    reconnect: false,
+    maxReconnectAttempts: 0,
+  };
+  if (env.creds) opts.authenticator = credsAuthenticator(readFileSync(env.creds));
+  else if (env.user) {
+    opts.user = env.user;
+    opts.pass = env.password;
+  }
+  try {
+    return await connect(opts);
+  } catch (err) {
+    const why = (err as { code?: string; message?: string }).message ?? String(err);
+    throw new CliError(
+      `cannot reach NATS at ${env.natsUrl} (${why}); is Vigil running? Set NATS_URL to point elsewhere.`,
+    );
+  }
+}
+
+/**
+ * JSON request/reply to a Vigil service endpoint. An error answer (service-error headers) becomes a CliError
+ * carrying the service's message; no responder means the service is not running.
+ */
+export async function requestJson<T>(
+  nc: NatsConnection,
+  subject: string,
+  body: unknown = {},
+  timeoutMs = 5_000,
+): Promise<T> {
+  let msg: Awaited<ReturnType<NatsConnection['request']>>;
+  try {
+    msg = await nc.request(subject, jc.encode(body), { timeout: timeoutMs });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const service = subject.split('.')[0];
+    if (code === '503') throw new CliError(`no ${service} service answers on ${subject}: is it running?`);
+    if (code === 'TIMEOUT')
+      throw new CliError(
+        `no answer from the ${service} service on ${subject} within ${timeoutMs / 1000}s: is it running?`,
+      );
+    throw new CliError(`${subject} failed: ${(err as Error).message}`);
+  }
+  const errCode = msg.headers?.get('Nats-Service-Error-Code');
+  if (errCode) {
+    let code: string | undefined;
+    let message = msg.headers?.get('Nats-Service-Error') || `error ${errCode}`;
+    try {
+      const parsed = jc.decode(msg.data) as { error?: { code?: string; message?: string } };
+      code = parsed.error?.code;
+      if (parsed.error?.message) message = parsed.error.message;
+    } catch {
+      // no body: keep the header text
+    }
+    throw new CliError(message, 1, code);
+  }
+  return jc.decode(msg.data) as T;
+}

@@ -1,0 +1,116 @@
+import { Command, CommanderError } from 'commander';
+import {
+  dlqListCommand,
+  dlqReplayCommand,
+  healthCommand,
+  secretsStatusCommand,
+  testEmailCommand,
+} from './commands/ops.js';
+import { jobsCommand, pauseCommand, triggerCommand } from './commands/jobs.js';
+import { runCommand, runsCommand } from './commands/runs.js';
+import { type CliEnv, cliEnv } from './config.js';
+import { type CommandContext, commandContext, type Io, processIo } from './context.js';
+import { CliError, EXIT } from './errors.js';
+
+const collect = (value: string, prev: string[] = []) => [...prev, value];
+
+export interface MainOptions {
+  env?: CliEnv;
+  io?: Io;
+}
+
+/** Runs the `vigil` command line; resolves with the exit code (0 ok, 1 failure, 2 usage). */
+export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
+  const io = opts.io ?? processIo;
+  const env = opts.env ?? cliEnv();
+  let exitCode: number = EXIT.OK;
+  const program = new Command('vigil')
+    .description('Vigil: scheduled jobs and integrations that never fail silently. Talks to NATS (NATS_URL).')
+    .option('--json', 'machine-readable JSON output')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const ctx = (): CommandContext => commandContext(env, io, program.opts<{ json?: boolean }>().json === true);
+
+  program
+    .command('jobs')
+    .description('list jobs: schedule, next run, last status, last success, paused')
+    .action(() => jobsCommand(ctx()));
+  program
+    .command('trigger <job>')
+    .description('run a job now (prints the runId)')
+    .option('-t, --target <target>', 'only this target (repeatable)', collect)
+    .option('-d, --delay <duration>', 'start no earlier than this from now (e.g. 10m)')
+    .requiredOption('-r, --reason <text>', 'why this run is needed (kept in the run history)')
+    .option('-f, --force', 'run even if the job is paused or already running')
+    .action((job: string, o) => triggerCommand(ctx(), job, o));
+  program
+    .command('runs')
+    .description('recent runs, newest first')
+    .option('-j, --job <job>', 'only this job')
+    .option(
+      '-s, --status <status>',
+      'only this status (requested, started, succeeded, failed, partial, missed, stuck, skipped)',
+    )
+    .option('--since <iso>', 'scheduled at or after this time')
+    .option('-n, --limit <n>', 'at most this many (default 50)')
+    .action((o) => runsCommand(ctx(), o));
+  program
+    .command('run <runId>')
+    .description("one run's lifecycle, targets and errors")
+    .action((runId: string) => runCommand(ctx(), runId));
+  program
+    .command('pause <job>')
+    .description('stop scheduled runs of a job (manual triggers need --force)')
+    .option('-r, --reason <text>', 'why')
+    .action((job: string, o: { reason?: string }) => pauseCommand(ctx(), job, true, o.reason));
+  program
+    .command('resume <job>')
+    .description('resume scheduled runs of a job')
+    .action((job: string) => pauseCommand(ctx(), job, false));
+  program
+    .command('secrets')
+    .description('secrets service')
+    .command('status')
+    .description('age, source and staleness of every cached secret (never a value)')
+    .action(() => secretsStatusCommand(ctx()));
+  program
+    .command('test-email')
+    .description('send a CRITICAL test alert through the notifier')
+    .option('--to <address>', 'recipient (repeatable; default: the configured recipients)', collect)
+    .action((o: { to?: string[] }) => testEmailCommand(ctx(), o));
+  const dlq = program.command('dlq').description('dead-letter queue');
+  dlq
+    .command('list')
+    .description('dead letters, oldest first')
+    .option('-n, --limit <n>', 'at most this many (default 50)')
+    .action((o: { limit?: string }) => dlqListCommand(ctx(), o));
+  dlq
+    .command('replay <seq>')
+    .description('re-publish a dead letter to its original subject')
+    .action((seq: string) => dlqReplayCommand(ctx(), seq));
+  program
+    .command('health')
+    .description('every service ready? coverage today, failure rates, open breakers, DLQ depth (exit 1 if degraded)')
+    .action(async () => {
+      if (!(await healthCommand(ctx()))) exitCode = EXIT.FAILURE;
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        return EXIT.OK;
+      if (err.code === 'commander.executeSubCommandAsync') return EXIT.FAILURE;
+      return EXIT.USAGE;
+    }
+    if (err instanceof CliError) {
+      io.err(`vigil: ${err.message}`);
+      return err.exitCode;
+    }
+    io.err(`vigil: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.FAILURE;
+  }
+}

@@ -1,0 +1,164 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  collectEvents,
+  type EventCollector,
+  freePort,
+  startNats,
+  type TestServer,
+  waitFor,
+} from '@vigil/shared/testing';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = path.join(root, 'packages/cli/bin/vigil.mjs');
+const run = promisify(execFile);
+
+const JOBS = `jobs:
+  daily-reports:
+    schedule: "0 6 * * *"
+    handler: report.daily
+    targets: [acme, globex]
+`;
+
+describe('vigil CLI against a real scheduler process', () => {
+  let nats: TestServer;
+  let nc: NatsConnection;
+  let events: EventCollector;
+  let scheduler: ChildProcess;
+  let env: { natsUrl: string; userName: string };
+
+  const cli = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { env, io: { out: (t) => out.push(t), err: (t) => err.push(t) } });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  beforeAll(async () => {
+    execFileSync('pnpm', ['exec', 'tsc', '-b', 'services/scheduler', 'packages/cli'], { cwd: root, stdio: 'inherit' });
+    nats = await startNats();
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-cli-'));
+    writeFileSync(path.join(dir, 'jobs.yaml'), JOBS);
+    const port = await freePort();
+    scheduler = spawn(process.execPath, [path.join(root, 'services/scheduler/dist/main.js')], {
+      env: {
+        ...process.env,
+        NATS_URL: nats.url,
+        HTTP_PORT: String(port),
+        VIGIL_JOBS_FILE: path.join(dir, 'jobs.yaml'),
+        LOG_LEVEL: 'warn',
+        VIGIL_API_TOKEN: 't',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 20_000);
+    env = { natsUrl: nats.url, userName: 'tester' };
+    nc = await connect({ servers: nats.url });
+    events = collectEvents(nc, '>');
+  }, 90_000);
+
+  afterAll(async () => {
+    events?.stop();
+    await nc?.close();
+    scheduler?.kill('SIGTERM');
+    await nats?.stop();
+  });
+
+  it('`vigil trigger daily-reports --target acme --reason test` publishes the trigger and prints the runId', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [bin, 'trigger', 'daily-reports', '--target', 'acme', '--reason', 'test'],
+      {
+        env: { ...process.env, NATS_URL: nats.url },
+      },
+    );
+    const runId = stdout.trim();
+    expect(runId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const trig = await waitFor(() => events.of('job.trigger.daily-reports').find((e) => e.event.id === runId));
+    expect(trig.event.data).toMatchObject({ reason: 'test', targets: ['acme'] });
+    const req = await waitFor(() => events.of('job.requested.daily-reports').find((e) => e.event.data.runId === runId));
+    expect(req.event.data).toMatchObject({ trigger: 'manual', targets: ['acme'], reason: 'test' });
+
+    // the run shows up in history, by table and by JSON
+    const one = await waitFor(async () => {
+      const r = await cli('--json', 'run', runId);
+      return r.code === 0 ? JSON.parse(r.out) : undefined;
+    });
+    expect(one).toMatchObject({ runId, status: 'requested', targets: ['acme'] });
+    const runs = await cli('runs', '--job', 'daily-reports');
+    expect(runs.code).toBe(0);
+    expect(runs.out).toMatch(/^RUN\s+JOB\s+TRIGGER\s+STATUS/);
+    expect(runs.out).toContain(runId);
+
+    // forbid: a second unforced trigger is refused with the reason, exit 1
+    const again = await cli('trigger', 'daily-reports', '--reason', 'again');
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/still running/);
+  });
+
+  it('jobs, pause and resume', async () => {
+    const jobs = await cli('--json', 'jobs');
+    expect(jobs.code).toBe(0);
+    expect(JSON.parse(jobs.out)).toEqual([
+      expect.objectContaining({ name: 'daily-reports', handler: 'report.daily', paused: false }),
+    ]);
+    expect((await cli('pause', 'daily-reports', '--reason', 'maintenance')).out).toBe('daily-reports paused');
+    await waitFor(async () => JSON.parse((await cli('--json', 'jobs')).out)[0].paused === true);
+    expect((await cli('jobs')).out).toMatch(/daily-reports\s+report\.daily\s+0 6 \* \* \*.*paused/);
+    expect((await cli('resume', 'daily-reports')).code).toBe(0);
+  });
+
+  it('usage errors exit 2, unknown things exit 1 with a one-line reason', async () => {
+    expect((await cli('trigger', 'daily-reports')).code).toBe(2);
+    expect((await cli('trigger', 'daily-reports', '--reason', 'x', '--delay', 'soon')).code).toBe(2);
+    expect((await cli('nope')).code).toBe(2);
+    const unknown = await cli('trigger', 'no-such-job', '--reason', 'x');
+    expect(unknown).toMatchObject({ code: 1, err: 'vigil: no job named "no-such-job"' });
+    expect((await cli('run', 'nope')).code).toBe(1);
+  });
+
+  it('health reports every service and exits 1 while some are not running', async () => {
+    const h = await cli('--json', 'health');
+    expect(h.code).toBe(1);
+    const body = JSON.parse(h.out);
+    expect(body.services.find((s: { service: string }) => s.service === 'scheduler').ready).toBe(true);
+    expect(body.services.find((s: { service: string }) => s.service === 'reports').ready).toBe(false);
+    expect(body.coverage).toEqual([expect.objectContaining({ job: 'daily-reports', total: 2 })]);
+  });
+
+  it('test-email publishes a CRITICAL notify.send; dlq list works; secrets status says when nobody answers', async () => {
+    const errs: string[] = [];
+    const t = await cli('test-email', '--to', 'ops@example.com');
+    expect(t.code).toBe(0);
+    const [mail] = await events.waitFor('notify.send');
+    expect(mail.event.data).toMatchObject({
+      severity: 'CRITICAL',
+      title: 'Vigil test email',
+      recipients: ['ops@example.com'],
+    });
+    expect(await cli('dlq', 'list')).toMatchObject({ code: 0, out: 'dead-letter queue is empty' });
+    expect((await cli('dlq', 'replay', 'x')).code).toBe(2);
+    const s = await main(['secrets', 'status'], { env, io: { out: () => {}, err: (t) => errs.push(t) } }).then(
+      (code) => ({ code, err: errs.join('') }),
+    );
+    expect(s.code).toBe(1);
+    expect(s.err).toMatch(/secrets service .*is it running\?/);
+  });
+
+  it('NATS unreachable: one clear line and exit 1, quickly', async () => {
+    const started = Date.now();
+    const r = await main(['jobs'], {
+      env: { natsUrl: 'nats://127.0.0.1:1', userName: 'x' },
+      io: { out: () => {}, err: (t) => expect(t).toMatch(/cannot reach NATS at nats:\/\/127\.0\.0\.1:1/) },
+    });
+    expect(r).toBe(1);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
