@@ -7,7 +7,9 @@ import {
   type Logger,
   PermanentError,
   retry,
+  SpanKind,
   TransientError,
+  withSpan,
 } from '@vigil/shared';
 import nodemailer from 'nodemailer';
 import { noDelaySocket, smtpOptionsFromUrl } from './smtp-options.js';
@@ -75,19 +77,26 @@ export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
   transport.on('error', (err: Error) => opts.logger.warn({ err }, 'smtp pool error'));
 
   const sendOnce = async (mail: OutgoingMail): Promise<{ messageId: string }> => {
-    try {
-      const info = (await transport.sendMail({
-        from: opts.from,
-        to: mail.to,
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        headers: mail.headers,
-      })) as { messageId?: string };
-      return { messageId: info.messageId ?? '' };
-    } catch (err) {
-      throw typedSmtpError(err);
-    }
+    // One span per SMTP hand-off, so the email is part of the incident's trace.
+    return withSpan(
+      'smtp.send',
+      async () => {
+        try {
+          const info = (await transport.sendMail({
+            from: opts.from,
+            to: mail.to,
+            subject: mail.subject,
+            html: mail.html,
+            text: mail.text,
+            headers: mail.headers,
+          })) as { messageId?: string };
+          return { messageId: info.messageId ?? '' };
+        } catch (err) {
+          throw typedSmtpError(err);
+        }
+      },
+      { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'smtp', 'smtp.recipients': mail.to.length } },
+    );
   };
 
   const breaker = createBreaker('smtp', sendOnce, {
