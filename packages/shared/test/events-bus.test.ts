@@ -87,6 +87,23 @@ describe('EventBus consume', () => {
     nested.stop();
   });
 
+  it('forwards an incoming traceparent to nested publishes even when this process does not trace', async () => {
+    const nested = collectEvents(nc, 'notify.send');
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const h = await bus.consume({
+      subject: 'job.trigger.passthrough',
+      durable: 'passthrough',
+      handler: async () => {
+        await bus.publish('notify.send', { severity: 'INFO', title: 'pass', body: 'through' });
+      },
+    });
+    await bus.publish('job.trigger.passthrough', { reason: 'x' }, { headers: { traceparent: tp } });
+    const [n] = await nested.waitFor('notify.send');
+    expect(n.headers.traceparent).toBe(tp);
+    await h.stop();
+    nested.stop();
+  });
+
   it('runs up to `concurrency` handlers at once and acks them all', async () => {
     let running = 0;
     let peak = 0;
