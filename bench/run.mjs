@@ -31,7 +31,8 @@ for (const file of files) {
   }
 }
 
-const fmt = (n) => (n === undefined ? '' : typeof n === 'number' ? n.toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(n));
+const fmt = (n) =>
+  n === undefined ? '' : typeof n === 'number' ? n.toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(n);
 console.log('\nname'.padEnd(40) + 'unit'.padEnd(14) + 'ours'.padStart(14) + '  peer'.padEnd(30) + 'ratio'.padStart(10));
 for (const r of results) {
   console.log(

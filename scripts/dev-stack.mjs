@@ -104,7 +104,7 @@ function start(name, command, args, env = {}, cwd = root) {
   const relay = (chunk) => {
     log.write(chunk);
     if (process.env.VIGIL_QUIET === '1') return;
-    for (const line of chunk.toString().split('\n')) if (line.trim()) process.stdout.write(prefix + line + '\n');
+    for (const line of chunk.toString().split('\n')) if (line.trim()) process.stdout.write(`${prefix + line}\n`);
   };
   child.stdout.on('data', relay);
   child.stderr.on('data', relay);
