@@ -1,6 +1,5 @@
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createRequire } from 'node:module';
+import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { setTracingEnabled } from './state.js';
 
 export interface InMemoryTracing {
@@ -11,15 +10,21 @@ export interface InMemoryTracing {
   shutdown(): Promise<void>;
 }
 
+const require = createRequire(import.meta.url);
+
 /**
  * Tests only: a real OTel SDK (context manager, W3C propagator) exporting finished spans to memory.
- * One per process (OTel globals); call shutdown in afterAll.
+ * One per process (OTel globals); call shutdown in afterAll. Loaded lazily so test files that do
+ * not trace do not pay the SDK import.
  */
 export function installInMemoryTracing(service = 'test'): InMemoryTracing {
-  const exporter = new InMemorySpanExporter();
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const base = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const exporter = new base.InMemorySpanExporter();
   const sdk = new NodeSDK({
     serviceName: service,
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [new base.SimpleSpanProcessor(exporter)],
     textMapPropagator: new W3CTraceContextPropagator(),
     instrumentations: [],
     metricReaders: [],

@@ -1,11 +1,4 @@
 import { createRequire } from 'node:module';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { setTracingEnabled } from './state.js';
 
 export interface TracingHandle {
@@ -21,6 +14,10 @@ export interface InitTracingOptions {
 
 const off: TracingHandle = { enabled: false, shutdown: async () => {} };
 
+// The SDK is loaded only when tracing is on, synchronously (the packages are CommonJS), so a
+// service without an endpoint never pays its ~300 ms import.
+const require = createRequire(import.meta.url);
+
 function tracesUrl(endpoint: string): string {
   const base = endpoint.replace(/\/+$/, '');
   return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;
@@ -28,11 +25,23 @@ function tracesUrl(endpoint: string): string {
 
 /**
  * Starts OpenTelemetry for a service when an OTLP endpoint is configured; otherwise installs
- * nothing (publish/consume then skip span work). HTTP server/client spans need the instrumentation
- * to load before `node:http` users: call this first thing in main.
+ * nothing (publish/consume then skip span work). HTTP server spans, ioredis and undici spans come
+ * from their instrumentations.
  */
 export function initTracing(service: string, opts: InitTracingOptions = {}): TracingHandle {
   if (!opts.endpoint) return off;
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { BatchSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { HttpInstrumentation } =
+    require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { IORedisInstrumentation } =
+    require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
+  const { UndiciInstrumentation } =
+    require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
   const sdk = new NodeSDK({
     serviceName: service,
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(opts.endpoint) }))],
@@ -47,12 +56,10 @@ export function initTracing(service: string, opts: InitTracingOptions = {}): Tra
     resourceDetectors: [],
   });
   sdk.start();
-  // ESM imports bypass the require hook the http instrumentation patches through; requiring the
-  // built-ins once makes it patch the shared module objects (server spans via Server.prototype).
-  const require = createRequire(import.meta.url);
+  // ESM imports bypass the require hook the instrumentations patch through; requiring the modules
+  // once makes them patch the shared module objects (http server spans via Server.prototype).
   require('node:http');
   require('node:https');
-  // same for ioredis when a service imported it before tracing started (a no-op if not installed)
   try {
     require('ioredis');
   } catch {
