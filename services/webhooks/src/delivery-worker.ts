@@ -5,6 +5,7 @@ import {
   PermanentError,
   TransientError,
   toErrorInfo,
+  VigilError,
   type VigilMetrics,
 } from '@vigil/shared';
 import type { DestinationBreakers } from './destination-breakers.js';
@@ -77,6 +78,13 @@ export class DeliveryWorker {
     this.inFlight.add(id);
     try {
       await this.deliver(req, cmd);
+    } catch (err) {
+      // Only typed errors leave: an untyped one (a library failing) would be redelivered at once, in a loop.
+      if (err instanceof VigilError) throw err;
+      throw new TransientError(`delivery of ${id} failed: ${(err as Error)?.message ?? String(err)}`, {
+        retryAfterMs: this.d.localRetryMs,
+        cause: err,
+      });
     } finally {
       this.inFlight.delete(id);
     }
@@ -97,6 +105,8 @@ export class DeliveryWorker {
       if (classify(err) === 'transient') {
         return this.defer(this.d.localRetryMs, 'signing key unavailable', err, ErrorCode.SECRET_UNAVAILABLE);
       }
+      // A duplicate of a webhook delivered before its key went away stays delivered.
+      if ((await this.local(() => this.d.store.get(req.id)))?.status === 'delivered') return;
       await this.d.store.markDeadWithoutAttempt(
         req.id,
         (err as Error).message,

@@ -41,6 +41,7 @@ export async function startHarness(
   const nc = await connect({ servers: nats.url });
   const events = collectEvents(nc, 'webhook.>');
   const redis = new Redis(redisServer.url);
+  redis.on('error', () => {}); // tests stop Redis on purpose
   const api: Harness['api'] = async (method, path, body, token = TOKEN) => {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -58,4 +58,22 @@ describe('status in Redis', () => {
       indexOrphansRemoved: 0,
     });
   });
+
+  it('Redis down: deliveries wait (nothing sent blind, nothing lost) and go out once it is back', async () => {
+    const r = await startHttpReceiver(() => ({ status: 200 }));
+    await h.redisServer.stop();
+    await h.service.runtime.bus.publish('webhook.send', { id: 'redis-down', url: r.url, eventType: 't', payload: {} });
+    // It is tried while Redis is away (the consumer counts a retry), and nothing is sent blind.
+    await waitFor(async () => {
+      const text = await (await fetch(`${h.service.url}/metrics`)).text();
+      return /vigil_events_handled_total\{subject="webhook.send",result="retry"\} [1-9]/.test(text);
+    }, 15_000);
+    const ready = await fetch(`${h.service.url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(r.requests).toHaveLength(0);
+    await h.redisServer.start();
+    await waitFor(() => h.events.of('webhook.delivered').find((e) => e.event.data.id === 'redis-down'), 20_000);
+    expect(r.requests).toHaveLength(1);
+    await r.close();
+  });
 });
