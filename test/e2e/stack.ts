@@ -220,10 +220,15 @@ export class Stack {
     method: string,
     route: string,
     body?: unknown,
+    headers: Record<string, string> = {},
   ): Promise<{ status: number; json: any; text: string }> {
     const res = await fetch(`${this.url(name)}${route}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();

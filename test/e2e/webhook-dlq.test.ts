@@ -1,0 +1,68 @@
+import { type HttpReceiver, startHttpReceiver, waitFor } from '@vigil/shared/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Stack } from './stack.js';
+
+// Seed 004: webhook statuses lived in memory and failed deliveries vanished. Here a webhook to a dead partner
+// is given up after its retries, lands in the DLQ (WARNING email), and `vigil dlq replay` delivers it once the
+// partner is back.
+let partner: HttpReceiver;
+
+const stack = new Stack({
+  jobsYaml: 'timezone: UTC\njobs: {}\n',
+  // no job runs here: the runner is not needed
+  services: ['secrets', 'webhooks', 'notifier', 'scheduler'],
+  env: { ALERT_GROUP_INTERVAL: '0' },
+  serviceEnv: {
+    webhooks: {
+      WEBHOOKS_SIGNING_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+      WEBHOOKS_BACKOFF_BASE: '200ms',
+      WEBHOOKS_BACKOFF_CAP: '1s',
+      WEBHOOKS_MAX_RETRIES: '3',
+    },
+  },
+});
+
+beforeAll(async () => {
+  partner = await startHttpReceiver(() => ({ status: 200 }));
+  await partner.close(); // down: connections refused
+  await stack.up();
+}, 40_000);
+afterAll(async () => {
+  await stack.down();
+  await partner.close();
+}, 30_000);
+
+it('a webhook to a dead receiver goes to the DLQ, and `vigil dlq replay` delivers it once the receiver is back', async () => {
+  const queued = await stack.api('webhooks', 'POST', '/api/webhooks', {
+    url: `${partner.url}/hooks/vigil`,
+    eventType: 'report.ready',
+    payload: { report: 'acme/2026-11-24' },
+  });
+  expect(queued.status).toBe(202);
+  const id: string = queued.json.id;
+
+  const [dead] = await stack.events.waitFor('webhook.dead', 1, 20_000);
+  expect(dead.event.data).toMatchObject({ id, attempts: 4 });
+  const warning = await stack.mail((m) => /WARNING/.test(m.subject) && m.subject.includes('webhook'), 10_000);
+  expect(warning.text).toContain(id);
+  expect((await stack.api('webhooks', 'GET', `/api/webhooks/${id}`)).json.status).toBe('dead');
+
+  const list = await stack.cli(['dlq', 'list', '--json']);
+  expect(list.code, list.stderr).toBe(0);
+  const listed = JSON.parse(list.stdout);
+  const entries: Array<{ seq: number; originalSubject: string }> = Array.isArray(listed) ? listed : listed.entries;
+  const entry = entries.find((e) => e.originalSubject === 'webhook.send');
+  expect(entry, list.stdout).toBeTruthy();
+
+  await partner.start();
+  const replay = await stack.cli(['dlq', 'replay', String(entry?.seq)]);
+  expect(replay.code, replay.stderr + replay.stdout).toBe(0);
+
+  await waitFor(() => stack.events.of('webhook.delivered').find((e) => e.event.data.id === id), {
+    timeout: 15_000,
+    message: 'the replayed webhook is delivered',
+  });
+  expect(partner.requests).toHaveLength(1);
+  expect(JSON.parse(partner.requests[0].body)).toMatchObject({ type: 'report.ready' });
+  expect((await stack.api('webhooks', 'GET', `/api/webhooks/${id}`)).json.status).toBe('delivered');
+}, 60_000);
