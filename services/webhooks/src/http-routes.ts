@@ -7,6 +7,7 @@ import {
   replayDlq,
   requireBearer,
   sendError,
+  TransientError,
   ValidationError,
 } from '@vigil/shared';
 import type { JetStreamClient, JetStreamManager } from 'nats';
@@ -30,7 +31,18 @@ export interface RouteDeps {
   hasDefaultKey: boolean;
 }
 
-const resolveAll = (host: string) => dns.promises.lookup(host, { all: true });
+/** DNS for the intake check: an unknown host is the caller's mistake (400), a DNS hiccup is ours (503). */
+async function resolveAll(host: string) {
+  try {
+    return await dns.promises.lookup(host, { all: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') {
+      throw new ValidationError(`webhook host ${host} does not resolve`, { code: ErrorCode.WEBHOOK_URL_REFUSED });
+    }
+    throw new TransientError(`cannot resolve ${host}: ${code ?? (err as Error).message}`, { retryAfterMs: 1000 });
+  }
+}
 
 /** Webhooks API (contract §6): intake, status, cleanup, dead letters. */
 export function registerRoutes(app: HttpApp, d: RouteDeps): void {

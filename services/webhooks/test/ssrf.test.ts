@@ -30,6 +30,15 @@ describe('SSRF guard', () => {
     expect(r.requests).toHaveLength(0);
   });
 
+  it('a host that does not resolve is refused at intake', async () => {
+    const res = await h.api('POST', '/api/webhooks', {
+      url: 'http://no-such-host.invalid/x',
+      eventType: 't',
+      payload: {},
+    });
+    expect(res).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_WEBHOOK_URL_REFUSED' } } });
+  });
+
   it('refuses at delivery too (commands published straight to the queue): dead, nothing sent', async () => {
     await h.service.runtime.bus.publish('webhook.send', {
       id: 'ssrf-event',
