@@ -1,3 +1,4 @@
+import { withTimeout } from '@vigil/shared';
 import type { KV } from 'nats';
 import type { GroupState } from './grouping.js';
 
@@ -17,7 +18,26 @@ export function groupKvKey(scope: string, rest: string): string {
  * compare-and-set on the entry's revision, retried on conflict, so two replicas never both send a "first" email.
  */
 export class GroupStore {
-  constructor(private readonly kv: KV) {}
+  constructor(
+    private readonly kv: KV,
+    /** Bound on listing keys: a listing that stalls must never block start-up or a recovery email. */
+    private readonly listTimeoutMs = 5_000,
+  ) {}
+
+  private async keys(filter?: string): Promise<string[]> {
+    const iter = await this.kv.keys(filter);
+    const out: string[] = [];
+    const drain = (async () => {
+      for await (const k of iter) out.push(k);
+    })();
+    try {
+      await withTimeout(drain, this.listTimeoutMs, undefined, () => iter.stop());
+    } catch {
+      iter.stop();
+      throw new Error(`listing alert groups timed out after ${this.listTimeoutMs} ms (${out.length} keys read)`);
+    }
+    return out;
+  }
 
   async get(key: string): Promise<{ state?: GroupState; revision: number }> {
     const e = await this.kv.get(key);
@@ -52,8 +72,7 @@ export class GroupStore {
   }
 
   async list(): Promise<Array<{ key: string; state: GroupState }>> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
+    const keys = await this.keys();
     const out: Array<{ key: string; state: GroupState }> = [];
     for (const key of keys) {
       const { state } = await this.get(key);
@@ -66,7 +85,14 @@ export class GroupStore {
   async closeScope(scope: string): Promise<GroupState[]> {
     const prefix = `${b64url(scope)}.`;
     const closed: GroupState[] = [];
-    for await (const k of await this.kv.keys(`${prefix}>`)) {
+    let keys: string[];
+    try {
+      keys = await this.keys(`${prefix}>`);
+    } catch {
+      // Closing groups is best effort: the resolved email matters more; stale groups expire or get re-sent.
+      return closed;
+    }
+    for (const k of keys) {
       const { state, revision } = await this.get(k);
       if (!state) continue;
       try {

@@ -12,6 +12,7 @@ import { durableName, MAX_DELIVER, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from '
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
 const DAY = 86_400_000;
+export const NOTIFIER_VERSION = '0.1.0';
 
 export interface StartNotifierOptions {
   env?: Record<string, string | undefined>;
@@ -23,6 +24,7 @@ export interface StartNotifierOptions {
 export function startNotifierService(opts: StartNotifierOptions = {}): Promise<ServiceHandle<NotifierConfig>> {
   return runService({
     name: 'notifier',
+    version: NOTIFIER_VERSION,
     configSchema: notifierEnvSchema,
     env: opts.env,
     defaultPort: 8082,
@@ -98,6 +100,8 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
           durable: durableName(s.family),
           handler: (event, ctx) => notifier.handle(ctx.subject, event, ctx.log),
           maxDeliver: MAX_DELIVER,
+          // Room for 3 SMTP attempts with their timeouts before the broker redelivers.
+          ackWaitMs: 60_000,
           backoffMs: REDELIVERY_BACKOFF_MS,
           concurrency: s.family === 'job-failed' ? 16 : 4,
           // From the start of the stream: an alert published before the notifier's first start is not lost.

@@ -82,5 +82,7 @@ describe('every channel down: the alert stays in the stream until one works', ()
     h.sink.setMode('accept');
     const [mail] = await h.sink.waitForMessages(1, 20_000);
     expect(mail.text).toContain(String(data.runId));
+    await h.idle('VIGIL_JOBS', 'notifier-job-failed');
+    expect(h.sink.messages.length).toBe(1);
   });
 });
