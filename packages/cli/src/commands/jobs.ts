@@ -45,8 +45,7 @@ export interface TriggerOptions {
 
 /** `vigil trigger <job> [--target T]… [--delay 10m] --reason "…" [--force]`: prints the runId. */
 export async function triggerCommand(ctx: CommandContext, job: string, opts: TriggerOptions): Promise<void> {
-  if (!opts.reason?.trim())
-    throw new CliError('--reason is required: say why this run is needed', EXIT.USAGE);
+  if (!opts.reason?.trim()) throw new CliError('--reason is required: say why this run is needed', EXIT.USAGE);
   const body: Record<string, unknown> = {
     job,
     reason: opts.reason,
