@@ -60,6 +60,32 @@ describe('fallback channel: SMTP down -> Slack-compatible webhook', () => {
     await h.bus.publish('job.failed.nightly-export', runData('nightly-export'));
     const [mail] = await h.sink.waitForMessages(1, 15_000);
     expect(mail.subject).toBe('🚨 CRITICAL: nightly-export failed — ConnectionError');
+    h.sink.clear();
+  });
+
+  it('opens the SMTP breaker when the server keeps failing, then probes and resumes email', async () => {
+    // (stop() would keep the pooled connection alive; a server answering 451 to everything is a real outage too)
+    h.sink.setMode('reject');
+    const before = (await h.events.waitFor('webhook.send')).length;
+    for (const job of ['a-job', 'b-job', 'c-job']) await h.bus.publish(`job.failed.${job}`, runData(job));
+    await h.events.waitFor('webhook.send', before + 3, 15_000);
+    const open = await waitFor(async () => {
+      const text = await (await fetch(`${h.notifier.url}/metrics`)).text();
+      return /vigil_breaker_state\{service="notifier",name="smtp"\} 2/.test(text) ? text : undefined;
+    });
+    expect(open).toContain('vigil_notifications_total{channel="webhook",severity="CRITICAL",result="sent"}');
+    await h.events.waitFor('breaker.opened.notifier.smtp');
+
+    h.sink.setMode('accept');
+    // The breaker lets a probe through after SMTP_BREAKER_RESET (1 s here); keep alerting until email is back.
+    await waitFor(
+      async () => {
+        await h.bus.publish('job.failed.d-job', runData('d-job'));
+        return h.sink.messages.length > 0;
+      },
+      { timeout: 15_000, interval: 500 },
+    );
+    expect(h.sink.messages[0].subject).toBe('🚨 CRITICAL: d-job failed — ConnectionError');
   });
 });
 

@@ -15,7 +15,7 @@ export interface Harness {
   sink: SmtpSink;
   nc: NatsConnection;
   bus: EventBus;
-  /** Events on notification.>, webhook.> and dlq.> (not '>': that would swallow the secrets.get requests). */
+  /** Events on notification.>, webhook.>, dlq.> and breaker.> (not '>': that would swallow the secrets.get requests). */
   events: { waitFor: EventCollector['waitFor']; stop(): void };
   notifier: Awaited<ReturnType<typeof startNotifierService>>;
   /** Resolves when a durable has nothing pending or unacknowledged (every delivered event was handled). */
@@ -42,7 +42,9 @@ export async function startHarness(env: Record<string, string> = {}, clock?: Clo
   });
   const nc = await connect({ servers: nats.url });
   const bus = new EventBus(nc, { service: 'test', logger: createLogger({ service: 'test', level: 'silent' }) });
-  const collectors = ['notification', 'webhook', 'dlq'].map((p) => [p, collectEvents(nc, `${p}.>`)] as const);
+  const collectors = ['notification', 'webhook', 'dlq', 'breaker'].map(
+    (p) => [p, collectEvents(nc, `${p}.>`)] as const,
+  );
   const events = {
     waitFor: (prefix: string, count?: number, timeoutMs?: number) => {
       const c = collectors.find(([p]) => prefix.startsWith(p));
