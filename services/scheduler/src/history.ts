@@ -29,6 +29,8 @@ export async function foldRunEvent(ctx: SchedulerContext, verb: string, event: C
   const data = event.data;
   await updateJson<RunRecord>(ctx.kv.runs, data.runId, (prev) => applyRunEvent(prev, verb, data, event.time));
   if (verb === 'recovered') return;
+  // the job only tracks its current run for forbid/replace; `allow` jobs skip a contended write per run
+  if ((verb === 'requested' || verb === 'started') && ctx.job(data.job)?.concurrency === 'allow') return;
   let recovered = false;
   let previous: string | undefined;
   await updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => {

@@ -61,7 +61,8 @@ describe('exactly one job.requested per slot across replicas', () => {
     const out: { runId: string; job: string; slot: number }[] = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage('VIGIL_JOBS', { seq }).catch(() => undefined);
-      if (!m || !m.subject.startsWith('job.requested.')) continue;
+      if (!m) continue;
+      if (!m.subject.startsWith('job.requested.')) continue;
       const data = (m.json() as { data: { runId: string; job: string; scheduledAt: string } }).data;
       out.push({ runId: data.runId, job: data.job, slot: Date.parse(data.scheduledAt) });
     }
