@@ -117,6 +117,21 @@ export function recommendedActions(alert: Alert): string[] {
       return alert.sample ? ['This is a test: if you can read it, email alerts reach you. Nothing to do.'] : [];
     default: {
       const actions = alert.error ? errorActions(alert.error, scope) : [];
+      // Per-target errors say more than the run's summary: advise on each kind of failure (bounded).
+      const byAction = new Map<string, string[]>();
+      for (const f of alert.failures ?? []) {
+        const [type, ...rest] = f.error.split(': ');
+        const err: AlertError = rest.length ? { type, message: rest.join(': ') } : { type: 'Error', message: f.error };
+        for (const a of errorActions(err, scope).filter((x) => !x.startsWith('Read the error'))) {
+          byAction.set(a, [...(byAction.get(a) ?? []), f.target]);
+        }
+      }
+      for (const [a, targets] of [...byAction].slice(0, 3)) {
+        const names =
+          targets.length > 3 ? `${targets.slice(0, 3).join(', ')} and ${targets.length - 3} more` : targets.join(', ');
+        const line = `${names}: ${a}`;
+        if (!actions.includes(a)) actions.push(line);
+      }
       if (alert.kind === 'partial' && alert.failures?.length) {
         actions.push(`Re-run only the ${alert.failures.length} failed target(s) with the command below.`);
       }

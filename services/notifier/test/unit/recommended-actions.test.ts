@@ -27,3 +27,21 @@ describe('recommendedActions', () => {
     expect(recommendedActions(s).join(' ')).toMatch(/AWS status/);
   });
 });
+
+describe('recommendedActions for partial runs', () => {
+  it('advises per kind of target failure', () => {
+    const ev = failedEvent({
+      status: 'partial',
+      error: undefined,
+      failures: [
+        { target: 'acme', error: { type: 'HttpError', message: 'HTTP 503 Service Unavailable', class: 'transient' } },
+        { target: 'globex', error: 'timeout after 30s' },
+        { target: 'initech', error: { type: 'HttpError', message: 'HTTP 503', class: 'transient' } },
+      ],
+    });
+    const text = recommendedActions(toAlert('job.partial.daily-reports', ev)!).join('\n');
+    expect(text).toMatch(/^acme, initech: The provider answered 503/m);
+    expect(text).toMatch(/^globex: The call timed out/m);
+    expect(text).toMatch(/Re-run only the 3 failed target/);
+  });
+});
