@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+import { loadJobsFile, ValidationError } from '@vigil/shared';
+import { describe, expect, it } from 'vitest';
+
+describe('examples/jobs.yaml (the npm start demo)', () => {
+  it('is a valid jobs file with an http, a command, a report and a health job', async () => {
+    const file = await loadJobsFile(fileURLToPath(new URL('../../../examples/jobs.yaml', import.meta.url)));
+    const handlers = Object.values(file.jobs).map((j) => j.handler);
+    expect(handlers).toEqual(expect.arrayContaining(['http', 'command', 'report.daily', 'health.daily']));
+    expect(file.jobs['daily-reports'].targets).toEqual(['acme', 'globex', 'initech']);
+  });
+
+  it('a missing file is an error naming the path', async () => {
+    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.toThrow(/nonexistent\/jobs\.yaml/);
+    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.not.toBeInstanceOf(ValidationError);
+  });
+});
