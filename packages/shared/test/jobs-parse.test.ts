@@ -173,4 +173,11 @@ jobs:
     expect(file.jobs.r.options).toEqual({ format: 'pdf' });
     expect(file.jobs.r.targets).toEqual(['acme', 'globex']);
   });
+
+  it('rejects an `every` that is not whole seconds (slots are named by their second)', () => {
+    const errors = errorsOf('jobs:\n  a:\n    every: 1500ms\n    handler: health.daily\n');
+    expect(errors).toEqual([
+      expect.objectContaining({ line: 3, message: expect.stringContaining('whole number of seconds') }),
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Clock, EventBus, JobDefinition, JobsFile } from '@vigil/shared';
+import type { Clock, EventBus, JobDefinition, JobsFile, VigilMetrics } from '@vigil/shared';
 import type { KV } from 'nats';
 import type { Logger } from '@vigil/shared';
 import type { JobState } from './job-state.js';
@@ -13,6 +13,7 @@ export interface SchedulerContext {
   log: Logger;
   bus: EventBus;
   instance: string;
+  metrics?: VigilMetrics;
   kv: { runs: KV; jobs: KV; slots: KV };
   runs: LiveMap<RunRecord>;
   jobStates: LiveMap<JobState>;

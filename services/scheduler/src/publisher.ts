@@ -59,8 +59,14 @@ export async function publishVerdict(
   if (run.requestedBy) data.requestedBy = run.requestedBy;
   if (run.targets) data.targets = run.targets;
   if (verdict === 'stuck' && run.startedAt) data.durationMs = ctx.clock.now() - Date.parse(run.startedAt);
-  await ctx.bus.publish(Subjects.jobEvent(verdict, run.job), data, {
+  const ack = await ctx.bus.publish(Subjects.jobEvent(verdict, run.job), data, {
     msgId: `${verdict}.${run.runId}`,
     time: new Date(ctx.clock.now()),
   });
+  // the runner counts the runs it finishes; missed, stuck and skipped runs only the scheduler knows about.
+  // Counted by the replica whose copy the stream kept, so replicas do not add up to more than happened.
+  if (!ack.duplicate && verdict !== 'recovered') {
+    ctx.metrics?.jobRunsTotal.inc({ job: run.job, trigger: run.trigger, status: verdict });
+  }
+  ctx.log.warn({ runId: run.runId, job: run.job, verdict, reason, duplicate: ack.duplicate }, `run ${verdict}`);
 }

@@ -1,4 +1,4 @@
-import { type Clock, openKv, runService, type ServiceHandle } from '@vigil/shared';
+import { type Clock, openKv, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
 import { activeRunId } from './concurrency.js';
 import { isOverdue } from './deadlines.js';
@@ -55,6 +55,7 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
         log: rt.log,
         bus: rt.bus,
         instance: rt.instance,
+        metrics: vigilMetrics(rt.registry),
         kv: { runs: runsKv, jobs: jobsKv, slots: slotsKv },
         runs,
         jobStates,

@@ -70,6 +70,28 @@ export class Ticker {
     }
   }
 
+  /**
+   * NATS may be briefly away (reconnecting) when a slot falls: retry until the slot's start deadline. If it
+   * still fails, the slot is not recorded as handled, so the next start reports or catches it up.
+   */
+  private async dispatchWithRetry(def: JobDefinition, slot: number): Promise<void> {
+    const until = slot + (def.startDeadline ?? this.ctx.defaults.startDeadlineMs);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.dispatcher.dispatch(def, slot, 'schedule');
+        return;
+      } catch (err) {
+        const delay = Math.min(500 * 2 ** attempt, 10_000);
+        if (this.stopped || this.ctx.clock.now() + delay > until) {
+          this.ctx.log.error({ err, job: def.name, slot: new Date(slot).toISOString() }, 'slot could not be published');
+          return;
+        }
+        this.ctx.log.warn({ err, job: def.name, attempt }, 'slot publish failed; retrying');
+        await this.ctx.clock.sleep(delay);
+      }
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     for (const a of this.armed.values()) if (a.timer) this.ctx.clock.clearTimeout(a.timer);
@@ -89,9 +111,7 @@ export class Ticker {
     a.timer = this.ctx.clock.setTimeout(() => {
       if (this.armed.get(a.def.name) !== a) return;
       this.arm(a, next);
-      this.dispatcher
-        .dispatch(a.def, next, 'schedule')
-        .catch((err: unknown) => this.ctx.log.error({ err, job: a.def.name, slot: next }, 'slot dispatch failed'));
+      void this.dispatchWithRetry(a.def, next);
     }, wait);
   }
 }

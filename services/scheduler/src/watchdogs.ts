@@ -9,6 +9,8 @@ import { hasStarted, isActive, type RunRecord } from './run-record.js';
 
 type Kind = 'missed' | 'stuck' | 'backup';
 
+const WATCHDOG_RETRY_MS = 1_000;
+
 /**
  * Every replica watches every run (from the live copy of `vigil_runs`) and keeps one timer per pending
  * deadline, so a deadline is noticed when it passes even if the replica that requested the run is gone.
@@ -56,7 +58,12 @@ export class Watchdogs {
     const handle = this.ctx.clock.setTimeout(
       () => {
         this.timers.delete(key);
-        this.fire(runId, kind).catch((err: unknown) => this.ctx.log.error({ err, runId, kind }, 'watchdog failed'));
+        this.fire(runId, kind).catch((err: unknown) => {
+          // NATS away (e.g. reconnecting): a verdict must not be dropped; fire() re-reads the record and the
+          // verdict's msg-id dedupes, so trying again is safe.
+          this.ctx.log.error({ err, runId, kind }, 'watchdog failed; retrying in 1s');
+          if (!this.stopped && !this.timers.has(key)) this.set(runId, kind, this.ctx.clock.now() + WATCHDOG_RETRY_MS);
+        });
       },
       Math.max(0, wait),
     );

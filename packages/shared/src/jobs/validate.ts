@@ -54,8 +54,9 @@ export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string)
     const problem = cronProblem(job.schedule, tz);
     if (problem) out.push({ path: at('schedule'), message: problem });
   }
-  if (job.every !== undefined && job.every < 1_000) {
-    out.push({ path: at('every'), message: '`every` must be at least 1s' });
+  if (job.every !== undefined && (job.every < 1_000 || job.every % 1_000 !== 0)) {
+    // slots are named by their epoch second: a sub-second interval would give two slots one name
+    out.push({ path: at('every'), message: '`every` must be a whole number of seconds, at least 1s' });
   }
   const handler = job.handler;
   const known = (HANDLERS as readonly string[]).includes(handler) || /^module:.+/.test(handler);
