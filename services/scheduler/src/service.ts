@@ -80,7 +80,8 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       await startTriggerConsumer(ctx);
       rt.phase('consuming job events (history) and job.trigger.>');
 
-      const ticker = new Ticker(ctx, new SlotDispatcher(ctx));
+      const dispatcher = new SlotDispatcher(ctx);
+      const ticker = new Ticker(ctx, dispatcher);
       await ticker.catchUp(source.get().jobs);
       ticker.sync(source.get().jobs);
       source.onChange((file) => ticker.sync(file.jobs));
@@ -102,6 +103,7 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
 
       rt.onShutdown(() => {
         ticker.stop();
+        dispatcher.stop();
         watchdogs.stop();
         source.stop();
         breakers.stop();

@@ -1,4 +1,4 @@
-import { type JobDefinition, Subjects } from '@vigil/shared';
+import { type JobDefinition, Subjects, type TimerHandle } from '@vigil/shared';
 import { decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { type JobState, emptyJobState } from './job-state.js';
@@ -18,7 +18,14 @@ interface SlotRecord {
  * died). Either way `Nats-Msg-Id` = runId lets the stream keep a single copy.
  */
 export class SlotDispatcher {
+  private readonly waiting = new Set<TimerHandle>();
+
   constructor(private readonly ctx: SchedulerContext) {}
+
+  stop(): void {
+    for (const t of this.waiting) this.ctx.clock.clearTimeout(t);
+    this.waiting.clear();
+  }
 
   async dispatch(def: JobDefinition, slot: number, kind: SlotKind, reason?: string): Promise<void> {
     const runId = slotRunId(def.name, slot);
@@ -27,10 +34,11 @@ export class SlotDispatcher {
       await this.handle(def, slot, runId, kind, reason);
       return;
     }
-    this.ctx.clock.setTimeout(
-      () => void this.takeOverIfAbandoned(def, slot, runId, kind, reason),
-      this.ctx.defaults.slotGraceMs,
-    );
+    const timer = this.ctx.clock.setTimeout(() => {
+      this.waiting.delete(timer);
+      void this.takeOverIfAbandoned(def, slot, runId, kind, reason);
+    }, this.ctx.defaults.slotGraceMs);
+    this.waiting.add(timer);
   }
 
   private async claim(runId: string): Promise<boolean> {

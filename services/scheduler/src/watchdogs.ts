@@ -19,6 +19,7 @@ const WATCHDOG_RETRY_MS = 1_000;
 export class Watchdogs {
   private readonly timers = new Map<string, { at: number; handle: TimerHandle }>();
   private stopped = false;
+  private readonly backups = new Set<string>();
 
   constructor(private readonly ctx: SchedulerContext) {}
 
@@ -104,9 +105,13 @@ export class Watchdogs {
         ctx.log.info({ runId, why: plan.why }, 'no backup run needed');
         return;
       }
+      const backupId = backupRunId(runId);
+      // a later change of the original record re-arms this check; one backup per run is enough
+      if (ctx.runs.get(backupId) || this.backups.has(backupId)) return;
+      this.backups.add(backupId);
       ctx.log.warn({ runId, targets: plan.targets ?? 'all', why: plan.why }, 'requesting backup run');
       await publishRequested(ctx, {
-        runId: backupRunId(runId),
+        runId: backupId,
         job: run.job,
         trigger: 'backup',
         scheduledAt: ctx.clock.now(),
