@@ -1,2 +1,3 @@
-// wired in its own issue
-export {};
+import { startReportsService } from './service.js';
+
+await startReportsService({ handleSignals: true });

@@ -1,0 +1,19 @@
+import { baseEnvSchema, durationSchema, envListSchema, httpPortSchema } from '@vigil/shared';
+import { z } from 'zod';
+
+/** The runner's environment (contract §3 plus the runner's own knobs, documented in README.md). */
+export const reportsEnvSchema = baseEnvSchema.extend({
+  HTTP_PORT: httpPortSchema(8081),
+  VIGIL_JOBS_FILE: z.string().min(1).default('./jobs.yaml'),
+  /** Runs executing at once in this replica (all jobs together). */
+  RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** A run not acknowledged nor heartbeated for this long is redelivered to another replica. */
+  RUNNER_ACK_WAIT: durationSchema.default(30_000),
+  /** Runs longer than this publish `job.started`; shorter ones only their terminal event. */
+  RUNNER_STARTED_AFTER: durationSchema.default(250),
+  /** Default OpenAI-compatible endpoint and model chain for `report.daily` when a job names none. */
+  LLM_ENDPOINT: z.url().optional(),
+  LLM_MODELS: envListSchema(),
+});
+
+export type ReportsConfig = z.infer<typeof reportsEnvSchema>;

@@ -1,0 +1,60 @@
+import type { Logger } from '@vigil/shared';
+import type { Clock } from '@vigil/shared';
+
+/** What a handler may read of the secrets service; values are registered for log redaction. */
+export interface HandlerSecrets {
+  get(name: string): Promise<string>;
+  /** Replaces `${secret:NAME}` / `${secret:NAME.field}` in a string. */
+  resolve(text: string): Promise<string>;
+}
+
+/** Everything a handler gets. Handlers never see NATS. */
+export interface HandlerContext<O = Record<string, unknown>> {
+  runId: string;
+  job: string;
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  attempt: number;
+  /** The targets this run covers (empty when the job has none). */
+  targets: string[];
+  /** The handler's options (the jobs-file block named like the handler), `${secret:…}` already resolved. */
+  options: O;
+  /** Directory of the jobs file: relative paths in options resolve from here. */
+  baseDir: string;
+  log: Logger;
+  secrets: HandlerSecrets;
+  /** Aborted on cancellation (`job.cancel.<job>`), timeout or shutdown. Pass it to fetch/spawn. */
+  signal: AbortSignal;
+  /** Keeps the run alive (heartbeat) and records a progress note. */
+  progress(note: string): void;
+  clock: Clock;
+}
+
+export interface TargetOutcome {
+  target: string;
+  ok: boolean;
+  error?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export interface HandlerResult {
+  /** Usually derived from `targets`: all ok -> succeeded, some -> partial, none -> failed. */
+  status?: 'succeeded' | 'partial' | 'failed';
+  targets?: TargetOutcome[];
+  details?: Record<string, unknown>;
+}
+
+export interface JobHandler<O = Record<string, unknown>> {
+  /** Checks options and targets before any side effect; throw ValidationError (or return a message). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a validate() that returns nothing is the common case
+  validate?(ctx: HandlerContext<O>): void | string | undefined | Promise<void | string | undefined>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: `async run() {}` is a valid handler
+  run(ctx: HandlerContext<O>): Promise<HandlerResult | undefined | void>;
+}
+
+/**
+ * THE way to add your own job: a module whose default export is `defineHandler({ validate?, run })`,
+ * referenced in jobs.yaml as `handler: module:./path/to/file.mjs` (relative to the jobs file).
+ */
+export function defineHandler<O = Record<string, unknown>>(handler: JobHandler<O>): JobHandler<O> {
+  return handler;
+}

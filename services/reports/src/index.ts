@@ -1,0 +1,10 @@
+// Public API of @vigil/reports for handler authors and tests.
+export {
+  defineHandler,
+  type JobHandler,
+  type HandlerContext,
+  type HandlerResult,
+  type TargetOutcome,
+  type HandlerSecrets,
+} from './handler-api.js';
+export { startReportsService, type ReportsServiceOptions } from './service.js';

@@ -1,0 +1,90 @@
+import {
+  type Clock,
+  ErrorCode,
+  isRetryable,
+  type JobDefinition,
+  type Logger,
+  retry,
+  ValidationError,
+} from '@vigil/shared';
+import type { HandlerContext, HandlerSecrets, JobHandler } from '../handler-api.js';
+import { resolveSecretRefs, hasSecretRefs } from './resolve-options.js';
+import { failedOutcome, outcomeOf, type RunOutcome } from './run-outcome.js';
+import { resolveTargets } from './targets.js';
+
+export interface ExecuteInput {
+  runId: string;
+  def: JobDefinition;
+  handler: JobHandler;
+  requestedTargets?: string[];
+  baseDir: string;
+  log: Logger;
+  secrets: HandlerSecrets;
+  signal: AbortSignal;
+  clock: Clock;
+  progress(note: string): void;
+}
+
+export interface ExecuteResult {
+  outcome: RunOutcome;
+  /** Handler calls made (1 = no retry). */
+  attempts: number;
+  targets: string[];
+}
+
+/**
+ * Validates, then runs the handler with the job's retry policy (full-jitter backoff). Validation problems
+ * fail at once with class `validation`, before any side effect; only retryable errors are retried.
+ */
+export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
+  const { def, handler, signal, clock } = input;
+  let attempts = 0;
+  let targets: string[] = [];
+  try {
+    targets = await resolveTargets(def, input.requestedTargets, input.secrets);
+    const options = (
+      hasSecretRefs(def.options) ? await resolveSecretRefs(def.options, input.secrets) : def.options
+    ) as Record<string, unknown>;
+    const ctxFor = (attempt: number): HandlerContext => ({
+      runId: input.runId,
+      job: def.name,
+      attempt,
+      targets,
+      options,
+      baseDir: input.baseDir,
+      log: input.log,
+      secrets: input.secrets,
+      signal,
+      progress: input.progress,
+      clock,
+    });
+    if (handler.validate) {
+      const problem = await handler.validate(ctxFor(1));
+      if (typeof problem === 'string' && problem) {
+        throw new ValidationError(problem, { code: ErrorCode.VALIDATION, details: { job: def.name } });
+      }
+    }
+    const fixed = def.retries.backoff === 'fixed';
+    const result = await retry(
+      async (attempt) => {
+        attempts = attempt;
+        return handler.run(ctxFor(attempt));
+      },
+      {
+        max: def.retries.max,
+        base: def.retries.base,
+        cap: fixed ? def.retries.base : def.retries.cap,
+        jitter: 'full',
+        signal,
+        clock,
+        shouldRetry: (err) => !signal.aborted && isRetryable(err),
+        onRetry: (err, attempt, delayMs) =>
+          input.log.warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
+      },
+    );
+    return { outcome: outcomeOf(result, targets), attempts: Math.max(1, attempts), targets };
+  } catch (err) {
+    const reason = signal.aborted ? (signal.reason ?? err) : err;
+    return { outcome: failedOutcome(reason, targets), attempts: Math.max(1, attempts), targets };
+  }
+}

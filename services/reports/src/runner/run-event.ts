@@ -1,0 +1,47 @@
+import { type CloudEvent, type JobRun, makeEnvelope } from '@vigil/shared';
+import type { RunOutcome } from './run-outcome.js';
+
+export const SERVICE = 'reports';
+
+/** The run data every runner event carries, built from the request's data. */
+export function baseRunData(req: JobRun): JobRun {
+  const data: JobRun = {
+    runId: req.runId,
+    job: req.job,
+    attempt: req.attempt,
+    trigger: req.trigger,
+    scheduledAt: req.scheduledAt,
+    status: req.status,
+  };
+  if (req.reason !== undefined) data.reason = req.reason;
+  if (req.requestedBy !== undefined) data.requestedBy = req.requestedBy;
+  if (req.targets !== undefined) data.targets = req.targets;
+  return data;
+}
+
+export function startedEvent(req: JobRun, startedAt: number): CloudEvent<JobRun> {
+  const data = { ...baseRunData(req), status: 'started' as const, startedAt: new Date(startedAt).toISOString() };
+  return makeEnvelope(SERVICE, `job.started.${req.job}`, data);
+}
+
+export function terminalEvent(
+  req: JobRun,
+  outcome: RunOutcome,
+  attempt: number,
+  startedAt: number,
+  finishedAt: number,
+): CloudEvent<JobRun> {
+  const data: JobRun = {
+    ...baseRunData(req),
+    attempt,
+    status: outcome.status,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    durationMs: finishedAt - startedAt,
+  };
+  if (outcome.stats) data.stats = outcome.stats;
+  if (outcome.failures) data.failures = outcome.failures;
+  if (outcome.error) data.error = outcome.error;
+  if (outcome.details) data.details = outcome.details;
+  return makeEnvelope(SERVICE, `job.${outcome.status}.${req.job}`, data, { time: new Date(finishedAt) });
+}

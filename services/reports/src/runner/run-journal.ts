@@ -1,0 +1,145 @@
+import type { KV } from 'nats';
+
+/** A terminal event kept so a redelivered, already finished run can re-publish it (de-duplicated). */
+export interface DoneRecord {
+  subject: string;
+  msgId: string;
+  /** The CloudEvent JSON exactly as published. */
+  event: string;
+}
+
+interface ClaimEntry {
+  seq: number;
+  runId: string;
+  at: number;
+}
+
+interface DoneEntry extends DoneRecord {
+  seq: number;
+  runId: string;
+}
+
+interface Page {
+  instance: string;
+  c: [number, string, number][];
+  d: [number, string, string, string, string][];
+}
+
+export interface LookupResult {
+  claims: { instance: string; runId: string; at: number }[];
+  done?: DoneRecord & { runId: string };
+}
+
+/** Request sequences per key prefix: a redelivery lists only the pages of its own range. */
+const RANGE = 4096;
+
+/**
+ * The runner's idempotency record, written by group commit. Instead of one create-only KV write per run
+ * (a durable round trip that halves throughput), every claim ("I am about to execute the request at stream
+ * sequence S") and every completion ("S finished, here is its terminal event") waiting at a moment is
+ * written together as ONE immutable KV entry per sequence range: `r<S/4096>.<instance>.<n>`. Callers await
+ * durability before they act (claim before side effects, done before the terminal publish and the ack).
+ * Only a redelivered message (rare) reads pages back: it lists the keys of its range and looks for S.
+ */
+export class RunJournal {
+  private pendingClaims: ClaimEntry[] = [];
+  private pendingDone: DoneEntry[] = [];
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private pageNo = 0;
+  private readonly cache = new Map<string, Page>();
+
+  constructor(
+    private readonly kv: KV,
+    readonly instance: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Resolves once the claim is durable. */
+  claim(seq: number, runId: string): Promise<void> {
+    this.pendingClaims.push({ seq, runId, at: this.now() });
+    return this.enqueue();
+  }
+
+  /** Resolves once the completion (with its terminal event) is durable. */
+  complete(seq: number, runId: string, done: DoneRecord): Promise<void> {
+    this.pendingDone.push({ seq, runId, ...done });
+    return this.enqueue();
+  }
+
+  private enqueue(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.schedule();
+    return p;
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    // One macrotask lets every run finishing in this turn join the same write.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.waiters.length === 0) return;
+    this.flushing = true;
+    const claims = this.pendingClaims;
+    const done = this.pendingDone;
+    const waiters = this.waiters;
+    this.pendingClaims = [];
+    this.pendingDone = [];
+    this.waiters = [];
+    try {
+      const pages = new Map<number, Page>();
+      const pageFor = (seq: number) => {
+        const range = Math.floor(seq / RANGE);
+        let page = pages.get(range);
+        if (!page) {
+          page = { instance: this.instance, c: [], d: [] };
+          pages.set(range, page);
+        }
+        return page;
+      };
+      for (const c of claims) pageFor(c.seq).c.push([c.seq, c.runId, c.at]);
+      for (const d of done) pageFor(d.seq).d.push([d.seq, d.runId, d.subject, d.msgId, d.event]);
+      const n = ++this.pageNo;
+      await Promise.all(
+        [...pages].map(([range, page]) => this.kv.put(`r${range}.${this.instance}.${n}`, JSON.stringify(page))),
+      );
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+    } finally {
+      this.flushing = false;
+      if (this.waiters.length > 0) this.schedule();
+    }
+  }
+
+  /** Everything the journal knows about the request at stream sequence `seq` (any instance). */
+  async lookup(seq: number): Promise<LookupResult> {
+    const range = Math.floor(seq / RANGE);
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(`r${range}.>`)) keys.push(k);
+    const result: LookupResult = { claims: [] };
+    for (const key of keys) {
+      let page = this.cache.get(key);
+      if (!page) {
+        const entry = await this.kv.get(key);
+        if (!entry || entry.value.length === 0) continue;
+        page = JSON.parse(entry.string()) as Page;
+        // Pages are written once, so a cached copy never goes stale.
+        if (this.cache.size > 2000) this.cache.clear();
+        this.cache.set(key, page);
+      }
+      for (const [s, runId, at] of page.c) if (s === seq) result.claims.push({ instance: page.instance, runId, at });
+      for (const [s, runId, subject, msgId, event] of page.d) {
+        if (s === seq) result.done = { runId, subject, msgId, event };
+      }
+    }
+    return result;
+  }
+}

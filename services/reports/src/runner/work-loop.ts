@@ -1,0 +1,362 @@
+import {
+  type Clock,
+  deadLetter,
+  ensureDurable,
+  envelopeProblem,
+  ErrorCode,
+  Header,
+  type JobDefinition,
+  type JobRun,
+  JobRunSchema,
+  type Logger,
+  publishDurable,
+  retry,
+  ValidationError,
+  type VigilMetrics,
+} from '@vigil/shared';
+import {
+  headers as natsHeaders,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type MsgHdrs,
+} from 'nats';
+import type { HandlerSecrets, JobHandler } from '../handler-api.js';
+import { RunCancelledError } from './cancelled-error.js';
+import { executeRun } from './execute-run.js';
+import { Limiter } from './limiter.js';
+import type { RunJournal } from './run-journal.js';
+import { failedOutcome } from './run-outcome.js';
+import { startedEvent, terminalEvent } from './run-event.js';
+
+export const RUNNER_STREAM = 'VIGIL_JOBS';
+export const RUNNER_DURABLE = 'runner';
+export const RUNNER_SUBJECT = 'job.requested.>';
+
+export interface WorkLoopDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  clock: Clock;
+  journal: RunJournal;
+  metrics?: VigilMetrics;
+  secrets: HandlerSecrets;
+  /** Current job definitions (the jobs file); looked up per run so a reload is picked up. */
+  jobs: () => Map<string, JobDefinition>;
+  baseDir: string;
+  resolveHandler: (def: JobDefinition) => Promise<JobHandler>;
+  concurrency: number;
+  ackWaitMs: number;
+  /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
+  startedAfterMs: number;
+}
+
+interface Inflight {
+  msg: JsMsg;
+  runId: string;
+  job: string;
+  controller: AbortController;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Longer waits than this for `notBefore` go back to the stream (nak with delay) instead of memory. */
+const MAX_IN_MEMORY_DELAY_MS = 60_000;
+
+/**
+ * The runner's consume loop: one shared durable pull consumer (N replicas split the work), a global and
+ * per-job concurrency limit, heartbeats for queued and long runs, group-committed idempotency records,
+ * one durable publish per short run.
+ */
+export class WorkLoop {
+  private readonly limiter: Limiter;
+  private readonly inflight = new Map<number, Inflight>();
+  private readonly cancelled = new Map<string, { reason: string; until: number }>();
+  private messages?: ConsumerMessages;
+  private heartbeat?: ReturnType<typeof setInterval>;
+  private loopDone?: Promise<void>;
+  private roomWaiter?: () => void;
+  private stopping = false;
+
+  constructor(private readonly d: WorkLoopDeps) {
+    this.limiter = new Limiter(d.concurrency);
+  }
+
+  get running(): number {
+    return this.limiter.running;
+  }
+
+  async start(): Promise<void> {
+    await ensureDurable(this.d.jsm, {
+      stream: RUNNER_STREAM,
+      durable: RUNNER_DURABLE,
+      subject: RUNNER_SUBJECT,
+      ackWaitMs: this.d.ackWaitMs,
+      deliverPolicy: 'all',
+    });
+    const consumer = await this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
+    this.messages = await consumer.consume({ max_messages: Math.max(64, this.d.concurrency * 2) });
+    this.heartbeat = setInterval(
+      () => {
+        for (const f of this.inflight.values()) f.msg.working();
+        const now = Date.now();
+        for (const [id, c] of this.cancelled) if (c.until < now) this.cancelled.delete(id);
+      },
+      Math.max(100, Math.floor(this.d.ackWaitMs / 3)),
+    );
+    this.heartbeat.unref();
+    const messages = this.messages;
+    this.loopDone = (async () => {
+      for await (const msg of messages) {
+        void this.onMessage(msg);
+        // Backpressure: never hold more than twice the concurrency; the rest waits in the stream.
+        while (this.inflight.size >= this.d.concurrency * 2 && !this.stopping) {
+          await new Promise<void>((r) => (this.roomWaiter = r));
+        }
+      }
+    })();
+  }
+
+  /** `job.cancel.<job>`: aborts the run if it is here, or marks it so it is cancelled when it arrives. */
+  cancel(runId: string, reason: string): boolean {
+    for (const f of this.inflight.values()) {
+      if (f.runId === runId) {
+        f.controller.abort(new RunCancelledError(reason, { runId }));
+        return true;
+      }
+    }
+    this.cancelled.set(runId, { reason, until: Date.now() + 10 * 60_000 });
+    return false;
+  }
+
+  async stop(timeoutMs = 15_000): Promise<void> {
+    this.stopping = true;
+    this.roomWaiter?.();
+    this.messages?.stop();
+    const deadline = Date.now() + timeoutMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.loopDone?.catch(() => undefined);
+  }
+
+  private release(seq: number): void {
+    this.inflight.delete(seq);
+    const w = this.roomWaiter;
+    this.roomWaiter = undefined;
+    w?.();
+  }
+
+  private async deadLetter(msg: JsMsg, err: unknown): Promise<void> {
+    this.d.log.error({ err, subject: msg.subject, seq: msg.info.streamSequence }, 'invalid run request: dead-lettered');
+    await deadLetter(this.d.js, msg, err, msg.info.deliveryCount, {
+      metrics: this.d.metrics,
+      consumer: RUNNER_DURABLE,
+    });
+    msg.term();
+  }
+
+  private parse(msg: JsMsg): JobRun {
+    let env: unknown;
+    try {
+      env = JSON.parse(decoder.decode(msg.data));
+    } catch {
+      throw new ValidationError('payload is not JSON', { code: ErrorCode.INVALID_EVENT });
+    }
+    const problem = envelopeProblem(env);
+    if (problem) throw new ValidationError(`invalid CloudEvent: ${problem}`, { code: ErrorCode.INVALID_EVENT });
+    const r = JobRunSchema.safeParse((env as { data: unknown }).data);
+    if (!r.success) {
+      const issues = r.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ');
+      throw new ValidationError(`invalid job.requested data: ${issues}`, { code: ErrorCode.INVALID_EVENT });
+    }
+    return r.data;
+  }
+
+  private async onMessage(msg: JsMsg): Promise<void> {
+    const seq = msg.info.streamSequence;
+    const same = this.inflight.get(seq);
+    if (same) {
+      // Redelivered to the replica that is still running it: keep the newest handle for the ack.
+      same.msg = msg;
+      return;
+    }
+    let req: JobRun;
+    try {
+      req = this.parse(msg);
+    } catch (err) {
+      await this.deadLetter(msg, err).catch((e: unknown) => {
+        this.d.log.error({ err: e }, 'dead-letter failed; will retry');
+        msg.nak(1000);
+      });
+      return;
+    }
+    const slot: Inflight = { msg, runId: req.runId, job: req.job, controller: new AbortController() };
+    this.inflight.set(seq, slot);
+    try {
+      await this.process(slot, seq, req);
+    } catch (err) {
+      this.d.log.error({ err, runId: req.runId, job: req.job }, 'run not completed; the stream will redeliver it');
+      slot.msg.nak(1000);
+    } finally {
+      this.release(seq);
+    }
+  }
+
+  private async process(slot: Inflight, seq: number, req: JobRun): Promise<void> {
+    const { msg } = slot;
+    if (msg.info.redelivered && (await this.finishedBefore(slot, seq))) return;
+    if (req.notBefore) {
+      const wait = Date.parse(req.notBefore) - this.d.clock.now();
+      if (wait > MAX_IN_MEMORY_DELAY_MS) {
+        msg.nak(wait - MAX_IN_MEMORY_DELAY_MS / 2);
+        return;
+      }
+      if (wait > 0) await this.d.clock.sleep(wait, slot.controller.signal).catch(() => undefined);
+    }
+    const def = this.d.jobs().get(req.job);
+    const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
+    await this.limiter.acquire(req.job, keyLimit);
+    try {
+      await this.d.journal.claim(seq, req.runId);
+      await this.run(slot, seq, req, def);
+    } finally {
+      this.limiter.release(req.job);
+    }
+  }
+
+  /** A redelivered request: if the journal says it finished, re-publish its terminal event and ack. */
+  private async finishedBefore(slot: Inflight, seq: number): Promise<boolean> {
+    const found = await this.d.journal.lookup(seq);
+    if (found.done) {
+      await publishDurable(this.d.js, found.done.subject, encoder.encode(found.done.event), {
+        msgID: found.done.msgId,
+      });
+      slot.msg.ack();
+      this.d.log.info(
+        { runId: found.done.runId, seq },
+        'redelivered run had finished: terminal event re-published, not executed',
+      );
+      return true;
+    }
+    if (found.claims.length > 0) {
+      this.d.log.warn(
+        { runId: slot.runId, seq, claims: found.claims },
+        'taking over a run whose replica stopped before finishing',
+      );
+    }
+    return false;
+  }
+
+  private async run(slot: Inflight, seq: number, req: JobRun, def: JobDefinition | undefined): Promise<void> {
+    const { clock, log: baseLog } = this.d;
+    const startedAt = clock.now();
+    const log = baseLog.child({ runId: req.runId, job: req.job });
+    const signal = slot.controller.signal;
+    const pre = this.cancelled.get(req.runId);
+    if (pre) slot.controller.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
+
+    let started: Promise<unknown> | undefined;
+    const startedTimer = clock.setTimeout(() => {
+      started = this.publish(startedEvent(req, startedAt), `${req.runId}.started`, slot.msg.headers).catch(
+        (err: unknown) => log.warn({ err }, 'job.started not published'),
+      );
+    }, this.d.startedAfterMs);
+
+    let result: Awaited<ReturnType<typeof executeRun>>;
+    if (!def) {
+      const err = new ValidationError(`job ${req.job} is not in the jobs file`, { code: ErrorCode.JOB_NOT_FOUND });
+      result = { outcome: failedOutcome(err, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
+    } else if (signal.aborted) {
+      result = { outcome: failedOutcome(signal.reason, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
+    } else {
+      let handler: JobHandler | undefined;
+      try {
+        handler = await this.d.resolveHandler(def);
+      } catch (err) {
+        result = { outcome: failedOutcome(err, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
+      }
+      if (handler) {
+        result = await executeRun({
+          runId: req.runId,
+          def,
+          handler,
+          requestedTargets: req.targets,
+          baseDir: this.d.baseDir,
+          log,
+          secrets: this.d.secrets,
+          signal,
+          clock,
+          progress: (note) => {
+            slot.msg.working();
+            log.info({ progress: note }, 'progress');
+          },
+        });
+      }
+    }
+    clock.clearTimeout(startedTimer);
+    const { outcome, attempts } = result!;
+    const finishedAt = clock.now();
+    const event = terminalEvent(req, outcome, attempts, startedAt, finishedAt);
+    const msgId = `${req.runId}.${outcome.status}`;
+    const body = JSON.stringify(event);
+    if (outcome.status !== 'succeeded')
+      log.warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
+
+    // Done is recorded before the event is published: a crash in between re-publishes it (same msg id).
+    await this.persist(
+      () => this.d.journal.complete(seq, req.runId, { subject: event.subject, msgId, event: body }),
+      slot,
+    );
+    if (started) await started;
+    await this.persist(() => this.publishBody(event.subject, body, msgId, slot.msg.headers), slot);
+    slot.msg.ack();
+
+    const m = this.d.metrics;
+    if (m) {
+      m.jobRunsTotal.inc({ job: req.job, trigger: req.trigger, status: outcome.status });
+      m.jobDurationSeconds.observe({ job: req.job }, (finishedAt - startedAt) / 1000);
+      if (outcome.status === 'succeeded') m.jobLastSuccess.set({ job: req.job }, finishedAt / 1000);
+    }
+  }
+
+  /** Infrastructure writes after a run are retried in place (heartbeating) rather than re-running the handler. */
+  private persist<T>(fn: () => Promise<T>, slot: Inflight): Promise<T> {
+    return retry(fn, {
+      max: 8,
+      base: 200,
+      cap: 5_000,
+      shouldRetry: () => !this.stopping,
+      onRetry: (err, attempt) => {
+        slot.msg.working();
+        this.d.log.warn({ err, attempt, runId: slot.runId }, 'recording run result failed; retrying');
+      },
+    });
+  }
+
+  private headersFor(source: MsgHdrs | undefined, msgId: string, correlation: string): MsgHdrs {
+    const h = natsHeaders();
+    h.set(Header.CORRELATION_ID, source?.get(Header.CORRELATION_ID) || correlation);
+    const tp = source?.get(Header.TRACEPARENT);
+    if (tp) h.set(Header.TRACEPARENT, tp);
+    h.set(Header.MSG_ID, msgId);
+    return h;
+  }
+
+  private publish(
+    event: { subject: string; id: string },
+    msgId: string,
+    source: MsgHdrs | undefined,
+  ): Promise<unknown> {
+    return this.publishBody(event.subject, JSON.stringify(event), msgId, source);
+  }
+
+  private async publishBody(subject: string, body: string, msgId: string, source: MsgHdrs | undefined): Promise<void> {
+    const runId = msgId.slice(0, msgId.lastIndexOf('.'));
+    await publishDurable(this.d.js, subject, encoder.encode(body), {
+      msgID: msgId,
+      headers: this.headersFor(source, msgId, runId),
+    });
+    this.d.metrics?.eventsPublishedTotal.inc({ subject });
+  }
+}

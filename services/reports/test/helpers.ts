@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeEnvelope } from '@vigil/shared';
+import { headers, type NatsConnection } from 'nats';
+
+export const serviceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A temp directory holding a jobs.yaml (and any handler modules written next to it). */
+export function jobsDir(yaml: string, files: Record<string, string> = {}): { dir: string; file: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-reports-'));
+  const file = path.join(dir, 'jobs.yaml');
+  writeFileSync(file, yaml);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return { dir, file };
+}
+
+export interface RequestOptions {
+  targets?: string[];
+  trigger?: 'schedule' | 'manual' | 'backup' | 'catch-up';
+  notBefore?: string;
+}
+
+/** Publishes `job.requested.<job>` like the scheduler does (Nats-Msg-Id = runId). */
+export async function requestRun(nc: NatsConnection, job: string, runId: string, opts: RequestOptions = {}) {
+  const data = {
+    runId,
+    job,
+    attempt: 1,
+    trigger: opts.trigger ?? 'manual',
+    scheduledAt: new Date().toISOString(),
+    status: 'requested',
+    ...(opts.targets ? { targets: opts.targets } : {}),
+    ...(opts.notBefore ? { notBefore: opts.notBefore } : {}),
+  };
+  const env = makeEnvelope('scheduler', `job.requested.${job}`, data);
+  const h = headers();
+  h.set('Nats-Msg-Id', runId);
+  return nc.jetstream().publish(`job.requested.${job}`, new TextEncoder().encode(JSON.stringify(env)), { headers: h });
+}
+
+export interface Replica {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** A runner replica as a real process from dist/main.js (so kill -9 means kill -9). */
+export function spawnReplica(env: Record<string, string>): Replica {
+  const proc = spawn(process.execPath, [path.join(serviceDir, 'dist/main.js')], {
+    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  proc.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}
