@@ -42,7 +42,14 @@ describe('vigil CLI against a real scheduler process', () => {
   };
 
   beforeAll(async () => {
-    execFileSync('pnpm', ['exec', 'tsc', '-b', 'services/scheduler', 'packages/cli'], { cwd: root, stdio: 'inherit' });
+    // several test files may build at once: take turns (flock where it exists)
+    const build = ['pnpm', ...['exec', 'tsc', '-b', 'services/scheduler', 'packages/cli']];
+    try {
+      execFileSync('flock', [path.join(tmpdir(), 'vigil-test-build.lock'), ...build], { cwd: root, stdio: 'inherit' });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      execFileSync(build[0], build.slice(1), { cwd: root, stdio: 'inherit' });
+    }
     nats = await startNats();
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-cli-'));
     writeFileSync(path.join(dir, 'jobs.yaml'), JOBS);
