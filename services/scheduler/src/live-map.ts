@@ -1,4 +1,4 @@
-import type { KV } from 'nats';
+import type { KV, KvEntry } from 'nats';
 import type { Logger } from '@vigil/shared';
 import { decodeJson } from './kv-json.js';
 
@@ -30,25 +30,40 @@ export class LiveMap<T> {
     });
     const iter = await this.kv.watch({ key: '>', initializedFn: () => ready() });
     this.watcher = iter;
-    void (async () => {
-      try {
-        for await (const entry of iter) {
-          const value = decodeJson<T>(entry);
-          if (value === undefined) this.values.delete(entry.key);
-          else this.values.set(entry.key, value);
-          for (const fn of this.listeners) {
-            try {
-              fn(entry.key, value);
-            } catch (err) {
-              this.log.error({ err, key: entry.key }, `${this.name} listener failed`);
-            }
+    void this.follow(iter);
+    await initialized;
+  }
+
+  private async follow(iter: AsyncIterable<KvEntry>): Promise<void> {
+    try {
+      for await (const entry of iter) {
+        const value = decodeJson<T>(entry);
+        if (value === undefined) this.values.delete(entry.key);
+        else this.values.set(entry.key, value);
+        for (const fn of this.listeners) {
+          try {
+            fn(entry.key, value);
+          } catch (err) {
+            this.log.error({ err, key: entry.key }, `${this.name} listener failed`);
           }
         }
-      } catch (err) {
-        if (!this.stopped) this.log.error({ err }, `${this.name} watch ended`);
       }
-    })();
-    await initialized;
+    } catch (err) {
+      if (!this.stopped) this.log.error({ err }, `${this.name} watch failed`);
+    }
+    if (this.stopped) return;
+    // a live copy that silently stops updating would be worse than none: resync from the last values
+    this.log.warn(`${this.name} watch ended; re-opening`);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      if (this.stopped) return;
+      try {
+        await this.start();
+        return;
+      } catch (err) {
+        this.log.warn({ err }, `${this.name} watch re-open failed; retrying`);
+      }
+    }
   }
 
   get(key: string): T | undefined {
