@@ -10,9 +10,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   freePort,
+  type HttpReceiver,
   type SmtpSink,
   startNats,
   startRedis,
+  startHttpReceiver,
   startSmtpSink,
   type TestServer,
   waitFor,
@@ -38,6 +40,8 @@ interface Running {
 let nats: TestServer;
 let redis: TestServer;
 let smtp: SmtpSink;
+/** Stands in for Jaeger's OTLP/HTTP port (compose: OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318). */
+let otlp: HttpReceiver;
 let workDir: string;
 /** Where the services run from: the assembled image tree (or the repository when pnpm is missing). */
 let appDir = root;
@@ -62,6 +66,8 @@ async function startService(name: ServiceName, extraEnv: Record<string, string> 
     SECRETS_PROVIDER: 'file',
     SECRETS_FILE: path.join(workDir, 'secrets.json'),
     VIGIL_COMMIT: 'verify-deploy-test',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    OTEL_SERVICE_NAME: `vigil-${name}`,
     LOG_LEVEL: 'warn',
     ...extraEnv,
   };
@@ -161,13 +167,14 @@ beforeAll(async () => {
   } else {
     console.warn('[deploy tests] pnpm not on PATH: services run from the repository, not the pruned image tree');
   }
-  [nats, redis, smtp] = await Promise.all([startNats(), startRedis(), startSmtpSink()]);
+  [nats, redis, smtp, otlp] = await Promise.all([startNats(), startRedis(), startSmtpSink(), startHttpReceiver()]);
   await Promise.all(SERVICES.map((name) => startService(name)));
 }, 90_000);
 
 afterAll(async () => {
   await Promise.all(running.map(stopService));
   await smtp?.stop();
+  await otlp?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -196,6 +203,19 @@ describe('verify-deploy against the real services', () => {
     // /version shows the commit the "image" was built from.
     expect(rows.find((r) => r.check === 'version')?.detail).toContain('verify-deploy-test');
   }, 60_000);
+
+  it('every service exports traces over OTLP/HTTP, as it does to Jaeger in compose', async () => {
+    // Tracing libraries load only when an endpoint is set: this also proves the pruned tree has them.
+    const exported = await waitFor(
+      () => {
+        const bodies = otlp.requests.filter((r) => r.method === 'POST' && r.url === '/v1/traces').map((r) => r.body);
+        const seen = SERVICES.filter((n) => bodies.some((b) => b.includes(`vigil-${n}`)));
+        return seen.length === SERVICES.length ? seen : undefined;
+      },
+      { timeout: 20_000, interval: 200, message: 'a /v1/traces export from every service' },
+    );
+    expect(exported).toEqual([...SERVICES]);
+  }, 30_000);
 
   it('every service reports the version of its package.json, so --expect-version can prove the release', async () => {
     const { rows } = await verifyJson(['--expect-version', VERSION, ...SERVICES.map((n) => byName(n).url)]);
