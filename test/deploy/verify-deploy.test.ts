@@ -162,8 +162,12 @@ beforeAll(async () => {
   writeFileSync(path.join(workDir, 'secrets.json'), JSON.stringify({ 'demo-key': 'demo-value' }));
   if (which('pnpm')) {
     appDir = path.join(workDir, 'app');
-    const r = run('sh', [path.join(deployDir, 'assemble-runtime.sh'), appDir]);
-    expect(r.status, `assemble-runtime.sh failed:\n${r.stdout}${r.stderr}`).toBe(0);
+    // Other test files rebuild dist/ too: build and copy under the same lock so nothing half-written is copied.
+    const dirs = SERVICES.map((n) => `services/${n}`).join(' ');
+    const script = `pnpm exec tsc -b ${dirs} && sh deploy/assemble-runtime.sh '${appDir}'`;
+    const lock = path.join(tmpdir(), 'vigil-test-build.lock');
+    const r = which('flock') ? run('flock', [lock, 'sh', '-c', script]) : run('sh', ['-c', script]);
+    expect(r.status, `build + assemble-runtime.sh failed:\n${r.stdout}${r.stderr}`).toBe(0);
   } else {
     console.warn('[deploy tests] pnpm not on PATH: services run from the repository, not the pruned image tree');
   }
