@@ -54,7 +54,7 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
       rt.phase('idempotency journal ready');
 
       const registry = new HandlerRegistry(baseDir);
-      registerBuiltins(registry, { rt, config });
+      registerBuiltins(registry, { rt, config, jobs: () => [...jobs.values()], secrets: client });
 
       const loop = new WorkLoop({
         js: rt.js,

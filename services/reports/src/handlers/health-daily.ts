@@ -1,0 +1,76 @@
+import type { JobDefinition } from '@vigil/shared';
+import { defineHandler } from '../handler-api.js';
+import { analyseHealth } from '../health/health-analysis.js';
+import { type HealthSources, secretNamesOf } from '../health/health-sources.js';
+import { formatHealth, recommend } from '../health/recommendations.js';
+import { parseTargetList } from '../runner/targets.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * `health.daily` (seed 003): the last 24 h of runs -> coverage per job and target, success rate, mean
+ * time to recover, open breakers, DLQ depth, secrets staleness, with concrete recommendations, sent as
+ * `notify.send` (INFO, or WARNING / CRITICAL when coverage < 100% or success < 95%).
+ */
+export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefinition[]) {
+  return defineHandler({
+    async run(ctx) {
+      const defs = jobs();
+      const targetsOf: Record<string, string[]> = {};
+      for (const d of defs) {
+        if (d.targets && !Array.isArray(d.targets)) {
+          try {
+            targetsOf[d.name] = parseTargetList(await ctx.secrets.get(d.targets.secret));
+          } catch (err) {
+            ctx.log.warn({ job: d.name, error: (err as Error).message }, 'targets secret unavailable for coverage');
+          }
+        }
+      }
+      const [runs, openBreakers, dlqDepth, secrets] = await Promise.all([
+        sources.runs(),
+        sources.openBreakers(),
+        sources.dlqDepth().catch(() => -1),
+        sources.secretHealth(secretNamesOf(defs)),
+      ]);
+      const now = ctx.clock.now();
+      const windowMs = typeof ctx.options.windowMs === 'number' ? ctx.options.windowMs : DAY_MS;
+      const report = analyseHealth({
+        now,
+        windowMs,
+        runs,
+        jobs: defs,
+        targetsOf,
+        openBreakers,
+        dlqDepth: Math.max(0, dlqDepth),
+        secrets,
+      });
+      const { severity, recommendations } = recommend(report);
+      const date = new Date(now).toISOString().slice(0, 10);
+      const recipients = Array.isArray(ctx.options.recipients) ? (ctx.options.recipients as string[]) : undefined;
+      await sources.notify({
+        severity,
+        title: `Vigil daily health ${date}: ${severity} — coverage ${(report.coverage * 100).toFixed(1)}%, success ${(report.successRate * 100).toFixed(1)}%`,
+        body: formatHealth(report, recommendations),
+        ...(recipients ? { recipients } : {}),
+        dedupeKey: `health.daily.${ctx.job}.${date}`,
+        details: {
+          coverage: report.coverage,
+          successRate: report.successRate,
+          mttrMinutes: report.mttrMinutes,
+          dlqDepth: report.dlqDepth,
+        },
+      });
+      return {
+        details: {
+          severity,
+          coverage: report.coverage,
+          successRate: report.successRate,
+          mttrMinutes: report.mttrMinutes,
+          openBreakers: report.openBreakers.length,
+          dlqDepth: report.dlqDepth,
+          recommendations,
+        },
+      };
+    },
+  });
+}

@@ -1,0 +1,106 @@
+import { type JobDefinition, type JobRun, JobRunSchema, openKv, type Runtime } from '@vigil/shared';
+import type { HandlerSecrets } from '../handler-api.js';
+import type { SecretHealth } from './health-analysis.js';
+
+export const RUNS_BUCKET = 'vigil_runs';
+
+/** Everything health.daily reads, behind one interface (the handler never sees NATS). */
+export interface HealthSources {
+  runs(): Promise<JobRun[]>;
+  openBreakers(): Promise<{ service: string; name: string }[]>;
+  dlqDepth(): Promise<number>;
+  secretHealth(names: string[]): Promise<SecretHealth[]>;
+  notify(data: {
+    severity: string;
+    title: string;
+    body: string;
+    recipients?: string[];
+    dedupeKey: string;
+    details?: Record<string, unknown>;
+  }): Promise<void>;
+}
+
+/** Secret names a jobs file depends on: target lists, alert recipients, `${secret:…}` in options. */
+export function secretNamesOf(jobs: JobDefinition[]): string[] {
+  const names = new Set<string>();
+  for (const j of jobs) {
+    if (j.targets && !Array.isArray(j.targets)) names.add(j.targets.secret);
+    if (j.alerts?.secret) names.add(j.alerts.secret);
+    for (const m of JSON.stringify(j.options).matchAll(/\$\{secret:([A-Za-z0-9_\-/]+)/g)) names.add(m[1]);
+  }
+  return [...names].sort();
+}
+
+export function natsHealthSources(
+  rt: Pick<Runtime<unknown>, 'js' | 'jsm' | 'bus' | 'log'>,
+  secrets: { get(name: string): Promise<{ stale: boolean; ageSeconds: number }> } | undefined,
+): HealthSources {
+  return {
+    async runs() {
+      const kv = await openKv(rt.js, RUNS_BUCKET);
+      const out: JobRun[] = [];
+      const keys: string[] = [];
+      for await (const k of await kv.keys()) keys.push(k);
+      for (let i = 0; i < keys.length; i += 64) {
+        const entries = await Promise.all(keys.slice(i, i + 64).map((k) => kv.get(k)));
+        for (const e of entries) {
+          if (!e || e.operation !== 'PUT' || e.value.length === 0) continue;
+          try {
+            const parsed = JobRunSchema.safeParse(JSON.parse(e.string()));
+            if (parsed.success) out.push(parsed.data);
+          } catch {
+            // a foreign value in the bucket is not a run
+          }
+        }
+      }
+      return out;
+    },
+    async openBreakers() {
+      let info: Awaited<ReturnType<typeof rt.jsm.streams.info>>;
+      try {
+        info = await rt.jsm.streams.info('VIGIL_OPS', { subjects_filter: 'breaker.>' });
+      } catch {
+        return [];
+      }
+      const pairs = new Set<string>();
+      for (const s of Object.keys(info.state.subjects ?? {})) pairs.add(s.split('.').slice(2).join('.'));
+      const open: { service: string; name: string }[] = [];
+      for (const pair of pairs) {
+        let last = { seq: 0, verb: '' };
+        for (const verb of ['opened', 'half-open', 'closed']) {
+          try {
+            const m = await rt.jsm.streams.getMessage('VIGIL_OPS', { last_by_subj: `breaker.${verb}.${pair}` });
+            if (m.seq > last.seq) last = { seq: m.seq, verb };
+          } catch {
+            // no event of this kind yet
+          }
+        }
+        if (last.verb === 'opened') {
+          const [service, ...rest] = pair.split('.');
+          open.push({ service, name: rest.join('.') });
+        }
+      }
+      return open;
+    },
+    dlqDepth: () => rt.bus.dlqDepth(),
+    async secretHealth(names) {
+      if (!secrets) return [];
+      return Promise.all(
+        names.map(async (name) => {
+          try {
+            const v = await secrets.get(name);
+            return { name, stale: v.stale, ageSeconds: v.ageSeconds };
+          } catch (err) {
+            return { name, stale: true, error: (err as Error).message };
+          }
+        }),
+      );
+    },
+    async notify(data) {
+      await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey });
+    },
+  };
+}
+
+/** Adapts HandlerSecrets-like clients (only `get`) for tests. */
+export type SecretsForHealth = Pick<HandlerSecrets, 'get'>;

@@ -1,0 +1,52 @@
+import { ErrorCode, httpStatusError, parseRetryAfter, PermanentError } from '@vigil/shared';
+
+export interface ChatRequest {
+  /** Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 */
+  endpoint: string;
+  apiKey?: string;
+  model: string;
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  maxTokens?: number;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+export interface ChatAnswer {
+  text: string;
+  model: string;
+  usage?: Record<string, unknown>;
+}
+
+/**
+ * One chat-completions call. Statuses become typed errors once (429/5xx transient with Retry-After,
+ * other 4xx permanent); an empty answer is a transient failure (models do that under load).
+ */
+export async function chatCompletion(req: ChatRequest): Promise<ChatAnswer> {
+  const url = `${req.endpoint.replace(/\/+$/, '')}/chat/completions`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (req.apiKey) headers.authorization = `Bearer ${req.apiKey}`;
+  const body: Record<string, unknown> = { model: req.model, messages: req.messages };
+  if (req.maxTokens) body.max_tokens = req.maxTokens;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    signal: AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    throw httpStatusError(res.status, `model ${req.model}: HTTP ${res.status} ${text.slice(0, 200)}`, retryAfterMs);
+  }
+  let parsed: { choices?: { message?: { content?: unknown } }[]; model?: unknown; usage?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new PermanentError(`model ${req.model}: answer is not JSON`, { code: ErrorCode.MODEL_UNAVAILABLE });
+  }
+  const content = parsed.choices?.[0]?.message?.content;
+  if (typeof content !== 'string' || content.trim() === '') {
+    throw new PermanentError(`model ${req.model}: empty answer`, { code: ErrorCode.MODEL_UNAVAILABLE });
+  }
+  return { text: content, model: req.model, usage: parsed.usage };
+}

@@ -1,0 +1,104 @@
+import { type FakeLlm, collectEvents, startFakeLlm, startNats, type TestServer } from '@vigil/shared/testing';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReportsService } from '../src/service.js';
+import { jobsDir, requestRun } from './helpers.js';
+
+const targets = Array.from({ length: 10 }, (_, i) => `company-${i + 1}`);
+
+describe('report.daily against a fake OpenAI-compatible endpoint', () => {
+  let nats: TestServer;
+  let nc: NatsConnection;
+  let llm: FakeLlm;
+  let service: Awaited<ReturnType<typeof startReportsService>>;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+    llm = await startFakeLlm();
+    const common = `endpoint: ${llm.url}, baseDelayMs: 20, maxDelayMs: 200, retries: 1`;
+    const { file } = jobsDir(`jobs:
+  fallback-report:
+    handler: report.daily
+    targets: [acme]
+    retries: { max: 0 }
+    report: { ${common}, models: [primary-a, fallback-a] }
+  ratelimited-report:
+    handler: report.daily
+    targets: [acme]
+    retries: { max: 0 }
+    report: { ${common}, models: [busy-b, fallback-b] }
+  ten-targets:
+    handler: report.daily
+    targets: [${targets.join(', ')}]
+    retries: { max: 0 }
+    report: { ${common}, models: [main-c, backup-c], prompt: "Report for {{target}} on {{date}}" }
+`);
+    service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+      handleSignals: false,
+    });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await llm?.close();
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it('falls back when the primary model answers 500, succeeds and records the model', async () => {
+    llm.plan('primary-a', { status: 500 });
+    const events = collectEvents(nc, 'job.*.fallback-report');
+    await requestRun(nc, 'fallback-report', 'fb-1');
+    const [done] = await events.waitFor('job.succeeded', 1, 15_000);
+    expect(done.event.data.details.model).toBe('fallback-a');
+    expect(done.event.data.details.models).toEqual({ acme: 'fallback-a' });
+    // the primary was retried (1 retry) before falling back
+    expect(llm.requests.filter((r) => r.model === 'primary-a')).toHaveLength(2);
+    expect(events.of('job.failed')).toHaveLength(0);
+  });
+
+  it('waits for Retry-After on a 429 and then succeeds on the same model', async () => {
+    llm.plan('busy-b', [{ status: 429, retryAfter: 1 }, {}]);
+    const events = collectEvents(nc, 'job.*.ratelimited-report');
+    await requestRun(nc, 'ratelimited-report', 'rl-1');
+    const [done] = await events.waitFor('job.succeeded', 1, 15_000);
+    expect(done.event.data.details.model).toBe('busy-b');
+    const calls = llm.requests.filter((r) => r.model === 'busy-b');
+    expect(calls).toHaveLength(2);
+    expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(950);
+    expect(llm.requests.filter((r) => r.model === 'fallback-b')).toHaveLength(0);
+  });
+
+  it('10 targets with 2 failing permanently: job.partial naming exactly those 2, 8 artifacts stored', async () => {
+    const broken = new Set(['company-3', 'company-7']);
+    const plan = (req: { prompt: string }) =>
+      [...broken].some((b) => req.prompt.includes(`${b} `)) ? { status: 500 } : {};
+    llm.plan('main-c', plan);
+    llm.plan('backup-c', plan);
+    const events = collectEvents(nc, 'job.*.ten-targets');
+    await requestRun(nc, 'ten-targets', 'ten-1');
+    const [partial] = await events.waitFor('job.partial', 1, 20_000);
+    const data = partial.event.data;
+    expect(data.failures.map((f: { target: string }) => f.target).sort()).toEqual(['company-3', 'company-7']);
+    expect(data.stats).toEqual({ targets: 10, succeeded: 8, failed: 2, skipped: 0 });
+    expect(data.details.artifacts).toHaveLength(8);
+
+    const os = await nc.jetstream().views.os('reports');
+    const list = await os.list();
+    const names = list
+      .map((o) => o.name)
+      .filter((n) => n.startsWith('ten-targets/'))
+      .sort();
+    const date = new Date().toISOString().slice(0, 10);
+    expect(names).toEqual(
+      targets
+        .filter((t) => !broken.has(t))
+        .map((t) => `ten-targets/${date}/${t}.md`)
+        .sort(),
+    );
+    const text = new TextDecoder().decode((await os.getBlob(`ten-targets/${date}/company-1.md`)) ?? new Uint8Array());
+    expect(text).toContain('company-1');
+  });
+});
