@@ -17,3 +17,8 @@ export const reportsEnvSchema = baseEnvSchema.extend({
 });
 
 export type ReportsConfig = z.infer<typeof reportsEnvSchema>;
+
+/** The environment `command` jobs inherit (config.ts is the one place that reads process.env). */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}

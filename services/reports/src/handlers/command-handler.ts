@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ErrorCode, TransientError, ValidationError, VigilError } from '@vigil/shared';
 import { z } from 'zod';
+import { inheritedEnv } from '../config.js';
 import { defineHandler } from '../handler-api.js';
 
 const optionsSchema = z.object({
@@ -41,7 +42,7 @@ export function commandHandler() {
       const [cmd, ...args] = Array.isArray(o.run) ? o.run : [o.run];
       const child = spawn(cmd, args, {
         cwd: path.resolve(ctx.baseDir, o.cwd ?? '.'),
-        env: { ...process.env, ...o.env, VIGIL_RUN_ID: ctx.runId, VIGIL_JOB: ctx.job },
+        env: { ...inheritedEnv(), ...o.env, VIGIL_RUN_ID: ctx.runId, VIGIL_JOB: ctx.job },
         shell: !Array.isArray(o.run),
         stdio: ['ignore', 'pipe', 'pipe'],
       });

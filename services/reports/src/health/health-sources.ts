@@ -44,7 +44,7 @@ export function natsHealthSources(
       for (let i = 0; i < keys.length; i += 64) {
         const entries = await Promise.all(keys.slice(i, i + 64).map((k) => kv.get(k)));
         for (const e of entries) {
-          if (!e || e.operation !== 'PUT' || e.value.length === 0) continue;
+          if (e?.operation !== 'PUT' || e.value.length === 0) continue;
           try {
             const parsed = JobRunSchema.safeParse(JSON.parse(e.string()));
             if (parsed.success) out.push(parsed.data);
