@@ -11,11 +11,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = mkdtempSync(path.join(tmpdir(), 'vigil-results-'));
 const jsonFile = path.join(outDir, 'vitest.json');
 const vitest = path.join(root, 'node_modules', '.bin', 'vitest');
+const runTag = `r${process.pid}${Date.now().toString(36)}`;
 
 const r = spawnSync(
   vitest,
   ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`, ...process.argv.slice(2)],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, CI: process.env.CI ?? 'true' } },
+  { stdio: 'inherit', cwd: root, env: { ...process.env, CI: process.env.CI ?? 'true', VIGIL_TEST_RUN: runTag } },
 );
 
 let passed = 0;
@@ -35,7 +36,7 @@ rmSync(outDir, { recursive: true, force: true });
 // A server the test kit started and nobody stopped is a leak: report it, then clean up.
 let leaked = '';
 try {
-  leaked = execFileSync('pgrep', ['-af', 'vigil-test-'], { encoding: 'utf8' })
+  leaked = execFileSync('pgrep', ['-af', `vigil-test-${runTag}-`], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l && /nats-server|redis-server/.test(l))
     .join('\n');
@@ -44,7 +45,7 @@ try {
 }
 if (leaked) {
   console.error(`\nleaked test servers after the run:\n${leaked}`);
-  spawnSync('pkill', ['-9', '-f', 'vigil-test-']);
+  spawnSync('pkill', ['-9', '-f', `vigil-test-${runTag}-`]);
   failed += 1;
 }
 

@@ -24,8 +24,11 @@ export interface TestServer {
 /** Every temp dir the kit creates starts with this, so leaked processes can be found by their args. */
 export const TEST_DIR_PREFIX = 'vigil-test-';
 
+// scripts/run-tests.mjs sets VIGIL_TEST_RUN so its leak check finds this run's servers and no one else's.
+const runTag = process.env.VIGIL_TEST_RUN ? `${process.env.VIGIL_TEST_RUN}-` : '';
+
 function tempDir(kind: string): string {
-  return mkdtempSync(path.join(tmpdir(), `${TEST_DIR_PREFIX}${kind}-`));
+  return mkdtempSync(path.join(tmpdir(), `${TEST_DIR_PREFIX}${runTag}${kind}-`));
 }
 
 function wrap(proc: ManagedProcess, url: string, port: number, dir: string): TestServer {
