@@ -269,8 +269,8 @@ console.log(`  mail inbox http://127.0.0.1:${mailWebPort}   (SMTP on 127.0.0.1:$
 console.log(`  NATS       nats://127.0.0.1:${natsPort}   Redis redis://127.0.0.1:${redisPort}`);
 if (llmUrl) console.log(`  demo LLM   ${llmUrl}`);
 console.log(`\n  API token  ${common.VIGIL_API_TOKEN}   (also in .vigil/dev-token)`);
-console.log(`  CLI        NATS_URL=nats://127.0.0.1:${natsPort} npx vigil jobs`);
-console.log(`  trigger    NATS_URL=nats://127.0.0.1:${natsPort} npx vigil trigger heartbeat --reason "first try"`);
+console.log(`  CLI        npx vigil jobs      (reads NATS_URL from .vigil/env)`);
+console.log(`  trigger    npx vigil trigger <job> --reason "first try"`);
 console.log(`  logs       .vigil/logs/<service>.log      Ctrl-C stops everything\n${line}\n`);
 writeFileSync(
   path.join(state, 'env'),

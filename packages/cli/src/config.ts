@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 /** The CLI's environment: where NATS is and how to log in (contract §3). */
 export interface CliEnv {
   natsUrl: string;
@@ -8,9 +11,22 @@ export interface CliEnv {
   userName: string;
 }
 
-export function cliEnv(env: Record<string, string | undefined> = process.env): CliEnv {
+/**
+ * `npm start` may put its NATS on a free port when 4222 is taken, and writes the URL to `.vigil/env`;
+ * reading it means `npx vigil …` in the repo talks to the dev stack without an export.
+ */
+function devStackNatsUrl(cwd: string): string | undefined {
+  const file = path.join(cwd, '.vigil', 'env');
+  if (!existsSync(file)) return undefined;
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('NATS_URL='));
+  return line?.slice('NATS_URL='.length).trim() || undefined;
+}
+
+export function cliEnv(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): CliEnv {
   return {
-    natsUrl: env.NATS_URL || 'nats://127.0.0.1:4222',
+    natsUrl: env.NATS_URL || devStackNatsUrl(cwd) || 'nats://127.0.0.1:4222',
     creds: env.NATS_CREDS || undefined,
     user: env.NATS_USER || undefined,
     password: env.NATS_PASSWORD || undefined,
