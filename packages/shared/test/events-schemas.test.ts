@@ -81,6 +81,10 @@ describe('envelope and schemas', () => {
     ).not.toThrow();
     expect(() => validateData('webhook.send', { url: 'ftp://x', eventType: 'x', payload: 1 })).toThrow(/url/);
     expect(() => validateData('webhook.send', { url: 'https://example.com', eventType: 'x' })).toThrow(/payload/);
+    const raw = { url: 'https://example.com/h', eventType: 'x', payload: { text: 't' }, format: 'raw' };
+    expect(() => validateData('webhook.send', raw)).not.toThrow();
+    expect(() => validateData('webhook.send', { ...raw, format: 'standard' })).not.toThrow();
+    expect(() => validateData('webhook.send', { ...raw, format: 'xml' })).toThrow(/format/);
     expect(() => validateData('notify.send', { severity: 'LOUD', title: 't', body: 'b' })).toThrow(/severity/);
     expect(() =>
       validateData('breaker.opened.webhooks.http', {

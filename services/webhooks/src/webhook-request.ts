@@ -15,6 +15,8 @@ export const webhookSendSchema = z.object({
   eventType: z.string().min(1).max(200),
   payload: z.unknown(),
   secretName: z.string().min(1).max(256).optional(),
+  /** `standard` (default): Standard Webhooks envelope; `raw`: `payload` itself is the body (Slack, Teams…). */
+  format: z.enum(['standard', 'raw']).optional(),
 });
 
 export type WebhookSendInput = z.infer<typeof webhookSendSchema>;
@@ -26,7 +28,11 @@ export interface WebhookRequest {
   eventType: string;
   payload: unknown;
   secretName?: string;
+  /** Absent = `standard`. */
+  format?: WebhookBodyFormat;
 }
+
+export type WebhookBodyFormat = 'standard' | 'raw';
 
 /** A request as the worker holds it: with its payload serialised once (size check and body share it). */
 export interface ParsedWebhookRequest extends WebhookRequest {
@@ -55,6 +61,8 @@ export function parseWebhookUrl(text: string): URL {
 /** The exact bytes sent: the same on every attempt, so a receiver can dedupe and verify each one. */
 export function renderBody(req: WebhookRequest | ParsedWebhookRequest, createdAtMs: number): string {
   const data = 'payloadJson' in req ? req.payloadJson : JSON.stringify(req.payload ?? null);
+  // Raw: receivers with a fixed schema (a Slack incoming webhook wants `{ text, blocks }` at the top level).
+  if (req.format === 'raw') return data;
   const ts = new Date(createdAtMs).toISOString();
   return `{"type":${JSON.stringify(req.eventType)},"timestamp":"${ts}","data":${data}}`;
 }
@@ -84,6 +92,7 @@ export function toWebhookRequest(input: unknown, newId: () => string): ParsedWeb
     eventType: data.eventType,
     payload: data.payload,
     ...(data.secretName ? { secretName: data.secretName } : {}),
+    ...(data.format === 'raw' ? { format: 'raw' as const } : {}),
     payloadJson,
   };
 }

@@ -163,6 +163,25 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     expect(r.requests).toHaveLength(1);
   });
 
+  it("format 'raw' (HTTP intake and webhook.send): the payload is the body unchanged, still signed", async () => {
+    const r = await receiver(() => ({ status: 200 }));
+    const payload = { text: 'job *failed*', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x' } }] };
+    const viaApi = { id: 'wh-raw-api', url: `${r.url}/slack`, eventType: 'vigil.alert', format: 'raw', payload };
+    expect((await h.api('POST', '/api/webhooks', viaApi)).status).toBe(202);
+    await h.service.runtime.bus.publish('webhook.send', { ...viaApi, id: 'wh-raw-event' });
+    await waitFor(() => r.requests.length === 2, 15_000);
+
+    const wh = new Webhook(SECRET);
+    for (const req of r.requests) {
+      // exactly the payload at the top level: what a Slack incoming webhook accepts
+      expect(JSON.parse(req.body)).toEqual(payload);
+      expect(req.headers['content-type']).toMatch(/^application\/json/);
+      expect(wh.verify(req.body, req.headers as Record<string, string>)).toEqual(payload);
+    }
+    expect(r.requests.map((q) => q.headers['webhook-id']).sort()).toEqual(['wh-raw-api', 'wh-raw-event']);
+    await waitFor(async () => (await statusOf('wh-raw-event')).status === 'delivered');
+  });
+
   it('an id-less webhook.send event gets a stable id and is delivered', async () => {
     const r = await receiver(() => ({ status: 200 }));
     await h.service.runtime.bus.publish('webhook.send', { url: r.url, eventType: 'evt', payload: [1, 2] });

@@ -39,4 +39,19 @@ describe('webhook request', () => {
       data: { n: 1 },
     });
   });
+
+  it('format raw: the payload itself is the body; standard (the default) wraps it; anything else is refused', () => {
+    const base = { id: 'x', url: 'https://e.com', eventType: 't', payload: { text: 'hi', blocks: [] } };
+    const raw = toWebhookRequest({ ...base, format: 'raw' }, ulid);
+    expect(raw.format).toBe('raw');
+    expect(renderBody(raw, 0)).toBe('{"text":"hi","blocks":[]}');
+    const std = toWebhookRequest({ ...base, format: 'standard' }, ulid);
+    expect(JSON.parse(renderBody(std, 0))).toEqual({
+      type: 't',
+      timestamp: '1970-01-01T00:00:00.000Z',
+      data: base.payload,
+    });
+    expect(renderBody(std, 0)).toBe(renderBody(toWebhookRequest(base, ulid), 0));
+    expect(() => toWebhookRequest({ ...base, format: 'xml' }, ulid)).toThrow(/format/);
+  });
 });

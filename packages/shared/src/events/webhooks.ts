@@ -8,6 +8,8 @@ export const WebhookSendSchema = z.looseObject({
   eventType: z.string().min(1),
   payload: z.unknown().refine((v) => v !== undefined, { message: 'payload is required' }),
   secretName: z.string().min(1).optional(),
+  /** Body shape: `standard` (default) = `{ type, timestamp, data: payload }`; `raw` = `payload` itself. */
+  format: z.enum(['standard', 'raw']).optional(),
 });
 export type WebhookSend = z.infer<typeof WebhookSendSchema>;
 

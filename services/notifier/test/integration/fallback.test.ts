@@ -48,10 +48,15 @@ describe('fallback channel: SMTP down -> Slack-compatible webhook', () => {
     expect(sent[0].event.data).toMatchObject({ channel: 'webhook', severity: 'CRITICAL' });
 
     const req = await waitFor(() => receiver.requests.find((r) => r.url === '/slack/alerts'), 15_000);
-    // The webhooks service signs (Standard Webhooks) and wraps the payload as { type, timestamp, data }.
-    const parsed = JSON.parse(req.body);
-    const body = parsed.data ?? parsed;
+    // format 'raw': exactly the Slack message at the top level (an incoming webhook rejects an envelope),
+    // still signed with the Standard Webhooks headers.
+    expect(send.event.data.format).toBe('raw');
+    const body = JSON.parse(req.body);
+    expect(body).toEqual(send.event.data.payload);
+    expect(Object.keys(body).sort()).toEqual(['blocks', 'text']);
+    expect(req.headers['content-type']).toMatch(/^application\/json/);
     expect(req.headers['webhook-id']).toBe(send.event.data.id);
+    expect(req.headers['webhook-signature']).toMatch(/^v1,/);
     expect(body.text).toContain('nightly-export failed');
     expect(JSON.stringify(body.blocks)).toContain(String(data.runId));
     expect(JSON.stringify(body)).not.toContain('<script>');
