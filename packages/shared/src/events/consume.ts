@@ -19,6 +19,16 @@ import { streamForSubject } from './streams.js';
 
 const decoder = new TextDecoder();
 
+/**
+ * Lifetime of one pull request on the server. A replica that dies without the server noticing (host gone,
+ * network cut: no FIN) leaves its pull requests queued ahead of the live replicas', and each message they
+ * catch waits out ack-wait. nats.js defaults to 30 s; 5 s bounds that window. Only idle pulls expire, so
+ * throughput is unchanged: under load a pull is filled long before (batch size = prefetch).
+ */
+const PULL_EXPIRES_MS = 5_000;
+/** Server heartbeats on an idle pull: two missed = the pull is gone (server restarted), pull again at once. */
+const PULL_IDLE_HEARTBEAT_MS = 2_000;
+
 class Consumer<T> implements ConsumerHandle {
   readonly stream: string;
   readonly subject: string;
@@ -65,7 +75,11 @@ class Consumer<T> implements ConsumerHandle {
     });
     const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
     const prefetch = Math.max(1, this.opts.prefetch ?? this.concurrency);
-    const messages = await consumer.consume({ max_messages: prefetch });
+    const messages = await consumer.consume({
+      max_messages: prefetch,
+      expires: PULL_EXPIRES_MS,
+      idle_heartbeat: PULL_IDLE_HEARTBEAT_MS,
+    });
     this.messages = messages;
     void this.watch(messages);
     return messages;
