@@ -142,7 +142,6 @@ const natsPort = await pickPort(4222);
 const redisPort = await pickPort(6379);
 const smtpPort = await pickPort(1025);
 const mailWebPort = await pickPort(8025);
-const llmPort = await pickPort(8090);
 
 start('nats', which('nats-server'), [
   '-a',
@@ -197,7 +196,7 @@ if (existsSync(fakeLlm)) {
     const mod = await import(pathToFileURL(fakeLlm).href);
     const start = mod.startFakeLlm;
     if (typeof start === 'function') {
-      const llm = await start({ port: llmPort });
+      const llm = await start();
       llmUrl = llm.url;
     }
   } catch (err) {
@@ -228,7 +227,12 @@ const common = {
   WEBHOOKS_ALLOW_PRIVATE: process.env.WEBHOOKS_ALLOW_PRIVATE ?? 'true',
   WEBHOOKS_SIGNING_SECRET: process.env.WEBHOOKS_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  ...(llmUrl ? { VIGIL_LLM_URL: llmUrl } : {}),
+  ...(llmUrl
+    ? {
+        LLM_ENDPOINT: process.env.LLM_ENDPOINT ?? llmUrl,
+        LLM_MODELS: process.env.LLM_MODELS ?? 'demo-primary,demo-fallback',
+      }
+    : {}),
 };
 const urls = [];
 for (const [name, preferred] of services) {
