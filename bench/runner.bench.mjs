@@ -18,7 +18,14 @@ const CONCURRENCY = 50;
 const enc = new TextEncoder();
 
 function requestBody(job, i) {
-  const data = { runId: `${job}-${i}`, job, attempt: 1, trigger: 'manual', scheduledAt: new Date().toISOString(), status: 'requested' };
+  const data = {
+    runId: `${job}-${i}`,
+    job,
+    attempt: 1,
+    trigger: 'manual',
+    scheduledAt: new Date().toISOString(),
+    status: 'requested',
+  };
   return enc.encode(JSON.stringify(makeEnvelope('scheduler', `job.requested.${job}`, data)));
 }
 
@@ -149,10 +156,24 @@ export async function run() {
     const bull = await bullmq(redis.url);
     console.log(`  BullMQ 6.7: ${bull.toFixed(0)} runs/s`);
     const runner = await ours(nats.url, nc);
-    console.log(`  Vigil runner: ${runner.toFixed(0)} runs/s (ratio vs BullMQ ${(runner / bull).toFixed(2)}, vs raw loop ${(runner / raw).toFixed(2)})`);
+    console.log(
+      `  Vigil runner: ${runner.toFixed(0)} runs/s (ratio vs BullMQ ${(runner / bull).toFixed(2)}, vs raw loop ${(runner / raw).toFixed(2)})`,
+    );
     return [
-      { name: 'runner.throughput', unit: 'runs/s', ours: Math.round(runner), peerName: 'BullMQ', peer: Math.round(bull) },
-      { name: 'runner.vs-raw-jetstream', unit: 'runs/s', ours: Math.round(runner), peerName: 'raw JetStream loop', peer: Math.round(raw) },
+      {
+        name: 'runner.throughput',
+        unit: 'runs/s',
+        ours: Math.round(runner),
+        peerName: 'BullMQ',
+        peer: Math.round(bull),
+      },
+      {
+        name: 'runner.vs-raw-jetstream',
+        unit: 'runs/s',
+        ours: Math.round(runner),
+        peerName: 'raw JetStream loop',
+        peer: Math.round(raw),
+      },
     ];
   } finally {
     await nc.close();

@@ -24,7 +24,7 @@ import {
 } from 'nats';
 import type { HandlerSecrets, JobHandler } from '../handler-api.js';
 import { RunCancelledError } from './cancelled-error.js';
-import { executeRun } from './execute-run.js';
+import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
 import type { RunJournal } from './run-journal.js';
 import { failedOutcome } from './run-outcome.js';
@@ -50,6 +50,16 @@ export interface WorkLoopDeps {
   ackWaitMs: number;
   /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
   startedAfterMs: number;
+}
+
+interface Executed {
+  outcome: ExecuteResult['outcome'];
+  attempts: number;
+  startedAt: number;
+  finishedAt: number;
+  /** The job.started publish, when the run outlived the threshold. */
+  started?: Promise<unknown>;
+  log: Logger;
 }
 
 interface Inflight {
@@ -78,9 +88,12 @@ export class WorkLoop {
   private loopDone?: Promise<void>;
   private roomWaiter?: () => void;
   private stopping = false;
+  /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
+  private readonly maxInflight: number;
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
+    this.maxInflight = Math.max(200, d.concurrency * 4);
   }
 
   get running(): number {
@@ -96,7 +109,7 @@ export class WorkLoop {
       deliverPolicy: 'all',
     });
     const consumer = await this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
-    this.messages = await consumer.consume({ max_messages: Math.max(64, this.d.concurrency * 2) });
+    this.messages = await consumer.consume({ max_messages: Math.max(100, this.d.concurrency * 2) });
     this.heartbeat = setInterval(
       () => {
         for (const f of this.inflight.values()) f.msg.working();
@@ -110,8 +123,8 @@ export class WorkLoop {
     this.loopDone = (async () => {
       for await (const msg of messages) {
         void this.onMessage(msg);
-        // Backpressure: never hold more than twice the concurrency; the rest waits in the stream.
-        while (this.inflight.size >= this.d.concurrency * 2 && !this.stopping) {
+        // Backpressure: a bounded window of received, unacknowledged runs; the rest waits in the stream.
+        while (this.inflight.size >= this.maxInflight && !this.stopping) {
           await new Promise<void>((r) => (this.roomWaiter = r));
         }
       }
@@ -216,13 +229,19 @@ export class WorkLoop {
     }
     const def = this.d.jobs().get(req.job);
     const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
+    // The claim is written while the run waits for a slot, so its round trip overlaps other runs' work.
+    const claimed = this.d.journal.claim(seq, req.runId);
+    claimed.catch(() => undefined);
     await this.limiter.acquire(req.job, keyLimit);
+    let executed: Executed;
     try {
-      await this.d.journal.claim(seq, req.runId);
-      await this.run(slot, seq, req, def);
+      await claimed;
+      executed = await this.execute(slot, req, def);
     } finally {
+      // The concurrency limit bounds handlers; recording the result runs outside it (pipelined).
       this.limiter.release(req.job);
     }
+    await this.finish(slot, seq, req, executed);
   }
 
   /** A redelivered request: if the journal says it finished, re-publish its terminal event and ack. */
@@ -248,7 +267,7 @@ export class WorkLoop {
     return false;
   }
 
-  private async run(slot: Inflight, seq: number, req: JobRun, def: JobDefinition | undefined): Promise<void> {
+  private async execute(slot: Inflight, req: JobRun, def: JobDefinition | undefined): Promise<Executed> {
     const { clock, log: baseLog } = this.d;
     const startedAt = clock.now();
     const log = baseLog.child({ runId: req.runId, job: req.job });
@@ -295,8 +314,11 @@ export class WorkLoop {
       }
     }
     clock.clearTimeout(startedTimer);
-    const { outcome, attempts } = result!;
-    const finishedAt = clock.now();
+    return { ...result!, startedAt, finishedAt: clock.now(), started, log };
+  }
+
+  private async finish(slot: Inflight, seq: number, req: JobRun, executed: Executed): Promise<void> {
+    const { outcome, attempts, startedAt, finishedAt, started, log } = executed;
     const event = terminalEvent(req, outcome, attempts, startedAt, finishedAt);
     const msgId = `${req.runId}.${outcome.status}`;
     const body = JSON.stringify(event);
