@@ -4,15 +4,20 @@ import {
   ensureDurable,
   envelopeProblem,
   ErrorCode,
+  extractTraceContext,
   Header,
+  injectTraceHeaders,
+  isTracingEnabled,
   type JobDefinition,
   type JobRun,
   JobRunSchema,
   type Logger,
   publishDurable,
   retry,
+  SpanKind,
   ValidationError,
   type VigilMetrics,
+  withSpan,
 } from '@vigil/shared';
 import {
   headers as natsHeaders,
@@ -207,13 +212,26 @@ export class WorkLoop {
     const slot: Inflight = { msg, runId: req.runId, job: req.job, controller: new AbortController() };
     this.inflight.set(seq, slot);
     try {
-      await this.process(slot, seq, req);
+      await this.traced(msg, req, () => this.process(slot, seq, req));
     } catch (err) {
       this.d.log.error({ err, runId: req.runId, job: req.job }, 'run not completed; the stream will redeliver it');
       slot.msg.nak(1000);
     } finally {
       this.release(seq);
     }
+  }
+
+  /**
+   * With tracing on, a run is a span under the requester's trace, so the handler's outgoing calls and the run's
+   * events join the incident's trace. Off (the default), no span work on the hot path.
+   */
+  private traced(msg: JsMsg, req: JobRun, fn: () => Promise<void>): Promise<void> {
+    if (!isTracingEnabled()) return fn();
+    return withSpan(`run ${req.job}`, fn, {
+      parent: extractTraceContext(msg.headers),
+      kind: SpanKind.CONSUMER,
+      attributes: { 'vigil.run_id': req.runId, 'vigil.job': req.job, 'vigil.trigger': req.trigger },
+    });
   }
 
   private async process(slot: Inflight, seq: number, req: JobRun): Promise<void> {
@@ -359,8 +377,9 @@ export class WorkLoop {
   private headersFor(source: MsgHdrs | undefined, msgId: string, correlation: string): MsgHdrs {
     const h = natsHeaders();
     h.set(Header.CORRELATION_ID, source?.get(Header.CORRELATION_ID) || correlation);
+    if (isTracingEnabled()) injectTraceHeaders(h);
     const tp = source?.get(Header.TRACEPARENT);
-    if (tp) h.set(Header.TRACEPARENT, tp);
+    if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
     h.set(Header.MSG_ID, msgId);
     return h;
   }

@@ -1,0 +1,207 @@
+import { makeEnvelope } from '@vigil/shared';
+import { collectEvents, type HttpReceiver, startHttpReceiver, startNats, type TestServer } from '@vigil/shared/testing';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReportsService } from '../src/service.js';
+import { jobsDir, requestRun } from './helpers.js';
+
+const g = globalThis as unknown as { vigilTest: Record<string, number> };
+g.vigilTest = {};
+
+const modules = {
+  'slow.mjs': `export default { async run(ctx) {
+    await new Promise((resolve, reject) => { const t = setTimeout(resolve, ctx.options.ms); ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); }); });
+    return { details: { slept: ctx.options.ms } };
+  } };`,
+  'flaky.mjs': `import { TransientError } from '@vigil/shared';
+  export default { async run(ctx) {
+    globalThis.vigilTest.flaky = (globalThis.vigilTest.flaky ?? 0) + 1;
+    if (ctx.attempt < 3) throw Object.assign(new Error('upstream 503'), { status: 503 });
+    return { targets: ctx.targets.map((t) => ({ target: t, ok: t !== 'bad', error: t === 'bad' ? new Error('nope') : undefined })) };
+  } };`,
+  'strict.mjs': `export default {
+    validate(ctx) { if (!ctx.options.token) return 'module.token is required'; },
+    async run() { globalThis.vigilTest.strict = (globalThis.vigilTest.strict ?? 0) + 1; },
+  };`,
+};
+
+describe('runner behaviour', () => {
+  let nats: TestServer;
+  let nc: NatsConnection;
+  let receiver: HttpReceiver;
+  let service: Awaited<ReturnType<typeof startReportsService>>;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+    receiver = await startHttpReceiver((req) =>
+      req.url === '/missing' ? { status: 404 } : { status: 200, body: { ok: true } },
+    );
+    const { file } = jobsDir(
+      `jobs:
+  quick:
+    handler: module:./slow.mjs
+    module: { ms: 1 }
+  long:
+    handler: module:./slow.mjs
+    module: { ms: 600 }
+  cancellable:
+    handler: module:./slow.mjs
+    concurrency: replace
+    module: { ms: 20000 }
+  flaky:
+    handler: module:./flaky.mjs
+    targets: [good, bad]
+    retries: { max: 3, backoff: exponential, base: 10ms, cap: 50ms }
+  strict:
+    handler: module:./strict.mjs
+    retries: { max: 3, base: 10ms }
+  ping:
+    handler: http
+    http: { url: "${receiver.url}/ping", method: POST, body: { hello: world } }
+  missing:
+    handler: http
+    retries: { max: 3, base: 10ms }
+    http: { url: "${receiver.url}/missing" }
+  shell-ok:
+    handler: command
+    command: { run: [node, -e, "console.log('hi from ' + process.env.VIGIL_JOB)"] }
+  shell-bad:
+    handler: command
+    retries: { max: 0 }
+    command: { run: [node, -e, "console.error('disk full'); process.exit(3)"] }
+`,
+      modules,
+    );
+    service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
+      handleSignals: false,
+    });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await receiver?.close();
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it('publishes only the terminal event for a short run, with startedAt/finishedAt/durationMs', async () => {
+    const events = collectEvents(nc, 'job.*.quick');
+    await requestRun(nc, 'quick', 'q-1');
+    const [done] = await events.waitFor('job.succeeded');
+    const d = done.event.data;
+    expect(d).toMatchObject({ runId: 'q-1', job: 'quick', status: 'succeeded', attempt: 1, trigger: 'manual' });
+    expect(Date.parse(d.finishedAt) - Date.parse(d.startedAt)).toBe(d.durationMs);
+    expect(done.headers['Nats-Msg-Id']).toBe('q-1.succeeded');
+    expect(events.of('job.started')).toHaveLength(0);
+    expect(done.event).toMatchObject({ specversion: '1.0', source: 'vigil/reports', type: 'vigil.job.succeeded' });
+  });
+
+  it('publishes job.started once a run outlives the threshold', async () => {
+    const events = collectEvents(nc, 'job.*.long');
+    await requestRun(nc, 'long', 'l-1');
+    const [started] = await events.waitFor('job.started');
+    const [done] = await events.waitFor('job.succeeded');
+    expect(started.event.data.startedAt).toBe(done.event.data.startedAt);
+    expect(events.events.map((e) => e.subject).filter((s) => !s.startsWith('job.requested'))).toEqual([
+      'job.started.long',
+      'job.succeeded.long',
+    ]);
+  });
+
+  it('cancels a running run on job.cancel.<job> with error type cancelled', async () => {
+    const events = collectEvents(nc, 'job.*.cancellable');
+    await requestRun(nc, 'cancellable', 'c-1');
+    await events.waitFor('job.started');
+    const env = makeEnvelope('scheduler', 'job.cancel.cancellable', {
+      runId: 'c-1',
+      job: 'cancellable',
+      reason: 'replaced by c-2',
+    });
+    await nc.jetstream().publish('job.cancel.cancellable', new TextEncoder().encode(JSON.stringify(env)));
+    const [failed] = await events.waitFor('job.failed', 1, 5_000);
+    expect(failed.event.data.error).toMatchObject({ type: 'cancelled', code: 'VIGIL_E_RUN_CANCELLED' });
+    expect(failed.event.data.durationMs).toBeLessThan(10_000);
+  });
+
+  it('retries retryable failures with backoff and derives partial from per-target outcomes', async () => {
+    const events = collectEvents(nc, 'job.*.flaky');
+    await requestRun(nc, 'flaky', 'f-1');
+    const [partial] = await events.waitFor('job.partial', 1, 10_000);
+    expect(partial.event.data.attempt).toBe(3);
+    expect(g.vigilTest.flaky).toBe(3);
+    expect(partial.event.data.stats).toEqual({ targets: 2, succeeded: 1, failed: 1, skipped: 0 });
+    expect(partial.event.data.failures).toEqual([
+      { target: 'bad', error: expect.objectContaining({ message: 'nope' }) },
+    ]);
+  });
+
+  it('runs only the requested subset of targets (a backup run)', async () => {
+    const events = collectEvents(nc, 'job.*.flaky');
+    g.vigilTest.flaky = 0;
+    await requestRun(nc, 'flaky', 'f-2', { targets: ['good'], trigger: 'backup' });
+    const [done] = await events.waitFor('job.succeeded', 1, 10_000);
+    expect(done.event.data).toMatchObject({
+      trigger: 'backup',
+      targets: ['good'],
+      stats: { targets: 1, succeeded: 1, failed: 0, skipped: 0 },
+    });
+  });
+
+  it('fails fast with class validation before any side effect, without retrying', async () => {
+    const events = collectEvents(nc, 'job.*.strict');
+    await requestRun(nc, 'strict', 's-1');
+    const [failed] = await events.waitFor('job.failed');
+    expect(failed.event.data.error).toMatchObject({ class: 'validation', message: 'module.token is required' });
+    expect(failed.event.data.attempt).toBe(1);
+    expect(g.vigilTest.strict).toBeUndefined();
+  });
+
+  it('fails a request for a job the jobs file does not know with class validation', async () => {
+    const events = collectEvents(nc, 'job.*.ghost');
+    await requestRun(nc, 'ghost', 'g-1');
+    const [failed] = await events.waitFor('job.failed');
+    expect(failed.event.data.error).toMatchObject({ class: 'validation', code: 'VIGIL_E_JOB_NOT_FOUND' });
+  });
+
+  it('dead-letters a request whose payload is not valid run data', async () => {
+    const dlq = collectEvents(nc, 'dlq.>');
+    await nc.jetstream().publish('job.requested.quick', new TextEncoder().encode('{"nope": true}'));
+    const [dead] = await dlq.waitFor('dlq.job.requested.quick');
+    expect(dead.headers['Vigil-Error-Class']).toBe('validation');
+  });
+
+  it('waits for notBefore before starting', async () => {
+    const events = collectEvents(nc, 'job.*.quick');
+    const notBefore = new Date(Date.now() + 800).toISOString();
+    await requestRun(nc, 'quick', 'q-later', { notBefore });
+    const [done] = await events.waitFor('job.succeeded', 1, 5_000);
+    expect(Date.parse(done.event.data.startedAt)).toBeGreaterThanOrEqual(Date.parse(notBefore));
+  });
+
+  it('http: 2xx succeeds; 404 fails permanently without retries', async () => {
+    const events = collectEvents(nc, 'job.>');
+    await requestRun(nc, 'ping', 'p-1');
+    await requestRun(nc, 'missing', 'm-1');
+    const [ok] = await events.waitFor('job.succeeded.ping');
+    const [bad] = await events.waitFor('job.failed.missing');
+    expect(ok.event.data.details.status).toBe(200);
+    const ping = receiver.requests.find((r) => r.url === '/ping');
+    expect(JSON.parse(ping?.body ?? '{}')).toEqual({ hello: 'world' });
+    expect(bad.event.data.error).toMatchObject({ class: 'permanent' });
+    expect(bad.event.data.attempt).toBe(1);
+    expect(receiver.requests.filter((r) => r.url === '/missing')).toHaveLength(1);
+  });
+
+  it('command: exit 0 succeeds with output; a failing command reports the tail of stderr', async () => {
+    const events = collectEvents(nc, 'job.>');
+    await requestRun(nc, 'shell-ok', 'sh-1');
+    await requestRun(nc, 'shell-bad', 'sh-2');
+    const [ok] = await events.waitFor('job.succeeded.shell-ok');
+    const [bad] = await events.waitFor('job.failed.shell-bad');
+    expect(ok.event.data.details.stdoutTail).toContain('hi from shell-ok');
+    expect(bad.event.data.error.message).toContain('disk full');
+    expect(bad.event.data.error.message).toContain('exited with 3');
+  });
+});
