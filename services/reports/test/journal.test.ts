@@ -1,0 +1,95 @@
+import { makeEnvelope } from '@vigil/shared';
+import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
+import { AckPolicy, connect, type NatsConnection, nanos } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunJournal } from '../src/runner/run-journal.js';
+import { IDEMPOTENCY_BUCKET, startReportsService } from '../src/service.js';
+import { jobsDir, requestRun } from './helpers.js';
+
+const g = globalThis as unknown as { journalTest: number };
+g.journalTest = 0;
+
+describe('idempotency journal', () => {
+  let nats: TestServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it('group-commits claims and completions that any replica can look up by stream sequence', async () => {
+    const kv = await nc.jetstream().views.kv('journal_unit', { history: 1 });
+    const a = new RunJournal(kv, 'replica-a');
+    await Promise.all([a.claim(5, 'r5'), a.claim(6, 'r6'), a.claim(9000, 'r9000')]);
+    await a.complete(5, 'r5', { subject: 'job.succeeded.x', msgId: 'r5.succeeded', event: '{"id":"e"}' });
+    const b = new RunJournal(kv, 'replica-b');
+    expect(await b.lookup(5)).toMatchObject({
+      claims: [{ instance: 'replica-a', runId: 'r5' }],
+      done: { msgId: 'r5.succeeded', event: '{"id":"e"}' },
+    });
+    expect((await b.lookup(6)).done).toBeUndefined();
+    expect((await b.lookup(6)).claims).toHaveLength(1);
+    expect(await b.lookup(7)).toEqual({ claims: [] });
+    expect((await b.lookup(9000)).claims[0].runId).toBe('r9000');
+    // three claims + one completion in at most three writes: one page per range and flush
+    const keys: string[] = [];
+    for await (const k of await kv.keys()) keys.push(k);
+    expect(keys.length).toBeLessThanOrEqual(3);
+  });
+
+  it('a redelivered run that a dead replica finished is re-published, acked and not executed again', async () => {
+    const { file } = jobsDir('jobs:\n  once:\n    handler: module:./count.mjs\n', {
+      'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
+    });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] });
+    await jsm.consumers.add('VIGIL_JOBS', {
+      durable_name: 'runner',
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'job.requested.>',
+      ack_wait: nanos(1000),
+      max_deliver: -1,
+    });
+    await requestRun(nc, 'once', 'once-1');
+    // A replica receives it, executes, records done and publishes the terminal event, then dies before its ack.
+    const consumer = await nc.jetstream().consumers.get('VIGIL_JOBS', 'runner');
+    const msg = await consumer.next();
+    if (!msg) throw new Error('no message');
+    const kv = await nc.jetstream().views.kv(IDEMPOTENCY_BUCKET);
+    const dead = new RunJournal(kv, 'dead-replica');
+    await dead.claim(msg.seq, 'once-1');
+    const event = makeEnvelope('reports', 'job.succeeded.once', {
+      runId: 'once-1',
+      job: 'once',
+      attempt: 1,
+      trigger: 'manual',
+      scheduledAt: new Date().toISOString(),
+      status: 'succeeded',
+    });
+    await dead.complete(msg.seq, 'once-1', {
+      subject: 'job.succeeded.once',
+      msgId: 'once-1.succeeded',
+      event: JSON.stringify(event),
+    });
+
+    const events = collectEvents(nc, 'job.succeeded.once');
+    const service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '1s' },
+      handleSignals: false,
+    });
+    try {
+      const [republished] = await events.waitFor('job.succeeded.once', 1, 10_000);
+      expect(republished.event.id).toBe(event.id);
+      await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'runner')).num_ack_pending === 0, 10_000);
+      expect(g.journalTest).toBe(0);
+    } finally {
+      await service.stop();
+    }
+  });
+});
