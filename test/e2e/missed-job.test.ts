@@ -3,7 +3,7 @@ import { cronOnceIn, Stack } from './stack.js';
 
 // Seed 003: "Daily Scheduler Failure" went unnoticed. Here every runner is down when the slot comes:
 // nobody starts the run, the scheduler's watchdog says job.missed, and a CRITICAL email names it.
-const slot = cronOnceIn(12_000);
+const slot = cronOnceIn(16_000);
 const stack = new Stack({
   jobsYaml: `
 timezone: UTC
@@ -16,7 +16,6 @@ jobs:
     alerts: { recipients: [oncall@example.com] }
 `,
   env: { ALERT_GROUP_INTERVAL: '0' },
-  services: ['secrets', 'webhooks', 'notifier', 'scheduler'],
 });
 
 beforeAll(async () => {

@@ -215,8 +215,9 @@ export class Stack {
     });
   }
 
+  /** A service's HTTP API, by service name or instance name (e.g. `scheduler-1`). */
   async api(
-    name: ServiceName,
+    name: ServiceName | string,
     method: string,
     route: string,
     body?: unknown,
