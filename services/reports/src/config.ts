@@ -12,7 +12,7 @@ export const reportsEnvSchema = baseEnvSchema.extend({
   /** Runs longer than this publish `job.started`; shorter ones only their terminal event. */
   RUNNER_STARTED_AFTER: durationSchema.default(250),
   /** Default OpenAI-compatible endpoint and model chain for `report.daily` when a job names none. */
-  LLM_ENDPOINT: z.url().optional(),
+  LLM_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
   LLM_MODELS: envListSchema(),
 });
 
