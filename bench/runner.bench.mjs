@@ -2,14 +2,15 @@
 // group-committed idempotency journal, one terminal event per run) against BullMQ 6.7 on the same machine
 // (same concurrency, no-op processor), and runner.vs-raw-jetstream against a bare nats.js loop doing the
 // durable minimum per run (consume, publish one terminal event, ack) at the same concurrency.
-// Each contender drains a pre-filled queue; the rate is measured from its first completion to its last.
+// Each contender drains a pre-filled queue; the rate is measured from its first completion to its last;
+// two interleaved rounds, best of each.
 // Needs a build (pnpm exec tsc -b): it imports the built service and test kit.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { AckPolicy, connect, headers } from 'nats';
-import { makeEnvelope } from '../packages/shared/dist/index.js';
+import { ensureStreams, makeEnvelope } from '../packages/shared/dist/index.js';
 import { startNats, startRedis } from '../packages/shared/dist/testing/index.js';
 import { startReportsService } from '../services/reports/dist/service.js';
 
@@ -56,17 +57,18 @@ async function measure(count, done) {
   }
 }
 
-async function ours(natsUrl, nc) {
+async function ours(natsUrl, nc, round) {
+  const job = `noop${round}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-runner-'));
   writeFileSync(path.join(dir, 'noop.mjs'), 'export default { async run() {} };\n');
   writeFileSync(
     path.join(dir, 'jobs.yaml'),
-    'jobs:\n  noop:\n    handler: module:./noop.mjs\n    concurrency: allow\n    retries: { max: 0 }\n',
+    `jobs:\n  ${job}:\n    handler: module:./noop.mjs\n    concurrency: allow\n    retries: { max: 0 }\n`,
   );
   const jsm = await nc.jetstreamManager();
   // The service creates the streams; pre-create VIGIL_JOBS so the queue can be filled before it starts.
-  await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'], duplicate_window: 120_000_000_000 });
-  await prefill(nc.jetstream(), () => 'job.requested.noop', 'noop', N);
+  await ensureStreams(jsm, { only: ['VIGIL_JOBS'] });
+  await prefill(nc.jetstream(), () => `job.requested.${job}`, job, N);
   const service = await startReportsService({
     env: {
       NATS_URL: natsUrl,
@@ -78,24 +80,26 @@ async function ours(natsUrl, nc) {
     handleSignals: false,
   });
   const rate = await measure(N, async () => {
-    const info = await jsm.streams.info('VIGIL_JOBS', { subjects_filter: 'job.succeeded.noop' });
-    return info.state.subjects?.['job.succeeded.noop'] ?? 0;
+    const info = await jsm.streams.info('VIGIL_JOBS', { subjects_filter: `job.succeeded.${job}` });
+    return info.state.subjects?.[`job.succeeded.${job}`] ?? 0;
   });
   await service.stop();
   return rate;
 }
 
-async function rawLoop(nc) {
+async function rawLoop(nc, round) {
+  const name = `BENCH_RAW_${round}`;
+  const prefix = `raw${round}`;
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
-  await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['raw.>'] });
-  await prefill(js, () => 'raw.requested.noop', 'raw', N);
-  await jsm.consumers.add('BENCH_RAW', {
+  await jsm.streams.add({ name, subjects: [`${prefix}.>`] });
+  await prefill(js, () => `${prefix}.requested.noop`, prefix, N);
+  await jsm.consumers.add(name, {
     durable_name: 'raw',
     ack_policy: AckPolicy.Explicit,
-    filter_subject: 'raw.requested.>',
+    filter_subject: `${prefix}.requested.>`,
   });
-  const consumer = await js.consumers.get('BENCH_RAW', 'raw');
+  const consumer = await js.consumers.get(name, 'raw');
   const messages = await consumer.consume({ max_messages: CONCURRENCY * 2 });
   let done = 0;
   let inflight = 0;
@@ -106,7 +110,7 @@ async function rawLoop(nc) {
       const h = headers();
       h.set('Nats-Msg-Id', `${m.seq}.succeeded`);
       const body = enc.encode(JSON.stringify({ seq: m.seq, status: 'succeeded', at: new Date().toISOString() }));
-      js.publish('raw.succeeded.noop', body, { headers: h }).then(() => {
+      js.publish(`${prefix}.succeeded.noop`, body, { headers: h }).then(() => {
         m.ack();
         done++;
         inflight--;
@@ -122,10 +126,11 @@ async function rawLoop(nc) {
   return rate;
 }
 
-async function bullmq(redisUrl) {
+async function bullmq(redisUrl, round) {
+  const name = `bench-noop-${round}`;
   const u = new URL(redisUrl);
   const connection = { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
-  const queue = new Queue('bench-noop', { connection });
+  const queue = new Queue(name, { connection });
   for (let i = 0; i < N; i += 1000) {
     await queue.addBulk(
       Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
@@ -136,7 +141,7 @@ async function bullmq(redisUrl) {
     );
   }
   let done = 0;
-  const worker = new Worker('bench-noop', async () => undefined, { connection, concurrency: CONCURRENCY });
+  const worker = new Worker(name, async () => undefined, { connection, concurrency: CONCURRENCY });
   worker.on('completed', () => {
     done++;
   });
@@ -151,13 +156,23 @@ export async function run() {
   const nc = await connect({ servers: nats.url });
   const redis = await startRedis();
   try {
-    const raw = await rawLoop(nc);
-    console.log(`  raw JetStream loop: ${raw.toFixed(0)} runs/s`);
-    const bull = await bullmq(redis.url);
-    console.log(`  BullMQ 6.7: ${bull.toFixed(0)} runs/s`);
-    const runner = await ours(nats.url, nc);
+    // Two interleaved rounds, best of each: the machine is shared, so one unlucky moment should not decide.
+    let raw = 0;
+    let bull = 0;
+    let runner = 0;
+    for (const round of [1, 2]) {
+      const r = await rawLoop(nc, round);
+      const b = await bullmq(redis.url, round);
+      const o = await ours(nats.url, nc, round);
+      console.log(
+        `  round ${round}: raw JetStream loop ${r.toFixed(0)}, BullMQ ${b.toFixed(0)}, Vigil runner ${o.toFixed(0)} runs/s`,
+      );
+      raw = Math.max(raw, r);
+      bull = Math.max(bull, b);
+      runner = Math.max(runner, o);
+    }
     console.log(
-      `  Vigil runner: ${runner.toFixed(0)} runs/s (ratio vs BullMQ ${(runner / bull).toFixed(2)}, vs raw loop ${(runner / raw).toFixed(2)})`,
+      `  best: Vigil runner ${runner.toFixed(0)} runs/s (vs BullMQ ${(runner / bull).toFixed(2)}, vs raw loop ${(runner / raw).toFixed(2)})`,
     );
     return [
       {
