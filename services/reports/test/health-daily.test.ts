@@ -163,7 +163,7 @@ describe('health.daily in the runner', () => {
     health: { recipients: [ops@example.com] }
 `);
     service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'error' },
       handleSignals: false,
     });
   });

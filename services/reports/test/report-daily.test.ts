@@ -28,14 +28,31 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
     targets: [acme]
     retries: { max: 0 }
     report: { ${common}, models: [busy-b, fallback-b] }
+  from-secrets:
+    handler: report.daily
+    targets: { secret: companies }
+    retries: { max: 0 }
+    report: { ${common}, models: [secret-model], apiKey: "\${secret:openai.key}" }
   ten-targets:
     handler: report.daily
     targets: [${targets.join(', ')}]
     retries: { max: 0 }
     report: { ${common}, models: [main-c, backup-c], prompt: "Report for {{target}} on {{date}}" }
 `);
+    // A stand-in for the secrets service's request/reply endpoint (contract §4: secrets.get).
+    const secrets: Record<string, string> = { companies: '["initech","umbrella"]', openai: '{"key":"sk-test-123"}' };
+    nc.subscribe('secrets.get', {
+      callback: (_e, m) => {
+        const { name } = JSON.parse(new TextDecoder().decode(m.data));
+        m.respond(
+          new TextEncoder().encode(
+            JSON.stringify({ name, value: secrets[name], stale: false, ageSeconds: 1, source: 'file' }),
+          ),
+        );
+      },
+    });
     service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'error' },
       handleSignals: false,
     });
   });
@@ -100,5 +117,16 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
     );
     const text = new TextDecoder().decode((await os.getBlob(`ten-targets/${date}/company-1.md`)) ?? new Uint8Array());
     expect(text).toContain('company-1');
+  });
+
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal secret reference, not a template
+  it('reads targets from a secret and resolves ${secret:NAME.field} in options at run time', async () => {
+    const events = collectEvents(nc, 'job.*.from-secrets');
+    await requestRun(nc, 'from-secrets', 'sec-1');
+    const [done] = await events.waitFor('job.succeeded', 1, 15_000);
+    expect(Object.keys(done.event.data.details.models).sort()).toEqual(['initech', 'umbrella']);
+    const calls = llm.requests.filter((r) => r.model === 'secret-model');
+    expect(calls.map((c) => c.headers.authorization)).toEqual(['Bearer sk-test-123', 'Bearer sk-test-123']);
+    expect(JSON.stringify(done.event)).not.toContain('sk-test-123');
   });
 });

@@ -28,7 +28,9 @@ export class Limiter {
 
   /** Fast path without a promise when there is room (the hot path of short runs). */
   tryAcquire(key: string, keyLimit = Number.POSITIVE_INFINITY): boolean {
-    if (this.waiting.length > 0 || !this.fits(key, keyLimit)) return false;
+    // Waiters of other keys only wait for their own key's limit (release() serves every waiter that fits),
+    // so only a waiter of the same key may not be overtaken.
+    if (!this.fits(key, keyLimit) || this.waiting.some((w) => w.key === key)) return false;
     this.take(key);
     return true;
   }

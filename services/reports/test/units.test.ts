@@ -1,0 +1,102 @@
+import { PermanentError, TransientError, ValidationError } from '@vigil/shared';
+import { describe, expect, it } from 'vitest';
+import { artifactName } from '../src/handlers/report-daily.js';
+import { secretNamesOf } from '../src/health/health-sources.js';
+import { Limiter } from '../src/runner/limiter.js';
+import { hasSecretRefs, resolveSecretRefs } from '../src/runner/resolve-options.js';
+import { failedOutcome, outcomeOf } from '../src/runner/run-outcome.js';
+import { parseTargetList } from '../src/runner/targets.js';
+
+describe('run outcome', () => {
+  it('derives the status from per-target outcomes', () => {
+    expect(outcomeOf({ targets: [{ target: 'a', ok: true }] }, ['a']).status).toBe('succeeded');
+    const partial = outcomeOf(
+      {
+        targets: [
+          { target: 'a', ok: true },
+          { target: 'b', ok: false, error: new TransientError('x') },
+        ],
+      },
+      ['a', 'b'],
+    );
+    expect(partial).toMatchObject({ status: 'partial', stats: { targets: 2, succeeded: 1, failed: 1, skipped: 0 } });
+    expect(partial.failures?.[0]).toMatchObject({ target: 'b', error: { class: 'transient', message: 'x' } });
+    expect(partial.failures?.[0].error.stack).toBeUndefined();
+    const none = outcomeOf({ targets: [{ target: 'a', ok: false, error: new PermanentError('gone') }] }, ['a']);
+    expect(none).toMatchObject({ status: 'failed', error: { class: 'permanent', message: 'gone' } });
+    expect(outcomeOf(undefined, []).status).toBe('succeeded');
+    expect(outcomeOf({ targets: [{ target: 'a', ok: true }] }, ['a', 'b']).stats).toEqual({
+      targets: 2,
+      succeeded: 1,
+      failed: 0,
+      skipped: 1,
+    });
+  });
+
+  it('a thrown error fails every planned target with its class', () => {
+    const out = failedOutcome(new ValidationError('bad'), ['a', 'b']);
+    expect(out.error).toMatchObject({ class: 'validation', message: 'bad' });
+    expect(out.error?.stack).toBeTruthy();
+    expect(out.failures?.map((f) => f.target)).toEqual(['a', 'b']);
+  });
+});
+
+describe('limiter', () => {
+  it('bounds global and per-key concurrency; a job at its own limit never blocks other jobs', async () => {
+    const l = new Limiter(3);
+    expect(l.tryAcquire('forbid', 1)).toBe(true);
+    expect(l.tryAcquire('forbid', 1)).toBe(false);
+    let second = false;
+    const waiter = l.acquire('forbid', 1).then(() => {
+      second = true;
+    });
+    expect(l.tryAcquire('other')).toBe(true); // not stuck behind the forbid job's queue
+    expect(l.tryAcquire('other')).toBe(true);
+    expect(l.tryAcquire('third')).toBe(false); // global limit 3 reached
+    l.release('forbid');
+    await waiter;
+    expect(second).toBe(true);
+    expect(l.running).toBe(3);
+    l.release('other');
+    expect(l.tryAcquire('third')).toBe(true);
+  });
+});
+
+describe('targets and secrets', () => {
+  it('parses target lists from secrets', () => {
+    expect(parseTargetList('["a","b"]')).toEqual(['a', 'b']);
+    expect(parseTargetList('a, b\nc')).toEqual(['a', 'b', 'c']);
+    expect(parseTargetList('[{"id":"x"}]')).toEqual(['x']);
+  });
+
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal secret reference, not a template
+  it('resolves ${secret:…} deep inside options and knows when there are none', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal secret reference, not a template
+    const secrets = { get: async () => '', resolve: async (t: string) => t.replace('${secret:k}', 'VALUE') };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal secret reference, not a template
+    expect(await resolveSecretRefs({ a: ['x ${secret:k}'], b: 1 }, secrets)).toEqual({ a: ['x VALUE'], b: 1 });
+    expect(hasSecretRefs({ a: { b: 'plain' } })).toBe(false);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal secret reference, not a template
+    expect(hasSecretRefs({ a: { b: '${secret:k}' } })).toBe(true);
+  });
+
+  it('lists the secrets a jobs file depends on', () => {
+    const base = {
+      timezone: 'UTC',
+      handler: 'http',
+      retries: { max: 0, backoff: 'fixed' as const, base: 1, cap: 1 },
+      concurrency: 'allow' as const,
+    };
+    expect(
+      secretNamesOf([
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal secret reference, not a template
+        { ...base, name: 'a', targets: { secret: 'companies' }, options: { apiKey: '${secret:openai.key}' } },
+        { ...base, name: 'b', alerts: { secret: 'alert-recipients' }, options: {} },
+      ]),
+    ).toEqual(['alert-recipients', 'companies', 'openai']);
+  });
+
+  it('names artifacts <job>/<date>/<target>.md with unsafe characters replaced', () => {
+    expect(artifactName('daily', '2026-11-24', 'acme inc/eu')).toBe('daily/2026-11-24/acme_inc_eu.md');
+  });
+});
