@@ -42,6 +42,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     reconnectJitterTLS: 1000,
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     pingInterval: 20_000,
+    // An Error (stack capture) per request and per request timer costs ~10 µs on every JetStream publish;
+    // our errors name the subject, which is what the async stack told.
+    noAsyncTraces: true,
     ...opts.extra,
   };
   if (opts.creds) options.authenticator = credsAuthenticator(readFileSync(opts.creds));
