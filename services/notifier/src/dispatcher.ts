@@ -79,6 +79,7 @@ export class Dispatcher {
           html: mail.html,
           text: mail.text,
           headers: { 'X-Vigil-Event-Id': alert.eventId, 'X-Vigil-Severity': severity },
+          messageId: `<${d.id.replace(/[^A-Za-z0-9._-]/g, '_')}@vigil.notifier>`,
         });
         this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'sent' });
         await this.publishQuietly('notification.sent', {

@@ -21,6 +21,11 @@ export interface OutgoingMail {
   text: string;
   /** Extra headers, e.g. the event id for tracing a mail back to its event. */
   headers?: Record<string, string>;
+  /**
+   * A Message-ID fixed by the notification, so a copy re-sent after a crash between SMTP acceptance and the
+   * dedupe record is the same message to mail servers and clients (they collapse it).
+   */
+  messageId?: string;
 }
 
 export interface SmtpChannel {
@@ -89,6 +94,7 @@ export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
             html: mail.html,
             text: mail.text,
             headers: mail.headers,
+            ...(mail.messageId ? { messageId: mail.messageId } : {}),
           })) as { messageId?: string };
           return { messageId: info.messageId ?? '' };
         } catch (err) {
