@@ -90,6 +90,9 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
         await loop.stop();
       });
       await loop.start();
+      rt.addCheck('runner-consumer', async () => {
+        if (!loop.consuming) throw new Error('the runner consumer is being re-created');
+      });
       rt.phase(`runner consuming job.requested.> (concurrency ${config.RUNNER_CONCURRENCY})`);
     },
   });

@@ -106,15 +106,7 @@ export class WorkLoop {
   }
 
   async start(): Promise<void> {
-    await ensureDurable(this.d.jsm, {
-      stream: RUNNER_STREAM,
-      durable: RUNNER_DURABLE,
-      subject: RUNNER_SUBJECT,
-      ackWaitMs: this.d.ackWaitMs,
-      deliverPolicy: 'all',
-    });
-    const consumer = await this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
-    this.messages = await consumer.consume({ max_messages: Math.max(100, this.d.concurrency * 2) });
+    this.messages = await this.subscribe();
     this.heartbeat = setInterval(
       () => {
         for (const f of this.inflight.values()) f.msg.working();
@@ -124,16 +116,49 @@ export class WorkLoop {
       Math.max(100, Math.floor(this.d.ackWaitMs / 3)),
     );
     this.heartbeat.unref();
-    const messages = this.messages;
-    this.loopDone = (async () => {
-      for await (const msg of messages) {
-        void this.onMessage(msg);
-        // Backpressure: a bounded window of received, unacknowledged runs; the rest waits in the stream.
-        while (this.inflight.size >= this.maxInflight && !this.stopping) {
-          await new Promise<void>((r) => (this.roomWaiter = r));
+    this.loopDone = this.consumeForever(this.messages);
+  }
+
+  /** False while the consumer is being re-created (a readiness check reports it). */
+  get consuming(): boolean {
+    return this.messages !== undefined && !this.stopping;
+  }
+
+  private async subscribe(): Promise<ConsumerMessages> {
+    await ensureDurable(this.d.jsm, {
+      stream: RUNNER_STREAM,
+      durable: RUNNER_DURABLE,
+      subject: RUNNER_SUBJECT,
+      ackWaitMs: this.d.ackWaitMs,
+      deliverPolicy: 'all',
+    });
+    const consumer = await this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
+    return consumer.consume({ max_messages: Math.max(100, this.d.concurrency * 2) });
+  }
+
+  /** The consume iterator ends if the consumer or stream is deleted: re-create it rather than go quiet. */
+  private async consumeForever(first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | undefined = first;
+    while (!this.stopping) {
+      try {
+        messages ??= await this.subscribe();
+        this.messages = messages;
+        for await (const msg of messages) {
+          void this.onMessage(msg);
+          // Backpressure: a bounded window of received, unacknowledged runs; the rest waits in the stream.
+          while (this.inflight.size >= this.maxInflight && !this.stopping) {
+            await new Promise<void>((r) => (this.roomWaiter = r));
+          }
         }
+      } catch (err) {
+        this.d.log.error({ err }, 'runner consumer failed');
       }
-    })();
+      if (this.stopping) break;
+      this.messages = undefined;
+      messages = undefined;
+      this.d.log.warn('runner consumer ended unexpectedly; re-creating it in 1 s');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   /** `job.cancel.<job>`: aborts the run if it is here, or marks it so it is cancelled when it arrives. */
