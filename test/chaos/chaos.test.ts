@@ -100,12 +100,16 @@ it('kill -9 a runner, a scheduler, the notifier and restart NATS with 200 runs i
   const events = await readStream(stack.nc, 'VIGIL_JOBS');
   const l = ledger(events, runIds, stack.sink.messages);
   const dlq = await readStream(stack.nc, 'VIGIL_DLQ').catch(() => []);
+  const takenOver = stack
+    .logLines('runner-2')
+    .filter((l) => /taking over a run|redelivered run had finished/.test(String(l.msg)));
   console.log(
     `chaos: runs ${l.requested}, ended ${l.ended}, lost ${l.lost.length}, duplicated ${l.duplicated.length}, ` +
       `failed ${l.failed.length}, failure emails ${l.failed.length - l.failedWithoutEmail.length}, ` +
       `missing emails ${l.failedWithoutEmail.length}, extra emails ${l.failedWithManyEmails.length}, ` +
       `re-sent copies (same Message-ID) ${l.resentCopies}, ` +
-      `dlq ${dlq.length}, ${Math.round((Date.now() - t0) / 1000)} s`,
+      `dlq ${dlq.length}, runs taken over from the killed runner ${takenOver.length}, ` +
+      `${Math.round((Date.now() - t0) / 1000)} s`,
   );
   console.log(`lost ${l.lost.length}, duplicated ${l.duplicated.length}`);
   expect(l.requested).toBeGreaterThanOrEqual(RUNS);
