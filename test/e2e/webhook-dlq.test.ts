@@ -2,15 +2,24 @@ import { type HttpReceiver, startHttpReceiver, waitFor } from '@vigil/shared/tes
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Stack } from './stack.js';
 
-// Seed 004: webhook statuses lived in memory and failed deliveries vanished. Here a webhook to a dead partner
-// is given up after its retries, lands in the DLQ (WARNING email), and `vigil dlq replay` delivers it once the
-// partner is back.
+// Seed 004: webhook statuses lived in memory and failed deliveries vanished. Here a job's webhook to a dead
+// partner is given up after its retries, lands in the DLQ (WARNING email), and `vigil dlq replay` delivers it
+// once the partner is back.
 let partner: HttpReceiver;
 
 const stack = new Stack({
-  jobsYaml: 'timezone: UTC\njobs: {}\n',
-  // no job runs here: the runner is not needed
-  services: ['secrets', 'webhooks', 'notifier', 'scheduler'],
+  jobsYaml: (s) => `
+timezone: UTC
+jobs:
+  report-ready-hook:
+    handler: http
+    http:
+      url: "${s.url('webhooks')}/api/webhooks"
+      method: POST
+      headers: { authorization: "Bearer ${s.token}" }
+      body: { url: "${partner.url}/hooks/vigil", eventType: report.ready, payload: { report: acme/2026-11-24 } }
+    retries: { max: 0 }
+`,
   env: { ALERT_GROUP_INTERVAL: '0' },
   serviceEnv: {
     webhooks: {
@@ -33,16 +42,14 @@ afterAll(async () => {
 }, 30_000);
 
 it('a webhook to a dead receiver goes to the DLQ, and `vigil dlq replay` delivers it once the receiver is back', async () => {
-  const queued = await stack.api('webhooks', 'POST', '/api/webhooks', {
-    url: `${partner.url}/hooks/vigil`,
-    eventType: 'report.ready',
-    payload: { report: 'acme/2026-11-24' },
-  });
-  expect(queued.status).toBe(202);
-  const id: string = queued.json.id;
+  const trigger = await stack.cli(['trigger', 'report-ready-hook', '--reason', 'e2e dead partner']);
+  expect(trigger.code, trigger.stderr).toBe(0);
+  // the job itself succeeds: its webhook is queued, durable, and from here on the webhooks service's concern
+  await stack.events.waitFor('job.succeeded.report-ready-hook', 1, 15_000);
 
   const [dead] = await stack.events.waitFor('webhook.dead', 1, 20_000);
-  expect(dead.event.data).toMatchObject({ id, attempts: 4 });
+  expect(dead.event.data).toMatchObject({ eventType: 'report.ready', attempts: 4 });
+  const id: string = dead.event.data.id;
   const warning = await stack.mail((m) => /WARNING/.test(m.subject) && m.subject.includes('webhook'), 10_000);
   expect(warning.text).toContain(id);
   expect((await stack.api('webhooks', 'GET', `/api/webhooks/${id}`)).json.status).toBe('dead');
