@@ -91,7 +91,7 @@ describe('docker-compose', () => {
 
   it.skipIf(!compose)(`config is valid with every value from .env.example${compose ? '' : ` — skipped`}`, () => {
     const { services } = composeConfig(['--env-file', path.join(deployDir, '.env.example')]);
-    expect(services['webhooks'].environment?.WEBHOOKS_ALLOW_PRIVATE).toBe('false');
+    expect(services.webhooks.environment?.WEBHOOKS_ALLOW_PRIVATE).toBe('false');
   });
 
   it('.env.example lists every contract variable and only variables compose uses', () => {
