@@ -153,7 +153,8 @@ async function bullmq(redisUrl, round) {
 
 export async function run() {
   const nats = await startNats();
-  const nc = await connect({ servers: nats.url });
+  // The peer loop gets the same connection tuning the services use (no async stack capture per request).
+  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
   const redis = await startRedis();
   try {
     // Two interleaved rounds, best of each: the machine is shared, so one unlucky moment should not decide.

@@ -12,7 +12,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export default {
   async run(ctx) {
     await sleep(5);
-    while (existsSync(ctx.options.gate)) await sleep(20);
+    // Runs from run-0300 on wait at the gate: the replica killed below surely holds some mid-run.
+    if (Number(ctx.runId.slice(4)) >= 300) while (existsSync(ctx.options.gate)) await sleep(20);
     appendFileSync(ctx.options.effects, ctx.runId + ' ' + process.pid + '\\n');
   },
 };
@@ -57,12 +58,13 @@ describe('two runner replicas, 1,000 runs, one replica killed with -9', () => {
     const gate = path.join(dir, 'gate');
     const lines = () => (existsSync(effects) ? readFileSync(effects, 'utf8').trim().split('\n').filter(Boolean) : []);
     const ids = Array.from({ length: 1000 }, (_, i) => `run-${String(i).padStart(4, '0')}`);
+    writeFileSync(gate, '');
     await Promise.all(ids.map((id) => requestRun(nc, 'work', id)));
 
-    // Mid-run: hold every replica's next runs before their side effect, let finished ones settle, kill one.
+    // The first 300 finish; both replicas then hold runs mid-run at the gate. Kill one of them.
     await waitFor(() => lines().length >= 300, { timeout: 20_000 });
-    writeFileSync(gate, '');
     await new Promise((r) => setTimeout(r, 300));
+    expect(lines()).toHaveLength(300);
     const [victim, survivor] = replicas;
     victim.proc.kill('SIGKILL');
     await victim.exited;

@@ -18,7 +18,8 @@ export interface ExecuteInput {
   handler: JobHandler;
   requestedTargets?: string[];
   baseDir: string;
-  log: Logger;
+  /** The run's logger, created on first use. */
+  log: () => Logger;
   secrets: HandlerSecrets;
   signal: AbortSignal;
   clock: Clock;
@@ -52,7 +53,9 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
       targets,
       options,
       baseDir: input.baseDir,
-      log: input.log,
+      get log() {
+        return input.log();
+      },
       secrets: input.secrets,
       signal,
       progress: input.progress,
@@ -79,7 +82,9 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
         clock,
         shouldRetry: (err) => !signal.aborted && isRetryable(err),
         onRetry: (err, attempt, delayMs) =>
-          input.log.warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
+          input
+            .log()
+            .warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
       },
     );
     return { outcome: outcomeOf(result, targets), attempts: Math.max(1, attempts), targets };

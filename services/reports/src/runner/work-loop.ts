@@ -34,6 +34,7 @@ import { Limiter } from './limiter.js';
 import type { RunJournal } from './run-journal.js';
 import { failedOutcome } from './run-outcome.js';
 import { startedEvent, terminalEvent } from './run-event.js';
+import { StartedNotifier } from './started-notifier.js';
 
 export const RUNNER_STREAM = 'VIGIL_JOBS';
 export const RUNNER_DURABLE = 'runner';
@@ -64,7 +65,7 @@ interface Executed {
   finishedAt: number;
   /** The job.started publish, when the run outlived the threshold. */
   started?: Promise<unknown>;
-  log: Logger;
+  log: () => Logger;
 }
 
 interface Inflight {
@@ -95,10 +96,12 @@ export class WorkLoop {
   private stopping = false;
   /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
   private readonly maxInflight: number;
+  private readonly startedNotifier: StartedNotifier;
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
     this.maxInflight = Math.max(200, d.concurrency * 4);
+    this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs);
   }
 
   get running(): number {
@@ -180,6 +183,7 @@ export class WorkLoop {
     const deadline = Date.now() + timeoutMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.startedNotifier.stop();
     await this.loopDone?.catch(() => undefined);
   }
 
@@ -313,17 +317,21 @@ export class WorkLoop {
   private async execute(slot: Inflight, req: JobRun, def: JobDefinition | undefined): Promise<Executed> {
     const { clock, log: baseLog } = this.d;
     const startedAt = clock.now();
-    const log = baseLog.child({ runId: req.runId, job: req.job });
+    // A child logger per run is created only when something logs (short, quiet runs never do).
+    let runLog: Logger | undefined;
+    const log = () => {
+      runLog ??= baseLog.child({ runId: req.runId, job: req.job });
+      return runLog;
+    };
     const signal = slot.controller.signal;
     const pre = this.cancelled.get(req.runId);
     if (pre) slot.controller.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
 
-    let started: Promise<unknown> | undefined;
-    const startedTimer = clock.setTimeout(() => {
-      started = this.publish(startedEvent(req, startedAt), `${req.runId}.started`, slot.msg.headers).catch(
-        (err: unknown) => log.warn({ err }, 'job.started not published'),
-      );
-    }, this.d.startedAfterMs);
+    const ticket = this.startedNotifier.track(startedAt, () =>
+      this.publish(startedEvent(req, startedAt), `${req.runId}.started`, slot.msg.headers).catch((err: unknown) =>
+        log().warn({ err }, 'job.started not published'),
+      ),
+    );
 
     let result: Awaited<ReturnType<typeof executeRun>>;
     if (!def) {
@@ -351,12 +359,12 @@ export class WorkLoop {
           clock,
           progress: (note) => {
             slot.msg.working();
-            log.info({ progress: note }, 'progress');
+            log().info({ progress: note }, 'progress');
           },
         });
       }
     }
-    clock.clearTimeout(startedTimer);
+    const started = this.startedNotifier.finish(ticket);
     return { ...result!, startedAt, finishedAt: clock.now(), started, log };
   }
 
@@ -366,7 +374,7 @@ export class WorkLoop {
     const msgId = `${req.runId}.${outcome.status}`;
     const body = JSON.stringify(event);
     if (outcome.status !== 'succeeded')
-      log.warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
+      log().warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
 
     // Done is recorded before the event is published: a crash in between re-publishes it (same msg id).
     await this.persist(
