@@ -46,6 +46,10 @@ it('HTTP 500 -> retries -> job.failed -> CRITICAL email with the re-run command;
   expect(critical.rcptTo).toContain('payments-oncall@example.com');
   expect(critical.text).toContain(run.runId);
   expect(critical.text).toMatch(/500/);
+  // the API alternative points at this deployment's scheduler
+  expect(lineStartingWith(critical.text, 'curl -X POST')).toContain(
+    `${stack.url('scheduler')}/api/jobs/${JOB}/trigger`,
+  );
   const command = lineStartingWith(critical.text, 'vigil trigger');
   expect(command, critical.text).toBeTruthy();
 

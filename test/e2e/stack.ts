@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,8 @@ export class Stack {
       OTEL_BSP_SCHEDULE_DELAY: '100',
       SECRETS_PROVIDER: 'file',
       SECRETS_FILE: path.join(this.dir, 'secrets.json'),
+      // links and curl lines in emails point at this stack's scheduler
+      VIGIL_PUBLIC_URL: this.url('scheduler'),
       ...this.opts.env,
     };
     if (!this.opts.env?.SECRETS_FILE) writeFileSync(this.env.SECRETS_FILE, '{}');
@@ -262,6 +264,14 @@ export class Stack {
   }
 
   async down(): Promise<void> {
+    // E2E_MAIL_DUMP=<dir>: keep every captured email as text, to read what a human would get.
+    const dump = process.env.E2E_MAIL_DUMP;
+    if (dump) {
+      mkdirSync(dump, { recursive: true });
+      this.sink?.messages.forEach((m, i) =>
+        writeFileSync(path.join(dump, `${path.basename(this.dir)}-${i}.txt`), `Subject: ${m.subject}\n\n${m.text}`),
+      );
+    }
     await Promise.all([...this.running.keys()].map((k) => this.stop(k)));
     this.events?.stop();
     await this.nc?.close().catch(() => {});
