@@ -1,4 +1,11 @@
-import { type Clock, createSecretsClient, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
+import {
+  packageVersion,
+  type Clock,
+  createSecretsClient,
+  runService,
+  type ServiceHandle,
+  vigilMetrics,
+} from '@vigil/shared';
 import { type NotifierConfig, notifierEnvSchema } from './config.js';
 import { DedupeStore } from './dedupe-store.js';
 import { Dispatcher } from './dispatcher.js';
@@ -12,7 +19,7 @@ import { durableName, MAX_DELIVER, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from '
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
 const DAY = 86_400_000;
-export const NOTIFIER_VERSION = '0.1.0';
+export const NOTIFIER_VERSION = packageVersion(import.meta.url);
 
 export interface StartNotifierOptions {
   env?: Record<string, string | undefined>;

@@ -1,4 +1,4 @@
-import { type Clock, openKv, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
+import { packageVersion, type Clock, openKv, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
 import { activeRunId } from './concurrency.js';
 import { isOverdue } from './deadlines.js';
@@ -24,7 +24,7 @@ export interface StartSchedulerOptions {
   logDestination?: Parameters<typeof runService>[0]['logDestination'];
 }
 
-export const SCHEDULER_VERSION = '0.1.0';
+export const SCHEDULER_VERSION = packageVersion(import.meta.url);
 const DAY = 86_400_000;
 
 /** The scheduler: slots exactly once across replicas, catch-up, watchdogs, manual triggers, run history, API. */

@@ -1,4 +1,4 @@
-import { type Clock, createBreaker, runService, type ServiceHandle } from '@vigil/shared';
+import { packageVersion, type Clock, createBreaker, runService, type ServiceHandle } from '@vigil/shared';
 import { Redis } from 'ioredis';
 import {
   envSecretVariables,
@@ -26,7 +26,7 @@ export interface StartSecretsServiceOptions {
   logDestination?: Parameters<typeof runService>[0]['logDestination'];
 }
 
-export const SECRETS_SERVICE_VERSION = '0.1.0';
+export const SECRETS_SERVICE_VERSION = packageVersion(import.meta.url);
 
 /** The secrets service: providers behind a breaker, stale cache, encrypted last-known-good, warming, NATS API. */
 export function startSecretsService(opts: StartSecretsServiceOptions = {}): Promise<ServiceHandle<SecretsConfig>> {

@@ -7,6 +7,7 @@ import {
   systemClock,
   vigilMetrics,
   WebhookSendSchema,
+  packageVersion,
 } from '@vigil/shared';
 import { Redis } from 'ioredis';
 import { DEFAULT_PORT, type WebhooksConfig, webhooksConfigSchema } from './config.js';
@@ -34,6 +35,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
   const clock = opts.clock ?? systemClock;
   return runService({
     name: SERVICE,
+    version: packageVersion(import.meta.url),
     configSchema: webhooksConfigSchema,
     env: opts.env,
     defaultPort: DEFAULT_PORT,

@@ -2,3 +2,4 @@ export { runService } from './run-service.js';
 export { registerNatsService, type HealthAnswer } from './health-endpoint.js';
 export { withTimeout } from './with-timeout.js';
 export type { Runtime, RunServiceOptions, ServiceConfig, ServiceHandle } from './types.js';
+export { packageVersion } from './package-version.js';

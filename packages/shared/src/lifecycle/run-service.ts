@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageVersion } from './package-version.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +36,10 @@ export async function runService<S extends z.ZodObject>(
 ): Promise<ServiceHandle<ServiceConfig<S>>> {
   const { name } = opts;
   const handleSignals = opts.handleSignals ?? true;
-  const version = opts.version ?? '0.0.0';
+  // Without an explicit version, the package of the entry script (node services/x/dist/main.js) tells it.
+  const entry = process.argv[1];
+  const version =
+    opts.version ?? (entry?.endsWith(`${path.sep}main.js`) ? packageVersion(pathToFileURL(entry).href) : '0.0.0');
   const clock = opts.clock ?? systemClock;
   const config = loadConfig(fullSchema(opts.configSchema, opts.defaultPort), opts.env, {
     exit: handleSignals,
