@@ -4,6 +4,7 @@ import {
   type HttpReceiver,
   startFakeSecretsManager,
   startHttpReceiver,
+  waitFor,
 } from '@vigil/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cronOnceIn, Stack } from './stack.js';
@@ -104,4 +105,20 @@ it('a warming cycle with more than half the secrets failing sends the CRITICAL e
   const reply = await stack.nc.request('secrets.get', JSON.stringify({ name: 'partner-api-key' }), { timeout: 5_000 });
   const answer = JSON.parse(new TextDecoder().decode(reply.data));
   expect(answer).toMatchObject({ name: 'partner-api-key', value: API_KEY, stale: true });
+}, 60_000);
+
+it('a warming cycle with a minority failing is a WARNING, not a CRITICAL', async () => {
+  // two of three secrets answer again; one still fails
+  aws.recover(['db-password', 'smtp-password']);
+  const before = stack.events.of('secrets.refresh-failed').length;
+  await stack.stop('secrets');
+  await stack.start('secrets');
+  const failed = await waitFor(() => stack.events.of('secrets.refresh-failed')[before], { timeout: 20_000 });
+  expect(failed.event.data).toMatchObject({ severity: 'WARNING', total: 3, refreshed: 2, names: ['partner-api-key'] });
+  const warning = await stack.mail(
+    (m) => m.subject.includes('WARNING') && m.subject.includes('secrets refresh failed: partner-api-key'),
+    15_000,
+  );
+  expect(warning.text).toContain('1 of 3 secrets failed');
+  expect(stack.mails((m) => m.subject.includes('CRITICAL'))).toHaveLength(1);
 }, 60_000);

@@ -140,7 +140,8 @@ function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
     eventId: ev.id,
     subject: ev.subject ?? `secrets.${family}`,
     kind: stale ? 'secrets-stale-served' : 'secrets-refresh-failed',
-    severity: stale ? 'WARNING' : 'CRITICAL',
+    // seed 001: a warming cycle is CRITICAL only when more than half the secrets failed; the secrets service says which
+    severity: stale ? 'WARNING' : parseSeverity(d.severity, 'CRITICAL'),
     resolved: false,
     headline: stale ? `stale secret served: ${name}` : `secrets refresh failed: ${name}`,
     scope: `secrets:${str(d.provider) ?? 'provider'}`,
