@@ -39,3 +39,18 @@ it('emails job.missed within 5 s of the deadline when every runner is stopped', 
   expect(mail.text).toContain('vigil trigger nightly-export');
   expect(stack.events.of('job.started.nightly-export')).toHaveLength(0);
 }, 40_000);
+
+it('the system health says the runners are down: GET /api/system/health and `vigil health` (exit 1)', async () => {
+  const health = await stack.api('scheduler', 'GET', '/api/system/health');
+  expect(health.status).toBe(200);
+  expect(health.json.ok).toBe(false);
+  const reports = health.json.services.find((s: { service: string }) => s.service === 'reports');
+  expect(reports).toMatchObject({ ready: false });
+  for (const name of ['scheduler', 'notifier', 'secrets', 'webhooks']) {
+    expect(health.json.services.find((s: { service: string }) => s.service === name)).toMatchObject({ ready: true });
+  }
+  const cli = await stack.cli(['health']);
+  expect(cli.code, 'vigil health exits 1 when degraded, so cron and scripts can alert on it').toBe(1);
+  expect(cli.stdout).toMatch(/reports\s+NO/);
+  expect(cli.stdout).toContain('DEGRADED');
+}, 30_000);
