@@ -2,7 +2,6 @@ import path from 'node:path';
 import {
   type Clock,
   createSecretsClient,
-  type JobDefinition,
   JobCancelSchema,
   loadJobsFile,
   openKv,
@@ -14,6 +13,7 @@ import { reportsEnvSchema } from './config.js';
 import type { HandlerSecrets } from './handler-api.js';
 import { registerBuiltins } from './handlers/builtins.js';
 import { HandlerRegistry } from './handlers/registry.js';
+import { JobsWatch } from './jobs-watch.js';
 import { RunJournal } from './runner/run-journal.js';
 import { WorkLoop } from './runner/work-loop.js';
 
@@ -40,9 +40,11 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
       const { config, log } = rt;
       const jobsPath = path.resolve(config.VIGIL_JOBS_FILE);
       const jobsFile = await loadJobsFile(jobsPath);
-      const jobs = new Map<string, JobDefinition>(Object.entries(jobsFile.jobs));
+      const jobs = new JobsWatch(jobsPath, jobsFile.jobs, log);
+      jobs.start();
+      rt.onShutdown(() => jobs.stop());
       const baseDir = path.dirname(jobsPath);
-      rt.phase(`jobs file ${jobsPath}: ${jobs.size} job(s)`);
+      rt.phase(`jobs file ${jobsPath}: ${jobs.get().size} job(s)`);
 
       const client = createSecretsClient(rt.nc, { logger: log });
       const secrets: HandlerSecrets = {
@@ -54,7 +56,20 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
       rt.phase('idempotency journal ready');
 
       const registry = new HandlerRegistry(baseDir);
-      registerBuiltins(registry, { rt, config, jobs: () => [...jobs.values()], secrets: client });
+      registerBuiltins(registry, { rt, config, jobs: () => [...jobs.get().values()], secrets: client });
+
+      // Pre-execution check of every job's handler (unknown handler, module that does not load): logged at
+      // start so a broken job is visible before its first run; it fails only its own runs.
+      const problems = await Promise.all(
+        [...jobs.get().values()].map((def) =>
+          registry.resolve(def).then(
+            () => undefined,
+            (err: unknown) => ({ job: def.name, handler: def.handler, error: (err as Error).message }),
+          ),
+        ),
+      );
+      for (const p of problems) if (p) log.error(p, `job ${p.job}: handler ${p.handler} is not usable`);
+      rt.phase(`handlers checked: ${problems.filter((p) => !p).length} ok, ${problems.filter(Boolean).length} failing`);
 
       const loop = new WorkLoop({
         js: rt.js,
@@ -64,7 +79,7 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
         journal,
         metrics: vigilMetrics(rt.registry),
         secrets,
-        jobs: () => jobs,
+        jobs: (name) => jobs.lookup(name),
         baseDir,
         resolveHandler: (def) => registry.resolve(def),
         concurrency: config.RUNNER_CONCURRENCY,

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { makeEnvelope } from '@vigil/shared';
 import { collectEvents, type HttpReceiver, startHttpReceiver, startNats, type TestServer } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
@@ -30,6 +31,7 @@ describe('runner behaviour', () => {
   let nc: NatsConnection;
   let receiver: HttpReceiver;
   let service: Awaited<ReturnType<typeof startReportsService>>;
+  let jobsFile: string;
 
   beforeAll(async () => {
     nats = await startNats();
@@ -73,6 +75,7 @@ describe('runner behaviour', () => {
 `,
       modules,
     );
+    jobsFile = file;
     service = await startReportsService({
       env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
       handleSignals: false,
@@ -203,5 +206,14 @@ describe('runner behaviour', () => {
     expect(ok.event.data.details.stdoutTail).toContain('hi from shell-ok');
     expect(bad.event.data.error.message).toContain('disk full');
     expect(bad.event.data.error.message).toContain('exited with 3');
+  });
+
+  it('picks up a job added to the jobs file while running', async () => {
+    const events = collectEvents(nc, 'job.*.added-later');
+    const text = readFileSync(jobsFile, 'utf8');
+    writeFileSync(jobsFile, `${text}  added-later:\n    handler: module:./slow.mjs\n    module: { ms: 1 }\n`);
+    await requestRun(nc, 'added-later', 'al-1');
+    const [done] = await events.waitFor('job.succeeded', 1, 5_000);
+    expect(done.event.data.runId).toBe('al-1');
   });
 });

@@ -1,9 +1,26 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, ValidationError } from '@vigil/shared';
 import type { JobHandler } from '../handler-api.js';
 
 const loaded = new Map<string, Promise<JobHandler>>();
+const stats = new Map<string, { at: number; mtime: number }>();
+
+/** The module's mtime, looked at no more than once a second (this is on every run's path). */
+function mtimeOf(file: string): number {
+  const now = Date.now();
+  const s = stats.get(file);
+  if (s && now - s.at < 1000) return s.mtime;
+  let mtime = 0;
+  try {
+    mtime = statSync(file).mtimeMs;
+  } catch {
+    // missing: the import reports it
+  }
+  stats.set(file, { at: now, mtime });
+  return mtime;
+}
 
 function isHandler(value: unknown): value is JobHandler {
   return typeof value === 'object' && value !== null && typeof (value as JobHandler).run === 'function';
@@ -16,9 +33,13 @@ function isHandler(value: unknown): value is JobHandler {
 export function loadModuleHandler(spec: string, baseDir: string): Promise<JobHandler> {
   const rel = spec.slice('module:'.length).trim();
   const file = path.resolve(baseDir, rel);
-  let p = loaded.get(file);
+  // Keyed by modification time: an edited module is imported afresh (the URL query busts the ESM cache).
+  const version = mtimeOf(file);
+  const key = `${file}?v=${version}`;
+  let p = loaded.get(key);
   if (!p) {
-    p = import(pathToFileURL(file).href).then(
+    const url = `${pathToFileURL(file).href}${version ? `?v=${version}` : ''}`;
+    p = import(url).then(
       (mod: { default?: unknown }) => {
         if (!isHandler(mod.default)) {
           throw new ValidationError(`${rel}: default export must be defineHandler({ validate?, run })`, {
@@ -36,8 +57,8 @@ export function loadModuleHandler(spec: string, baseDir: string): Promise<JobHan
         });
       },
     );
-    p.catch(() => loaded.delete(file));
-    loaded.set(file, p);
+    p.catch(() => loaded.delete(key));
+    loaded.set(key, p);
   }
   return p;
 }

@@ -26,6 +26,18 @@ export interface ExecuteInput {
   progress(note: string): void;
 }
 
+const secretRefsByDef = new WeakMap<JobDefinition, boolean>();
+
+/** Whether a job's options reference secrets, decided once per definition (not per run). */
+function needsSecrets(def: JobDefinition): boolean {
+  let v = secretRefsByDef.get(def);
+  if (v === undefined) {
+    v = hasSecretRefs(def.options);
+    secretRefsByDef.set(def, v);
+  }
+  return v;
+}
+
 export interface ExecuteResult {
   outcome: RunOutcome;
   /** Handler calls made (1 = no retry). */

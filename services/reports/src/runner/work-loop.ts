@@ -48,8 +48,8 @@ export interface WorkLoopDeps {
   journal: RunJournal;
   metrics?: VigilMetrics;
   secrets: HandlerSecrets;
-  /** Current job definitions (the jobs file); looked up per run so a reload is picked up. */
-  jobs: () => Map<string, JobDefinition>;
+  /** The job's current definition (the jobs file, reloaded on change), or undefined. */
+  jobs: (name: string) => Promise<JobDefinition | undefined>;
   baseDir: string;
   resolveHandler: (def: JobDefinition) => Promise<JobHandler>;
   concurrency: number;
@@ -274,7 +274,7 @@ export class WorkLoop {
       }
       if (wait > 0) await this.d.clock.sleep(wait, slot.controller.signal).catch(() => undefined);
     }
-    const def = this.d.jobs().get(req.job);
+    const def = await this.d.jobs(req.job);
     const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
     // The claim is written while the run waits for a slot, so its round trip overlaps other runs' work.
     const claimed = this.d.journal.claim(seq, req.runId);
