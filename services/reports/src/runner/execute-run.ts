@@ -55,9 +55,10 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
   let targets: string[] = [];
   try {
     targets = await resolveTargets(def, input.requestedTargets, input.secrets);
-    const options = (
-      hasSecretRefs(def.options) ? await resolveSecretRefs(def.options, input.secrets) : def.options
-    ) as Record<string, unknown>;
+    const options = (needsSecrets(def) ? await resolveSecretRefs(def.options, input.secrets) : def.options) as Record<
+      string,
+      unknown
+    >;
     const ctxFor = (attempt: number): HandlerContext => ({
       runId: input.runId,
       job: def.name,
