@@ -29,7 +29,7 @@ jobs:
     targets: [${COMPANIES.join(', ')}]
     report: { endpoint: "${llm.url}", models: [primary-model, fallback-model], retries: 1, baseDelayMs: 50 }
     retries: { max: 1, backoff: exponential, base: 200ms, max: 1s }
-    backup: { after: 6s }
+    backup: { after: 10s }
 `,
     env: { ALERT_GROUP_INTERVAL: '0' },
   });
@@ -45,6 +45,9 @@ it('one company fails -> job.partial -> WARNING email -> backup run for that com
   const [partial] = await stack.events.waitFor('job.partial.daily-reports', 1, slot.at - Date.now() + 30_000);
   expect(partial.event.data.stats).toMatchObject({ targets: 5, succeeded: 4, failed: 1 });
   expect(partial.event.data.failures.map((f: { target: string }) => f.target)).toEqual([FAILING]);
+  // the model recovers soon after; the backup (10 s after the slot) will find it healthy
+  llmDown = false;
+  const sinceFix = llm.requests.length;
 
   const warning = await stack.mail((m) => m.subject.includes('WARNING') && m.subject.includes('daily-reports'));
   expect(warning.subject).toContain('1/5');
@@ -59,9 +62,6 @@ it('one company fails -> job.partial -> WARNING email -> backup run for that com
   await waitFor(async () => (await coverage())?.covered === 4, { timeout: 5_000, message: 'coverage 4/5' });
   expect(await coverage()).toMatchObject({ covered: 4, total: 5 });
 
-  // the model recovers before the backup comes
-  llmDown = false;
-  const sinceFix = llm.requests.length;
   const [backup] = await stack.events.waitFor('job.succeeded.daily-reports', 1, 20_000);
   expect(backup.event.data.trigger).toBe('backup');
   const requested = stack.events
