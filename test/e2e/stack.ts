@@ -268,9 +268,9 @@ export class Stack {
     const dump = process.env.E2E_MAIL_DUMP;
     if (dump) {
       mkdirSync(dump, { recursive: true });
-      this.sink?.messages.forEach((m, i) =>
-        writeFileSync(path.join(dump, `${path.basename(this.dir)}-${i}.txt`), `Subject: ${m.subject}\n\n${m.text}`),
-      );
+      for (const [i, m] of (this.sink?.messages ?? []).entries()) {
+        writeFileSync(path.join(dump, `${path.basename(this.dir)}-${i}.txt`), `Subject: ${m.subject}\n\n${m.text}`);
+      }
     }
     await Promise.all([...this.running.keys()].map((k) => this.stop(k)));
     this.events?.stop();
