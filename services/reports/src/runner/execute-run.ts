@@ -54,7 +54,11 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
   let attempts = 0;
   let targets: string[] = [];
   try {
-    targets = await resolveTargets(def, input.requestedTargets, input.secrets);
+    // Fast path without awaits for the common case of a job with a plain target list (or none).
+    targets =
+      def.targets === undefined && !input.requestedTargets
+        ? []
+        : await resolveTargets(def, input.requestedTargets, input.secrets);
     const options = (needsSecrets(def) ? await resolveSecretRefs(def.options, input.secrets) : def.options) as Record<
       string,
       unknown
@@ -81,25 +85,29 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
       }
     }
     const fixed = def.retries.backoff === 'fixed';
-    const result = await retry(
-      async (attempt) => {
-        attempts = attempt;
-        return handler.run(ctxFor(attempt));
-      },
-      {
-        max: def.retries.max,
-        base: def.retries.base,
-        cap: fixed ? def.retries.base : def.retries.cap,
-        jitter: 'full',
-        signal,
-        clock,
-        shouldRetry: (err) => !signal.aborted && isRetryable(err),
-        onRetry: (err, attempt, delayMs) =>
-          input
-            .log()
-            .warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
-      },
-    );
+    if (def.retries.max === 0) attempts = 1;
+    const result =
+      def.retries.max === 0
+        ? await handler.run(ctxFor(1))
+        : await retry(
+            async (attempt) => {
+              attempts = attempt;
+              return handler.run(ctxFor(attempt));
+            },
+            {
+              max: def.retries.max,
+              base: def.retries.base,
+              cap: fixed ? def.retries.base : def.retries.cap,
+              jitter: 'full',
+              signal,
+              clock,
+              shouldRetry: (err) => !signal.aborted && isRetryable(err),
+              onRetry: (err, attempt, delayMs) =>
+                input
+                  .log()
+                  .warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
+            },
+          );
     return { outcome: outcomeOf(result, targets), attempts: Math.max(1, attempts), targets };
   } catch (err) {
     const reason = signal.aborted ? (signal.reason ?? err) : err;

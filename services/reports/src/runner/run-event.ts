@@ -31,17 +31,16 @@ export function terminalEvent(
   startedAt: number,
   finishedAt: number,
 ): CloudEvent<JobRun> {
-  const data: JobRun = {
-    ...baseRunData(req),
-    attempt,
-    status: outcome.status,
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date(finishedAt).toISOString(),
-    durationMs: finishedAt - startedAt,
-  };
+  const finished = new Date(finishedAt);
+  const data = baseRunData(req);
+  data.attempt = attempt;
+  data.status = outcome.status;
+  data.startedAt = new Date(startedAt).toISOString();
+  data.finishedAt = finished.toISOString();
+  data.durationMs = finishedAt - startedAt;
   if (outcome.stats) data.stats = outcome.stats;
   if (outcome.failures) data.failures = outcome.failures;
   if (outcome.error) data.error = outcome.error;
   if (outcome.details) data.details = outcome.details;
-  return makeEnvelope(SERVICE, `job.${outcome.status}.${req.job}`, data, { time: new Date(finishedAt) });
+  return makeEnvelope(SERVICE, `job.${outcome.status}.${req.job}`, data, { time: finished });
 }

@@ -22,7 +22,13 @@ interface DoneEntry extends DoneRecord {
 interface Page {
   instance: string;
   c: [number, string, number][];
-  d: [number, string, string, string, string][];
+  /** [seq, runId, subject, msgId, event]; `event` is the CloudEvent object (written raw, see flush). */
+  d: [number, string, string, string, unknown][];
+}
+
+interface PageDraft {
+  c: [number, string, number][];
+  d: DoneEntry[];
 }
 
 export interface LookupResult {
@@ -94,21 +100,21 @@ export class RunJournal {
     this.pendingDone = [];
     this.waiters = [];
     try {
-      const pages = new Map<number, Page>();
+      const pages = new Map<number, PageDraft>();
       const pageFor = (seq: number) => {
         const range = Math.floor(seq / RANGE);
         let page = pages.get(range);
         if (!page) {
-          page = { instance: this.instance, c: [], d: [] };
+          page = { c: [], d: [] };
           pages.set(range, page);
         }
         return page;
       };
       for (const c of claims) pageFor(c.seq).c.push([c.seq, c.runId, c.at]);
-      for (const d of done) pageFor(d.seq).d.push([d.seq, d.runId, d.subject, d.msgId, d.event]);
+      for (const d of done) pageFor(d.seq).d.push(d);
       const n = ++this.pageNo;
       await Promise.all(
-        [...pages].map(([range, page]) => this.kv.put(`r${range}.${this.instance}.${n}`, JSON.stringify(page))),
+        [...pages].map(([range, page]) => this.kv.put(`r${range}.${this.instance}.${n}`, this.serialize(page))),
       );
       for (const w of waiters) w.resolve();
     } catch (err) {
@@ -117,6 +123,14 @@ export class RunJournal {
       this.flushing = false;
       if (this.waiters.length > 0) this.schedule();
     }
+  }
+
+  /** Page JSON with each terminal event embedded as-is: it is already JSON, so it is not encoded twice. */
+  private serialize(page: PageDraft): string {
+    const d = page.d.map(
+      (e) => `[${e.seq},${JSON.stringify(e.runId)},${JSON.stringify(e.subject)},${JSON.stringify(e.msgId)},${e.event}]`,
+    );
+    return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[${d.join(',')}]}`;
   }
 
   /** Everything the journal knows about the request at stream sequence `seq` (any instance). */
@@ -137,7 +151,7 @@ export class RunJournal {
       }
       for (const [s, runId, at] of page.c) if (s === seq) result.claims.push({ instance: page.instance, runId, at });
       for (const [s, runId, subject, msgId, event] of page.d) {
-        if (s === seq) result.done = { runId, subject, msgId, event };
+        if (s === seq) result.done = { runId, subject, msgId, event: JSON.stringify(event) };
       }
     }
     return result;

@@ -21,6 +21,7 @@ import {
 } from '@vigil/shared';
 import {
   headers as natsHeaders,
+  type Consumer,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -89,7 +90,9 @@ export class WorkLoop {
   private readonly limiter: Limiter;
   private readonly inflight = new Map<number, Inflight>();
   private readonly cancelled = new Map<string, { reason: string; until: number }>();
-  private messages?: ConsumerMessages;
+  private consumer?: Consumer;
+  private batch?: ConsumerMessages;
+  private healthy = false;
   private heartbeat?: ReturnType<typeof setInterval>;
   private loopDone?: Promise<void>;
   private roomWaiter?: () => void;
@@ -100,7 +103,7 @@ export class WorkLoop {
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
-    this.maxInflight = Math.max(200, d.concurrency * 4);
+    this.maxInflight = Math.max(500, d.concurrency * 10);
     this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs);
   }
 
@@ -109,7 +112,8 @@ export class WorkLoop {
   }
 
   async start(): Promise<void> {
-    this.messages = await this.subscribe();
+    this.consumer = await this.bind();
+    this.healthy = true;
     this.heartbeat = setInterval(
       () => {
         for (const f of this.inflight.values()) f.msg.working();
@@ -119,15 +123,15 @@ export class WorkLoop {
       Math.max(100, Math.floor(this.d.ackWaitMs / 3)),
     );
     this.heartbeat.unref();
-    this.loopDone = this.consumeForever(this.messages);
+    this.loopDone = this.fetchForever();
   }
 
   /** False while the consumer is being re-created (a readiness check reports it). */
   get consuming(): boolean {
-    return this.messages !== undefined && !this.stopping;
+    return this.healthy && !this.stopping;
   }
 
-  private async subscribe(): Promise<ConsumerMessages> {
+  private async bind(): Promise<Consumer> {
     await ensureDurable(this.d.jsm, {
       stream: RUNNER_STREAM,
       durable: RUNNER_DURABLE,
@@ -135,32 +139,35 @@ export class WorkLoop {
       ackWaitMs: this.d.ackWaitMs,
       deliverPolicy: 'all',
     });
-    const consumer = await this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
-    return consumer.consume({ max_messages: Math.max(100, this.d.concurrency * 2) });
+    return this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
   }
 
-  /** The consume iterator ends if the consumer or stream is deleted: re-create it rather than go quiet. */
-  private async consumeForever(first: ConsumerMessages): Promise<void> {
-    let messages: ConsumerMessages | undefined = first;
+  /**
+   * Pulls only as many requests as there is room for, and hands each to onMessage at once (where it is
+   * heartbeated). Nothing waits unseen in a client buffer: a request buffered past the ack wait would be
+   * redelivered to another replica while this one still holds it as a first delivery.
+   */
+  private async fetchForever(): Promise<void> {
+    const minBatch = Math.max(1, Math.min(50, Math.floor(this.maxInflight / 4)));
     while (!this.stopping) {
-      try {
-        messages ??= await this.subscribe();
-        this.messages = messages;
-        for await (const msg of messages) {
-          void this.onMessage(msg);
-          // Backpressure: a bounded window of received, unacknowledged runs; the rest waits in the stream.
-          while (this.inflight.size >= this.maxInflight && !this.stopping) {
-            await new Promise<void>((r) => (this.roomWaiter = r));
-          }
-        }
-      } catch (err) {
-        this.d.log.error({ err }, 'runner consumer failed');
+      const room = this.maxInflight - this.inflight.size;
+      if (room < minBatch) {
+        await new Promise<void>((r) => (this.roomWaiter = r));
+        continue;
       }
-      if (this.stopping) break;
-      this.messages = undefined;
-      messages = undefined;
-      this.d.log.warn('runner consumer ended unexpectedly; re-creating it in 1 s');
-      await new Promise((r) => setTimeout(r, 1000));
+      try {
+        this.consumer ??= await this.bind();
+        const batch = await this.consumer.fetch({ max_messages: Math.min(room, 500), expires: 5_000 });
+        this.batch = batch;
+        this.healthy = true;
+        for await (const msg of batch) void this.onMessage(msg);
+      } catch (err) {
+        if (this.stopping) break;
+        this.healthy = false;
+        this.consumer = undefined;
+        this.d.log.warn({ err }, 'runner consumer failed; re-creating it in 1 s');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
   }
 
@@ -179,7 +186,7 @@ export class WorkLoop {
   async stop(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
     this.roomWaiter?.();
-    this.messages?.stop();
+    this.batch?.stop();
     const deadline = Date.now() + timeoutMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
