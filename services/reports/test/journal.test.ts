@@ -92,4 +92,38 @@ describe('idempotency journal', () => {
       await service.stop();
     }
   });
+
+  it('a redelivered run still owned by a live replica is left to it; taken over once that replica is gone', async () => {
+    const { file } = jobsDir('jobs:\n  owned:\n    handler: module:./count.mjs\n', {
+      'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
+    });
+    g.journalTest = 0;
+    const jsm = await nc.jetstreamManager();
+    await requestRun(nc, 'owned', 'owned-1');
+    const consumer = await nc.jetstream().consumers.get('VIGIL_JOBS', 'runner');
+    const msg = await consumer.next();
+    if (!msg) throw new Error('no message');
+    // A replica that claimed it, stalls (no heartbeats on the message) but is alive.
+    const kv = await nc.jetstream().views.kv(IDEMPOTENCY_BUCKET);
+    const owner = new RunJournal(kv, 'stalled-replica');
+    await owner.claim(msg.seq, 'owned-1');
+    await owner.markAlive();
+    const alive = setInterval(() => void owner.markAlive(), 200);
+    const events = collectEvents(nc, 'job.*.owned');
+    const service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '1s' },
+      handleSignals: false,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(g.journalTest).toBe(0);
+      expect((await jsm.consumers.info('VIGIL_JOBS', 'runner')).num_redelivered).toBeGreaterThan(0);
+      clearInterval(alive);
+      await events.waitFor('job.succeeded', 1, 10_000);
+      expect(g.journalTest).toBe(1);
+    } finally {
+      clearInterval(alive);
+      await service.stop();
+    }
+  });
 });

@@ -125,6 +125,19 @@ export class RunJournal {
     }
   }
 
+  /** Records that this instance is alive (called on every heartbeat tick). */
+  async markAlive(): Promise<void> {
+    await this.kv.put(`live.${this.instance}`, String(this.now()));
+  }
+
+  /** When `instance` last said it was alive, or undefined. */
+  async aliveAt(instance: string): Promise<number | undefined> {
+    const e = await this.kv.get(`live.${instance}`);
+    if (e?.operation !== 'PUT' || e.value.length === 0) return undefined;
+    const at = Number(e.string());
+    return Number.isFinite(at) ? at : undefined;
+  }
+
   /** Page JSON with each terminal event embedded as-is: it is already JSON, so it is not encoded twice. */
   private serialize(page: PageDraft): string {
     const d = page.d.map(

@@ -80,6 +80,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Longer waits than this for `notBefore` go back to the stream (nak with delay) instead of memory. */
 const MAX_IN_MEMORY_DELAY_MS = 60_000;
+/** Deliveries during which a run claimed by a live replica is left to it before being taken over. */
+const MAX_DEFERRALS = 5;
 
 /**
  * The runner's consume loop: one shared durable pull consumer (N replicas split the work), a global and
@@ -117,12 +119,14 @@ export class WorkLoop {
     this.heartbeat = setInterval(
       () => {
         for (const f of this.inflight.values()) f.msg.working();
+        this.d.journal.markAlive().catch((err: unknown) => this.d.log.warn({ err }, 'liveness record not written'));
         const now = Date.now();
         for (const [id, c] of this.cancelled) if (c.until < now) this.cancelled.delete(id);
       },
       Math.max(100, Math.floor(this.d.ackWaitMs / 3)),
     );
     this.heartbeat.unref();
+    await this.d.journal.markAlive();
     this.loopDone = this.fetchForever();
   }
 
@@ -311,6 +315,20 @@ export class WorkLoop {
         'redelivered run had finished: terminal event re-published, not executed',
       );
       return true;
+    }
+    const foreign = found.claims.filter((c) => c.instance !== this.d.journal.instance).sort((a, b) => b.at - a.at);
+    if (foreign.length > 0 && slot.msg.info.deliveryCount <= MAX_DEFERRALS) {
+      // Redelivered although its owner is alive (a stalled event loop missed heartbeats): let the owner
+      // finish instead of running it twice. Bounded: an owner that lost the run is taken over eventually.
+      const alive = await this.d.journal.aliveAt(foreign[0].instance);
+      if (alive !== undefined && this.d.clock.now() - alive < (this.d.ackWaitMs * 2) / 3) {
+        this.d.log.warn(
+          { runId: slot.runId, seq, owner: foreign[0].instance },
+          'redelivered run is still owned by a live replica; deferring',
+        );
+        slot.msg.nak(this.d.ackWaitMs);
+        return true;
+      }
     }
     if (found.claims.length > 0) {
       this.d.log.warn(
