@@ -6,6 +6,17 @@ import type { JobHandler } from '../handler-api.js';
 
 const loaded = new Map<string, Promise<JobHandler>>();
 const stats = new Map<string, { at: number; mtime: number }>();
+const paths = new Map<string, string>();
+
+function resolvedPath(baseDir: string, rel: string): string {
+  const key = `${baseDir}\0${rel}`;
+  let p = paths.get(key);
+  if (!p) {
+    p = path.resolve(baseDir, rel);
+    paths.set(key, p);
+  }
+  return p;
+}
 
 /** The module's mtime, looked at no more than once a second (this is on every run's path). */
 function mtimeOf(file: string): number {
@@ -32,7 +43,7 @@ function isHandler(value: unknown): value is JobHandler {
  */
 export function loadModuleHandler(spec: string, baseDir: string): Promise<JobHandler> {
   const rel = spec.slice('module:'.length).trim();
-  const file = path.resolve(baseDir, rel);
+  const file = resolvedPath(baseDir, rel);
   // Keyed by modification time: an edited module is imported afresh (the URL query busts the ESM cache).
   const version = mtimeOf(file);
   const key = `${file}?v=${version}`;

@@ -419,7 +419,13 @@ export class WorkLoop {
   }
 
   /** Infrastructure writes after a run are retried in place (heartbeating) rather than re-running the handler. */
-  private persist<T>(fn: () => Promise<T>, slot: Inflight): Promise<T> {
+  private async persist<T>(fn: () => Promise<T>, slot: Inflight): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (this.stopping) throw err;
+      this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
+    }
     return retry(fn, {
       max: 8,
       base: 200,
@@ -432,13 +438,13 @@ export class WorkLoop {
     });
   }
 
-  private headersFor(source: MsgHdrs | undefined, msgId: string, correlation: string): MsgHdrs {
+  private headersFor(source: MsgHdrs | undefined, correlation: string): MsgHdrs {
     const h = natsHeaders();
     h.set(Header.CORRELATION_ID, source?.get(Header.CORRELATION_ID) || correlation);
     if (isTracingEnabled()) injectTraceHeaders(h);
     const tp = source?.get(Header.TRACEPARENT);
     if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
-    h.set(Header.MSG_ID, msgId);
+    // Nats-Msg-Id is set by publish (msgID option).
     return h;
   }
 
@@ -454,7 +460,7 @@ export class WorkLoop {
     const runId = msgId.slice(0, msgId.lastIndexOf('.'));
     await publishDurable(this.d.js, subject, encoder.encode(body), {
       msgID: msgId,
-      headers: this.headersFor(source, msgId, runId),
+      headers: this.headersFor(source, runId),
     });
     this.d.metrics?.eventsPublishedTotal.inc({ subject });
   }
