@@ -9,12 +9,14 @@ import { Stack } from './stack.js';
 // operator's request carried, exported over OTLP/HTTP like a Jaeger would receive it.
 let otlp: OtlpReceiver;
 let partner: HttpReceiver;
+let payments: HttpReceiver;
 let stack: Stack;
 
 beforeAll(async () => {
   otlp = await startOtlpReceiver();
   partner = await startHttpReceiver();
   await partner.close(); // the partner is down for the whole test
+  payments = await startHttpReceiver(() => ({ status: 500, body: { error: 'ledger locked' } }));
   stack = new Stack({
     jobsYaml: (s) => `
 timezone: UTC
@@ -26,6 +28,10 @@ jobs:
       method: POST
       headers: { authorization: "Bearer ${s.token}" }
       body: { url: "${partner.url}/callback", eventType: payments.exported, payload: { week: 47 } }
+    retries: { max: 0 }
+  payments-export:
+    handler: http
+    http: { url: "${payments.url}/export", method: POST }
     retries: { max: 0 }
 `,
     env: {
@@ -47,11 +53,24 @@ jobs:
 afterAll(async () => {
   await stack?.down();
   await otlp.close();
+  await payments.close();
 }, 30_000);
 
-it('the HTTP trigger, scheduler, runner, webhooks, notifier and the SMTP send share one trace id', async () => {
+const newTraceparent = () => {
   const traceId = randomBytes(16).toString('hex');
-  const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+};
+
+const describeTrace = (traceId: string) =>
+  JSON.stringify(
+    otlp
+      .spans()
+      .filter((s) => s.traceId === traceId)
+      .map((s) => `${s.service}:${s.name}`),
+  );
+
+it('the HTTP trigger, scheduler, runner, webhooks, notifier and the SMTP send share one trace id', async () => {
+  const { traceId, traceparent } = newTraceparent();
   const res = await stack.api(
     'scheduler',
     'POST',
@@ -89,4 +108,32 @@ it('the HTTP trigger, scheduler, runner, webhooks, notifier and the SMTP send sh
   const ids = new Set(spans.map((s) => s.spanId));
   const orphans = spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId));
   expect(orphans.length, JSON.stringify(orphans)).toBeLessThanOrEqual(1);
+}, 60_000);
+
+it('a failed job: trigger, scheduler, runner, job.failed, notifier and the CRITICAL email in one trace', async () => {
+  const { traceId, traceparent } = newTraceparent();
+  const res = await stack.api(
+    'scheduler',
+    'POST',
+    '/api/jobs/payments-export/trigger',
+    { reason: 'trace' },
+    { traceparent },
+  );
+  expect(res.status).toBe(202);
+  await stack.mail((m) => m.subject.includes('CRITICAL') && m.subject.includes('payments-export'), 15_000);
+  const spans = await waitFor(
+    () => {
+      const mine = otlp.spans().filter((s) => s.traceId === traceId);
+      const has = (svc: string, name: RegExp) => mine.some((s) => s.service === svc && name.test(s.name));
+      return has('vigil-scheduler', /POST/) &&
+        has('vigil-reports', /^run payments-export/) &&
+        has('vigil-reports', /job\.failed|POST/) &&
+        has('vigil-notifier', /process job\.failed/) &&
+        has('vigil-notifier', /smtp\.send/)
+        ? mine
+        : undefined;
+    },
+    { timeout: 15_000, message: `spans of trace ${traceId}: ${describeTrace(traceId)}` },
+  );
+  expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['vigil-scheduler', 'vigil-reports', 'vigil-notifier']));
 }, 60_000);
