@@ -155,13 +155,19 @@ export class WorkLoop {
     const minBatch = Math.max(1, Math.min(50, Math.floor(this.maxInflight / 4)));
     while (!this.stopping) {
       const room = this.maxInflight - this.inflight.size;
-      if (room < minBatch) {
+      // Long runs fill the slot queue: stop pulling then, so idle replicas get the work instead of this one
+      // hoarding it. Short runs keep the queue empty and the pull window wide (bookkeeping is pipelined).
+      const queued = this.limiter.queued;
+      if (room < minBatch || this.limiter.running + queued >= this.d.concurrency) {
         await new Promise<void>((r) => (this.roomWaiter = r));
         continue;
       }
       try {
         this.consumer ??= await this.bind();
-        const batch = await this.consumer.fetch({ max_messages: Math.min(room, 500), expires: 5_000 });
+        // At most twice the free slots: a replica never grabs far more long runs than it can start.
+        const free = this.d.concurrency - this.limiter.running - queued;
+        const want = Math.min(room, 500, Math.max(1, 2 * free));
+        const batch = await this.consumer.fetch({ max_messages: want, expires: 5_000 });
         this.batch = batch;
         this.healthy = true;
         for await (const msg of batch) void this.onMessage(msg);
