@@ -32,7 +32,7 @@ import type { HandlerSecrets, JobHandler } from '../handler-api.js';
 import { RunCancelledError } from './cancelled-error.js';
 import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
-import type { RunJournal } from './run-journal.js';
+import type { DoneRecord, RunJournal } from './run-journal.js';
 import { failedOutcome } from './run-outcome.js';
 import { startedEvent, terminalEvent } from './run-event.js';
 import { StartedNotifier } from './started-notifier.js';
@@ -82,6 +82,8 @@ const decoder = new TextDecoder();
 const MAX_IN_MEMORY_DELAY_MS = 60_000;
 /** Deliveries during which a run claimed by a live replica is left to it before being taken over. */
 const MAX_DEFERRALS = 5;
+/** How many finished runs a replica remembers (about 10 MB). */
+const RECENT_DONE = 10_000;
 
 /**
  * The runner's consume loop: one shared durable pull consumer (N replicas split the work), a global and
@@ -95,6 +97,9 @@ export class WorkLoop {
   private consumer?: Consumer;
   private batch?: ConsumerMessages;
   private healthy = false;
+  private suspectUntil = 0;
+  /** Runs this replica finished lately, by request sequence: a repeat delivery is answered from memory. */
+  private readonly recentDone = new Map<number, DoneRecord & { runId: string }>();
   private heartbeat?: ReturnType<typeof setInterval>;
   private loopDone?: Promise<void>;
   private roomWaiter?: () => void;
@@ -178,6 +183,23 @@ export class WorkLoop {
         this.d.log.warn({ err }, 'runner consumer failed; re-creating it in 1 s');
         await new Promise((r) => setTimeout(r, 1000));
       }
+    }
+  }
+
+  /**
+   * The broker reconnected (possibly restarted from disk): for a while, treat every delivery as a
+   * possible repeat and consult the journal before running it.
+   */
+  suspectRepeats(forMs = this.d.ackWaitMs * 2): void {
+    this.suspectUntil = Math.max(this.suspectUntil, this.d.clock.now() + forMs);
+    this.d.log.warn({ forMs }, 'broker reconnected: checking every delivery against the journal for a while');
+  }
+
+  private remember(seq: number, done: DoneRecord & { runId: string }): void {
+    this.recentDone.set(seq, done);
+    if (this.recentDone.size > RECENT_DONE) {
+      const oldest = this.recentDone.keys().next().value;
+      if (oldest !== undefined) this.recentDone.delete(oldest);
     }
   }
 
@@ -282,7 +304,10 @@ export class WorkLoop {
 
   private async process(slot: Inflight, seq: number, req: JobRun): Promise<void> {
     const { msg } = slot;
-    if (msg.info.redelivered && (await this.finishedBefore(slot, seq))) return;
+    // After the broker restarted, its consumer state may be older than its streams: runs already finished
+    // come back as first deliveries. So every delivery in that window is checked like a redelivery.
+    const suspect = msg.info.redelivered || this.recentDone.has(seq) || this.d.clock.now() < this.suspectUntil;
+    if (suspect && (await this.finishedBefore(slot, seq))) return;
     if (req.notBefore) {
       const wait = Date.parse(req.notBefore) - this.d.clock.now();
       if (wait > MAX_IN_MEMORY_DELAY_MS) {
@@ -310,7 +335,8 @@ export class WorkLoop {
 
   /** A redelivered request: if the journal says it finished, re-publish its terminal event and ack. */
   private async finishedBefore(slot: Inflight, seq: number): Promise<boolean> {
-    const found = await this.d.journal.lookup(seq);
+    const mine = this.recentDone.get(seq);
+    const found = mine ? { claims: [], done: mine } : await this.d.journal.lookup(seq);
     if (found.done) {
       await publishDurable(this.d.js, found.done.subject, encoder.encode(found.done.event), {
         msgID: found.done.msgId,
@@ -415,6 +441,7 @@ export class WorkLoop {
     if (started) await started;
     await this.persist(() => this.publishBody(event.subject, body, msgId, slot.msg.headers), slot);
     slot.msg.ack();
+    this.remember(seq, { runId: req.runId, subject: event.subject, msgId, event: body });
 
     const m = this.d.metrics;
     if (m) {
