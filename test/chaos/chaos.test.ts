@@ -91,22 +91,23 @@ it('kill -9 a runner, a scheduler, the notifier and restart NATS with 200 runs i
   // the notifier comes back (as an orchestrator would restart it); runner-1 and scheduler-1 stay dead
   await stack.start('notifier');
 
-  await waitFor(
+  // one consistent snapshot of the durable record (the every-3s job keeps requesting runs meanwhile)
+  const snapshot = async () => {
+    const events = await readStream(stack.nc, 'VIGIL_JOBS');
+    return { events, l: ledger(events, runIds, stack.sink.messages) };
+  };
+  const { events, l } = await waitFor(
     async () => {
-      const events = await readStream(stack.nc, 'VIGIL_JOBS');
-      const l = ledger(events, runIds, stack.sink.messages);
+      const snap = await snapshot();
       if (process.env.CHAOS_VERBOSE)
         console.log(
-          `progress ${Math.round((Date.now() - t0) / 1000)} s: ended ${l.ended}/${l.requested}, ` +
-            `failed ${l.failed.length}, emails ${l.emails}`,
+          `progress ${Math.round((Date.now() - t0) / 1000)} s: ended ${snap.l.ended}/${snap.l.requested}, ` +
+            `failed ${snap.l.failed.length}, emails ${snap.l.emails}`,
         );
-      return l.lost.length === 0 && l.failedWithoutEmail.length === 0 ? l : undefined;
+      return snap.l.lost.length === 0 && snap.l.failedWithoutEmail.length === 0 ? snap : undefined;
     },
-    { timeout: 150_000, interval: 5_000, message: 'every run ended and every failure emailed' },
-  ).catch(() => undefined);
-
-  const events = await readStream(stack.nc, 'VIGIL_JOBS');
-  const l = ledger(events, runIds, stack.sink.messages);
+    { timeout: 150_000, interval: 3_000, message: 'every run ended and every failure emailed' },
+  ).catch(() => snapshot());
   const dlq = await readStream(stack.nc, 'VIGIL_DLQ').catch(() => []);
   const takenOver = stack
     .logLines('runner-2')
