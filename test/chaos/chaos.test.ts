@@ -88,8 +88,8 @@ it('kill -9 a runner, a scheduler, the notifier and restart NATS with 200 runs i
   await stack.kill('scheduler-1');
   await stack.kill('notifier');
   await stack.nats.restart(); // same port, same JetStream store directory
-  // the notifier comes back (as an orchestrator would restart it); runner-1 and scheduler-1 stay dead
-  await stack.start('notifier');
+  // a notifier comes back (as an orchestrator would restart it); runner-1 and scheduler-1 stay dead
+  await stack.start('notifier', 'notifier-2');
 
   // one consistent snapshot of the durable record (the every-3s job keeps requesting runs meanwhile)
   const snapshot = async () => {
@@ -127,6 +127,20 @@ it('kill -9 a runner, a scheduler, the notifier and restart NATS with 200 runs i
     .sort((a, b) => a - b);
   const gaps = ticks.slice(1).filter((t, i) => t - ticks[i] !== 3_000);
   console.log(`schedule: ${ticks.length} slots of chaos-tick requested, gaps ${gaps.length}`);
+  if (process.env.CHAOS_VERBOSE) {
+    const copies = new Map<string, number>();
+    for (const m of stack.sink.messages) {
+      const id = m.headers['x-vigil-event-id'] ?? '?';
+      copies.set(id, (copies.get(id) ?? 0) + 1);
+    }
+    for (const [id, n] of copies) {
+      if (n < 2) continue;
+      console.log(`event ${id} emailed ${n} times`);
+      for (const inst of ['notifier', 'notifier-2'])
+        for (const line of stack.logLines(inst).filter((x) => JSON.stringify(x).includes(id)))
+          console.log(`  ${inst}: ${line.time} ${line.msg}`);
+    }
+  }
   console.log(`lost ${l.lost.length}, duplicated ${l.duplicated.length}`);
   expect(l.requested).toBeGreaterThanOrEqual(RUNS);
   expect(l.lost, stack.tail(20)).toEqual([]);
