@@ -98,6 +98,8 @@ export class WorkLoop {
   private batch?: ConsumerMessages;
   private healthy = false;
   private suspectUntil = 0;
+  /** Moving average of handler durations; starts pessimistic (long) until runs show otherwise. */
+  private avgHandlerMs = 1000;
   /** Runs this replica finished lately, by request sequence: a repeat delivery is answered from memory. */
   private readonly recentDone = new Map<number, DoneRecord & { runId: string }>();
   private heartbeat?: ReturnType<typeof setInterval>;
@@ -169,9 +171,10 @@ export class WorkLoop {
       }
       try {
         this.consumer ??= await this.bind();
-        // At most twice the free slots: a replica never grabs far more long runs than it can start.
+        // Long runs: at most twice the free slots, so a replica never grabs far more than it can start.
+        // Short runs (recent handlers under 50 ms on average): a wide window, bookkeeping is pipelined.
         const free = this.d.concurrency - this.limiter.running - queued;
-        const want = Math.min(room, 500, Math.max(1, 2 * free));
+        const want = Math.min(room, 500, this.avgHandlerMs < 50 ? room : Math.max(1, 2 * free));
         const batch = await this.consumer.fetch({ max_messages: want, expires: 5_000 });
         this.batch = batch;
         this.healthy = true;
@@ -422,6 +425,7 @@ export class WorkLoop {
       }
     }
     const started = this.startedNotifier.finish(ticket);
+    this.avgHandlerMs = this.avgHandlerMs * 0.9 + (clock.now() - startedAt) * 0.1;
     return { ...result!, startedAt, finishedAt: clock.now(), started, log };
   }
 
