@@ -22,7 +22,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    maxWorkers: 3,
+    // Integration files spawn real servers and services; two at a time keeps a 2-core machine honest.
+    maxWorkers: 2,
     reporters: ['default'],
   },
 });
