@@ -43,6 +43,7 @@ jobs:
 `,
     services: ['secrets', 'webhooks', 'notifier'],
     env: { ALERT_GROUP_INTERVAL: '0', LOG_LEVEL: 'warn' },
+    serviceEnv: { notifier: { LOG_LEVEL: process.env.CHAOS_VERBOSE ? 'info' : 'warn' } },
   });
   await stack.up();
   await Promise.all([
@@ -138,7 +139,9 @@ it('kill -9 a runner, a scheduler, the notifier and restart NATS with 200 runs i
       console.log(`event ${id} emailed ${n} times`);
       for (const inst of ['notifier', 'notifier-2'])
         for (const line of stack.logLines(inst).filter((x) => JSON.stringify(x).includes(id)))
-          console.log(`  ${inst}: ${line.time} ${line.msg}`);
+          console.log(`  ${inst}: ${line.time} ${line.msg} ${(line.err as { message?: string })?.message ?? ''}`);
+      for (const m of stack.sink.messages.filter((x) => x.headers['x-vigil-event-id'] === id))
+        console.log(`  sink: ${m.receivedAt.toISOString()} ${m.headers['message-id']}`);
     }
   }
   console.log(`lost ${l.lost.length}, duplicated ${l.duplicated.length}`);
