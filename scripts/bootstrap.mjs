@@ -17,8 +17,10 @@ const fail = (msg) => {
   process.exit(1);
 };
 
-function which(bin) {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
+// Daemons live in sbin on Debian, often not on a user's PATH; tools like pnpm are looked up on PATH only.
+function which(bin, { sbin = false } = {}) {
+  const extra = sbin ? ['/usr/sbin', '/usr/local/sbin', '/usr/bin'] : [];
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), ...extra];
   for (const d of dirs) {
     const p = path.join(d, bin);
     if (d && existsSync(p)) return p;
@@ -63,7 +65,7 @@ function pnpmCommand() {
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let aptUpdated = false;
 function aptInstall(packages) {
-  if (!isRoot || !which('apt-get')) return false;
+  if (!isRoot || !which('apt-get', { sbin: true })) return false;
   say(`installing ${packages.join(', ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!aptUpdated) {
@@ -81,9 +83,9 @@ function ensureServers() {
   const missing = [
     ['nats-server', 'nats-server'],
     ['redis-server', 'redis-server'],
-  ].filter(([bin]) => !which(bin));
+  ].filter(([bin]) => !which(bin, { sbin: true }));
   if (missing.length === 0) return;
-  if (aptInstall(missing.map(([, pkg]) => pkg)) && missing.every(([bin]) => which(bin))) return;
+  if (aptInstall(missing.map(([, pkg]) => pkg)) && missing.every(([bin]) => which(bin, { sbin: true }))) return;
   fail(
     `Vigil needs ${missing.map(([b]) => b).join(' and ')} on this machine and could not install ${
       missing.length > 1 ? 'them' : 'it'
@@ -100,7 +102,7 @@ function ensureDeployTools() {
   const want = [
     ['docker-compose', 'docker-compose'],
     ['promtool', 'prometheus'],
-  ].filter(([bin]) => !which(bin));
+  ].filter(([bin]) => !which(bin, { sbin: true }));
   if (want.length > 0) aptInstall(want.map(([, pkg]) => pkg));
 }
 
