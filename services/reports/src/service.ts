@@ -107,7 +107,10 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
       await loop.start();
       // A reconnect may mean the broker restarted from disk with older consumer state (see WorkLoop).
       void (async () => {
-        for await (const s of rt.nc.status()) if (s.type === 'reconnect') loop.suspectRepeats();
+        for await (const s of rt.nc.status()) {
+          if (s.type === 'disconnect') loop.brokerLost();
+          else if (s.type === 'reconnect') loop.suspectRepeats();
+        }
       })().catch(() => undefined);
       rt.addCheck('runner-consumer', async () => {
         if (!loop.consuming) throw new Error('the runner consumer is being re-created');

@@ -84,6 +84,16 @@ const MAX_IN_MEMORY_DELAY_MS = 60_000;
 const MAX_DEFERRALS = 5;
 /** How many finished runs a replica remembers (about 10 MB). */
 const RECENT_DONE = 10_000;
+/**
+ * nats-server acknowledges a write before it reaches the disk, so a kill -9 can drop what it acknowledged
+ * shortly before (terminal events, journal pages, consumer acks). Runs finished this long before an outage
+ * are recorded again after it.
+ */
+const RESTORE_BEFORE_OUTAGE_MS = 10_000;
+/** Re-published terminal events must still be inside JetStream's duplicate window (2 min) to be dropped as copies. */
+const RESTORE_MAX_AGE_MS = 90_000;
+
+type RecentRun = DoneRecord & { runId: string; at: number };
 
 /**
  * The runner's consume loop: one shared durable pull consumer (N replicas split the work), a global and
@@ -101,7 +111,8 @@ export class WorkLoop {
   /** Moving average of handler durations; starts pessimistic (long) until runs show otherwise. */
   private avgHandlerMs = 1000;
   /** Runs this replica finished lately, by request sequence: a repeat delivery is answered from memory. */
-  private readonly recentDone = new Map<number, DoneRecord & { runId: string }>();
+  private readonly recentDone = new Map<number, RecentRun>();
+  private disconnectedAt?: number;
   private heartbeat?: ReturnType<typeof setInterval>;
   private loopDone?: Promise<void>;
   private roomWaiter?: () => void;
@@ -196,9 +207,55 @@ export class WorkLoop {
   suspectRepeats(forMs = this.d.ackWaitMs * 2): void {
     this.suspectUntil = Math.max(this.suspectUntil, this.d.clock.now() + forMs);
     this.d.log.warn({ forMs }, 'broker reconnected: checking every delivery against the journal for a while');
+    const since = (this.disconnectedAt ?? this.d.clock.now()) - RESTORE_BEFORE_OUTAGE_MS;
+    this.disconnectedAt = undefined;
+    void this.restoreRecent(since);
   }
 
-  private remember(seq: number, done: DoneRecord & { runId: string }): void {
+  /** The connection to the broker was lost (it may be restarting and dropping its last writes). */
+  brokerLost(): void {
+    this.disconnectedAt ??= this.d.clock.now();
+  }
+
+  /**
+   * Writes again what the broker may have lost of the runs finished just before it went away: their done
+   * records (so a replica that gets such a run redelivered finds it finished) and their terminal events
+   * (same Nats-Msg-Id: JetStream drops the ones it kept, restores the ones it lost).
+   */
+  private async restoreRecent(since: number): Promise<void> {
+    const now = this.d.clock.now();
+    const runs = [...this.recentDone].filter(([, r]) => r.at >= since && now - r.at < RESTORE_MAX_AGE_MS);
+    if (runs.length === 0) return;
+    try {
+      await retry(
+        () =>
+          Promise.all(
+            runs.map(([seq, r]) =>
+              this.d.journal.complete(seq, r.runId, { subject: r.subject, msgId: r.msgId, event: r.event }),
+            ),
+          ),
+        { max: 5, base: 200, cap: 2_000, shouldRetry: () => !this.stopping },
+      );
+      let restored = 0;
+      await Promise.all(
+        runs.map(async ([, r]) => {
+          const ack = await publishDurable(this.d.js, r.subject, encoder.encode(r.event), { msgID: r.msgId });
+          if (!ack.duplicate) restored++;
+        }),
+      );
+      this.d.log.info(
+        { runs: runs.length, restored },
+        'records of runs finished before the broker outage written again',
+      );
+    } catch (err) {
+      this.d.log.warn(
+        { err, runs: runs.length },
+        'records of runs finished before the broker outage not written again',
+      );
+    }
+  }
+
+  private remember(seq: number, done: RecentRun): void {
     this.recentDone.set(seq, done);
     if (this.recentDone.size > RECENT_DONE) {
       const oldest = this.recentDone.keys().next().value;
@@ -346,7 +403,13 @@ export class WorkLoop {
       });
       slot.msg.ack();
       this.d.log.info(
-        { runId: found.done.runId, seq },
+        {
+          runId: found.done.runId,
+          seq,
+          // A first delivery here means the broker lost the ack (kill -9 before its consumer state was written).
+          deliveryCount: slot.msg.info.deliveryCount,
+          from: mine ? 'memory' : 'journal',
+        },
         'redelivered run had finished: terminal event re-published, not executed',
       );
       return true;
@@ -445,7 +508,7 @@ export class WorkLoop {
     if (started) await started;
     await this.persist(() => this.publishBody(event.subject, body, msgId, slot.msg.headers), slot);
     slot.msg.ack();
-    this.remember(seq, { runId: req.runId, subject: event.subject, msgId, event: body });
+    this.remember(seq, { runId: req.runId, subject: event.subject, msgId, event: body, at: this.d.clock.now() });
 
     const m = this.d.metrics;
     if (m) {
@@ -455,7 +518,12 @@ export class WorkLoop {
     }
   }
 
-  /** Infrastructure writes after a run are retried in place (heartbeating) rather than re-running the handler. */
+  /**
+   * Infrastructure writes after a run are retried in place (heartbeating) rather than re-running the handler,
+   * for as long as the broker is away: giving up would nak a run whose handler already ran, and its
+   * redelivery (claimed by this replica, no done record) would execute it a second time. Only a stopping
+   * replica gives up (a known limit: the run is executed again elsewhere).
+   */
   private async persist<T>(fn: () => Promise<T>, slot: Inflight): Promise<T> {
     try {
       return await fn();
@@ -464,7 +532,7 @@ export class WorkLoop {
       this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
     }
     return retry(fn, {
-      max: 8,
+      max: Number.POSITIVE_INFINITY,
       base: 200,
       cap: 5_000,
       shouldRetry: () => !this.stopping,
