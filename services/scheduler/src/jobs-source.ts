@@ -1,6 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
-import { type JobsFile, loadJobsFile, type Logger } from '@vigil/shared';
+import { type FileWatch, type JobsFile, loadJobsFile, type Logger, watchFile } from '@vigil/shared';
 
 /**
  * The current jobs file. A reload (SIGHUP or a change on disk) swaps it in only when the new file is valid;
@@ -8,8 +6,7 @@ import { type JobsFile, loadJobsFile, type Logger } from '@vigil/shared';
  */
 export class JobsSource {
   private current: JobsFile;
-  private watcher?: FSWatcher;
-  private debounce?: NodeJS.Timeout;
+  private watch?: FileWatch;
   private listeners: ((file: JobsFile) => void)[] = [];
 
   private constructor(
@@ -47,24 +44,12 @@ export class JobsSource {
     }
   }
 
-  /** Watches the directory (editors replace files rather than write them in place). */
+  /** Reloads on every change on disk (see watchFile for why the directory is watched). */
   watchFile(): void {
-    const dir = path.dirname(path.resolve(this.file));
-    const base = path.basename(this.file);
-    try {
-      this.watcher = watch(dir, (_event, name) => {
-        if (name !== null && name !== base) return;
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.reload('file changed'), 200);
-      });
-      this.watcher.on('error', (err) => this.log.warn({ err }, 'jobs file watch failed'));
-    } catch (err) {
-      this.log.warn({ err, file: this.file }, 'cannot watch the jobs file; reload with SIGHUP');
-    }
+    this.watch = watchFile(this.file, () => void this.reload('file changed'), this.log);
   }
 
   stop(): void {
-    clearTimeout(this.debounce);
-    this.watcher?.close();
+    this.watch?.stop();
   }
 }

@@ -4,3 +4,4 @@ export { parseJobsFile } from './parse.js';
 export { loadJobsFile } from './load.js';
 export { DEFAULT_RETRIES, DEFAULT_TIMEZONE, JOB_NAME_PATTERN, optionsKeyFor } from './defaults.js';
 export { cronProblem, isValidTimezone } from './validate.js';
+export { watchFile, type FileWatch } from './watch.js';
