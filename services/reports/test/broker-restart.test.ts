@@ -62,3 +62,57 @@ describe('NATS killed with -9 and restarted while runs are in flight', () => {
     expect([...g.brokerTest].filter(([, n]) => n > 1)).toEqual([]);
   }, 60_000);
 });
+
+// The mechanism behind repeats after a kill -9: the broker comes back with consumer state older than its
+// streams, so runs already finished are delivered again, often as *first* deliveries (not flagged
+// redelivered). Deleting the consumer forces that deterministically: it is re-created and delivers every
+// request again from the start, without any reconnect that would put the runner on guard.
+describe('the broker forgets the runner consumer’s acks (finished runs delivered again as first deliveries)', () => {
+  let nats: TestServer;
+  let nc: NatsConnection;
+  let service: Awaited<ReturnType<typeof startReportsService>>;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+    const { file } = jobsDir('jobs:\n  quick:\n    handler: module:./quick.mjs\n    retries: { max: 0 }\n', {
+      'quick.mjs': `export default { async run(ctx) {
+        globalThis.brokerTest.set(ctx.runId, (globalThis.brokerTest.get(ctx.runId) ?? 0) + 1);
+      } };`,
+    });
+    service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '2s' },
+      handleSignals: false,
+    });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it('answers them from memory: no run executed twice, no extra terminal event', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `f-${i}`);
+    for (const id of ids) await requestRun(nc, 'quick', id);
+    const jsm = await nc.jetstreamManager();
+    const succeeded = async () =>
+      (await jsm.streams.info('VIGIL_JOBS', { subjects_filter: 'job.succeeded.quick' })).state.subjects?.[
+        'job.succeeded.quick'
+      ] ?? 0;
+    await waitFor(async () => (await succeeded()) === 50, { timeout: 20_000, message: '50 terminal events' });
+    await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'runner')).num_ack_pending === 0, 10_000);
+
+    await jsm.consumers.delete('VIGIL_JOBS', 'runner');
+    // Re-created by the runner, delivering all 50 requests again; settled once every one is acked.
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info('VIGIL_JOBS', 'runner').catch(() => undefined);
+        return info && info.delivered.consumer_seq >= 50 && info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      { timeout: 20_000, interval: 100, message: 'the re-created consumer delivered and acked all 50 again' },
+    );
+    expect(ids.map((id) => g.brokerTest.get(id))).toEqual(ids.map(() => 1));
+    expect(await succeeded()).toBe(50);
+  }, 45_000);
+});
