@@ -89,7 +89,10 @@ const RECENT_DONE = 10_000;
  * shortly before (terminal events, journal pages, consumer acks). Runs finished this long before an outage
  * are recorded again after it.
  */
-const RESTORE_BEFORE_OUTAGE_MS = 10_000;
+const RESTORE_BEFORE_OUTAGE_MS = 5_000;
+/** At most this many runs are written again, in chunks (a journal page must stay well under 1 MB). */
+const RESTORE_MAX_RUNS = 2_000;
+const RESTORE_CHUNK = 100;
 /** Re-published terminal events must still be inside JetStream's duplicate window (2 min) to be dropped as copies. */
 const RESTORE_MAX_AGE_MS = 90_000;
 
@@ -224,33 +227,38 @@ export class WorkLoop {
    */
   private async restoreRecent(since: number): Promise<void> {
     const now = this.d.clock.now();
-    const runs = [...this.recentDone].filter(([, r]) => r.at >= since && now - r.at < RESTORE_MAX_AGE_MS);
+    const runs = [...this.recentDone]
+      .filter(([, r]) => r.at >= since && now - r.at < RESTORE_MAX_AGE_MS)
+      .slice(-RESTORE_MAX_RUNS);
     if (runs.length === 0) return;
+    let restored = 0;
     try {
-      await retry(
-        () =>
-          Promise.all(
-            runs.map(([seq, r]) =>
-              this.d.journal.complete(seq, r.runId, { subject: r.subject, msgId: r.msgId, event: r.event }),
+      for (let i = 0; i < runs.length && !this.stopping; i += RESTORE_CHUNK) {
+        const chunk = runs.slice(i, i + RESTORE_CHUNK);
+        await retry(
+          () =>
+            Promise.all(
+              chunk.map(([seq, r]) =>
+                this.d.journal.complete(seq, r.runId, { subject: r.subject, msgId: r.msgId, event: r.event }),
+              ),
             ),
-          ),
-        { max: 5, base: 200, cap: 2_000, shouldRetry: () => !this.stopping },
-      );
-      let restored = 0;
-      await Promise.all(
-        runs.map(async ([, r]) => {
-          const ack = await publishDurable(this.d.js, r.subject, encoder.encode(r.event), { msgID: r.msgId });
-          if (!ack.duplicate) restored++;
-        }),
-      );
+          { max: 5, base: 200, cap: 2_000, shouldRetry: () => !this.stopping },
+        );
+        await Promise.all(
+          chunk.map(async ([, r]) => {
+            const ack = await publishDurable(this.d.js, r.subject, encoder.encode(r.event), { msgID: r.msgId });
+            if (!ack.duplicate) restored++;
+          }),
+        );
+      }
       this.d.log.info(
         { runs: runs.length, restored },
         'records of runs finished before the broker outage written again',
       );
     } catch (err) {
       this.d.log.warn(
-        { err, runs: runs.length },
-        'records of runs finished before the broker outage not written again',
+        { err, runs: runs.length, restored },
+        'records of runs finished before the broker outage not (all) written again',
       );
     }
   }
