@@ -1,6 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
-import path from 'node:path';
-import { type JobDefinition, loadJobsFile, type Logger } from '@vigil/shared';
+import { type FileWatch, type JobDefinition, loadJobsFile, type Logger, watchFile } from '@vigil/shared';
 
 /**
  * The runner's view of the jobs file. A change on disk swaps it in when valid (a bad edit is logged, the
@@ -8,8 +6,7 @@ import { type JobDefinition, loadJobsFile, type Logger } from '@vigil/shared';
  */
 export class JobsWatch {
   private jobs: Map<string, JobDefinition>;
-  private watcher?: FSWatcher;
-  private debounce?: NodeJS.Timeout;
+  private watch?: FileWatch;
   private lastReload = 0;
   private pending?: Promise<void>;
 
@@ -55,22 +52,10 @@ export class JobsWatch {
   }
 
   start(): void {
-    const dir = path.dirname(this.file);
-    const base = path.basename(this.file);
-    try {
-      this.watcher = watch(dir, (_event, name) => {
-        if (name !== null && name !== base) return;
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.reload('file changed'), 200);
-      });
-      this.watcher.on('error', (err) => this.log.warn({ err }, 'jobs file watch failed'));
-    } catch (err) {
-      this.log.warn({ err, file: this.file }, 'cannot watch the jobs file');
-    }
+    this.watch = watchFile(this.file, () => void this.reload('file changed'), this.log);
   }
 
   stop(): void {
-    clearTimeout(this.debounce);
-    this.watcher?.close();
+    this.watch?.stop();
   }
 }
