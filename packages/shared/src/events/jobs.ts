@@ -29,19 +29,8 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** The verbs of `job.<verb>.<job>` that carry run data. */
-export const JOB_RUN_EVENTS = [
-  'requested',
-  'started',
-  'succeeded',
-  'failed',
-  'partial',
-  'missed',
-  'stuck',
-  'recovered',
-  'cancelled',
-  'skipped',
-] as const;
+/** The verbs of `job.<verb>.<job>` that carry run data: one per status. */
+export const JOB_RUN_EVENTS = JOB_STATUSES;
 export type JobRunEvent = (typeof JOB_RUN_EVENTS)[number];
 
 export const TargetFailureSchema = z.looseObject({
