@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, EventBus, type JobRun, ManualClock } from '@vigil/shared';
-import { collectEvents, type EventCollector, startNats, type TestServer } from '@vigil/shared/testing';
+import { apiClient, collectEvents, type EventCollector, startNats, type TestServer } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { startSchedulerService } from '../src/service.js';
 
@@ -50,24 +50,7 @@ export async function startHarness(
   const nc = await connect({ servers: nats.url });
   const bus = new EventBus(nc, { service: 'test-runner', logger: createLogger({ service: 'test', level: 'silent' }) });
   const events = collectEvents(nc, 'job.>');
-  const api: Harness['api'] = async (method, p, body, token = TOKEN) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    const res = await fetch(`${service.url}${p}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // keep text
-    }
-    return { status: res.status, body: parsed };
-  };
+  const api: Harness['api'] = apiClient(service.url, TOKEN);
   const runner: Harness['runner'] = async (verb, run) => {
     const data = {
       attempt: 1,

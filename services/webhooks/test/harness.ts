@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { collectEvents, type EventCollector, startNats, startRedis, type TestServer } from '@vigil/shared/testing';
+import {
+  apiClient,
+  collectEvents,
+  type EventCollector,
+  startNats,
+  startRedis,
+  type TestServer,
+} from '@vigil/shared/testing';
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection } from 'nats';
 import { startWebhooksService } from '../src/service.js';
@@ -42,24 +49,7 @@ export async function startHarness(
   const events = collectEvents(nc, 'webhook.>');
   const redis = new Redis(redisServer.url);
   redis.on('error', () => {}); // tests stop Redis on purpose
-  const api: Harness['api'] = async (method, path, body, token = TOKEN) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    const res = await fetch(`${service.url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // keep text
-    }
-    return { status: res.status, body: parsed };
-  };
+  const api: Harness['api'] = apiClient(service.url, TOKEN);
   return {
     nats,
     redisServer,

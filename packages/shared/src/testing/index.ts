@@ -10,3 +10,4 @@ export { findBinary } from './binaries.js';
 export { startFakeSecretsManager, type FakeSecretsManager, type FakeSecretsMode } from './fake-secrets-manager.js';
 export { installInMemoryTracing, type InMemoryTracing } from '../tracing/in-memory.js';
 export { startFakeLlm, type FakeLlm, type FakeLlmPlan, type FakeLlmStep, type FakeLlmRequest } from './fake-llm.js';
+export { apiClient, type ApiCall, type ApiResponse } from './api-client.js';
