@@ -223,6 +223,8 @@ const common = {
   VIGIL_API_TOKEN: process.env.VIGIL_API_TOKEN ?? token,
   SECRETS_PROVIDER: process.env.SECRETS_PROVIDER ?? 'file',
   SECRETS_FILE: process.env.SECRETS_FILE ?? path.join(root, 'examples', 'secrets.json'),
+  // Warm the demo secrets so `npx vigil secrets status` has something to show.
+  SECRET_NAMES: process.env.SECRET_NAMES ?? 'job_failure_recipients,openai,companies',
   ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'ops@vigil.localhost',
   WEBHOOKS_ALLOW_PRIVATE: process.env.WEBHOOKS_ALLOW_PRIVATE ?? 'true',
   WEBHOOKS_SIGNING_SECRET: process.env.WEBHOOKS_SIGNING_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`,
