@@ -18,6 +18,7 @@ import {
   startSmtpSink,
   type TestServer,
   waitFor,
+  BUILD_LOCK,
 } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployDir, readText, root, run, which } from './deploy-files.js';
@@ -165,8 +166,7 @@ beforeAll(async () => {
     // Other test files rebuild dist/ too: build and copy under the same lock so nothing half-written is copied.
     const dirs = SERVICES.map((n) => `services/${n}`).join(' ');
     const script = `pnpm exec tsc -b ${dirs} && sh deploy/assemble-runtime.sh '${appDir}'`;
-    const lock = path.join(tmpdir(), 'vigil-test-build.lock');
-    const r = which('flock') ? run('flock', [lock, 'sh', '-c', script]) : run('sh', ['-c', script]);
+    const r = which('flock') ? run('flock', [BUILD_LOCK, 'sh', '-c', script]) : run('sh', ['-c', script]);
     expect(r.status, `build + assemble-runtime.sh failed:\n${r.stdout}${r.stderr}`).toBe(0);
   } else {
     console.warn('[deploy tests] pnpm not on PATH: services run from the repository, not the pruned image tree');

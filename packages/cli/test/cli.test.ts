@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import {
   startNats,
   type TestServer,
   waitFor,
+  buildPackages,
 } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,14 +43,7 @@ describe('vigil CLI against a real scheduler process', () => {
   };
 
   beforeAll(async () => {
-    // several test files may build at once: take turns (flock where it exists)
-    const build = ['pnpm', ...['exec', 'tsc', '-b', 'services/scheduler', 'packages/cli']];
-    try {
-      execFileSync('flock', [path.join(tmpdir(), 'vigil-test-build.lock'), ...build], { cwd: root, stdio: 'inherit' });
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') throw err;
-      execFileSync(build[0], build.slice(1), { cwd: root, stdio: 'inherit' });
-    }
+    buildPackages(root, 'services/scheduler', 'packages/cli');
     nats = await startNats();
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-cli-'));
     writeFileSync(path.join(dir, 'jobs.yaml'), JOBS);

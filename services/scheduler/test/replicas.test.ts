@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
+import { buildPackages, freePort, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,14 +23,7 @@ describe('exactly one job.requested per slot across replicas', () => {
   const replicas: Replica[] = [];
 
   beforeAll(async () => {
-    // several test files may build at once: take turns (flock where it exists)
-    const build = ['pnpm', ...['exec', 'tsc', '-b', 'services/scheduler']];
-    try {
-      execFileSync('flock', [path.join(tmpdir(), 'vigil-test-build.lock'), ...build], { cwd: root, stdio: 'inherit' });
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') throw err;
-      execFileSync(build[0], build.slice(1), { cwd: root, stdio: 'inherit' });
-    }
+    buildPackages(root, 'services/scheduler');
     nats = await startNats();
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-replicas-'));
     writeFileSync(path.join(dir, 'jobs.yaml'), yaml);

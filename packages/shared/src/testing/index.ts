@@ -11,3 +11,4 @@ export { startFakeSecretsManager, type FakeSecretsManager, type FakeSecretsMode 
 export { installInMemoryTracing, type InMemoryTracing } from '../tracing/in-memory.js';
 export { startFakeLlm, type FakeLlm, type FakeLlmPlan, type FakeLlmStep, type FakeLlmRequest } from './fake-llm.js';
 export { apiClient, type ApiCall, type ApiResponse } from './api-client.js';
+export { BUILD_LOCK, buildPackages, runUnderBuildLock } from './build-lock.js';
