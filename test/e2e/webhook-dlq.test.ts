@@ -45,7 +45,14 @@ it('a webhook to a dead receiver goes to the DLQ, and `vigil dlq replay` deliver
   const trigger = await stack.cli(['trigger', 'report-ready-hook', '--reason', 'e2e dead partner']);
   expect(trigger.code, trigger.stderr).toBe(0);
   // the job itself succeeds: its webhook is queued, durable, and from here on the webhooks service's concern
-  await stack.events.waitFor('job.succeeded.report-ready-hook', 1, 15_000);
+  // Under a fully loaded CI machine (five services, two e2e stacks at once) a run can take a while to start;
+  // when it never succeeds, say what the job did instead.
+  await stack.events.waitFor('job.succeeded.report-ready-hook', 1, 30_000).catch((err: Error) => {
+    const seen = stack.events.events
+      .filter((e) => e.subject.startsWith('job.') && e.subject.endsWith('.report-ready-hook'))
+      .map((e) => `${e.subject} ${JSON.stringify(e.event?.data?.error ?? e.event?.data?.reason ?? '')}`);
+    throw new Error(`${err.message}; job events seen: ${seen.join(' | ') || 'none'}`);
+  });
 
   const [dead] = await stack.events.waitFor('webhook.dead', 1, 20_000);
   expect(dead.event.data).toMatchObject({ eventType: 'report.ready', attempts: 4 });
@@ -72,4 +79,4 @@ it('a webhook to a dead receiver goes to the DLQ, and `vigil dlq replay` deliver
   expect(partner.requests).toHaveLength(1);
   expect(JSON.parse(partner.requests[0].body)).toMatchObject({ type: 'report.ready' });
   expect((await stack.api('webhooks', 'GET', `/api/webhooks/${id}`)).json.status).toBe('delivered');
-}, 60_000);
+}, 90_000);
