@@ -3,6 +3,7 @@ import {
   type Clock,
   createSecretsClient,
   JobCancelSchema,
+  jetStreamPublisher,
   loadJobsFile,
   openKv,
   runService,
@@ -72,7 +73,9 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
       rt.phase(`handlers checked: ${problems.filter((p) => !p).length} ok, ${problems.filter(Boolean).length} failing`);
 
       const loop = new WorkLoop({
+        nc: rt.nc,
         js: rt.js,
+        publisher: jetStreamPublisher(rt.nc),
         jsm: rt.jsm,
         log,
         clock: rt.clock,

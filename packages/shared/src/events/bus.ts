@@ -5,6 +5,7 @@ import { type VigilMetrics, vigilMetrics } from '../metrics/vigil-metrics.js';
 import { type ConsumeDeps, type ConsumeOptions, type ConsumerHandle, startConsumer } from './consume.js';
 import { type DlqEntry, dlqDepth, type ListDlqOptions, listDlq, replayDlq } from './dlq.js';
 import { type OpenKvOptions, openKv } from './kv.js';
+import { jetStreamPublisher } from './jetstream-publisher.js';
 import { type PublishDeps, type PublishOptions, publishEvent } from './publish.js';
 import { type EnsureStreamsOptions, ensureStreams } from './streams.js';
 
@@ -40,7 +41,7 @@ export class EventBus {
     this.metrics = opts.registry ? vigilMetrics(opts.registry) : undefined;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? 15_000;
     this.publishDeps = {
-      js: this.js,
+      js: jetStreamPublisher(nc),
       service: opts.service,
       metrics: this.metrics,
       timeoutMs: opts.publishTimeoutMs ?? 5_000,

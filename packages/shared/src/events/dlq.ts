@@ -12,6 +12,7 @@ import { PermanentError } from '../errors/vigil-error.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
 import { isNotFound } from '../nats/errors.js';
 import { publishDurable } from './durable-publish.js';
+import type { JetStreamPublisher } from './jetstream-publisher.js';
 import { Header, headerValue } from './headers.js';
 import { DLQ_STREAM } from './streams.js';
 import { subjectMatches } from './subject-match.js';
@@ -48,9 +49,17 @@ function errorCode(err: unknown): string | undefined {
  * The DLQ copy's Nats-Msg-Id is derived from the original stream sequence, so dead-lettering the
  * same delivery twice (e.g. the term was lost in a reconnect) stores it once.
  */
+/** What dead-lettering needs of a delivered message (a nats.js JsMsg or a PulledMessage). */
+export interface DeadLetterSource {
+  subject: string;
+  data: Uint8Array;
+  headers?: JsMsg['headers'];
+  info: { stream: string; streamSequence: number };
+}
+
 export async function deadLetter(
-  js: JetStreamClient,
-  msg: JsMsg,
+  js: JetStreamClient | JetStreamPublisher,
+  msg: DeadLetterSource,
   err: unknown,
   deliveries: number,
   opts: DeadLetterOptions = {},

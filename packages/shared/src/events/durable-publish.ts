@@ -1,5 +1,6 @@
 import type { JetStreamClient, MsgHdrs, PubAck } from 'nats';
 import { natsUnavailable } from '../nats/errors.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
 
 const ATTEMPT_TIMEOUT_MS = 2_000;
 const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
@@ -15,10 +16,10 @@ export interface DurablePublishOptions {
  * Publishes to JetStream until the PubAck arrives or the deadline passes. A message written while
  * the link was silently dying is lost by core NATS, so each attempt has a short timeout and is sent
  * again with the same Nats-Msg-Id: the stream stores it once. Rejects with TransientError
- * NATS_UNAVAILABLE: never a silent drop.
+ * NATS_UNAVAILABLE: never a silent drop. Hot paths pass the connection's JetStreamPublisher (cheaper per message).
  */
 export async function publishDurable(
-  js: JetStreamClient,
+  js: JetStreamClient | JetStreamPublisher,
   subject: string,
   body: Uint8Array,
   opts: DurablePublishOptions,
@@ -27,11 +28,10 @@ export async function publishDurable(
   for (;;) {
     const left = deadline - Date.now();
     try {
-      return await js.publish(subject, body, {
-        msgID: opts.msgID,
-        headers: opts.headers,
-        timeout: Math.max(1, Math.min(left, ATTEMPT_TIMEOUT_MS)),
-      });
+      const attempt = Math.max(1, Math.min(left, ATTEMPT_TIMEOUT_MS));
+      return await (js instanceof JetStreamPublisher
+        ? js.publish(subject, body, { msgID: opts.msgID, headers: opts.headers, timeoutMs: attempt })
+        : js.publish(subject, body, { msgID: opts.msgID, headers: opts.headers, timeout: attempt }));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const again = typeof code === 'string' && RETRYABLE.has(code) && deadline - Date.now() > 100;

@@ -42,3 +42,10 @@ export {
 export { openKv, type OpenKvOptions } from './kv.js';
 export { EventBus, type EventBusOptions } from './bus.js';
 export { publishDurable, type DurablePublishOptions } from './durable-publish.js';
+export {
+  JetStreamPublishError,
+  type JetStreamPublishOptions,
+  JetStreamPublisher,
+  jetStreamPublisher,
+} from './jetstream-publisher.js';
+export { type PulledMessage, PullConsumer, type PullConsumerOptions } from './pull-consumer.js';

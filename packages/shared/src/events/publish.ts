@@ -7,6 +7,7 @@ import { injectTraceHeaders, recordError, tracer } from '../tracing/propagation.
 import { isTracingEnabled } from '../tracing/state.js';
 import { currentEventScope } from './context.js';
 import { publishDurable } from './durable-publish.js';
+import type { JetStreamPublisher } from './jetstream-publisher.js';
 import { makeEnvelope } from './envelope.js';
 import { Header } from './headers.js';
 import { schemaForSubject } from './schemas.js';
@@ -26,7 +27,7 @@ export interface PublishOptions {
 }
 
 export interface PublishDeps {
-  js: JetStreamClient;
+  js: JetStreamClient | JetStreamPublisher;
   service: string;
   metrics?: VigilMetrics;
   timeoutMs: number;

@@ -8,6 +8,9 @@ import {
   Header,
   injectTraceHeaders,
   isTracingEnabled,
+  type JetStreamPublisher,
+  PullConsumer,
+  type PulledMessage,
   type JobDefinition,
   type JobRun,
   JobRunSchema,
@@ -21,18 +24,17 @@ import {
 } from '@vigil/shared';
 import {
   headers as natsHeaders,
-  type Consumer,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
   type MsgHdrs,
+  type NatsConnection,
 } from 'nats';
 import type { HandlerSecrets, JobHandler } from '../handler-api.js';
 import { RunCancelledError } from './cancelled-error.js';
 import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
-import type { DoneRecord, RunJournal } from './run-journal.js';
+import { RecentRuns } from './recent-runs.js';
+import type { RunJournal } from './run-journal.js';
 import { failedOutcome } from './run-outcome.js';
 import { startedEvent, terminalEvent } from './run-event.js';
 import { StartedNotifier } from './started-notifier.js';
@@ -42,7 +44,10 @@ export const RUNNER_DURABLE = 'runner';
 export const RUNNER_SUBJECT = 'job.requested.>';
 
 export interface WorkLoopDeps {
+  nc: NatsConnection;
   js: JetStreamClient;
+  /** Terminal and started events go through the connection's lean publisher (one PubAck subscription). */
+  publisher: JetStreamPublisher;
   jsm: JetStreamManager;
   log: Logger;
   clock: Clock;
@@ -70,7 +75,7 @@ interface Executed {
 }
 
 interface Inflight {
-  msg: JsMsg;
+  msg: PulledMessage;
   runId: string;
   job: string;
   controller: AbortController;
@@ -82,8 +87,8 @@ const decoder = new TextDecoder();
 const MAX_IN_MEMORY_DELAY_MS = 60_000;
 /** Deliveries during which a run claimed by a live replica is left to it before being taken over. */
 const MAX_DEFERRALS = 5;
-/** How many finished runs a replica remembers (about 10 MB). */
-const RECENT_DONE = 10_000;
+/** How many finished runs a replica remembers, per generation (two generations: about 10 MB). */
+const RECENT_DONE = 5_000;
 /**
  * nats-server acknowledges a write before it reaches the disk, so a kill -9 can drop what it acknowledged
  * shortly before (terminal events, journal pages, consumer acks). Runs finished this long before an outage
@@ -96,8 +101,6 @@ const RESTORE_CHUNK = 100;
 /** Re-published terminal events must still be inside JetStream's duplicate window (2 min) to be dropped as copies. */
 const RESTORE_MAX_AGE_MS = 90_000;
 
-type RecentRun = DoneRecord & { runId: string; at: number };
-
 /**
  * The runner's consume loop: one shared durable pull consumer (N replicas split the work), a global and
  * per-job concurrency limit, heartbeats for queued and long runs, group-committed idempotency records,
@@ -107,18 +110,15 @@ export class WorkLoop {
   private readonly limiter: Limiter;
   private readonly inflight = new Map<number, Inflight>();
   private readonly cancelled = new Map<string, { reason: string; until: number }>();
-  private consumer?: Consumer;
-  private batch?: ConsumerMessages;
+  private puller?: PullConsumer;
+  private rebinding = false;
   private healthy = false;
   private suspectUntil = 0;
   /** Moving average of handler durations; starts pessimistic (long) until runs show otherwise. */
   private avgHandlerMs = 1000;
-  /** Runs this replica finished lately, by request sequence: a repeat delivery is answered from memory. */
-  private readonly recentDone = new Map<number, RecentRun>();
+  private readonly recentDone = new RecentRuns(RECENT_DONE);
   private disconnectedAt?: number;
   private heartbeat?: ReturnType<typeof setInterval>;
-  private loopDone?: Promise<void>;
-  private roomWaiter?: () => void;
   private stopping = false;
   /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
   private readonly maxInflight: number;
@@ -135,10 +135,11 @@ export class WorkLoop {
   }
 
   async start(): Promise<void> {
-    this.consumer = await this.bind();
+    await this.bind();
     this.healthy = true;
     this.heartbeat = setInterval(
       () => {
+        this.refill();
         for (const f of this.inflight.values()) f.msg.working();
         this.d.journal.markAlive().catch((err: unknown) => this.d.log.warn({ err }, 'liveness record not written'));
         const now = Date.now();
@@ -148,7 +149,7 @@ export class WorkLoop {
     );
     this.heartbeat.unref();
     await this.d.journal.markAlive();
-    this.loopDone = this.fetchForever();
+    this.refill();
   }
 
   /** False while the consumer is being re-created (a readiness check reports it). */
@@ -156,7 +157,8 @@ export class WorkLoop {
     return this.healthy && !this.stopping;
   }
 
-  private async bind(): Promise<Consumer> {
+  /** Creates the durable consumer if needed, then a pull consumer on it. */
+  private async bind(): Promise<void> {
     await ensureDurable(this.d.jsm, {
       stream: RUNNER_STREAM,
       durable: RUNNER_DURABLE,
@@ -164,42 +166,58 @@ export class WorkLoop {
       ackWaitMs: this.d.ackWaitMs,
       deliverPolicy: 'all',
     });
-    return this.d.js.consumers.get(RUNNER_STREAM, RUNNER_DURABLE);
+    this.puller?.stop();
+    this.puller = new PullConsumer(this.d.nc, {
+      stream: RUNNER_STREAM,
+      durable: RUNNER_DURABLE,
+      onMessage: (msg) => void this.onMessage(msg),
+      onDrained: () => this.refill(),
+      onLost: (why) => void this.rebind(why),
+    });
+  }
+
+  /** The consumer went away (deleted, or the broker lost it): re-create it, retrying every second. */
+  private async rebind(why: string): Promise<void> {
+    if (this.rebinding || this.stopping) return;
+    this.rebinding = true;
+    this.healthy = false;
+    this.d.log.warn({ why }, 'runner consumer lost; re-creating it');
+    while (!this.stopping) {
+      try {
+        await this.bind();
+        this.healthy = true;
+        break;
+      } catch (err) {
+        this.d.log.warn({ err }, 'runner consumer not re-created; retrying in 1 s');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    this.rebinding = false;
+    this.refill();
   }
 
   /**
-   * Pulls only as many requests as there is room for, and hands each to onMessage at once (where it is
+   * Asks for only as many requests as there is room for; each is handed to onMessage on arrival (where it is
    * heartbeated). Nothing waits unseen in a client buffer: a request buffered past the ack wait would be
    * redelivered to another replica while this one still holds it as a first delivery.
    */
-  private async fetchForever(): Promise<void> {
-    const minBatch = Math.max(1, Math.min(50, Math.floor(this.maxInflight / 4)));
-    while (!this.stopping) {
-      const room = this.maxInflight - this.inflight.size;
-      // Long runs fill the slot queue: stop pulling then, so idle replicas get the work instead of this one
-      // hoarding it. Short runs keep the queue empty and the pull window wide (bookkeeping is pipelined).
-      const queued = this.limiter.queued;
-      if (room < minBatch || this.limiter.running + queued >= this.d.concurrency) {
-        await new Promise<void>((r) => (this.roomWaiter = r));
-        continue;
-      }
-      try {
-        this.consumer ??= await this.bind();
-        // Long runs: at most twice the free slots, so a replica never grabs far more than it can start.
-        // Short runs (recent handlers under 50 ms on average): a wide window, bookkeeping is pipelined.
-        const free = this.d.concurrency - this.limiter.running - queued;
-        const want = Math.min(room, 500, this.avgHandlerMs < 50 ? room : Math.max(1, 2 * free));
-        const batch = await this.consumer.fetch({ max_messages: want, expires: 5_000 });
-        this.batch = batch;
-        this.healthy = true;
-        for await (const msg of batch) void this.onMessage(msg);
-      } catch (err) {
-        if (this.stopping) break;
-        this.healthy = false;
-        this.consumer = undefined;
-        this.d.log.warn({ err }, 'runner consumer failed; re-creating it in 1 s');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+  private refill(): void {
+    const puller = this.puller;
+    if (this.stopping || this.rebinding || !puller) return;
+    const queued = this.limiter.queued;
+    const free = this.d.concurrency - this.limiter.running - queued;
+    // Long runs fill the slot queue: stop pulling then, so idle replicas get the work instead of this one
+    // hoarding it. Short runs keep the queue empty and the pull window wide (bookkeeping is pipelined).
+    if (free <= 0) return;
+    const outstanding = puller.outstanding;
+    const room = this.maxInflight - this.inflight.size - outstanding;
+    if (this.avgHandlerMs < 50) {
+      const minBatch = Math.max(1, Math.min(50, Math.floor(this.maxInflight / 4)));
+      if (room >= minBatch || (outstanding === 0 && room > 0)) puller.pull(Math.min(room, 500));
+    } else {
+      // Long runs: at most twice the free slots, so a replica never grabs far more than it can start.
+      const want = Math.min(room, 2 * free - outstanding);
+      if (want > 0) puller.pull(want);
     }
   }
 
@@ -212,6 +230,9 @@ export class WorkLoop {
     this.d.log.warn({ forMs }, 'broker reconnected: checking every delivery against the journal for a while');
     const since = (this.disconnectedAt ?? this.d.clock.now()) - RESTORE_BEFORE_OUTAGE_MS;
     this.disconnectedAt = undefined;
+    // Pull requests do not survive a broker restart: ask again.
+    this.puller?.reset();
+    this.refill();
     void this.restoreRecent(since);
   }
 
@@ -227,9 +248,7 @@ export class WorkLoop {
    */
   private async restoreRecent(since: number): Promise<void> {
     const now = this.d.clock.now();
-    const runs = [...this.recentDone]
-      .filter(([, r]) => r.at >= since && now - r.at < RESTORE_MAX_AGE_MS)
-      .slice(-RESTORE_MAX_RUNS);
+    const runs = this.recentDone.since(Math.max(since, now - RESTORE_MAX_AGE_MS + 1), RESTORE_MAX_RUNS);
     if (runs.length === 0) return;
     let restored = 0;
     try {
@@ -246,7 +265,7 @@ export class WorkLoop {
         );
         await Promise.all(
           chunk.map(async ([, r]) => {
-            const ack = await publishDurable(this.d.js, r.subject, encoder.encode(r.event), { msgID: r.msgId });
+            const ack = await publishDurable(this.d.publisher, r.subject, encoder.encode(r.event), { msgID: r.msgId });
             if (!ack.duplicate) restored++;
           }),
         );
@@ -260,14 +279,6 @@ export class WorkLoop {
         { err, runs: runs.length, restored },
         'records of runs finished before the broker outage not (all) written again',
       );
-    }
-  }
-
-  private remember(seq: number, done: RecentRun): void {
-    this.recentDone.set(seq, done);
-    if (this.recentDone.size > RECENT_DONE) {
-      const oldest = this.recentDone.keys().next().value;
-      if (oldest !== undefined) this.recentDone.delete(oldest);
     }
   }
 
@@ -285,32 +296,28 @@ export class WorkLoop {
 
   async stop(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
-    this.roomWaiter?.();
-    this.batch?.stop();
+    this.puller?.stop();
     const deadline = Date.now() + timeoutMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.startedNotifier.stop();
-    await this.loopDone?.catch(() => undefined);
   }
 
   private release(seq: number): void {
     this.inflight.delete(seq);
-    const w = this.roomWaiter;
-    this.roomWaiter = undefined;
-    w?.();
+    this.refill();
   }
 
-  private async deadLetter(msg: JsMsg, err: unknown): Promise<void> {
+  private async deadLetter(msg: PulledMessage, err: unknown): Promise<void> {
     this.d.log.error({ err, subject: msg.subject, seq: msg.info.streamSequence }, 'invalid run request: dead-lettered');
-    await deadLetter(this.d.js, msg, err, msg.info.deliveryCount, {
+    await deadLetter(this.d.publisher, msg, err, msg.info.deliveryCount, {
       metrics: this.d.metrics,
       consumer: RUNNER_DURABLE,
     });
     msg.term();
   }
 
-  private parse(msg: JsMsg): JobRun {
+  private parse(msg: PulledMessage): JobRun {
     let env: unknown;
     try {
       env = JSON.parse(decoder.decode(msg.data));
@@ -327,7 +334,7 @@ export class WorkLoop {
     return r.data;
   }
 
-  private async onMessage(msg: JsMsg): Promise<void> {
+  private async onMessage(msg: PulledMessage): Promise<void> {
     const seq = msg.info.streamSequence;
     const same = this.inflight.get(seq);
     if (same) {
@@ -361,7 +368,7 @@ export class WorkLoop {
    * With tracing on, a run is a span under the requester's trace, so the handler's outgoing calls and the run's
    * events join the incident's trace. Off (the default), no span work on the hot path.
    */
-  private traced(msg: JsMsg, req: JobRun, fn: () => Promise<void>): Promise<void> {
+  private traced(msg: PulledMessage, req: JobRun, fn: () => Promise<void>): Promise<void> {
     if (!isTracingEnabled()) return fn();
     return withSpan(`run ${req.job}`, fn, {
       parent: extractTraceContext(msg.headers),
@@ -406,7 +413,7 @@ export class WorkLoop {
     const mine = this.recentDone.get(seq);
     const found = mine ? { claims: [], done: mine } : await this.d.journal.lookup(seq);
     if (found.done) {
-      await publishDurable(this.d.js, found.done.subject, encoder.encode(found.done.event), {
+      await publishDurable(this.d.publisher, found.done.subject, encoder.encode(found.done.event), {
         msgID: found.done.msgId,
       });
       slot.msg.ack();
@@ -516,7 +523,7 @@ export class WorkLoop {
     if (started) await started;
     await this.persist(() => this.publishBody(event.subject, body, msgId, slot.msg.headers), slot);
     slot.msg.ack();
-    this.remember(seq, { runId: req.runId, subject: event.subject, msgId, event: body, at: this.d.clock.now() });
+    this.recentDone.add(seq, { runId: req.runId, subject: event.subject, msgId, event: body, at: this.d.clock.now() });
 
     const m = this.d.metrics;
     if (m) {
@@ -571,7 +578,7 @@ export class WorkLoop {
 
   private async publishBody(subject: string, body: string, msgId: string, source: MsgHdrs | undefined): Promise<void> {
     const runId = msgId.slice(0, msgId.lastIndexOf('.'));
-    await publishDurable(this.d.js, subject, encoder.encode(body), {
+    await publishDurable(this.d.publisher, subject, encoder.encode(body), {
       msgID: msgId,
       headers: this.headersFor(source, runId),
     });
