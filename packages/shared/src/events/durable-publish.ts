@@ -1,13 +1,21 @@
-import type { JetStreamClient, MsgHdrs, PubAck } from 'nats';
+import { headers as natsHeaders, type JetStreamClient, type MsgHdrs, type PubAck } from 'nats';
 import { natsUnavailable } from '../nats/errors.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 
 const ATTEMPT_TIMEOUT_MS = 2_000;
+
+function toMsgHdrs(h: MsgHdrs | Record<string, string> | undefined): MsgHdrs | undefined {
+  if (!h || typeof (h as MsgHdrs).get === 'function') return h as MsgHdrs | undefined;
+  const out = natsHeaders();
+  for (const [k, v] of Object.entries(h)) out.set(k, v);
+  return out;
+}
 const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
 
 export interface DurablePublishOptions {
   msgID: string;
-  headers?: MsgHdrs;
+  /** Plain pairs are encoded straight to bytes by a JetStreamPublisher (the cheaper form). */
+  headers?: MsgHdrs | Record<string, string>;
   /** Total time allowed for the PubAck (default 5 s). */
   timeoutMs?: number;
 }
@@ -31,7 +39,7 @@ export async function publishDurable(
       const attempt = Math.max(1, Math.min(left, ATTEMPT_TIMEOUT_MS));
       return await (js instanceof JetStreamPublisher
         ? js.publish(subject, body, { msgID: opts.msgID, headers: opts.headers, timeoutMs: attempt })
-        : js.publish(subject, body, { msgID: opts.msgID, headers: opts.headers, timeout: attempt }));
+        : js.publish(subject, body, { msgID: opts.msgID, headers: toMsgHdrs(opts.headers), timeout: attempt }));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const again = typeof code === 'string' && RETRYABLE.has(code) && deadline - Date.now() > 100;

@@ -1,11 +1,4 @@
-import {
-  createInbox,
-  headers as natsHeaders,
-  type MsgHdrs,
-  type NatsConnection,
-  type PubAck,
-  type Subscription,
-} from 'nats';
+import { createInbox, type MsgHdrs, type NatsConnection, type PubAck, type Subscription } from 'nats';
 
 /** The failure of one JetStream publish, shaped like nats.js errors (`code`, `api_error`) for shared classifiers. */
 export class JetStreamPublishError extends Error {
@@ -21,7 +14,8 @@ export class JetStreamPublishError extends Error {
 
 export interface JetStreamPublishOptions {
   msgID?: string;
-  headers?: MsgHdrs;
+  /** nats.js headers, or plain name → value pairs (encoded straight to bytes: the cheaper form). */
+  headers?: MsgHdrs | Record<string, string>;
   /** How long to wait for the PubAck (default 2 s); then the promise rejects with code TIMEOUT. */
   timeoutMs?: number;
 }
@@ -34,7 +28,35 @@ interface Waiting {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 const SWEEP_MS = 100;
+
+/** Header values must not break the header block. */
+const headerValue = (v: string) => (/[\r\n]/.test(v) ? v.replace(/[\r\n]+/g, ' ') : v);
+
+/**
+ * A NATS header block encoded once from plain pairs. nats.js's MsgHdrs keeps a Map of arrays, canonicalises every
+ * key on each set and re-encodes on publish: several allocations per message on a path that publishes one event per
+ * run. nats.js only calls `encode()` on the headers it publishes (protocol.publish), which this provides.
+ */
+class EncodedHeaders {
+  private readonly bytes: Uint8Array;
+
+  constructor(pairs: Record<string, string>, msgID: string | undefined) {
+    let block = 'NATS/1.0\r\n';
+    if (msgID) block += `Nats-Msg-Id: ${headerValue(msgID)}\r\n`;
+    for (const k in pairs) block += `${k}: ${headerValue(pairs[k])}\r\n`;
+    this.bytes = encoder.encode(`${block}\r\n`);
+  }
+
+  encode(): Uint8Array {
+    return this.bytes;
+  }
+}
+
+function isMsgHdrs(h: MsgHdrs | Record<string, string>): h is MsgHdrs {
+  return typeof (h as MsgHdrs).get === 'function';
+}
 
 /**
  * JetStream publishing with one reply subscription and one timer for every publish in flight. nats.js builds a
@@ -61,8 +83,13 @@ export class JetStreamPublisher {
       return Promise.reject(new JetStreamPublishError(`publish ${subject}: connection closed`, 'CONNECTION_CLOSED'));
     }
     this.sub ??= this.nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.settle(msg) });
-    const h = opts.headers ?? natsHeaders();
-    if (opts.msgID) h.set('Nats-Msg-Id', opts.msgID);
+    let h: MsgHdrs;
+    if (opts.headers && isMsgHdrs(opts.headers)) {
+      h = opts.headers;
+      if (opts.msgID) h.set('Nats-Msg-Id', opts.msgID);
+    } else {
+      h = new EncodedHeaders(opts.headers ?? {}, opts.msgID) as unknown as MsgHdrs;
+    }
     const token = ++this.next;
     const promise = new Promise<PubAck>((resolve, reject) => {
       this.waiting.set(token, { resolve, reject, subject, deadline: Date.now() + (opts.timeoutMs ?? 2_000) });

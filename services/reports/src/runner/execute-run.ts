@@ -9,6 +9,7 @@ import {
 } from '@vigil/shared';
 import type { HandlerContext, HandlerSecrets, JobHandler } from '../handler-api.js';
 import { resolveSecretRefs, hasSecretRefs } from './resolve-options.js';
+import type { RunAbort } from './run-abort.js';
 import { failedOutcome, outcomeOf, type RunOutcome } from './run-outcome.js';
 import { resolveTargets } from './targets.js';
 
@@ -21,7 +22,7 @@ export interface ExecuteInput {
   /** The run's logger, created on first use. */
   log: () => Logger;
   secrets: HandlerSecrets;
-  signal: AbortSignal;
+  abort: RunAbort;
   clock: Clock;
   progress(note: string): void;
 }
@@ -50,7 +51,7 @@ export interface ExecuteResult {
  * fail at once with class `validation`, before any side effect; only retryable errors are retried.
  */
 export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
-  const { def, handler, signal, clock } = input;
+  const { def, handler, abort, clock } = input;
   let attempts = 0;
   let targets: string[] = [];
   try {
@@ -74,7 +75,9 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
         return input.log();
       },
       secrets: input.secrets,
-      signal,
+      get signal() {
+        return abort.signal;
+      },
       progress: input.progress,
       clock,
     });
@@ -99,9 +102,9 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
               base: def.retries.base,
               cap: fixed ? def.retries.base : def.retries.cap,
               jitter: 'full',
-              signal,
+              signal: abort.signal,
               clock,
-              shouldRetry: (err) => !signal.aborted && isRetryable(err),
+              shouldRetry: (err) => !abort.aborted && isRetryable(err),
               onRetry: (err, attempt, delayMs) =>
                 input
                   .log()
@@ -110,7 +113,7 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
           );
     return { outcome: outcomeOf(result, targets), attempts: Math.max(1, attempts), targets };
   } catch (err) {
-    const reason = signal.aborted ? (signal.reason ?? err) : err;
+    const reason = abort.aborted ? (abort.reason ?? err) : err;
     return { outcome: failedOutcome(reason, targets), attempts: Math.max(1, attempts), targets };
   }
 }

@@ -33,7 +33,9 @@ import type { HandlerSecrets, JobHandler } from '../handler-api.js';
 import { RunCancelledError } from './cancelled-error.js';
 import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
+import { RunAbort } from './run-abort.js';
 import { RecentRuns } from './recent-runs.js';
+import { RunMetrics } from './run-metrics.js';
 import type { RunJournal } from './run-journal.js';
 import { failedOutcome } from './run-outcome.js';
 import { startedEvent, terminalEvent } from './run-event.js';
@@ -78,7 +80,7 @@ interface Inflight {
   msg: PulledMessage;
   runId: string;
   job: string;
-  controller: AbortController;
+  abort: RunAbort;
 }
 
 const encoder = new TextEncoder();
@@ -87,8 +89,12 @@ const decoder = new TextDecoder();
 const MAX_IN_MEMORY_DELAY_MS = 60_000;
 /** Deliveries during which a run claimed by a live replica is left to it before being taken over. */
 const MAX_DEFERRALS = 5;
-/** How many finished runs a replica remembers, per generation (two generations: about 10 MB). */
-const RECENT_DONE = 5_000;
+/**
+ * How many finished runs a replica remembers, per generation (two generations). Small on purpose: records kept
+ * longer than a few young-generation collections get promoted, and promoting every run's event was a large GC
+ * cost; the journal answers for older runs.
+ */
+const RECENT_DONE = 1_000;
 /**
  * nats-server acknowledges a write before it reaches the disk, so a kill -9 can drop what it acknowledged
  * shortly before (terminal events, journal pages, consumer acks). Runs finished this long before an outage
@@ -123,11 +129,13 @@ export class WorkLoop {
   /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
   private readonly maxInflight: number;
   private readonly startedNotifier: StartedNotifier;
+  private readonly runMetrics?: RunMetrics;
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
     this.maxInflight = Math.max(500, d.concurrency * 10);
     this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs);
+    this.runMetrics = d.metrics ? new RunMetrics(d.metrics) : undefined;
   }
 
   get running(): number {
@@ -286,7 +294,7 @@ export class WorkLoop {
   cancel(runId: string, reason: string): boolean {
     for (const f of this.inflight.values()) {
       if (f.runId === runId) {
-        f.controller.abort(new RunCancelledError(reason, { runId }));
+        f.abort.abort(new RunCancelledError(reason, { runId }));
         return true;
       }
     }
@@ -352,7 +360,7 @@ export class WorkLoop {
       });
       return;
     }
-    const slot: Inflight = { msg, runId: req.runId, job: req.job, controller: new AbortController() };
+    const slot: Inflight = { msg, runId: req.runId, job: req.job, abort: new RunAbort() };
     this.inflight.set(seq, slot);
     try {
       await this.traced(msg, req, () => this.process(slot, seq, req));
@@ -389,7 +397,7 @@ export class WorkLoop {
         msg.nak(wait - MAX_IN_MEMORY_DELAY_MS / 2);
         return;
       }
-      if (wait > 0) await this.d.clock.sleep(wait, slot.controller.signal).catch(() => undefined);
+      if (wait > 0) await this.d.clock.sleep(wait, slot.abort.signal).catch(() => undefined);
     }
     const def = await this.d.jobs(req.job);
     const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
@@ -461,9 +469,9 @@ export class WorkLoop {
       runLog ??= baseLog.child({ runId: req.runId, job: req.job });
       return runLog;
     };
-    const signal = slot.controller.signal;
+    const { abort } = slot;
     const pre = this.cancelled.get(req.runId);
-    if (pre) slot.controller.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
+    if (pre) abort.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
 
     const ticket = this.startedNotifier.track(startedAt, () =>
       this.publish(startedEvent(req, startedAt), `${req.runId}.started`, slot.msg.headers).catch((err: unknown) =>
@@ -475,8 +483,8 @@ export class WorkLoop {
     if (!def) {
       const err = new ValidationError(`job ${req.job} is not in the jobs file`, { code: ErrorCode.JOB_NOT_FOUND });
       result = { outcome: failedOutcome(err, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
-    } else if (signal.aborted) {
-      result = { outcome: failedOutcome(signal.reason, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
+    } else if (abort.aborted) {
+      result = { outcome: failedOutcome(abort.reason, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
     } else {
       let handler: JobHandler | undefined;
       try {
@@ -493,7 +501,7 @@ export class WorkLoop {
           baseDir: this.d.baseDir,
           log,
           secrets: this.d.secrets,
-          signal,
+          abort,
           clock,
           progress: (note) => {
             slot.msg.working();
@@ -525,12 +533,7 @@ export class WorkLoop {
     slot.msg.ack();
     this.recentDone.add(seq, { runId: req.runId, subject: event.subject, msgId, event: body, at: this.d.clock.now() });
 
-    const m = this.d.metrics;
-    if (m) {
-      m.jobRunsTotal.inc({ job: req.job, trigger: req.trigger, status: outcome.status });
-      m.jobDurationSeconds.observe({ job: req.job }, (finishedAt - startedAt) / 1000);
-      if (outcome.status === 'succeeded') m.jobLastSuccess.set({ job: req.job }, finishedAt / 1000);
-    }
+    this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
   }
 
   /**
@@ -558,10 +561,19 @@ export class WorkLoop {
     });
   }
 
-  private headersFor(source: MsgHdrs | undefined, correlation: string): MsgHdrs {
+  private headersFor(source: MsgHdrs | undefined, correlation: string): MsgHdrs | Record<string, string> {
+    if (!isTracingEnabled()) {
+      // Plain pairs: the publisher encodes them straight to bytes (the per-run path).
+      const pairs: Record<string, string> = {
+        [Header.CORRELATION_ID]: source?.get(Header.CORRELATION_ID) || correlation,
+      };
+      const tp = source?.get(Header.TRACEPARENT);
+      if (tp) pairs[Header.TRACEPARENT] = tp;
+      return pairs;
+    }
     const h = natsHeaders();
     h.set(Header.CORRELATION_ID, source?.get(Header.CORRELATION_ID) || correlation);
-    if (isTracingEnabled()) injectTraceHeaders(h);
+    injectTraceHeaders(h);
     const tp = source?.get(Header.TRACEPARENT);
     if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
     // Nats-Msg-Id is set by publish (msgID option).
@@ -582,6 +594,6 @@ export class WorkLoop {
       msgID: msgId,
       headers: this.headersFor(source, runId),
     });
-    this.d.metrics?.eventsPublishedTotal.inc({ subject });
+    this.runMetrics?.published(subject);
   }
 }
