@@ -37,6 +37,11 @@ export class JobsWatch {
    * For a request naming a job we do not know: re-read the file (concurrent callers share one read, reads
    * are at least 250 ms apart so an edit in progress settles) and look again.
    */
+  /** The job's definition at once when known (the per-run path), else the result of `lookup`. */
+  find(name: string): JobDefinition | undefined | Promise<JobDefinition | undefined> {
+    return this.jobs.get(name) ?? this.lookup(name);
+  }
+
   async lookup(name: string): Promise<JobDefinition | undefined> {
     const def = this.jobs.get(name);
     if (def) return def;

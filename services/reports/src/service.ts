@@ -82,7 +82,7 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
         journal,
         metrics: vigilMetrics(rt.registry),
         secrets,
-        jobs: (name) => jobs.lookup(name),
+        jobs: (name) => jobs.find(name),
         baseDir,
         resolveHandler: (def) => registry.resolve(def),
         concurrency: config.RUNNER_CONCURRENCY,

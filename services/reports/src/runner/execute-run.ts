@@ -39,6 +39,41 @@ function needsSecrets(def: JobDefinition): boolean {
   return v;
 }
 
+/**
+ * A handler's context. A class rather than an object literal with getters: literals with accessors are built
+ * slowly, and one is built for every attempt of every run.
+ */
+class RunContext implements HandlerContext {
+  readonly runId: string;
+  readonly job: string;
+  readonly baseDir: string;
+  readonly secrets: HandlerSecrets;
+  readonly clock: Clock;
+  readonly progress: (note: string) => void;
+
+  constructor(
+    private readonly input: ExecuteInput,
+    readonly attempt: number,
+    readonly targets: string[],
+    readonly options: Record<string, unknown>,
+  ) {
+    this.runId = input.runId;
+    this.job = input.def.name;
+    this.baseDir = input.baseDir;
+    this.secrets = input.secrets;
+    this.clock = input.clock;
+    this.progress = input.progress;
+  }
+
+  get log(): Logger {
+    return this.input.log();
+  }
+
+  get signal(): AbortSignal {
+    return this.input.abort.signal;
+  }
+}
+
 export interface ExecuteResult {
   outcome: RunOutcome;
   /** Handler calls made (1 = no retry). */
@@ -64,23 +99,7 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
       string,
       unknown
     >;
-    const ctxFor = (attempt: number): HandlerContext => ({
-      runId: input.runId,
-      job: def.name,
-      attempt,
-      targets,
-      options,
-      baseDir: input.baseDir,
-      get log() {
-        return input.log();
-      },
-      secrets: input.secrets,
-      get signal() {
-        return abort.signal;
-      },
-      progress: input.progress,
-      clock,
-    });
+    const ctxFor = (attempt: number): HandlerContext => new RunContext(input, attempt, targets, options);
     if (handler.validate) {
       const problem = await handler.validate(ctxFor(1));
       if (typeof problem === 'string' && problem) {

@@ -25,6 +25,8 @@ function withoutStack(info: ErrorInfo): ErrorInfo {
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers may return nothing
 export function outcomeOf(result: HandlerResult | undefined | void, plannedTargets: string[]): RunOutcome {
+  // The common case of a job without targets whose handler returned nothing: no arrays, no sets.
+  if (!result && plannedTargets.length === 0) return { status: 'succeeded' };
   const r = result ?? {};
   const outcomes = r.targets ?? [];
   const failures = outcomes

@@ -56,8 +56,8 @@ export interface WorkLoopDeps {
   journal: RunJournal;
   metrics?: VigilMetrics;
   secrets: HandlerSecrets;
-  /** The job's current definition (the jobs file, reloaded on change), or undefined. */
-  jobs: (name: string) => Promise<JobDefinition | undefined>;
+  /** The job's current definition (the jobs file, reloaded on change), or undefined; a promise only when unknown. */
+  jobs: (name: string) => JobDefinition | undefined | Promise<JobDefinition | undefined>;
   baseDir: string;
   resolveHandler: (def: JobDefinition) => Promise<JobHandler>;
   concurrency: number;
@@ -104,6 +104,8 @@ const RESTORE_BEFORE_OUTAGE_MS = 5_000;
 /** At most this many runs are written again, in chunks (a journal page must stay well under 1 MB). */
 const RESTORE_MAX_RUNS = 2_000;
 const RESTORE_CHUNK = 100;
+/** How long the first publish of a terminal event waits for its PubAck before the retrying path takes over. */
+const PUBLISH_ATTEMPT_MS = 2_000;
 /** Re-published terminal events must still be inside JetStream's duplicate window (2 min) to be dropped as copies. */
 const RESTORE_MAX_AGE_MS = 90_000;
 
@@ -126,10 +128,13 @@ export class WorkLoop {
   private disconnectedAt?: number;
   private heartbeat?: ReturnType<typeof setInterval>;
   private stopping = false;
+  /** Runs waiting for their claim to be durable before they take a slot. */
+  private claiming = 0;
   /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
   private readonly maxInflight: number;
   private readonly startedNotifier: StartedNotifier;
   private readonly runMetrics?: RunMetrics;
+  private readonly handlers = new WeakMap<JobDefinition, { handler: JobHandler; at: number }>();
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
@@ -212,10 +217,9 @@ export class WorkLoop {
   private refill(): void {
     const puller = this.puller;
     if (this.stopping || this.rebinding || !puller) return;
-    const queued = this.limiter.queued;
-    const free = this.d.concurrency - this.limiter.running - queued;
     // Long runs fill the slot queue: stop pulling then, so idle replicas get the work instead of this one
     // hoarding it. Short runs keep the queue empty and the pull window wide (bookkeeping is pipelined).
+    const free = this.d.concurrency - this.limiter.running - this.limiter.queued;
     if (free <= 0) return;
     const outstanding = puller.outstanding;
     const room = this.maxInflight - this.inflight.size - outstanding;
@@ -223,8 +227,9 @@ export class WorkLoop {
       const minBatch = Math.max(1, Math.min(50, Math.floor(this.maxInflight / 4)));
       if (room >= minBatch || (outstanding === 0 && room > 0)) puller.pull(Math.min(room, 500));
     } else {
-      // Long runs: at most twice the free slots, so a replica never grabs far more than it can start.
-      const want = Math.min(room, 2 * free - outstanding);
+      // Long runs: at most twice the free slots, so a replica never grabs far more than it can start (runs whose
+      // claim is being written are about to take a slot: they count as taken).
+      const want = Math.min(room, 2 * (free - this.claiming) - outstanding);
       if (want > 0) puller.pull(want);
     }
   }
@@ -399,15 +404,20 @@ export class WorkLoop {
       }
       if (wait > 0) await this.d.clock.sleep(wait, slot.abort.signal).catch(() => undefined);
     }
-    const def = await this.d.jobs(req.job);
+    const found = this.d.jobs(req.job);
+    const def = found instanceof Promise ? await found : found;
     const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
-    // The claim is written while the run waits for a slot, so its round trip overlaps other runs' work.
-    const claimed = this.d.journal.claim(seq, req.runId);
-    claimed.catch(() => undefined);
-    await this.limiter.acquire(req.job, keyLimit);
+    // The claim is durable before the run takes a slot: slots bound handlers, not journal round trips (short runs
+    // would otherwise spend most of their slot time waiting for the group commit).
+    this.claiming++;
+    try {
+      await this.d.journal.claim(seq, req.runId);
+    } finally {
+      this.claiming--;
+    }
+    if (!this.limiter.tryAcquire(req.job, keyLimit)) await this.limiter.acquire(req.job, keyLimit);
     let executed: Executed;
     try {
-      await claimed;
       executed = await this.execute(slot, req, def);
     } finally {
       // The concurrency limit bounds handlers; recording the result runs outside it (pipelined).
@@ -460,6 +470,17 @@ export class WorkLoop {
     return false;
   }
 
+  /** The job's handler, resolved at most once a second per definition (a module handler may be edited). */
+  private handlerFor(def: JobDefinition): JobHandler | Promise<JobHandler> {
+    const now = Date.now();
+    const cached = this.handlers.get(def);
+    if (cached && now - cached.at < 1000) return cached.handler;
+    return this.d.resolveHandler(def).then((handler) => {
+      this.handlers.set(def, { handler, at: now });
+      return handler;
+    });
+  }
+
   private async execute(slot: Inflight, req: JobRun, def: JobDefinition | undefined): Promise<Executed> {
     const { clock, log: baseLog } = this.d;
     const startedAt = clock.now();
@@ -488,7 +509,7 @@ export class WorkLoop {
     } else {
       let handler: JobHandler | undefined;
       try {
-        handler = await this.d.resolveHandler(def);
+        handler = await this.handlerFor(def);
       } catch (err) {
         result = { outcome: failedOutcome(err, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
       }
@@ -523,15 +544,30 @@ export class WorkLoop {
     if (outcome.status !== 'succeeded')
       log().warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
 
+    const subject = event.subject;
     // Done is recorded before the event is published: a crash in between re-publishes it (same msg id).
-    await this.persist(
-      () => this.d.journal.complete(seq, req.runId, { subject: event.subject, msgId, event: body }),
-      slot,
-    );
+    const done = { subject, msgId, event: body };
+    try {
+      await this.d.journal.complete(seq, req.runId, done);
+    } catch (err) {
+      await this.persistAfter(err, () => this.d.journal.complete(seq, req.runId, done), slot);
+    }
     if (started) await started;
-    await this.persist(() => this.publishBody(event.subject, body, msgId, slot.msg.headers), slot);
+    // First attempt straight to the publisher (the per-run path); failures retry through publishDurable.
+    const bytes = encoder.encode(body);
+    const headers = this.headersFor(slot.msg.headers, req.runId);
+    try {
+      await this.d.publisher.publish(subject, bytes, { msgID: msgId, headers, timeoutMs: PUBLISH_ATTEMPT_MS });
+    } catch (err) {
+      await this.persistAfter(
+        err,
+        () => publishDurable(this.d.publisher, subject, bytes, { msgID: msgId, headers }),
+        slot,
+      );
+    }
+    this.runMetrics?.published(subject);
     slot.msg.ack();
-    this.recentDone.add(seq, { runId: req.runId, subject: event.subject, msgId, event: body, at: this.d.clock.now() });
+    this.recentDone.add(seq, { runId: req.runId, subject, msgId, event: body, at: this.d.clock.now() });
 
     this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
   }
@@ -542,13 +578,9 @@ export class WorkLoop {
    * redelivery (claimed by this replica, no done record) would execute it a second time. Only a stopping
    * replica gives up (a known limit: the run is executed again elsewhere).
    */
-  private async persist<T>(fn: () => Promise<T>, slot: Inflight): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (this.stopping) throw err;
-      this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
-    }
+  private async persistAfter<T>(err: unknown, fn: () => Promise<T>, slot: Inflight): Promise<T> {
+    if (this.stopping) throw err;
+    this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
     return retry(fn, {
       max: Number.POSITIVE_INFINITY,
       base: 200,
