@@ -33,6 +33,8 @@ const SWEEP_MS = 100;
 
 /** Header values must not break the header block. */
 const headerValue = (v: string) => (/[\r\n]/.test(v) ? v.replace(/[\r\n]+/g, ' ') : v);
+/** Nor may names (no line breaks, colons or spaces in a header name). */
+const headerName = (k: string) => (/[\r\n: ]/.test(k) ? k.replace(/[\r\n: ]+/g, '-') : k);
 
 /**
  * A NATS header block encoded once from plain pairs. nats.js's MsgHdrs keeps a Map of arrays, canonicalises every
@@ -45,7 +47,11 @@ class EncodedHeaders {
   constructor(pairs: Record<string, string>, msgID: string | undefined) {
     let block = 'NATS/1.0\r\n';
     if (msgID) block += `Nats-Msg-Id: ${headerValue(msgID)}\r\n`;
-    for (const k in pairs) block += `${k}: ${headerValue(pairs[k])}\r\n`;
+    for (const k in pairs) {
+      // msgID wins over a Nats-Msg-Id pair: one id per message.
+      if (msgID && k.toLowerCase() === 'nats-msg-id') continue;
+      block += `${headerName(k)}: ${headerValue(pairs[k])}\r\n`;
+    }
     this.bytes = encoder.encode(`${block}\r\n`);
   }
 

@@ -27,7 +27,10 @@ export interface PullConsumerOptions {
   durable: string;
   /** Called once per delivered message, synchronously from the connection's read loop. */
   onMessage: (msg: PulledMessage) => void;
-  /** The consumer is gone or moved (deleted, not found, leadership change): bind it again, then make a new one. */
+  /**
+   * The consumer may be gone (deleted, leadership change, or a pull request went unanswered — nats-server 2.9
+   * stays silent when the consumer does not exist): make sure it exists, then pull again.
+   */
   onLost?: (reason: string) => void;
   /** A pull request ended without all it asked for (it expired or was refused): time to ask again. */
   onDrained?: () => void;
@@ -116,6 +119,7 @@ export class PullConsumer {
   private requests: { remaining: number; expiresAt: number }[] = [];
   private readonly subject: string;
   private stopped = false;
+  private readonly watchdog: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -123,6 +127,8 @@ export class PullConsumer {
   ) {
     this.subject = `$JS.API.CONSUMER.MSG.NEXT.${opts.stream}.${opts.durable}`;
     this.sub = nc.subscribe(this.inbox, { callback: (_err, msg) => this.receive(msg) });
+    this.watchdog = setInterval(() => this.forgetExpired(), 1_000);
+    this.watchdog.unref();
   }
 
   /** Messages asked for and not yet delivered (pull requests that have not expired). */
@@ -151,12 +157,19 @@ export class PullConsumer {
   stop(): void {
     this.stopped = true;
     this.requests = [];
+    clearInterval(this.watchdog);
     this.sub.unsubscribe();
   }
 
+  /** Requests past their expiry with no answer (no 408) were lost: a reconnect, or no such consumer. */
   private forgetExpired(): void {
     const cutoff = Date.now() - EXPIRY_GRACE_MS;
-    while (this.requests.length > 0 && this.requests[0].expiresAt < cutoff) this.requests.shift();
+    let lost = 0;
+    while (this.requests.length > 0 && this.requests[0].expiresAt < cutoff) {
+      this.requests.shift();
+      lost++;
+    }
+    if (lost > 0 && !this.stopped) this.opts.onLost?.('pull request unanswered');
   }
 
   private receive(msg: Msg): void {

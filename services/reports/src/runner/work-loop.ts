@@ -149,6 +149,13 @@ export class WorkLoop {
 
   async start(): Promise<void> {
     await this.bind();
+    this.puller = new PullConsumer(this.d.nc, {
+      stream: RUNNER_STREAM,
+      durable: RUNNER_DURABLE,
+      onMessage: (msg) => void this.onMessage(msg),
+      onDrained: () => this.refill(),
+      onLost: (why) => void this.rebind(why),
+    });
     this.healthy = true;
     this.heartbeat = setInterval(
       () => {
@@ -170,7 +177,7 @@ export class WorkLoop {
     return this.healthy && !this.stopping;
   }
 
-  /** Creates the durable consumer if needed, then a pull consumer on it. */
+  /** Creates the durable consumer if needed (idempotent: replicas race for it harmlessly). */
   private async bind(): Promise<void> {
     await ensureDurable(this.d.jsm, {
       stream: RUNNER_STREAM,
@@ -179,17 +186,12 @@ export class WorkLoop {
       ackWaitMs: this.d.ackWaitMs,
       deliverPolicy: 'all',
     });
-    this.puller?.stop();
-    this.puller = new PullConsumer(this.d.nc, {
-      stream: RUNNER_STREAM,
-      durable: RUNNER_DURABLE,
-      onMessage: (msg) => void this.onMessage(msg),
-      onDrained: () => this.refill(),
-      onLost: (why) => void this.rebind(why),
-    });
   }
 
-  /** The consumer went away (deleted, or the broker lost it): re-create it, retrying every second. */
+  /**
+   * The consumer may be gone (deleted, or a pull went unanswered): re-create it, retrying every second. The
+   * pull consumer itself is kept (same inbox), so nothing already on its way to this replica is dropped.
+   */
   private async rebind(why: string): Promise<void> {
     if (this.rebinding || this.stopping) return;
     this.rebinding = true;
@@ -206,6 +208,7 @@ export class WorkLoop {
       }
     }
     this.rebinding = false;
+    this.puller?.reset();
     this.refill();
   }
 
