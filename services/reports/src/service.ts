@@ -74,7 +74,6 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
 
       const loop = new WorkLoop({
         nc: rt.nc,
-        js: rt.js,
         publisher: jetStreamPublisher(rt.nc),
         jsm: rt.jsm,
         log,

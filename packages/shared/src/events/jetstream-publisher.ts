@@ -28,7 +28,6 @@ interface Waiting {
 }
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 const SWEEP_MS = 100;
 
 /** Header values must not break the header block. */
@@ -52,7 +51,7 @@ class EncodedHeaders {
       if (msgID && k.toLowerCase() === 'nats-msg-id') continue;
       block += `${headerName(k)}: ${headerValue(pairs[k])}\r\n`;
     }
-    this.bytes = encoder.encode(`${block}\r\n`);
+    this.bytes = Buffer.from(`${block}\r\n`);
   }
 
   encode(): Uint8Array {

@@ -19,12 +19,16 @@ export interface ExecuteInput {
   handler: JobHandler;
   requestedTargets?: string[];
   baseDir: string;
-  /** The run's logger, created on first use. */
-  log: () => Logger;
   secrets: HandlerSecrets;
-  abort: RunAbort;
   clock: Clock;
+  /** The run's logger (created on first use), progress notes and cancellation. */
+  hooks: RunHooks;
+}
+
+export interface RunHooks {
+  log(): Logger;
   progress(note: string): void;
+  readonly abort: RunAbort;
 }
 
 const secretRefsByDef = new WeakMap<JobDefinition, boolean>();
@@ -49,7 +53,6 @@ class RunContext implements HandlerContext {
   readonly baseDir: string;
   readonly secrets: HandlerSecrets;
   readonly clock: Clock;
-  readonly progress: (note: string) => void;
 
   constructor(
     private readonly input: ExecuteInput,
@@ -62,15 +65,20 @@ class RunContext implements HandlerContext {
     this.baseDir = input.baseDir;
     this.secrets = input.secrets;
     this.clock = input.clock;
-    this.progress = input.progress;
   }
 
   get log(): Logger {
-    return this.input.log();
+    return this.input.hooks.log();
   }
 
   get signal(): AbortSignal {
-    return this.input.abort.signal;
+    return this.input.hooks.abort.signal;
+  }
+
+  /** A function, so `const { progress } = ctx` works too (made when first asked for). */
+  get progress(): (note: string) => void {
+    const { hooks } = this.input;
+    return (note) => hooks.progress(note);
   }
 }
 
@@ -86,7 +94,8 @@ export interface ExecuteResult {
  * fail at once with class `validation`, before any side effect; only retryable errors are retried.
  */
 export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
-  const { def, handler, abort, clock } = input;
+  const { def, handler, clock } = input;
+  const { abort } = input.hooks;
   let attempts = 0;
   let targets: string[] = [];
   try {
@@ -125,7 +134,7 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
               clock,
               shouldRetry: (err) => !abort.aborted && isRetryable(err),
               onRetry: (err, attempt, delayMs) =>
-                input
+                input.hooks
                   .log()
                   .warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
             },

@@ -50,7 +50,8 @@ const RANGE = 4096;
 export class RunJournal {
   private pendingClaims: ClaimEntry[] = [];
   private pendingDone: DoneEntry[] = [];
-  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** The next group commit: every claim and completion waiting for it shares its promise. */
+  private next?: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void };
   private flushing = false;
   private scheduled = false;
   private pageNo = 0;
@@ -75,9 +76,19 @@ export class RunJournal {
   }
 
   private enqueue(): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.next) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Nobody may be waiting when it fails (callers attach their own handlers).
+      promise.catch(() => undefined);
+      this.next = { promise, resolve, reject };
+    }
     this.schedule();
-    return p;
+    return this.next.promise;
   }
 
   private schedule(): void {
@@ -91,14 +102,14 @@ export class RunJournal {
   }
 
   private async flush(): Promise<void> {
-    if (this.waiters.length === 0) return;
+    const commit = this.next;
+    if (!commit) return;
     this.flushing = true;
     const claims = this.pendingClaims;
     const done = this.pendingDone;
-    const waiters = this.waiters;
     this.pendingClaims = [];
     this.pendingDone = [];
-    this.waiters = [];
+    this.next = undefined;
     try {
       const pages = new Map<number, PageDraft>();
       const pageFor = (seq: number) => {
@@ -116,12 +127,12 @@ export class RunJournal {
       await Promise.all(
         [...pages].map(([range, page]) => this.kv.put(`r${range}.${this.instance}.${n}`, this.serialize(page))),
       );
-      for (const w of waiters) w.resolve();
+      commit.resolve();
     } catch (err) {
-      for (const w of waiters) w.reject(err);
+      commit.reject(err);
     } finally {
       this.flushing = false;
-      if (this.waiters.length > 0) this.schedule();
+      if (this.next) this.schedule();
     }
   }
 

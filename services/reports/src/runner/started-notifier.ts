@@ -1,9 +1,9 @@
 import type { Clock, TimerHandle } from '@vigil/shared';
 
-export interface StartedTicket {
+export interface StartedTicket<T> {
   due: number;
   done: boolean;
-  fire: () => Promise<unknown>;
+  payload: T;
   /** Set once `job.started` was sent for this run. */
   started?: Promise<unknown>;
 }
@@ -13,25 +13,27 @@ export interface StartedTicket {
  * times arrive in order: one FIFO and one timer serve all runs, instead of a timer set and cleared per run
  * (which showed up as the most expensive line of a short run).
  */
-export class StartedNotifier {
-  private queue: StartedTicket[] = [];
+export class StartedNotifier<T> {
+  private queue: StartedTicket<T>[] = [];
   private head = 0;
   private timer?: TimerHandle;
 
   constructor(
     private readonly clock: Clock,
     private readonly thresholdMs: number,
+    /** Sends `job.started` for a run that is still going at its due time. */
+    private readonly fire: (payload: T) => Promise<unknown>,
   ) {}
 
-  track(startedAt: number, fire: () => Promise<unknown>): StartedTicket {
-    const ticket: StartedTicket = { due: startedAt + this.thresholdMs, done: false, fire };
+  track(startedAt: number, payload: T): StartedTicket<T> {
+    const ticket: StartedTicket<T> = { due: startedAt + this.thresholdMs, done: false, payload };
     this.queue.push(ticket);
     if (!this.timer) this.arm();
     return ticket;
   }
 
   /** Marks the run finished; returns the pending job.started publish, if one was sent. */
-  finish(ticket: StartedTicket): Promise<unknown> | undefined {
+  finish(ticket: StartedTicket<T>): Promise<unknown> | undefined {
     ticket.done = true;
     return ticket.started;
   }
@@ -56,7 +58,7 @@ export class StartedNotifier {
     const now = this.clock.now();
     while (this.head < this.queue.length && this.queue[this.head].due <= now) {
       const t = this.queue[this.head++];
-      if (!t.done) t.started = t.fire();
+      if (!t.done) t.started = this.fire(t.payload);
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);

@@ -2,43 +2,33 @@ import {
   type Clock,
   deadLetter,
   ensureDurable,
-  envelopeProblem,
   ErrorCode,
   extractTraceContext,
-  Header,
-  injectTraceHeaders,
   isTracingEnabled,
   type JetStreamPublisher,
-  PullConsumer,
-  type PulledMessage,
   type JobDefinition,
   type JobRun,
-  JobRunSchema,
   type Logger,
-  publishDurable,
-  retry,
+  PullConsumer,
+  type PulledMessage,
   SpanKind,
   ValidationError,
   type VigilMetrics,
   withSpan,
 } from '@vigil/shared';
-import {
-  headers as natsHeaders,
-  type JetStreamClient,
-  type JetStreamManager,
-  type MsgHdrs,
-  type NatsConnection,
-} from 'nats';
+import type { JetStreamManager, NatsConnection } from 'nats';
 import type { HandlerSecrets, JobHandler } from '../handler-api.js';
 import { RunCancelledError } from './cancelled-error.js';
 import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
-import { RunAbort } from './run-abort.js';
-import { RecentRuns } from './recent-runs.js';
-import { RunMetrics } from './run-metrics.js';
-import type { RunJournal } from './run-journal.js';
-import { failedOutcome } from './run-outcome.js';
+import { Redelivery } from './redelivery.js';
+import { persistent, RunEventsOut } from './run-events-out.js';
 import { startedEvent, terminalEvent } from './run-event.js';
+import type { RunJournal } from './run-journal.js';
+import { RunMetrics } from './run-metrics.js';
+import { failedOutcome } from './run-outcome.js';
+import { parseRunRequest } from './run-request.js';
+import { RunSlot } from './run-slot.js';
 import { StartedNotifier } from './started-notifier.js';
 
 export const RUNNER_STREAM = 'VIGIL_JOBS';
@@ -47,7 +37,6 @@ export const RUNNER_SUBJECT = 'job.requested.>';
 
 export interface WorkLoopDeps {
   nc: NatsConnection;
-  js: JetStreamClient;
   /** Terminal and started events go through the connection's lean publisher (one PubAck subscription). */
   publisher: JetStreamPublisher;
   jsm: JetStreamManager;
@@ -66,85 +55,69 @@ export interface WorkLoopDeps {
   startedAfterMs: number;
 }
 
-interface Executed {
-  outcome: ExecuteResult['outcome'];
-  attempts: number;
-  startedAt: number;
-  finishedAt: number;
-  /** The job.started publish, when the run outlived the threshold. */
-  started?: Promise<unknown>;
-  log: () => Logger;
-}
-
-interface Inflight {
-  msg: PulledMessage;
-  runId: string;
-  job: string;
-  abort: RunAbort;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 /** Longer waits than this for `notBefore` go back to the stream (nak with delay) instead of memory. */
 const MAX_IN_MEMORY_DELAY_MS = 60_000;
-/** Deliveries during which a run claimed by a live replica is left to it before being taken over. */
-const MAX_DEFERRALS = 5;
-/**
- * How many finished runs a replica remembers, per generation (two generations). Small on purpose: records kept
- * longer than a few young-generation collections get promoted, and promoting every run's event was a large GC
- * cost; the journal answers for older runs.
- */
-const RECENT_DONE = 1_000;
-/**
- * nats-server acknowledges a write before it reaches the disk, so a kill -9 can drop what it acknowledged
- * shortly before (terminal events, journal pages, consumer acks). Runs finished this long before an outage
- * are recorded again after it.
- */
-const RESTORE_BEFORE_OUTAGE_MS = 5_000;
-/** At most this many runs are written again, in chunks (a journal page must stay well under 1 MB). */
-const RESTORE_MAX_RUNS = 2_000;
-const RESTORE_CHUNK = 100;
-/** How long the first publish of a terminal event waits for its PubAck before the retrying path takes over. */
-const PUBLISH_ATTEMPT_MS = 2_000;
-/** Re-published terminal events must still be inside JetStream's duplicate window (2 min) to be dropped as copies. */
-const RESTORE_MAX_AGE_MS = 90_000;
 
 /**
  * The runner's consume loop: one shared durable pull consumer (N replicas split the work), a global and
  * per-job concurrency limit, heartbeats for queued and long runs, group-committed idempotency records,
- * one durable publish per short run.
+ * one durable publish per short run. A run: claim (journal) → slot → handler → done (journal) → terminal
+ * event → ack; each step is durable before the next, so a crash anywhere repeats no side effect that finished.
  */
 export class WorkLoop {
   private readonly limiter: Limiter;
-  private readonly inflight = new Map<number, Inflight>();
+  private readonly inflight = new Map<number, RunSlot>();
   private readonly cancelled = new Map<string, { reason: string; until: number }>();
   private puller?: PullConsumer;
   private rebinding = false;
   private healthy = false;
-  private suspectUntil = 0;
   /** Moving average of handler durations; starts pessimistic (long) until runs show otherwise. */
   private avgHandlerMs = 1000;
-  private readonly recentDone = new RecentRuns(RECENT_DONE);
-  private disconnectedAt?: number;
   private heartbeat?: ReturnType<typeof setInterval>;
   private stopping = false;
   /** Runs waiting for their claim to be durable before they take a slot. */
   private claiming = 0;
   /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
   private readonly maxInflight: number;
-  private readonly startedNotifier: StartedNotifier;
+  private readonly startedNotifier: StartedNotifier<RunSlot>;
   private readonly runMetrics?: RunMetrics;
+  private readonly out: RunEventsOut;
+  private readonly redelivery: Redelivery;
   private readonly handlers = new WeakMap<JobDefinition, { handler: JobHandler; at: number }>();
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
     this.maxInflight = Math.max(500, d.concurrency * 10);
-    this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs);
     this.runMetrics = d.metrics ? new RunMetrics(d.metrics) : undefined;
+    this.out = new RunEventsOut(d.publisher, this.runMetrics);
+    this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs, (slot: RunSlot) =>
+      this.out
+        .publish(
+          `job.started.${slot.job}`,
+          JSON.stringify(startedEvent(slot.req, slot.startedAt)),
+          `${slot.runId}.started`,
+          slot.msg.headers,
+          slot.runId,
+        )
+        .catch((err: unknown) => slot.log().warn({ err }, 'job.started not published')),
+    );
+    this.redelivery = new Redelivery({
+      journal: d.journal,
+      out: this.out,
+      log: d.log,
+      clock: d.clock,
+      ackWaitMs: d.ackWaitMs,
+      stopping: () => this.stopping,
+    });
   }
 
   get running(): number {
     return this.limiter.running;
+  }
+
+  /** False while the consumer is being re-created (a readiness check reports it). */
+  get consuming(): boolean {
+    return this.healthy && !this.stopping;
   }
 
   async start(): Promise<void> {
@@ -160,7 +133,7 @@ export class WorkLoop {
     this.heartbeat = setInterval(
       () => {
         this.refill();
-        for (const f of this.inflight.values()) f.msg.working();
+        for (const slot of this.inflight.values()) slot.msg.working();
         this.d.journal.markAlive().catch((err: unknown) => this.d.log.warn({ err }, 'liveness record not written'));
         const now = Date.now();
         for (const [id, c] of this.cancelled) if (c.until < now) this.cancelled.delete(id);
@@ -172,9 +145,40 @@ export class WorkLoop {
     this.refill();
   }
 
-  /** False while the consumer is being re-created (a readiness check reports it). */
-  get consuming(): boolean {
-    return this.healthy && !this.stopping;
+  async stop(timeoutMs = 15_000): Promise<void> {
+    this.stopping = true;
+    this.puller?.stop();
+    const deadline = Date.now() + timeoutMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.startedNotifier.stop();
+  }
+
+  /** The connection to the broker was lost (it may be restarting and dropping its last writes). */
+  brokerLost(): void {
+    this.redelivery.brokerLost();
+  }
+
+  /**
+   * The broker reconnected (possibly restarted from disk with older consumer state): check deliveries against
+   * the journal for a while, and ask for work again (pull requests do not survive a restart).
+   */
+  suspectRepeats(forMs = this.d.ackWaitMs * 2): void {
+    this.redelivery.brokerBack(forMs);
+    this.puller?.reset();
+    this.refill();
+  }
+
+  /** `job.cancel.<job>`: aborts the run if it is here, or marks it so it is cancelled when it arrives. */
+  cancel(runId: string, reason: string): boolean {
+    for (const slot of this.inflight.values()) {
+      if (slot.runId === runId) {
+        slot.abort.abort(new RunCancelledError(reason, { runId }));
+        return true;
+      }
+    }
+    this.cancelled.set(runId, { reason, until: Date.now() + 10 * 60_000 });
+    return false;
   }
 
   /** Creates the durable consumer if needed (idempotent: replicas race for it harmlessly). */
@@ -237,91 +241,47 @@ export class WorkLoop {
     }
   }
 
-  /**
-   * The broker reconnected (possibly restarted from disk): for a while, treat every delivery as a
-   * possible repeat and consult the journal before running it.
-   */
-  suspectRepeats(forMs = this.d.ackWaitMs * 2): void {
-    this.suspectUntil = Math.max(this.suspectUntil, this.d.clock.now() + forMs);
-    this.d.log.warn({ forMs }, 'broker reconnected: checking every delivery against the journal for a while');
-    const since = (this.disconnectedAt ?? this.d.clock.now()) - RESTORE_BEFORE_OUTAGE_MS;
-    this.disconnectedAt = undefined;
-    // Pull requests do not survive a broker restart: ask again.
-    this.puller?.reset();
-    this.refill();
-    void this.restoreRecent(since);
-  }
-
-  /** The connection to the broker was lost (it may be restarting and dropping its last writes). */
-  brokerLost(): void {
-    this.disconnectedAt ??= this.d.clock.now();
-  }
-
-  /**
-   * Writes again what the broker may have lost of the runs finished just before it went away: their done
-   * records (so a replica that gets such a run redelivered finds it finished) and their terminal events
-   * (same Nats-Msg-Id: JetStream drops the ones it kept, restores the ones it lost).
-   */
-  private async restoreRecent(since: number): Promise<void> {
-    const now = this.d.clock.now();
-    const runs = this.recentDone.since(Math.max(since, now - RESTORE_MAX_AGE_MS + 1), RESTORE_MAX_RUNS);
-    if (runs.length === 0) return;
-    let restored = 0;
+  private async onMessage(msg: PulledMessage): Promise<void> {
+    const seq = msg.info.streamSequence;
+    const same = this.inflight.get(seq);
+    if (same) {
+      // Redelivered to the replica that is still running it: keep the newest handle for the ack.
+      same.msg = msg;
+      return;
+    }
+    let req: JobRun;
     try {
-      for (let i = 0; i < runs.length && !this.stopping; i += RESTORE_CHUNK) {
-        const chunk = runs.slice(i, i + RESTORE_CHUNK);
-        await retry(
-          () =>
-            Promise.all(
-              chunk.map(([seq, r]) =>
-                this.d.journal.complete(seq, r.runId, { subject: r.subject, msgId: r.msgId, event: r.event }),
-              ),
-            ),
-          { max: 5, base: 200, cap: 2_000, shouldRetry: () => !this.stopping },
-        );
-        await Promise.all(
-          chunk.map(async ([, r]) => {
-            const ack = await publishDurable(this.d.publisher, r.subject, encoder.encode(r.event), { msgID: r.msgId });
-            if (!ack.duplicate) restored++;
-          }),
-        );
-      }
-      this.d.log.info(
-        { runs: runs.length, restored },
-        'records of runs finished before the broker outage written again',
-      );
+      req = parseRunRequest(msg.data);
     } catch (err) {
-      this.d.log.warn(
-        { err, runs: runs.length, restored },
-        'records of runs finished before the broker outage not (all) written again',
-      );
+      await this.deadLetter(msg, err).catch((e: unknown) => {
+        this.d.log.error({ err: e }, 'dead-letter failed; will retry');
+        msg.nak(1000);
+      });
+      return;
+    }
+    const slot = new RunSlot(msg, req, seq, this.d.log);
+    this.inflight.set(seq, slot);
+    try {
+      // With tracing on, a run is a span under the requester's trace, so the handler's outgoing calls and the
+      // run's events join the incident's trace. Off (the default), no span work on the hot path.
+      if (isTracingEnabled()) await this.traced(slot);
+      else await this.process(slot);
+    } catch (err) {
+      this.d.log.error({ err, runId: req.runId, job: req.job }, 'run not completed; the stream will redeliver it');
+      slot.msg.nak(1000);
+    } finally {
+      this.inflight.delete(seq);
+      this.refill();
     }
   }
 
-  /** `job.cancel.<job>`: aborts the run if it is here, or marks it so it is cancelled when it arrives. */
-  cancel(runId: string, reason: string): boolean {
-    for (const f of this.inflight.values()) {
-      if (f.runId === runId) {
-        f.abort.abort(new RunCancelledError(reason, { runId }));
-        return true;
-      }
-    }
-    this.cancelled.set(runId, { reason, until: Date.now() + 10 * 60_000 });
-    return false;
-  }
-
-  async stop(timeoutMs = 15_000): Promise<void> {
-    this.stopping = true;
-    this.puller?.stop();
-    const deadline = Date.now() + timeoutMs;
-    while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.startedNotifier.stop();
-  }
-
-  private release(seq: number): void {
-    this.inflight.delete(seq);
-    this.refill();
+  private traced(slot: RunSlot): Promise<void> {
+    const { req } = slot;
+    return withSpan(`run ${req.job}`, () => this.process(slot), {
+      parent: extractTraceContext(slot.msg.headers),
+      kind: SpanKind.CONSUMER,
+      attributes: { 'vigil.run_id': req.runId, 'vigil.job': req.job, 'vigil.trigger': req.trigger },
+    });
   }
 
   private async deadLetter(msg: PulledMessage, err: unknown): Promise<void> {
@@ -333,72 +293,10 @@ export class WorkLoop {
     msg.term();
   }
 
-  private parse(msg: PulledMessage): JobRun {
-    let env: unknown;
-    try {
-      env = JSON.parse(decoder.decode(msg.data));
-    } catch {
-      throw new ValidationError('payload is not JSON', { code: ErrorCode.INVALID_EVENT });
-    }
-    const problem = envelopeProblem(env);
-    if (problem) throw new ValidationError(`invalid CloudEvent: ${problem}`, { code: ErrorCode.INVALID_EVENT });
-    const r = JobRunSchema.safeParse((env as { data: unknown }).data);
-    if (!r.success) {
-      const issues = r.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ');
-      throw new ValidationError(`invalid job.requested data: ${issues}`, { code: ErrorCode.INVALID_EVENT });
-    }
-    return r.data;
-  }
-
-  private async onMessage(msg: PulledMessage): Promise<void> {
-    const seq = msg.info.streamSequence;
-    const same = this.inflight.get(seq);
-    if (same) {
-      // Redelivered to the replica that is still running it: keep the newest handle for the ack.
-      same.msg = msg;
-      return;
-    }
-    let req: JobRun;
-    try {
-      req = this.parse(msg);
-    } catch (err) {
-      await this.deadLetter(msg, err).catch((e: unknown) => {
-        this.d.log.error({ err: e }, 'dead-letter failed; will retry');
-        msg.nak(1000);
-      });
-      return;
-    }
-    const slot: Inflight = { msg, runId: req.runId, job: req.job, abort: new RunAbort() };
-    this.inflight.set(seq, slot);
-    try {
-      await this.traced(msg, req, () => this.process(slot, seq, req));
-    } catch (err) {
-      this.d.log.error({ err, runId: req.runId, job: req.job }, 'run not completed; the stream will redeliver it');
-      slot.msg.nak(1000);
-    } finally {
-      this.release(seq);
-    }
-  }
-
-  /**
-   * With tracing on, a run is a span under the requester's trace, so the handler's outgoing calls and the run's
-   * events join the incident's trace. Off (the default), no span work on the hot path.
-   */
-  private traced(msg: PulledMessage, req: JobRun, fn: () => Promise<void>): Promise<void> {
-    if (!isTracingEnabled()) return fn();
-    return withSpan(`run ${req.job}`, fn, {
-      parent: extractTraceContext(msg.headers),
-      kind: SpanKind.CONSUMER,
-      attributes: { 'vigil.run_id': req.runId, 'vigil.job': req.job, 'vigil.trigger': req.trigger },
-    });
-  }
-
-  private async process(slot: Inflight, seq: number, req: JobRun): Promise<void> {
-    const { msg } = slot;
-    // After the broker restarted, its consumer state may be older than its streams: runs already finished
-    // come back as first deliveries. So every delivery in that window is checked like a redelivery.
-    const suspect = msg.info.redelivered || this.recentDone.has(seq) || this.d.clock.now() < this.suspectUntil;
-    if (suspect && (await this.finishedBefore(slot, seq))) return;
+  /** One run, start to ack, in one async frame (each extra async hop cost about a microsecond per run). */
+  private async process(slot: RunSlot): Promise<void> {
+    const { req, seq, msg } = slot;
+    if (this.redelivery.suspect(slot) && (await this.redelivery.handled(slot))) return;
     if (req.notBefore) {
       const wait = Date.parse(req.notBefore) - this.d.clock.now();
       if (wait > MAX_IN_MEMORY_DELAY_MS) {
@@ -410,8 +308,8 @@ export class WorkLoop {
     const found = this.d.jobs(req.job);
     const def = found instanceof Promise ? await found : found;
     const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
-    // The claim is durable before the run takes a slot: slots bound handlers, not journal round trips (short runs
-    // would otherwise spend most of their slot time waiting for the group commit).
+
+    // The claim is durable before the run takes a slot: slots bound handlers, not journal round trips.
     this.claiming++;
     try {
       await this.d.journal.claim(seq, req.runId);
@@ -419,58 +317,75 @@ export class WorkLoop {
       this.claiming--;
     }
     if (!this.limiter.tryAcquire(req.job, keyLimit)) await this.limiter.acquire(req.job, keyLimit);
-    let executed: Executed;
+    const { clock } = this.d;
+    const startedAt = clock.now();
+    slot.startedAt = startedAt;
+    const ticket = this.startedNotifier.track(startedAt, slot);
+    let result: ExecuteResult;
     try {
-      executed = await this.execute(slot, req, def);
+      const r = this.execute(slot, def);
+      result = r instanceof Promise ? await r : r;
     } finally {
       // The concurrency limit bounds handlers; recording the result runs outside it (pipelined).
       this.limiter.release(req.job);
     }
-    await this.finish(slot, seq, req, executed);
+    const finishedAt = clock.now();
+    const started = this.startedNotifier.finish(ticket);
+    this.avgHandlerMs = this.avgHandlerMs * 0.9 + (finishedAt - startedAt) * 0.1;
+
+    const { outcome } = result;
+    const event = terminalEvent(req, outcome, result.attempts, startedAt, finishedAt);
+    const { subject } = event;
+    const msgId = `${req.runId}.${outcome.status}`;
+    const body = JSON.stringify(event);
+    if (outcome.status !== 'succeeded') {
+      slot
+        .log()
+        .warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
+    }
+    // Done is recorded before the event is published: a crash in between re-publishes it (same msg id).
+    const done = { subject, msgId, event: body };
+    try {
+      await this.d.journal.complete(seq, req.runId, done);
+    } catch (err) {
+      await this.persistAfter(err, slot, () => this.d.journal.complete(seq, req.runId, done));
+    }
+    if (started) await started;
+    try {
+      await this.out.publish(subject, body, msgId, msg.headers, req.runId);
+    } catch (err) {
+      await this.persistAfter(err, slot, () => this.out.publish(subject, body, msgId, slot.msg.headers, req.runId));
+    }
+    slot.msg.ack();
+    this.redelivery.remember(seq, { runId: req.runId, subject, msgId, event: body, at: clock.now() });
+    this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
   }
 
-  /** A redelivered request: if the journal says it finished, re-publish its terminal event and ack. */
-  private async finishedBefore(slot: Inflight, seq: number): Promise<boolean> {
-    const mine = this.recentDone.get(seq);
-    const found = mine ? { claims: [], done: mine } : await this.d.journal.lookup(seq);
-    if (found.done) {
-      await publishDurable(this.d.publisher, found.done.subject, encoder.encode(found.done.event), {
-        msgID: found.done.msgId,
+  /** The handler's outcome; a promise only when something has to be waited for. */
+  private execute(slot: RunSlot, def: JobDefinition | undefined): ExecuteResult | Promise<ExecuteResult> {
+    const { req, abort } = slot;
+    const pre = this.cancelled.get(req.runId);
+    if (pre) abort.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
+    const targets = req.targets ?? [];
+    if (!def) {
+      const err = new ValidationError(`job ${req.job} is not in the jobs file`, { code: ErrorCode.JOB_NOT_FOUND });
+      return { outcome: failedOutcome(err, targets), attempts: 1, targets };
+    }
+    if (abort.aborted) return { outcome: failedOutcome(abort.reason, targets), attempts: 1, targets };
+    const run = (handler: JobHandler) =>
+      executeRun({
+        runId: req.runId,
+        def,
+        handler,
+        requestedTargets: req.targets,
+        baseDir: this.d.baseDir,
+        secrets: this.d.secrets,
+        clock: this.d.clock,
+        hooks: slot,
       });
-      slot.msg.ack();
-      this.d.log.info(
-        {
-          runId: found.done.runId,
-          seq,
-          // A first delivery here means the broker lost the ack (kill -9 before its consumer state was written).
-          deliveryCount: slot.msg.info.deliveryCount,
-          from: mine ? 'memory' : 'journal',
-        },
-        'redelivered run had finished: terminal event re-published, not executed',
-      );
-      return true;
-    }
-    const foreign = found.claims.filter((c) => c.instance !== this.d.journal.instance).sort((a, b) => b.at - a.at);
-    if (foreign.length > 0 && slot.msg.info.deliveryCount <= MAX_DEFERRALS) {
-      // Redelivered although its owner is alive (a stalled event loop missed heartbeats): let the owner
-      // finish instead of running it twice. Bounded: an owner that lost the run is taken over eventually.
-      const alive = await this.d.journal.aliveAt(foreign[0].instance);
-      if (alive !== undefined && this.d.clock.now() - alive < (this.d.ackWaitMs * 2) / 3) {
-        this.d.log.warn(
-          { runId: slot.runId, seq, owner: foreign[0].instance },
-          'redelivered run is still owned by a live replica; deferring',
-        );
-        slot.msg.nak(this.d.ackWaitMs);
-        return true;
-      }
-    }
-    if (found.claims.length > 0) {
-      this.d.log.warn(
-        { runId: slot.runId, seq, claims: found.claims },
-        'taking over a run whose replica stopped before finishing',
-      );
-    }
-    return false;
+    const handler = this.handlerFor(def);
+    if (!(handler instanceof Promise)) return run(handler);
+    return handler.then(run, (err: unknown) => ({ outcome: failedOutcome(err, targets), attempts: 1, targets }));
   }
 
   /** The job's handler, resolved at most once a second per definition (a module handler may be edited). */
@@ -484,151 +399,16 @@ export class WorkLoop {
     });
   }
 
-  private async execute(slot: Inflight, req: JobRun, def: JobDefinition | undefined): Promise<Executed> {
-    const { clock, log: baseLog } = this.d;
-    const startedAt = clock.now();
-    // A child logger per run is created only when something logs (short, quiet runs never do).
-    let runLog: Logger | undefined;
-    const log = () => {
-      runLog ??= baseLog.child({ runId: req.runId, job: req.job });
-      return runLog;
-    };
-    const { abort } = slot;
-    const pre = this.cancelled.get(req.runId);
-    if (pre) abort.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
-
-    const ticket = this.startedNotifier.track(startedAt, () =>
-      this.publish(startedEvent(req, startedAt), `${req.runId}.started`, slot.msg.headers).catch((err: unknown) =>
-        log().warn({ err }, 'job.started not published'),
-      ),
-    );
-
-    let result: Awaited<ReturnType<typeof executeRun>>;
-    if (!def) {
-      const err = new ValidationError(`job ${req.job} is not in the jobs file`, { code: ErrorCode.JOB_NOT_FOUND });
-      result = { outcome: failedOutcome(err, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
-    } else if (abort.aborted) {
-      result = { outcome: failedOutcome(abort.reason, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
-    } else {
-      let handler: JobHandler | undefined;
-      try {
-        handler = await this.handlerFor(def);
-      } catch (err) {
-        result = { outcome: failedOutcome(err, req.targets ?? []), attempts: 1, targets: req.targets ?? [] };
-      }
-      if (handler) {
-        result = await executeRun({
-          runId: req.runId,
-          def,
-          handler,
-          requestedTargets: req.targets,
-          baseDir: this.d.baseDir,
-          log,
-          secrets: this.d.secrets,
-          abort,
-          clock,
-          progress: (note) => {
-            slot.msg.working();
-            log().info({ progress: note }, 'progress');
-          },
-        });
-      }
-    }
-    const started = this.startedNotifier.finish(ticket);
-    this.avgHandlerMs = this.avgHandlerMs * 0.9 + (clock.now() - startedAt) * 0.1;
-    return { ...result!, startedAt, finishedAt: clock.now(), started, log };
-  }
-
-  private async finish(slot: Inflight, seq: number, req: JobRun, executed: Executed): Promise<void> {
-    const { outcome, attempts, startedAt, finishedAt, started, log } = executed;
-    const event = terminalEvent(req, outcome, attempts, startedAt, finishedAt);
-    const msgId = `${req.runId}.${outcome.status}`;
-    const body = JSON.stringify(event);
-    if (outcome.status !== 'succeeded')
-      log().warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
-
-    const subject = event.subject;
-    // Done is recorded before the event is published: a crash in between re-publishes it (same msg id).
-    const done = { subject, msgId, event: body };
-    try {
-      await this.d.journal.complete(seq, req.runId, done);
-    } catch (err) {
-      await this.persistAfter(err, () => this.d.journal.complete(seq, req.runId, done), slot);
-    }
-    if (started) await started;
-    // First attempt straight to the publisher (the per-run path); failures retry through publishDurable.
-    const bytes = encoder.encode(body);
-    const headers = this.headersFor(slot.msg.headers, req.runId);
-    try {
-      await this.d.publisher.publish(subject, bytes, { msgID: msgId, headers, timeoutMs: PUBLISH_ATTEMPT_MS });
-    } catch (err) {
-      await this.persistAfter(
-        err,
-        () => publishDurable(this.d.publisher, subject, bytes, { msgID: msgId, headers }),
-        slot,
-      );
-    }
-    this.runMetrics?.published(subject);
-    slot.msg.ack();
-    this.recentDone.add(seq, { runId: req.runId, subject, msgId, event: body, at: this.d.clock.now() });
-
-    this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
-  }
-
-  /**
-   * Infrastructure writes after a run are retried in place (heartbeating) rather than re-running the handler,
-   * for as long as the broker is away: giving up would nak a run whose handler already ran, and its
-   * redelivery (claimed by this replica, no done record) would execute it a second time. Only a stopping
-   * replica gives up (a known limit: the run is executed again elsewhere).
-   */
-  private async persistAfter<T>(err: unknown, fn: () => Promise<T>, slot: Inflight): Promise<T> {
-    if (this.stopping) throw err;
+  /** A write after the handler ran failed: retry it in place, heartbeating, until it lands (see persistent). */
+  private persistAfter<T>(err: unknown, slot: RunSlot, fn: () => Promise<T>): Promise<T> {
+    if (this.stopping) return Promise.reject(err);
     this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
-    return retry(fn, {
-      max: Number.POSITIVE_INFINITY,
-      base: 200,
-      cap: 5_000,
-      shouldRetry: () => !this.stopping,
-      onRetry: (err, attempt) => {
+    return persistent(fn, {
+      stopping: () => this.stopping,
+      onRetry: (e, attempt) => {
         slot.msg.working();
-        this.d.log.warn({ err, attempt, runId: slot.runId }, 'recording run result failed; retrying');
+        this.d.log.warn({ err: e, attempt, runId: slot.runId }, 'recording run result failed; retrying');
       },
     });
-  }
-
-  private headersFor(source: MsgHdrs | undefined, correlation: string): MsgHdrs | Record<string, string> {
-    if (!isTracingEnabled()) {
-      // Plain pairs: the publisher encodes them straight to bytes (the per-run path).
-      const pairs: Record<string, string> = {
-        [Header.CORRELATION_ID]: source?.get(Header.CORRELATION_ID) || correlation,
-      };
-      const tp = source?.get(Header.TRACEPARENT);
-      if (tp) pairs[Header.TRACEPARENT] = tp;
-      return pairs;
-    }
-    const h = natsHeaders();
-    h.set(Header.CORRELATION_ID, source?.get(Header.CORRELATION_ID) || correlation);
-    injectTraceHeaders(h);
-    const tp = source?.get(Header.TRACEPARENT);
-    if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
-    // Nats-Msg-Id is set by publish (msgID option).
-    return h;
-  }
-
-  private publish(
-    event: { subject: string; id: string },
-    msgId: string,
-    source: MsgHdrs | undefined,
-  ): Promise<unknown> {
-    return this.publishBody(event.subject, JSON.stringify(event), msgId, source);
-  }
-
-  private async publishBody(subject: string, body: string, msgId: string, source: MsgHdrs | undefined): Promise<void> {
-    const runId = msgId.slice(0, msgId.lastIndexOf('.'));
-    await publishDurable(this.d.publisher, subject, encoder.encode(body), {
-      msgID: msgId,
-      headers: this.headersFor(source, runId),
-    });
-    this.runMetrics?.published(subject);
   }
 }

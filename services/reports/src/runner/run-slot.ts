@@ -1,0 +1,40 @@
+import type { JobRun, Logger, PulledMessage } from '@vigil/shared';
+import { RunAbort } from './run-abort.js';
+
+/**
+ * One run held by this replica, from delivery to ack. Its logger is created only when something logs (short,
+ * quiet runs never do), and it is what the handler's context reports progress and cancellation through.
+ */
+export class RunSlot {
+  readonly abort = new RunAbort();
+  /** When the handler started (set as it takes its slot). */
+  startedAt = 0;
+  private runLog?: Logger;
+
+  constructor(
+    /** The newest delivery of the request (a redelivery to this replica replaces it, for the ack). */
+    public msg: PulledMessage,
+    readonly req: JobRun,
+    readonly seq: number,
+    private readonly baseLog: Logger,
+  ) {}
+
+  get runId(): string {
+    return this.req.runId;
+  }
+
+  get job(): string {
+    return this.req.job;
+  }
+
+  log(): Logger {
+    this.runLog ??= this.baseLog.child({ runId: this.req.runId, job: this.req.job });
+    return this.runLog;
+  }
+
+  /** A handler's progress note: a heartbeat for the stream and a log line. */
+  progress(note: string): void {
+    this.msg.working();
+    this.log().info({ progress: note }, 'progress');
+  }
+}
