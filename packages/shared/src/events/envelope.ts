@@ -42,7 +42,8 @@ export function eventTypeFor(subject: string): string {
 
 export interface EnvelopeOptions {
   id?: string;
-  time?: Date;
+  /** A Date, or an ISO-8601 string already formatted (default: now). */
+  time?: Date | string;
 }
 
 export function makeEnvelope<T>(service: string, subject: string, data: T, opts: EnvelopeOptions = {}): CloudEvent<T> {
@@ -51,7 +52,7 @@ export function makeEnvelope<T>(service: string, subject: string, data: T, opts:
     id: opts.id ?? ulid(),
     source: `vigil/${service}`,
     type: eventTypeFor(subject),
-    time: (opts.time ?? new Date()).toISOString(),
+    time: typeof opts.time === 'string' ? opts.time : (opts.time ?? new Date()).toISOString(),
     subject,
     datacontenttype: 'application/json',
     data,

@@ -71,6 +71,52 @@ export const JobRunSchema = z.looseObject({
 });
 export type JobRun = z.infer<typeof JobRunSchema>;
 
+/** The same ISO-8601 rule as `isoTime` (zod's own datetime pattern, offset allowed). */
+const ISO_TIME = z.regexes.datetime({ offset: true, local: false, precision: null });
+const TRIGGERS: ReadonlySet<unknown> = new Set(JOB_TRIGGERS);
+const STATUSES: ReadonlySet<unknown> = new Set(JOB_STATUSES);
+const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
+const isTime = (v: unknown) => typeof v === 'string' && ISO_TIME.test(v);
+const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** The fields a plain run request may carry for the fast check, each with the JobRunSchema rule it must meet. */
+const PLAIN_FIELDS = new Map<string, (v: unknown) => boolean>([
+  ['runId', nonEmpty],
+  ['job', nonEmpty],
+  ['attempt', isCount],
+  ['trigger', (v) => TRIGGERS.has(v)],
+  ['scheduledAt', isTime],
+  ['status', (v) => STATUSES.has(v)],
+  ['startedAt', isTime],
+  ['finishedAt', isTime],
+  ['durationMs', (v) => typeof v === 'number' && v >= 0],
+  ['reason', (v) => typeof v === 'string'],
+  ['requestedBy', (v) => typeof v === 'string'],
+  ['notBefore', isTime],
+]);
+const REQUIRED = ['runId', 'job', 'attempt', 'trigger', 'scheduledAt', 'status'];
+
+/**
+ * Run data checked without zod when it is plainly valid: only the simple fields above, each meeting the same rule
+ * as JobRunSchema. Anything else (targets, error, extras, or a field that fails) goes to the schema, which
+ * decides and explains. The runner checks every request: zod's parse allocated more than the rest of a run.
+ */
+export function parseJobRun(value: unknown): ReturnType<typeof JobRunSchema.safeParse> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const data = value as Record<string, unknown>;
+    let plain = true;
+    for (const key in data) {
+      const check = PLAIN_FIELDS.get(key);
+      if (!check || (data[key] !== undefined && !check(data[key]))) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) for (const key of REQUIRED) if (data[key] === undefined) plain = false;
+    if (plain) return { success: true, data: data as JobRun };
+  }
+  return JobRunSchema.safeParse(value);
+}
+
 /** `job.cancel.<job>`: stop a run (used by concurrency `replace`). */
 export const JobCancelSchema = z.looseObject({
   runId: z.string().min(1),

@@ -1,2 +1,3 @@
 export { type Clock, type TimerHandle, systemClock, sleepOn, abortReason } from './clock.js';
 export { ManualClock } from './manual-clock.js';
+export { formatIsoTime } from './iso-time.js';

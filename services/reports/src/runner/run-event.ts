@@ -1,4 +1,4 @@
-import { type CloudEvent, type JobRun, makeEnvelope } from '@vigil/shared';
+import { type CloudEvent, formatIsoTime, type JobRun, makeEnvelope } from '@vigil/shared';
 import type { RunOutcome } from './run-outcome.js';
 
 export const SERVICE = 'reports';
@@ -31,12 +31,12 @@ export function terminalEvent(
   startedAt: number,
   finishedAt: number,
 ): CloudEvent<JobRun> {
-  const finished = new Date(finishedAt);
+  const finished = formatIsoTime(finishedAt);
   const data = baseRunData(req);
   data.attempt = attempt;
   data.status = outcome.status;
-  data.startedAt = new Date(startedAt).toISOString();
-  data.finishedAt = finished.toISOString();
+  data.startedAt = formatIsoTime(startedAt);
+  data.finishedAt = finished;
   data.durationMs = finishedAt - startedAt;
   if (outcome.stats) data.stats = outcome.stats;
   if (outcome.failures) data.failures = outcome.failures;

@@ -36,6 +36,16 @@ export interface LookupResult {
   done?: DoneRecord & { runId: string };
 }
 
+/** A JSON string literal; ids and subjects rarely need escaping, so the common case skips JSON.stringify. */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 34 || c === 92 || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
+const quote = (s: string) => (needsEscape(s) ? JSON.stringify(s) : `"${s}"`);
+
 /** Request sequences per key prefix: a redelivery lists only the pages of its own range. */
 const RANGE = 4096;
 
@@ -151,9 +161,7 @@ export class RunJournal {
 
   /** Page JSON with each terminal event embedded as-is: it is already JSON, so it is not encoded twice. */
   private serialize(page: PageDraft): string {
-    const d = page.d.map(
-      (e) => `[${e.seq},${JSON.stringify(e.runId)},${JSON.stringify(e.subject)},${JSON.stringify(e.msgId)},${e.event}]`,
-    );
+    const d = page.d.map((e) => `[${e.seq},${quote(e.runId)},${quote(e.subject)},${quote(e.msgId)},${e.event}]`);
     return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[${d.join(',')}]}`;
   }
 

@@ -1,4 +1,4 @@
-import { ErrorCode, envelopeProblem, type JobRun, JobRunSchema, ValidationError } from '@vigil/shared';
+import { ErrorCode, envelopeProblem, type JobRun, parseJobRun, ValidationError } from '@vigil/shared';
 
 const decoder = new TextDecoder();
 
@@ -12,7 +12,7 @@ export function parseRunRequest(data: Uint8Array): JobRun {
   }
   const problem = envelopeProblem(env);
   if (problem) throw new ValidationError(`invalid CloudEvent: ${problem}`, { code: ErrorCode.INVALID_EVENT });
-  const r = JobRunSchema.safeParse((env as { data: unknown }).data);
+  const r = parseJobRun((env as { data: unknown }).data);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ');
     throw new ValidationError(`invalid job.requested data: ${issues}`, { code: ErrorCode.INVALID_EVENT });

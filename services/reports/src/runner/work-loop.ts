@@ -152,6 +152,7 @@ export class WorkLoop {
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.startedNotifier.stop();
+    this.runMetrics?.stop();
   }
 
   /** The connection to the broker was lost (it may be restarting and dropping its last writes). */
