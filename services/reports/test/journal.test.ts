@@ -1,7 +1,7 @@
-import { makeEnvelope } from '@vigil/shared';
 import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 import { AckPolicy, connect, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { terminalEvent } from '../src/runner/run-event.js';
 import { RunJournal } from '../src/runner/run-journal.js';
 import { IDEMPOTENCY_BUCKET, startReportsService } from '../src/service.js';
 import { jobsDir, requestRun } from './helpers.js';
@@ -31,67 +31,87 @@ describe('idempotency journal', () => {
     const b = new RunJournal(kv, 'replica-b');
     expect(await b.lookup(5)).toMatchObject({
       claims: [{ instance: 'replica-a', runId: 'r5' }],
-      done: { msgId: 'r5.succeeded', event: '{"id":"e"}' },
+      done: { runId: 'r5', record: { msgId: 'r5.succeeded', event: '{"id":"e"}' } },
     });
     expect((await b.lookup(6)).done).toBeUndefined();
     expect((await b.lookup(6)).claims).toHaveLength(1);
     expect(await b.lookup(7)).toEqual({ claims: [] });
     expect((await b.lookup(9000)).claims[0].runId).toBe('r9000');
-    // three claims + one completion in at most three writes: one page per range and flush
+    // What a run journals today: a summary that rebuilds its terminal event (the whole event above is how pages
+    // written by earlier versions look; both are read back).
+    const summary = { status: 'partial' as const, id: 'EVT1', startedAt: 1, finishedAt: 5, attempts: 2 };
+    const outcome = { status: 'partial' as const, stats: { targets: 2, succeeded: 1, failed: 1, skipped: 0 } };
+    await a.complete(9000, 'r9000', { ...summary, outcome });
+    expect((await b.lookup(9000)).done).toEqual({ runId: 'r9000', summary: { ...summary, outcome } });
+    // three claims + two completions in at most four writes: one page per range and flush
     const keys: string[] = [];
     for await (const k of await kv.keys()) keys.push(k);
-    expect(keys.length).toBeLessThanOrEqual(3);
+    expect(keys.length).toBeLessThanOrEqual(4);
   });
 
-  it('a redelivered run that a dead replica finished is re-published, acked and not executed again', async () => {
-    const { file } = jobsDir('jobs:\n  once:\n    handler: module:./count.mjs\n', {
-      'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
-    });
-    const jsm = await nc.jetstreamManager();
-    await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] });
-    await jsm.consumers.add('VIGIL_JOBS', {
-      durable_name: 'runner',
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: 'job.requested.>',
-      ack_wait: nanos(1000),
-      max_deliver: -1,
-    });
-    await requestRun(nc, 'once', 'once-1');
-    // A replica receives it, executes, records done and publishes the terminal event, then dies before its ack.
-    const consumer = await nc.jetstream().consumers.get('VIGIL_JOBS', 'runner');
-    const msg = await consumer.next();
-    if (!msg) throw new Error('no message');
-    const kv = await nc.jetstream().views.kv(IDEMPOTENCY_BUCKET);
-    const dead = new RunJournal(kv, 'dead-replica');
-    await dead.claim(msg.seq, 'once-1');
-    const event = makeEnvelope('reports', 'job.succeeded.once', {
-      runId: 'once-1',
-      job: 'once',
-      attempt: 1,
-      trigger: 'manual',
-      scheduledAt: new Date().toISOString(),
-      status: 'succeeded',
-    });
-    await dead.complete(msg.seq, 'once-1', {
-      subject: 'job.succeeded.once',
-      msgId: 'once-1.succeeded',
-      event: JSON.stringify(event),
-    });
+  it.each([
+    ['a summary (what the runner journals)', 'summary'],
+    ['its whole event (pages of earlier versions)', 'record'],
+  ])(
+    'a redelivered run that a dead replica finished, journaled as %s, is re-published, acked and not executed again',
+    async (_, form) => {
+      g.journalTest = 0;
+      const { file } = jobsDir('jobs:\n  once:\n    handler: module:./count.mjs\n', {
+        'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
+      });
+      const jsm = await nc.jetstreamManager();
+      // The first case's runner created (and configured) both already: then they are used as they are.
+      await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] }).catch(() => undefined);
+      await jsm.consumers
+        .add('VIGIL_JOBS', {
+          durable_name: 'runner',
+          ack_policy: AckPolicy.Explicit,
+          filter_subject: 'job.requested.>',
+          ack_wait: nanos(1000),
+          max_deliver: -1,
+        })
+        .catch(() => undefined);
+      const runId = `once-${form}`;
+      await requestRun(nc, 'once', runId);
+      // A replica receives it, executes, records done and publishes the terminal event, then dies before its ack.
+      const consumer = await nc.jetstream().consumers.get('VIGIL_JOBS', 'runner');
+      const msg = await consumer.next();
+      if (!msg) throw new Error('no message');
+      const kv = await nc.jetstream().views.kv(IDEMPOTENCY_BUCKET);
+      const dead = new RunJournal(kv, 'dead-replica');
+      await dead.claim(msg.seq, runId);
+      const request = JSON.parse(new TextDecoder().decode(msg.data)).data;
+      const event = terminalEvent(request, { status: 'succeeded' }, 1, Date.now() - 5, Date.now());
+      await dead.complete(
+        msg.seq,
+        runId,
+        form === 'summary'
+          ? {
+              status: 'succeeded',
+              id: event.id,
+              startedAt: Date.parse(event.data.startedAt as string),
+              finishedAt: Date.parse(event.data.finishedAt as string),
+              attempts: 1,
+            }
+          : { subject: 'job.succeeded.once', msgId: `${runId}.succeeded`, event: JSON.stringify(event) },
+      );
 
-    const events = collectEvents(nc, 'job.succeeded.once');
-    const service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '1s' },
-      handleSignals: false,
-    });
-    try {
-      const [republished] = await events.waitFor('job.succeeded.once', 1, 10_000);
-      expect(republished.event.id).toBe(event.id);
-      await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'runner')).num_ack_pending === 0, 10_000);
-      expect(g.journalTest).toBe(0);
-    } finally {
-      await service.stop();
-    }
-  });
+      const events = collectEvents(nc, 'job.succeeded.once');
+      const service = await startReportsService({
+        env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '1s' },
+        handleSignals: false,
+      });
+      try {
+        const [republished] = await events.waitFor('job.succeeded.once', 1, 10_000);
+        // the very event the dead replica would have published: same id, same run data
+        expect(republished.event).toEqual(event);
+        await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'runner')).num_ack_pending === 0, 10_000);
+        expect(g.journalTest).toBe(0);
+      } finally {
+        await service.stop();
+      }
+    },
+  );
 
   it('a redelivered run still owned by a live replica is left to it; taken over once that replica is gone', async () => {
     const { file } = jobsDir('jobs:\n  owned:\n    handler: module:./count.mjs\n', {

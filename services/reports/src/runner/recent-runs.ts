@@ -1,6 +1,6 @@
-import type { DoneRecord } from './run-journal.js';
+import type { DoneRecord, RunSummary } from './run-journal.js';
 
-export type RecentRun = DoneRecord & { runId: string; at: number };
+export type RecentRun = DoneRecord & { runId: string; at: number; summary: RunSummary };
 
 /**
  * Runs this replica finished lately, by request sequence: a repeat delivery is answered from memory. Two

@@ -1,7 +1,8 @@
 import { type Clock, type Logger, retry } from '@vigil/shared';
 import { RecentRuns, type RecentRun } from './recent-runs.js';
 import type { RunEventsOut } from './run-events-out.js';
-import type { RunJournal } from './run-journal.js';
+import { terminalEvent } from './run-event.js';
+import type { DoneRecord, RunJournal, RunSummary } from './run-journal.js';
 import type { RunSlot } from './run-slot.js';
 
 /** Deliveries during which a run claimed by a live replica is left to it before being taken over. */
@@ -77,9 +78,10 @@ export class Redelivery {
   async handled(slot: RunSlot): Promise<boolean> {
     const { seq } = slot;
     const mine = this.recent.get(seq);
-    const found = mine ? { claims: [], done: mine } : await this.d.journal.lookup(seq);
+    const found = mine ? { claims: [], done: { runId: mine.runId, record: mine } } : await this.d.journal.lookup(seq);
     if (found.done) {
-      const { subject, msgId, event, runId } = found.done;
+      const { runId } = found.done;
+      const { subject, msgId, event } = found.done.record ?? rebuild(slot, found.done.summary as RunSummary);
       await this.d.out.publish(subject, event, msgId, slot.msg.headers, runId);
       slot.msg.ack();
       this.d.log.info(
@@ -134,7 +136,7 @@ export class Redelivery {
           () =>
             Promise.all(
               chunk.map(([seq, r]) =>
-                this.d.journal.complete(seq, r.runId, { subject: r.subject, msgId: r.msgId, event: r.event }),
+                this.d.journal.complete(seq, r.runId, r.summary),
               ),
             ),
           { max: 5, base: 200, cap: 2_000, shouldRetry: () => !this.d.stopping() },
@@ -157,4 +159,12 @@ export class Redelivery {
       );
     }
   }
+}
+
+/** The terminal event a finished run published, rebuilt from its request and its journal summary. */
+function rebuild(slot: RunSlot, summary: RunSummary): DoneRecord {
+  const { req } = slot;
+  const outcome = summary.outcome ?? { status: summary.status };
+  const event = terminalEvent(req, outcome, summary.attempts, summary.startedAt, summary.finishedAt, summary.id);
+  return { subject: event.subject, msgId: `${req.runId}.${summary.status}`, event: JSON.stringify(event) };
 }

@@ -30,6 +30,8 @@ export function terminalEvent(
   attempt: number,
   startedAt: number,
   finishedAt: number,
+  /** Given when rebuilding an event already published (a redelivered run), so it is the same event. */
+  id?: string,
 ): CloudEvent<JobRun> {
   const finished = formatIsoTime(finishedAt);
   const data = baseRunData(req);
@@ -42,5 +44,5 @@ export function terminalEvent(
   if (outcome.failures) data.failures = outcome.failures;
   if (outcome.error) data.error = outcome.error;
   if (outcome.details) data.details = outcome.details;
-  return makeEnvelope(SERVICE, `job.${outcome.status}.${req.job}`, data, { time: finished });
+  return makeEnvelope(SERVICE, `job.${outcome.status}.${req.job}`, data, { time: finished, id });
 }

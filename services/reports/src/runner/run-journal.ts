@@ -1,11 +1,27 @@
 import type { KV } from 'nats';
+import type { RunOutcome, TerminalStatus } from './run-outcome.js';
 
-/** A terminal event kept so a redelivered, already finished run can re-publish it (de-duplicated). */
+/** A terminal event kept whole (pages written before summaries existed, and the replica's own memory). */
 export interface DoneRecord {
   subject: string;
   msgId: string;
   /** The CloudEvent JSON exactly as published. */
   event: string;
+}
+
+/**
+ * What a finished run needs to rebuild its terminal event, byte for byte, from its request (see terminalEvent):
+ * about a tenth of the event's size, which is what the journal stores per run.
+ */
+export interface RunSummary {
+  status: TerminalStatus;
+  /** The terminal event's id. */
+  id: string;
+  startedAt: number;
+  finishedAt: number;
+  attempts: number;
+  /** The outcome when it says more than its status (stats, failures, error, details). */
+  outcome?: RunOutcome;
 }
 
 interface ClaimEntry {
@@ -14,16 +30,19 @@ interface ClaimEntry {
   at: number;
 }
 
-interface DoneEntry extends DoneRecord {
+interface DoneEntry {
   seq: number;
   runId: string;
+  done: DoneRecord | RunSummary;
 }
 
 interface Page {
   instance: string;
   c: [number, string, number][];
   /** [seq, runId, subject, msgId, event]; `event` is the CloudEvent object (written raw, see flush). */
-  d: [number, string, string, string, unknown][];
+  d?: [number, string, string, string, unknown][];
+  /** [seq, runId, status, eventId, startedAt, finishedAt, attempts, outcome or 0]. */
+  s?: [number, string, TerminalStatus, string, number, number, number, RunOutcome | 0][];
 }
 
 interface PageDraft {
@@ -33,7 +52,8 @@ interface PageDraft {
 
 export interface LookupResult {
   claims: { instance: string; runId: string; at: number }[];
-  done?: DoneRecord & { runId: string };
+  /** The run finished: its whole terminal event (`record`) or what rebuilds it (`summary`). */
+  done?: { runId: string; record?: DoneRecord; summary?: RunSummary };
 }
 
 /** A JSON string literal; ids and subjects rarely need escaping, so the common case skips JSON.stringify. */
@@ -52,7 +72,7 @@ const RANGE = 4096;
 /**
  * The runner's idempotency record, written by group commit. Instead of one create-only KV write per run
  * (a durable round trip that halves throughput), every claim ("I am about to execute the request at stream
- * sequence S") and every completion ("S finished, here is its terminal event") waiting at a moment is
+ * sequence S") and every completion ("S finished, here is what rebuilds its terminal event") waiting at a moment is
  * written together as ONE immutable KV entry per sequence range: `r<S/4096>.<instance>.<n>`. Callers await
  * durability before they act (claim before side effects, done before the terminal publish and the ack).
  * Only a redelivered message (rare) reads pages back: it lists the keys of its range and looks for S.
@@ -79,9 +99,9 @@ export class RunJournal {
     return this.enqueue();
   }
 
-  /** Resolves once the completion (with its terminal event) is durable. */
-  complete(seq: number, runId: string, done: DoneRecord): Promise<void> {
-    this.pendingDone.push({ seq, runId, ...done });
+  /** Resolves once the completion (its summary, or its whole terminal event) is durable. */
+  complete(seq: number, runId: string, done: RunSummary | DoneRecord): Promise<void> {
+    this.pendingDone.push({ seq, runId, done });
     return this.enqueue();
   }
 
@@ -159,10 +179,21 @@ export class RunJournal {
     return Number.isFinite(at) ? at : undefined;
   }
 
-  /** Page JSON with each terminal event embedded as-is: it is already JSON, so it is not encoded twice. */
+  /** Page JSON; a whole terminal event is embedded as-is (it is already JSON, so it is not encoded twice). */
   private serialize(page: PageDraft): string {
-    const d = page.d.map((e) => `[${e.seq},${quote(e.runId)},${quote(e.subject)},${quote(e.msgId)},${e.event}]`);
-    return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[${d.join(',')}]}`;
+    const d: string[] = [];
+    const sums: string[] = [];
+    for (const { seq, runId, done } of page.d) {
+      if ('event' in done) {
+        d.push(`[${seq},${quote(runId)},${quote(done.subject)},${quote(done.msgId)},${done.event}]`);
+      } else {
+        const outcome = done.outcome ? JSON.stringify(done.outcome) : '0';
+        sums.push(
+          `[${seq},${quote(runId)},"${done.status}",${quote(done.id)},${done.startedAt},${done.finishedAt},${done.attempts},${outcome}]`,
+        );
+      }
+    }
+    return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[${d.join(',')}],"s":[${sums.join(',')}]}`;
   }
 
   /** Everything the journal knows about the request at stream sequence `seq` (any instance). */
@@ -182,8 +213,14 @@ export class RunJournal {
         this.cache.set(key, page);
       }
       for (const [s, runId, at] of page.c) if (s === seq) result.claims.push({ instance: page.instance, runId, at });
-      for (const [s, runId, subject, msgId, event] of page.d) {
-        if (s === seq) result.done = { runId, subject, msgId, event: JSON.stringify(event) };
+      for (const [s, runId, subject, msgId, event] of page.d ?? []) {
+        if (s === seq) result.done = { runId, record: { subject, msgId, event: JSON.stringify(event) } };
+      }
+      for (const [s, runId, status, id, startedAt, finishedAt, attempts, outcome] of page.s ?? []) {
+        if (s !== seq) continue;
+        const summary: RunSummary = { status, id, startedAt, finishedAt, attempts };
+        if (outcome) summary.outcome = outcome;
+        result.done = { runId, summary };
       }
     }
     return result;

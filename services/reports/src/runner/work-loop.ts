@@ -24,7 +24,7 @@ import { Limiter } from './limiter.js';
 import { Redelivery } from './redelivery.js';
 import { persistent, RunEventsOut } from './run-events-out.js';
 import { startedEvent, terminalEvent } from './run-event.js';
-import type { RunJournal } from './run-journal.js';
+import type { RunJournal, RunSummary } from './run-journal.js';
 import { RunMetrics } from './run-metrics.js';
 import { failedOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
@@ -87,7 +87,7 @@ export class WorkLoop {
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
-    this.maxInflight = Math.max(500, d.concurrency * 10);
+    this.maxInflight = Math.max(1000, d.concurrency * 20);
     this.runMetrics = d.metrics ? new RunMetrics(d.metrics) : undefined;
     this.out = new RunEventsOut(d.publisher, this.runMetrics);
     this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs, (slot: RunSlot) =>
@@ -345,7 +345,14 @@ export class WorkLoop {
         .warn({ status: outcome.status, error: outcome.error, failures: outcome.failures }, `run ${outcome.status}`);
     }
     // Done is recorded before the event is published: a crash in between re-publishes it (same msg id).
-    const done = { subject, msgId, event: body };
+    const done: RunSummary = {
+      status: outcome.status,
+      id: event.id,
+      startedAt,
+      finishedAt,
+      attempts: result.attempts,
+    };
+    if (outcome.stats || outcome.failures || outcome.error || outcome.details) done.outcome = outcome;
     try {
       await this.d.journal.complete(seq, req.runId, done);
     } catch (err) {
@@ -358,7 +365,7 @@ export class WorkLoop {
       await this.persistAfter(err, slot, () => this.out.publish(subject, body, msgId, slot.msg.headers, req.runId));
     }
     slot.msg.ack();
-    this.redelivery.remember(seq, { runId: req.runId, subject, msgId, event: body, at: clock.now() });
+    this.redelivery.remember(seq, { runId: req.runId, subject, msgId, event: body, at: clock.now(), summary: done });
     this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
   }
 
