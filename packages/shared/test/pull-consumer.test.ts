@@ -69,6 +69,27 @@ function pullConsumer(
 }
 
 describe('PullConsumer delivery', () => {
+  it('header(name) reads a delivered message header like msg.headers.get, without or with headers', async () => {
+    const { stream, durable, subject } = await setup(1);
+    const { headers } = await import('nats');
+    const h = headers();
+    h.set('Vigil-Correlation-Id', 'corr-42');
+    h.set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    h.set('X-Note', 'café');
+    await nc.jetstream().publish(subject, enc.encode('with-headers'), { headers: h, msgID: 'm-h' });
+    const r = pullConsumer({ stream, durable });
+    r.consumer.pull(2);
+    await waitFor(() => r.got.length === 2, { message: '2 delivered' });
+    const [plain, withHeaders] = r.got;
+    expect(plain.header('Vigil-Correlation-Id')).toBeUndefined();
+    for (const name of ['Vigil-Correlation-Id', 'traceparent', 'X-Note', 'Nats-Msg-Id']) {
+      expect(withHeaders.header(name)).toBe(withHeaders.headers?.get(name));
+    }
+    expect(withHeaders.header('Vigil-Correlation-Id')).toBe('corr-42');
+    expect(withHeaders.header('X-Note')).toBe('café');
+    expect(withHeaders.header('Missing')).toBeUndefined();
+  });
+
   it('pull(n) delivers exactly n; all acked leaves nothing pending', async () => {
     const { stream, durable } = await setup(20);
     const r = pullConsumer({ stream, durable });

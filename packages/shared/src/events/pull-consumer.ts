@@ -5,6 +5,8 @@ export interface PulledMessage {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly headers?: MsgHdrs;
+  /** One header's first value, or undefined (cheaper than `headers` when one or two values are wanted). */
+  header(name: string): string | undefined;
   readonly info: {
     stream: string;
     consumer: string;
@@ -46,6 +48,18 @@ const NAK = enc.encode('-NAK');
 /** A pull request not answered this long after its expiry is considered gone (lost in a reconnect). */
 const EXPIRY_GRACE_MS = 2_000;
 
+/**
+ * The raw header block of a nats.js message (null: it has none), read from nats.js 2.x's MsgImpl fields; undefined
+ * when those are not there (another nats.js), and callers fall back to `msg.headers`. Decoding every header into
+ * nats.js's map to read one value allocated more per run than the rest of the delivery.
+ */
+function rawHeaderBlock(msg: Msg): Uint8Array | null | undefined {
+  const m = msg as unknown as { _msg?: { hdr?: unknown }; _rdata?: unknown };
+  const hdr = m._msg?.hdr;
+  if (typeof hdr !== 'number' || !(m._rdata instanceof Uint8Array)) return undefined;
+  return hdr < 0 ? null : m._rdata.subarray(0, hdr);
+}
+
 class Delivered implements PulledMessage {
   private settled = false;
   readonly info: PulledMessage['info'];
@@ -79,6 +93,20 @@ class Delivered implements PulledMessage {
 
   get headers(): MsgHdrs | undefined {
     return this.msg.headers;
+  }
+
+  header(name: string): string | undefined {
+    const raw = rawHeaderBlock(this.msg);
+    if (raw === undefined) return this.msg.headers?.get(name) || undefined;
+    if (raw === null) return undefined;
+    // The block is `NATS/1.0…\r\n` then `Name: value\r\n` lines: every header line follows a \r\n.
+    const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    const key = `\r\n${name}:`;
+    const at = text.indexOf(key);
+    if (at < 0) return undefined;
+    const start = at + key.length;
+    const end = text.indexOf('\r\n', start);
+    return text.slice(start, end < 0 ? undefined : end).trim() || undefined;
   }
 
   private respond(body: Uint8Array, final: boolean): void {

@@ -82,7 +82,7 @@ export class Redelivery {
     if (found.done) {
       const { runId } = found.done;
       const { subject, msgId, event } = found.done.record ?? rebuild(slot, found.done.summary as RunSummary);
-      await this.d.out.publish(subject, event, msgId, slot.msg.headers, runId);
+      await this.d.out.publish(subject, event, msgId, slot.msg, runId);
       slot.msg.ack();
       this.d.log.info(
         {

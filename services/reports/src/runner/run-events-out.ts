@@ -28,7 +28,7 @@ export class RunEventsOut {
     subject: string,
     body: string,
     msgId: string,
-    source: MsgHdrs | undefined,
+    source: HeaderSource | undefined,
     runId: string,
   ): Promise<PubAck> {
     // Buffer.from is about twice as fast as TextEncoder for strings this size (and a Buffer is a Uint8Array).
@@ -46,20 +46,25 @@ export class RunEventsOut {
 }
 
 /** Request headers carried over to the events a run publishes. */
-export function headersFor(source: MsgHdrs | undefined, correlation: string): MsgHdrs | Record<string, string> {
+/** Where a run's request headers are read from (a delivered message). */
+export interface HeaderSource {
+  header(name: string): string | undefined;
+}
+
+export function headersFor(source: HeaderSource | undefined, correlation: string): MsgHdrs | Record<string, string> {
   if (!isTracingEnabled()) {
     // Plain pairs: the publisher encodes them straight to bytes (the per-run path).
     const pairs: Record<string, string> = {
-      [Header.CORRELATION_ID]: source?.get(Header.CORRELATION_ID) || correlation,
+      [Header.CORRELATION_ID]: source?.header(Header.CORRELATION_ID) || correlation,
     };
-    const tp = source?.get(Header.TRACEPARENT);
+    const tp = source?.header(Header.TRACEPARENT);
     if (tp) pairs[Header.TRACEPARENT] = tp;
     return pairs;
   }
   const h = natsHeaders();
-  h.set(Header.CORRELATION_ID, source?.get(Header.CORRELATION_ID) || correlation);
+  h.set(Header.CORRELATION_ID, source?.header(Header.CORRELATION_ID) || correlation);
   injectTraceHeaders(h);
-  const tp = source?.get(Header.TRACEPARENT);
+  const tp = source?.header(Header.TRACEPARENT);
   if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
   return h;
 }

@@ -96,7 +96,7 @@ export class WorkLoop {
           `job.started.${slot.job}`,
           JSON.stringify(startedEvent(slot.req, slot.startedAt)),
           `${slot.runId}.started`,
-          slot.msg.headers,
+          slot.msg,
           slot.runId,
         )
         .catch((err: unknown) => slot.log().warn({ err }, 'job.started not published')),
@@ -360,9 +360,9 @@ export class WorkLoop {
     }
     if (started) await started;
     try {
-      await this.out.publish(subject, body, msgId, msg.headers, req.runId);
+      await this.out.publish(subject, body, msgId, msg, req.runId);
     } catch (err) {
-      await this.persistAfter(err, slot, () => this.out.publish(subject, body, msgId, slot.msg.headers, req.runId));
+      await this.persistAfter(err, slot, () => this.out.publish(subject, body, msgId, slot.msg, req.runId));
     }
     slot.msg.ack();
     this.redelivery.remember(seq, { runId: req.runId, subject, msgId, event: body, at: clock.now(), summary: done });
