@@ -132,15 +132,12 @@ export class Redelivery {
     try {
       for (let i = 0; i < runs.length && !this.d.stopping(); i += RESTORE_CHUNK) {
         const chunk = runs.slice(i, i + RESTORE_CHUNK);
-        await retry(
-          () =>
-            Promise.all(
-              chunk.map(([seq, r]) =>
-                this.d.journal.complete(seq, r.runId, r.summary),
-              ),
-            ),
-          { max: 5, base: 200, cap: 2_000, shouldRetry: () => !this.d.stopping() },
-        );
+        await retry(() => Promise.all(chunk.map(([seq, r]) => this.d.journal.complete(seq, r.runId, r.summary))), {
+          max: 5,
+          base: 200,
+          cap: 2_000,
+          shouldRetry: () => !this.d.stopping(),
+        });
         await Promise.all(
           chunk.map(async ([, r]) => {
             const ack = await this.d.out.publish(r.subject, r.event, r.msgId, undefined, r.runId);
