@@ -1,7 +1,6 @@
 import {
   type Clock,
   deadLetter,
-  ensureDurable,
   ErrorCode,
   extractTraceContext,
   isTracingEnabled,
@@ -9,7 +8,6 @@ import {
   type JobDefinition,
   type JobRun,
   type Logger,
-  PullConsumer,
   type PulledMessage,
   SpanKind,
   ValidationError,
@@ -28,12 +26,11 @@ import type { RunJournal, RunSummary } from './run-journal.js';
 import { RunMetrics } from './run-metrics.js';
 import { failedOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
+import { RUNNER_DURABLE, RunIntake } from './run-intake.js';
 import { RunSlot } from './run-slot.js';
 import { StartedNotifier } from './started-notifier.js';
 
-export const RUNNER_STREAM = 'VIGIL_JOBS';
-export const RUNNER_DURABLE = 'runner';
-export const RUNNER_SUBJECT = 'job.requested.>';
+export { RUNNER_DURABLE, RUNNER_STREAM, RUNNER_SUBJECT } from './run-intake.js';
 
 export interface WorkLoopDeps {
   nc: NatsConnection;
@@ -68,17 +65,13 @@ export class WorkLoop {
   private readonly limiter: Limiter;
   private readonly inflight = new Map<number, RunSlot>();
   private readonly cancelled = new Map<string, { reason: string; until: number }>();
-  private puller?: PullConsumer;
-  private rebinding = false;
-  private healthy = false;
+  private readonly intake: RunIntake;
   /** Moving average of handler durations; starts pessimistic (long) until runs show otherwise. */
   private avgHandlerMs = 1000;
   private heartbeat?: ReturnType<typeof setInterval>;
   private stopping = false;
   /** Runs waiting for their claim to be durable before they take a slot. */
   private claiming = 0;
-  /** Received but not yet acknowledged: running, waiting for a slot, or recording their result. */
-  private readonly maxInflight: number;
   private readonly startedNotifier: StartedNotifier<RunSlot>;
   private readonly runMetrics?: RunMetrics;
   private readonly out: RunEventsOut;
@@ -87,7 +80,22 @@ export class WorkLoop {
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
-    this.maxInflight = Math.max(1000, d.concurrency * 20);
+    this.intake = new RunIntake({
+      nc: d.nc,
+      jsm: d.jsm,
+      log: d.log,
+      ackWaitMs: d.ackWaitMs,
+      concurrency: d.concurrency,
+      maxHeld: Math.max(1000, d.concurrency * 20),
+      load: () => ({
+        running: this.limiter.running,
+        queued: this.limiter.queued,
+        claiming: this.claiming,
+        held: this.inflight.size,
+        avgHandlerMs: this.avgHandlerMs,
+      }),
+      onMessage: (msg) => void this.onMessage(msg),
+    });
     this.runMetrics = d.metrics ? new RunMetrics(d.metrics) : undefined;
     this.out = new RunEventsOut(d.publisher, this.runMetrics);
     this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs, (slot: RunSlot) =>
@@ -117,22 +125,15 @@ export class WorkLoop {
 
   /** False while the consumer is being re-created (a readiness check reports it). */
   get consuming(): boolean {
-    return this.healthy && !this.stopping;
+    return this.intake.consuming && !this.stopping;
   }
 
   async start(): Promise<void> {
-    await this.bind();
-    this.puller = new PullConsumer(this.d.nc, {
-      stream: RUNNER_STREAM,
-      durable: RUNNER_DURABLE,
-      onMessage: (msg) => void this.onMessage(msg),
-      onDrained: () => this.refill(),
-      onLost: (why) => void this.rebind(why),
-    });
-    this.healthy = true;
+    await this.d.journal.markAlive();
+    await this.intake.start();
     this.heartbeat = setInterval(
       () => {
-        this.refill();
+        this.intake.refill();
         for (const slot of this.inflight.values()) slot.msg.working();
         this.d.journal.markAlive().catch((err: unknown) => this.d.log.warn({ err }, 'liveness record not written'));
         const now = Date.now();
@@ -141,13 +142,11 @@ export class WorkLoop {
       Math.max(100, Math.floor(this.d.ackWaitMs / 3)),
     );
     this.heartbeat.unref();
-    await this.d.journal.markAlive();
-    this.refill();
   }
 
   async stop(timeoutMs = 15_000): Promise<void> {
     this.stopping = true;
-    this.puller?.stop();
+    this.intake.stop();
     const deadline = Date.now() + timeoutMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -166,8 +165,7 @@ export class WorkLoop {
    */
   suspectRepeats(forMs = this.d.ackWaitMs * 2): void {
     this.redelivery.brokerBack(forMs);
-    this.puller?.reset();
-    this.refill();
+    this.intake.reset();
   }
 
   /** `job.cancel.<job>`: aborts the run if it is here, or marks it so it is cancelled when it arrives. */
@@ -180,66 +178,6 @@ export class WorkLoop {
     }
     this.cancelled.set(runId, { reason, until: Date.now() + 10 * 60_000 });
     return false;
-  }
-
-  /** Creates the durable consumer if needed (idempotent: replicas race for it harmlessly). */
-  private async bind(): Promise<void> {
-    await ensureDurable(this.d.jsm, {
-      stream: RUNNER_STREAM,
-      durable: RUNNER_DURABLE,
-      subject: RUNNER_SUBJECT,
-      ackWaitMs: this.d.ackWaitMs,
-      deliverPolicy: 'all',
-    });
-  }
-
-  /**
-   * The consumer may be gone (deleted, or a pull went unanswered): re-create it, retrying every second. The
-   * pull consumer itself is kept (same inbox), so nothing already on its way to this replica is dropped.
-   */
-  private async rebind(why: string): Promise<void> {
-    if (this.rebinding || this.stopping) return;
-    this.rebinding = true;
-    this.healthy = false;
-    this.d.log.warn({ why }, 'runner consumer lost; re-creating it');
-    while (!this.stopping) {
-      try {
-        await this.bind();
-        this.healthy = true;
-        break;
-      } catch (err) {
-        this.d.log.warn({ err }, 'runner consumer not re-created; retrying in 1 s');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-    this.rebinding = false;
-    this.puller?.reset();
-    this.refill();
-  }
-
-  /**
-   * Asks for only as many requests as there is room for; each is handed to onMessage on arrival (where it is
-   * heartbeated). Nothing waits unseen in a client buffer: a request buffered past the ack wait would be
-   * redelivered to another replica while this one still holds it as a first delivery.
-   */
-  private refill(): void {
-    const puller = this.puller;
-    if (this.stopping || this.rebinding || !puller) return;
-    // Long runs fill the slot queue: stop pulling then, so idle replicas get the work instead of this one
-    // hoarding it. Short runs keep the queue empty and the pull window wide (bookkeeping is pipelined).
-    const free = this.d.concurrency - this.limiter.running - this.limiter.queued;
-    if (free <= 0) return;
-    const outstanding = puller.outstanding;
-    const room = this.maxInflight - this.inflight.size - outstanding;
-    if (this.avgHandlerMs < 50) {
-      const minBatch = Math.max(1, Math.min(50, Math.floor(this.maxInflight / 4)));
-      if (room >= minBatch || (outstanding === 0 && room > 0)) puller.pull(Math.min(room, 500));
-    } else {
-      // Long runs: at most twice the free slots, so a replica never grabs far more than it can start (runs whose
-      // claim is being written are about to take a slot: they count as taken).
-      const want = Math.min(room, 2 * (free - this.claiming) - outstanding);
-      if (want > 0) puller.pull(want);
-    }
   }
 
   private async onMessage(msg: PulledMessage): Promise<void> {
@@ -272,7 +210,7 @@ export class WorkLoop {
       slot.msg.nak(1000);
     } finally {
       this.inflight.delete(seq);
-      this.refill();
+      this.intake.refill();
     }
   }
 
