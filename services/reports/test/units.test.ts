@@ -1,10 +1,11 @@
-import { PermanentError, TransientError, ValidationError } from '@vigil/shared';
+import { type JobRun, PermanentError, TransientError, ValidationError } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
 import { artifactName } from '../src/handlers/report-daily.js';
 import { secretNamesOf } from '../src/health/health-sources.js';
 import { Limiter } from '../src/runner/limiter.js';
 import { hasSecretRefs, resolveSecretRefs } from '../src/runner/resolve-options.js';
-import { failedOutcome, outcomeOf } from '../src/runner/run-outcome.js';
+import { terminalEvent, terminalEventJson } from '../src/runner/run-event.js';
+import { failedOutcome, outcomeOf, type RunOutcome } from '../src/runner/run-outcome.js';
 import { parseTargetList } from '../src/runner/targets.js';
 
 describe('run outcome', () => {
@@ -99,4 +100,40 @@ describe('targets and secrets', () => {
   it('names artifacts <job>/<date>/<target>.md with unsafe characters replaced', () => {
     expect(artifactName('daily', '2026-11-24', 'acme inc/eu')).toBe('daily/2026-11-24/acme_inc_eu.md');
   });
+});
+
+describe('terminalEventJson', () => {
+  const base = {
+    runId: 'daily-2026-11-24',
+    job: 'daily',
+    attempt: 1,
+    trigger: 'schedule' as const,
+    scheduledAt: '2026-11-24T06:00:00.000Z',
+    status: 'requested' as const,
+  };
+  const cases: [string, JobRun, RunOutcome][] = [
+    ['a plain run', base, { status: 'succeeded' }],
+    [
+      'reason and requestedBy with characters that need escaping',
+      { ...base, trigger: 'manual', reason: 'say "hi"\n\\ ok ✓', requestedBy: 'ops\u2028team' },
+      { status: 'succeeded' },
+    ],
+    ['a run id with a quote', { ...base, runId: 'r"1' }, { status: 'failed' }],
+    ['targets (general path)', { ...base, targets: ['a', 'b'] }, { status: 'succeeded' }],
+    [
+      'a failed run with an error (general path)',
+      base,
+      { status: 'failed', error: { type: 'Error', message: 'boom', class: 'transient' } as never },
+    ],
+  ];
+  for (const [name, req, outcome] of cases) {
+    it(`writes exactly what JSON.stringify(terminalEvent(...)) would: ${name}`, () => {
+      const fast = terminalEventJson(req, outcome, 2, 1_763_964_000_000, 1_763_964_000_123);
+      const parsed = JSON.parse(fast.json);
+      const slow = terminalEvent(req, outcome, 2, 1_763_964_000_000, 1_763_964_000_123, parsed.id);
+      expect(fast.json).toBe(JSON.stringify(slow));
+      expect(fast.subject).toBe(slow.subject);
+      expect(fast.id).toBe(slow.id);
+    });
+  }
 });

@@ -1,4 +1,5 @@
 import type { KV } from 'nats';
+import { jsonQuote } from './json-quote.js';
 import type { RunOutcome, TerminalStatus } from './run-outcome.js';
 
 /** A terminal event kept whole (pages written before summaries existed, and the replica's own memory). */
@@ -56,15 +57,7 @@ export interface LookupResult {
   done?: { runId: string; record?: DoneRecord; summary?: RunSummary };
 }
 
-/** A JSON string literal; ids and subjects rarely need escaping, so the common case skips JSON.stringify. */
-function needsEscape(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 32 || c === 34 || c === 92 || c === 0x2028 || c === 0x2029) return true;
-  }
-  return false;
-}
-const quote = (s: string) => (needsEscape(s) ? JSON.stringify(s) : `"${s}"`);
+const quote = jsonQuote;
 
 /** Request sequences per key prefix: a redelivery lists only the pages of its own range. */
 const RANGE = 4096;

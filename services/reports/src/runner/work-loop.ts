@@ -21,7 +21,7 @@ import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
 import { Redelivery } from './redelivery.js';
 import { persistent, RunEventsOut } from './run-events-out.js';
-import { startedEvent, terminalEvent } from './run-event.js';
+import { startedEvent, terminalEventJson } from './run-event.js';
 import type { RunJournal, RunSummary } from './run-journal.js';
 import { RunMetrics } from './run-metrics.js';
 import { failedOutcome } from './run-outcome.js';
@@ -273,10 +273,10 @@ export class WorkLoop {
     this.avgHandlerMs = this.avgHandlerMs * 0.9 + (finishedAt - startedAt) * 0.1;
 
     const { outcome } = result;
-    const event = terminalEvent(req, outcome, result.attempts, startedAt, finishedAt);
+    const event = terminalEventJson(req, outcome, result.attempts, startedAt, finishedAt);
     const { subject } = event;
     const msgId = `${req.runId}.${outcome.status}`;
-    const body = JSON.stringify(event);
+    const body = event.json;
     if (outcome.status !== 'succeeded') {
       slot
         .log()
