@@ -223,6 +223,20 @@ describe('PullConsumer signals', () => {
     expect(r.lost).toEqual([]);
   });
 
+  it('two partly served pulls (the server shares messages between them) expire to exactly nothing outstanding', async () => {
+    const { stream, durable } = await setup(5);
+    const r = pullConsumer({ stream, durable, expiresMs: 400 });
+    r.consumer.pull(4);
+    r.consumer.pull(4);
+    await waitFor(() => r.got.length === 5, { message: '5 delivered' });
+    expect(r.consumer.outstanding).toBe(3);
+    await waitFor(() => r.drained === 2, { message: 'both pulls expired', timeout: 3_000 });
+    expect(r.consumer.outstanding).toBe(0);
+    // well past expiry + grace: nothing is taken for an unanswered pull
+    await new Promise((resolve) => setTimeout(resolve, 2_600));
+    expect(r.lost).toEqual([]);
+  });
+
   it('calls onLost when the durable is deleted under a waiting pull', async () => {
     const { stream, durable } = await setup(0);
     const r = pullConsumer({ stream, durable, expiresMs: 10_000 });

@@ -143,8 +143,12 @@ class Delivered implements PulledMessage {
 export class PullConsumer {
   private readonly inbox = createInbox();
   private readonly sub: Subscription;
-  /** Open pull requests, oldest first (the server serves them in order). */
-  private requests: { remaining: number; expiresAt: number }[] = [];
+  /**
+   * Open pull requests, oldest first, for their expiry only: the server serves several waiting requests of one
+   * client round-robin, so which request a message belongs to is unknown; the total is exact.
+   */
+  private requests: { n: number; expiresAt: number }[] = [];
+  private total = 0;
   private readonly subject: string;
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
@@ -162,16 +166,15 @@ export class PullConsumer {
   /** Messages asked for and not yet delivered (pull requests that have not expired). */
   get outstanding(): number {
     this.forgetExpired();
-    let n = 0;
-    for (const r of this.requests) n += r.remaining;
-    return n;
+    return this.total;
   }
 
   /** Asks the server for up to `n` more messages. */
   pull(n: number): void {
     if (this.stopped || n <= 0 || this.nc.isClosed()) return;
     const expiresMs = this.opts.expiresMs ?? 5_000;
-    this.requests.push({ remaining: n, expiresAt: Date.now() + expiresMs });
+    this.requests.push({ n, expiresAt: Date.now() + expiresMs });
+    this.total += n;
     this.nc.publish(this.subject, enc.encode(`{"batch":${n},"expires":${expiresMs * 1_000_000}}`), {
       reply: this.inbox,
     });
@@ -180,48 +183,53 @@ export class PullConsumer {
   /** Forgets every open pull request (after a reconnect the server may no longer hold them). */
   reset(): void {
     this.requests = [];
+    this.total = 0;
   }
 
   stop(): void {
     this.stopped = true;
-    this.requests = [];
+    this.reset();
     clearInterval(this.watchdog);
     this.sub.unsubscribe();
   }
 
   /** Requests past their expiry with no answer (no 408) were lost: a reconnect, or no such consumer. */
   private forgetExpired(): void {
-    const cutoff = Date.now() - EXPIRY_GRACE_MS;
-    let lost = 0;
-    while (this.requests.length > 0 && this.requests[0].expiresAt < cutoff) {
-      this.requests.shift();
-      lost++;
-    }
-    if (lost > 0 && !this.stopped) this.opts.onLost?.('pull request unanswered');
+    if (this.requests.length === 0 || this.requests[0].expiresAt >= Date.now() - EXPIRY_GRACE_MS) return;
+    // Every later request expires later, but their answers cannot be told apart from the lost one's: start over.
+    this.reset();
+    if (!this.stopped) this.opts.onLost?.('pull request unanswered');
+  }
+
+  /** `n` asked-for messages will not come. */
+  private settle(n: number): void {
+    this.total = Math.max(0, this.total - n);
+    if (this.total === 0) this.requests = [];
   }
 
   private receive(msg: Msg): void {
     const reply = msg.reply;
     if (reply?.startsWith('$JS.ACK.')) {
-      const head = this.requests[0];
-      if (head && --head.remaining <= 0) this.requests.shift();
+      if (this.total > 0 && --this.total === 0) this.requests = [];
       if (!this.stopped) this.opts.onMessage(new Delivered(this.nc, msg, reply));
       return;
     }
     const code = msg.headers?.code ?? 0;
     if (code === 408) {
-      // The oldest request expired with what it had not received.
-      this.requests.shift();
+      // The oldest request expired; the server says how much of it was never delivered.
+      const expired = this.requests.shift();
+      const pending = Number(msg.headers?.get('Nats-Pending-Messages'));
+      this.settle(Number.isFinite(pending) && pending > 0 ? pending : (expired?.n ?? 0));
       this.opts.onDrained?.();
     } else if (code === 409 || code === 503) {
       // 503: nobody answers the consumer's pull subject (it does not exist).
       const why = msg.headers?.description || (code === 503 ? 'consumer not found' : 'conflict');
       if (code === 503 || /deleted|leadership/i.test(why)) {
-        this.requests = [];
+        this.reset();
         if (!this.stopped) this.opts.onLost?.(why);
       } else {
         // e.g. "Exceeded MaxWaiting": the newest request was refused.
-        this.requests.pop();
+        this.settle(this.requests.pop()?.n ?? 0);
         this.opts.onDrained?.();
       }
     }
