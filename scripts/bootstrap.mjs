@@ -127,8 +127,7 @@ else if (mode === 'test') {
 } else if (mode === 'bench') {
   // The services' production GC setting (deploy/Dockerfile), for every contender in the bench process alike.
   script = ['--max-semi-space-size=64', 'bench/run.mjs', ...rest];
-}
-else fail(`unknown mode ${mode}: use start, test or bench`);
+} else fail(`unknown mode ${mode}: use start, test or bench`);
 
 // The child gets the terminal's Ctrl-C directly; we only wait for it and pass on its exit code.
 const child = spawn(process.execPath, script, { stdio: 'inherit', cwd: root, env });
