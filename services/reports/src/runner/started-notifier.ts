@@ -3,7 +3,8 @@ import type { Clock, TimerHandle } from '@vigil/shared';
 export interface StartedTicket<T> {
   due: number;
   done: boolean;
-  payload: T;
+  /** Dropped when the run finishes: the queue keeps tickets until they are due, not the runs they stood for. */
+  payload?: T;
   /** Set once `job.started` was sent for this run. */
   started?: Promise<unknown>;
 }
@@ -35,6 +36,8 @@ export class StartedNotifier<T> {
   /** Marks the run finished; returns the pending job.started publish, if one was sent. */
   finish(ticket: StartedTicket<T>): Promise<unknown> | undefined {
     ticket.done = true;
+    // A finished run held here until its due time survived young-generation collections and was promoted.
+    ticket.payload = undefined;
     return ticket.started;
   }
 
@@ -58,7 +61,7 @@ export class StartedNotifier<T> {
     const now = this.clock.now();
     while (this.head < this.queue.length && this.queue[this.head].due <= now) {
       const t = this.queue[this.head++];
-      if (!t.done) t.started = this.fire(t.payload);
+      if (!t.done && t.payload !== undefined) t.started = this.fire(t.payload);
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
