@@ -1,6 +1,8 @@
-import type { DoneRecord, RunSummary } from './run-journal.js';
+import type { JobRun } from '@vigil/shared';
+import type { RunSummary } from './run-journal.js';
 
-export type RecentRun = DoneRecord & { runId: string; at: number; summary: RunSummary };
+/** A run this replica finished: its request and summary rebuild its terminal event (kept small: see below). */
+export type RecentRun = { runId: string; at: number; req: JobRun; summary: RunSummary };
 
 /**
  * Runs this replica finished lately, by request sequence: a repeat delivery is answered from memory. Two

@@ -1,4 +1,4 @@
-import { type Clock, type Logger, retry } from '@vigil/shared';
+import { type Clock, type JobRun, type Logger, retry } from '@vigil/shared';
 import { RecentRuns, type RecentRun } from './recent-runs.js';
 import type { RunEventsOut } from './run-events-out.js';
 import { terminalEvent } from './run-event.js';
@@ -78,10 +78,12 @@ export class Redelivery {
   async handled(slot: RunSlot): Promise<boolean> {
     const { seq } = slot;
     const mine = this.recent.get(seq);
-    const found = mine ? { claims: [], done: { runId: mine.runId, record: mine } } : await this.d.journal.lookup(seq);
+    const found = mine
+      ? { claims: [], done: { runId: mine.runId, summary: mine.summary } }
+      : await this.d.journal.lookup(seq);
     if (found.done) {
       const { runId } = found.done;
-      const { subject, msgId, event } = found.done.record ?? rebuild(slot, found.done.summary as RunSummary);
+      const { subject, msgId, event } = found.done.record ?? rebuild(slot.req, found.done.summary as RunSummary);
       await this.d.out.publish(subject, event, msgId, slot.msg, runId);
       slot.msg.ack();
       this.d.log.info(
@@ -140,7 +142,8 @@ export class Redelivery {
         });
         await Promise.all(
           chunk.map(async ([, r]) => {
-            const ack = await this.d.out.publish(r.subject, r.event, r.msgId, undefined, r.runId);
+            const { subject, msgId, event } = rebuild(r.req, r.summary);
+            const ack = await this.d.out.publish(subject, event, msgId, undefined, r.runId);
             if (!ack.duplicate) restored++;
           }),
         );
@@ -159,8 +162,7 @@ export class Redelivery {
 }
 
 /** The terminal event a finished run published, rebuilt from its request and its journal summary. */
-function rebuild(slot: RunSlot, summary: RunSummary): DoneRecord {
-  const { req } = slot;
+function rebuild(req: JobRun, summary: RunSummary): DoneRecord {
   const outcome = summary.outcome ?? { status: summary.status };
   const event = terminalEvent(req, outcome, summary.attempts, summary.startedAt, summary.finishedAt, summary.id);
   return { subject: event.subject, msgId: `${req.runId}.${summary.status}`, event: JSON.stringify(event) };

@@ -303,7 +303,7 @@ export class WorkLoop {
       await this.persistAfter(err, slot, () => this.out.publish(subject, body, msgId, slot.msg, req.runId));
     }
     slot.msg.ack();
-    this.redelivery.remember(seq, { runId: req.runId, subject, msgId, event: body, at: clock.now(), summary: done });
+    this.redelivery.remember(seq, { runId: req.runId, at: clock.now(), req, summary: done });
     this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
   }
 
