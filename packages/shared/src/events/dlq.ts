@@ -44,11 +44,6 @@ function errorCode(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/**
- * Copies a message to `dlq.<original subject>` with its payload and headers plus why it failed.
- * The DLQ copy's Nats-Msg-Id is derived from the original stream sequence, so dead-lettering the
- * same delivery twice (e.g. the term was lost in a reconnect) stores it once.
- */
 /** What dead-lettering needs of a delivered message (a nats.js JsMsg or a PulledMessage). */
 export interface DeadLetterSource {
   subject: string;
@@ -56,6 +51,12 @@ export interface DeadLetterSource {
   headers?: JsMsg['headers'];
   info: { stream: string; streamSequence: number };
 }
+
+/**
+ * Copies a message to `dlq.<original subject>` with its payload and headers plus why it failed.
+ * The DLQ copy's Nats-Msg-Id is derived from the original stream sequence, so dead-lettering the
+ * same delivery twice (e.g. the term was lost in a reconnect) stores it once.
+ */
 
 export async function deadLetter(
   js: JetStreamClient | JetStreamPublisher,

@@ -1,16 +1,18 @@
 import { headers as natsHeaders, type JetStreamClient, type MsgHdrs, type PubAck } from 'nats';
 import { natsUnavailable } from '../nats/errors.js';
+import { isMsgHdrs } from '../nats/msg-hdrs.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 
 const ATTEMPT_TIMEOUT_MS = 2_000;
+const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
 
+/** nats.js `js.publish` takes only its own headers type. */
 function toMsgHdrs(h: MsgHdrs | Record<string, string> | undefined): MsgHdrs | undefined {
-  if (!h || typeof (h as MsgHdrs).get === 'function') return h as MsgHdrs | undefined;
+  if (!h || isMsgHdrs(h)) return h;
   const out = natsHeaders();
   for (const [k, v] of Object.entries(h)) out.set(k, v);
   return out;
 }
-const RETRYABLE = new Set(['TIMEOUT', '503', 'DISCONNECT']);
 
 export interface DurablePublishOptions {
   msgID: string;

@@ -18,6 +18,6 @@ export const Header = {
 
 /** Header values are single lines: strip CR/LF and bound the length. */
 export function headerValue(text: string, max = 1024): string {
-  const flat = text.replace(/[\r\n]+/g, ' ');
+  const flat = /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -1,4 +1,6 @@
 import { createInbox, type MsgHdrs, type NatsConnection, type PubAck, type Subscription } from 'nats';
+import { isMsgHdrs } from '../nats/msg-hdrs.js';
+import { headerValue } from './headers.js';
 
 /** The failure of one JetStream publish, shaped like nats.js errors (`code`, `api_error`) for shared classifiers. */
 export class JetStreamPublishError extends Error {
@@ -30,8 +32,8 @@ interface Waiting {
 const decoder = new TextDecoder();
 const SWEEP_MS = 100;
 
-/** Header values must not break the header block. */
-const headerValue = (v: string) => (/[\r\n]/.test(v) ? v.replace(/[\r\n]+/g, ' ') : v);
+/** Header values must not break the header block (nor be cut: ids and trace context go through whole). */
+const lineValue = (v: string) => headerValue(v, Number.POSITIVE_INFINITY);
 /** Nor may names (no line breaks, colons or spaces in a header name). */
 const headerName = (k: string) => (/[\r\n: ]/.test(k) ? k.replace(/[\r\n: ]+/g, '-') : k);
 
@@ -45,11 +47,11 @@ class EncodedHeaders {
 
   constructor(pairs: Record<string, string>, msgID: string | undefined) {
     let block = 'NATS/1.0\r\n';
-    if (msgID) block += `Nats-Msg-Id: ${headerValue(msgID)}\r\n`;
+    if (msgID) block += `Nats-Msg-Id: ${lineValue(msgID)}\r\n`;
     for (const k in pairs) {
       // msgID wins over a Nats-Msg-Id pair: one id per message.
       if (msgID && k.toLowerCase() === 'nats-msg-id') continue;
-      block += `${headerName(k)}: ${headerValue(pairs[k])}\r\n`;
+      block += `${headerName(k)}: ${lineValue(pairs[k])}\r\n`;
     }
     this.bytes = Buffer.from(`${block}\r\n`);
   }
@@ -57,10 +59,6 @@ class EncodedHeaders {
   encode(): Uint8Array {
     return this.bytes;
   }
-}
-
-function isMsgHdrs(h: MsgHdrs | Record<string, string>): h is MsgHdrs {
-  return typeof (h as MsgHdrs).get === 'function';
 }
 
 /**

@@ -12,15 +12,12 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { MsgHdrs } from 'nats';
+import { isMsgHdrs } from '../nats/msg-hdrs.js';
 
 export const TRACER_NAME = '@vigil/shared';
 
 /** Anything header-like: NATS MsgHdrs, a plain record (HTTP, tests). */
 type HeaderCarrier = MsgHdrs | Record<string, string | string[] | undefined>;
-
-function isMsgHdrs(c: HeaderCarrier): c is MsgHdrs {
-  return typeof (c as MsgHdrs).get === 'function' && typeof (c as MsgHdrs).set === 'function';
-}
 
 const setter: TextMapSetter<HeaderCarrier> = {
   set(carrier, key, value) {
