@@ -1,10 +1,25 @@
 import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
-import { AckPolicy, connect, type NatsConnection, nanos } from 'nats';
+import { AckPolicy, connect, type KV, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminalEvent } from '../src/runner/run-event.js';
 import { RunJournal } from '../src/runner/run-journal.js';
 import { IDEMPOTENCY_BUCKET, startReportsService } from '../src/service.js';
 import { jobsDir, requestRun } from './helpers.js';
+
+/** A completion as earlier versions journaled it (the whole terminal event), written the way they wrote pages. */
+async function putEarlierPage(
+  kv: KV,
+  instance: string,
+  seq: number,
+  runId: string,
+  done: { subject: string; msgId: string; event: string },
+): Promise<void> {
+  const entry = `[${seq},${JSON.stringify(runId)},${JSON.stringify(done.subject)},${JSON.stringify(done.msgId)},${done.event}]`;
+  await kv.put(
+    `r${Math.floor(seq / 4096)}.${instance}.earlier`,
+    `{"instance":${JSON.stringify(instance)},"c":[],"d":[${entry}]}`,
+  );
+}
 
 const g = globalThis as unknown as { journalTest: number };
 g.journalTest = 0;
@@ -27,7 +42,11 @@ describe('idempotency journal', () => {
     const kv = await nc.jetstream().views.kv('journal_unit', { history: 1 });
     const a = new RunJournal(kv, 'replica-a');
     await Promise.all([a.claim(5, 'r5'), a.claim(6, 'r6'), a.claim(9000, 'r9000')]);
-    await a.complete(5, 'r5', { subject: 'job.succeeded.x', msgId: 'r5.succeeded', event: '{"id":"e"}' });
+    await putEarlierPage(kv, 'replica-a', 5, 'r5', {
+      subject: 'job.succeeded.x',
+      msgId: 'r5.succeeded',
+      event: '{"id":"e"}',
+    });
     const b = new RunJournal(kv, 'replica-b');
     expect(await b.lookup(5)).toMatchObject({
       claims: [{ instance: 'replica-a', runId: 'r5' }],
@@ -43,7 +62,7 @@ describe('idempotency journal', () => {
     const outcome = { status: 'partial' as const, stats: { targets: 2, succeeded: 1, failed: 1, skipped: 0 } };
     await a.complete(9000, 'r9000', { ...summary, outcome });
     expect((await b.lookup(9000)).done).toEqual({ runId: 'r9000', summary: { ...summary, outcome } });
-    // three claims + two completions in at most four writes: one page per range and flush
+    // three claims and a completion in at most three writes (one page per range and flush), plus the earlier page
     const keys: string[] = [];
     for await (const k of await kv.keys()) keys.push(k);
     expect(keys.length).toBeLessThanOrEqual(4);
@@ -82,19 +101,21 @@ describe('idempotency journal', () => {
       await dead.claim(msg.seq, runId);
       const request = JSON.parse(new TextDecoder().decode(msg.data)).data;
       const event = terminalEvent(request, { status: 'succeeded' }, 1, Date.now() - 5, Date.now());
-      await dead.complete(
-        msg.seq,
-        runId,
-        form === 'summary'
-          ? {
-              status: 'succeeded',
-              id: event.id,
-              startedAt: Date.parse(event.data.startedAt as string),
-              finishedAt: Date.parse(event.data.finishedAt as string),
-              attempts: 1,
-            }
-          : { subject: 'job.succeeded.once', msgId: `${runId}.succeeded`, event: JSON.stringify(event) },
-      );
+      if (form === 'summary') {
+        await dead.complete(msg.seq, runId, {
+          status: 'succeeded',
+          id: event.id,
+          startedAt: Date.parse(event.data.startedAt as string),
+          finishedAt: Date.parse(event.data.finishedAt as string),
+          attempts: 1,
+        });
+      } else {
+        await putEarlierPage(kv, 'dead-replica', msg.seq, runId, {
+          subject: 'job.succeeded.once',
+          msgId: `${runId}.succeeded`,
+          event: JSON.stringify(event),
+        });
+      }
 
       const events = collectEvents(nc, 'job.succeeded.once');
       const service = await startReportsService({

@@ -2,7 +2,7 @@ import type { KV } from 'nats';
 import { jsonQuote } from './json-quote.js';
 import type { RunOutcome, TerminalStatus } from './run-outcome.js';
 
-/** A terminal event kept whole (pages written before summaries existed, and the replica's own memory). */
+/** A terminal event kept whole: what pages written by earlier versions hold (read back, no longer written). */
 export interface DoneRecord {
   subject: string;
   msgId: string;
@@ -34,7 +34,7 @@ interface ClaimEntry {
 interface DoneEntry {
   seq: number;
   runId: string;
-  done: DoneRecord | RunSummary;
+  done: RunSummary;
 }
 
 interface Page {
@@ -56,8 +56,6 @@ export interface LookupResult {
   /** The run finished: its whole terminal event (`record`) or what rebuilds it (`summary`). */
   done?: { runId: string; record?: DoneRecord; summary?: RunSummary };
 }
-
-const quote = jsonQuote;
 
 /** Request sequences per key prefix: a redelivery lists only the pages of its own range. */
 const RANGE = 4096;
@@ -92,8 +90,8 @@ export class RunJournal {
     return this.enqueue();
   }
 
-  /** Resolves once the completion (its summary, or its whole terminal event) is durable. */
-  complete(seq: number, runId: string, done: RunSummary | DoneRecord): Promise<void> {
+  /** Resolves once the completion (the summary that rebuilds its terminal event) is durable. */
+  complete(seq: number, runId: string, done: RunSummary): Promise<void> {
     this.pendingDone.push({ seq, runId, done });
     return this.enqueue();
   }
@@ -172,21 +170,16 @@ export class RunJournal {
     return Number.isFinite(at) ? at : undefined;
   }
 
-  /** Page JSON; a whole terminal event is embedded as-is (it is already JSON, so it is not encoded twice). */
+  /**
+   * Page JSON. `d` (whole terminal events, what earlier versions wrote) stays in every page, empty, so replicas of
+   * an earlier version still read pages written by this one during a rolling upgrade.
+   */
   private serialize(page: PageDraft): string {
-    const d: string[] = [];
-    const sums: string[] = [];
-    for (const { seq, runId, done } of page.d) {
-      if ('event' in done) {
-        d.push(`[${seq},${quote(runId)},${quote(done.subject)},${quote(done.msgId)},${done.event}]`);
-      } else {
-        const outcome = done.outcome ? JSON.stringify(done.outcome) : '0';
-        sums.push(
-          `[${seq},${quote(runId)},"${done.status}",${quote(done.id)},${done.startedAt},${done.finishedAt},${done.attempts},${outcome}]`,
-        );
-      }
-    }
-    return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[${d.join(',')}],"s":[${sums.join(',')}]}`;
+    const sums = page.d.map(({ seq, runId, done }) => {
+      const outcome = done.outcome ? JSON.stringify(done.outcome) : '0';
+      return `[${seq},${jsonQuote(runId)},"${done.status}",${jsonQuote(done.id)},${done.startedAt},${done.finishedAt},${done.attempts},${outcome}]`;
+    });
+    return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[],"s":[${sums.join(',')}]}`;
   }
 
   /** Everything the journal knows about the request at stream sequence `seq` (any instance). */
