@@ -63,7 +63,7 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
       // start so a broken job is visible before its first run; it fails only its own runs.
       const problems = await Promise.all(
         [...jobs.get().values()].map((def) =>
-          registry.resolve(def).then(
+          Promise.resolve(registry.resolve(def)).then(
             () => undefined,
             (err: unknown) => ({ job: def.name, handler: def.handler, error: (err as Error).message }),
           ),

@@ -5,6 +5,8 @@ import { ErrorCode, ValidationError } from '@vigil/shared';
 import type { JobHandler } from '../handler-api.js';
 
 const loaded = new Map<string, Promise<JobHandler>>();
+/** Handlers whose import finished, by the same key: the per-run path gets them without a promise. */
+const ready = new Map<string, JobHandler>();
 const stats = new Map<string, { at: number; mtime: number }>();
 const paths = new Map<string, string>();
 
@@ -39,14 +41,17 @@ function isHandler(value: unknown): value is JobHandler {
 
 /**
  * Loads `module:<path>` (relative to the jobs file's directory): an ES module whose default export is
- * `defineHandler({ validate?, run })`. Loaded once per process; a broken module is a validation error.
+ * `defineHandler({ validate?, run })`. Loaded once per process (a promise only until then); a broken module is a
+ * validation error.
  */
-export function loadModuleHandler(spec: string, baseDir: string): Promise<JobHandler> {
+export function loadModuleHandler(spec: string, baseDir: string): JobHandler | Promise<JobHandler> {
   const rel = spec.slice('module:'.length).trim();
   const file = resolvedPath(baseDir, rel);
   // Keyed by modification time: an edited module is imported afresh (the URL query busts the ESM cache).
   const version = mtimeOf(file);
   const key = `${file}?v=${version}`;
+  const done = ready.get(key);
+  if (done) return done;
   let p = loaded.get(key);
   if (!p) {
     const url = `${pathToFileURL(file).href}${version ? `?v=${version}` : ''}`;
@@ -58,6 +63,7 @@ export function loadModuleHandler(spec: string, baseDir: string): Promise<JobHan
             details: { module: file },
           });
         }
+        ready.set(key, mod.default);
         return mod.default;
       },
       (err: unknown) => {

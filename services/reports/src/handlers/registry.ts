@@ -17,13 +17,16 @@ export class HandlerRegistry {
     return [...this.builtins.keys()];
   }
 
-  async resolve(def: JobDefinition): Promise<JobHandler> {
+  /** The job's handler; a promise only while a module is still being imported (or when it cannot be). */
+  resolve(def: JobDefinition): JobHandler | Promise<JobHandler> {
     if (def.handler.startsWith('module:')) return loadModuleHandler(def.handler, this.baseDir);
     const h = this.builtins.get(def.handler);
     if (!h) {
-      throw new ValidationError(`unknown handler "${def.handler}" (known: ${this.names().join(', ')}, module:<path>)`, {
-        code: ErrorCode.HANDLER_UNKNOWN,
-      });
+      return Promise.reject(
+        new ValidationError(`unknown handler "${def.handler}" (known: ${this.names().join(', ')}, module:<path>)`, {
+          code: ErrorCode.HANDLER_UNKNOWN,
+        }),
+      );
     }
     return h;
   }

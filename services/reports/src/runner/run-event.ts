@@ -1,6 +1,6 @@
 import { type CloudEvent, eventTypeFor, formatIsoTime, type JobRun, makeEnvelope, newEventId } from '@vigil/shared';
 import { jsonQuote } from './json-quote.js';
-import type { RunOutcome } from './run-outcome.js';
+import { isPlainOutcome, type RunOutcome } from './run-outcome.js';
 
 export const SERVICE = 'reports';
 
@@ -67,7 +67,7 @@ export function terminalEventJson(
   finishedAt: number,
 ): TerminalEventJson {
   const subject = `job.${outcome.status}.${req.job}`;
-  if (outcome.stats || outcome.failures || outcome.error || outcome.details || req.targets !== undefined) {
+  if (!isPlainOutcome(outcome) || req.targets !== undefined) {
     const event = terminalEvent(req, outcome, attempt, startedAt, finishedAt);
     return { subject, id: event.id, json: JSON.stringify(event) };
   }

@@ -59,6 +59,11 @@ export function outcomeOf(result: HandlerResult | undefined | void, plannedTarge
   return out;
 }
 
+/** An outcome that says no more than its status (no stats, failures, error or details). */
+export function isPlainOutcome(o: RunOutcome): boolean {
+  return !o.stats && !o.failures && !o.error && !o.details;
+}
+
 /** The outcome of a run whose handler threw (after retries). */
 export function failedOutcome(err: unknown, plannedTargets: string[]): RunOutcome {
   const error = toErrorInfo(err);

@@ -9,6 +9,7 @@ import {
   type JobRun,
   type Logger,
   type PulledMessage,
+  retry,
   SpanKind,
   ValidationError,
   type VigilMetrics,
@@ -20,11 +21,11 @@ import { RunCancelledError } from './cancelled-error.js';
 import { type ExecuteResult, executeRun } from './execute-run.js';
 import { Limiter } from './limiter.js';
 import { Redelivery } from './redelivery.js';
-import { persistent, RunEventsOut } from './run-events-out.js';
+import { RunEventsOut } from './run-events-out.js';
 import { startedEvent, terminalEventJson } from './run-event.js';
 import type { RunJournal, RunSummary } from './run-journal.js';
 import { RunMetrics } from './run-metrics.js';
-import { failedOutcome } from './run-outcome.js';
+import { failedOutcome, isPlainOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
 import { RUNNER_DURABLE, RunIntake } from './run-intake.js';
 import { RunSlot } from './run-slot.js';
@@ -45,7 +46,8 @@ export interface WorkLoopDeps {
   /** The job's current definition (the jobs file, reloaded on change), or undefined; a promise only when unknown. */
   jobs: (name: string) => JobDefinition | undefined | Promise<JobDefinition | undefined>;
   baseDir: string;
-  resolveHandler: (def: JobDefinition) => Promise<JobHandler>;
+  /** The job's handler; a promise only while it has to be loaded. */
+  resolveHandler: (def: JobDefinition) => JobHandler | Promise<JobHandler>;
   concurrency: number;
   ackWaitMs: number;
   /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
@@ -76,7 +78,6 @@ export class WorkLoop {
   private readonly runMetrics?: RunMetrics;
   private readonly out: RunEventsOut;
   private readonly redelivery: Redelivery;
-  private readonly handlers = new WeakMap<JobDefinition, { handler: JobHandler; at: number }>();
 
   constructor(private readonly d: WorkLoopDeps) {
     this.limiter = new Limiter(d.concurrency);
@@ -290,7 +291,7 @@ export class WorkLoop {
       finishedAt,
       attempts: result.attempts,
     };
-    if (outcome.stats || outcome.failures || outcome.error || outcome.details) done.outcome = outcome;
+    if (!isPlainOutcome(outcome)) done.outcome = outcome;
     try {
       await this.d.journal.complete(seq, req.runId, done);
     } catch (err) {
@@ -329,28 +330,25 @@ export class WorkLoop {
         clock: this.d.clock,
         hooks: slot,
       });
-    const handler = this.handlerFor(def);
+    const handler = this.d.resolveHandler(def);
     if (!(handler instanceof Promise)) return run(handler);
     return handler.then(run, (err: unknown) => ({ outcome: failedOutcome(err, targets), attempts: 1, targets }));
   }
 
-  /** The job's handler, resolved at most once a second per definition (a module handler may be edited). */
-  private handlerFor(def: JobDefinition): JobHandler | Promise<JobHandler> {
-    const now = Date.now();
-    const cached = this.handlers.get(def);
-    if (cached && now - cached.at < 1000) return cached.handler;
-    return this.d.resolveHandler(def).then((handler) => {
-      this.handlers.set(def, { handler, at: now });
-      return handler;
-    });
-  }
-
-  /** A write after the handler ran failed: retry it in place, heartbeating, until it lands (see persistent). */
+  /**
+   * A write after the handler ran failed: it is retried in place (heartbeating) rather than re-running the handler,
+   * for as long as the broker is away: giving up would nak a run whose handler already ran, and its redelivery
+   * (claimed by this replica, no done record) would execute it a second time. Only a stopping replica gives up
+   * (a known limit: the run is executed again elsewhere).
+   */
   private persistAfter<T>(err: unknown, slot: RunSlot, fn: () => Promise<T>): Promise<T> {
     if (this.stopping) return Promise.reject(err);
     this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
-    return persistent(fn, {
-      stopping: () => this.stopping,
+    return retry(fn, {
+      max: Number.POSITIVE_INFINITY,
+      base: 200,
+      cap: 5_000,
+      shouldRetry: () => !this.stopping,
       onRetry: (e, attempt) => {
         slot.msg.working();
         this.d.log.warn({ err: e, attempt, runId: slot.runId }, 'recording run result failed; retrying');
