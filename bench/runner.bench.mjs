@@ -3,7 +3,7 @@
 // (same concurrency, no-op processor), and runner.vs-raw-jetstream against a bare nats.js loop doing the
 // durable minimum per run (consume, publish one terminal event, ack) at the same concurrency.
 // Each contender drains a pre-filled queue; the rate is measured from its first completion to its last;
-// two interleaved rounds, best of each.
+// a warm-up round of each (not counted), then two interleaved rounds, best of each.
 // Needs a build (pnpm exec tsc -b): it imports the built service and test kit.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,9 @@ import { ensureStreams, makeEnvelope } from '../packages/shared/dist/index.js';
 import { startNats, startRedis } from '../packages/shared/dist/testing/index.js';
 import { startReportsService } from '../services/reports/dist/service.js';
 
-const N = Number(process.env.BENCH_RUNNER_N ?? 20_000);
+const N = Number(process.env.BENCH_RUNNER_N ?? 50_000);
+/** Runs per contender before measuring: JIT-compiled code and warm connections, as in a long-running process. */
+const WARMUP = Math.min(N, 5_000);
 const CONCURRENCY = 50;
 const enc = new TextEncoder();
 
@@ -57,7 +59,7 @@ async function measure(count, done) {
   }
 }
 
-async function ours(natsUrl, nc, round) {
+async function ours(natsUrl, nc, round, n = N) {
   const job = `noop${round}`;
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-runner-'));
   writeFileSync(path.join(dir, 'noop.mjs'), 'export default { async run() {} };\n');
@@ -68,7 +70,7 @@ async function ours(natsUrl, nc, round) {
   const jsm = await nc.jetstreamManager();
   // The service creates the streams; pre-create VIGIL_JOBS so the queue can be filled before it starts.
   await ensureStreams(jsm, { only: ['VIGIL_JOBS'] });
-  await prefill(nc.jetstream(), () => `job.requested.${job}`, job, N);
+  await prefill(nc.jetstream(), () => `job.requested.${job}`, job, n);
   const service = await startReportsService({
     env: {
       NATS_URL: natsUrl,
@@ -81,24 +83,24 @@ async function ours(natsUrl, nc, round) {
   });
   // Completed = acknowledged by the runner (it acks only after the terminal event is stored). Consumer info is
   // O(1) on the server, unlike counting a subject in the stream, so measuring does not slow the server down.
-  const rate = await measure(N, async () => {
+  const rate = await measure(n, async () => {
     const info = await jsm.consumers.info('VIGIL_JOBS', 'runner');
-    return N - info.num_pending - info.num_ack_pending;
+    return n - info.num_pending - info.num_ack_pending;
   });
   const stored = await jsm.streams.info('VIGIL_JOBS', { subjects_filter: `job.succeeded.${job}` });
-  if (stored.state.subjects?.[`job.succeeded.${job}`] !== N)
-    throw new Error(`expected ${N} terminal events for ${job}`);
+  if (stored.state.subjects?.[`job.succeeded.${job}`] !== n)
+    throw new Error(`expected ${n} terminal events for ${job}`);
   await service.stop();
   return rate;
 }
 
-async function rawLoop(nc, round) {
+async function rawLoop(nc, round, n = N) {
   const name = `BENCH_RAW_${round}`;
   const prefix = `raw${round}`;
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
   await jsm.streams.add({ name, subjects: [`${prefix}.>`] });
-  await prefill(js, () => `${prefix}.requested.noop`, prefix, N);
+  await prefill(js, () => `${prefix}.requested.noop`, prefix, n);
   await jsm.consumers.add(name, {
     durable_name: 'raw',
     ack_policy: AckPolicy.Explicit,
@@ -122,23 +124,23 @@ async function rawLoop(nc, round) {
         wake?.();
       });
       while (inflight >= CONCURRENCY) await new Promise((r) => (wake = r));
-      if (done >= N) break;
+      if (done >= n) break;
     }
   })();
-  const rate = await measure(N, async () => done);
+  const rate = await measure(n, async () => done);
   messages.stop();
   await loop.catch(() => undefined);
   return rate;
 }
 
-async function bullmq(redisUrl, round) {
+async function bullmq(redisUrl, round, n = N) {
   const name = `bench-noop-${round}`;
   const u = new URL(redisUrl);
   const connection = { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
   const queue = new Queue(name, { connection });
-  for (let i = 0; i < N; i += 1000) {
+  for (let i = 0; i < n; i += 1000) {
     await queue.addBulk(
-      Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
+      Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
         name: 'noop',
         data: { runId: `b-${i + k}`, job: 'noop' },
         opts: { removeOnComplete: true, removeOnFail: true },
@@ -150,7 +152,7 @@ async function bullmq(redisUrl, round) {
   worker.on('completed', () => {
     done++;
   });
-  const rate = await measure(N, async () => done);
+  const rate = await measure(n, async () => done);
   await worker.close();
   await queue.close();
   return rate;
@@ -162,7 +164,11 @@ export async function run() {
   const nc = await connect({ servers: nats.url, noAsyncTraces: true });
   const redis = await startRedis();
   try {
-    // Two interleaved rounds, best of each: the machine is shared, so one unlucky moment should not decide.
+    // A warm-up round each (not counted), then two interleaved rounds, best of each: the machine is shared, so one
+    // unlucky moment should not decide.
+    await rawLoop(nc, 0, WARMUP);
+    await bullmq(redis.url, 0, WARMUP);
+    await ours(nats.url, nc, 0, WARMUP);
     let raw = 0;
     let bull = 0;
     let runner = 0;

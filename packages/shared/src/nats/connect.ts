@@ -3,6 +3,7 @@ import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnectio
 import type { Logger } from 'pino';
 import { ErrorCode } from '../errors/codes.js';
 import { TransientError } from '../errors/vigil-error.js';
+import { useFastProtocolEncoder } from './protocol-encoder.js';
 
 export interface ConnectNatsOptions {
   /** Comma-separated list, e.g. `nats://a:4222,nats://b:4222`. */
@@ -29,6 +30,7 @@ const states = new WeakMap<NatsConnection, LinkState>();
  * structured log line; natsCheck() reports it for readiness.
  */
 export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnection> {
+  useFastProtocolEncoder();
   const servers = opts.servers
     .split(',')
     .map((s) => s.trim())

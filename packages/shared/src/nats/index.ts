@@ -1,4 +1,5 @@
 export { connectNats, natsCheck, type ConnectNatsOptions } from './connect.js';
+export { bufferUtf8Encoder, useFastProtocolEncoder } from './protocol-encoder.js';
 export {
   JsErrCode,
   jsErrCode,
