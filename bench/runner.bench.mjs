@@ -3,7 +3,7 @@
 // (same concurrency, no-op processor), and runner.vs-raw-jetstream against a bare nats.js loop doing the
 // durable minimum per run (consume, publish one terminal event, ack) at the same concurrency.
 // Each contender drains a pre-filled queue; the rate is measured from its first completion to its last;
-// a warm-up round of each (not counted), then two interleaved rounds, best of each.
+// a warm-up round of each (not counted), then three interleaved rounds, best of each.
 // Needs a build (pnpm exec tsc -b): it imports the built service and test kit.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,8 @@ import { startReportsService } from '../services/reports/dist/service.js';
 
 const N = Number(process.env.BENCH_RUNNER_N ?? 50_000);
 /** Runs per contender before measuring: JIT-compiled code and warm connections, as in a long-running process. */
-const WARMUP = Math.min(N, 5_000);
+const WARMUP = Math.min(N, 10_000);
+const ROUNDS = 3;
 const CONCURRENCY = 50;
 const enc = new TextEncoder();
 
@@ -164,15 +165,15 @@ export async function run() {
   const nc = await connect({ servers: nats.url, noAsyncTraces: true });
   const redis = await startRedis();
   try {
-    // A warm-up round each (not counted), then two interleaved rounds, best of each: the machine is shared, so one
-    // unlucky moment should not decide.
+    // A warm-up round each (not counted), then interleaved rounds, best of each: the machine is shared, so one
+    // unlucky moment should not decide (the fastest round is the one least disturbed by other processes).
     await rawLoop(nc, 0, WARMUP);
     await bullmq(redis.url, 0, WARMUP);
     await ours(nats.url, nc, 0, WARMUP);
     let raw = 0;
     let bull = 0;
     let runner = 0;
-    for (const round of [1, 2]) {
+    for (let round = 1; round <= ROUNDS; round++) {
       const r = await rawLoop(nc, round);
       const b = await bullmq(redis.url, round);
       const o = await ours(nats.url, nc, round);

@@ -62,6 +62,8 @@ function rawHeaderBlock(msg: Msg): Uint8Array | null | undefined {
 
 class Delivered implements PulledMessage {
   private settled = false;
+  /** The request's header block as text (null: none), once a header was asked for. */
+  private headerText?: string | null;
   readonly info: PulledMessage['info'];
 
   constructor(
@@ -96,11 +98,15 @@ class Delivered implements PulledMessage {
   }
 
   header(name: string): string | undefined {
-    const raw = rawHeaderBlock(this.msg);
-    if (raw === undefined) return this.msg.headers?.get(name) || undefined;
-    if (raw === null) return undefined;
+    if (this.headerText === undefined) {
+      const raw = rawHeaderBlock(this.msg);
+      if (raw === undefined) return this.msg.headers?.get(name) || undefined;
+      // Decoded once: a run reads two or three headers of its request.
+      this.headerText = raw === null ? null : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    }
+    const text = this.headerText;
+    if (text === null) return undefined;
     // The block is `NATS/1.0…\r\n` then `Name: value\r\n` lines: every header line follows a \r\n.
-    const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
     const key = `\r\n${name}:`;
     const at = text.indexOf(key);
     if (at < 0) return undefined;

@@ -4,35 +4,50 @@ import { pathToFileURL } from 'node:url';
 import { ErrorCode, ValidationError } from '@vigil/shared';
 import type { JobHandler } from '../handler-api.js';
 
+/** Imports in flight or done, by file and version (`<file>?v=<mtime>`). */
 const loaded = new Map<string, Promise<JobHandler>>();
-/** Handlers whose import finished, by the same key: the per-run path gets them without a promise. */
-const ready = new Map<string, JobHandler>();
-const stats = new Map<string, { at: number; mtime: number }>();
-const paths = new Map<string, string>();
 
-function resolvedPath(baseDir: string, rel: string): string {
-  const key = `${baseDir}\0${rel}`;
-  let p = paths.get(key);
-  if (!p) {
-    p = path.resolve(baseDir, rel);
-    paths.set(key, p);
+/** One `module:` handler of one jobs directory: where it is, which version was last seen, and its handler once loaded. */
+interface ModuleEntry {
+  rel: string;
+  file: string;
+  mtime: number;
+  checkedAt: number;
+  handler?: JobHandler;
+}
+/** By jobs directory, then by handler spec: both strings are the jobs file's own, so lookups hash nothing new per run. */
+const entries = new Map<string, Map<string, ModuleEntry>>();
+
+function entryFor(spec: string, baseDir: string): ModuleEntry {
+  let byDir = entries.get(baseDir);
+  if (!byDir) {
+    byDir = new Map();
+    entries.set(baseDir, byDir);
   }
-  return p;
+  let e = byDir.get(spec);
+  if (!e) {
+    const rel = spec.slice('module:'.length).trim();
+    e = { rel, file: path.resolve(baseDir, rel), mtime: 0, checkedAt: Number.NEGATIVE_INFINITY };
+    byDir.set(spec, e);
+  }
+  return e;
 }
 
-/** The module's mtime, looked at no more than once a second (this is on every run's path). */
-function mtimeOf(file: string): number {
+/** The module's mtime, looked at no more than once a second (this is on every run's path); a change drops the handler. */
+function refreshVersion(e: ModuleEntry): void {
   const now = Date.now();
-  const s = stats.get(file);
-  if (s && now - s.at < 1000) return s.mtime;
+  if (now - e.checkedAt < 1000) return;
+  e.checkedAt = now;
   let mtime = 0;
   try {
-    mtime = statSync(file).mtimeMs;
+    mtime = statSync(e.file).mtimeMs;
   } catch {
     // missing: the import reports it
   }
-  stats.set(file, { at: now, mtime });
-  return mtime;
+  if (mtime !== e.mtime) {
+    e.mtime = mtime;
+    e.handler = undefined;
+  }
 }
 
 function isHandler(value: unknown): value is JobHandler {
@@ -45,13 +60,13 @@ function isHandler(value: unknown): value is JobHandler {
  * validation error.
  */
 export function loadModuleHandler(spec: string, baseDir: string): JobHandler | Promise<JobHandler> {
-  const rel = spec.slice('module:'.length).trim();
-  const file = resolvedPath(baseDir, rel);
+  const e = entryFor(spec, baseDir);
+  refreshVersion(e);
+  if (e.handler) return e.handler;
+  const { rel, file } = e;
+  const version = e.mtime;
   // Keyed by modification time: an edited module is imported afresh (the URL query busts the ESM cache).
-  const version = mtimeOf(file);
   const key = `${file}?v=${version}`;
-  const done = ready.get(key);
-  if (done) return done;
   let p = loaded.get(key);
   if (!p) {
     const url = `${pathToFileURL(file).href}${version ? `?v=${version}` : ''}`;
@@ -63,7 +78,6 @@ export function loadModuleHandler(spec: string, baseDir: string): JobHandler | P
             details: { module: file },
           });
         }
-        ready.set(key, mod.default);
         return mod.default;
       },
       (err: unknown) => {
@@ -77,5 +91,12 @@ export function loadModuleHandler(spec: string, baseDir: string): JobHandler | P
     p.catch(() => loaded.delete(key));
     loaded.set(key, p);
   }
+  // Later runs get it without a promise, unless the module changed meanwhile.
+  void p.then(
+    (h) => {
+      if (e.mtime === version) e.handler = h;
+    },
+    () => undefined,
+  );
   return p;
 }

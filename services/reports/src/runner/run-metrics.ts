@@ -11,11 +11,16 @@ const FLUSH_MS = 1_000;
  * summed here and handed over once a second (a scrape sees them at most 1 s late); durations go to the
  * histogram as they come, through cached children.
  */
+/** One job's counts since the last hand-over, by trigger then status (nested maps: no key string built per run). */
+interface JobTally {
+  observer: Observer;
+  byTrigger: Map<string, Map<string, number>>;
+  lastSuccess?: number;
+}
+
 export class RunMetrics {
-  private readonly observers = new Map<string, Observer>();
-  private runs = new Map<string, { job: string; trigger: string; status: string; n: number }>();
+  private readonly tallies = new Map<string, JobTally>();
   private publishedBySubject = new Map<string, number>();
-  private lastSuccess = new Map<string, number>();
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly m: VigilMetrics) {
@@ -28,28 +33,34 @@ export class RunMetrics {
   }
 
   finished(job: string, trigger: string, status: string, startedAt: number, finishedAt: number): void {
-    const key = `${job}\0${trigger}\0${status}`;
-    const r = this.runs.get(key);
-    if (r) r.n++;
-    else this.runs.set(key, { job, trigger, status, n: 1 });
-    let o = this.observers.get(job);
-    if (!o) {
-      o = this.m.jobDurationSeconds.labels({ job });
-      this.observers.set(job, o);
+    let t = this.tallies.get(job);
+    if (!t) {
+      t = { observer: this.m.jobDurationSeconds.labels({ job }), byTrigger: new Map() };
+      this.tallies.set(job, t);
     }
-    o.observe((finishedAt - startedAt) / 1000);
-    if (status === 'succeeded') this.lastSuccess.set(job, finishedAt);
+    let byStatus = t.byTrigger.get(trigger);
+    if (!byStatus) {
+      byStatus = new Map();
+      t.byTrigger.set(trigger, byStatus);
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    t.observer.observe((finishedAt - startedAt) / 1000);
+    if (status === 'succeeded') t.lastSuccess = finishedAt;
   }
 
   /** Hands the sums to prom-client (also called on stop, so nothing counted is lost). */
   flush(): void {
-    const { runs, publishedBySubject, lastSuccess } = this;
-    this.runs = new Map();
+    for (const [job, t] of this.tallies) {
+      for (const [trigger, byStatus] of t.byTrigger) {
+        for (const [status, n] of byStatus) if (n > 0) this.m.jobRunsTotal.inc({ job, trigger, status }, n);
+        byStatus.clear();
+      }
+      if (t.lastSuccess !== undefined) this.m.jobLastSuccess.set({ job }, t.lastSuccess / 1000);
+      t.lastSuccess = undefined;
+    }
+    const published = this.publishedBySubject;
     this.publishedBySubject = new Map();
-    this.lastSuccess = new Map();
-    for (const r of runs.values()) this.m.jobRunsTotal.inc({ job: r.job, trigger: r.trigger, status: r.status }, r.n);
-    for (const [subject, n] of publishedBySubject) this.m.eventsPublishedTotal.inc({ subject }, n);
-    for (const [job, at] of lastSuccess) this.m.jobLastSuccess.set({ job }, at / 1000);
+    for (const [subject, n] of published) this.m.eventsPublishedTotal.inc({ subject }, n);
   }
 
   stop(): void {
