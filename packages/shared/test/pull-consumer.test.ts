@@ -109,7 +109,14 @@ describe('PullConsumer delivery', () => {
       const stored = await jsm.streams.getMessage(stream, { seq: m.info.streamSequence });
       expect(dec.decode(m.data)).toBe(dec.decode(stored.data));
       expect(m.subject).toBe(stored.subject);
-      expect(m.info).toEqual({
+      const { info } = m;
+      expect({
+        stream: info.stream,
+        consumer: info.consumer,
+        streamSequence: info.streamSequence,
+        deliveryCount: info.deliveryCount,
+        redelivered: info.redelivered,
+      }).toEqual({
         stream,
         consumer: durable,
         streamSequence: stored.seq,

@@ -60,6 +60,52 @@ function rawHeaderBlock(msg: Msg): Uint8Array | null | undefined {
   return hdr < 0 ? null : m._rdata.subarray(0, hdr);
 }
 
+/** Dot positions of the ack subject being read (reused: reading is synchronous). */
+const dots: number[] = [];
+
+/** The decimal number in `s` between `from` and `to` (ack subject tokens are plain digits). */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
+}
+
+/**
+ * What a JetStream ack subject says about a delivery, read in place: splitting it built a dozen strings per message
+ * for the two numbers every run needs. Stream and consumer names are cut out only when asked for.
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>` (nats-server 2.9), or with
+ * `<domain>.<account hash>` after ACK and a random token at the end (newer servers).
+ */
+export class AckSubjectInfo {
+  readonly deliveryCount: number;
+  readonly streamSequence: number;
+  readonly redelivered: boolean;
+  private readonly streamStart: number;
+  private readonly streamEnd: number;
+  private readonly consumerEnd: number;
+
+  constructor(private readonly reply: string) {
+    let n = 0;
+    for (let at = reply.indexOf('.'); at >= 0 && n < 12; at = reply.indexOf('.', at + 1)) dots[n++] = at;
+    // Token k ends at dots[k] and starts after dots[k - 1].
+    const b = n === 8 ? 2 : 4;
+    this.streamStart = dots[b - 1] + 1;
+    this.streamEnd = dots[b];
+    this.consumerEnd = dots[b + 1];
+    this.deliveryCount = digits(reply, dots[b + 1] + 1, dots[b + 2]);
+    this.streamSequence = digits(reply, dots[b + 2] + 1, dots[b + 3]);
+    this.redelivered = this.deliveryCount > 1;
+  }
+
+  get stream(): string {
+    return this.reply.slice(this.streamStart, this.streamEnd);
+  }
+
+  get consumer(): string {
+    return this.reply.slice(this.streamEnd + 1, this.consumerEnd);
+  }
+}
+
 class Delivered implements PulledMessage {
   private settled = false;
   /** The request's header block as text (null: none), once a header was asked for. */
@@ -71,18 +117,7 @@ class Delivered implements PulledMessage {
     private readonly msg: Msg,
     reply: string,
   ) {
-    // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending> (nats-server 2.9), or with
-    // <domain>.<account hash> after ACK and a random token at the end (newer servers).
-    const t = reply.split('.');
-    const b = t.length === 9 ? 2 : 4;
-    const deliveryCount = Number(t[b + 2]);
-    this.info = {
-      stream: t[b],
-      consumer: t[b + 1],
-      deliveryCount,
-      streamSequence: Number(t[b + 3]),
-      redelivered: deliveryCount > 1,
-    };
+    this.info = new AckSubjectInfo(reply);
   }
 
   get subject(): string {
