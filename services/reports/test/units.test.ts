@@ -61,6 +61,46 @@ describe('limiter', () => {
     l.release('other');
     expect(l.tryAcquire('third')).toBe(true);
   });
+
+  it('serves thousands of waiters in arrival order, the oldest that fits first across jobs', async () => {
+    const l = new Limiter(2);
+    expect(l.tryAcquire('a')).toBe(true);
+    expect(l.tryAcquire('b', 1)).toBe(true);
+    const started: string[] = [];
+    let finishing = false;
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const key = i % 3 === 0 ? 'b' : 'a';
+      const run = l.acquire(key, key === 'b' ? 1 : Number.POSITIVE_INFINITY).then(() => {
+        started.push(`${key}${i}`);
+        // Once draining, each run finishes right after it starts (and frees its slot for the next one).
+        if (finishing) queueMicrotask(() => l.release(key));
+      });
+      all.push(run);
+    }
+    expect(l.queued).toBe(3000);
+    // A newcomer of a job with waiters queues behind them.
+    expect(l.tryAcquire('a')).toBe(false);
+    // Each release starts the oldest waiter that fits: b0 waits for b's own slot, so a1 goes first.
+    l.release('a');
+    await Promise.resolve();
+    expect(started).toEqual(['a1']);
+    l.release('b');
+    await Promise.resolve();
+    expect(started).toEqual(['a1', 'b0']);
+    finishing = true;
+    l.release('a');
+    l.release('b');
+    await Promise.all(all);
+    expect(started).toHaveLength(3000);
+    expect(new Set(started).size).toBe(3000);
+    const order = (k: string) => started.filter((s) => s.startsWith(k)).map((s) => Number(s.slice(1)));
+    expect(order('a')).toEqual([...order('a')].sort((x, y) => x - y));
+    expect(order('b')).toEqual([...order('b')].sort((x, y) => x - y));
+    expect(l.queued).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(l.running).toBe(0);
+  });
 });
 
 describe('targets and secrets', () => {
