@@ -13,21 +13,28 @@ export class RunEventsOut {
   ) {}
 
   /** Resolves with the PubAck once stored (`duplicate` when the stream already had this msg id). */
-  async publish(
+  publish(
     subject: string,
     body: string,
     msgId: string,
     source: HeaderSource | undefined,
     runId: string,
   ): Promise<PubAck> {
-    // Buffer.from is about twice as fast as TextEncoder for strings this size (and a Buffer is a Uint8Array).
-    const bytes = Buffer.from(body);
-    const ack = await publishDurable(this.publisher, subject, bytes, {
-      msgID: msgId,
-      headers: headersFor(source, runId),
+    // Not an async function (one frame less on every run's path), so a throw is turned into a rejection here.
+    let stored: Promise<PubAck>;
+    try {
+      // Buffer.from is about twice as fast as TextEncoder for strings this size (and a Buffer is a Uint8Array).
+      stored = publishDurable(this.publisher, subject, Buffer.from(body), {
+        msgID: msgId,
+        headers: headersFor(source, runId),
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return stored.then((ack) => {
+      this.metrics?.published(subject);
+      return ack;
     });
-    this.metrics?.published(subject);
-    return ack;
   }
 }
 
