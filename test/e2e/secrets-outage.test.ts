@@ -87,6 +87,14 @@ it('a scheduled run during the provider outage succeeds on the stale secret: WAR
   // the secret's value never leaves the secrets service in an alert
   expect(warning.text + warning.html).not.toContain(API_KEY);
 
+  // The operator's view: which secret is stale, since when, and why; still never the value.
+  const status = await stack.cli(['secrets', 'status']);
+  expect(status.code, status.stderr).toBe(0);
+  const row = status.stdout.split('\n').find((l) => l.startsWith('partner-api-key'));
+  expect(row).toMatch(/\bSTALE\b.*InternalServiceError: /);
+  expect(status.stdout).not.toContain('[object Object]');
+  expect(status.stdout).not.toContain(API_KEY);
+
   await stack.events.waitFor('notification.sent', 1, 10_000);
   expect(stack.events.of('job.failed')).toHaveLength(0);
   expect(stack.mails((m) => m.subject.includes('CRITICAL')).map((m) => m.subject)).toEqual([]);

@@ -24,6 +24,12 @@ export function ms(n: number | undefined): string {
   return `${(n / 3_600_000).toFixed(1)}h`;
 }
 
+/** An age in seconds: '42s' under a minute, then as ms() writes it ('5m', '1.5h'). */
+export function age(seconds: number | null | undefined): string {
+  if (typeof seconds !== 'number') return '-';
+  return seconds < 60 ? `${Math.round(seconds)}s` : ms(seconds * 1000);
+}
+
 /** '10m' | '90s' | '1h' | '30' (seconds) -> seconds. */
 export function parseDelay(text: string): number | undefined {
   const m = /^(\d+)(s|m|h|d)?$/.exec(text.trim());

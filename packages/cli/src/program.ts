@@ -82,7 +82,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   const dlq = program.command('dlq').description('dead-letter queue');
   dlq
     .command('list')
-    .description('dead letters, oldest first')
+    .description('dead letters, newest first')
     .option('-n, --limit <n>', 'at most this many (default 50)')
     .action((o: { limit?: string }) => dlqListCommand(ctx(), o));
   dlq

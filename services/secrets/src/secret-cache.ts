@@ -1,4 +1,4 @@
-import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
+import { ErrorCode, PermanentError, type SecretStatus as SecretStatusReply, TransientError } from '@vigil/shared';
 import { providerErrorType } from './providers/provider-errors.js';
 import type { ProviderValue } from './providers/types.js';
 
@@ -21,15 +21,9 @@ export interface ServedSecret {
   source: SecretSource;
 }
 
-/** One line of `vigil secrets status`. A secret that never loaded has `cached: false` and null age/source. */
-export interface SecretStatus {
-  name: string;
-  cached: boolean;
-  ageSeconds: number | null;
+/** One line of `vigil secrets status`: the shared reply shape (the CLI reads it), with this service's sources. */
+export interface SecretStatus extends SecretStatusReply {
   source: SecretSource | null;
-  stale: boolean;
-  lastError?: { type: string; message: string; at: string };
-  expiresInSeconds: number;
 }
 
 /** What the cache tells the outside world; the service turns these into logs, events and metrics. */

@@ -1,16 +1,8 @@
-import { createLogger, EventBus, listDlq, replayDlq, Subjects } from '@vigil/shared';
+import { createLogger, EventBus, listDlq, replayDlq, type SecretStatus, Subjects } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import { table, time } from '../format.js';
+import { age, table, time } from '../format.js';
 import { requestJson } from '../nats-client.js';
-
-interface SecretStatus {
-  name: string;
-  ageSeconds?: number;
-  source?: string;
-  stale?: boolean;
-  lastError?: string;
-}
 
 export async function secretsStatusCommand(ctx: CommandContext): Promise<void> {
   const rows = await ctx.withNats((nc) => requestJson<SecretStatus[]>(nc, 'secrets.status', {}, 3_000));
@@ -18,13 +10,13 @@ export async function secretsStatusCommand(ctx: CommandContext): Promise<void> {
     rows.length === 0
       ? 'no secrets cached yet'
       : table(
-          ['SECRET', 'AGE', 'SOURCE', 'STALE', 'LAST ERROR'],
+          ['SECRET', 'AGE', 'SOURCE', 'STATE', 'LAST ERROR'],
           rows.map((r) => [
             r.name,
-            r.ageSeconds === undefined ? '-' : `${Math.round(r.ageSeconds)}s`,
+            age(r.ageSeconds),
             r.source,
-            r.stale ? 'STALE' : 'fresh',
-            r.lastError,
+            !r.cached ? 'NOT LOADED' : r.stale ? 'STALE' : 'fresh',
+            r.lastError ? `${r.lastError.type}: ${r.lastError.message} (${time(r.lastError.at)})` : undefined,
           ]),
         ),
   );

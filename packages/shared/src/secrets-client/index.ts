@@ -1,3 +1,3 @@
 export { createSecretsClient } from './client.js';
-export type { SecretsClient, SecretsClientOptions, SecretValue } from './types.js';
+export type { SecretStatus, SecretsClient, SecretsClientOptions, SecretValue } from './types.js';
 export { selectField, splitRef, templateRefs } from './template.js';

@@ -13,6 +13,22 @@ export interface SecretValue {
   encoding?: 'utf8' | 'base64';
 }
 
+/**
+ * One line of the `secrets.status` reply (`vigil secrets status`): ages and staleness, never a value. A secret
+ * named in the configuration that never loaded has `cached: false` and null age and source.
+ */
+export interface SecretStatus {
+  name: string;
+  cached: boolean;
+  ageSeconds: number | null;
+  /** aws | file | env | last-known-good, or null when nothing was ever loaded. */
+  source: string | null;
+  stale: boolean;
+  /** The provider's last failure for this secret, kept until a refresh succeeds. */
+  lastError?: { type: string; message: string; at: string };
+  expiresInSeconds: number;
+}
+
 export interface SecretsClientOptions {
   /** How long a value is reused in-process before asking the service again. Default 30 s. */
   cacheTtlMs?: number;
