@@ -100,7 +100,7 @@ describe('docker-compose', () => {
     const composeText = readText(composeFile);
     for (const name of listed) {
       expect(composeText, `${name} is in .env.example but docker-compose.yml never uses it`).toMatch(
-        new RegExp(`\\$\\{${name}[:}]`),
+        new RegExp(`\\$\\{${name}[:}-]`),
       );
     }
     const contract = contractPath();

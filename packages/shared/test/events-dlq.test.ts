@@ -2,7 +2,14 @@ import { connect, headers, type NatsConnection } from 'nats';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, EventBus, PermanentError, TransientError } from '@vigil/shared';
+import {
+  ErrorCode,
+  EventBus,
+  PermanentError,
+  registerSecretValue,
+  TransientError,
+  unregisterSecretValue,
+} from '@vigil/shared';
 import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 
 const logger = pino({ level: 'silent' });
@@ -129,6 +136,31 @@ describe('dead-letter path', () => {
     dlq.stop();
   });
 
+  it('keeps registered secret values and URL passwords out of the Vigil-Error header', async () => {
+    const secret = 'dlq-Key-5e1f0c9a';
+    registerSecretValue(secret);
+    try {
+      const dlq = collectEvents(nc, 'dlq.>');
+      const h = await bus.consume({
+        subject: 'job.trigger.leaky',
+        durable: 'leaky',
+        handler: async () => {
+          throw new PermanentError(`upstream rejected ${secret} via https://bot:${secret}@api.example/x`);
+        },
+      });
+      await bus.publish('job.trigger.leaky', { reason: 'x' });
+      const [d] = await dlq.waitFor('dlq.job.trigger.leaky');
+      expect(d.headers['Vigil-Error']).toBe('upstream rejected [REDACTED] via https://bot:[REDACTED]@api.example/x');
+      expect(JSON.stringify(d.headers)).not.toContain(secret);
+      const entry = (await bus.listDlq({ subject: 'job.trigger.leaky' }))[0];
+      expect(entry.error).not.toContain(secret);
+      await h.stop();
+      dlq.stop();
+    } finally {
+      unregisterSecretValue(secret);
+    }
+  });
+
   it('dead-letters a message whose handler keeps outliving ack-wait (server never gives up on its own)', async () => {
     const dlq = collectEvents(nc, 'dlq.>');
     let calls = 0;
@@ -150,6 +182,35 @@ describe('dead-letter path', () => {
     expect(d.headers['Vigil-Error']).toMatch(/ack wait/);
     await h.stop(100);
     dlq.stop();
+  });
+
+  it('dead-letters a message too large to copy with the DLQ headers without its payload; replay restores it', async () => {
+    const sizes: number[] = [];
+    let fail = true;
+    const h = await bus.consume({
+      subject: 'job.trigger.huge',
+      durable: 'huge',
+      handler: async (e) => {
+        if (fail) throw new PermanentError('rejected');
+        sizes.push(String((e.data as { reason: string }).reason).length);
+      },
+    });
+    // fits the server's max_payload on its own, not with the dead letter's extra headers
+    const pad = 'x'.repeat(nc.info!.max_payload - 500);
+    await bus.publish('job.trigger.huge', { reason: pad });
+    const entry = await waitFor(async () => (await bus.listDlq({ subject: 'job.trigger.huge' }))[0], 10_000);
+    expect(entry).toMatchObject({ errorClass: 'permanent', error: 'rejected' });
+    const jsm = await bus.jetstreamManager();
+    const stored = await jsm.streams.getMessage('VIGIL_DLQ', { seq: entry.seq });
+    expect(stored.data.length).toBe(0);
+    expect(stored.header.get('Vigil-Payload-Dropped')).toMatch(/bytes: too large/);
+    // the consumer was not stuck on it: the next message is handled
+    fail = false;
+    await bus.publish('job.trigger.huge', { reason: 'small' });
+    await waitFor(() => sizes.includes(5));
+    await bus.replayDlq(entry.seq);
+    await waitFor(() => sizes.includes(pad.length), 10_000);
+    await h.stop();
   });
 
   it('lists dead letters newest first, replays one to its original subject, and reports unknown seqs', async () => {

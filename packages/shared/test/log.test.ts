@@ -1,7 +1,14 @@
 import { Writable } from 'node:stream';
 import { type Context, type ContextManager, context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, registerSecretValue, TransientError, unregisterSecretValue } from '@vigil/shared';
+import {
+  createLogger,
+  PermanentError,
+  registerSecretValue,
+  TransientError,
+  toErrorInfo,
+  unregisterSecretValue,
+} from '@vigil/shared';
 
 function capture() {
   const lines: string[] = [];
@@ -131,5 +138,22 @@ describe('logger', () => {
     log.info('quiet');
     log.warn('loud');
     expect(out.parsed().map((l) => l.msg)).toEqual(['loud']);
+  });
+});
+
+describe('toErrorInfo (the error object of events, run records, e-mails)', () => {
+  it('carries no registered secret value in message or stack, and no URL password', () => {
+    registerSecretValue(SECRET);
+    const err = new PermanentError(`upstream rejected key ${SECRET} at postgres://app:pg-pass-77@db:5432/app`);
+    expect(err.stack).toContain(SECRET); // the raw error does carry it
+    const info = toErrorInfo(err);
+    expect(info).toMatchObject({ type: 'PermanentError', class: 'permanent' });
+    expect(info.message).toBe('upstream rejected key [REDACTED] at postgres://app:[REDACTED]@db:5432/app');
+    expect(info.stack).toContain('upstream rejected key [REDACTED]');
+    for (const text of [info.message, info.stack ?? '', JSON.stringify(info)]) {
+      expect(text).not.toContain('sk_live_9f8e7d6c5b4a');
+      expect(text).not.toContain('pg-pass-77');
+    }
+    expect(toErrorInfo(`thrown string ${SECRET}`).message).toBe('thrown string [REDACTED]');
   });
 });

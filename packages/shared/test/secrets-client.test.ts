@@ -10,6 +10,7 @@ const SECRETS: Record<string, string> = {
   plain: 'Plain-41c7-secret',
   db: JSON.stringify({ user: 'app', password: 'Db-93ab-password', nested: { token: 'Tok-77de-nested' } }),
   'dotted.name': 'Dotted-12fe-value',
+  pg: JSON.stringify({ host: 'pg-3c1d.internal', port: 5432, ssl: true, replicas: null, password: 'Pg-55aa-pass' }),
 };
 
 let nats: TestServer;
@@ -53,7 +54,9 @@ afterAll(async () => {
   await nc?.close();
   await nats?.stop();
   const all = lines.join('');
-  for (const v of ['Plain-41c7', 'Db-93ab', 'Tok-77de', 'Dotted-12fe']) expect(all).not.toContain(v);
+  for (const v of ['Plain-41c7', 'Db-93ab', 'Tok-77de', 'Dotted-12fe', 'Pg-55aa', 'pg-3c1d']) {
+    expect(all).not.toContain(v);
+  }
 });
 beforeEach(async () => {
   calls = 0;
@@ -81,6 +84,21 @@ describe('createSecretsClient', () => {
     const s = await client.get('db');
     logger.info({ leaked: s.value }, `password is Db-93ab-password and token Tok-77de-nested`);
     expect(lines.at(-1)).toContain('[REDACTED]');
+  });
+
+  it('redacts the string fields of a JSON secret but never its numbers or booleans', async () => {
+    const client = createSecretsClient(nc, { logger });
+    await client.get('pg');
+    expect(await client.resolveTemplate('port=${secret:pg.port} ssl=${secret:pg.ssl}')).toBe('port=5432 ssl=true');
+    logger.info(
+      { durationMs: 5432, ok: true, replicas: null, host: 'pg-3c1d.internal' },
+      'took 5432 ms, pass Pg-55aa-pass',
+    );
+    const raw = lines.at(-1) ?? '';
+    const line = JSON.parse(raw);
+    expect(line).toMatchObject({ durationMs: 5432, ok: true, replicas: null, host: '[REDACTED]' });
+    expect(line.msg).toBe('took 5432 ms, pass [REDACTED]');
+    expect(raw).not.toContain('Pg-55aa-pass');
   });
 
   it('not found -> PermanentError SECRET_NOT_FOUND', async () => {

@@ -73,6 +73,8 @@ export interface Alert {
   facts: Array<[string, string]>;
   /** Free text (notify.send body). */
   body?: string;
+  /** secrets.refresh-failed: some failed secret has no cached value, so jobs that need it fail now. */
+  uncachedSecrets?: boolean;
   /** notify.send recipients, used instead of the cascade. */
   recipients?: string[];
   /** Second half of the group key: the error type, or what stands in for it. */

@@ -1,5 +1,14 @@
 import { baseEnvSchema, durationSchema, httpPortSchema } from '@vigil/shared';
 import { z } from 'zod';
+import { smtpOptionsFromUrl } from './smtp-options.js';
+
+function readableSmtpUrl(text: string): boolean {
+  try {
+    return smtpOptionsFromUrl(text).host.length > 0;
+  } catch {
+    return false;
+  }
+}
 
 /** The notifier's environment (contract §3 plus a few tuning knobs with safe defaults). */
 export const notifierEnvSchema = baseEnvSchema.extend({
@@ -7,6 +16,11 @@ export const notifierEnvSchema = baseEnvSchema.extend({
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    // Checked here so a bad URL stops the service at start (exit 78), not at the first alert.
+    .refine(
+      (v) => readableSmtpUrl(v),
+      'is not a valid URL (smtp://user:password@host:port; percent-encode special characters in the password)',
+    )
     .default('smtp://127.0.0.1:1025'),
   ALERT_FROM: z.string().min(3).default('Vigil <vigil@localhost>'),
   ADMIN_EMAIL: z.string().optional(),

@@ -94,7 +94,9 @@ export function recommendedActions(alert: Alert): string[] {
     case 'secrets-refresh-failed':
       return [
         'The secrets provider is failing: check AWS status (https://health.aws.amazon.com) and the service credentials.',
-        'Jobs keep running on the cached values while they last: `vigil secrets status` shows their age.',
+        alert.uncachedSecrets
+          ? 'Jobs that need a secret with no cached value fail until the provider answers (`vigil secrets status` shows NOT LOADED); set SECRETS_CACHE_KEY so a restart keeps last-known-good copies.'
+          : 'Jobs keep running on the cached values while they last: `vigil secrets status` shows their age.',
         ...(alert.error ? errorActions(alert.error, scope).filter((a) => !/secrets provider failed/.test(a)) : []),
       ];
     case 'secrets-stale-served':

@@ -5,6 +5,15 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A phrase for a POSIX shell: double-quoted (easy to read and edit) when nothing in it is special inside double
+ * quotes, single-quoted otherwise. The run id in a reason comes from whoever published the event: pasted from an
+ * email, `$(…)` or a backtick in it must stay text.
+ */
+export function shellPhrase(text: string): string {
+  return /^[^"$`\\!\n\r]*$/.test(text) ? `"${text}"` : shellQuote(text);
+}
+
 const VERB: Partial<Record<Alert['kind'], string>> = {
   failed: 'failed',
   partial: 'partially failed',
@@ -32,7 +41,7 @@ export function rerunCommands(alert: Alert, publicUrl: string): RerunCommands | 
     'vigil trigger',
     shellQuote(alert.job),
     ...targets.map((t) => `--target ${shellQuote(t)}`),
-    `--reason ${JSON.stringify(reason)}`,
+    `--reason ${shellPhrase(reason)}`,
   ].join(' ');
   const body = JSON.stringify(targets.length ? { reason, targets } : { reason });
   const base = publicUrl.replace(/\/+$/, '');

@@ -14,7 +14,7 @@ import { GroupStore } from './group-store.js';
 import { Notifier } from './notifier.js';
 import { RecipientLookup } from './recipient-lookup.js';
 import { createSmtpChannel } from './smtp-channel.js';
-import { durableName, MAX_DELIVER, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
+import { durableName, maxDeliverFor, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
 
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
@@ -106,7 +106,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
           subject: s.subject,
           durable: durableName(s.family),
           handler: (event, ctx) => notifier.handle(ctx.subject, event, ctx.log),
-          maxDeliver: MAX_DELIVER,
+          maxDeliver: maxDeliverFor(cfg.ALERT_MAX_AGE),
           // Room for 3 SMTP attempts with their timeouts before the broker redelivers.
           ackWaitMs: 60_000,
           backoffMs: REDELIVERY_BACKOFF_MS,

@@ -17,6 +17,20 @@ export const SUBSCRIPTIONS = [
 
 export const durableName = (family: string) => `notifier-${family}`;
 
-/** nak delays while every channel fails: the alert stays in the stream ~15 min before it is dead-lettered. */
-export const REDELIVERY_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
-export const MAX_DELIVER = 20;
+/** nak delays while every channel fails (the last one repeats). */
+export const REDELIVERY_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000];
+
+/**
+ * Deliveries of one alert while every channel fails: enough to keep trying for as long as the alert is worth
+ * sending (ALERT_MAX_AGE; older ones are only logged), so a mail outage of hours ends with the alert delivered,
+ * not parked in the DLQ waiting for someone to replay it.
+ */
+export function maxDeliverFor(maxAgeMs: number): number {
+  let elapsed = 0;
+  let n = 1;
+  while (elapsed < maxAgeMs) {
+    elapsed += REDELIVERY_BACKOFF_MS[Math.min(n - 1, REDELIVERY_BACKOFF_MS.length - 1)];
+    n++;
+  }
+  return Math.max(n, 5);
+}

@@ -136,7 +136,10 @@ function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
   }
   if (names.length) facts.push(['Secrets', names.join(', ')]);
   const stale = family === 'stale-served';
+  const uncached = !stale && d.cached === false;
+  if (uncached) facts.push(['Impact', 'no cached value for some of them: jobs that need them fail']);
   return {
+    ...(uncached ? { uncachedSecrets: true } : {}),
     eventId: ev.id,
     subject: ev.subject ?? `secrets.${family}`,
     kind: stale ? 'secrets-stale-served' : 'secrets-refresh-failed',

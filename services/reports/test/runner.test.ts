@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReportsService } from '../src/service.js';
 import { jobsDir, requestRun } from './helpers.js';
 
+const LEAKY_KEY = 'Ak-7f3c9e-upstream-key';
 const g = globalThis as unknown as { vigilTest: Record<string, number> };
 g.vigilTest = {};
 
@@ -20,6 +21,7 @@ const modules = {
     if (ctx.attempt < 3) throw Object.assign(new Error('upstream 503'), { status: 503 });
     return { targets: ctx.targets.map((t) => ({ target: t, ok: t !== 'bad', error: t === 'bad' ? new Error('nope') : undefined })) };
   } };`,
+  'forgetful.mjs': `export default { async run(ctx) { return { targets: [{ target: ctx.targets[0], ok: true }] }; } };`,
   'strict.mjs': `export default {
     validate(ctx) { if (!ctx.options.token) return 'module.token is required'; },
     async run() { globalThis.vigilTest.strict = (globalThis.vigilTest.strict ?? 0) + 1; },
@@ -36,9 +38,22 @@ describe('runner behaviour', () => {
   beforeAll(async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
-    receiver = await startHttpReceiver((req) =>
-      req.url === '/missing' ? { status: 404 } : { status: 200, body: { ok: true } },
-    );
+    receiver = await startHttpReceiver((req) => {
+      if (req.url === '/missing') return { status: 404 };
+      // An upstream that echoes the rejected key in its error body, as many do.
+      if (req.url?.startsWith('/leaky')) return { status: 403, body: `invalid api key ${LEAKY_KEY}` };
+      return { status: 200, body: { ok: true } };
+    });
+    // A stand-in for the secrets service's request/reply endpoint (contract §4: secrets.get).
+    nc.subscribe('secrets.get', {
+      callback: (_e, m) => {
+        const { name } = JSON.parse(new TextDecoder().decode(m.data));
+        const value = name === 'upstream-key' ? LEAKY_KEY : undefined;
+        m.respond(
+          new TextEncoder().encode(JSON.stringify({ name, value, stale: false, ageSeconds: 1, source: 'file' })),
+        );
+      },
+    });
     const { file } = jobsDir(
       `jobs:
   quick:
@@ -55,6 +70,9 @@ describe('runner behaviour', () => {
     handler: module:./flaky.mjs
     targets: [good, bad]
     retries: { max: 3, backoff: exponential, base: 10ms, cap: 50ms }
+  forgetful:
+    handler: module:./forgetful.mjs
+    targets: [acme, globex, initech]
   strict:
     handler: module:./strict.mjs
     retries: { max: 3, base: 10ms }
@@ -72,6 +90,19 @@ describe('runner behaviour', () => {
     handler: command
     retries: { max: 0 }
     command: { run: [node, -e, "console.error('disk full'); process.exit(3)"] }
+  http-leaky:
+    handler: http
+    retries: { max: 0 }
+    http: { url: "${receiver.url}/leaky/v1?api_key=\${secret:upstream-key}&page=2#top" }
+  shell-leaky:
+    handler: command
+    retries: { max: 0 }
+    command:
+      run: [node, -e, "console.log('key ' + process.env.KEY); console.error('rejected ' + process.env.KEY); process.exit(2)"]
+      env: { KEY: "\${secret:upstream-key}" }
+  shell-leaky-ok:
+    handler: command
+    command: { run: [node, -e, "console.log('key ' + process.env.KEY)"], env: { KEY: "\${secret:upstream-key}" } }
 `,
       modules,
     );
@@ -152,6 +183,18 @@ describe('runner behaviour', () => {
     });
   });
 
+  it('a target the handler silently skipped makes the run partial, naming the target (seed 003)', async () => {
+    const events = collectEvents(nc, 'job.*.forgetful');
+    await requestRun(nc, 'forgetful', 'fg-1');
+    const [partial] = await events.waitFor('job.partial', 1, 10_000);
+    expect(partial.event.data.stats).toEqual({ targets: 3, succeeded: 1, failed: 2, skipped: 0 });
+    expect(partial.event.data.failures).toEqual([
+      { target: 'globex', error: expect.objectContaining({ code: 'VIGIL_E_TARGET_NOT_REPORTED' }) },
+      { target: 'initech', error: expect.objectContaining({ code: 'VIGIL_E_TARGET_NOT_REPORTED' }) },
+    ]);
+    expect(events.of('job.succeeded')).toHaveLength(0);
+  });
+
   it('fails fast with class validation before any side effect, without retrying', async () => {
     const events = collectEvents(nc, 'job.*.strict');
     await requestRun(nc, 'strict', 's-1');
@@ -173,6 +216,18 @@ describe('runner behaviour', () => {
     await nc.jetstream().publish('job.requested.quick', new TextEncoder().encode('{"nope": true}'));
     const [dead] = await dlq.waitFor('dlq.job.requested.quick');
     expect(dead.headers['Vigil-Error-Class']).toBe('validation');
+    // a job name that cannot be a subject token would make every event of the run unpublishable
+    const env = makeEnvelope('scheduler', 'job.requested.quick', {
+      runId: 'bad-token-1',
+      job: 'a b',
+      attempt: 1,
+      trigger: 'manual',
+      scheduledAt: new Date().toISOString(),
+      status: 'requested',
+    });
+    await nc.jetstream().publish('job.requested.quick', new TextEncoder().encode(JSON.stringify(env)));
+    const both = await dlq.waitFor('dlq.job.requested.quick', 2);
+    expect(both[1].headers['Vigil-Error']).toMatch(/not a subject token/);
   });
 
   it('waits for notBefore before starting', async () => {
@@ -206,6 +261,32 @@ describe('runner behaviour', () => {
     expect(ok.event.data.details.stdoutTail).toContain('hi from shell-ok');
     expect(bad.event.data.error.message).toContain('disk full');
     expect(bad.event.data.error.message).toContain('exited with 3');
+  });
+
+  it('http: a failure names the URL without its query, and no secret reaches the event', async () => {
+    const events = collectEvents(nc, 'job.>');
+    await requestRun(nc, 'http-leaky', 'hl-1');
+    const [bad] = await events.waitFor('job.failed.http-leaky');
+    expect(receiver.requests.some((r) => r.url === `/leaky/v1?api_key=${LEAKY_KEY}&page=2`)).toBe(true);
+    const error = bad.event.data.error;
+    expect(error).toMatchObject({ class: 'permanent', code: 'VIGIL_E_HTTP_STATUS' });
+    expect(error.message).toBe(`HTTP 403 from ${receiver.url}/leaky/v1: invalid api key [REDACTED]`);
+    const all = JSON.stringify(bad.event);
+    for (const leaked of [LEAKY_KEY, 'api_key', 'page=2', '#top']) expect(all).not.toContain(leaked);
+  });
+
+  it('command: a secret printed to stdout/stderr reaches neither the error (message, stack) nor the details', async () => {
+    const events = collectEvents(nc, 'job.>');
+    await requestRun(nc, 'shell-leaky', 'sl-1');
+    await requestRun(nc, 'shell-leaky-ok', 'sl-2');
+    const [bad] = await events.waitFor('job.failed.shell-leaky');
+    const [ok] = await events.waitFor('job.succeeded.shell-leaky-ok');
+    const error = bad.event.data.error;
+    expect(error.message).toContain('exited with 2');
+    expect(error.message).toContain('rejected [REDACTED]');
+    expect(error.stack).toContain('rejected [REDACTED]');
+    expect(ok.event.data.details.stdoutTail).toBe('key [REDACTED]\n');
+    for (const e of [bad, ok]) expect(JSON.stringify(e.event)).not.toContain(LEAKY_KEY);
   });
 
   it('picks up a job added to the jobs file while running', async () => {

@@ -26,11 +26,28 @@ describe('run outcome', () => {
     const none = outcomeOf({ targets: [{ target: 'a', ok: false, error: new PermanentError('gone') }] }, ['a']);
     expect(none).toMatchObject({ status: 'failed', error: { class: 'permanent', message: 'gone' } });
     expect(outcomeOf(undefined, []).status).toBe('succeeded');
-    expect(outcomeOf({ targets: [{ target: 'a', ok: true }] }, ['a', 'b']).stats).toEqual({
-      targets: 2,
-      succeeded: 1,
-      failed: 0,
-      skipped: 1,
+  });
+
+  it('a planned target the handler leaves out is a failure (never a silent skip), so the run is partial', () => {
+    const out = outcomeOf({ targets: [{ target: 'a', ok: true }] }, ['a', 'b', 'c']);
+    expect(out.status).toBe('partial');
+    expect(out.stats).toEqual({ targets: 3, succeeded: 1, failed: 2, skipped: 0 });
+    expect(out.failures?.map((f) => f.target)).toEqual(['b', 'c']);
+    expect(out.failures?.[0].error).toMatchObject({ class: 'permanent', code: 'VIGIL_E_TARGET_NOT_REPORTED' });
+    expect(out.failures?.[0].error.message).toMatch(/no outcome for target b/);
+    // a handler that says "succeeded" yet reports only some targets is still partial
+    expect(outcomeOf({ status: 'succeeded', targets: [{ target: 'a', ok: true }] }, ['a', 'b']).status).toBe('partial');
+    // an empty outcome list covers nothing
+    expect(outcomeOf({ targets: [] }, ['a', 'b'])).toMatchObject({
+      status: 'failed',
+      error: { code: 'VIGIL_E_TARGET_NOT_REPORTED' },
+    });
+  });
+
+  it('a handler that reports no per-target outcomes covers every planned target when it succeeds', () => {
+    expect(outcomeOf(undefined, ['a', 'b'])).toEqual({
+      status: 'succeeded',
+      stats: { targets: 2, succeeded: 2, failed: 0, skipped: 0 },
     });
   });
 

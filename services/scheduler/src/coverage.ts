@@ -7,6 +7,8 @@ export interface Coverage {
   covered: number;
   total: number;
   ratio: number | null;
+  /** Whether any run of the job finished today: before the first one, less than full coverage is expected. */
+  ranToday: boolean;
 }
 
 function localDay(ms: number, tz: string): string {
@@ -50,6 +52,7 @@ export function todaysCoverage(def: JobDefinition, runs: RunRecord[], nowMs: num
     covered: Math.min(covered, total),
     total,
     ratio: total > 0 ? Math.min(covered, total) / total : null,
+    ranToday: mine.length > 0,
   };
 }
 
@@ -63,15 +66,31 @@ export interface FailureRate {
 const COUNTED = new Set(['succeeded', 'failed', 'partial', 'missed', 'stuck']);
 const BAD_OUTCOME = new Set(['failed', 'partial', 'missed', 'stuck']);
 
+/** The job's runs of the last 24 h that count for failure rates (finished, missed or stuck). */
+function* countedRuns(job: string, runs: RunRecord[], nowMs: number): Generator<RunRecord> {
+  const since = nowMs - 24 * 3_600_000;
+  for (const r of runs) if (r.job === job && COUNTED.has(r.status) && Date.parse(r.updatedAt) >= since) yield r;
+}
+
 /** Share of runs in the last 24 h that ended failed, partial, missed or stuck. */
 export function failureRate(job: string, runs: RunRecord[], nowMs: number): FailureRate {
-  const since = nowMs - 24 * 3_600_000;
   let n = 0;
   let bad = 0;
-  for (const r of runs) {
-    if (r.job !== job || !COUNTED.has(r.status) || Date.parse(r.updatedAt) < since) continue;
+  for (const r of countedRuns(job, runs, nowMs)) {
     n++;
     if (BAD_OUTCOME.has(r.status)) bad++;
   }
   return { job, runs: n, bad, rate: n > 0 ? bad / n : null };
+}
+
+/**
+ * The job's latest finished run in the last 24 h when it ended badly (nothing has succeeded since): the job is
+ * failing right now, as opposed to having failed earlier and been brought home by a re-run or backup.
+ */
+export function failingNow(job: string, runs: RunRecord[], nowMs: number): RunRecord | undefined {
+  let latest: RunRecord | undefined;
+  for (const r of countedRuns(job, runs, nowMs)) {
+    if (!latest || (r.finishedAt ?? r.updatedAt) > (latest.finishedAt ?? latest.updatedAt)) latest = r;
+  }
+  return latest && BAD_OUTCOME.has(latest.status) ? latest : undefined;
 }

@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import type { BreakerTracker, BreakerView } from './breakers.js';
 import type { SchedulerContext } from './context.js';
-import { type Coverage, type FailureRate, failureRate, todaysCoverage } from './coverage.js';
+import { type Coverage, type FailureRate, failingNow, failureRate, todaysCoverage } from './coverage.js';
 
 export const SERVICES = ['scheduler', 'reports', 'notifier', 'secrets', 'webhooks'] as const;
 
@@ -15,6 +15,8 @@ export interface ServiceReadiness {
 
 export interface SystemHealth {
   ok: boolean;
+  /** Why `ok` is false, one line each (empty when ok). */
+  problems: string[];
   time: string;
   services: ServiceReadiness[];
   coverage: Coverage[];
@@ -55,6 +57,27 @@ export async function systemHealth(
     .map((j) => todaysCoverage(j, runs, now));
   const failureRates = jobs.map((j) => failureRate(j.name, runs, now));
   const openBreakers = breakers.open();
-  const ok = services.every((s) => s.ready) && openBreakers.length === 0 && !dlqDepth;
-  return { ok, time: new Date(now).toISOString(), services, coverage, failureRates, openBreakers, dlqDepth };
+  const problems: string[] = [];
+  for (const s of services) if (!s.ready) problems.push(`${s.service} not ready${s.error ? `: ${s.error}` : ''}`);
+  // seed 003: a daily report that ran but left targets without a success is the silent gap this page exists for.
+  for (const c of coverage) {
+    if (c.ranToday && c.ratio !== null && c.ratio < 1)
+      problems.push(`${c.job}: ${c.covered}/${c.total} targets covered today`);
+  }
+  for (const j of jobs) {
+    const bad = failingNow(j.name, runs, now);
+    if (bad) problems.push(`${j.name}: last run ${bad.status} (${bad.runId})`);
+  }
+  for (const b of openBreakers) problems.push(`breaker ${b.service}/${b.name} ${b.state}`);
+  if (dlqDepth) problems.push(`${dlqDepth} message(s) in the DLQ`);
+  return {
+    ok: problems.length === 0,
+    problems,
+    time: new Date(now).toISOString(),
+    services,
+    coverage,
+    failureRates,
+    openBreakers,
+    dlqDepth,
+  };
 }

@@ -112,7 +112,12 @@ describe('scheduler watchdogs and history (real NATS, manual clock)', () => {
     expect(backup.event.data).toMatchObject({ runId: `${runId}.backup1`, targets: ['acme', 'initech'] });
     const health = await h.api('GET', '/api/system/health');
     expect(health.status).toBe(200);
-    expect(health.body.coverage).toContainEqual({ job: 'rep', covered: 1, total: 3, ratio: 1 / 3 });
+    expect(health.body.coverage).toContainEqual({ job: 'rep', covered: 1, total: 3, ratio: 1 / 3, ranToday: true });
+    // the page says what is wrong, not only that something is
+    expect(health.body.ok).toBe(false);
+    expect(health.body.problems).toEqual(
+      expect.arrayContaining(['rep: 1/3 targets covered today', `rep: last run partial (${runId})`]),
+    );
     const scheduler = health.body.services.find((s: { service: string }) => s.service === 'scheduler');
     expect(scheduler.ready).toBe(true);
     expect(health.body.services.find((s: { service: string }) => s.service === 'notifier').ready).toBe(false);

@@ -1,10 +1,19 @@
-import { ErrorCode, type Logger, PermanentError, VigilError } from '@vigil/shared';
+import {
+  ErrorCode,
+  type Logger,
+  PermanentError,
+  SECRET_NAME_PATTERN,
+  SECRET_NAME_RULE,
+  VigilError,
+} from '@vigil/shared';
 import { JSONCodec, type Service, type ServiceMsg } from 'nats';
 import { z } from 'zod';
 import type { SecretCache } from './secret-cache.js';
 
 const jc = JSONCodec();
-const GetRequest = z.object({ name: z.string().min(1).max(512) });
+const GetRequest = z.object({ name: z.string().regex(SECRET_NAME_PATTERN, SECRET_NAME_RULE) });
+/** A NATS header value must not hold CR or LF (nats.js throws): error texts are flattened and kept short. */
+const MAX_DESCRIPTION = 512;
 
 /**
  * `secrets.get` `{ name }` -> `{ name, value, version?, stale, ageSeconds, source }` or an error header
@@ -16,7 +25,8 @@ export function addSecretsEndpoints(service: Service, cache: SecretCache, log: L
     subject: 'secrets.get',
     handler: (err, msg) => {
       if (err) return void log.warn({ err }, 'secrets.get endpoint error');
-      void answerGet(msg, cache, log);
+      // Never an unhandled rejection: that would stop the whole service.
+      answerGet(msg, cache, log).catch((e) => log.error({ err: e }, 'secrets.get: cannot answer the request'));
     },
   });
   service.addEndpoint('secrets-status', {
@@ -29,20 +39,38 @@ export function addSecretsEndpoints(service: Service, cache: SecretCache, log: L
 }
 
 async function answerGet(msg: ServiceMsg, cache: SecretCache, log: Logger): Promise<void> {
-  let name: string;
+  let input: unknown;
   try {
-    name = GetRequest.parse(msg.data.length ? jc.decode(msg.data) : {}).name;
+    input = msg.data.length ? jc.decode(msg.data) : {};
   } catch {
-    msg.respondError(400, 'request must be JSON { "name": "<secret name>" }');
+    input = undefined;
+  }
+  const parsed = GetRequest.safeParse(input);
+  if (!parsed.success) {
+    const badName = typeof (input as { name?: unknown } | undefined)?.name === 'string';
+    msg.respondError(
+      400,
+      badName ? `invalid secret name: ${SECRET_NAME_RULE}` : 'request must be JSON { "name": "<secret name>" }',
+    );
     return;
   }
+  const name = parsed.data.name;
+  let value: Awaited<ReturnType<SecretCache['get']>>;
   try {
-    msg.respond(jc.encode(await cache.get(name)));
+    value = await cache.get(name);
   } catch (err) {
     const [code, description] = errorAnswer(err);
     if (code >= 500) log.error({ secretName: name, code: errorCode(err) }, description);
-    msg.respondError(code, description);
+    msg.respondError(code, headerSafe(description));
+    return;
   }
+  msg.respond(jc.encode(value));
+}
+
+/** Control characters (CR, LF among them) become spaces; long texts are cut. */
+export function headerSafe(text: string): string {
+  const flat = text.replace(/\p{Cc}/gu, ' ');
+  return flat.length > MAX_DESCRIPTION ? `${flat.slice(0, MAX_DESCRIPTION - 1)}…` : flat;
 }
 
 function errorAnswer(err: unknown): [number, string] {

@@ -1,6 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Vigil ${secret:…} templates, not JS ones
 import { parseJobsFile } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
+import { headerSafe } from '../src/nats-endpoints.js';
+import { SECRET_NAME_PATTERN } from '@vigil/shared';
 import { parseNameList, secretNamesFromJobs, templateSecretNames } from '../src/secret-names.js';
 
 describe('which secrets to warm', () => {
@@ -30,5 +32,21 @@ describe('which secrets to warm', () => {
   it('SECRET_NAMES is a comma or space list without duplicates', () => {
     expect(parseNameList('a, b,,c a')).toEqual(['a', 'b', 'c']);
     expect(parseNameList(undefined)).toEqual([]);
+  });
+});
+
+describe('secret name rule and error headers', () => {
+  it('allows AWS Secrets Manager names, refuses control characters, spaces and other punctuation', () => {
+    for (const ok of ['db-password', 'dotted.name', 'team/app_key+v2=x.y@z-1', 'A'.repeat(512)]) {
+      expect(SECRET_NAME_PATTERN.test(ok)).toBe(true);
+    }
+    for (const bad of ['', 'a\nb', 'a\rb', 'a b', 'a:b', '${x}', 'é', 'A'.repeat(513)]) {
+      expect(SECRET_NAME_PATTERN.test(bad)).toBe(false);
+    }
+  });
+
+  it('headerSafe removes CR/LF and other control characters and cuts long texts', () => {
+    expect(headerSafe('secret "a\r\nb\u0000" does not exist')).toBe('secret "a  b " does not exist');
+    expect(headerSafe('x'.repeat(2000))).toHaveLength(512);
   });
 });

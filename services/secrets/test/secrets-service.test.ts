@@ -267,6 +267,32 @@ describe('secrets service (real AWS SDK -> fake Secrets Manager, real NATS and R
       await svc.stop();
     }
   });
+
+  it('answers 400 to a name with CR/LF or other bad characters and keeps serving afterwards', async () => {
+    const { svc } = await startService(stack, { SECRET_NAMES: 'db-password' });
+    try {
+      for (const bad of ['a\nb', 'a\r\nNats-Service-Error: x', 'tab\there', 'has space', 'x'.repeat(513)]) {
+        const a = await rawGet(nc, bad);
+        expect(a.code).toBe('400');
+        expect(a.description).toContain('invalid secret name');
+        expect(a.description).not.toMatch(/[\r\n]/);
+      }
+      const raw = async (data: string) => {
+        const msg = await nc.request('secrets.get', new TextEncoder().encode(data), { timeout: 5_000 });
+        return msg.headers?.get('Nats-Service-Error-Code');
+      };
+      expect(await raw('not json')).toBe('400');
+      expect(await raw('{"name":5}')).toBe('400');
+      // Still alive: a valid request right after gets its value.
+      expect((await rawGet(nc, 'db-password')).body).toMatchObject({ name: 'db-password', stale: false });
+      // AWS-style names (/ _ + = . @ -) pass the name rule and reach the provider.
+      const a = await rawGet(nc, 'team/app_key+v2=x.y@z-1');
+      expect(a.code).toBe('404');
+      expect(a.description).toContain('team/app_key+v2=x.y@z-1');
+    } finally {
+      await svc.stop();
+    }
+  });
 });
 
 describe('secrets client against the real service', () => {

@@ -84,9 +84,11 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
 
   app.post('/api/webhooks/cleanup', { preHandler: guard }, async () => d.store.cleanup(d.now()));
 
-  app.get<{ Querystring: { limit?: string; subject?: string } }>('/api/dlq', async (request) => {
-    const limit = Math.min(Math.max(Number(request.query.limit) || 50, 1), 1000);
-    const entries = await listDlq(d.jsm, { limit, subject: request.query.subject });
+  app.get<{ Querystring: { limit?: unknown; subject?: unknown } }>('/api/dlq', async (request) => {
+    const query = request.query ?? {};
+    const limit = Math.min(Math.max(Number(singleQueryValue(query.limit, 'limit')) || 50, 1), 1000);
+    const subject = singleQueryValue(query.subject, 'subject') || undefined;
+    const entries = await listDlq(d.jsm, { limit, subject });
     return { entries, count: entries.length };
   });
 
@@ -100,6 +102,14 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     const ack = await replayDlq(d.js, d.jsm, seq);
     return reply.code(202).send({ seq, subject: entry.originalSubject, replayedSeq: ack.seq, ...(id ? { id } : {}) });
   });
+}
+
+/** A query parameter given at most once (`?subject=a&subject=b` arrives as an array): else 400. */
+function singleQueryValue(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ValidationError(`query parameter ${name} must be given once, as text`);
+  if (value.length > 512) throw new ValidationError(`query parameter ${name} is longer than 512 characters`);
+  return value;
 }
 
 /** The id the worker uses: the request's own id, else the event id (see DeliveryWorker). */

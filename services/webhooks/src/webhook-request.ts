@@ -1,4 +1,4 @@
-import { ErrorCode, ValidationError } from '@vigil/shared';
+import { ErrorCode, SECRET_NAME_PATTERN, SECRET_NAME_RULE, ValidationError } from '@vigil/shared';
 import { z } from 'zod';
 
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -14,7 +14,7 @@ export const webhookSendSchema = z.object({
   url: z.string().min(1).max(2048),
   eventType: z.string().min(1).max(200),
   payload: z.unknown(),
-  secretName: z.string().min(1).max(256).optional(),
+  secretName: z.string().regex(SECRET_NAME_PATTERN, `secretName: ${SECRET_NAME_RULE}`).optional(),
   /** `standard` (default): Standard Webhooks envelope; `raw`: `payload` itself is the body (Slack, Teams…). */
   format: z.enum(['standard', 'raw']).optional(),
 });

@@ -7,6 +7,8 @@ import { type Harness, startHarness } from './harness.js';
 
 const PER_DESTINATION = `whsec_${randomBytes(32).toString('base64')}`;
 let h: Harness;
+/** Every name the stand-in secrets service was asked for. */
+const asked: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
@@ -14,6 +16,7 @@ beforeAll(async () => {
   h.nc.subscribe('secrets.get', {
     callback: (_err, msg) => {
       const { name } = JSON.parse(new TextDecoder().decode(msg.data));
+      asked.push(name);
       if (name === 'partner-key') {
         const value = { name, value: PER_DESTINATION, stale: false, ageSeconds: 0, source: 'file' };
         msg.respond(new TextEncoder().encode(JSON.stringify(value)));
@@ -57,5 +60,69 @@ describe('per-destination signing keys from the secrets service', () => {
     expect((await h.api('GET', '/api/webhooks/sec-2')).body).toMatchObject({ status: 'dead', attempts: 0 });
     expect(r.requests).toHaveLength(0);
     await r.close();
+  });
+
+  it('a secretName outside the secret name rule is refused at intake with 400', async () => {
+    for (const secretName of ['a\nb', 'a\r\nNats-Service-Error: x', 'has space', '']) {
+      const res = await h.api('POST', '/api/webhooks', {
+        id: 'sec-bad-name',
+        url: 'http://127.0.0.1:9/h',
+        eventType: 't',
+        payload: {},
+        secretName,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
+      expect(res.body.error.message).toContain('secretName');
+    }
+    expect((await h.api('GET', '/api/webhooks/sec-bad-name')).status).toBe(404);
+    // The name rule keeps what the providers accept: AWS-style paths and dotted names.
+    const r = await startHttpReceiver(() => ({ status: 200 }));
+    const ok = await h.api('POST', '/api/webhooks', {
+      id: 'sec-good-name',
+      url: r.url,
+      eventType: 't',
+      payload: {},
+      secretName: 'team/partner_key+v2=x.y@z-1',
+    });
+    expect(ok.status).toBe(202);
+    await r.close();
+  });
+
+  it('a webhook.send with a bad secretName is dead-lettered at once with the reason, never asked for', async () => {
+    const r = await startHttpReceiver(() => ({ status: 200 }));
+    await h.service.runtime.bus.publish('webhook.send', {
+      id: 'sec-bad-event',
+      url: r.url,
+      eventType: 't',
+      payload: {},
+      secretName: 'a\nb',
+    });
+    const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'sec-bad-event'));
+    expect(dead.event.data.error).toMatchObject({ code: 'VIGIL_E_VALIDATION', class: 'validation' });
+    expect(dead.event.data.error.message).toContain('secretName');
+    const letter = await waitFor(async () =>
+      (await h.service.runtime.bus.listDlq({ subject: 'webhook.send' })).find(
+        (e: any) => e.data?.data?.id === 'sec-bad-event',
+      ),
+    );
+    expect(letter.errorClass).toBe('validation');
+    expect(asked).not.toContain('a\nb');
+    expect(r.requests).toHaveLength(0);
+    await r.close();
+  });
+});
+
+describe('GET /api/dlq query validation', () => {
+  it('a repeated subject parameter is 400, not 500 (with dead letters present)', async () => {
+    const bad = { id: 'dlq-q', url: 'http://127.0.0.1:9/h', eventType: 't', payload: {}, secretName: 'a b' };
+    await h.service.runtime.bus.publish('webhook.send', bad);
+    await waitFor(async () => (await h.api('GET', '/api/dlq?subject=webhook.send')).body.count > 0);
+    const res = await h.api('GET', '/api/dlq?subject=webhook.send&subject=job.>');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
+    expect(res.body.error.message).toContain('subject');
+    expect((await h.api('GET', '/api/dlq?limit=1&limit=2')).status).toBe(400);
+    expect((await h.api('GET', '/api/dlq?subject=webhook.send')).status).toBe(200);
   });
 });

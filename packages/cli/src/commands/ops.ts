@@ -68,6 +68,7 @@ export async function dlqReplayCommand(ctx: CommandContext, seqText: string): Pr
 
 interface Health {
   ok: boolean;
+  problems?: string[];
   services: { service: string; ready: boolean; error?: string }[];
   coverage: { job: string; covered: number; total: number }[];
   failureRates: { job: string; runs: number; bad: number; rate: number | null }[];
@@ -105,7 +106,7 @@ export async function healthCommand(ctx: CommandContext): Promise<boolean> {
           )
         : 'breakers: all closed',
       `dlq depth: ${h.dlqDepth ?? 'unknown'}`,
-      h.ok ? 'overall: OK' : 'overall: DEGRADED',
+      h.ok ? 'overall: OK' : ['overall: DEGRADED', ...(h.problems ?? []).map((p) => `  - ${p}`)].join('\n'),
     ];
     return parts.join('\n');
   });

@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../log/secret-values.js';
 import { ErrorCode } from './codes.js';
 import { type ErrorClass, PermanentError, TransientError, VigilError } from './vigil-error.js';
 
@@ -102,17 +103,21 @@ export interface ErrorInfo {
   code?: string;
 }
 
-/** The contract's `error` object for events: type, message, stack, class. */
+/**
+ * The contract's `error` object for events: type, message, stack, class. Registered secret values and URL
+ * passwords are scrubbed from message and stack (as from log lines): this object travels in events, run
+ * records, e-mails and chat messages, which the logger's scrubbing never sees.
+ */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof Error) {
     const code = field(err, 'code');
     return {
       type: err.name && err.name !== 'Error' ? err.name : typeof code === 'string' ? code : 'Error',
-      message: err.message,
-      stack: err.stack,
+      message: scrubSecrets(err.message),
+      stack: err.stack === undefined ? undefined : scrubSecrets(err.stack),
       class: classify(err),
       ...(typeof code === 'string' ? { code } : {}),
     };
   }
-  return { type: typeof err, message: String(err), class: classify(err) };
+  return { type: typeof err, message: scrubSecrets(String(err)), class: classify(err) };
 }

@@ -9,6 +9,7 @@ import {
 import { classify } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
 import { PermanentError } from '../errors/vigil-error.js';
+import { scrubSecrets } from '../log/secret-values.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
 import { isNotFound } from '../nats/errors.js';
 import { publishDurable } from './durable-publish.js';
@@ -36,6 +37,7 @@ const DLQ_HEADERS = new Set(
     Header.ORIGINAL_MSG_ID,
     Header.CONSUMER,
     Header.MSG_ID,
+    Header.PAYLOAD_DROPPED,
   ].map((h) => h.toLowerCase()),
 );
 
@@ -72,7 +74,8 @@ export async function deadLetter(
       for (const v of vs) h.append(k, v);
     }
   }
-  const message = err instanceof Error ? err.message : String(err);
+  // Scrubbed before truncation, so a cut can never leave part of a secret behind.
+  const message = scrubSecrets(err instanceof Error ? err.message : String(err));
   h.set(Header.ERROR, headerValue(message || 'error'));
   h.set(Header.ERROR_CLASS, classify(err));
   const code = errorCode(err);
@@ -86,13 +89,32 @@ export async function deadLetter(
   if (originalId) h.set(Header.ORIGINAL_MSG_ID, originalId);
   if (opts.consumer) h.set(Header.CONSUMER, opts.consumer);
   const subject = `dlq.${msg.subject}`;
-  const ack = await publishDurable(js, subject, msg.data, {
-    headers: h,
-    msgID: `dlq.${info.stream}.${info.streamSequence}`,
-    timeoutMs: opts.timeoutMs,
-  });
+  const publish = (data: Uint8Array) =>
+    publishDurable(js, subject, data, {
+      headers: h,
+      msgID: `dlq.${info.stream}.${info.streamSequence}`,
+      timeoutMs: opts.timeoutMs,
+    });
+  let ack: PubAck;
+  try {
+    ack = await publish(msg.data);
+  } catch (e) {
+    // A payload near the server's max_payload does not fit with the DLQ headers added. Failing here would send the
+    // message back to its consumer forever; the dead letter goes without its payload instead, which stays readable
+    // in its own stream at Vigil-Original-Stream / Vigil-Original-Seq (until the stream's max_age).
+    if (!payloadTooLarge(e)) throw e;
+    h.set(Header.PAYLOAD_DROPPED, `${msg.data.length} bytes: too large to copy with the DLQ headers`);
+    ack = await publish(new Uint8Array(0));
+  }
   opts.metrics?.dlqMessagesTotal.inc({ subject: msg.subject });
   return ack;
+}
+
+function payloadTooLarge(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'MAX_PAYLOAD_EXCEEDED') return true;
+  }
+  return false;
 }
 
 export interface DlqEntry {
@@ -220,7 +242,26 @@ export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq:
     }
   }
   h.set(Header.REPLAY_OF, String(seq));
-  return await publishDurable(js, original, sm.data, { headers: h, msgID: `${oldId}.replay.${seq}` });
+  const data = sm.header?.get(Header.PAYLOAD_DROPPED) ? await droppedPayload(jsm, sm.header, seq) : sm.data;
+  return await publishDurable(js, original, data, { headers: h, msgID: `${oldId}.replay.${seq}` });
+}
+
+/** A dead letter stored without its payload replays the original message's payload, read from its own stream. */
+async function droppedPayload(jsm: JetStreamManager, h: MsgHdrs, seq: number): Promise<Uint8Array> {
+  const stream = h.get(Header.ORIGINAL_STREAM);
+  const originalSeq = Number(h.get(Header.ORIGINAL_SEQ));
+  const gone = () =>
+    new PermanentError(
+      `dead letter ${seq} was stored without its payload, and the original (${stream} #${originalSeq}) is gone`,
+      { code: ErrorCode.DLQ_MESSAGE_NOT_FOUND, details: { seq, stream, originalSeq } },
+    );
+  if (!stream || !Number.isInteger(originalSeq)) throw gone();
+  try {
+    return (await jsm.streams.getMessage(stream, { seq: originalSeq })).data;
+  } catch (err) {
+    if (isNotFound(err)) throw gone();
+    throw err;
+  }
 }
 
 /** Number of messages in the dead-letter stream. */

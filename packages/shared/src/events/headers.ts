@@ -14,6 +14,8 @@ export const Header = {
   ORIGINAL_MSG_ID: 'Vigil-Original-Msg-Id',
   CONSUMER: 'Vigil-Consumer',
   REPLAY_OF: 'Vigil-Replay-Of',
+  /** On a dead letter stored without its payload (too large to copy): the payload's size and why. */
+  PAYLOAD_DROPPED: 'Vigil-Payload-Dropped',
 } as const;
 
 /** Header values are single lines: strip CR/LF and bound the length. */

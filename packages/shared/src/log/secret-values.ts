@@ -23,7 +23,10 @@ export function unregisterSecretValue(value: string): void {
 
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@/"]+@/gi;
 
-/** Replaces registered secret values and passwords in URLs (nats://u:p@host) in a serialized line. */
+/**
+ * Replaces registered secret values and passwords in URLs (nats://u:p@host) in a text: a serialized log line,
+ * an error's message or stack (toErrorInfo), a dead letter's error header.
+ */
 export function scrubSecrets(line: string): string {
   let out = line;
   if (values.size > 0) {

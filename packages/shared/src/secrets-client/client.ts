@@ -9,6 +9,16 @@ interface Held {
   at: number;
 }
 
+/** `5432`, `true`, `null`: what selectField makes of a non-string JSON leaf. */
+function isJsonScalar(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v === null || typeof v === 'number' || typeof v === 'boolean';
+  } catch {
+    return false;
+  }
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -103,7 +113,9 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
       if (refs.length === 0) return text;
       const values = new Map<string, string>();
       await Promise.all(refs.map(async (r) => values.set(r, await resolveRef(r))));
-      for (const v of values.values()) registerSecretValue(v);
+      // A field that is a JSON number/boolean/null (`${secret:db.port}`) is not registered, as in jsonLeaves;
+      // a whole secret was registered when it was fetched.
+      for (const v of values.values()) if (!isJsonScalar(v)) registerSecretValue(v);
       return text.replace(SECRET_TEMPLATE, (_m, ref: string) => values.get(ref.trim()) ?? '');
     },
     clear: () => held.clear(),

@@ -37,7 +37,10 @@ export function selectField(name: string, value: string, path: string[]): string
   return typeof node === 'string' ? node : JSON.stringify(node);
 }
 
-/** Leaf strings of a JSON secret, so each field is redacted from logs on its own too. */
+/**
+ * Leaf strings of a JSON secret, so each field is redacted from logs on its own too. Numbers, booleans and null
+ * are not secrets worth scrubbing: replacing `5432` or `true` everywhere would corrupt unrelated JSON fields.
+ */
 export function jsonLeaves(value: string): string[] {
   const first = value.trimStart()[0];
   if (first !== '{' && first !== '[') return [];
@@ -50,7 +53,6 @@ export function jsonLeaves(value: string): string[] {
   const out: string[] = [];
   const walk = (n: unknown) => {
     if (typeof n === 'string') out.push(n);
-    else if (typeof n === 'number') out.push(String(n));
     else if (n && typeof n === 'object') for (const v of Object.values(n)) walk(v);
   };
   walk(doc);

@@ -1,5 +1,13 @@
 import type { Logger } from '../log/index.js';
 
+/**
+ * What a secret name may be: AWS Secrets Manager's rule (letters, digits and / _ + = . @ -, 1 to 512 characters),
+ * which the file and env providers also accept. Checked where a name enters Vigil (`secrets.get`, `webhook.send`'s
+ * `secretName`) before it reaches a provider, a log line or a NATS header (a CR or LF there would break it).
+ */
+export const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+export const SECRET_NAME_RULE = 'a secret name is 1 to 512 letters, digits and / _ + = . @ - characters';
+
 /** One secret as served by `vigil-secrets` (contract §4). `stale` values come from a cache during an outage. */
 export interface SecretValue {
   name: string;

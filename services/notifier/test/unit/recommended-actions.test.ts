@@ -26,6 +26,23 @@ describe('recommendedActions', () => {
     const s = toAlert('secrets.stale-served', { id: '1', data: { name: 'db' } })!;
     expect(recommendedActions(s).join(' ')).toMatch(/AWS status/);
   });
+
+  it('a refresh failure says jobs fail when a failed secret has nothing cached, and keep running when all are', () => {
+    const failed = (cached: boolean) =>
+      toAlert('secrets.refresh-failed', {
+        id: '1',
+        data: {
+          names: ['db', 'api'],
+          severity: 'CRITICAL',
+          cached,
+          error: { type: 'InternalServiceError', message: 'x' },
+        },
+      })!;
+    const without = failed(false);
+    expect(recommendedActions(without).join(' ')).toMatch(/no cached value fail until the provider answers/);
+    expect(without.facts).toContainEqual(['Impact', expect.stringMatching(/jobs that need them fail/)]);
+    expect(recommendedActions(failed(true)).join(' ')).toMatch(/Jobs keep running on the cached values/);
+  });
 });
 
 describe('recommendedActions for partial runs', () => {

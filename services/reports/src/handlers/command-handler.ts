@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ErrorCode, TransientError, ValidationError, VigilError } from '@vigil/shared';
+import { ErrorCode, scrubSecrets, TransientError, ValidationError, VigilError } from '@vigil/shared';
 import { z } from 'zod';
 import { inheritedEnv } from '../config.js';
 import { defineHandler } from '../handler-api.js';
@@ -75,7 +75,10 @@ export function commandHandler() {
         child.on('close', (code, sig) => {
           clearTimeout(timer);
           ctx.signal.removeEventListener('abort', kill);
-          const details = { exitCode: code, signal: sig, stdoutTail: tail(out), stderrTail: tail(err) };
+          // The tails go into job events and run records as they are; the message is scrubbed by toErrorInfo.
+          const stdoutTail = scrubSecrets(tail(out));
+          const stderrTail = scrubSecrets(tail(err));
+          const details = { exitCode: code, signal: sig, stdoutTail, stderrTail };
           if (ctx.signal.aborted) reject(ctx.signal.reason);
           else if (timedOut)
             reject(new TransientError(`${cmd} timed out after ${o.timeout} ms`, { code: ErrorCode.TIMEOUT, details }));

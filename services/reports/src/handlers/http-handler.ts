@@ -25,6 +25,12 @@ interface Call {
   expect?: number[];
 }
 
+/** A URL as errors may show it: origin and path, without userinfo, query or fragment (`?api_key=…`). */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
 async function send(call: Call): Promise<{ status: number; bytes: number }> {
   const res = await fetch(call.url, call.init);
   const text = await res.text();
@@ -32,7 +38,7 @@ async function send(call: Call): Promise<{ status: number; bytes: number }> {
   if (!ok) {
     throw httpStatusError(
       res.status,
-      `HTTP ${res.status} from ${call.url}: ${text.slice(0, 200)}`,
+      `HTTP ${res.status} from ${shownUrl(call.url)}: ${text.slice(0, 200)}`,
       parseRetryAfter(res.headers.get('retry-after')),
     );
   }

@@ -1,4 +1,4 @@
-import { type EventErrorInfo, toErrorInfo as sharedErrorInfo } from '@vigil/shared';
+import { ErrorCode, type EventErrorInfo, PermanentError, toErrorInfo as sharedErrorInfo } from '@vigil/shared';
 
 type ErrorInfo = EventErrorInfo;
 const toErrorInfo = (err: unknown): ErrorInfo => sharedErrorInfo(err) as ErrorInfo;
@@ -19,41 +19,67 @@ function withoutStack(info: ErrorInfo): ErrorInfo {
   return rest;
 }
 
+/** A planned target the handler's per-target outcomes leave out: not covered, so it counts as failed. */
+function notReported(target: string): ErrorInfo {
+  return withoutStack(
+    toErrorInfo(
+      new PermanentError(`the handler reported no outcome for target ${target}`, {
+        code: ErrorCode.TARGET_NOT_REPORTED,
+        details: { target },
+      }),
+    ),
+  );
+}
+
 /**
  * Turns a handler's result into the run's terminal outcome. Per-target outcomes decide the status
- * when the handler does not: all ok -> succeeded, some -> partial, none -> failed.
+ * when the handler does not: all ok -> succeeded, some -> partial, none -> failed. A handler that reports
+ * per-target outcomes must report every planned target: one it leaves out was silently skipped (seed 003's
+ * missing company reports), so it is a failure of that target, and a backup run covers it. A handler that
+ * reports no per-target outcomes ran the job as a whole: its success covers every planned target.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers may return nothing
 export function outcomeOf(result: HandlerResult | undefined | void, plannedTargets: string[]): RunOutcome {
   // The common case of a job without targets whose handler returned nothing: no arrays, no sets.
   if (!result && plannedTargets.length === 0) return { status: 'succeeded' };
   const r = result ?? {};
-  const outcomes = r.targets ?? [];
+  if (!r.targets) {
+    const status = r.status ?? 'succeeded';
+    const out: RunOutcome = { status };
+    if (plannedTargets.length > 0) {
+      const n = plannedTargets.length;
+      out.stats =
+        status === 'succeeded'
+          ? { targets: n, succeeded: n, failed: 0, skipped: 0 }
+          : { targets: n, succeeded: 0, failed: 0, skipped: n };
+    }
+    if (r.details) out.details = r.details;
+    return out;
+  }
+  const outcomes = r.targets;
   const failures = outcomes
     .filter((t) => !t.ok)
     .map((t) => ({ target: t.target, error: withoutStack(toErrorInfo(t.error ?? 'failed')) }));
   const succeeded = outcomes.filter((t) => t.ok).length;
   const seen = new Set(outcomes.map((t) => t.target));
-  const skipped = plannedTargets.filter((t) => !seen.has(t)).length;
+  for (const t of plannedTargets) if (!seen.has(t)) failures.push({ target: t, error: notReported(t) });
   let status: TerminalStatus;
-  if (r.status) status = r.status;
-  else if (outcomes.length === 0) status = 'succeeded';
-  else if (failures.length === 0) status = 'succeeded';
-  else if (succeeded > 0) status = 'partial';
-  else status = 'failed';
+  if (failures.length === 0) status = r.status ?? 'succeeded';
+  else if (r.status && r.status !== 'succeeded') status = r.status;
+  else status = succeeded > 0 ? 'partial' : 'failed';
   const out: RunOutcome = { status };
   if (outcomes.length > 0 || plannedTargets.length > 0) {
     out.stats = {
-      targets: Math.max(outcomes.length + skipped, plannedTargets.length),
+      targets: Math.max(succeeded + failures.length, plannedTargets.length),
       succeeded,
       failed: failures.length,
-      skipped,
+      skipped: 0,
     };
   }
   if (failures.length > 0) out.failures = failures;
   if (status === 'failed' && failures.length > 0) {
     const first = outcomes.find((t) => !t.ok);
-    out.error = toErrorInfo(first?.error ?? 'all targets failed');
+    out.error = first ? toErrorInfo(first.error ?? 'all targets failed') : failures[0].error;
   }
   if (r.details) out.details = r.details;
   return out;

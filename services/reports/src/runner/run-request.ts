@@ -1,4 +1,4 @@
-import { ErrorCode, envelopeProblem, type JobRun, parseJobRun, ValidationError } from '@vigil/shared';
+import { ErrorCode, envelopeProblem, isSubjectToken, type JobRun, parseJobRun, ValidationError } from '@vigil/shared';
 
 const decoder = new TextDecoder();
 
@@ -16,6 +16,12 @@ export function parseRunRequest(data: Uint8Array): JobRun {
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ');
     throw new ValidationError(`invalid job.requested data: ${issues}`, { code: ErrorCode.INVALID_EVENT });
+  }
+  // The job name becomes a subject token of every event the run publishes (job.<status>.<job>).
+  if (!isSubjectToken(r.data.job)) {
+    throw new ValidationError(`invalid job.requested data: job ${JSON.stringify(r.data.job)} is not a subject token`, {
+      code: ErrorCode.INVALID_EVENT,
+    });
   }
   return r.data;
 }
