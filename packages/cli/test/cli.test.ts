@@ -119,6 +119,9 @@ describe('vigil CLI against a real scheduler process', () => {
   it('usage errors exit 2, unknown things exit 1 with a one-line reason', async () => {
     expect((await cli('trigger', 'daily-reports')).code).toBe(2);
     expect((await cli('trigger', 'daily-reports', '--reason', 'x', '--delay', 'soon')).code).toBe(2);
+    // a delay longer than the queue keeps a request would be lost: refused up front
+    const tooLong = await cli('trigger', 'daily-reports', '--reason', 'x', '--delay', '30d');
+    expect(tooLong).toMatchObject({ code: 2, err: expect.stringMatching(/too long: at most 6d/) });
     expect((await cli('nope')).code).toBe(2);
     const unknown = await cli('trigger', 'no-such-job', '--reason', 'x');
     expect(unknown).toMatchObject({ code: 1, err: 'vigil: no job named "no-such-job"' });

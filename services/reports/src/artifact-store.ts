@@ -1,3 +1,4 @@
+import { storageReplicas } from '@vigil/shared';
 import type { JetStreamClient, ObjectStore } from 'nats';
 
 export const REPORTS_BUCKET = 'reports';
@@ -13,7 +14,7 @@ export function natsArtifactStore(js: JetStreamClient, bucket = REPORTS_BUCKET):
   let os: Promise<ObjectStore> | undefined;
   const open = () => {
     if (!os) {
-      os = js.views.os(bucket);
+      os = js.views.os(bucket, { replicas: storageReplicas() });
       os.catch(() => (os = undefined));
     }
     return os;

@@ -49,7 +49,7 @@ export class SchedulerApi {
 
   job(name: string): ApiResult {
     const def = this.ctx.job(name);
-    if (!def) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named "${name}"`);
+    if (!def) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named ${JSON.stringify(name)}`);
     const view = jobView(def, this.ctx.jobStates.get(name), this.ticker.nextRunAt(name));
     const recentRuns = listRuns(this.ctx, { job: name, limit: 10 });
     return { status: 200, body: { ...view, definition: def, recentRuns } };
@@ -62,7 +62,7 @@ export class SchedulerApi {
   }
 
   async pause(name: string, paused: boolean, body?: unknown): Promise<ApiResult> {
-    if (!this.ctx.job(name)) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named "${name}"`);
+    if (!this.ctx.job(name)) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named ${JSON.stringify(name)}`);
     const parsed = PauseBodySchema.safeParse(body ?? undefined);
     if (!parsed.success) return err(400, ErrorCode.VALIDATION, 'body must be { reason?: string }');
     const state = await setPaused(this.ctx, name, paused, parsed.data?.reason);
@@ -86,7 +86,7 @@ export class SchedulerApi {
 
   run(runId: string): ApiResult {
     const run = this.ctx.runs.get(runId);
-    if (!run) return err(404, ErrorCode.RUN_NOT_FOUND, `no run "${runId}"`);
+    if (!run) return err(404, ErrorCode.RUN_NOT_FOUND, `no run ${JSON.stringify(runId)}`);
     return { status: 200, body: run };
   }
 

@@ -17,8 +17,9 @@ export async function startHistory(ctx: SchedulerContext): Promise<ConsumerHandl
     durable: 'scheduler-history',
     concurrency: 16,
     prefetch: 256,
-    handler: async (event) => {
-      const verb = event.subject.split('.')[1] ?? '';
+    handler: async (event, msg) => {
+      // the NATS subject (`job.<verb>.<job>`), not the CloudEvent's `subject` field, which a publisher may set freely
+      const verb = msg.subject.split('.')[1] ?? '';
       if (NOT_RUN_EVENTS.has(verb)) return;
       await foldRunEvent(ctx, verb, event);
     },

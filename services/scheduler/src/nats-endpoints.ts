@@ -1,4 +1,4 @@
-import type { Logger } from '@vigil/shared';
+import { headerValue, type Logger } from '@vigil/shared';
 import { JSONCodec, type Service, type ServiceMsg } from 'nats';
 import type { ApiResult, SchedulerApi } from './api.js';
 
@@ -57,14 +57,19 @@ async function answer(
     const r = await fn(api, req);
     if (r.status >= 400) {
       const message = (r.body as { error?: { message?: string } }).error?.message ?? 'error';
-      msg.respondError(r.status, message, jc.encode(r.body));
+      msg.respondError(r.status, headerValue(message || 'error', 200), jc.encode(r.body));
     } else msg.respond(jc.encode(r.body));
   } catch (e) {
     log.error({ err: e, subject: msg.subject }, 'endpoint failed');
-    msg.respondError(
-      500,
-      e instanceof Error ? e.message : String(e),
-      jc.encode({ error: { code: 'VIGIL_E_UNEXPECTED', message: String(e) } }),
-    );
+    try {
+      msg.respondError(
+        500,
+        headerValue(e instanceof Error ? e.message : String(e), 200),
+        jc.encode({ error: { code: 'VIGIL_E_UNEXPECTED', message: String(e) } }),
+      );
+    } catch (replyErr) {
+      // e.g. the connection closed: nothing more to tell the caller
+      log.warn({ err: replyErr, subject: msg.subject }, 'could not answer the request');
+    }
   }
 }

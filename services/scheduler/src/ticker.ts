@@ -28,7 +28,7 @@ export class Ticker {
   /** Arms every scheduled job; jobs whose schedule did not change keep their timer (reload-safe). */
   sync(jobs: Record<string, JobDefinition>): void {
     for (const [name, a] of this.armed) {
-      const def = jobs[name];
+      const def = Object.hasOwn(jobs, name) ? jobs[name] : undefined;
       if (!def || scheduleKey(def) !== a.key) {
         if (a.timer) this.ctx.clock.clearTimeout(a.timer);
         this.armed.delete(name);

@@ -7,6 +7,7 @@ import {
   newEventId,
   PermanentError,
   Subjects,
+  triggerRunId,
 } from '@vigil/shared';
 import { decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
@@ -27,7 +28,7 @@ export async function requestManualTrigger(
   requestedBy?: string,
 ): Promise<TriggerOutcome> {
   const def = ctx.job(job);
-  if (!def) return { status: 404, code: ErrorCode.JOB_NOT_FOUND, message: `no job named "${job}"` };
+  if (!def) return { status: 404, code: ErrorCode.JOB_NOT_FOUND, message: `no job named ${JSON.stringify(job)}` };
   const parsed = JobTriggerSchema.safeParse(body ?? {});
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
@@ -40,32 +41,47 @@ export async function requestManualTrigger(
     const code = decision.runningRunId ? ErrorCode.JOB_ALREADY_RUNNING : ErrorCode.CONFLICT;
     return { status: 409, code, message: decision.reason, runningRunId: decision.runningRunId };
   }
-  const runId = newEventId();
+  // the id the consumer will use (a ULID is used as it is), so the caller is told the runId the run gets
+  const eventId = newEventId();
+  const runId = triggerRunId(eventId);
   const data: JobTrigger = { ...trigger };
   if (!data.requestedBy && requestedBy) data.requestedBy = requestedBy;
-  await ctx.bus.publish(Subjects.jobTrigger(job), data, { id: runId, msgId: runId, time: new Date(ctx.clock.now()) });
+  await ctx.bus.publish(Subjects.jobTrigger(job), data, {
+    id: eventId,
+    msgId: eventId,
+    time: new Date(ctx.clock.now()),
+  });
   return { status: 202, runId };
 }
 
-/** `job.trigger.<job>` from anyone -> `job.requested.<job>` with runId = the trigger event's id. */
+/** `job.trigger.<job>` from anyone -> `job.requested.<job>` with runId = triggerRunId(the trigger event's id). */
 export async function startTriggerConsumer(ctx: SchedulerContext): Promise<ConsumerHandle> {
   return ctx.bus.consume<JobTrigger>({
     subject: 'job.trigger.>',
     durable: 'scheduler-triggers',
     concurrency: 64,
     prefetch: 256,
-    handler: (event) => handleTrigger(ctx, event),
+    handler: (event, msg) => handleTrigger(ctx, event, msg.subject),
   });
 }
 
-export async function handleTrigger(ctx: SchedulerContext, event: CloudEvent<JobTrigger>): Promise<void> {
-  const job = event.subject.split('.').slice(2).join('.');
+/**
+ * `subject` is the NATS subject the trigger came on (`job.trigger.<job>`): it names the job, whatever the
+ * CloudEvent's own `subject` field says.
+ */
+export async function handleTrigger(
+  ctx: SchedulerContext,
+  event: CloudEvent<JobTrigger>,
+  subject: string,
+): Promise<void> {
+  const job = subject.split('.').slice(2).join('.');
   const def = ctx.job(job);
   if (!def) {
-    throw new PermanentError(`trigger for unknown job "${job}"`, { code: ErrorCode.JOB_NOT_FOUND });
+    throw new PermanentError(`trigger for unknown job ${JSON.stringify(job)}`, { code: ErrorCode.JOB_NOT_FOUND });
   }
   const t = event.data;
-  const runId = event.id;
+  const runId = triggerRunId(event.id);
+  if (runId !== event.id) ctx.log.info({ eventId: event.id, runId, job }, 'trigger event id is no safe runId; hashed');
   const requestedAt = Date.parse(event.time) || ctx.clock.now();
   const state = ctx.jobStates.get(job);
   const active = ctx.occupyingRun(def.name);

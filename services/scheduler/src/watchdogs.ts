@@ -10,6 +10,8 @@ import { hasStarted, isActive, type RunRecord } from './run-record.js';
 type Kind = 'missed' | 'stuck' | 'backup';
 
 const WATCHDOG_RETRY_MS = 1_000;
+// Deadlines further away are re-armed in steps (setTimeout's limit is ~24.8 days; clocks also drift), as the ticker does.
+const MAX_TIMER_MS = 6 * 3_600_000;
 
 /**
  * Every replica watches every run (from the live copy of `vigil_runs`) and keeps one timer per pending
@@ -52,10 +54,28 @@ export class Watchdogs {
     const key = `${kind}:${runId}`;
     const existing = this.timers.get(key);
     if (existing?.at === at) return;
-    if (existing) this.ctx.clock.clearTimeout(existing.handle);
-    const wait = at - this.ctx.clock.now();
+    if (existing) {
+      this.ctx.clock.clearTimeout(existing.handle);
+      this.timers.delete(key);
+    }
     // long past (e.g. a record from days ago found at start): the run's fate was decided back then
-    if (wait < -24 * 3_600_000) return;
+    if (at - this.ctx.clock.now() < -24 * 3_600_000) return;
+    this.arm(key, runId, kind, at);
+  }
+
+  /**
+   * One timer towards `at`, in steps of at most MAX_TIMER_MS: setTimeout fires a delay over 2^31-1 ms (~24.8
+   * days, e.g. `timeout: 4w`) after 1 ms, which would be a false verdict.
+   */
+  private arm(key: string, runId: string, kind: Kind, at: number): void {
+    const wait = at - this.ctx.clock.now();
+    if (wait > MAX_TIMER_MS) {
+      const handle = this.ctx.clock.setTimeout(() => {
+        if (!this.stopped && this.timers.get(key)?.handle === handle) this.arm(key, runId, kind, at);
+      }, MAX_TIMER_MS);
+      this.timers.set(key, { at, handle });
+      return;
+    }
     const handle = this.ctx.clock.setTimeout(
       () => {
         this.timers.delete(key);
@@ -90,6 +110,13 @@ export class Watchdogs {
     const run = decodeJson<RunRecord>(await ctx.kv.runs.get(runId)) ?? ctx.runs.get(runId);
     if (!run) return;
     const def = ctx.job(run.job);
+    // a timer that fired early (or a deadline moved by a reload) must not give a verdict before its time
+    const d = runDeadlines(run, def, ctx.defaults);
+    const due = kind === 'missed' ? d.startBy : kind === 'stuck' ? d.stuckAt : d.backupAt;
+    if (due !== undefined && due > ctx.clock.now()) {
+      if (!this.stopped) this.set(runId, kind, due);
+      return;
+    }
     if (kind === 'missed') {
       if (run.status !== 'requested' || hasStarted(run)) return;
       const deadline = def?.startDeadline ?? ctx.defaults.startDeadlineMs;

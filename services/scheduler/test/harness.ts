@@ -30,6 +30,7 @@ export async function startHarness(
   jobsYaml: string,
   startAt: string,
   extraEnv: Record<string, string> = {},
+  makeClock: (startMs: number) => ManualClock = (startMs) => new ManualClock(startMs),
 ): Promise<Harness> {
   const nats = await startNats();
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-scheduler-'));
@@ -44,7 +45,7 @@ export async function startHarness(
     VIGIL_JOBS_WATCH: 'false',
     ...extraEnv,
   };
-  const clock = new ManualClock(new Date(startAt).getTime());
+  const clock = makeClock(new Date(startAt).getTime());
   const startScheduler = (c: ManualClock) => startSchedulerService({ env, clock: c, handleSignals: false });
   const service = await startScheduler(clock);
   const nc = await connect({ servers: nats.url });

@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  headerValue,
   type Logger,
   PermanentError,
   SECRET_NAME_PATTERN,
@@ -61,16 +62,10 @@ async function answerGet(msg: ServiceMsg, cache: SecretCache, log: Logger): Prom
   } catch (err) {
     const [code, description] = errorAnswer(err);
     if (code >= 500) log.error({ secretName: name, code: errorCode(err) }, description);
-    msg.respondError(code, headerSafe(description));
+    msg.respondError(code, headerValue(description, MAX_DESCRIPTION));
     return;
   }
   msg.respond(jc.encode(value));
-}
-
-/** Control characters (CR, LF among them) become spaces; long texts are cut. */
-export function headerSafe(text: string): string {
-  const flat = text.replace(/\p{Cc}/gu, ' ');
-  return flat.length > MAX_DESCRIPTION ? `${flat.slice(0, MAX_DESCRIPTION - 1)}…` : flat;
 }
 
 function errorAnswer(err: unknown): [number, string] {

@@ -1,8 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Vigil ${secret:…} templates, not JS ones
 import { parseJobsFile } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
-import { headerSafe } from '../src/nats-endpoints.js';
-import { SECRET_NAME_PATTERN } from '@vigil/shared';
+import { headerValue, SECRET_NAME_PATTERN } from '@vigil/shared';
 import { parseNameList, secretNamesFromJobs, templateSecretNames } from '../src/secret-names.js';
 
 describe('which secrets to warm', () => {
@@ -45,8 +44,8 @@ describe('secret name rule and error headers', () => {
     }
   });
 
-  it('headerSafe removes CR/LF and other control characters and cuts long texts', () => {
-    expect(headerSafe('secret "a\r\nb\u0000" does not exist')).toBe('secret "a  b " does not exist');
-    expect(headerSafe('x'.repeat(2000))).toHaveLength(512);
+  it('header values lose CR/LF and other control characters, and long texts are cut', () => {
+    expect(headerValue('secret "a\r\nb\u0000" does not exist', 512)).toBe('secret "a b " does not exist');
+    expect(headerValue('x'.repeat(2000), 512)).toHaveLength(512);
   });
 });

@@ -1,3 +1,4 @@
+import { MAX_TRIGGER_DELAY_SECONDS } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { ms, parseDelay, table, time } from '../format.js';
@@ -56,6 +57,11 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
     const seconds = parseDelay(opts.delay);
     if (seconds === undefined)
       throw new CliError(`--delay "${opts.delay}" is not a duration (e.g. 90s, 10m, 1h)`, EXIT.USAGE);
+    if (seconds > MAX_TRIGGER_DELAY_SECONDS)
+      throw new CliError(
+        `--delay ${opts.delay} is too long: at most ${MAX_TRIGGER_DELAY_SECONDS / 86_400}d`,
+        EXIT.USAGE,
+      );
     body.delaySeconds = seconds;
   }
   if (opts.force) body.force = true;

@@ -56,6 +56,8 @@ export const baseEnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().optional(),
+  /** Copies of each stream, KV bucket and object store Vigil creates: 3 on a 3-node NATS cluster. */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 export type BaseEnv = z.infer<typeof baseEnvSchema>;

@@ -18,8 +18,11 @@ export const Header = {
   PAYLOAD_DROPPED: 'Vigil-Payload-Dropped',
 } as const;
 
-/** Header values are single lines: strip CR/LF and bound the length. */
+/**
+ * Header values are single lines of text: control characters (CR and LF would end the header and make nats.js
+ * throw) become a space, and the length is bounded. For every header or service-error description built from input.
+ */
 export function headerValue(text: string, max = 1024): string {
-  const flat = /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
+  const flat = /\p{Cc}/u.test(text) ? text.replace(/\p{Cc}+/gu, ' ') : text;
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

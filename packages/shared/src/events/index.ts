@@ -40,6 +40,7 @@ export {
   type DlqEntry,
 } from './dlq.js';
 export { openKv, type OpenKvOptions } from './kv.js';
+export { setStorageReplicas, storageReplicas } from './storage-replicas.js';
 export { EventBus, type EventBusOptions } from './bus.js';
 export { publishDurable, type DurablePublishOptions } from './durable-publish.js';
 export {

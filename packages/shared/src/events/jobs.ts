@@ -1,15 +1,40 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { detailsSchema, ErrorInfoSchema, isoTime } from './common.js';
+
+/**
+ * Longest delay of a manual trigger: 6 days. The delayed `job.requested` waits in VIGIL_JOBS (kept 7 days) and
+ * its run record in KV (7 days); a longer delay would be dropped silently after the API had answered 202.
+ */
+export const MAX_TRIGGER_DELAY_SECONDS = 6 * 86_400;
 
 /** `job.trigger.<job>`: a manual trigger from the API, the CLI or any other system. */
 export const JobTriggerSchema = z.looseObject({
   reason: z.string().min(1),
   requestedBy: z.string().min(1).optional(),
   targets: z.array(z.string().min(1)).optional(),
-  delaySeconds: z.number().int().nonnegative().optional(),
+  delaySeconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_TRIGGER_DELAY_SECONDS, { error: `must be at most ${MAX_TRIGGER_DELAY_SECONDS} (6 days)` })
+    .optional(),
   force: z.boolean().optional(),
 });
 export type JobTrigger = z.infer<typeof JobTriggerSchema>;
+
+/** An event id usable as a runId as it is: a KV key, a `Nats-Msg-Id`, a URL segment, never a slot runId (no dots). */
+const SAFE_RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The runId of the run a `job.trigger` event starts: the event id itself when it is a safe token (ULIDs from the
+ * API and CLI, UUIDs), else `t-` plus a hash of it, the same for every delivery of the event (`manual:42`,
+ * `run 1`... are no valid KV keys: their run could never be recorded).
+ */
+export function triggerRunId(eventId: string): string {
+  if (SAFE_RUN_ID.test(eventId)) return eventId;
+  return `t-${createHash('sha256').update(eventId).digest('hex').slice(0, 40)}`;
+}
 
 export const JOB_TRIGGERS = ['schedule', 'manual', 'backup', 'catch-up'] as const;
 export type JobTriggerKind = (typeof JOB_TRIGGERS)[number];

@@ -1,5 +1,6 @@
 import type { JetStreamClient, KV, KvOptions } from 'nats';
 import { isAlreadyInUse } from '../nats/errors.js';
+import { storageReplicas } from './storage-replicas.js';
 
 export interface OpenKvOptions {
   /** Entries expire this long after their last write. */
@@ -13,7 +14,7 @@ export interface OpenKvOptions {
  * once, or it exists with another config, the loser binds to what is there.
  */
 export async function openKv(js: JetStreamClient, bucket: string, opts: OpenKvOptions = {}): Promise<KV> {
-  const create: Partial<KvOptions> = {};
+  const create: Partial<KvOptions> = { replicas: storageReplicas() };
   if (opts.ttlMs !== undefined) create.ttl = opts.ttlMs;
   if (opts.history !== undefined) create.history = opts.history;
   try {

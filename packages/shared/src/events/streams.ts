@@ -8,6 +8,7 @@ import {
   type StreamInfo,
 } from 'nats';
 import { isAlreadyInUse, isNotFound } from '../nats/errors.js';
+import { storageReplicas } from './storage-replicas.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -49,6 +50,7 @@ export interface EnsureStreamsOptions {
   duplicateWindowMs?: number;
   /** Override max_age per stream name (tests, operators). */
   maxAgeMs?: Partial<Record<string, number>>;
+  /** Default: NATS_REPLICAS (storageReplicas()). */
   replicas?: number;
   /** Only these streams (default: all six). */
   only?: string[];
@@ -63,7 +65,7 @@ function desiredConfig(spec: StreamSpec, opts: EnsureStreamsOptions): Partial<St
     discard: DiscardPolicy.Old,
     max_age: nanos(opts.maxAgeMs?.[spec.name] ?? spec.maxAgeMs),
     duplicate_window: nanos(opts.duplicateWindowMs ?? 2 * 60 * 1000),
-    num_replicas: opts.replicas ?? 1,
+    num_replicas: opts.replicas ?? storageReplicas(),
   };
 }
 

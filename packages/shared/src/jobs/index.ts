@@ -3,5 +3,5 @@ export type { JobsFile, JobDefinition, JobRetries, JobTargets, JobConcurrency, J
 export { parseJobsFile } from './parse.js';
 export { loadJobsFile } from './load.js';
 export { DEFAULT_RETRIES, DEFAULT_TIMEZONE, JOB_NAME_PATTERN, optionsKeyFor } from './defaults.js';
-export { cronProblem, isValidTimezone } from './validate.js';
+export { cronProblem, isValidTimezone, MAX_JOB_DURATION_MS } from './validate.js';
 export { watchFile, type FileWatch } from './watch.js';

@@ -10,6 +10,9 @@ import { isValidTimezone, jobNameProblem, jobRuleProblems } from './validate.js'
 type PathKey = string | number;
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
 
+/** Alias uses allowed when resolving the file (guards against "billion laughs" expansion, not against many jobs). */
+const MAX_ALIAS_COUNT = 10_000;
+
 /**
  * The contract writes `retries: { max: 3, base: 5s, max: 5m }`: the count and the cap share a key. A `max`
  * with a unit is the cap, so that spelling works; `cap:` is the unambiguous one.
@@ -45,6 +48,16 @@ function duplicateKeyProblems(doc: Document, counter: LineCounter): JobsFileProb
     },
   });
   return out;
+}
+
+/** The document as plain data, or why it cannot be resolved (e.g. an alias expansion over the limit). */
+function toPlain(doc: Document): { raw: unknown } | { error: string } {
+  try {
+    // yaml's default limit (100) counts every use of an anchor: one anchor shared by many jobs is legitimate
+    return { raw: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (err) {
+    return { error: `cannot resolve the YAML: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 function toDefinition(name: string, job: RawJob, fileTimezone: string): JobDefinition {
@@ -109,14 +122,16 @@ export function parseJobsFile(text: string, fileName = 'jobs.yaml'): JobsFile {
     renameRetryCaps(doc);
     problems.push(...duplicateKeyProblems(doc, counter));
   }
-  const jobs: Record<string, JobDefinition> = {};
+  // no prototype: a lookup by name (`jobs[name]`) must never find `constructor`, `toString`...
+  const jobs: Record<string, JobDefinition> = Object.create(null);
   let timezone = DEFAULT_TIMEZONE;
   if (problems.length === 0) {
-    const raw: unknown = doc.toJS();
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const resolved = toPlain(doc);
+    if ('error' in resolved) add([], resolved.error);
+    else if (resolved.raw === null || typeof resolved.raw !== 'object' || Array.isArray(resolved.raw)) {
       add([], 'a jobs file is a mapping with `jobs:` (and optionally `timezone:`)');
     } else {
-      const top = raw as Record<string, unknown>;
+      const top = resolved.raw as Record<string, unknown>;
       for (const key of Object.keys(top)) {
         if (key !== 'timezone' && key !== 'jobs') add([key], `unknown key "${key}"`, true);
       }

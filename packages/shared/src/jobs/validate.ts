@@ -2,6 +2,12 @@ import { Cron } from 'croner';
 import { JOB_NAME_PATTERN, HANDLERS, OPTION_KEYS, optionsKeyFor } from './defaults.js';
 import type { RawJob } from './schema.js';
 
+/**
+ * Upper bound of every duration in a jobs file: far beyond any sensible interval or deadline, and far below where
+ * `slot + duration` stops being a valid Date (so a typo such as `every: 200000000d` is an error, not a crash later).
+ */
+export const MAX_JOB_DURATION_MS = 366 * 86_400_000;
+
 export interface RuleProblem {
   path: (string | number)[];
   message: string;
@@ -76,7 +82,27 @@ export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string)
     out.push({ path: at('handler'), message: 'handler http needs an `http: { url }` block' });
   if (handler === 'command' && job.command === undefined)
     out.push({ path: at('handler'), message: 'handler command needs a `command: { run }` block' });
-  if (job.timeout !== undefined && job.timeout <= 0)
-    out.push({ path: at('timeout'), message: '`timeout` must be positive' });
+  // deadlines of 0 would fire the moment a run is requested: every run missed, stuck or backed up at once
+  const positive = (value: number | undefined, label: string, ...path: string[]) => {
+    if (value !== undefined && value <= 0) out.push({ path: at(...path), message: `\`${label}\` must be positive` });
+  };
+  positive(job.timeout, 'timeout', 'timeout');
+  positive(job.startDeadline, 'startDeadline', 'startDeadline');
+  positive(job.backup?.after, 'backup.after', 'backup', 'after');
+  const bounded: [number | undefined, string, string[]][] = [
+    [job.every, 'every', ['every']],
+    [job.timeout, 'timeout', ['timeout']],
+    [job.startDeadline, 'startDeadline', ['startDeadline']],
+    [job.backup?.after, 'backup.after', ['backup', 'after']],
+    [job.catchUp, 'catchUp', ['catchUp']],
+    [job.retries?.base, 'retries.base', ['retries', 'base']],
+    [job.retries?.cap, 'retries.cap', ['retries', 'cap']],
+    [job.http?.timeout, 'http.timeout', ['http', 'timeout']],
+    [job.command?.timeout, 'command.timeout', ['command', 'timeout']],
+  ];
+  for (const [value, label, path] of bounded) {
+    if (value !== undefined && !(value <= MAX_JOB_DURATION_MS))
+      out.push({ path: at(...path), message: `\`${label}\` must be at most 366d` });
+  }
   return out;
 }

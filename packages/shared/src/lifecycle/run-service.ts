@@ -8,7 +8,7 @@ import type { NatsConnection, Service } from 'nats';
 import type { z } from 'zod';
 import { baseEnvSchema, buildCommit, httpPortSchema, loadConfig } from '../config/index.js';
 import { ErrorCode, TransientError } from '../errors/index.js';
-import { ensureStreams, EventBus } from '../events/index.js';
+import { ensureStreams, EventBus, setStorageReplicas } from '../events/index.js';
 import { createHttpApp, createReadiness } from '../http/index.js';
 import { createLogger, registerSecretValue } from '../log/index.js';
 import { createRegistry, vigilMetrics } from '../metrics/index.js';
@@ -144,6 +144,7 @@ export async function runService<S extends z.ZodObject>(
     readiness.addCheck('nats', () => natsCheck(nc));
     const jsm = await step(nc.jetstreamManager());
     const js = nc.jetstream();
+    setStorageReplicas(config.NATS_REPLICAS);
     if (opts.streams !== false) {
       await step(ensureStreams(jsm, opts.streams || {}));
       phase('streams ready');
