@@ -93,6 +93,8 @@ describe('logger', () => {
     createLogger({ service: 's', destination: out.destination }).info({ url: 'nats://vigil:s3cret@nats:4222' }, 'x');
     expect(out.lines[0]).not.toContain('s3cret');
     expect(out.parsed()[0].url).toBe('nats://vigil:[REDACTED]@nats:4222');
+    createLogger({ service: 's', destination: out.destination }).info({ url: 'redis://:r3dis-pw@redis:6379' }, 'y');
+    expect(out.parsed()[1].url).toBe('redis://:[REDACTED]@redis:6379');
   });
 
   it('adds traceId and spanId from the active span', () => {

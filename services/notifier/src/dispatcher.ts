@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  currentCorrelationId,
   ErrorCode,
   type EventBus,
   type Logger,
@@ -56,7 +57,12 @@ export class Dispatcher {
 
   async deliver(d: Delivery): Promise<{ channel: 'email' | 'webhook' }> {
     const { alert } = d;
-    const log = this.o.logger.child({ eventId: alert.eventId, job: alert.job, notificationId: d.id });
+    const fields: Record<string, unknown> = { eventId: alert.eventId, job: alert.job, notificationId: d.id };
+    if (alert.run?.runId) fields.runId = alert.run.runId;
+    // Inside the consumed event's scope (not when a grouped follow-up is flushed later by a timer).
+    const correlationId = currentCorrelationId();
+    if (correlationId) fields.correlationId = correlationId;
+    const log = this.o.logger.child(fields);
     const severity = alert.severity;
     const render = { publicUrl: this.o.publicUrl, followUp: d.followUp };
     const mail = renderEmail(alert, render);

@@ -7,6 +7,7 @@ import {
   loadJobsFile,
   openKv,
   runService,
+  type RunServiceOptions,
   type ServiceHandle,
   vigilMetrics,
 } from '@vigil/shared';
@@ -22,6 +23,8 @@ export interface ReportsServiceOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
   handleSignals?: boolean;
+  /** Where log lines go (tests read them); default stdout. */
+  logDestination?: RunServiceOptions<typeof reportsEnvSchema>['logDestination'];
 }
 
 export const IDEMPOTENCY_BUCKET = 'vigil_idempotency';
@@ -37,6 +40,7 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
     clock: opts.clock,
     defaultPort: 8081,
     handleSignals: opts.handleSignals,
+    logDestination: opts.logDestination,
     start: async (rt) => {
       const { config, log } = rt;
       const jobsPath = path.resolve(config.VIGIL_JOBS_FILE);

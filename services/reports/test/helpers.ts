@@ -21,6 +21,8 @@ export interface RequestOptions {
   targets?: string[];
   trigger?: 'schedule' | 'manual' | 'backup' | 'catch-up';
   notBefore?: string;
+  /** Extra request headers (correlation id, traceparent). */
+  headers?: Record<string, string>;
 }
 
 /** Publishes `job.requested.<job>` like the scheduler does (Nats-Msg-Id = runId). */
@@ -38,6 +40,7 @@ export async function requestRun(nc: NatsConnection, job: string, runId: string,
   const env = makeEnvelope('scheduler', `job.requested.${job}`, data);
   const h = headers();
   h.set('Nats-Msg-Id', runId);
+  for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
   return nc.jetstream().publish(`job.requested.${job}`, new TextEncoder().encode(JSON.stringify(env)), { headers: h });
 }
 

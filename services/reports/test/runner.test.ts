@@ -1,6 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { makeEnvelope } from '@vigil/shared';
-import { collectEvents, type HttpReceiver, startHttpReceiver, startNats, type TestServer } from '@vigil/shared/testing';
+import {
+  collectEvents,
+  type HttpReceiver,
+  startHttpReceiver,
+  startNats,
+  type TestServer,
+  waitFor,
+} from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReportsService } from '../src/service.js';
@@ -296,5 +304,42 @@ describe('runner behaviour', () => {
     await requestRun(nc, 'added-later', 'al-1');
     const [done] = await events.waitFor('job.succeeded', 1, 5_000);
     expect(done.event.data.runId).toBe('al-1');
+  });
+});
+
+describe('run log lines', () => {
+  it("carry the run id, the request's correlation id and its trace id", async () => {
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    const lines: Record<string, unknown>[] = [];
+    const logDestination = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const { file } = jobsDir(
+      `jobs:\n  broken:\n    handler: command\n    retries: { max: 0 }\n    command: { run: [node, -e, "process.exit(3)"] }\n`,
+      {},
+    );
+    const service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+      handleSignals: false,
+      logDestination,
+    });
+    try {
+      const events = collectEvents(nc, 'job.*.broken');
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await requestRun(nc, 'broken', 'log-1', {
+        headers: { 'Vigil-Correlation-Id': 'corr-log-1', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      await events.waitFor('job.failed');
+      const line = await waitFor(() => lines.find((l) => l.runId === 'log-1'));
+      expect(line).toMatchObject({ service: 'reports', runId: 'log-1', correlationId: 'corr-log-1', traceId });
+    } finally {
+      await service.stop();
+      await nc.close();
+      await nats.stop();
+    }
   });
 });

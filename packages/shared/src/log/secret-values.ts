@@ -21,7 +21,8 @@ export function unregisterSecretValue(value: string): void {
   values.delete(value);
 }
 
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@/"]+@/gi;
+/** scheme://user:password@ and scheme://:password@ (Redis URLs carry a password with no user). */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@/"]+@/gi;
 
 /**
  * Replaces registered secret values and passwords in URLs (nats://u:p@host) in a text: a serialized log line,

@@ -1,4 +1,4 @@
-import type { JobRun, Logger, PulledMessage } from '@vigil/shared';
+import { Header, type JobRun, type Logger, type PulledMessage } from '@vigil/shared';
 import { RunAbort } from './run-abort.js';
 
 /**
@@ -27,8 +27,18 @@ export class RunSlot {
     return this.req.job;
   }
 
+  /** Made on first use: with the request's correlation id and, when it came with a traceparent, its trace id. */
   log(): Logger {
-    this.runLog ??= this.baseLog.child({ runId: this.req.runId, job: this.req.job });
+    if (!this.runLog) {
+      const fields: Record<string, unknown> = {
+        runId: this.req.runId,
+        job: this.req.job,
+        correlationId: this.msg.header(Header.CORRELATION_ID) || this.req.runId,
+      };
+      const traceId = this.msg.header(Header.TRACEPARENT)?.split('-')[1];
+      if (traceId) fields.traceId = traceId;
+      this.runLog = this.baseLog.child(fields);
+    }
     return this.runLog;
   }
 
