@@ -32,7 +32,7 @@ beforeAll(async () => {
   vigilMetrics(registry).jobRunsTotal.inc({ job: 'daily', trigger: 'schedule', status: 'succeeded' });
   readiness = createReadiness({ checkTimeoutMs: 200 });
   readiness.addCheck('db', () => {
-    if (!dbUp) throw new Error('db down');
+    if (!dbUp) throw new Error('db down at postgres://app:pg-pass-123@db:5432/app');
   });
   readiness.addCheck('slow', () => new Promise((r) => setTimeout(r, 5)));
   app = createHttpApp({
@@ -87,7 +87,11 @@ describe('createHttpApp', () => {
     dbUp = false;
     res = await fetch(`${base}/health/ready`);
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.db).toMatchObject({ ok: false, error: 'db down' });
+    // anyone who reaches the port reads this: no password in it
+    expect((await res.json()).checks.db).toMatchObject({
+      ok: false,
+      error: 'db down at postgres://app:[REDACTED]@db:5432/app',
+    });
     dbUp = true;
 
     readiness.phase = 'stopping';

@@ -7,7 +7,14 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { connect, headers, type NatsConnection } from 'nats';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus, extractTraceContext, injectTraceHeaders, withSpan } from '@vigil/shared';
+import {
+  EventBus,
+  extractTraceContext,
+  injectTraceHeaders,
+  registerSecretValue,
+  unregisterSecretValue,
+  withSpan,
+} from '@vigil/shared';
 import {
   type InMemoryTracing,
   installInMemoryTracing,
@@ -150,5 +157,22 @@ await nc.close();
     const consumer = await waitFor(() => tracing.spans().find((s) => s.name === 'process job.trigger.child'));
     expect(consumer.parentSpanContext?.spanId).toBe(spanId);
     await runner.drain();
+  });
+
+  it('a failed span carries the error without secret values (spans leave the process for Jaeger)', async () => {
+    registerSecretValue('sk-span-secret-42');
+    try {
+      await expect(
+        withSpan('leaky', () => {
+          throw new Error('upstream refused key sk-span-secret-42');
+        }),
+      ).rejects.toThrow();
+      const span = await waitFor(() => tracing.spans().find((s) => s.name === 'leaky'));
+      expect(span.status.message).toBe('upstream refused key [REDACTED]');
+      expect(JSON.stringify(span.events)).not.toContain('sk-span-secret-42');
+      expect(JSON.stringify(span.events)).toContain('[REDACTED]');
+    } finally {
+      unregisterSecretValue('sk-span-secret-42');
+    }
   });
 });

@@ -72,7 +72,9 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
         });
         rt.phase('last-known-good copies sealed in redis (AES-256-GCM)');
       } else {
-        rt.log.info('SECRETS_CACHE_KEY unset — last-known-good values are not persisted across restarts');
+        rt.log.warn(
+          'SECRETS_CACHE_KEY unset — last-known-good values are not persisted: a restart during a provider outage has nothing to serve, and jobs that need secrets fail',
+        );
       }
 
       const cache = new SecretCache({

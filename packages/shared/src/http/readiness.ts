@@ -1,3 +1,5 @@
+import { scrubSecrets } from '../log/secret-values.js';
+
 export type CheckFn = () => Promise<void> | void;
 
 export interface CheckResult {
@@ -42,7 +44,8 @@ async function runCheck(fn: CheckFn, timeoutMs: number): Promise<CheckResult> {
     return {
       ok: false,
       latencyMs: Math.round((performance.now() - t0) * 100) / 100,
-      error: err instanceof Error ? err.message : String(err),
+      // Readiness answers go to anyone who can reach the port: no secret values in them.
+      error: scrubSecrets(err instanceof Error ? err.message : String(err)),
     };
   } finally {
     clearTimeout(timer);

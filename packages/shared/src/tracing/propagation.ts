@@ -12,6 +12,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { MsgHdrs } from 'nats';
+import { scrubSecrets } from '../log/secret-values.js';
 import { isMsgHdrs } from '../nats/msg-hdrs.js';
 
 export const TRACER_NAME = '@vigil/shared';
@@ -76,9 +77,13 @@ export async function withSpan<T>(name: string, fn: (span: Span) => Promise<T> |
   }
 }
 
+/** Marks the span failed. Spans leave the process (Jaeger): message and stack are scrubbed like log lines. */
 export function recordError(span: Span, err: unknown): void {
-  if (err instanceof Error) span.recordException(err);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  const message = scrubSecrets(err instanceof Error ? err.message : String(err));
+  if (err instanceof Error) {
+    span.recordException({ name: err.name, message, stack: err.stack ? scrubSecrets(err.stack) : undefined });
+  }
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
 /** The trace id of the active span, if any (for log lines). */

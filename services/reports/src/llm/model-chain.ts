@@ -8,6 +8,7 @@ import {
   type Logger,
   retry,
   isRetryable,
+  scrubSecrets,
   TransientError,
 } from '@vigil/shared';
 import { type ChatAnswer, type ChatRequest, chatCompletion } from './chat-client.js';
@@ -113,7 +114,7 @@ export class ModelChain {
       } catch (err) {
         if (signal.aborted) throw err;
         last = err;
-        skipped.push({ model, error: (err as Error).message });
+        skipped.push({ model, error: scrubSecrets((err as Error).message) });
         log.warn({ model, error: (err as Error).message }, 'model failed; falling back to the next model');
       }
     }
