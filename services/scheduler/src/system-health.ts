@@ -1,17 +1,10 @@
+import { type ServiceReadiness, serviceReadiness } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
 import type { BreakerTracker, BreakerView } from './breakers.js';
 import type { SchedulerContext } from './context.js';
 import { type Coverage, type FailureRate, failingNow, failureRate, todaysCoverage } from './coverage.js';
 
 export const SERVICES = ['scheduler', 'reports', 'notifier', 'secrets', 'webhooks'] as const;
-
-export interface ServiceReadiness {
-  service: string;
-  ready: boolean;
-  instances: number;
-  checks?: unknown;
-  error?: string;
-}
 
 export interface SystemHealth {
   ok: boolean;
@@ -25,19 +18,6 @@ export interface SystemHealth {
   dlqDepth: number | null;
 }
 
-const decoder = new TextDecoder();
-
-/** Asks `vigil.health.<name>`; no answer within the timeout means not ready. */
-async function readiness(nc: NatsConnection, service: string, timeoutMs: number): Promise<ServiceReadiness> {
-  try {
-    const msg = await nc.request(`vigil.health.${service}`, undefined, { timeout: timeoutMs });
-    const body = JSON.parse(decoder.decode(msg.data)) as { ready?: boolean; checks?: unknown };
-    return { service, ready: body.ready === true, instances: 1, checks: body.checks };
-  } catch (err) {
-    return { service, ready: false, instances: 0, error: (err as Error).message || 'no answer' };
-  }
-}
-
 /** Everything an operator wants on one page: readiness, today's coverage, failure rates, breakers, DLQ. */
 export async function systemHealth(
   ctx: SchedulerContext,
@@ -49,7 +29,7 @@ export async function systemHealth(
   const runs = [...ctx.runs.values.values()];
   const jobs = Object.values(ctx.jobs().jobs);
   const [services, dlqDepth] = await Promise.all([
-    Promise.all(SERVICES.map((s) => readiness(nc, s, timeoutMs))),
+    Promise.all(SERVICES.map((s) => serviceReadiness(nc, s, timeoutMs))),
     ctx.bus.dlqDepth().catch(() => null),
   ]);
   const coverage = jobs

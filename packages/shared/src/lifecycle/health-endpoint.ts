@@ -1,5 +1,6 @@
-import { JSONCodec, type NatsConnection, type Service } from 'nats';
+import { JSONCodec, type NatsConnection, RequestStrategy, type Service } from 'nats';
 import type { Readiness } from '../http/index.js';
+import { headerValue } from '../events/headers.js';
 import type { Logger } from '../log/index.js';
 
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
@@ -29,6 +30,21 @@ export async function registerNatsService(
     description: `Vigil ${opts.name}`,
     metadata: { instance: opts.instance, version: opts.version },
   });
+  const answer = (msg: { respond(data: Uint8Array): boolean; respondError?(code: number, text: string): boolean }) =>
+    void opts.readiness.evaluate().then(
+      (report) => {
+        const body: HealthAnswer = {
+          service: opts.name,
+          instance: opts.instance,
+          version: opts.version,
+          ready: report.ready,
+          phase: report.phase,
+          checks: report.checks,
+        };
+        msg.respond(jc.encode(body));
+      },
+      (e: unknown) => msg.respondError?.(500, headerValue(e instanceof Error ? e.message : String(e), 200)),
+    );
   service.addEndpoint('health', {
     subject: `vigil.health.${opts.name}`,
     handler: (err, msg) => {
@@ -36,21 +52,68 @@ export async function registerNatsService(
         opts.log.warn({ err }, 'health endpoint error');
         return;
       }
-      void opts.readiness.evaluate().then(
-        (report) => {
-          const answer: HealthAnswer = {
-            service: opts.name,
-            instance: opts.instance,
-            version: opts.version,
-            ready: report.ready,
-            phase: report.phase,
-            checks: report.checks,
-          };
-          msg.respond(jc.encode(answer));
-        },
-        (e: unknown) => msg.respondError(500, e instanceof Error ? e.message : String(e)),
-      );
+      answer(msg);
     },
   });
+  // The endpoint above is a queue group (one instance answers); this subject is answered by every instance, so a
+  // broken replica behind a healthy one is seen.
+  nc.subscribe(eachSubject(opts.name), { callback: (err, msg) => (err ? undefined : answer(msg)) });
   return service;
+}
+
+const eachSubject = (name: string) => `vigil.health.${name}.each`;
+
+export interface ServiceReadiness {
+  service: string;
+  /** True when at least one instance answered and every instance that answered is ready. */
+  ready: boolean;
+  instances: number;
+  checks?: unknown;
+  /** Why not ready: no answer, or which instances are not ready. */
+  error?: string;
+}
+
+/**
+ * Readiness of every instance of a Vigil service: asks `vigil.health.<name>.each` and gathers the answers that
+ * arrive until none has come for a short while (or the timeout). Instances of a version without that subject are
+ * asked through the queue endpoint instead (one answer).
+ */
+export async function serviceReadiness(
+  nc: NatsConnection,
+  service: string,
+  timeoutMs = 1_000,
+): Promise<ServiceReadiness> {
+  const answers: HealthAnswer[] = [];
+  try {
+    const replies = await nc.requestMany(eachSubject(service), undefined, {
+      strategy: RequestStrategy.JitterTimer,
+      maxWait: timeoutMs,
+      jitter: Math.min(200, timeoutMs),
+    });
+    for await (const m of replies) {
+      if (m.data.length > 0 && !m.headers?.hasError) answers.push(jc.decode(m.data) as HealthAnswer);
+    }
+  } catch {
+    // no responders (or the connection is going away): fall back to the queue endpoint
+  }
+  if (answers.length === 0) {
+    try {
+      const m = await nc.request(`vigil.health.${service}`, undefined, { timeout: timeoutMs });
+      answers.push(jc.decode(m.data) as HealthAnswer);
+    } catch (err) {
+      return { service, ready: false, instances: 0, error: (err as Error).message || 'no answer' };
+    }
+  }
+  const notReady = answers.filter((a) => a.ready !== true);
+  const shown = notReady[0] ?? answers[0];
+  const out: ServiceReadiness = {
+    service,
+    ready: notReady.length === 0,
+    instances: answers.length,
+    checks: shown.checks,
+  };
+  if (notReady.length > 0) {
+    out.error = `${notReady.length} of ${answers.length} instance(s) not ready: ${notReady.map((a) => a.instance).join(', ')}`;
+  }
+  return out;
 }

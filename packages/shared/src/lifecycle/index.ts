@@ -1,5 +1,10 @@
 export { runService } from './run-service.js';
-export { registerNatsService, type HealthAnswer } from './health-endpoint.js';
+export {
+  type HealthAnswer,
+  registerNatsService,
+  type ServiceReadiness,
+  serviceReadiness,
+} from './health-endpoint.js';
 export { withTimeout } from './with-timeout.js';
 export type { Runtime, RunServiceOptions, ServiceConfig, ServiceHandle } from './types.js';
 export { packageVersion } from './package-version.js';
