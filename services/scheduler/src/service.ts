@@ -87,6 +87,11 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       };
       const watchdogs = new Watchdogs(ctx);
       runs.onChange((key, value) => watchdogs.observe(value, key));
+      // The runners only know the successes they saw since they started; the job state in KV knows them all, so
+      // "no success for N hours" alerts still work after every runner restarted.
+      jobStates.onChange((job, state) => {
+        if (state?.lastSuccessAt) ctx.metrics?.jobLastSuccess.set({ job }, Date.parse(state.lastSuccessAt) / 1000);
+      });
       await Promise.all([runs.start(), jobStates.start()]);
       rt.phase(`run history loaded: ${runs.values.size} runs, ${jobStates.values.size} job states`);
 

@@ -90,6 +90,10 @@ describe('scheduler watchdogs and history (real NATS, manual clock)', () => {
     const tick = jobs.body.jobs.find((j: { name: string }) => j.name === 'tick');
     expect(tick).toMatchObject({ lastStatus: 'succeeded', paused: false, nextRunAt: '2026-01-01T06:02:00.000Z' });
     expect(tick.lastSuccessAt).toBeDefined();
+    // the scheduler exports the last success from the job state, so the metric survives runner restarts
+    const metrics = await h.api('GET', '/metrics');
+    const seconds = Date.parse(tick.lastSuccessAt) / 1000;
+    expect(metrics.body).toContain(`vigil_job_last_success_timestamp_seconds{job="tick"} ${seconds}`);
   });
 
   it('backup re-requests only the failed targets of a partial run', async () => {
