@@ -26,6 +26,8 @@ export const notifierEnvSchema = baseEnvSchema.extend({
   ADMIN_EMAIL: z.string().optional(),
   DEV_EMAIL_ADDRESSES: z.string().optional(),
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** `fallback` (default): only when email fails; `always`: a copy of every alert (monitoring tools). */
+  ALERT_WEBHOOK_MODE: z.enum(['fallback', 'always']).default('fallback'),
   /** 0 turns grouping off: every alert is sent at once. */
   ALERT_GROUP_INTERVAL: durationSchema.default(300_000),
   VIGIL_JOBS_FILE: z.string().optional(),

@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   smtp: SmtpChannel;
   recipients: RecipientLookup;
   webhookUrl?: string;
+  /** `fallback`: the webhook gets an alert only when email failed; `always`: every alert also goes to it. */
+  webhookMode?: 'fallback' | 'always';
   publicUrl: string;
   metrics: VigilMetrics;
   logger: Logger;
@@ -53,6 +55,19 @@ export class Dispatcher {
     } catch (err) {
       this.o.logger.warn({ err, subject }, 'could not publish notification outcome');
     }
+  }
+
+  /** The Slack-compatible message to ALERT_WEBHOOK_URL (through the webhooks service), and `notification.sent`. */
+  private async toWebhook(d: Delivery, render: RenderOptions, common: Record<string, unknown>): Promise<void> {
+    const { alert } = d;
+    await sendToWebhook(this.o.bus, this.o.webhookUrl as string, `${shortId(d.id)}.slack`, renderSlack(alert, render));
+    this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity: alert.severity, result: 'sent' });
+    await this.publishQuietly('notification.sent', {
+      ...common,
+      channel: 'webhook',
+      recipients: [],
+      at: new Date(this.o.now()).toISOString(),
+    });
   }
 
   async deliver(d: Delivery): Promise<{ channel: 'email' | 'webhook' }> {
@@ -97,6 +112,14 @@ export class Dispatcher {
           at: new Date(this.o.now()).toISOString(),
         });
         log.info({ to: resolved.recipients, level: resolved.level, subject: mail.subject }, 'alert emailed');
+        if (this.o.webhookUrl && this.o.webhookMode === 'always') {
+          // A copy for a monitoring tool: the alert already reached people, so a failure here is reported, not retried
+          // (retrying would email them again).
+          await this.toWebhook(d, render, common).catch((err: unknown) => {
+            this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity, result: 'failed' });
+            log.warn({ err }, 'webhook copy of an emailed alert failed');
+          });
+        }
         return { channel: 'email' };
       } catch (err) {
         errors.push(err);
@@ -124,14 +147,7 @@ export class Dispatcher {
 
     if (this.o.webhookUrl) {
       try {
-        await sendToWebhook(this.o.bus, this.o.webhookUrl, `${shortId(d.id)}.slack`, renderSlack(alert, render));
-        this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity, result: 'sent' });
-        await this.publishQuietly('notification.sent', {
-          ...common,
-          channel: 'webhook',
-          recipients: [],
-          at: new Date(this.o.now()).toISOString(),
-        });
+        await this.toWebhook(d, render, common);
         log.warn('alert sent through the webhook fallback');
         return { channel: 'webhook' };
       } catch (err) {

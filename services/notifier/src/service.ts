@@ -75,6 +75,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         smtp,
         recipients,
         webhookUrl: cfg.ALERT_WEBHOOK_URL,
+        webhookMode: cfg.ALERT_WEBHOOK_MODE,
         publicUrl: cfg.VIGIL_PUBLIC_URL,
         metrics,
         logger: rt.log,
