@@ -18,7 +18,16 @@ export const reportsEnvSchema = baseEnvSchema.extend({
 
 export type ReportsConfig = z.infer<typeof reportsEnvSchema>;
 
+/**
+ * Vigil's own credentials: a job's command never needs them, and whatever it prints can end up in events. A job that
+ * does need a value gives it in its `env:` (from a `${secret:…}`).
+ */
+const NOT_INHERITED =
+  /^(NATS_(PASSWORD|CREDS|USER)|VIGIL_API_TOKEN|SECRETS_CACHE_KEY|WEBHOOKS_SIGNING_SECRET|SMTP_URL|REDIS_URL|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)|VIGIL_SECRET_.+)$/;
+
 /** The environment `command` jobs inherit (config.ts is the one place that reads process.env). */
 export function inheritedEnv(): NodeJS.ProcessEnv {
-  return process.env;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!NOT_INHERITED.test(k)) env[k] = v;
+  return env;
 }

@@ -94,6 +94,11 @@ describe('runner behaviour', () => {
   shell-ok:
     handler: command
     command: { run: [node, -e, "console.log('hi from ' + process.env.VIGIL_JOB)"] }
+  shell-env:
+    handler: command
+    command:
+      run: [node, -e, "console.log([process.env.NATS_PASSWORD ?? 'no-nats-password', process.env.VIGIL_API_TOKEN ?? 'no-token', process.env.PATH ? 'path' : 'no-path', process.env.MINE].join(' '))"]
+      env: { MINE: from-the-job }
   shell-bad:
     handler: command
     retries: { max: 0 }
@@ -269,6 +274,23 @@ describe('runner behaviour', () => {
     expect(ok.event.data.details.stdoutTail).toContain('hi from shell-ok');
     expect(bad.event.data.error.message).toContain('disk full');
     expect(bad.event.data.error.message).toContain('exited with 3');
+  });
+
+  it("command: inherits the runner's environment but not Vigil's own credentials", async () => {
+    const saved = { NATS_PASSWORD: process.env.NATS_PASSWORD, VIGIL_API_TOKEN: process.env.VIGIL_API_TOKEN };
+    process.env.NATS_PASSWORD = 'nats-pw-of-the-runner';
+    process.env.VIGIL_API_TOKEN = 'api-token-of-the-runner';
+    try {
+      const events = collectEvents(nc, 'job.*.shell-env');
+      await requestRun(nc, 'shell-env', 'env-1');
+      const [ok] = await events.waitFor('job.succeeded.shell-env');
+      expect(ok.event.data.details.stdoutTail).toBe('no-nats-password no-token path from-the-job\n');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   it('http: a failure names the URL without its query, and no secret reaches the event', async () => {
