@@ -162,8 +162,11 @@ describe('runService', () => {
         return res.status === 503 ? res.json() : undefined;
       });
       expect(down.checks.nats.ok).toBe(false);
+      // what an alert rule sees at the next scrape
+      expect(await (await fetch(`${svc.url}/metrics`)).text()).toContain('vigil_dependency_up{check="nats"} 0');
       await own.restart();
       await waitFor(async () => (await fetch(`${svc.url}/health/ready`)).status === 200, 15_000);
+      expect(await (await fetch(`${svc.url}/metrics`)).text()).toContain('vigil_dependency_up{check="nats"} 1');
     } finally {
       await svc.stop();
       await own.stop();

@@ -11,7 +11,7 @@ import { ErrorCode, TransientError } from '../errors/index.js';
 import { ensureStreams, EventBus, setStorageReplicas } from '../events/index.js';
 import { createHttpApp, createReadiness } from '../http/index.js';
 import { createLogger, registerSecretValue } from '../log/index.js';
-import { createRegistry, vigilMetrics } from '../metrics/index.js';
+import { createRegistry, dependencyGauge, vigilMetrics } from '../metrics/index.js';
 import { connectNats, natsCheck } from '../nats/index.js';
 import { systemClock } from '../time/index.js';
 import { initTracing, type TracingHandle } from '../tracing/index.js';
@@ -54,6 +54,7 @@ export async function runService<S extends z.ZodObject>(
   const registry = createRegistry();
   vigilMetrics(registry);
   const readiness = createReadiness();
+  dependencyGauge(registry, readiness);
   const http = createHttpApp({
     service: name,
     version,
