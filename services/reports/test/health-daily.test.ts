@@ -86,6 +86,10 @@ describe('health.daily analysis', () => {
       openBreakers: [{ service: 'reports', name: 'llm-gpt' }],
       dlqDepth: 3,
       secrets: [{ name: 'openai', stale: true, ageSeconds: 7200 }],
+      components: [
+        { service: 'reports', ready: true, instances: 2, failing: [] },
+        { service: 'webhooks', ready: false, instances: 2, failing: ['redis'], error: '2 of 2 instance(s) not ready' },
+      ],
     });
     const byJob = Object.fromEntries(report.jobs.map((j) => [j.job, j]));
     expect(byJob['daily-reports'].covered).toEqual(['a', 'b']);
@@ -105,6 +109,9 @@ describe('health.daily analysis', () => {
     expect(text).toContain('breaker reports/llm-gpt is open');
     expect(text).toContain('3 message(s) in the dead-letter queue');
     expect(text).toContain('secret openai is served stale');
+    // seed 003: component health (Redis etc.), not only job history
+    expect(text).toContain('webhooks: 2 of 2 instance(s) not ready — failing checks: redis');
+    expect(text).not.toMatch(/^reports:/m);
   });
 
   it('is INFO when everything is covered and healthy', () => {
@@ -185,6 +192,9 @@ describe('health.daily in the runner', () => {
     expect(note.event.data.recipients).toEqual(['ops@example.com']);
     expect(note.event.data.body).toContain('vigil trigger daily-reports --target c');
     expect(note.event.data.body).toMatch(/coverage 80%/);
+    // only the runner is up in this test: the report says which services are not running
+    expect(note.event.data.body).toContain('notifier is not running (no instance answered)');
+    expect(note.event.data.body).not.toContain('reports is not running');
     const [done] = await runs.waitFor('job.succeeded', 1, 10_000);
     expect(done.event.data.details.coverage).toBeCloseTo(0.8);
   });

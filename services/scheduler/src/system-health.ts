@@ -1,10 +1,8 @@
-import { type ServiceReadiness, serviceReadiness } from '@vigil/shared';
+import { type ServiceReadiness, serviceReadiness, VIGIL_SERVICES } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
 import type { BreakerTracker, BreakerView } from './breakers.js';
 import type { SchedulerContext } from './context.js';
 import { type Coverage, type FailureRate, failingNow, failureRate, todaysCoverage } from './coverage.js';
-
-export const SERVICES = ['scheduler', 'reports', 'notifier', 'secrets', 'webhooks'] as const;
 
 export interface SystemHealth {
   ok: boolean;
@@ -29,7 +27,7 @@ export async function systemHealth(
   const runs = [...ctx.runs.values.values()];
   const jobs = Object.values(ctx.jobs().jobs);
   const [services, dlqDepth] = await Promise.all([
-    Promise.all(SERVICES.map((s) => serviceReadiness(nc, s, timeoutMs))),
+    Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(nc, s, timeoutMs))),
     ctx.bus.dlqDepth().catch(() => null),
   ]);
   const coverage = jobs

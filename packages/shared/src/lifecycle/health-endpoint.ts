@@ -63,6 +63,9 @@ export async function registerNatsService(
 
 const eachSubject = (name: string) => `vigil.health.${name}.each`;
 
+/** The services of a Vigil deployment (each answers `vigil.health.<name>`). */
+export const VIGIL_SERVICES = ['scheduler', 'reports', 'notifier', 'secrets', 'webhooks'] as const;
+
 export interface ServiceReadiness {
   service: string;
   /** True when at least one instance answered and every instance that answered is ready. */

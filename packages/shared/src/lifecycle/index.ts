@@ -4,6 +4,7 @@ export {
   registerNatsService,
   type ServiceReadiness,
   serviceReadiness,
+  VIGIL_SERVICES,
 } from './health-endpoint.js';
 export { withTimeout } from './with-timeout.js';
 export type { Runtime, RunServiceOptions, ServiceConfig, ServiceHandle } from './types.js';

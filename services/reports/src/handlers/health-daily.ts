@@ -9,7 +9,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * `health.daily` (seed 003): the last 24 h of runs -> coverage per job and target, success rate, mean
- * time to recover, open breakers, DLQ depth, secrets staleness, with concrete recommendations, sent as
+ * time to recover, open breakers, DLQ depth, secrets staleness, services not ready (and the dependency checks
+ * that fail), with concrete recommendations, sent as
  * `notify.send` (INFO, or WARNING / CRITICAL when coverage < 100% or success < 95%).
  */
 export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefinition[]) {
@@ -26,11 +27,12 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
           }
         }
       }
-      const [runs, openBreakers, dlqDepth, secrets] = await Promise.all([
+      const [runs, openBreakers, dlqDepth, secrets, components] = await Promise.all([
         sources.runs(),
         sources.openBreakers(),
         sources.dlqDepth().catch(() => -1),
         sources.secretHealth(secretNamesOf(defs)),
+        sources.components(),
       ]);
       const now = ctx.clock.now();
       const windowMs = typeof ctx.options.windowMs === 'number' ? ctx.options.windowMs : DAY_MS;
@@ -43,6 +45,7 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
         openBreakers,
         dlqDepth: Math.max(0, dlqDepth),
         secrets,
+        components,
       });
       const { severity, recommendations } = recommend(report);
       const date = new Date(now).toISOString().slice(0, 10);

@@ -7,6 +7,16 @@ export interface SecretHealth {
   error?: string;
 }
 
+/** One Vigil service as its instances answered `vigil.health.<name>.each`. */
+export interface ComponentHealth {
+  service: string;
+  ready: boolean;
+  instances: number;
+  /** Readiness checks that fail (redis, smtp, nats…). */
+  failing: string[];
+  error?: string;
+}
+
 export interface HealthInput {
   now: number;
   windowMs: number;
@@ -17,6 +27,8 @@ export interface HealthInput {
   openBreakers: { service: string; name: string }[];
   dlqDepth: number;
   secrets: SecretHealth[];
+  /** Seed 003: "validates system component health (DB, Redis, etc.)". */
+  components?: ComponentHealth[];
 }
 
 export interface JobHealth {
@@ -48,6 +60,8 @@ export interface HealthReport {
   openBreakers: { service: string; name: string }[];
   dlqDepth: number;
   staleSecrets: SecretHealth[];
+  /** Services not ready (or not running) when the report was made. */
+  unhealthyComponents: ComponentHealth[];
 }
 
 const FINISHED = new Set(['succeeded', 'partial', 'failed', 'missed', 'stuck']);
@@ -146,5 +160,6 @@ export function analyseHealth(input: HealthInput): HealthReport {
     openBreakers: input.openBreakers,
     dlqDepth: input.dlqDepth,
     staleSecrets: input.secrets.filter((s) => s.stale || s.error),
+    unhealthyComponents: (input.components ?? []).filter((c) => !c.ready),
   };
 }

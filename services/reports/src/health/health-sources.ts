@@ -1,6 +1,14 @@
-import { type JobDefinition, type JobRun, JobRunSchema, openKv, type Runtime } from '@vigil/shared';
+import {
+  type JobDefinition,
+  type JobRun,
+  JobRunSchema,
+  openKv,
+  type Runtime,
+  serviceReadiness,
+  VIGIL_SERVICES,
+} from '@vigil/shared';
 import type { HandlerSecrets } from '../handler-api.js';
-import type { SecretHealth } from './health-analysis.js';
+import type { ComponentHealth, SecretHealth } from './health-analysis.js';
 
 export const RUNS_BUCKET = 'vigil_runs';
 
@@ -10,6 +18,8 @@ export interface HealthSources {
   openBreakers(): Promise<{ service: string; name: string }[]>;
   dlqDepth(): Promise<number>;
   secretHealth(names: string[]): Promise<SecretHealth[]>;
+  /** Readiness of every Vigil service, with the dependency checks that fail (Redis, SMTP, NATS…). */
+  components(): Promise<ComponentHealth[]>;
   notify(data: {
     severity: string;
     title: string;
@@ -32,7 +42,7 @@ export function secretNamesOf(jobs: JobDefinition[]): string[] {
 }
 
 export function natsHealthSources(
-  rt: Pick<Runtime<unknown>, 'js' | 'jsm' | 'bus' | 'log'>,
+  rt: Pick<Runtime<unknown>, 'nc' | 'js' | 'jsm' | 'bus' | 'log'>,
   secrets: { get(name: string): Promise<{ stale: boolean; ageSeconds: number }> } | undefined,
 ): HealthSources {
   return {
@@ -95,6 +105,16 @@ export function natsHealthSources(
           }
         }),
       );
+    },
+    async components() {
+      const all = await Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(rt.nc, s, 2_000)));
+      return all.map((r) => {
+        const checks = (r.checks ?? {}) as Record<string, { ok?: boolean }>;
+        const failing = Object.entries(checks)
+          .filter(([, c]) => c.ok === false)
+          .map(([name]) => name);
+        return { service: r.service, ready: r.ready, instances: r.instances, failing, error: r.error };
+      });
     },
     async notify(data) {
       await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey });

@@ -84,6 +84,15 @@ export function recommend(report: HealthReport): { severity: HealthSeverity; rec
         : `secret ${s.name} is served stale (age ${Math.round(s.ageSeconds ?? 0)} s): the provider is failing — check \`vigil secrets status\``,
     );
   }
+  for (const c of report.unhealthyComponents) {
+    // A service that is not running at all cannot do its part (runs, alerts, secrets, webhooks): critical.
+    raise(c.instances === 0 ? 'CRITICAL' : 'WARNING');
+    recs.push(
+      c.instances === 0
+        ? `${c.service} is not running (no instance answered) — start it; check \`vigil health\``
+        : `${c.service}: ${c.error ?? 'not ready'}${c.failing.length ? ` — failing checks: ${c.failing.join(', ')} (is that dependency up?)` : ''}`,
+    );
+  }
   if (report.jobs.every((j) => j.runs === 0) && report.jobs.length > 0) {
     raise('CRITICAL');
     recs.push('no runs were recorded in the last 24 h — is the scheduler running? check `vigil health`');
@@ -97,7 +106,7 @@ export function formatHealth(report: HealthReport, recommendations: string[]): s
   const lines = [
     `Vigil daily health ${report.from} .. ${report.to}`,
     `coverage ${pct(report.coverage)} · success rate ${pct(report.successRate)}${report.mttrMinutes !== undefined ? ` · mean time to recover ${report.mttrMinutes.toFixed(1)} min` : ''}`,
-    `open breakers ${report.openBreakers.length} · DLQ depth ${report.dlqDepth} · stale secrets ${report.staleSecrets.length}`,
+    `open breakers ${report.openBreakers.length} · DLQ depth ${report.dlqDepth} · stale secrets ${report.staleSecrets.length} · services not ready ${report.unhealthyComponents.length}`,
     '',
     ...report.jobs.map(
       (j) =>
