@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   classify,
   ErrorCode,
@@ -31,8 +32,8 @@ export interface SendCommand {
   id: string;
   time: string;
   data: unknown;
-  /** True when the command is a dead letter published again (header Vigil-Replay-Of). */
-  replay?: boolean;
+  /** Stream seq of the message when it is a dead letter published again (header Vigil-Replay-Of). */
+  replaySeq?: number;
 }
 
 export interface WorkerDeps {
@@ -46,6 +47,13 @@ export interface WorkerDeps {
   log: Logger;
   /** Wait before retrying work that failed for a local reason (Redis, secrets service). */
   localRetryMs: number;
+  /**
+   * How long a delivery holds the in-flight lease in Redis: it must outlast the POST and the settle (total
+   * timeout + settleRetryMs + a margin), so no other replica or duplicate command POSTs the same id meanwhile.
+   */
+  leaseMs: number;
+  /** How long a settle keeps retrying its status write after the outcome is known (see `persist`). */
+  settleRetryMs: number;
 }
 
 /** Origin and path only: query strings and userinfo often carry tokens, and events and statuses are widely read. */
@@ -74,6 +82,7 @@ export class DeliveryWorker {
       throw err;
     }
     const id = req.id;
+    // Cheap local check; the Redis lease (beginAttempt) covers other replicas.
     if (this.inFlight.has(id)) return this.defer(1000, `webhook ${id} is being sent`, undefined, ErrorCode.TRANSIENT);
     this.inFlight.add(id);
     try {
@@ -106,7 +115,7 @@ export class DeliveryWorker {
         return this.defer(this.d.localRetryMs, 'signing key unavailable', err, ErrorCode.SECRET_UNAVAILABLE);
       }
       // A duplicate of a webhook delivered before its key went away stays delivered.
-      if ((await this.local(() => this.d.store.get(req.id)))?.status === 'delivered') return;
+      if ((await this.local(() => this.d.store.knownState(req.id))) === 'delivered') return;
       await this.d.store.markDeadWithoutAttempt(
         req.id,
         (err as Error).message,
@@ -118,9 +127,29 @@ export class DeliveryWorker {
       throw err;
     }
 
+    const owner = randomUUID();
+    const startedAt = this.d.now();
     const begun = await this.local(() =>
-      this.d.store.beginAttempt(req.id, safeUrl(url), req.eventType, createdAt, this.d.now(), cmd.replay === true),
+      this.d.store.beginAttempt(
+        req.id,
+        safeUrl(url),
+        req.eventType,
+        createdAt,
+        startedAt,
+        { until: startedAt + this.d.leaseMs, owner },
+        cmd.replaySeq,
+      ),
     );
+    if (begun.status === 'busy') {
+      // Another replica (or a twin command) is POSTing this id right now: look again shortly, send nothing.
+      const left = (begun.leaseUntil ?? startedAt) - startedAt;
+      return this.defer(
+        Math.min(Math.max(left, 100), 1000),
+        `webhook ${req.id} is being sent`,
+        undefined,
+        ErrorCode.TRANSIENT,
+      );
+    }
     if (begun.status === 'delivered') {
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'duplicate' });
       return;
@@ -137,14 +166,30 @@ export class DeliveryWorker {
       result = await dest.send(url, body, headers);
     } catch (err) {
       // Another delivery tripped the breaker (or took the half-open probe) since our check: not an attempt.
-      await this.local(() => this.d.store.undoAttempt(req.id));
+      await this.local(() => this.d.store.undoAttempt(req.id, owner));
       return this.defer(dest.rejectedWaitMs(Date.now()), `destination ${url.origin} breaker`, err);
     }
     this.d.metrics?.webhookDeliverySeconds.observe(result.durationMs / 1000);
-    return this.settle(req, url, begun.attempts, result, decide(result.outcome, begun.attempts, this.d.policy));
+    const decision = decide(result.outcome, begun.attempts, this.d.policy);
+    return this.settle(req, url, begun.attempts, result, decision, owner);
   }
 
-  private async settle(req: WebhookRequest, url: URL, attempt: number, result: SendResult, decision: Decision) {
+  /**
+   * Records a known outcome. The POST has happened, so a failing status write (a Redis blip) must not be
+   * answered by running the delivery again: that would re-POST a delivered webhook, ignore the receiver's
+   * Retry-After/backoff, or make one attempt past the limit. The write is retried here (persist); if it still
+   * fails, the outcome wins over the status: delivered → ack (the receiver has it; the status shows `pending`
+   * until its TTL), retry → nak with the decided delay (the unreleased lease may hold the next attempt back
+   * until it expires, never make it earlier), dead → dead-letter as usual (the DLQ is the record).
+   */
+  private async settle(
+    req: WebhookRequest,
+    url: URL,
+    attempt: number,
+    result: SendResult,
+    decision: Decision,
+    owner: string,
+  ) {
     const now = this.d.now();
     const statusCode = result.outcome.kind === 'response' ? result.outcome.status : undefined;
     const rec = { statusCode, durationMs: result.durationMs };
@@ -153,11 +198,10 @@ export class DeliveryWorker {
 
     if (decision.action === 'delivered') {
       // Both before the ack, side by side: the event never depends on the status write and vice versa.
-      const [stored] = await Promise.allSettled([
-        this.d.store.markDelivered(req.id, rec, now),
+      await Promise.all([
+        this.persist('delivered', req.id, () => this.d.store.markDelivered(req.id, rec, now)),
         this.emit('webhook.delivered', { ...base, attempt, status: statusCode ?? 0, durationMs }),
       ]);
-      if (stored.status === 'rejected') await this.local(() => Promise.reject(stored.reason));
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'delivered' });
       return;
     }
@@ -179,7 +223,9 @@ export class DeliveryWorker {
     };
     if (decision.action === 'retry') {
       const next = now + decision.delayMs;
-      await this.local(() => this.d.store.markFailed(req.id, 'failed', { ...rec, error: message }, now, next));
+      await this.persist('failed', req.id, () =>
+        this.d.store.markFailed(req.id, 'failed', { ...rec, error: message }, now, next, owner),
+      );
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'retry' });
       await this.emit('webhook.attempt-failed', {
         ...base,
@@ -192,7 +238,9 @@ export class DeliveryWorker {
       throw new TransientError(`attempt ${attempt} failed: ${message}`, { retryAfterMs: decision.delayMs });
     }
 
-    await this.local(() => this.d.store.markFailed(req.id, 'dead', { ...rec, error: message }, now));
+    await this.persist('dead', req.id, () =>
+      this.d.store.markFailed(req.id, 'dead', { ...rec, error: message }, now, undefined, owner),
+    );
     this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'dead' });
     await this.emit('webhook.attempt-failed', {
       ...base,
@@ -260,6 +308,23 @@ export class DeliveryWorker {
       await this.d.events.publish(subject, data);
     } catch (err) {
       this.d.log.warn({ err, subject, id: data.id }, 'webhook event not published');
+    }
+  }
+
+  /** Retries a settle's status write for up to settleRetryMs; false (logged) when it never succeeded. */
+  private async persist(state: string, id: string, write: () => Promise<void>): Promise<boolean> {
+    const deadline = Date.now() + this.d.settleRetryMs;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+      try {
+        await write();
+        return true;
+      } catch (err) {
+        if (Date.now() + wait > deadline) {
+          this.d.log.error({ err, id, state }, 'webhook outcome not recorded in Redis; settling by the outcome');
+          return false;
+        }
+        await new Promise((ok) => setTimeout(ok, wait));
+      }
     }
   }
 

@@ -10,11 +10,11 @@ export class CountedFailure extends Error {
   }
 }
 
-/** Failures that say "the destination is unwell": network errors, timeouts, 408 and 5xx. 429 is a live receiver. */
+/** Failures that say "the destination is unwell": network errors, timeouts, 408 and 5xx. 425/429: a live receiver. */
 export function countsAgainstDestination(result: SendResult): boolean {
   const o = result.outcome;
   if (o.kind === 'network') return true;
-  return o.kind === 'response' && isRetryableStatus(o.status) && o.status !== 429;
+  return o.kind === 'response' && isRetryableStatus(o.status) && o.status !== 429 && o.status !== 425;
 }
 
 export interface DestinationBreakersOptions {

@@ -63,7 +63,8 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     const url = parseWebhookUrl(req.url);
     await checkHost(url.hostname, d.ssrf, resolveAll);
     // Already accepted (a client retrying its POST): the queue has it; sending it again could deliver twice.
-    const existing = await d.store.get(req.id);
+    // A delivered id stays known for 7 days (id-only marker) after its 30-minute status is gone: never re-queued.
+    const existing = await d.store.knownState(req.id);
     if (!existing) {
       // Queue first, with the webhook id as Nats-Msg-Id (JetStream drops a concurrent duplicate POST);
       // the status write after it is for readers only: the delivery creates it too if this one is lost.
@@ -71,7 +72,7 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
       await d.publishSend(command, req.id);
       await d.store.register(req.id, safeUrl(url), req.eventType, d.now());
     }
-    return reply.code(202).send({ id: req.id, status: existing?.status ?? 'pending' });
+    return reply.code(202).send({ id: req.id, status: existing ?? 'pending' });
   });
 
   app.get<{ Params: { id: string } }>('/api/webhooks/:id', async (request, reply) => {

@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { ErrorCode, parseRetryAfter } from '@vigil/shared';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { AttemptOutcome } from './retry-policy.js';
 import { checkHost, type ResolvedAddress, type SsrfPolicy } from './ssrf-guard.js';
 
@@ -55,6 +55,32 @@ function refusedBy(err: unknown): string | undefined {
   return undefined;
 }
 
+/** At most this much of a response body is read: a hostile receiver may stream gigabytes. */
+const EXCERPT_READ_BYTES = 1024;
+
+/**
+ * The first ≤ 200 characters of an error body, reading at most EXCERPT_READ_BYTES and then dropping the
+ * connection. A body that fails to read gives no excerpt: the status code (and its Retry-After) still stand.
+ */
+async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      chunks.push(buf);
+      size += buf.length;
+      if (size >= EXCERPT_READ_BYTES) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    if (!body.readableEnded) body.destroy();
+  }
+  const text = Buffer.concat(chunks).subarray(0, EXCERPT_READ_BYTES).toString('utf8');
+  return text.slice(0, 200);
+}
+
 /** Posts signed webhooks with one keep-alive pool per origin (undici Agent), never following redirects. */
 export class HttpSender {
   readonly agent: Agent;
@@ -93,11 +119,12 @@ export class HttpSender {
         signal,
       });
       const ok = res.statusCode >= 200 && res.statusCode < 300;
-      let excerpt: string | undefined;
-      if (ok) await res.body.dump();
-      else excerpt = (await res.body.text()).slice(0, 200);
       const retryAfter = res.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      let excerpt: string | undefined;
+      // A 2xx status is the answer even if its body then fails to arrive.
+      if (ok) await res.body.dump().catch(() => undefined);
+      else excerpt = await readExcerpt(res.body);
       return {
         outcome: { kind: 'response', status: res.statusCode, retryAfterMs },
         durationMs: performance.now() - started,

@@ -20,9 +20,9 @@ export type Decision =
   | { action: 'retry'; delayMs: number; reason: string }
   | { action: 'dead'; reason: 'permanent' | 'exhausted'; message: string };
 
-/** 408, 429, 5xx and network failures may pass on their own; every other non-2xx will repeat. */
+/** 408, 425 (Too Early), 429, 5xx and network failures may pass on their own; every other non-2xx will repeat. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */

@@ -83,6 +83,9 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         await sender.close();
       });
 
+      const ackWaitMs = Math.max(c.WEBHOOKS_ACK_WAIT, c.WEBHOOKS_TIMEOUT + 1_000);
+      // A settle may retry its status write while the message's ack-wait still has room after the POST.
+      const settleRetryMs = Math.min(10_000, Math.max(0, ackWaitMs - c.WEBHOOKS_TIMEOUT - 2_000));
       const worker = new DeliveryWorker({
         store,
         breakers,
@@ -99,6 +102,10 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         metrics,
         log: rt.log,
         localRetryMs: 2_000,
+        settleRetryMs,
+        // Covers the POST and the settle, and ends no later than the ack-wait, so a crashed holder's redelivery
+        // finds it expired (ackWaitMs ≥ timeout + 1 s: the POST itself is always covered).
+        leaseMs: Math.min(c.WEBHOOKS_TIMEOUT + settleRetryMs + 2_000, ackWaitMs),
       });
 
       registerRoutes(rt.http, {
@@ -121,13 +128,15 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         // Attempts are counted in Redis; deliveries also count breaker waits, which must not dead-letter.
         maxDeliver: 100_000,
         maxAckPending: 50_000,
-        ackWaitMs: Math.max(c.WEBHOOKS_ACK_WAIT, c.WEBHOOKS_TIMEOUT + 1_000),
+        ackWaitMs,
         handler: (event, ctx) =>
           worker.handle({
             id: event.id,
             time: event.time,
             data: event.data,
-            replay: Boolean(ctx.headers[Header.REPLAY_OF] ?? ctx.headers[Header.REPLAY_OF.toLowerCase()]),
+            // The seq lets BEGIN reset a dead webhook once per replayed message, not on each redelivery of it.
+            replaySeq:
+              (ctx.headers[Header.REPLAY_OF] ?? ctx.headers[Header.REPLAY_OF.toLowerCase()]) ? ctx.seq : undefined,
           }),
       });
       rt.phase('consuming webhook.send');

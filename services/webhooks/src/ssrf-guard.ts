@@ -45,12 +45,15 @@ function toRanges(family: 'ipv4' | 'ipv6', defs: Array<[string, number, string]>
 
 const ranges: Range[] = [...toRanges('ipv4', V4_RANGES), ...toRanges('ipv6', V6_RANGES)];
 
-/** IPv4 hidden inside IPv6 (::ffff:a.b.c.d, ::a.b.c.d, 64:ff9b::/96 NAT64) is judged as the IPv4 it is. */
+/**
+ * IPv4 hidden inside IPv6 (::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d, 64:ff9b::/96 NAT64) is judged as the IPv4
+ * it is. WHATWG URL writes `[::127.0.0.1]` as `[::7f00:1]`, so the hex tail of `::/96` counts too.
+ */
 function embeddedV4(address: string): string | undefined {
   const lower = address.toLowerCase();
   const dotted = /^(?:::ffff:(?:0:)?|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
   if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:(?:0:)?|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  const hex = /^(?:::ffff:(?:0:)?|64:ff9b::|::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
   if (hex) {
     const hi = Number.parseInt(hex[1], 16);
     const lo = Number.parseInt(hex[2], 16);

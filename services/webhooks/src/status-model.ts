@@ -5,6 +5,12 @@ export const DELIVERED_TTL_SECONDS = 30 * 60;
 export const RETAINED_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 export const statusKey = (id: string): string => `vigil:webhook:${id}`;
+/**
+ * Id-only marker of a delivered webhook, kept as long as the stream keeps commands (7 days), so a repeated id is
+ * never sent again after the 30-minute status hash is gone. Outside STATUS_KEY_PREFIX: cleanup never scans it.
+ */
+export const deliveredKey = (id: string): string => `vigil:webhook-delivered:${id}`;
+export const DELIVERED_MARKER_TTL_SECONDS = RETAINED_TTL_SECONDS;
 export const STATUS_KEY_PREFIX = 'vigil:webhook:';
 export const INDEX_KEY = 'vigil:webhooks:index';
 

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import {
   cleanupAction,
+  DELIVERED_MARKER_TTL_SECONDS,
   DELIVERED_TTL_SECONDS,
+  deliveredKey,
   fromHash,
   INDEX_KEY,
   RETAINED_TTL_SECONDS,
@@ -11,20 +13,38 @@ import {
   type WebhookStatus,
 } from './status-model.js';
 
-// Creates the hash if absent (intake); returns the current status. KEYS: hash, index. ARGV: id, now, url, type, ttl
+// Drops index entries older than the longest status TTL (their hashes are gone): the index must not grow forever.
+const TRIM = `redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2] - RETAINED_MS)`;
+
+// Releases the in-flight lease when this delivery (ARGV owner) still holds it.
+const release = (owner: string) => `
+if redis.call('HGET', KEYS[1], 'inflightOwner') == ${owner} then
+  redis.call('HDEL', KEYS[1], 'inflightUntil', 'inflightOwner')
+end`;
+
+// Creates the hash if absent (intake); returns the current status ('delivered' when only the id-only marker of a
+// delivered webhook is left). KEYS: hash, index, delivered marker. ARGV: id, now, url, type, ttl
 const CREATE = `
+local RETAINED_MS = ${RETAINED_TTL_SECONDS * 1000}
 local s = redis.call('HGET', KEYS[1], 'status')
 if s then return s end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'delivered' end
 redis.call('HSET', KEYS[1], 'status', 'pending', 'attempts', 0, 'createdAt', ARGV[2], 'updatedAt', ARGV[2], 'url', ARGV[3], 'eventType', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+${TRIM}
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 'new'`;
 
-// Starts one HTTP attempt unless the webhook is already settled; one round trip on the hot path.
-// Returns { status, attempts }. ARGV: id, now, url, type, ttl, createdAt, replay ('1': a dead letter replayed)
+// Starts one HTTP attempt unless the webhook is already settled or another delivery holds its in-flight lease;
+// one round trip on the hot path. Returns { status, attempts, leaseUntil? } (status 'busy': lease held elsewhere).
+// KEYS: hash, index, delivered marker. ARGV: id, now, url, type, ttl, createdAt,
+// replaySeq (stream seq of a replayed dead letter, '' when not a replay), leaseUntil, owner
 const BEGIN = `
+local RETAINED_MS = ${RETAINED_TTL_SECONDS * 1000}
 local s = redis.call('HGET', KEYS[1], 'status')
-if s == 'dead' and ARGV[7] == '1' then
+if not s and redis.call('EXISTS', KEYS[3]) == 1 then return { 'delivered', 0 } end
+-- A replay brings a dead webhook back once: a redelivery of the same replayed message (same seq) does not.
+if s == 'dead' and ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'replayedSeq') ~= ARGV[7] then
   redis.call('HSET', KEYS[1], 'attempts', 0, 'replayedAt', ARGV[2])
   redis.call('HDEL', KEYS[1], 'deadAt', 'lastError', 'lastStatusCode')
   s = 'pending'
@@ -32,21 +52,45 @@ end
 if s == 'delivered' or s == 'dead' then
   return { s, tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') }
 end
+local lease = tonumber(redis.call('HGET', KEYS[1], 'inflightUntil') or '0')
+if lease > tonumber(ARGV[2]) and redis.call('HGET', KEYS[1], 'inflightOwner') ~= ARGV[9] then
+  return { 'busy', tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0'), lease }
+end
 if not s then
   redis.call('HSET', KEYS[1], 'createdAt', ARGV[6], 'url', ARGV[3], 'eventType', ARGV[4])
+  ${TRIM}
   redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
 end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'replayedSeq', ARGV[7]) end
 local a = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'status', 'pending', 'lastAttemptAt', ARGV[2], 'updatedAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', 'pending', 'lastAttemptAt', ARGV[2], 'updatedAt', ARGV[2], 'inflightUntil', ARGV[8], 'inflightOwner', ARGV[9])
 redis.call('HSETNX', KEYS[1], 'firstAttemptAt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return { 'pending', a }`;
 
-// Settles a delivered webhook in one command. ARGV: statusCode, durationMs, now, ttl
+// Settles a delivered webhook in one command, and keeps an id-only marker for the stream retention so a repeat
+// of the id is never sent again after the status hash expired. KEYS: hash, marker.
+// ARGV: statusCode, durationMs, now, ttl, markerTtl
 const DELIVERED = `
 redis.call('HSET', KEYS[1], 'status', 'delivered', 'lastStatusCode', ARGV[1], 'lastDurationMs', ARGV[2], 'deliveredAt', ARGV[3], 'updatedAt', ARGV[3])
-redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+redis.call('HDEL', KEYS[1], 'nextAttemptAt', 'inflightUntil', 'inflightOwner')
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[5])
+return 1`;
+
+// A failed attempt. ARGV: status, lastStatusCode, lastError, lastDurationMs, now, nextAttemptAt ('' = none), ttl, owner
+const FAILED = `
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'lastStatusCode', ARGV[2], 'lastError', ARGV[3], 'lastDurationMs', ARGV[4], 'updatedAt', ARGV[5])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'nextAttemptAt', ARGV[6]) end
+if ARGV[1] == 'dead' then redis.call('HSET', KEYS[1], 'deadAt', ARGV[5]) end
+${release('ARGV[8]')}
+redis.call('EXPIRE', KEYS[1], ARGV[7])
+return 1`;
+
+// Takes back an attempt that never reached the network. ARGV: owner
+const UNDO = `
+redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+${release('ARGV[1]')}
 return 1`;
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
@@ -70,26 +114,43 @@ export class StatusStore {
   private readonly create: Script;
   private readonly begin: Script;
   private readonly delivered: Script;
+  private readonly failed: Script;
+  private readonly undo: Script;
 
   constructor(private readonly redis: Redis) {
-    redis.defineCommand('vigilWebhookCreate', { numberOfKeys: 2, lua: CREATE });
-    redis.defineCommand('vigilWebhookBegin', { numberOfKeys: 2, lua: BEGIN });
-    redis.defineCommand('vigilWebhookDelivered', { numberOfKeys: 1, lua: DELIVERED });
+    redis.defineCommand('vigilWebhookCreate', { numberOfKeys: 3, lua: CREATE });
+    redis.defineCommand('vigilWebhookBegin', { numberOfKeys: 3, lua: BEGIN });
+    redis.defineCommand('vigilWebhookDelivered', { numberOfKeys: 2, lua: DELIVERED });
+    redis.defineCommand('vigilWebhookFailed', { numberOfKeys: 1, lua: FAILED });
+    redis.defineCommand('vigilWebhookUndo', { numberOfKeys: 1, lua: UNDO });
     const r = redis as unknown as Record<string, Script>;
     this.create = r.vigilWebhookCreate.bind(redis);
     this.begin = r.vigilWebhookBegin.bind(redis);
     this.delivered = r.vigilWebhookDelivered.bind(redis);
+    this.failed = r.vigilWebhookFailed.bind(redis);
+    this.undo = r.vigilWebhookUndo.bind(redis);
   }
 
   /** Records a new webhook as pending; returns its existing status when the id is already known. */
   async register(id: string, url: string, eventType: string, nowMs: number): Promise<WebhookState | 'new'> {
-    const s = await this.create(statusKey(id), INDEX_KEY, id, nowMs, url, eventType, RETAINED_TTL_SECONDS);
+    const s = await this.create(
+      statusKey(id),
+      INDEX_KEY,
+      deliveredKey(id),
+      id,
+      nowMs,
+      url,
+      eventType,
+      RETAINED_TTL_SECONDS,
+    );
     return s as WebhookState | 'new';
   }
 
   /**
-   * Counts one HTTP attempt, or tells that the webhook is already delivered/dead. `replay` (a dead letter
-   * published again, e.g. by `vigil dlq replay`) brings a dead webhook back with a fresh attempt count.
+   * Counts one HTTP attempt and takes the in-flight lease (until `lease.until`, for `lease.owner`), or tells that
+   * the webhook is already delivered/dead, or `busy` when another delivery holds a live lease (it may be POSTing
+   * right now: this one must wait). `replaySeq` (the stream seq of a dead letter published again, e.g. by
+   * `vigil dlq replay`) brings a dead webhook back with a fresh attempt count, once per replayed message.
    */
   async beginAttempt(
     id: string,
@@ -97,29 +158,41 @@ export class StatusStore {
     eventType: string,
     createdAtMs: number,
     nowMs: number,
-    replay = false,
-  ): Promise<{ status: WebhookState; attempts: number }> {
-    const [status, attempts] = (await this.begin(
+    lease: { until: number; owner: string },
+    replaySeq?: number,
+  ): Promise<{ status: WebhookState | 'busy'; attempts: number; leaseUntil?: number }> {
+    const [status, attempts, leaseUntil] = (await this.begin(
       statusKey(id),
       INDEX_KEY,
+      deliveredKey(id),
       id,
       nowMs,
       url,
       eventType,
       RETAINED_TTL_SECONDS,
       createdAtMs,
-      replay ? '1' : '0',
-    )) as [WebhookState, number];
-    return { status, attempts };
+      replaySeq === undefined ? '' : String(replaySeq),
+      lease.until,
+      lease.owner,
+    )) as [WebhookState | 'busy', number, number | undefined];
+    return leaseUntil === undefined ? { status, attempts } : { status, attempts, leaseUntil };
   }
 
   /** Takes back an attempt that never reached the network (breaker rejected it after beginAttempt). */
-  async undoAttempt(id: string): Promise<void> {
-    await this.redis.hincrby(statusKey(id), 'attempts', -1);
+  async undoAttempt(id: string, owner: string): Promise<void> {
+    await this.undo(statusKey(id), owner);
   }
 
   async markDelivered(id: string, rec: AttemptRecord, nowMs: number): Promise<void> {
-    await this.delivered(statusKey(id), rec.statusCode ?? '', Math.round(rec.durationMs), nowMs, DELIVERED_TTL_SECONDS);
+    await this.delivered(
+      statusKey(id),
+      deliveredKey(id),
+      rec.statusCode ?? '',
+      Math.round(rec.durationMs),
+      nowMs,
+      DELIVERED_TTL_SECONDS,
+      DELIVERED_MARKER_TTL_SECONDS,
+    );
   }
 
   /** A failed attempt: `failed` with the next attempt time when a retry follows, `dead` when not. */
@@ -128,18 +201,34 @@ export class StatusStore {
     state: 'failed' | 'dead',
     rec: AttemptRecord,
     nowMs: number,
-    nextAttemptAtMs?: number,
+    nextAttemptAtMs: number | undefined,
+    owner: string,
   ): Promise<void> {
-    const fields: Record<string, string | number> = {
-      status: state,
-      lastStatusCode: rec.statusCode ?? '',
-      lastError: (rec.error ?? '').slice(0, 500),
-      lastDurationMs: Math.round(rec.durationMs),
-      updatedAt: nowMs,
-    };
-    if (nextAttemptAtMs !== undefined) fields.nextAttemptAt = nextAttemptAtMs;
-    if (state === 'dead') fields.deadAt = nowMs;
-    await this.redis.multi().hset(statusKey(id), fields).expire(statusKey(id), RETAINED_TTL_SECONDS).exec();
+    await this.failed(
+      statusKey(id),
+      state,
+      rec.statusCode ?? '',
+      (rec.error ?? '').slice(0, 500),
+      Math.round(rec.durationMs),
+      nowMs,
+      nextAttemptAtMs ?? '',
+      RETAINED_TTL_SECONDS,
+      owner,
+    );
+  }
+
+  /** The status, or 'delivered' when only the id-only marker of a delivered webhook is left. */
+  async knownState(id: string): Promise<WebhookState | undefined> {
+    const [[, status], [, marker]] = ((await this.redis
+      .multi()
+      .hget(statusKey(id), 'status')
+      .exists(deliveredKey(id))
+      .exec()) ?? [
+      [null, null],
+      [null, 0],
+    ]) as [[unknown, string | null], [unknown, number]];
+    if (status) return status as WebhookState;
+    return marker === 1 ? 'delivered' : undefined;
   }
 
   /** A failure before any HTTP attempt (e.g. no signing key): dead, attempts unchanged. */
@@ -163,6 +252,7 @@ export class StatusStore {
         updatedAt: nowMs,
       })
       .expire(statusKey(id), RETAINED_TTL_SECONDS)
+      .zremrangebyscore(INDEX_KEY, '-inf', `(${nowMs - RETAINED_TTL_SECONDS * 1000}`)
       .zadd(INDEX_KEY, nowMs, id)
       .exec();
   }
@@ -173,7 +263,9 @@ export class StatusStore {
       .multi()
       .hset(statusKey(id), { status: 'pending', attempts: 0, updatedAt: nowMs, replayedAt: nowMs })
       .hdel(statusKey(id), 'deliveredAt', 'deadAt', 'nextAttemptAt', 'lastError', 'lastStatusCode')
+      .del(deliveredKey(id))
       .expire(statusKey(id), RETAINED_TTL_SECONDS)
+      .zremrangebyscore(INDEX_KEY, '-inf', `(${nowMs - RETAINED_TTL_SECONDS * 1000}`)
       .zadd(INDEX_KEY, nowMs, id)
       .exec();
   }

@@ -8,7 +8,7 @@ describe('retry policy', () => {
     expect(decide({ kind: 'response', status: 204 }, 1, policy)).toEqual({ action: 'delivered' });
   });
 
-  it.each([408, 429, 500, 502, 503, 504])('%i is retried', (status) => {
+  it.each([408, 425, 429, 500, 502, 503, 504])('%i is retried', (status) => {
     expect(decide({ kind: 'response', status }, 1, policy).action).toBe('retry');
   });
 
@@ -29,6 +29,7 @@ describe('retry policy', () => {
 
   it('Retry-After wins over backoff, bounded', () => {
     expect(decide({ kind: 'response', status: 429, retryAfterMs: 2000 }, 1, policy)).toMatchObject({ delayMs: 2000 });
+    expect(decide({ kind: 'response', status: 425, retryAfterMs: 3000 }, 1, policy)).toMatchObject({ delayMs: 3000 });
     const huge = decide({ kind: 'response', status: 503, retryAfterMs: 9e12 }, 1, policy);
     expect(huge).toMatchObject({ delayMs: policy.maxRetryAfterMs });
   });

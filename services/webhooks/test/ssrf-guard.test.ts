@@ -24,6 +24,9 @@ describe('ssrf guard', () => {
     ['::ffff:7f00:1', 'loopback'],
     ['::ffff:a9fe:a9fe', 'link-local / metadata'],
     ['64:ff9b::10.1.2.3', 'private'],
+    ['::127.0.0.1', 'loopback'],
+    ['::7f00:1', 'loopback'],
+    ['::a9fe:a9fe', 'link-local / metadata'],
     ['224.0.0.1', 'multicast'],
   ])('refuses %s (%s)', (address, why) => {
     expect(refusalReason(address)).toBe(why);
@@ -41,6 +44,10 @@ describe('ssrf guard', () => {
       code: 'VIGIL_E_WEBHOOK_URL_REFUSED',
     });
     await expect(checkHost('[::1]', deny, never)).rejects.toThrow(/loopback/);
+    // IPv4-compatible IPv6: WHATWG URL turns [::127.0.0.1] into [::7f00:1]
+    const host = new URL('http://[::127.0.0.1]/').hostname;
+    expect(host).toBe('[::7f00:1]');
+    await expect(checkHost(host, deny, never)).rejects.toThrow(/loopback/);
   });
 
   it('refuses a name when any of its addresses is internal', async () => {
