@@ -58,7 +58,13 @@ export interface WorkerDeps {
 
 /** Origin and path only: query strings and userinfo often carry tokens, and events and statuses are widely read. */
 export function safeUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+  // Incoming-webhook URLs carry their credential in the path (Slack /services/T…/B…/<token>, Discord
+  // /api/webhooks/<id>/<token>): a segment of 20 characters or more is shown as "…". Query and userinfo never are.
+  const path = url.pathname
+    .split('/')
+    .map((seg) => (seg.length >= 20 ? '…' : seg))
+    .join('/');
+  return `${url.origin}${path}`;
 }
 
 /**

@@ -166,7 +166,9 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
   it("format 'raw' (HTTP intake and webhook.send): the payload is the body unchanged, still signed", async () => {
     const r = await receiver(() => ({ status: 200 }));
     const payload = { text: 'job *failed*', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x' } }] };
-    const viaApi = { id: 'wh-raw-api', url: `${r.url}/slack`, eventType: 'vigil.alert', format: 'raw', payload };
+    // a Slack-style URL: the credential is a path segment
+    const slackPath = '/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX';
+    const viaApi = { id: 'wh-raw-api', url: `${r.url}${slackPath}`, eventType: 'vigil.alert', format: 'raw', payload };
     expect((await h.api('POST', '/api/webhooks', viaApi)).status).toBe(202);
     await h.service.runtime.bus.publish('webhook.send', { ...viaApi, id: 'wh-raw-event' });
     await waitFor(() => r.requests.length === 2, 15_000);
@@ -180,6 +182,13 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     }
     expect(r.requests.map((q) => q.headers['webhook-id']).sort()).toEqual(['wh-raw-api', 'wh-raw-event']);
     await waitFor(async () => (await statusOf('wh-raw-event')).status === 'delivered');
+    // the token went to the receiver, and nowhere else: not the status (readable over HTTP), not the events
+    expect(r.requests[0].url).toBe(slackPath);
+    expect((await statusOf('wh-raw-event')).url).toBe(`${r.url}/services/T0000/B0000/…`);
+    const delivered = await waitFor(() =>
+      h.events.of('webhook.delivered').find((e) => e.event.data.id === 'wh-raw-api'),
+    );
+    expect(JSON.stringify(delivered.event.data)).not.toContain('XXXXXXXXXXXXXXXXXXXXXXXX');
   });
 
   it('an id-less webhook.send event gets a stable id and is delivered', async () => {
