@@ -28,16 +28,35 @@ export class JobSchedule {
   next(afterMs: number): number | undefined {
     if (this.every) return Math.floor(afterMs / this.every) * this.every + this.every;
     if (!this.cron) return undefined;
-    // croner can answer an instant at or before the reference around a fall-back (it maps the reference
-    // back to the first occurrence of a repeated hour); step the reference forward until it moves on.
-    let ref = afterMs;
-    for (let i = 0; i < 8; i++) {
-      const candidate = this.cron.nextRun(new Date(ref))?.getTime();
+    const cron = this.cron;
+    const after = (ref: number) => cron.nextRun(new Date(ref))?.getTime();
+    const first = after(afterMs);
+    if (first === undefined || first > afterMs) return first;
+    // afterMs lies in the second pass of an hour repeated by fall-back: croner maps the reference back to the
+    // first pass and answers a slot at or before it (and it never runs the second pass: those wall times ran
+    // once already). Its answer never decreases as the reference moves on, so find the smallest reference
+    // whose answer is after afterMs; that answer is the true next slot. A big step forward alone would jump
+    // past real slots (e.g. 03:00-03:20 CET, right after the repeated hour).
+    let lo = afterMs;
+    let hi: number | undefined;
+    for (let i = 1; i <= 8; i++) {
+      const ref = afterMs + (i * HOUR) / 2;
+      const candidate = after(ref);
       if (candidate === undefined) return undefined;
-      if (candidate > afterMs) return candidate;
-      ref += HOUR / 2;
+      if (candidate > afterMs) {
+        hi = ref;
+        break;
+      }
+      lo = ref;
     }
-    return undefined;
+    if (hi === undefined) return undefined;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const candidate = after(mid);
+      if (candidate !== undefined && candidate > afterMs) hi = mid;
+      else lo = mid;
+    }
+    return after(hi);
   }
 
   /** Slots in (fromMs, toMs], oldest first, at most `limit` of them (the newest ones when there are more). */

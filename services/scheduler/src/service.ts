@@ -101,8 +101,9 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
 
       const dispatcher = new SlotDispatcher(ctx);
       const ticker = new Ticker(ctx, dispatcher);
-      await ticker.catchUp(source.get().jobs);
-      ticker.sync(source.get().jobs);
+      // armed from where catch-up stopped, not from a later now: no slot falls between the two
+      const coveredTo = await ticker.catchUp(source.get().jobs);
+      ticker.sync(source.get().jobs, coveredTo);
       source.onChange((file) => ticker.sync(file.jobs));
       if (config.VIGIL_JOBS_WATCH) source.watchFile();
       if (opts.handleSignals !== false) {

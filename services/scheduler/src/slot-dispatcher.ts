@@ -77,7 +77,10 @@ export class SlotDispatcher {
     const { ctx } = this;
     const scheduledAt = new Date(slot).toISOString();
     const trigger = kind === 'catch-up' ? 'catch-up' : 'schedule';
-    if (kind === 'missed') {
+    if (kind === 'missed' && ctx.jobStates.get(def.name)?.paused) {
+      // like a live slot of a paused job: skipped without a word (no job.missed, hence no backup either)
+      ctx.log.info({ runId, job: def.name }, 'slot missed while down; job is paused, not reported');
+    } else if (kind === 'missed') {
       await publishVerdict(
         ctx,
         'missed',
@@ -86,7 +89,12 @@ export class SlotDispatcher {
       );
     } else {
       const state = ctx.jobStates.get(def.name);
-      const decision = decideStart(def, state, ctx.occupyingRun(def.name), { manual: false });
+      const active = ctx.occupyingRun(def.name);
+      // a retry or take-over of this very slot after its job.requested was stored (a publish that timed out
+      // on a reconnect, a holder that died before marking the slot done): the occupying run is this one,
+      // so publish it again (msg-id de-dup) rather than skip or cancel it
+      const decision =
+        active === runId ? { action: 'run' as const } : decideStart(def, state, active, { manual: false });
       if (decision.action === 'skip') {
         if (!decision.silent)
           await publishVerdict(ctx, 'skipped', { runId, job: def.name, trigger, scheduledAt }, decision.reason);

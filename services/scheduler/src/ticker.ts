@@ -25,8 +25,12 @@ export class Ticker {
     private readonly dispatcher: SlotDispatcher,
   ) {}
 
-  /** Arms every scheduled job; jobs whose schedule did not change keep their timer (reload-safe). */
-  sync(jobs: Record<string, JobDefinition>): void {
+  /**
+   * Arms every scheduled job; jobs whose schedule did not change keep their timer (reload-safe). A job newly
+   * armed gets its first slot strictly after `after` (default: just before now); at start that is the instant
+   * catch-up covered up to, so a slot falling while catch-up ran is still dispatched (at once, late).
+   */
+  sync(jobs: Record<string, JobDefinition>, after?: number): void {
     for (const [name, a] of this.armed) {
       const def = Object.hasOwn(jobs, name) ? jobs[name] : undefined;
       if (!def || scheduleKey(def) !== a.key) {
@@ -41,7 +45,7 @@ export class Ticker {
       const a: Armed = { key: scheduleKey(def), schedule, def };
       this.armed.set(def.name, a);
       // a slot falling exactly now is the ticker's (catch-up covers strictly earlier ones)
-      this.arm(a, this.ctx.clock.now() - 1);
+      this.arm(a, after ?? this.ctx.clock.now() - 1);
     }
   }
 
@@ -49,8 +53,11 @@ export class Ticker {
     return this.armed.get(job)?.nextAt;
   }
 
-  /** Slots that fell while no scheduler ran: one catch-up run within `catchUp`, the rest job.missed. */
-  async catchUp(jobs: Record<string, JobDefinition>): Promise<void> {
+  /**
+   * Slots that fell while no scheduler ran: one catch-up run within `catchUp`, the rest job.missed. Returns
+   * the instant it covered up to (inclusive): `sync` arms the ticker from there.
+   */
+  async catchUp(jobs: Record<string, JobDefinition>): Promise<number> {
     const now = this.ctx.clock.now();
     for (const def of Object.values(jobs)) {
       const last = this.ctx.jobStates.get(def.name)?.lastSlotAt;
@@ -68,6 +75,7 @@ export class Ticker {
       if (plan.run !== undefined)
         await this.dispatcher.dispatch(def, plan.run, 'catch-up', 'scheduler was down at this slot');
     }
+    return now - 1;
   }
 
   /**

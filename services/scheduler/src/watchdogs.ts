@@ -120,7 +120,8 @@ export class Watchdogs {
     if (kind === 'missed') {
       if (run.status !== 'requested' || hasStarted(run)) return;
       const deadline = def?.startDeadline ?? ctx.defaults.startDeadlineMs;
-      await publishVerdict(ctx, 'missed', run, `not started within ${Math.round(deadline / 1000)}s of its slot`);
+      const from = d.startFrom > Date.parse(run.scheduledAt) ? 'its request' : 'its slot';
+      await publishVerdict(ctx, 'missed', run, `not started within ${Math.round(deadline / 1000)}s of ${from}`);
     } else if (kind === 'stuck') {
       if (!isActive(run)) return;
       const timeout = def?.timeout ?? ctx.defaults.timeoutMs;
@@ -137,14 +138,20 @@ export class Watchdogs {
       if (ctx.runs.get(backupId) || this.backups.has(backupId)) return;
       this.backups.add(backupId);
       ctx.log.warn({ runId, targets: plan.targets ?? 'all', why: plan.why }, 'requesting backup run');
-      await publishRequested(ctx, {
-        runId: backupId,
-        job: run.job,
-        trigger: 'backup',
-        scheduledAt: ctx.clock.now(),
-        targets: plan.targets,
-        reason: `backup for ${runId}: ${plan.why}`,
-      });
+      try {
+        await publishRequested(ctx, {
+          runId: backupId,
+          job: run.job,
+          trigger: 'backup',
+          scheduledAt: ctx.clock.now(),
+          targets: plan.targets,
+          reason: `backup for ${runId}: ${plan.why}`,
+        });
+      } catch (err) {
+        // not published (as far as we know): the retry must try again; the msg-id keeps a stored copy single
+        this.backups.delete(backupId);
+        throw err;
+      }
     }
   }
 }

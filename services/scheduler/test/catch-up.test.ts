@@ -1,7 +1,7 @@
 import { ManualClock } from '@vigil/shared';
-import { waitFor } from '@vigil/shared/testing';
+import { apiClient, waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, startHarness, TOKEN } from './harness.js';
 
 const JOBS = `jobs:
   hourly:
@@ -45,17 +45,99 @@ describe('catch-up after downtime (real NATS, manual clock)', () => {
       '2026-01-01T03:00:00.000Z',
     ]);
     expect(h.events.of('job.requested.hourly').filter((e) => e.event.data.trigger === 'catch-up')).toHaveLength(1);
+    // no runner in this test: the 01:00 run is reported as never started at once (its deadline passed while
+    // down); the catch-up run's start deadline (10m) counts from its request at 04:20, not from its old slot
+    const notStarted = () => h.events.of('job.missed.hourly').filter((m) => /not started/.test(m.event.data.reason));
+    const ofSlot = (slot: string) => notStarted().find((m) => m.event.data.scheduledAt === slot);
+    await later.set(at('2026-01-01T04:29:59Z'));
+    await waitFor(() => ofSlot('2026-01-01T01:00:00.000Z'));
+    expect(ofSlot('2026-01-01T04:00:00.000Z')).toBeUndefined();
+    await later.set(at('2026-01-01T04:30:00Z'));
+    const lateMissed = await waitFor(() => ofSlot('2026-01-01T04:00:00.000Z'));
+    expect(lateMissed.event.time).toBe('2026-01-01T04:30:00.000Z');
+    expect(lateMissed.event.data.reason).toBe('not started within 600s of its request');
     // and the schedule goes on
     await later.set(at('2026-01-01T05:00:00Z'));
     await waitFor(() =>
       h.events.of('job.requested.hourly').find((e) => e.event.data.scheduledAt === '2026-01-01T05:00:00.000Z'),
     );
     expect(downMissed()).toHaveLength(2);
-    // no runner in this test: the 01:00 run and the catch-up run are reported as never started
-    const notStarted = h.events.of('job.missed.hourly').filter((m) => /not started/.test(m.event.data.reason));
-    expect(notStarted.map((m) => m.event.data.scheduledAt).sort()).toEqual([
-      '2026-01-01T01:00:00.000Z',
-      '2026-01-01T04:00:00.000Z',
-    ]);
+    expect(
+      notStarted()
+        .map((m) => m.event.data.scheduledAt)
+        .sort(),
+    ).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T04:00:00.000Z']);
+    expect(h.events.of('job.recovered.hourly')).toHaveLength(0);
+  });
+});
+
+const DOWN_JOBS = `jobs:
+  quiet:
+    schedule: "0 * * * *"
+    handler: health.daily
+    catchUp: 50m
+    startDeadline: 10m
+    backup: { after: 1h }
+  loud:
+    schedule: "0 * * * *"
+    handler: health.daily
+    catchUp: 50m
+    startDeadline: 10m
+    backup: { after: 1h }
+`;
+
+describe('a 10 h outage: paused jobs stay quiet, missed slots bring no burst of backups', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(DOWN_JOBS, '2026-01-01T00:59:00Z');
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('one catch-up run and 9 job.missed for the running job, nothing for the paused one, one backup at most', async () => {
+    expect((await h.api('POST', '/api/jobs/quiet/pause', { reason: 'maintenance' })).status).toBe(200);
+    await h.clock.set(at('2026-01-01T01:00:00Z'));
+    const first = `loud.${at('2026-01-01T01:00:00Z') / 1000}`;
+    await h.events.waitFor('job.requested.loud');
+    await waitFor(async () => (await h.api('GET', `/api/runs/${first}`)).status === 200);
+    await h.runner('succeeded', { runId: first, job: 'loud', startedAt: '2026-01-01T01:00:01.000Z', durationMs: 5 });
+    await waitFor(async () => (await h.api('GET', `/api/runs/${first}`)).body.status === 'succeeded');
+    for (const job of ['quiet', 'loud'])
+      await waitFor(
+        async () => (await h.api('GET', `/api/jobs/${job}`)).body.lastSlotAt === '2026-01-01T01:00:00.000Z',
+      );
+    await h.service.stop();
+
+    // down from 01:00 to 11:20: slots 02:00 ... 11:00; only 11:00 is within catchUp (50m)
+    const later = new ManualClock(at('2026-01-01T11:20:00Z'));
+    h.service = await h.startScheduler(later);
+    const api = apiClient(h.service.url, TOKEN);
+    const catchUp = await waitFor(() =>
+      h.events.of('job.requested.loud').find((e) => e.event.data.trigger === 'catch-up'),
+    );
+    const catchUpId = `loud.${at('2026-01-01T11:00:00Z') / 1000}`;
+    expect(catchUp.event.data.runId).toBe(catchUpId);
+    const downMissed = (job: string) =>
+      h.events.of(`job.missed.${job}`).filter((m) => /scheduler was down/.test(m.event.data.reason));
+    await waitFor(() => downMissed('loud').length >= 9);
+    await waitFor(async () => (await api('GET', '/api/jobs/quiet')).body.lastSlotAt === '2026-01-01T11:00:00.000Z');
+    // a paused job's slots are skipped without a word, as they are while the scheduler runs
+    expect(h.events.of('job.missed.quiet')).toHaveLength(0);
+    expect(h.events.of('job.requested.quiet')).toHaveLength(0);
+
+    // the catch-up run (never started here) is missed at 11:30 and gets the one backup at 11:00 + 1h; the
+    // slots reported missed by catch-up get none of their own
+    await later.set(at('2026-01-01T11:30:00Z'));
+    await waitFor(async () => (await api('GET', `/api/runs/${catchUpId}`)).body.status === 'missed');
+    await later.set(at('2026-01-01T12:00:00Z'));
+    const backups = () => h.events.of('job.requested.loud').filter((e) => e.event.data.trigger === 'backup');
+    const [backup] = await waitFor(() => (backups().length > 0 ? backups() : undefined));
+    expect(backup.event.data.runId).toBe(`${catchUpId}.backup1`);
+    expect(backup.event.time).toBe('2026-01-01T12:00:00.000Z');
+    await later.advance(60_000);
+    expect(backups()).toHaveLength(1);
+    expect(downMissed('loud')).toHaveLength(9);
+    expect(h.events.of('job.requested.quiet')).toHaveLength(0);
   });
 });

@@ -39,6 +39,28 @@ describe('DST: a 02:30 job runs once on spring-forward and never twice on fall-b
     ]);
   });
 
+  it('a start during the repeated hour loses no slot after it (Europe/Berlin, 26 Oct 2025, every minute)', () => {
+    // 00:00Z-01:00Z is 02:00-03:00 CEST, 01:00Z-02:00Z the same wall times again in CET: croner runs them
+    // once (the first pass); 02:00Z-02:20Z are 03:00-03:20 CET and happen only once
+    const s = new JobSchedule({ schedule: '* * * * *', timezone: 'Europe/Berlin' });
+    expect(iso(s.next(at('2025-10-26T01:20:00Z')))).toBe('2025-10-26T02:00:00.000Z');
+    expect(iso(s.next(at('2025-10-26T01:00:00Z')))).toBe('2025-10-26T02:00:00.000Z');
+    expect(iso(s.next(at('2025-10-26T01:59:59.999Z')))).toBe('2025-10-26T02:00:00.000Z');
+    expect(iso(s.next(at('2025-10-26T00:58:30Z')))).toBe('2025-10-26T00:59:00.000Z');
+    expect(iso(s.next(at('2025-10-26T02:00:00Z')))).toBe('2025-10-26T02:01:00.000Z');
+    // a reload at 01:20Z then runs on from 02:00Z, minute by minute
+    expect(s.between(at('2025-10-26T01:20:00Z'), at('2025-10-26T02:02:00Z')).map(iso)).toEqual([
+      '2025-10-26T02:00:00.000Z',
+      '2025-10-26T02:01:00.000Z',
+      '2025-10-26T02:02:00.000Z',
+    ]);
+    // the same for a 6-field cron and for a slot late in the hour after the repeat
+    const secs = new JobSchedule({ schedule: '*/20 * * * * *', timezone: 'Europe/Berlin' });
+    expect(iso(secs.next(at('2025-10-26T01:20:00Z')))).toBe('2025-10-26T02:00:00.000Z');
+    const at0310 = new JobSchedule({ schedule: '10 3 * * *', timezone: 'Europe/Berlin' });
+    expect(iso(at0310.next(at('2025-10-26T01:20:00Z')))).toBe('2025-10-26T02:10:00.000Z');
+  });
+
   it('America/New_York spring-forward (8 Mar 2026): 02:30 runs once at 03:30 EDT', () => {
     expect(daily('America/New_York', '2026-03-07T12:00:00Z', 3)).toEqual([
       '2026-03-08T07:30:00.000Z', // 03:30 EDT

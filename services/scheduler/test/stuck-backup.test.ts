@@ -1,4 +1,5 @@
 import { waitFor } from '@vigil/shared/testing';
+import { DiscardPolicy } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
 
@@ -125,4 +126,50 @@ describe('a started run that never finishes: stuck at its timeout, then exactly 
     await reachStuck(h, SLOT + 20 * MIN);
     await expectExactlyOneBackup(h, SLOT + 20 * MIN);
   });
+});
+
+describe('a backup whose publish failed is published on the retry', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+  });
+
+  it('the stream refuses the backup once; the retry 1 s later requests it', async () => {
+    h = await startHarness(jobs('20m', '30m'), '2026-01-01T05:59:30Z');
+    await h.clock.set(SLOT);
+    await waitFor(() => h!.events.of('job.requested.rep').find((e) => e.event.data.runId === RUN_ID));
+    await h.runner('failed', {
+      runId: RUN_ID,
+      job: 'rep',
+      scheduledAt: iso(SLOT),
+      startedAt: iso(SLOT),
+      failures: [{ target: 'acme', error: 'boom' }],
+    });
+    await waitFor(async () => (await h!.api('GET', `/api/runs/${RUN_ID}`)).body.status === 'failed');
+
+    // the broker refuses new job events (stream full, discard new); KV still answers
+    const jsm = await h.nc.jetstreamManager();
+    const { config } = await jsm.streams.info('VIGIL_JOBS');
+    const { state } = await jsm.streams.info('VIGIL_JOBS');
+    await jsm.streams.update('VIGIL_JOBS', { ...config, max_msgs: state.messages, discard: DiscardPolicy.New });
+    const backupAt = SLOT + 30 * MIN;
+    await h.clock.set(backupAt);
+    // the failed publish (the client tries for a few seconds of real time) arms the watchdog's retry, 1 s later
+    await waitFor(() => h!.clock.nextTimerAt() === backupAt + 1_000, { timeout: 20_000 });
+    // core subscribers saw the refused attempts; the stream (what the runners consume) holds no backup
+    const stored = async () =>
+      (await jsm.streams.info('VIGIL_JOBS', { subjects_filter: 'job.requested.rep' })).state.subjects;
+    expect(await stored()).toEqual({ 'job.requested.rep': 1 });
+
+    await jsm.streams.update('VIGIL_JOBS', config);
+    await h.clock.set(backupAt + 1_000);
+    const backup = await waitFor(async () => {
+      const r = await h!.api('GET', `/api/runs/${RUN_ID}.backup1`);
+      return r.status === 200 ? r.body : undefined;
+    });
+    expect(backup).toMatchObject({ trigger: 'backup', status: 'requested', targets: ['acme'] });
+    expect(backup.requestedAt).toBe(iso(backupAt + 1_000));
+    expect(await stored()).toEqual({ 'job.requested.rep': 2 });
+  }, 30_000);
 });

@@ -1,0 +1,57 @@
+import { type JobDefinition, ManualClock } from '@vigil/shared';
+import { describe, expect, it } from 'vitest';
+import type { SchedulerContext } from '../src/context.js';
+import type { SlotDispatcher } from '../src/slot-dispatcher.js';
+import { Ticker } from '../src/ticker.js';
+
+const at = (s: string) => new Date(s).getTime();
+const iso = (ms: number) => new Date(ms).toISOString();
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+
+/**
+ * Catch-up covers the slots up to the instant it started; the ticker must go on from exactly there. Slots
+ * that fall while catch-up is still publishing (real time moves on; here each dispatch takes 30 s) are then
+ * dispatched at once, late, instead of being neither sent nor reported. Unit level: on a ManualClock time
+ * only moves when told, so only a dispatcher that moves it can make catch-up take time.
+ */
+describe('the ticker starts where catch-up stopped', () => {
+  it('slots falling while catch-up runs are dispatched by the ticker, each slot once', async () => {
+    const clock = new ManualClock(at('2026-01-01T00:05:30Z'));
+    const job = { name: 'tick', every: 60_000, handler: 'health.daily', timezone: 'UTC' } as unknown as JobDefinition;
+    const jobs = { tick: job };
+    const ctx = {
+      clock,
+      log: quiet,
+      jobStates: { get: () => ({ paused: false, lastSlotAt: at('2026-01-01T00:00:00Z') }) },
+      defaults: { startDeadlineMs: 120_000, timeoutMs: 3_600_000, slotGraceMs: 1_500 },
+    } as unknown as SchedulerContext;
+    const dispatched: { slot: string; kind: string }[] = [];
+    const dispatcher = {
+      async dispatch(_def: JobDefinition, slot: number, kind: string) {
+        dispatched.push({ slot: iso(slot), kind });
+        if (kind !== 'schedule') await clock.set(clock.now() + 30_000);
+      },
+    } as unknown as SlotDispatcher;
+    const ticker = new Ticker(ctx, dispatcher);
+
+    const coveredTo = await ticker.catchUp(jobs);
+    expect(coveredTo).toBe(at('2026-01-01T00:05:30Z') - 1);
+    expect(clock.now()).toBe(at('2026-01-01T00:08:00Z'));
+    ticker.sync(jobs, coveredTo);
+    await clock.advance(0);
+    ticker.stop();
+
+    expect(dispatched.filter((d) => d.kind === 'missed').map((d) => d.slot)).toEqual([
+      '2026-01-01T00:01:00.000Z',
+      '2026-01-01T00:02:00.000Z',
+      '2026-01-01T00:03:00.000Z',
+      '2026-01-01T00:04:00.000Z',
+      '2026-01-01T00:05:00.000Z',
+    ]);
+    expect(dispatched.filter((d) => d.kind === 'schedule').map((d) => d.slot)).toEqual([
+      '2026-01-01T00:06:00.000Z',
+      '2026-01-01T00:07:00.000Z',
+      '2026-01-01T00:08:00.000Z',
+    ]);
+  });
+});
