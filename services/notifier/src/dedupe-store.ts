@@ -24,7 +24,9 @@ export class DedupeStore {
   constructor(
     private readonly kv: KV,
     private readonly now: () => number,
-    private readonly leaseMs = 60_000,
+    // Longer than the consumer's 60 s ack wait, with room for a slow send (3 SMTP attempts, each with its own
+    // timeouts, behind a busy pool): a redelivery to another replica meanwhile waits instead of emailing twice.
+    private readonly leaseMs = 180_000,
   ) {}
 
   async claim(eventId: string): Promise<Claim> {

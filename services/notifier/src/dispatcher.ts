@@ -127,9 +127,15 @@ export class Dispatcher {
         log.warn({ err }, 'email channel failed');
       }
     } else {
-      const err = new PermanentError('no valid alert recipient at any level of the cascade', {
-        code: ErrorCode.NO_RECIPIENTS,
-      });
+      // Nobody configured is permanent (dead-lettered, with the error log below). A level that could not be read
+      // (the secrets service is down, seed 000) is not: the alert is retried until its recipients are known.
+      const err = resolved.unavailable
+        ? new TransientError('alert recipients unavailable (the recipients secret could not be read)', {
+            code: ErrorCode.NO_RECIPIENTS,
+          })
+        : new PermanentError('no valid alert recipient at any level of the cascade', {
+            code: ErrorCode.NO_RECIPIENTS,
+          });
       errors.push(err);
       this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'failed' });
       log.error(
@@ -157,7 +163,11 @@ export class Dispatcher {
       }
     }
 
-    const onlyNoRecipients = errors.length === 1 && errors[0] instanceof PermanentError;
+    // Only "nobody to send to" is final; a channel's own failure (an SMTP 5xx included) is retried.
+    const onlyNoRecipients =
+      errors.length === 1 &&
+      errors[0] instanceof PermanentError &&
+      (errors[0] as PermanentError).code === ErrorCode.NO_RECIPIENTS;
     if (onlyNoRecipients) throw errors[0];
     const err = new TransientError(`every channel failed for alert ${alert.eventId}`, {
       code: ErrorCode.ALL_CHANNELS_FAILED,

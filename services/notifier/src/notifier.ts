@@ -1,4 +1,4 @@
-import { type Clock, type Logger, TransientError, type VigilMetrics } from '@vigil/shared';
+import { type Clock, ErrorCode, type Logger, PermanentError, TransientError, type VigilMetrics } from '@vigil/shared';
 import { groupKeyOf } from './alert.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -27,10 +27,17 @@ export interface NotifierOptions {
 export class Notifier {
   constructor(private readonly o: NotifierOptions) {}
 
-  async handle(subject: string, event: EventLike, log: Logger): Promise<void> {
+  /** `deliveries`: how often the broker has handed this event over (1 = first time). */
+  async handle(subject: string, event: EventLike, log: Logger, deliveries = 1): Promise<void> {
     const alert = toAlert(subject, event);
     if (!alert) return;
     const age = event.time ? this.o.clock.now() - Date.parse(event.time) : 0;
+    if (this.o.maxAgeMs && age > this.o.maxAgeMs && deliveries > 1) {
+      // Retried until now because no channel took it: it goes to the DLQ (replayable), never silently away.
+      throw new PermanentError(`alert ${event.id} could not be delivered within ALERT_MAX_AGE`, {
+        code: ErrorCode.ALL_CHANNELS_FAILED,
+      });
+    }
     if (this.o.maxAgeMs && age > this.o.maxAgeMs) {
       this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'expired' });
       log.warn(

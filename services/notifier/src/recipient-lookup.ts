@@ -16,8 +16,11 @@ export interface RecipientLookupOptions {
 }
 
 const RELOAD_CHECK_MS = 10_000;
-/** After the secrets service failed to answer, skip that level for a while: an outage must not slow every alert. */
-const SECRET_BACKOFF_MS = 30_000;
+/**
+ * After the secrets service failed to answer, skip that level for a while: an outage must not slow every alert. Short:
+ * an alert whose recipients live in the secret waits (is retried) until it answers again.
+ */
+const SECRET_BACKOFF_MS = 5_000;
 
 /**
  * Feeds the recipients cascade from its real sources: the jobs file (re-read when it changes), the job's alert

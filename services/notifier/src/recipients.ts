@@ -22,6 +22,8 @@ export interface ResolvedRecipients {
   invalid: Array<{ level: RecipientLevel; address: string }>;
   /** Problems met on the way (e.g. the secrets service was unreachable), for a warning log. */
   problems: string[];
+  /** A level could not be read (not: was empty). No recipients then means "not now", not "nobody configured". */
+  unavailable?: boolean;
 }
 
 // Deliberately simple: one @, no spaces or brackets, a dot in the domain. Display names are accepted ("Ops <ops@x.io>").
@@ -94,6 +96,7 @@ export async function resolveRecipients(src: RecipientSources): Promise<Resolved
           return parseRecipientList(await src.secret());
         } catch (err) {
           out.problems.push(`alert secret unavailable: ${err instanceof Error ? err.message : String(err)}`);
+          out.unavailable = true;
           return [];
         }
       },

@@ -106,7 +106,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         await rt.bus.consume({
           subject: s.subject,
           durable: durableName(s.family),
-          handler: (event, ctx) => notifier.handle(ctx.subject, event, ctx.log),
+          handler: (event, ctx) => notifier.handle(ctx.subject, event, ctx.log, ctx.deliveryCount),
           maxDeliver: maxDeliverFor(cfg.ALERT_MAX_AGE),
           // Room for 3 SMTP attempts with their timeouts before the broker redelivers.
           ackWaitMs: 60_000,

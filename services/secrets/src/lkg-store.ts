@@ -52,6 +52,17 @@ export class LastKnownGoodStore implements LastKnownGood {
     await this.write(name, JSON.stringify(seal(this.key, name, plain)));
   }
 
+  async forget(name: string): Promise<void> {
+    this.pending.delete(name);
+    try {
+      // Not queued while Redis is away: the caller is answering a request.
+      if (this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
+      await this.redis.del(LKG_KEY_PREFIX + name);
+    } catch (err) {
+      this.opts.logger.warn({ err, name }, 'last-known-good copy of a deleted secret not removed (Redis unavailable)');
+    }
+  }
+
   async load(name: string): Promise<StoredSecret | undefined> {
     let raw: string | null;
     // Right after a restart the connection may still be opening: that is exactly when the copy is needed.

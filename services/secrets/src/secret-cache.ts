@@ -53,6 +53,8 @@ export interface CacheHooks {
 
 export interface LastKnownGood {
   load(name: string): Promise<StoredSecret | undefined>;
+  /** Drops the copy of a secret the provider no longer has (a restart must not bring it back). */
+  forget?(name: string): Promise<void>;
 }
 
 export interface SecretCacheOptions {
@@ -211,8 +213,9 @@ export class SecretCache {
 
   private async onFailure(name: string, err: unknown): Promise<CacheEntry> {
     if (err instanceof PermanentError && err.code === ErrorCode.SECRET_NOT_FOUND) {
-      // The provider answered definitively: a deleted secret must stop being served.
+      // The provider answered definitively: a deleted secret must stop being served, now and after a restart.
       this.entries.delete(name);
+      await this.opts.lastKnownGood?.forget?.(name).catch(() => undefined);
       this.noteNeverLoaded(name, 'ResourceNotFoundException', err.message);
       throw err;
     }

@@ -192,6 +192,32 @@ describe('secrets service (real AWS SDK -> fake Secrets Manager, real NATS and R
     }
   });
 
+  it('a secret deleted at the provider is not brought back from its Redis copy by a restart', async () => {
+    const env = { SECRET_NAMES: 'api-key', SECRETS_CACHE_KEY: randomBytes(32).toString('base64'), SECRETS_TTL: '1s' };
+    const first = await startService(stack, env);
+    const redis = new Redis(stack.redis.url);
+    try {
+      expect((await rawGet(nc, 'api-key')).body.value).toBe(SECRET_VALUES['api-key']);
+      await waitFor(() => redis.get(`${LKG_KEY_PREFIX}api-key`));
+      stack.fake.deleteSecret('api-key');
+      await first.clock.advance(2_000);
+      expect((await rawGet(nc, 'api-key')).code).toBe('404');
+      expect(await redis.get(`${LKG_KEY_PREFIX}api-key`)).toBeNull();
+      await first.svc.stop();
+      stack.fake.failWithInternalError();
+      const second = await startService(stack, env);
+      try {
+        expect((await rawGet(nc, 'api-key')).code).toBe('503');
+      } finally {
+        await second.svc.stop();
+      }
+    } finally {
+      stack.fake.setSecret('api-key', SECRET_VALUES['api-key']);
+      redis.disconnect();
+      await first.svc.stop();
+    }
+  });
+
   it('keeps serving when Redis is down (last-known-good enabled)', async () => {
     const { svc } = await startService(stack, {
       SECRET_NAMES: 'db-password',

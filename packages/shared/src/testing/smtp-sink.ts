@@ -21,8 +21,8 @@ export interface SmtpSink {
   messages: CapturedMail[];
   waitForMessages(count: number, timeoutMs?: number): Promise<CapturedMail[]>;
   clear(): void;
-  /** 'reject' answers every message with a 451 transient error; 'accept' is the default. */
-  setMode(mode: 'accept' | 'reject'): void;
+  /** 'reject' answers every message with a 451 transient error, 'refuse' with a 550 permanent one; 'accept' is the default. */
+  setMode(mode: 'accept' | 'reject' | 'refuse'): void;
   stop(): Promise<void>;
   /** Listens again on the same port after stop(). */
   start(): Promise<void>;
@@ -38,7 +38,7 @@ function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
 export async function startSmtpSink(): Promise<SmtpSink> {
   const port = await freePort();
   const messages: CapturedMail[] = [];
-  let mode: 'accept' | 'reject' = 'accept';
+  let mode: 'accept' | 'reject' | 'refuse' = 'accept';
   let server: SMTPServer | undefined;
 
   const listen = async () => {
@@ -51,8 +51,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          if (mode === 'reject') {
-            const err = Object.assign(new Error('sink is rejecting mail'), { responseCode: 451 });
+          if (mode === 'reject' || mode === 'refuse') {
+            const code = mode === 'reject' ? 451 : 550;
+            const err = Object.assign(new Error('sink is rejecting mail'), { responseCode: code });
             cb(err);
             return;
           }

@@ -116,4 +116,33 @@ describe('every channel down: the alert stays in the stream until one works', ()
     await h.idle('VIGIL_JOBS', 'notifier-job-failed');
     expect(h.sink.messages.length).toBe(1);
   });
+
+  it('a permanent SMTP refusal (550: relay denied, auth failed) is retried too, not dead-lettered', async () => {
+    h.sink.setMode('refuse');
+    const data = runData('ledger');
+    await h.bus.publish('job.failed.ledger', data);
+    const [failed] = await h.events.waitFor('notification.failed', 2, 15_000).then((all) => all.slice(-1));
+    expect(failed.event.data).toMatchObject({ sourceSubject: 'job.failed.ledger' });
+    expect(failed.event.data.error.code).toBe('VIGIL_E_ALL_CHANNELS_FAILED');
+    // the operator fixes the mail server: the alert still goes out
+    h.sink.setMode('accept');
+    const mails = await h.sink.waitForMessages(2, 20_000);
+    expect(mails[1].text).toContain(String(data.runId));
+  });
+
+  it('an alert no channel took until ALERT_MAX_AGE goes to the DLQ (replayable), not silently away', async () => {
+    const own = await startHarness({ ALERT_MAX_AGE: '1h' });
+    try {
+      own.sink.setMode('reject');
+      // published 1 h minus 3 s ago: the first deliveries fail, a later one finds it past ALERT_MAX_AGE
+      await own.bus.publish('job.failed.archive', runData('archive'), {
+        time: new Date(Date.now() - 3_600_000 + 3_000),
+      });
+      const [dead] = await own.events.waitFor('dlq.job.failed.archive', 1, 20_000);
+      expect(dead.headers['Vigil-Error']).toMatch(/could not be delivered within ALERT_MAX_AGE/);
+      expect(own.sink.messages).toHaveLength(0);
+    } finally {
+      await own.stop();
+    }
+  });
 });

@@ -104,8 +104,25 @@ describe('recipients cascade without the variables', () => {
     }
   });
 
+  // No SECRETS_CACHE_KEY: the secrets service uses no Redis.
+  const secretsOn = (natsUrl: string, file: string) =>
+    startSecretsService({
+      env: {
+        NATS_URL: natsUrl,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        SECRETS_PROVIDER: 'file',
+        SECRETS_FILE: file,
+        VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
+      },
+      handleSignals: false,
+    });
+
   it('with no recipient at all: an ERROR, notification.failed and a dead letter, never a silent drop', async () => {
     const h = await startHarness({ VIGIL_JOBS_FILE: jobsFile, ADMIN_EMAIL: '' });
+    const empty = path.join(dir, 'empty-secrets.json');
+    writeFileSync(empty, '{}');
+    const s = await secretsOn(h.nats.url, empty);
     try {
       await h.bus.publish('job.failed.admin-level', runData('admin-level'));
       const failed = await h.events.waitFor('notification.failed');
@@ -113,7 +130,24 @@ describe('recipients cascade without the variables', () => {
       await h.events.waitFor('dlq.job.failed.admin-level');
       expect(h.sink.messages.length).toBe(0);
     } finally {
+      await s.stop();
       await h.stop();
     }
   });
+
+  it('while the secrets service is down (seed 000), an alert whose recipients live in a secret waits, then goes out', async () => {
+    const h = await startHarness({ VIGIL_JOBS_FILE: jobsFile, ADMIN_EMAIL: '' });
+    let s: Awaited<ReturnType<typeof startSecretsService>> | undefined;
+    try {
+      await h.bus.publish('job.failed.secret-level', runData('secret-level'));
+      const [failed] = await h.events.waitFor('notification.failed');
+      expect(failed.event.data.error).toMatchObject({ code: 'VIGIL_E_NO_RECIPIENTS', class: 'transient' });
+      s = await secretsOn(h.nats.url, secretsFile);
+      const [mail] = await h.sink.waitForMessages(1, 60_000);
+      expect(mail.rcptTo).toEqual(['team@example.com']);
+    } finally {
+      await s?.stop();
+      await h.stop();
+    }
+  }, 90_000);
 });
