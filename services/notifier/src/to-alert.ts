@@ -258,7 +258,12 @@ export function toAlert(subject: string, ev: EventLike): Alert | undefined {
   const d: Rec = isRec(ev.data) ? ev.data : {};
   const parts = subject.split('.');
   const e = { ...ev, subject };
-  if (parts[0] === 'job' && parts[1] in JOB_KINDS) return jobAlert(e, parts[1], parts.slice(2).join('.'), d);
+  if (parts[0] === 'job' && parts[1] in JOB_KINDS) {
+    // A run cancelled on purpose (concurrency `replace`: a newer run took over, or job.cancel) is not a failure
+    // anyone must be woken for; its newer run reports for itself.
+    if (isRec(d.error) && d.error.code === 'VIGIL_E_RUN_CANCELLED') return undefined;
+    return jobAlert(e, parts[1], parts.slice(2).join('.'), d);
+  }
   if (subject === 'secrets.refresh-failed') return secretsAlert(e, 'refresh-failed', d);
   if (subject === 'secrets.stale-served') return secretsAlert(e, 'stale-served', d);
   if (subject === 'webhook.dead') return webhookDeadAlert(e, d);

@@ -14,6 +14,11 @@ describe('toAlert', () => {
     expect(rec?.severity).toBe('INFO');
     expect(rec?.resolved).toBe(true);
     expect(toAlert('job.succeeded.daily-reports', ev)).toBeUndefined();
+    // replaced by a newer run (concurrency: replace): no failure alert
+    const cancelled = failedEvent({
+      error: { type: 'cancelled', message: 'replaced by r2', code: 'VIGIL_E_RUN_CANCELLED' },
+    });
+    expect(toAlert('job.failed.daily-reports', cancelled)).toBeUndefined();
   });
 
   it('groups by job and error type', () => {
