@@ -2,7 +2,14 @@
 import { Writable } from 'node:stream';
 import { connect, JSONCodec, type NatsConnection, type Service } from 'nats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, createSecretsClient, ErrorCode, PermanentError, TransientError } from '../src/index.js';
+import {
+  createLogger,
+  createSecretsClient,
+  ErrorCode,
+  MAX_STALE_REFUSAL,
+  PermanentError,
+  TransientError,
+} from '../src/index.js';
 import { startNats, type TestServer } from '../src/testing/index.js';
 
 const jc = JSONCodec();
@@ -17,7 +24,7 @@ let nats: TestServer;
 let nc: NatsConnection;
 let service: Service | undefined;
 let calls = 0;
-let mode: 'serve' | 'unavailable' = 'serve';
+let mode: 'serve' | 'unavailable' | 'too-old' = 'serve';
 const lines: string[] = [];
 const logger = createLogger({
   service: 'secrets-client-test',
@@ -38,6 +45,8 @@ async function startResponder() {
       calls++;
       const { name } = jc.decode(msg.data) as { name: string };
       if (mode === 'unavailable') return void msg.respondError(503, `secret "${name}" is unavailable: provider down`);
+      if (mode === 'too-old')
+        return void msg.respondError(503, `secret "${name}" is unavailable: ${MAX_STALE_REFUSAL}`);
       const value = SECRETS[name];
       if (value === undefined) return void msg.respondError(404, `secret "${name}" does not exist`);
       setTimeout(() => msg.respond(jc.encode({ name, value, stale: false, ageSeconds: 3, source: 'file' })), 20);
@@ -126,6 +135,25 @@ describe('createSecretsClient', () => {
     expect((err as TransientError).code).toBe(ErrorCode.SECRET_UNAVAILABLE);
     expect((err as Error).message).toMatch(/unreachable/);
     expect(lines.some((l) => l.includes('using this process') && l.includes('"secretName":"plain"'))).toBe(true);
+  });
+
+  it("after a failed ask serves its copy for a few seconds without asking again; never past the service's max stale age", async () => {
+    let now = 7_000_000;
+    const client = createSecretsClient(nc, { logger, cacheTtlMs: 1_000, timeoutMs: 300, now: () => now });
+    await client.get('plain');
+    mode = 'unavailable';
+    now += 2_000;
+    await client.get('plain');
+    const asked = calls;
+    now += 1_000;
+    expect(await client.get('plain')).toMatchObject({ value: SECRETS.plain, stale: true });
+    expect(calls).toBe(asked); // quiet: no new request (and no 300 ms wait) per call
+    // the service refuses a value older than SECRETS_MAX_STALE: this process's copy is as old, so it is not served
+    mode = 'too-old';
+    now += 10_000;
+    const err = await client.get('plain').catch((e: unknown) => e);
+    expect((err as TransientError).code).toBe(ErrorCode.SECRET_UNAVAILABLE);
+    expect((err as Error).message).toContain(MAX_STALE_REFUSAL);
   });
 
   it('resolveTemplate fills ${secret:NAME}, JSON fields, nested paths and dotted names', async () => {

@@ -1,4 +1,10 @@
-import { ErrorCode, PermanentError, type SecretStatus as SecretStatusReply, TransientError } from '@vigil/shared';
+import {
+  ErrorCode,
+  MAX_STALE_REFUSAL,
+  PermanentError,
+  type SecretStatus as SecretStatusReply,
+  TransientError,
+} from '@vigil/shared';
 import { providerErrorType } from './providers/provider-errors.js';
 import type { ProviderValue } from './providers/types.js';
 
@@ -227,7 +233,7 @@ export class SecretCache {
       if (entry) this.entries.delete(name);
       this.noteNeverLoaded(name, type, message);
       const why = entry
-        ? 'the cached value is older than the maximum stale age'
+        ? MAX_STALE_REFUSAL
         : this.opts.lastKnownGood
           ? undefined
           : 'no value has been cached since start (last-known-good copies are off: SECRETS_CACHE_KEY is unset)';

@@ -2,12 +2,17 @@ import type { Msg, NatsConnection } from 'nats';
 import { ErrorCode, PermanentError, TransientError } from '../errors/index.js';
 import { registerSecretValue } from '../log/index.js';
 import { jsonLeaves, SECRET_TEMPLATE, selectField, splitRef, templateRefs } from './template.js';
-import type { SecretsClient, SecretsClientOptions, SecretValue } from './types.js';
+import { MAX_STALE_REFUSAL, type SecretsClient, type SecretsClientOptions, type SecretValue } from './types.js';
 
 interface Held {
   secret: SecretValue;
   at: number;
+  /** After a failed ask, the held value is served without asking again until then (no 2 s wait per call). */
+  quietUntil?: number;
 }
+
+/** How long a failed ask keeps this process from asking again for the same secret. */
+const QUIET_AFTER_FAILURE_MS = 5_000;
 
 /** `5432`, `true`, `null`: what selectField makes of a non-string JSON leaf. */
 function isJsonScalar(text: string): boolean {
@@ -50,6 +55,7 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
         cause: err,
       });
     }
+    h.quietUntil = now() + QUIET_AFTER_FAILURE_MS;
     const v = aged(h, true);
     log.warn(
       { secretName: name, ageSeconds: v.ageSeconds, reason },
@@ -73,6 +79,10 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
         held.delete(name);
         throw new PermanentError(description, { code: ErrorCode.SECRET_NOT_FOUND, details: { name } });
       }
+      if (description.includes(MAX_STALE_REFUSAL)) {
+        held.delete(name);
+        throw new TransientError(description, { code: ErrorCode.SECRET_UNAVAILABLE, details: { name } });
+      }
       return fallback(name, `secrets service answered ${code}: ${description}`);
     }
     const secret = JSON.parse(decoder.decode(msg.data)) as SecretValue;
@@ -85,6 +95,7 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
   const get = async (name: string): Promise<SecretValue> => {
     const h = held.get(name);
     if (h && now() - h.at < ttl) return aged(h, false);
+    if (h?.quietUntil !== undefined && now() < h.quietUntil) return aged(h, true);
     let p = inflight.get(name);
     if (!p) {
       p = fetch(name).finally(() => inflight.delete(name));

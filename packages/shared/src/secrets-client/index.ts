@@ -1,4 +1,4 @@
 export { createSecretsClient } from './client.js';
 export type { SecretStatus, SecretsClient, SecretsClientOptions, SecretValue } from './types.js';
-export { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from './types.js';
+export { MAX_STALE_REFUSAL, SECRET_NAME_PATTERN, SECRET_NAME_RULE } from './types.js';
 export { selectField, splitRef, templateRefs } from './template.js';

@@ -8,6 +8,12 @@ import type { Logger } from '../log/index.js';
 export const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 export const SECRET_NAME_RULE = 'a secret name is 1 to 512 letters, digits and / _ + = . @ - characters';
 
+/**
+ * How the secrets service says a value is too old to serve (SECRETS_MAX_STALE). A client holding an earlier copy of
+ * the same value must not serve it either: its copy is at least as old.
+ */
+export const MAX_STALE_REFUSAL = 'the cached value is older than the maximum stale age';
+
 /** One secret as served by `vigil-secrets` (contract §4). `stale` values come from a cache during an outage. */
 export interface SecretValue {
   name: string;
