@@ -11,20 +11,31 @@ export type StartDecision =
   | { action: 'conflict'; reason: string; runningRunId?: string };
 
 /**
- * The run occupying the job, if any; the run record (fresher) wins over the job state. A run past its
- * start deadline (missed) or its timeout (stuck) no longer occupies the job, even before the verdict is
- * stored: a job must not be blocked forever by a run nobody is executing.
+ * The run occupying the job, if any: the earliest of the job's requested or started runs that still does; the
+ * run record (fresher) wins over the job state. A run past its start deadline (missed) or its timeout (stuck)
+ * no longer occupies the job, even before the verdict is stored: a job must not be blocked forever by a run
+ * nobody is executing. A delayed run (`notBefore`, e.g. `vigil trigger --delay 6d`) occupies the job only from
+ * `notBefore` on (the runner does not start it before): until then slots and triggers go on as if it were not there.
  */
 export function activeRunId(
   state: JobState | undefined,
   runs: { get(id: string): RunRecord | undefined },
   overdue: (run: RunRecord) => boolean = () => false,
+  nowMs?: number,
 ): string | undefined {
-  const id = state?.currentRunId;
-  if (!id) return undefined;
-  const rec = runs.get(id);
-  if (rec) return isActive(rec) && !overdue(rec) ? id : undefined;
-  return state?.currentStatus === 'requested' || state?.currentStatus === 'started' ? id : undefined;
+  const ids = state?.activeRunIds ?? (state?.currentRunId ? [state.currentRunId] : []);
+  for (const id of ids) {
+    const rec = runs.get(id);
+    if (rec) {
+      if (!isActive(rec) || overdue(rec)) continue;
+      if (nowMs !== undefined && !rec.startedAt && rec.notBefore && Date.parse(rec.notBefore) > nowMs) continue;
+      return id;
+    }
+    // no record in the live copy yet (the two buckets are watched apart): trust the job state
+    if (id === state?.currentRunId && (state.currentStatus === 'requested' || state.currentStatus === 'started'))
+      return id;
+  }
+  return undefined;
 }
 
 /** Whether a new run may start now, per the job's concurrency policy and pause state. */

@@ -26,6 +26,30 @@ export async function startHistory(ctx: SchedulerContext): Promise<ConsumerHandl
   });
 }
 
+/**
+ * Waits (at most `timeoutMs`, real time) until the history consumer has folded every `job.*` event the stream
+ * held when called, and the live copies show the result: a run that finished while no scheduler ran must not
+ * look still running to catch-up. Returns false on timeout (catch-up then goes on with what it knows).
+ */
+export async function historyCaughtUp(ctx: SchedulerContext, consumer: ConsumerHandle, timeoutMs: number) {
+  const until = Date.now() + timeoutMs;
+  const jsm = await ctx.bus.js.jetstreamManager();
+  const target = (await jsm.streams.info(consumer.stream)).state.last_seq;
+  for (;;) {
+    const info = await jsm.consumers.info(consumer.stream, consumer.durable);
+    // everything up to the target acked (other replicas may be busy with newer events), or nothing left at all
+    const done =
+      info.ack_floor.stream_seq >= target ||
+      (info.num_pending === 0 && info.num_ack_pending === 0 && consumer.inFlight === 0);
+    if (done) break;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const left = Math.max(0, until - Date.now());
+  const [runs, jobs] = await Promise.all([ctx.runs.caughtUp(left), ctx.jobStates.caughtUp(left)]);
+  return runs && jobs;
+}
+
 export async function foldRunEvent(ctx: SchedulerContext, verb: string, event: CloudEvent<JobRun>): Promise<void> {
   const data = event.data;
   await updateJson<RunRecord>(ctx.kv.runs, data.runId, (prev) => applyRunEvent(prev, verb, data, event.time));

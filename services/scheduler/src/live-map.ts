@@ -11,6 +11,8 @@ export class LiveMap<T> {
   private stopped = false;
   private watcher?: { stop(): void };
   private listeners: ((key: string, value: T | undefined) => void)[] = [];
+  /** The newest bucket revision this copy has applied. */
+  private revision = 0;
 
   constructor(
     private readonly kv: KV,
@@ -37,6 +39,7 @@ export class LiveMap<T> {
   private async follow(iter: AsyncIterable<KvEntry>): Promise<void> {
     try {
       for await (const entry of iter) {
+        if (entry.revision > this.revision) this.revision = entry.revision;
         const value = decodeJson<T>(entry);
         if (value === undefined) this.values.delete(entry.key);
         else this.values.set(entry.key, value);
@@ -64,6 +67,20 @@ export class LiveMap<T> {
         this.log.warn({ err }, `${this.name} watch re-open failed; retrying`);
       }
     }
+  }
+
+  /**
+   * Resolves once this copy has applied every write the bucket held when called (or after `timeoutMs`, with
+   * false): a read right after a write made elsewhere then sees it.
+   */
+  async caughtUp(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    const { state } = (await this.kv.status()).streamInfo;
+    while (state.messages > 0 && this.revision < state.last_seq) {
+      if (this.stopped || Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
   }
 
   get(key: string): T | undefined {

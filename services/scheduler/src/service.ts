@@ -14,7 +14,7 @@ import { isOverdue } from './deadlines.js';
 import { BreakerTracker } from './breakers.js';
 import { processEnv, type SchedulerConfig, schedulerConfigSchema } from './config.js';
 import { BUCKETS, type SchedulerContext } from './context.js';
-import { startHistory } from './history.js';
+import { historyCaughtUp, startHistory } from './history.js';
 import { registerHttpRoutes } from './http-routes.js';
 import type { JobState } from './job-state.js';
 import { JobsSource } from './jobs-source.js';
@@ -35,6 +35,7 @@ export interface StartSchedulerOptions {
 
 export const SCHEDULER_VERSION = packageVersion(import.meta.url);
 const DAY = 86_400_000;
+const HISTORY_CATCH_UP_TIMEOUT_MS = 15_000;
 
 /** A job by name: own entries only (a name from a URL or an event must not find `constructor`, `toString`...). */
 export function jobByName(file: JobsFile, name: string): JobDefinition | undefined {
@@ -76,8 +77,11 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
         jobs: () => source.get(),
         job: (name) => jobByName(source.get(), name),
         occupyingRun: (job) =>
-          activeRunId(jobStates.get(job), runs, (run) =>
-            isOverdue(run, jobByName(source.get(), run.job), ctx.defaults, rt.clock.now()),
+          activeRunId(
+            jobStates.get(job),
+            runs,
+            (run) => isOverdue(run, jobByName(source.get(), run.job), ctx.defaults, rt.clock.now()),
+            rt.clock.now(),
           ),
         defaults: {
           startDeadlineMs: config.SCHEDULER_START_DEADLINE,
@@ -95,9 +99,17 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       await Promise.all([runs.start(), jobStates.start()]);
       rt.phase(`run history loaded: ${runs.values.size} runs, ${jobStates.values.size} job states`);
 
-      await startHistory(ctx);
+      const history = await startHistory(ctx);
       await startTriggerConsumer(ctx);
       rt.phase('consuming job events (history) and job.trigger.>');
+      // catch-up decides forbid/replace from the run history: fold what happened while no scheduler ran first
+      // (e.g. a run that finished meanwhile must not look still running and get the catch-up slot skipped)
+      if (!(await historyCaughtUp(ctx, history, HISTORY_CATCH_UP_TIMEOUT_MS)))
+        rt.log.warn(
+          { timeoutMs: HISTORY_CATCH_UP_TIMEOUT_MS },
+          'run history backlog not folded in time; catching up anyway',
+        );
+      rt.phase('run history backlog folded');
 
       const dispatcher = new SlotDispatcher(ctx);
       const ticker = new Ticker(ctx, dispatcher);

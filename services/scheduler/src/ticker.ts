@@ -6,6 +6,8 @@ import type { SlotDispatcher } from './slot-dispatcher.js';
 
 // Timers longer than this are re-armed in steps (setTimeout's limit is ~24.8 days; clocks also drift).
 const MAX_TIMER_MS = 6 * 3_600_000;
+/** Missed slots reported one by one after downtime; older ones get one job.missed that names how many. */
+export const MAX_LISTED_MISSED = 100;
 
 interface Armed {
   key: string;
@@ -63,14 +65,26 @@ export class Ticker {
       const last = this.ctx.jobStates.get(def.name)?.lastSlotAt;
       const schedule = new JobSchedule(def);
       if (last === undefined || !schedule.scheduled) continue;
-      // the slot due right now belongs to the ticker, not to catch-up
-      const missed = schedule.between(last, now - 1, 500);
+      // the slot due right now belongs to the ticker, not to catch-up; bounded work however long the outage
+      const { slots: missed, older } = schedule.span(last, now - 1, MAX_LISTED_MISSED);
       if (missed.length === 0) continue;
       const plan = planCatchUp(missed, now, def.catchUp);
       this.ctx.log.warn(
-        { job: def.name, missed: missed.length, catchUp: plan.run !== undefined },
+        { job: def.name, missed: missed.length + (older?.count ?? 0), catchUp: plan.run !== undefined },
         'slots missed while down',
       );
+      if (older) {
+        // too many to report one by one: one job.missed (on the oldest of them) names how many and when
+        const iso = (ms: number) => new Date(ms).toISOString();
+        const range = older.exact
+          ? `from ${iso(older.first)} to ${iso(older.last ?? older.first)}`
+          : `from ${iso(older.first)} to before ${iso(missed[0])}`;
+        const reason =
+          `scheduler was down; ${older.exact ? '' : 'about '}${older.count} older slots ${range} were not run ` +
+          `(not reported one by one: only the newest ${missed.length} are)`;
+        this.ctx.log.error({ job: def.name, count: older.count, exact: older.exact }, reason);
+        await this.dispatcher.dispatch(def, older.first, 'missed', reason);
+      }
       for (const m of plan.missed) await this.dispatcher.dispatch(def, m.slot, 'missed', m.reason);
       if (plan.run !== undefined)
         await this.dispatcher.dispatch(def, plan.run, 'catch-up', 'scheduler was down at this slot');

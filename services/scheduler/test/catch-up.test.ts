@@ -97,6 +97,7 @@ describe('a 10 h outage: paused jobs stay quiet, missed slots bring no burst of 
 
   it('one catch-up run and 9 job.missed for the running job, nothing for the paused one, one backup at most', async () => {
     expect((await h.api('POST', '/api/jobs/quiet/pause', { reason: 'maintenance' })).status).toBe(200);
+    await waitFor(async () => (await h.api('GET', '/api/jobs/quiet')).body.paused === true);
     await h.clock.set(at('2026-01-01T01:00:00Z'));
     const first = `loud.${at('2026-01-01T01:00:00Z') / 1000}`;
     await h.events.waitFor('job.requested.loud');
@@ -139,5 +140,53 @@ describe('a 10 h outage: paused jobs stay quiet, missed slots bring no burst of 
     expect(backups()).toHaveLength(1);
     expect(downMissed('loud')).toHaveLength(9);
     expect(h.events.of('job.requested.quiet')).toHaveLength(0);
+  });
+});
+
+const BUSY_JOBS = `jobs:
+  pulse:
+    schedule: "* * * * * *"
+    timezone: Europe/Berlin
+    handler: health.daily
+    catchUp: 1m
+`;
+
+describe('a day-long outage of a per-second job: bounded catch-up, nothing dropped silently', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(BUSY_JOBS, '2026-01-01T00:00:00Z');
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('the newest slots one by one, one job.missed naming how many older slots did not run and when', async () => {
+    await h.clock.set(at('2026-01-01T00:00:01Z'));
+    await waitFor(async () => (await h.api('GET', '/api/jobs/pulse')).body.lastSlotAt === '2026-01-01T00:00:01.000Z');
+    await h.service.stop();
+
+    // back one day later: 86 400 slots in (00:00:01, 2 Jan 00:00:01)
+    h.service = await h.startScheduler(new ManualClock(at('2026-01-02T00:00:01Z')));
+    const catchUp = await waitFor(() =>
+      h.events.of('job.requested.pulse').find((e) => e.event.data.trigger === 'catch-up'),
+    );
+    expect(catchUp.event.data.scheduledAt).toBe('2026-01-02T00:00:00.000Z');
+    const downMissed = () =>
+      h.events.of('job.missed.pulse').filter((m) => /scheduler was down/.test(m.event.data.reason));
+    const missed = await waitFor(() => (downMissed().length >= 100 ? downMissed() : undefined));
+    const summary = missed.filter((m) => /older slots/.test(m.event.data.reason));
+    expect(summary).toHaveLength(1);
+    const { data } = summary[0].event;
+    expect(data.scheduledAt).toBe('2026-01-01T00:00:02.000Z');
+    expect(data.reason).toMatch(
+      /^scheduler was down; about (\d+) older slots from 2026-01-01T00:00:02\.000Z to before 2026-01-01T23:58:21\.000Z were not run \(not reported one by one: only the newest 100 are\)$/,
+    );
+    const count = Number(/about (\d+)/.exec(data.reason)?.[1]);
+    expect(Math.abs(count - 86_300)).toBeLessThan(100);
+    // the 99 newest slots besides the catch-up run, each reported on its own
+    expect(missed.filter((m) => !/older slots/.test(m.event.data.reason))).toHaveLength(99);
+    const api = apiClient(h.service.url, TOKEN);
+    await waitFor(async () => (await api('GET', '/api/jobs/pulse')).body.lastSlotAt === '2026-01-02T00:00:00.000Z');
+    expect(downMissed()).toHaveLength(100);
   });
 });

@@ -132,3 +132,46 @@ describe('catch-up after downtime', () => {
     });
   });
 });
+
+describe('slots over a long outage: bounded work, the older ones summed up', () => {
+  it('a per-second cron in a time zone down one day: the newest 100 listed, the rest counted, fast', () => {
+    const s = new JobSchedule({ schedule: '* * * * * *', timezone: 'Europe/Berlin' });
+    const from = at('2026-01-01T00:00:00Z');
+    const to = from + 86_400_000 - 1;
+    const t0 = performance.now();
+    const { slots, older } = s.span(from, to, 100);
+    // walking all 86 400 slots took ~22 s of blocked event loop; the bound keeps it well under a second
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(slots).toHaveLength(100);
+    expect(iso(slots[0])).toBe('2026-01-01T23:58:20.000Z');
+    expect(iso(slots[99])).toBe('2026-01-01T23:59:59.000Z');
+    expect(older).toMatchObject({ exact: false, first: from + 1000 });
+    expect(Math.abs((older?.count ?? 0) - 86_299)).toBeLessThan(100);
+  });
+
+  it('counts exactly when it can: a per-minute cron over 12 h, an every: job over a year', () => {
+    const cron = new JobSchedule({ schedule: '* * * * *', timezone: 'America/New_York' });
+    const c = cron.span(at('2026-01-01T00:00:00Z'), at('2026-01-01T12:00:00Z'), 100);
+    expect(c.slots.map(iso).slice(-1)).toEqual(['2026-01-01T12:00:00.000Z']);
+    expect(c.older).toEqual({
+      count: 620,
+      exact: true,
+      first: at('2026-01-01T00:01:00Z'),
+      last: at('2026-01-01T10:20:00Z'),
+    });
+    expect(iso(c.slots[0])).toBe('2026-01-01T10:21:00.000Z');
+    const every = new JobSchedule({ every: 1_000 });
+    const e = every.span(at('2026-01-01T00:00:00Z'), at('2027-01-01T00:00:00Z'), 100);
+    expect(e.slots).toHaveLength(100);
+    expect(e.older).toEqual({
+      count: 365 * 86_400 - 100,
+      exact: true,
+      first: at('2026-01-01T00:00:01Z'),
+      last: at('2026-12-31T23:58:20Z'),
+    });
+    // few slots: all listed, nothing summed up
+    expect(cron.span(at('2026-01-01T00:00:00Z'), at('2026-01-01T01:00:00Z'), 100)).toEqual({
+      slots: expect.any(Array),
+    });
+  });
+});
