@@ -27,6 +27,10 @@ export interface HandlerContext<O = Record<string, unknown>> {
   /** Keeps the run alive (heartbeat) and records a progress note. */
   progress(note: string): void;
   clock: Clock;
+  /** The run's scheduled time as requested (ISO 8601; a backup or manual run: when it was requested). */
+  scheduledAt: string;
+  /** The job's IANA time zone (`timezone:` of the job or the jobs file, default UTC): days are counted in it. */
+  timezone: string;
 }
 
 export interface TargetOutcome {
@@ -44,7 +48,10 @@ export interface HandlerResult {
 }
 
 export interface JobHandler<O = Record<string, unknown>> {
-  /** Checks options and targets before any side effect; throw ValidationError (or return a message). */
+  /**
+   * Checks options and targets before any side effect: return a message or throw (any error thrown here fails the
+   * run at once with class `validation`, without retries).
+   */
   // biome-ignore lint/suspicious/noConfusingVoidType: a validate() that returns nothing is the common case
   validate?(ctx: HandlerContext<O>): void | string | undefined | Promise<void | string | undefined>;
   // biome-ignore lint/suspicious/noConfusingVoidType: `async run() {}` is a valid handler

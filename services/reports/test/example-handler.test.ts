@@ -26,6 +26,8 @@ describe('examples/handlers/uptime-digest.mjs (the documented module handler)', 
         signal: new AbortController().signal,
         progress: () => undefined,
         clock: systemClock,
+        scheduledAt: new Date().toISOString(),
+        timezone: 'UTC',
       });
       expect(await handler.validate?.(ctx(['ftp://nope']))).toMatch(/not an http/);
       const result = await handler.run(ctx([`${receiver.url}/up`, `${receiver.url}/down`]));

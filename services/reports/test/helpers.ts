@@ -21,6 +21,8 @@ export interface RequestOptions {
   targets?: string[];
   trigger?: 'schedule' | 'manual' | 'backup' | 'catch-up';
   notBefore?: string;
+  /** The run's scheduled time (ISO); default now. */
+  scheduledAt?: string;
   /** Extra request headers (correlation id, traceparent). */
   headers?: Record<string, string>;
 }
@@ -32,7 +34,7 @@ export async function requestRun(nc: NatsConnection, job: string, runId: string,
     job,
     attempt: 1,
     trigger: opts.trigger ?? 'manual',
-    scheduledAt: new Date().toISOString(),
+    scheduledAt: opts.scheduledAt ?? new Date().toISOString(),
     status: 'requested',
     ...(opts.targets ? { targets: opts.targets } : {}),
     ...(opts.notBefore ? { notBefore: opts.notBefore } : {}),

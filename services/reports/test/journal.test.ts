@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 import { AckPolicy, connect, type KV, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +163,71 @@ describe('idempotency journal', () => {
       clearInterval(alive);
       await events.waitFor('job.succeeded', 1, 10_000);
       expect(g.journalTest).toBe(1);
+    } finally {
+      clearInterval(alive);
+      await service.stop();
+    }
+  });
+  it('a sequence reused by another run (broker lost the stream tail) is executed, not answered with the old run', async () => {
+    const { file } = jobsDir('jobs:\n  reused:\n    handler: module:./count.mjs\n', {
+      'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
+    });
+    g.journalTest = 0;
+    const jsm = await nc.jetstreamManager();
+    // As the cases above set them up (when run on its own, this one does).
+    await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] }).catch(() => undefined);
+    await jsm.consumers
+      .add('VIGIL_JOBS', {
+        durable_name: 'runner',
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'job.requested.>',
+        ack_wait: nanos(1000),
+        max_deliver: -1,
+      })
+      .catch(() => undefined);
+    await requestRun(nc, 'reused', 'reused-new-1');
+    await requestRun(nc, 'reused', 'reused-new-2');
+    const consumer = await nc.jetstream().consumers.get('VIGIL_JOBS', 'runner');
+    // Delivered and not acked: both come back as redeliveries, so they are looked up in the journal.
+    const first = await consumer.next();
+    const second = await consumer.next();
+    if (!first || !second) throw new Error('no message');
+    // The journal still holds records of runs that had these sequences before the broker lost them: one
+    // finished, one claimed by a replica that is alive.
+    const kv = await nc.jetstream().views.kv(IDEMPOTENCY_BUCKET);
+    const earlier = new RunJournal(kv, 'earlier-replica');
+    await earlier.claim(first.seq, 'lost-run-1');
+    await earlier.complete(first.seq, 'lost-run-1', {
+      status: 'succeeded',
+      id: 'EVT-LOST',
+      startedAt: Date.now() - 10,
+      finishedAt: Date.now() - 5,
+      attempts: 1,
+    });
+    await earlier.claim(second.seq, 'lost-run-2');
+    await earlier.markAlive();
+    const alive = setInterval(() => void earlier.markAlive(), 200);
+    const lines: string[] = [];
+    const logDestination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const events = collectEvents(nc, 'job.succeeded.reused');
+    const service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'info', RUNNER_ACK_WAIT: '1s' },
+      handleSignals: false,
+      logDestination,
+    });
+    try {
+      const done = await events.waitFor('job.succeeded.reused', 2, 10_000);
+      expect(done.map((e) => e.event.data.runId).sort()).toEqual(['reused-new-1', 'reused-new-2']);
+      expect(done.map((e) => e.event.id)).not.toContain('EVT-LOST');
+      expect(g.journalTest).toBe(2);
+      const log = lines.join('');
+      expect(log).not.toContain('redelivered run had finished');
+      expect(log).not.toContain('deferring');
     } finally {
       clearInterval(alive);
       await service.stop();

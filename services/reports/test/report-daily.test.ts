@@ -33,6 +33,17 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
     targets: { secret: companies }
     retries: { max: 0 }
     report: { ${common}, models: [secret-model], apiKey: "\${secret:openai.key}" }
+  empty-answer:
+    handler: report.daily
+    targets: [acme]
+    retries: { max: 0 }
+    report: { ${common}, models: [empty-e, fallback-e] }
+  berlin-report:
+    handler: report.daily
+    timezone: Europe/Berlin
+    targets: [acme]
+    retries: { max: 0 }
+    report: { ${common}, models: [berlin-model], prompt: "Report for {{target}} on {{date}}" }
   ten-targets:
     handler: report.daily
     targets: [${targets.join(', ')}]
@@ -86,6 +97,32 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
     expect(calls).toHaveLength(2);
     expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(950);
     expect(llm.requests.filter((r) => r.model === 'fallback-b')).toHaveLength(0);
+  });
+
+  it('an empty answer is retried on the same model (transient), not a reason to fall back at once', async () => {
+    llm.plan('empty-e', [{ text: '' }, {}]);
+    const events = collectEvents(nc, 'job.*.empty-answer');
+    await requestRun(nc, 'empty-answer', 'ea-1');
+    const [done] = await events.waitFor('job.succeeded', 1, 15_000);
+    expect(done.event.data.details.model).toBe('empty-e');
+    expect(llm.requests.filter((r) => r.model === 'empty-e')).toHaveLength(2);
+    expect(llm.requests.filter((r) => r.model === 'fallback-e')).toHaveLength(0);
+  });
+
+  it("files a report under its scheduled day in the job's time zone, also for a backup after midnight UTC", async () => {
+    const events = collectEvents(nc, 'job.*.berlin-report');
+    // 00:30 in Berlin on 10 March is 23:30 UTC on 9 March; its backup runs at 01:10 Berlin time.
+    await requestRun(nc, 'berlin-report', 'bl-1', { scheduledAt: '2025-03-09T23:30:00.000Z', trigger: 'schedule' });
+    await requestRun(nc, 'berlin-report', 'bl-2', { scheduledAt: '2025-03-10T00:10:00.000Z', trigger: 'backup' });
+    const done = await events.waitFor('job.succeeded', 2, 15_000);
+    for (const d of done) {
+      expect(d.event.data.details.date).toBe('2025-03-10');
+      expect(d.event.data.details.artifacts).toEqual(['berlin-report/2025-03-10/acme.md']);
+    }
+    const prompts = llm.requests.filter((r) => r.model === 'berlin-model').map((r) => r.prompt);
+    expect(prompts).toEqual(['Report for acme on 2025-03-10', 'Report for acme on 2025-03-10']);
+    const os = await nc.jetstream().views.os('reports');
+    expect(await os.info('berlin-report/2025-03-10/acme.md')).toBeTruthy();
   });
 
   it('10 targets with 2 failing permanently: job.partial naming exactly those 2, 8 artifacts stored', async () => {

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { makeEnvelope } from '@vigil/shared';
 import {
@@ -9,10 +10,24 @@ import {
   type TestServer,
   waitFor,
 } from '@vigil/shared/testing';
-import { connect, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReportsService } from '../src/service.js';
 import { jobsDir, requestRun } from './helpers.js';
+
+/** Whether a process is still running (a zombie nobody reaped yet counts as gone). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 const LEAKY_KEY = 'Ak-7f3c9e-upstream-key';
 const g = globalThis as unknown as { vigilTest: Record<string, number> };
@@ -30,6 +45,11 @@ const modules = {
     return { targets: ctx.targets.map((t) => ({ target: t, ok: t !== 'bad', error: t === 'bad' ? new Error('nope') : undefined })) };
   } };`,
   'forgetful.mjs': `export default { async run(ctx) { return { targets: [{ target: ctx.targets[0], ok: true }] }; } };`,
+  'echo.mjs': `export default { async run(ctx) { return { details: { attempt: ctx.attempt, keyLength: ctx.options.key.length } }; } };`,
+  'throwing.mjs': `export default {
+    validate() { throw new Error('throwing: bad configuration'); },
+    async run() { globalThis.vigilTest.throwing = (globalThis.vigilTest.throwing ?? 0) + 1; },
+  };`,
   'strict.mjs': `export default {
     validate(ctx) { if (!ctx.options.token) return 'module.token is required'; },
     async run() { globalThis.vigilTest.strict = (globalThis.vigilTest.strict ?? 0) + 1; },
@@ -56,6 +76,23 @@ describe('runner behaviour', () => {
     nc.subscribe('secrets.get', {
       callback: (_e, m) => {
         const { name } = JSON.parse(new TextDecoder().decode(m.data));
+        if (name === 'flaky-key') g.vigilTest.flakySecret = (g.vigilTest.flakySecret ?? 0) + 1;
+        if (name === 'flaky-key' && g.vigilTest.flakySecret <= 2) {
+          // The secrets service briefly unavailable (its error reply), twice.
+          const h = headers();
+          h.set('Nats-Service-Error-Code', '503');
+          h.set('Nats-Service-Error', 'backend unavailable');
+          m.respond(new Uint8Array(), { headers: h });
+          return;
+        }
+        if (name === 'flaky-key') {
+          m.respond(
+            new TextEncoder().encode(
+              JSON.stringify({ name, value: 'fk-1', stale: false, ageSeconds: 1, source: 'file' }),
+            ),
+          );
+          return;
+        }
         const value = name === 'upstream-key' ? LEAKY_KEY : undefined;
         m.respond(
           new TextEncoder().encode(JSON.stringify({ name, value, stale: false, ageSeconds: 1, source: 'file' })),
@@ -84,6 +121,13 @@ describe('runner behaviour', () => {
   strict:
     handler: module:./strict.mjs
     retries: { max: 3, base: 10ms }
+  throwing:
+    handler: module:./throwing.mjs
+    retries: { max: 3, base: 10ms }
+  secret-flaky:
+    handler: module:./echo.mjs
+    retries: { max: 3, base: 10ms, cap: 20ms }
+    module: { key: "\${secret:flaky-key}" }
   ping:
     handler: http
     http: { url: "${receiver.url}/ping", method: POST, body: { hello: world } }
@@ -103,6 +147,10 @@ describe('runner behaviour', () => {
     handler: command
     retries: { max: 0 }
     command: { run: [node, -e, "console.error('disk full'); process.exit(3)"] }
+  shell-fork:
+    handler: command
+    retries: { max: 0 }
+    command: { run: "sh -c 'echo $$ > grandchild.pid; exec sleep 9999'; echo never", timeout: 1000 }
   http-leaky:
     handler: http
     retries: { max: 0 }
@@ -217,6 +265,28 @@ describe('runner behaviour', () => {
     expect(g.vigilTest.strict).toBeUndefined();
   });
 
+  it('a validate() that throws a plain Error fails at once with class validation, without retrying', async () => {
+    const events = collectEvents(nc, 'job.*.throwing');
+    await requestRun(nc, 'throwing', 'th-1');
+    const [failed] = await events.waitFor('job.failed');
+    expect(failed.event.data.error).toMatchObject({
+      class: 'validation',
+      code: 'VIGIL_E_VALIDATION',
+      message: 'throwing: bad configuration',
+    });
+    expect(failed.event.data.attempt).toBe(1);
+    expect(g.vigilTest.throwing).toBeUndefined();
+  });
+
+  it("retries a secrets service that is briefly unavailable before the handler, per the job's retries", async () => {
+    const events = collectEvents(nc, 'job.*.secret-flaky');
+    await requestRun(nc, 'secret-flaky', 'sf-1');
+    const [done] = await events.waitFor('job.succeeded', 1, 10_000);
+    expect(g.vigilTest.flakySecret).toBe(3);
+    expect(done.event.data.attempt).toBe(3);
+    expect(done.event.data.details).toEqual({ attempt: 3, keyLength: 4 });
+  });
+
   it('fails a request for a job the jobs file does not know with class validation', async () => {
     const events = collectEvents(nc, 'job.*.ghost');
     await requestRun(nc, 'ghost', 'g-1');
@@ -274,6 +344,19 @@ describe('runner behaviour', () => {
     expect(ok.event.data.details.stdoutTail).toContain('hi from shell-ok');
     expect(bad.event.data.error.message).toContain('disk full');
     expect(bad.event.data.error.message).toContain('exited with 3');
+  });
+
+  it('command: a timeout kills what the shell forked too, and the run fails with a timeout error', async () => {
+    const events = collectEvents(nc, 'job.*.shell-fork');
+    const started = Date.now();
+    await requestRun(nc, 'shell-fork', 'fork-1');
+    const [failed] = await events.waitFor('job.failed', 1, 8_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(failed.event.data.error).toMatchObject({ class: 'transient', code: 'VIGIL_E_TIMEOUT' });
+    expect(failed.event.data.error.message).toContain('timed out after 1000 ms');
+    const pid = Number(readFileSync(path.join(path.dirname(jobsFile), 'grandchild.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => !processAlive(pid), 3_000);
   });
 
   it("command: inherits the runner's environment but not Vigil's own credentials", async () => {

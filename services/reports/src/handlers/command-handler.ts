@@ -17,12 +17,20 @@ const optionsSchema = z.object({
 });
 
 const TAIL = 4096;
+/** Between SIGTERM and SIGKILL to the command's process group. */
+const KILL_GRACE_MS = 5_000;
+/** After the command exits, how long output still in its pipes is waited for. */
+const OUTPUT_GRACE_MS = 200;
+const PROGRESS_EVERY_MS = 1_000;
 
 function tail(buf: string): string {
   return buf.length > TAIL ? `…${buf.slice(-TAIL)}` : buf;
 }
 
-/** `command`: spawns a process (array = no shell), captures the tail of its output, kills it on timeout/cancel. */
+/**
+ * `command`: spawns a process (array = no shell) in its own process group, captures the tail of its output, and
+ * on timeout/cancel kills the whole group (SIGTERM, SIGKILL after a grace).
+ */
 export function commandHandler() {
   const parse = (options: unknown) => {
     const r = optionsSchema.safeParse(options);
@@ -39,26 +47,48 @@ export function commandHandler() {
     },
     run: (ctx) => {
       const o = parse(ctx.options);
+      // Cancelled (or shutting down) before it started: nothing is spawned.
+      if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
       const [cmd, ...args] = Array.isArray(o.run) ? o.run : [o.run];
+      // Its own process group, so a timeout or cancel reaches what it forked too (`sh -c "a; b"`).
       const child = spawn(cmd, args, {
         cwd: path.resolve(ctx.baseDir, o.cwd ?? '.'),
         env: { ...inheritedEnv(), ...o.env, VIGIL_RUN_ID: ctx.runId, VIGIL_JOB: ctx.job },
         shell: !Array.isArray(o.run),
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       });
       let out = '';
       let err = '';
+      let lastProgress = Number.NEGATIVE_INFINITY;
       child.stdout.on('data', (c: Buffer) => {
         out = tail(out + c.toString());
-        ctx.progress('output');
+        // A heartbeat and a log line at most once a second, however chatty the command is.
+        const now = ctx.clock.now();
+        if (now - lastProgress >= PROGRESS_EVERY_MS) {
+          lastProgress = now;
+          ctx.progress('output');
+        }
       });
       child.stderr.on('data', (c: Buffer) => {
         err = tail(err + c.toString());
       });
       let timedOut = false;
+      let killing = false;
+      const signalGroup = (sig: NodeJS.Signals) => {
+        if (child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // the group is gone already (ESRCH)
+        }
+      };
       const kill = () => {
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+        if (killing) return;
+        killing = true;
+        signalGroup('SIGTERM');
+        // Whatever ignores SIGTERM in the group is killed after the grace, even when the direct child exited.
+        setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS).unref();
       };
       const timer = setTimeout(() => {
         timedOut = true;
@@ -66,15 +96,25 @@ export function commandHandler() {
       }, o.timeout);
       ctx.signal.addEventListener('abort', kill, { once: true });
       return new Promise((resolve, reject) => {
-        child.on('error', (e) => {
+        let settled = false;
+        const cleanup = () => {
+          settled = true;
           clearTimeout(timer);
+          ctx.signal.removeEventListener('abort', kill);
+        };
+        child.on('error', (e) => {
+          if (settled) return;
+          cleanup();
           reject(
             new ValidationError(`cannot start ${cmd}: ${e.message}`, { code: ErrorCode.COMMAND_FAILED, cause: e }),
           );
         });
-        child.on('close', (code, sig) => {
-          clearTimeout(timer);
-          ctx.signal.removeEventListener('abort', kill);
+        const finish = (code: number | null, sig: NodeJS.Signals | null) => {
+          if (settled) return;
+          cleanup();
+          // A process it left behind may still hold the pipes: stop reading them.
+          child.stdout.destroy();
+          child.stderr.destroy();
           // The tails go into job events and run records as they are; the message is scrubbed by toErrorInfo.
           const stdoutTail = scrubSecrets(tail(out));
           const stderrTail = scrubSecrets(tail(err));
@@ -91,6 +131,15 @@ export function commandHandler() {
               }),
             );
           } else resolve({ details });
+        };
+        // Settled when the process exits (its last output read, or a short grace for it), not when every holder
+        // of its stdout/stderr closed them: a process it forked may keep them open for as long as it lives.
+        child.on('exit', (code, sig) => {
+          const grace = setTimeout(() => finish(code, sig), OUTPUT_GRACE_MS);
+          child.on('close', () => {
+            clearTimeout(grace);
+            finish(code, sig);
+          });
         });
       });
     },

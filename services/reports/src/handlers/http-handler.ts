@@ -1,10 +1,11 @@
 import {
   type Breaker,
+  type BreakerOptions,
   createBreaker,
   ErrorCode,
   httpStatusError,
   parseRetryAfter,
-  type Runtime,
+  type Logger,
   ValidationError,
 } from '@vigil/shared';
 import { z } from 'zod';
@@ -31,23 +32,62 @@ function shownUrl(url: string): string {
   return `${u.origin}${u.pathname}`;
 }
 
-async function send(call: Call): Promise<{ status: number; bytes: number }> {
+/** Response bytes read at most (to report `bytes`); the rest of a longer body is discarded unread. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Characters of the body a failure message quotes. */
+const EXCERPT_CHARS = 200;
+/** A longer Retry-After is not honoured as it is: the retry waits this long instead. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+interface Sent {
+  status: number;
+  bytes: number;
+  /** The body was longer than MAX_BODY_BYTES (not read further). */
+  truncated: boolean;
+}
+
+/** Reads at most MAX_BODY_BYTES of the body: the byte count and the start of the text. */
+async function readBounded(res: Response): Promise<{ bytes: number; truncated: boolean; excerpt: string }> {
+  if (!res.body) return { bytes: 0, truncated: false, excerpt: '' };
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let bytes = 0;
+  let excerpt = '';
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (excerpt.length < EXCERPT_CHARS)
+      excerpt += decoder.decode(value.subarray(0, EXCERPT_CHARS * 4), { stream: true });
+    if (bytes >= MAX_BODY_BYTES) {
+      truncated = bytes > MAX_BODY_BYTES || !(await reader.read()).done;
+      bytes = Math.min(bytes, MAX_BODY_BYTES);
+      break;
+    }
+  }
+  if (truncated) await reader.cancel().catch(() => undefined);
+  return { bytes, truncated, excerpt: excerpt.slice(0, EXCERPT_CHARS) };
+}
+
+async function send(call: Call): Promise<Sent> {
   const res = await fetch(call.url, call.init);
-  const text = await res.text();
+  const body = await readBounded(res);
   const ok = call.expect ? call.expect.includes(res.status) : res.status >= 200 && res.status < 300;
   if (!ok) {
+    const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
     throw httpStatusError(
       res.status,
-      `HTTP ${res.status} from ${shownUrl(call.url)}: ${text.slice(0, 200)}`,
-      parseRetryAfter(res.headers.get('retry-after')),
+      `HTTP ${res.status} from ${shownUrl(call.url)}: ${body.excerpt}`,
+      retryAfter === undefined ? undefined : Math.min(retryAfter, MAX_RETRY_AFTER_MS),
     );
   }
-  return { status: res.status, bytes: text.length };
+  return { status: res.status, bytes: body.bytes, truncated: body.truncated };
 }
 
 /** `http`: one request per run through a breaker per origin; 2xx (or `expectStatus`) is success. */
-export function httpHandler(rt: Pick<Runtime<unknown>, 'bus' | 'registry' | 'log'>) {
-  const breakers = new Map<string, Breaker<[Call], { status: number; bytes: number }>>();
+export function httpHandler(rt: Pick<BreakerOptions, 'bus' | 'registry'> & { log: Logger }) {
+  const breakers = new Map<string, Breaker<[Call], Sent>>();
   const breakerFor = (origin: string) => {
     let b = breakers.get(origin);
     if (!b) {
@@ -96,7 +136,13 @@ export function httpHandler(rt: Pick<Runtime<unknown>, 'bus' | 'registry' | 'log
         },
         expect: o.expectStatus,
       });
-      return { details: { status: r.status, bytes: r.bytes, durationMs: ctx.clock.now() - started } };
+      const details: Record<string, unknown> = {
+        status: r.status,
+        bytes: r.bytes,
+        durationMs: ctx.clock.now() - started,
+      };
+      if (r.truncated) details.truncated = true;
+      return { details };
     },
   });
 }

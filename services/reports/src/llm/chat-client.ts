@@ -1,4 +1,4 @@
-import { ErrorCode, httpStatusError, parseRetryAfter, PermanentError } from '@vigil/shared';
+import { ErrorCode, httpStatusError, parseRetryAfter, TransientError } from '@vigil/shared';
 
 export interface ChatRequest {
   /** Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 */
@@ -19,7 +19,8 @@ export interface ChatAnswer {
 
 /**
  * One chat-completions call. Statuses become typed errors once (429/5xx transient with Retry-After,
- * other 4xx permanent); an empty answer is a transient failure (models do that under load).
+ * other 4xx permanent); an empty or non-JSON answer is a transient failure (models and their proxies do that
+ * under load): the same model is retried, and the failure counts toward that model's breaker.
  */
 export async function chatCompletion(req: ChatRequest): Promise<ChatAnswer> {
   const url = `${req.endpoint.replace(/\/+$/, '')}/chat/completions`;
@@ -42,11 +43,11 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatAnswer> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new PermanentError(`model ${req.model}: answer is not JSON`, { code: ErrorCode.MODEL_UNAVAILABLE });
+    throw new TransientError(`model ${req.model}: answer is not JSON`, { code: ErrorCode.MODEL_UNAVAILABLE });
   }
   const content = parsed.choices?.[0]?.message?.content;
   if (typeof content !== 'string' || content.trim() === '') {
-    throw new PermanentError(`model ${req.model}: empty answer`, { code: ErrorCode.MODEL_UNAVAILABLE });
+    throw new TransientError(`model ${req.model}: empty answer`, { code: ErrorCode.MODEL_UNAVAILABLE });
   }
   return { text: content, model: req.model, usage: parsed.usage };
 }

@@ -6,6 +6,7 @@ import {
   type Logger,
   retry,
   ValidationError,
+  VigilError,
 } from '@vigil/shared';
 import type { HandlerContext, HandlerSecrets, JobHandler } from '../handler-api.js';
 import { resolveSecretRefs, hasSecretRefs } from './resolve-options.js';
@@ -18,6 +19,8 @@ export interface ExecuteInput {
   def: JobDefinition;
   handler: JobHandler;
   requestedTargets?: string[];
+  /** The request's `scheduledAt` (ISO 8601). */
+  scheduledAt: string;
   baseDir: string;
   secrets: HandlerSecrets;
   clock: Clock;
@@ -53,6 +56,8 @@ class RunContext implements HandlerContext {
   readonly baseDir: string;
   readonly secrets: HandlerSecrets;
   readonly clock: Clock;
+  readonly scheduledAt: string;
+  readonly timezone: string;
 
   constructor(
     private readonly input: ExecuteInput,
@@ -65,6 +70,8 @@ class RunContext implements HandlerContext {
     this.baseDir = input.baseDir;
     this.secrets = input.secrets;
     this.clock = input.clock;
+    this.scheduledAt = input.scheduledAt;
+    this.timezone = input.def.timezone;
   }
 
   get log(): Logger {
@@ -89,17 +96,32 @@ export interface ExecuteResult {
   targets: string[];
 }
 
+/** What validate() reported, as the error that fails the run: a returned message or a thrown untyped error. */
+function validationFailure(problem: unknown, thrown: boolean, job: string): unknown {
+  if (thrown) {
+    // A typed error keeps its class; anything else a validate() throws is a validation problem, not retried.
+    if (problem instanceof VigilError) return problem;
+    const message = problem instanceof Error ? problem.message : String(problem);
+    return new ValidationError(message, { code: ErrorCode.VALIDATION, cause: problem, details: { job } });
+  }
+  return new ValidationError(String(problem), { code: ErrorCode.VALIDATION, details: { job } });
+}
+
 /**
- * Validates, then runs the handler with the job's retry policy (full-jitter backoff). Validation problems
- * fail at once with class `validation`, before any side effect; only retryable errors are retried.
+ * Runs the handler with the job's retry policy (full-jitter backoff). Each attempt resolves the run's targets
+ * and `${secret:…}` options afresh (a briefly unavailable secrets service is retried like the handler), and the
+ * handler's validate() runs before its first call. Validation problems fail at once with class `validation`,
+ * before any side effect; only retryable errors are retried.
  */
 export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
   const { def, handler, clock } = input;
   const { abort } = input.hooks;
   let attempts = 0;
   let targets: string[] = [];
-  try {
-    // Fast path without awaits for the common case of a job with a plain target list (or none).
+  let validated = handler.validate === undefined;
+  // The common case (plain target list or none, no secret references, validated) calls the handler directly.
+  const plain = def.targets === undefined && !input.requestedTargets && !needsSecrets(def);
+  const prepared = async (attempt: number) => {
     targets =
       def.targets === undefined && !input.requestedTargets
         ? []
@@ -108,37 +130,43 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
       string,
       unknown
     >;
-    const ctxFor = (attempt: number): HandlerContext => new RunContext(input, attempt, targets, options);
-    if (handler.validate) {
-      const problem = await handler.validate(ctxFor(1));
-      if (typeof problem === 'string' && problem) {
-        throw new ValidationError(problem, { code: ErrorCode.VALIDATION, details: { job: def.name } });
+    const ctx = new RunContext(input, attempt, targets, options);
+    if (!validated && handler.validate) {
+      let problem: unknown;
+      try {
+        problem = await handler.validate(ctx);
+      } catch (err) {
+        throw validationFailure(err, true, def.name);
       }
+      if (typeof problem === 'string' && problem) throw validationFailure(problem, false, def.name);
+      validated = true;
     }
+    return handler.run(ctx);
+  };
+  const attempt = (n: number) => {
+    attempts = n;
+    return plain && validated
+      ? handler.run(new RunContext(input, n, targets, def.options as Record<string, unknown>))
+      : prepared(n);
+  };
+  try {
     const fixed = def.retries.backoff === 'fixed';
-    if (def.retries.max === 0) attempts = 1;
     const result =
       def.retries.max === 0
-        ? await handler.run(ctxFor(1))
-        : await retry(
-            async (attempt) => {
-              attempts = attempt;
-              return handler.run(ctxFor(attempt));
-            },
-            {
-              max: def.retries.max,
-              base: def.retries.base,
-              cap: fixed ? def.retries.base : def.retries.cap,
-              jitter: 'full',
-              signal: abort.signal,
-              clock,
-              shouldRetry: (err) => !abort.aborted && isRetryable(err),
-              onRetry: (err, attempt, delayMs) =>
-                input.hooks
-                  .log()
-                  .warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
-            },
-          );
+        ? await attempt(1)
+        : await retry(attempt, {
+            max: def.retries.max,
+            base: def.retries.base,
+            cap: fixed ? def.retries.base : def.retries.cap,
+            jitter: 'full',
+            signal: abort.signal,
+            clock,
+            shouldRetry: (err) => !abort.aborted && isRetryable(err),
+            onRetry: (err, attempt, delayMs) =>
+              input.hooks
+                .log()
+                .warn({ err, attempt, delayMs }, `run failed, retry ${attempt}/${def.retries.max} in ${delayMs} ms`),
+          });
     return { outcome: outcomeOf(result, targets), attempts: Math.max(1, attempts), targets };
   } catch (err) {
     const reason = abort.aborted ? (abort.reason ?? err) : err;

@@ -76,11 +76,14 @@ export class Redelivery {
 
   /** A suspect delivery: true when it was handled here (finished before: re-published and acked; or deferred). */
   async handled(slot: RunSlot): Promise<boolean> {
-    const { seq } = slot;
-    const mine = this.recent.get(seq);
+    const { seq, runId: wanted } = slot;
+    // Records are keyed by stream sequence, but a sequence can come back for another run (a broker restart that
+    // lost the stream's unsynced tail reuses it): only records of this run id count; another run's are ignored.
+    const remembered = this.recent.get(seq);
+    const mine = remembered?.runId === wanted ? remembered : undefined;
     const found = mine
       ? { claims: [], done: { runId: mine.runId, summary: mine.summary } }
-      : await this.d.journal.lookup(seq);
+      : await this.d.journal.lookup(seq, wanted);
     if (found.done) {
       const { runId } = found.done;
       const { subject, msgId, event } = found.done.record ?? rebuild(slot.req, found.done.summary as RunSummary);

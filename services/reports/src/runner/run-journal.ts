@@ -182,8 +182,11 @@ export class RunJournal {
     return `{"instance":${JSON.stringify(this.instance)},"c":${JSON.stringify(page.c)},"d":[],"s":[${sums.join(',')}]}`;
   }
 
-  /** Everything the journal knows about the request at stream sequence `seq` (any instance). */
-  async lookup(seq: number): Promise<LookupResult> {
+  /**
+   * Everything the journal knows about the request at stream sequence `seq` (any instance); with `runId`, only
+   * records of that run (a sequence reused by another run after the broker lost the stream's tail is not it).
+   */
+  async lookup(seq: number, runId?: string): Promise<LookupResult> {
     const range = Math.floor(seq / RANGE);
     const keys: string[] = [];
     for await (const k of await this.kv.keys(`r${range}.>`)) keys.push(k);
@@ -198,15 +201,19 @@ export class RunJournal {
         if (this.cache.size > 2000) this.cache.clear();
         this.cache.set(key, page);
       }
-      for (const [s, runId, at] of page.c) if (s === seq) result.claims.push({ instance: page.instance, runId, at });
-      for (const [s, runId, subject, msgId, event] of page.d ?? []) {
-        if (s === seq) result.done = { runId, record: { subject, msgId, event: JSON.stringify(event) } };
+      const other = (id: string) => runId !== undefined && id !== runId;
+      for (const [s, id, at] of page.c) {
+        if (s === seq && !other(id)) result.claims.push({ instance: page.instance, runId: id, at });
       }
-      for (const [s, runId, status, id, startedAt, finishedAt, attempts, outcome] of page.s ?? []) {
-        if (s !== seq) continue;
-        const summary: RunSummary = { status, id, startedAt, finishedAt, attempts };
+      for (const [s, id, subject, msgId, event] of page.d ?? []) {
+        if (s === seq && !other(id))
+          result.done = { runId: id, record: { subject, msgId, event: JSON.stringify(event) } };
+      }
+      for (const [s, id, status, eventId, startedAt, finishedAt, attempts, outcome] of page.s ?? []) {
+        if (s !== seq || other(id)) continue;
+        const summary: RunSummary = { status, id: eventId, startedAt, finishedAt, attempts };
         if (outcome) summary.outcome = outcome;
-        result.done = { runId, summary };
+        result.done = { runId: id, summary };
       }
     }
     return result;

@@ -5,7 +5,12 @@ import type { HandlerSecrets } from '../handler-api.js';
 export function parseTargetList(text: string): string[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('[')) {
-    const parsed: unknown = JSON.parse(trimmed);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new ValidationError('targets secret is not a JSON list', { code: ErrorCode.VALIDATION });
+    }
     if (!Array.isArray(parsed)) throw new ValidationError('targets secret is not a list');
     return parsed.map((t) => (typeof t === 'string' ? t : String((t as { id?: unknown })?.id ?? JSON.stringify(t))));
   }

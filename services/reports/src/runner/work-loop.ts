@@ -25,7 +25,7 @@ import { RunEventsOut } from './run-events-out.js';
 import { startedEvent, terminalEventJson } from './run-event.js';
 import type { RunJournal, RunSummary } from './run-journal.js';
 import { RunMetrics } from './run-metrics.js';
-import { failedOutcome, isPlainOutcome } from './run-outcome.js';
+import { failedOutcome, isPlainOutcome, type RunOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
 import { RUNNER_DURABLE, RunIntake } from './run-intake.js';
 import { RunSlot } from './run-slot.js';
@@ -52,6 +52,20 @@ export interface WorkLoopDeps {
   ackWaitMs: number;
   /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
   startedAfterMs: number;
+}
+
+/** OpenTelemetry's SpanStatusCode.ERROR (the API package is a dependency of @vigil/shared, not of this one). */
+const SPAN_STATUS_ERROR = 2;
+
+/** A failed or partial run's span status message (error infos are scrubbed of secrets already). */
+function outcomeMessage(outcome: RunOutcome): string {
+  if (outcome.error) return outcome.error.message;
+  const first = outcome.failures?.[0];
+  const stats = outcome.stats;
+  const counts = stats ? `${stats.failed} of ${stats.targets} targets failed` : 'targets failed';
+  return first
+    ? `${outcome.status}: ${counts} (${first.target}: ${first.error.message})`
+    : `${outcome.status}: ${counts}`;
 }
 
 /** Longer waits than this for `notBefore` go back to the stream (nak with delay) instead of memory. */
@@ -222,11 +236,22 @@ export class WorkLoop {
 
   private traced(slot: RunSlot): Promise<void> {
     const { req } = slot;
-    return withSpan(`run ${req.job}`, () => this.process(slot), {
-      parent: extractTraceContext(slot.msg.headers),
-      kind: SpanKind.CONSUMER,
-      attributes: { 'vigil.run_id': req.runId, 'vigil.job': req.job, 'vigil.trigger': req.trigger },
-    });
+    return withSpan(
+      `run ${req.job}`,
+      async (span) => {
+        const outcome = await this.process(slot);
+        // withSpan marks only thrown errors; a run that failed (or partly) is an error in the trace too.
+        if (outcome && outcome.status !== 'succeeded') {
+          span.setStatus({ code: SPAN_STATUS_ERROR, message: outcomeMessage(outcome) });
+          span.setAttribute('vigil.status', outcome.status);
+        }
+      },
+      {
+        parent: extractTraceContext(slot.msg.headers),
+        kind: SpanKind.CONSUMER,
+        attributes: { 'vigil.run_id': req.runId, 'vigil.job': req.job, 'vigil.trigger': req.trigger },
+      },
+    );
   }
 
   private async deadLetter(msg: PulledMessage, err: unknown): Promise<void> {
@@ -238,15 +263,18 @@ export class WorkLoop {
     msg.term();
   }
 
-  /** One run, start to ack, in one async frame (each extra async hop cost about a microsecond per run). */
-  private async process(slot: RunSlot): Promise<void> {
+  /**
+   * One run, start to ack, in one async frame (each extra async hop cost about a microsecond per run). Resolves
+   * to the run's outcome when it executed here (for the run's span), undefined when it did not.
+   */
+  private async process(slot: RunSlot): Promise<RunOutcome | undefined> {
     const { req, seq, msg } = slot;
-    if (this.redelivery.suspect(slot) && (await this.redelivery.handled(slot))) return;
+    if (this.redelivery.suspect(slot) && (await this.redelivery.handled(slot))) return undefined;
     if (req.notBefore) {
       const wait = Date.parse(req.notBefore) - this.d.clock.now();
       if (wait > MAX_IN_MEMORY_DELAY_MS) {
         msg.nak(wait - MAX_IN_MEMORY_DELAY_MS / 2);
-        return;
+        return undefined;
       }
       if (wait > 0) await this.d.clock.sleep(wait, slot.abort.signal).catch(() => undefined);
     }
@@ -311,6 +339,7 @@ export class WorkLoop {
     slot.msg.ack();
     this.redelivery.remember(seq, { runId: req.runId, at: clock.now(), req, summary: done });
     this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
+    return outcome;
   }
 
   /** The handler's outcome; a promise only when something has to be waited for. */
@@ -330,6 +359,7 @@ export class WorkLoop {
         def,
         handler,
         requestedTargets: req.targets,
+        scheduledAt: req.scheduledAt,
         baseDir: this.d.baseDir,
         secrets: this.d.secrets,
         clock: this.d.clock,

@@ -1,0 +1,67 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger, systemClock } from '@vigil/shared';
+import { describe, expect, it } from 'vitest';
+import type { HandlerContext } from '../src/handler-api.js';
+import { commandHandler } from '../src/handlers/command-handler.js';
+
+function context(options: Record<string, unknown>, signal: AbortSignal, progress: (note: string) => void) {
+  const baseDir = mkdtempSync(path.join(tmpdir(), 'vigil-test-command-'));
+  const ctx: HandlerContext = {
+    runId: 'cmd-1',
+    job: 'cmd',
+    attempt: 1,
+    targets: [],
+    options,
+    baseDir,
+    log: createLogger({ service: 'test', level: 'silent' }),
+    secrets: { get: async () => '', resolve: async (t) => t },
+    signal,
+    progress,
+    clock: systemClock,
+    scheduledAt: new Date().toISOString(),
+    timezone: 'UTC',
+  };
+  return { ctx, baseDir };
+}
+
+describe('command handler', () => {
+  it('reports progress (a heartbeat and a log line) at most once a second, however chatty the output', async () => {
+    let progress = 0;
+    // 40 lines, 10 ms apart: 40 separate chunks in well under a second.
+    const script =
+      'let i = 0; const t = setInterval(() => { console.log("line " + i); if (++i === 40) clearInterval(t); }, 10);';
+    const { ctx } = context({ run: [process.execPath, '-e', script] }, new AbortController().signal, () => {
+      progress++;
+    });
+    const result = await commandHandler().run(ctx);
+    expect(result?.details?.stdoutTail).toContain('line 39');
+    expect(progress).toBe(1);
+  });
+
+  it('spawns nothing when the run was cancelled before it started', async () => {
+    const abort = new AbortController();
+    const reason = new Error('cancelled before start');
+    abort.abort(reason);
+    const { ctx, baseDir } = context({ run: 'touch spawned' }, abort.signal, () => undefined);
+    await expect(commandHandler().run(ctx)).rejects.toBe(reason);
+    expect(existsSync(path.join(baseDir, 'spawned'))).toBe(false);
+  });
+
+  it('a cancel ends a run whose shell forked a long-lived process, without waiting for it', async () => {
+    const abort = new AbortController();
+    let progressed!: () => void;
+    const printed = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    const { ctx } = context({ run: 'echo started; sleep 9999; echo never' }, abort.signal, () => progressed());
+    const run = commandHandler().run(ctx);
+    await printed;
+    const reason = new Error('cancelled');
+    const t0 = Date.now();
+    abort.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+});
