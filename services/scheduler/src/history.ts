@@ -1,4 +1,4 @@
-import type { CloudEvent, ConsumerHandle, JobRun } from '@vigil/shared';
+import { type CloudEvent, type ConsumerHandle, ErrorCode, type JobRun } from '@vigil/shared';
 import type { SchedulerContext } from './context.js';
 import { applyRunToJob, emptyJobState, type JobState } from './job-state.js';
 import { updateJson } from './kv-json.js';
@@ -50,8 +50,18 @@ export async function historyCaughtUp(ctx: SchedulerContext, consumer: ConsumerH
   return runs && jobs;
 }
 
-export async function foldRunEvent(ctx: SchedulerContext, verb: string, event: CloudEvent<JobRun>): Promise<void> {
+/**
+ * A run cancelled on purpose (concurrency `replace`, job.cancel) arrives as job.failed with error code
+ * VIGIL_E_RUN_CANCELLED; it is recorded as `cancelled`: not a failure of the job, so neither health nor a
+ * "recovered" notice treats it as one.
+ */
+function statusOf(verb: string, data: JobRun): string {
+  return verb === 'failed' && data.error?.code === ErrorCode.RUN_CANCELLED ? 'cancelled' : verb;
+}
+
+export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, event: CloudEvent<JobRun>): Promise<void> {
   const data = event.data;
+  const verb = statusOf(eventVerb, data);
   await updateJson<RunRecord>(ctx.kv.runs, data.runId, (prev) => applyRunEvent(prev, verb, data, event.time));
   if (verb === 'recovered') return;
   // the job only tracks its current run for forbid/replace; `allow` jobs skip a contended write per run
