@@ -143,7 +143,9 @@ export class Watchdogs {
           runId: backupId,
           job: run.job,
           trigger: 'backup',
-          scheduledAt: ctx.clock.now(),
+          // The slot it backs up: the backup covers that day (coverage, report dates), even after midnight. Its
+          // own start deadline counts from when it is requested.
+          scheduledAt: Date.parse(run.scheduledAt),
           targets: plan.targets,
           reason: `backup for ${runId}: ${plan.why}`,
         });

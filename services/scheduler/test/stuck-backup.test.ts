@@ -73,7 +73,8 @@ describe('a started run that never finishes: stuck at its timeout, then exactly 
       job: 'rep',
       trigger: 'backup',
       status: 'requested',
-      scheduledAt: iso(at),
+      // the slot it backs up (its day), not the time it was asked for
+      scheduledAt: iso(SLOT),
     });
     // no targets = every target of the job: the stuck run reported no success for any
     expect(backup.event.data.targets).toBeUndefined();
