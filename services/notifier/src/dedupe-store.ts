@@ -64,6 +64,19 @@ export class DedupeStore {
     );
   }
 
+  /** When the scope (a job) was last reported recovered: that event's time (ms), if it was within the bucket's TTL. */
+  async resolvedAt(scope: string): Promise<number | undefined> {
+    const e = await this.kv.get(kvSafeKey(`resolved.${scope}`));
+    if (e?.operation !== 'PUT') return undefined;
+    const at = Number(e.string());
+    return Number.isFinite(at) ? at : undefined;
+  }
+
+  async markResolved(scope: string, atMs: number): Promise<void> {
+    const previous = await this.resolvedAt(scope);
+    if (previous === undefined || atMs > previous) await this.kv.put(kvSafeKey(`resolved.${scope}`), String(atMs));
+  }
+
   /** Gives the claim back so a redelivery can try again at once. */
   async release(eventId: string): Promise<void> {
     await this.kv.delete(kvSafeKey(eventId));

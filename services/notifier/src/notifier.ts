@@ -1,11 +1,13 @@
 import { type Clock, ErrorCode, type Logger, PermanentError, TransientError, type VigilMetrics } from '@vigil/shared';
-import { groupKeyOf } from './alert.js';
+import { type Alert, groupKeyOf } from './alert.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
 import { boundedAlert, decideOnAlert } from './grouping.js';
 import { type EventLike, toAlert } from './to-alert.js';
+
+const FAILURE_KINDS: ReadonlySet<string> = new Set(['failed', 'partial', 'missed', 'stuck']);
 
 export interface NotifierOptions {
   dedupe: DedupeStore;
@@ -56,6 +58,7 @@ export class Notifier {
       throw new TransientError(`event ${event.id} is being notified by another replica`, { retryAfterMs: 5_000 });
     }
     try {
+      await this.noteResolution(alert, event, log);
       const groups = this.o.groups;
       if (alert.resolved && groups) {
         const closed = await groups.closeScope(alert.scope);
@@ -83,6 +86,30 @@ export class Notifier {
     } catch (err) {
       await this.o.dedupe.release(event.id).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Failure and recovery events travel on separate consumers, so after an outage a failure can arrive after the
+   * recovery that ended it. It is still sent (nothing is dropped), marked as already resolved, so nobody reads
+   * it as the job being broken now.
+   */
+  private async noteResolution(alert: Alert, event: EventLike, log: Logger): Promise<void> {
+    const at = event.time ? Date.parse(event.time) : Number.NaN;
+    if (!alert.job || !Number.isFinite(at)) return;
+    try {
+      if (alert.resolved) {
+        await this.o.dedupe.markResolved(alert.scope, at);
+      } else if (FAILURE_KINDS.has(alert.kind)) {
+        const resolvedAt = await this.o.dedupe.resolvedAt(alert.scope);
+        if (resolvedAt !== undefined && resolvedAt > at) {
+          const when = new Date(resolvedAt).toISOString();
+          alert.headline = `${alert.headline} (already resolved)`;
+          alert.facts.push(['Already resolved at', when]);
+        }
+      }
+    } catch (err) {
+      log.warn({ err, scope: alert.scope }, 'resolution mark not read/written; alert sent as is');
     }
   }
 

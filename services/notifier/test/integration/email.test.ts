@@ -143,4 +143,17 @@ describe('notifier email path (real NATS, real SMTP sink)', () => {
     expect(text).toMatch(/vigil_notifications_total\{channel="email",severity="CRITICAL",result="sent"\} [1-9]/);
     expect(text).toMatch(/vigil_notifications_total\{channel="none",severity="CRITICAL",result="duplicate"\} 1/);
   });
+
+  it('a failure that arrives after the recovery that ended it is still sent, marked already resolved', async () => {
+    const before = h.sink.messages.length;
+    const failedAt = new Date(Date.now() - 60_000);
+    const recovered = { ...runData('ledger-sync'), status: 'recovered', error: undefined };
+    await h.bus.publish('job.recovered.ledger-sync', recovered);
+    await h.sink.waitForMessages(before + 1);
+    await h.bus.publish('job.failed.ledger-sync', runData('ledger-sync'), { time: failedAt });
+    const mails = await h.sink.waitForMessages(before + 2);
+    const late = mails[mails.length - 1];
+    expect(late.subject).toBe('🚨 CRITICAL: ledger-sync failed (already resolved) — ConnectionError');
+    expect(late.text).toMatch(/Already resolved at/);
+  });
 });
