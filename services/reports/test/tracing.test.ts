@@ -23,12 +23,16 @@ describe('run spans (tracing on)', () => {
   traced-partial:
     handler: module:./half.mjs
     targets: [a, b]
+  traced-slow:
+    handler: module:./slow.mjs
+    concurrency: allow
   traced-failed:
     handler: command
     retries: { max: 0 }
     command: { run: [node, -e, "console.error('disk full'); process.exit(3)"] }
 `,
       {
+        'slow.mjs': 'export default { async run() { await new Promise((r) => setTimeout(r, 700)); } };',
         'half.mjs': `export default { async run(ctx) {
           return { targets: ctx.targets.map((t) => ({ target: t, ok: t === 'a', error: t === 'a' ? undefined : new Error('b is down') })) };
         } };`,
@@ -66,5 +70,20 @@ describe('run spans (tracing on)', () => {
     expect(failed.status.code).toBe(2);
     expect(failed.status.message).toContain('exited with 3: disk full');
     expect(failed.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+
+  it("each long run's job.started carries its own request's trace, not another run's", async () => {
+    const events = collectEvents(nc, 'job.started.traced-slow');
+    const traces = ['11111111111111111111111111111111', '22222222222222222222222222222222'];
+    await Promise.all(
+      traces.map((t, i) =>
+        requestRun(nc, 'traced-slow', `slow-${i}`, { headers: { traceparent: `00-${t}-00f067aa0ba902b7-01` } }),
+      ),
+    );
+    const started = await events.waitFor('job.started.traced-slow', 2, 10_000);
+    for (const e of started) {
+      const i = Number(String(e.event.data.runId).slice(-1));
+      expect(e.headers.traceparent?.split('-')[1]).toBe(traces[i]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 export { initTracing, type InitTracingOptions, type TracingHandle } from './init.js';
 export {
+  activeTraceContext,
   injectTraceHeaders,
   extractTraceContext,
   withSpan,

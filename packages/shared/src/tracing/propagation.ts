@@ -43,6 +43,11 @@ export function injectTraceHeaders(headers: HeaderCarrier, ctx: Context = contex
   propagation.inject(ctx, headers, setter);
 }
 
+/** The context active here (the current span): kept to publish later, from a timer, under the right span. */
+export function activeTraceContext(): Context {
+  return context.active();
+}
+
 /** The remote parent context carried by `traceparent`/`tracestate` headers (ROOT when absent). */
 export function extractTraceContext(headers: HeaderCarrier | undefined): Context {
   if (!headers) return ROOT_CONTEXT;

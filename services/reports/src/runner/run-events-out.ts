@@ -1,4 +1,11 @@
-import { Header, injectTraceHeaders, isTracingEnabled, type JetStreamPublisher, publishDurable } from '@vigil/shared';
+import {
+  activeTraceContext,
+  Header,
+  injectTraceHeaders,
+  isTracingEnabled,
+  type JetStreamPublisher,
+  publishDurable,
+} from '@vigil/shared';
 import { headers as natsHeaders, type MsgHdrs, type PubAck } from 'nats';
 import type { RunMetrics } from './run-metrics.js';
 
@@ -19,6 +26,8 @@ export class RunEventsOut {
     msgId: string,
     source: HeaderSource | undefined,
     runId: string,
+    /** With tracing on: the run's span context, for a publish made outside it (the started notifier's timer). */
+    traceContext?: TraceContext,
   ): Promise<PubAck> {
     // Not an async function (one frame less on every run's path), so a throw is turned into a rejection here.
     let stored: Promise<PubAck>;
@@ -26,7 +35,7 @@ export class RunEventsOut {
       // Buffer.from is about twice as fast as TextEncoder for strings this size (and a Buffer is a Uint8Array).
       stored = publishDurable(this.publisher, subject, Buffer.from(body), {
         msgID: msgId,
-        headers: headersFor(source, runId),
+        headers: headersFor(source, runId, traceContext),
       });
     } catch (err) {
       return Promise.reject(err);
@@ -44,7 +53,13 @@ export interface HeaderSource {
 }
 
 /** Request headers carried over to the events a run publishes. */
-export function headersFor(source: HeaderSource | undefined, correlation: string): MsgHdrs | Record<string, string> {
+export type TraceContext = ReturnType<typeof activeTraceContext>;
+
+export function headersFor(
+  source: HeaderSource | undefined,
+  correlation: string,
+  traceContext?: TraceContext,
+): MsgHdrs | Record<string, string> {
   if (!isTracingEnabled()) {
     // Plain pairs: the publisher encodes them straight to bytes (the per-run path).
     const pairs: Record<string, string> = {
@@ -56,7 +71,7 @@ export function headersFor(source: HeaderSource | undefined, correlation: string
   }
   const h = natsHeaders();
   h.set(Header.CORRELATION_ID, source?.header(Header.CORRELATION_ID) || correlation);
-  injectTraceHeaders(h);
+  injectTraceHeaders(h, traceContext ?? activeTraceContext());
   const tp = source?.header(Header.TRACEPARENT);
   if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
   return h;

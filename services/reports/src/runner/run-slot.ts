@@ -1,5 +1,6 @@
 import { Header, type JobRun, type Logger, type PulledMessage } from '@vigil/shared';
 import { RunAbort } from './run-abort.js';
+import type { TraceContext } from './run-events-out.js';
 
 /**
  * One run held by this replica, from delivery to ack. Its logger is created only when something logs (short,
@@ -9,6 +10,8 @@ export class RunSlot {
   readonly abort = new RunAbort();
   /** When the handler started (set as it takes its slot). */
   startedAt = 0;
+  /** With tracing on: the run's span context (its job.started is published later, from a timer). */
+  traceContext?: TraceContext;
   private runLog?: Logger;
 
   constructor(

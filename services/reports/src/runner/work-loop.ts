@@ -1,4 +1,5 @@
 import {
+  activeTraceContext,
   type Clock,
   deadLetter,
   ErrorCode,
@@ -121,6 +122,7 @@ export class WorkLoop {
           `${slot.runId}.started`,
           slot.msg,
           slot.runId,
+          slot.traceContext,
         )
         .catch((err: unknown) => slot.log().warn({ err }, 'job.started not published')),
     );
@@ -239,6 +241,7 @@ export class WorkLoop {
     return withSpan(
       `run ${req.job}`,
       async (span) => {
+        slot.traceContext = activeTraceContext();
         const outcome = await this.process(slot);
         // withSpan marks only thrown errors; a run that failed (or partly) is an error in the trace too.
         if (outcome && outcome.status !== 'succeeded') {
