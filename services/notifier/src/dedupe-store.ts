@@ -24,9 +24,10 @@ export class DedupeStore {
   constructor(
     private readonly kv: KV,
     private readonly now: () => number,
-    // Longer than the consumer's 60 s ack wait, with room for a slow send (3 SMTP attempts, each with its own
-    // timeouts, behind a busy pool): a redelivery to another replica meanwhile waits instead of emailing twice.
-    private readonly leaseMs = 180_000,
+    // As long as the consumer's ack wait: a replica killed mid-send delays its alerts by at most this much (the
+    // chaos test kills one). A send that outlives it (3 slow SMTP attempts behind a busy pool) can be repeated
+    // by another replica: a known, rare duplicate, preferred over a late alert.
+    private readonly leaseMs = 60_000,
   ) {}
 
   async claim(eventId: string): Promise<Claim> {
