@@ -24,8 +24,12 @@ import {
 } from './webhook-request.js';
 
 export interface EventSink {
-  publish(subject: string, data: Record<string, unknown>): Promise<unknown>;
+  /** `msgId`: JetStream de-duplication id (default: the new event's id). */
+  publish(subject: string, data: Record<string, unknown>, opts?: { msgId?: string }): Promise<unknown>;
 }
+
+/** One webhook.dead per death: a repeat (a redelivery after a crash) carries the same msg id and is dropped. */
+const deadMsgId = (id: string, deadAt: string | number) => `${id}.dead.${deadAt}`;
 
 /** The slice of a CloudEvent the worker reads. */
 export interface SendCommand {
@@ -122,14 +126,9 @@ export class DeliveryWorker {
       }
       // A duplicate of a webhook delivered before its key went away stays delivered.
       if ((await this.local(() => this.d.store.knownState(req.id))) === 'delivered') return;
-      await this.d.store.markDeadWithoutAttempt(
-        req.id,
-        (err as Error).message,
-        this.d.now(),
-        safeUrl(url),
-        req.eventType,
-      );
-      await this.emitDead(req, url, 0, undefined, err);
+      const deadAt = this.d.now();
+      await this.d.store.markDeadWithoutAttempt(req.id, (err as Error).message, deadAt, safeUrl(url), req.eventType);
+      if (await this.emitDead(req, url, 0, undefined, err, deadAt)) await this.noteDeadNotified(req.id, deadAt);
       throw err;
     }
 
@@ -160,10 +159,7 @@ export class DeliveryWorker {
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'duplicate' });
       return;
     }
-    if (begun.status === 'dead') {
-      // Settled before a crash cut the dead-lettering short; the DLQ copy's msg id dedupes a repeat.
-      throw new PermanentError(`webhook ${req.id} is dead`, { code: ErrorCode.PERMANENT });
-    }
+    if (begun.status === 'dead') return this.redeadLetter(req, url);
 
     const body = renderBody(req, createdAt);
     const headers = signatureHeaders({ id: req.id, timestamp: Math.floor(this.d.now() / 1000), body, key });
@@ -244,7 +240,7 @@ export class DeliveryWorker {
       throw new TransientError(`attempt ${attempt} failed: ${message}`, { retryAfterMs: decision.delayMs });
     }
 
-    await this.persist('dead', req.id, () =>
+    const recorded = await this.persist('dead', req.id, () =>
       this.d.store.markFailed(req.id, 'dead', { ...rec, error: message }, now, undefined, owner),
     );
     this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'dead' });
@@ -260,8 +256,56 @@ export class DeliveryWorker {
       code: decision.reason === 'exhausted' ? ErrorCode.PERMANENT : ErrorCode.HTTP_STATUS,
       details: { id: req.id, attempts: attempt, lastStatusCode: statusCode },
     });
-    await this.emitDead(req, url, attempt, statusCode, dead, error);
+    if (await this.emitDead(req, url, attempt, statusCode, dead, now, error)) {
+      if (recorded) await this.noteDeadNotified(req.id, now);
+    } else if (recorded) {
+      // Not announced: dead-lettering now would lose the notice. The redelivery finds `dead` (nothing is sent
+      // again) and publishes it (redeadLetter).
+      throw new TransientError(`webhook ${req.id} is dead; webhook.dead not published yet`, {
+        retryAfterMs: this.d.localRetryMs,
+        cause: dead,
+      });
+    }
     throw dead;
+  }
+
+  /**
+   * A delivery of a webhook already `dead`: the dead-lettering of an earlier delivery was cut short (crash), or a
+   * twin command. A death not announced yet (the crash fell between the status write and webhook.dead) is
+   * announced now, under the same msg id as the original (a repeat inside the duplicate window is dropped); then
+   * the command is dead-lettered (the DLQ copy's msg id dedupes a repeat).
+   */
+  private async redeadLetter(req: ParsedWebhookRequest, url: URL): Promise<never> {
+    const notice = await this.local(() => this.d.store.deadNotice(req.id));
+    const dead = new PermanentError(`webhook ${req.id} is dead: ${notice?.lastError ?? 'dead'}`, {
+      code: ErrorCode.PERMANENT,
+      details: { id: req.id, attempts: notice?.attempts, lastStatusCode: notice?.lastStatusCode },
+    });
+    if (notice && !notice.notified) {
+      const error = {
+        type: notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : ErrorCode.PERMANENT,
+        message: notice.lastError,
+        class: 'permanent' as const,
+      };
+      const at = notice.deadAt || this.d.now();
+      if (!(await this.emitDead(req, url, notice.attempts, notice.lastStatusCode, dead, at, error))) {
+        throw new TransientError(`webhook ${req.id} is dead; webhook.dead not published yet`, {
+          retryAfterMs: this.d.localRetryMs,
+          cause: dead,
+        });
+      }
+      if (notice.deadAt) await this.noteDeadNotified(req.id, notice.deadAt);
+    }
+    throw dead;
+  }
+
+  /** Best effort: without the mark, a later delivery announces again under the same msg id. */
+  private async noteDeadNotified(id: string, deadAt: string | number): Promise<void> {
+    try {
+      await this.d.store.markDeadNotified(id, deadAt);
+    } catch (err) {
+      this.d.log.warn({ err, id }, 'webhook.dead published but not marked in Redis');
+    }
   }
 
   /** An invalid command (too large, bad id or URL) is dead on arrival: say so when it names enough to be found. */
@@ -293,27 +337,34 @@ export class DeliveryWorker {
     attempts: number,
     status: number | undefined,
     err: unknown,
+    deadAt: string | number,
     error?: { type: string; message: string; class: 'transient' | 'permanent' },
-  ) {
+  ): Promise<boolean> {
     const { stack: _stack, ...info } = toErrorInfo(err);
-    await this.emit('webhook.dead', {
-      id: req.id,
-      url: safeUrl(url),
-      eventType: req.eventType,
-      at: new Date(this.d.now()).toISOString(),
-      attempts,
-      ...(status !== undefined ? { status, lastStatusCode: status } : {}),
-      error: error ?? info,
-      lastError: (error ?? info).message,
-    });
+    return this.emit(
+      'webhook.dead',
+      {
+        id: req.id,
+        url: safeUrl(url),
+        eventType: req.eventType,
+        at: new Date(this.d.now()).toISOString(),
+        attempts,
+        ...(status !== undefined ? { status, lastStatusCode: status } : {}),
+        error: error ?? info,
+        lastError: (error ?? info).message,
+      },
+      deadMsgId(req.id, deadAt),
+    );
   }
 
   /** Events follow the status write; losing one to a NATS blip must not re-send a delivered webhook. */
-  private async emit(subject: string, data: Record<string, unknown>): Promise<void> {
+  private async emit(subject: string, data: Record<string, unknown>, msgId?: string): Promise<boolean> {
     try {
-      await this.d.events.publish(subject, data);
+      await this.d.events.publish(subject, data, msgId === undefined ? undefined : { msgId });
+      return true;
     } catch (err) {
       this.d.log.warn({ err, subject, id: data.id }, 'webhook event not published');
+      return false;
     }
   }
 

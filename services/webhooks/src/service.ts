@@ -90,7 +90,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         store,
         breakers,
         keys,
-        events: { publish: (subject, data) => rt.bus.publish(subject, data) },
+        events: { publish: (subject, data, opts) => rt.bus.publish(subject, data, opts) },
         policy: {
           maxRetries: c.WEBHOOKS_MAX_RETRIES,
           baseMs: c.WEBHOOKS_BACKOFF_BASE,

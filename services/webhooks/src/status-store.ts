@@ -46,7 +46,7 @@ if not s and redis.call('EXISTS', KEYS[3]) == 1 then return { 'delivered', 0 } e
 -- A replay brings a dead webhook back once: a redelivery of the same replayed message (same seq) does not.
 if s == 'dead' and ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'replayedSeq') ~= ARGV[7] then
   redis.call('HSET', KEYS[1], 'attempts', 0, 'replayedAt', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'deadAt', 'lastError', 'lastStatusCode')
+  redis.call('HDEL', KEYS[1], 'deadAt', 'deadNotified', 'lastError', 'lastStatusCode')
   s = 'pending'
 end
 if s == 'delivered' or s == 'dead' then
@@ -87,6 +87,15 @@ ${release('ARGV[8]')}
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 return 1`;
 
+// The webhook.dead of this death (ARGV deadAt) is out: a later delivery of the id need not announce it again.
+// Stores the deadAt it announced, only while the hash still records that death (never creates a bare hash).
+// ARGV: deadAt
+const DEAD_NOTIFIED = `
+if redis.call('HGET', KEYS[1], 'status') == 'dead' and redis.call('HGET', KEYS[1], 'deadAt') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'deadNotified', ARGV[1])
+end
+return 1`;
+
 // Takes back an attempt that never reached the network. ARGV: owner
 const UNDO = `
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
@@ -99,6 +108,15 @@ export interface AttemptRecord {
   statusCode?: number;
   error?: string;
   durationMs: number;
+}
+
+export interface DeadNotice {
+  /** deadAt as stored (epoch ms text): names this death in the webhook.dead msg id. */
+  deadAt: string;
+  notified: boolean;
+  attempts: number;
+  lastError: string;
+  lastStatusCode?: number;
 }
 
 export interface CleanupReport {
@@ -116,6 +134,7 @@ export class StatusStore {
   private readonly delivered: Script;
   private readonly failed: Script;
   private readonly undo: Script;
+  private readonly deadNotified: Script;
 
   constructor(private readonly redis: Redis) {
     redis.defineCommand('vigilWebhookCreate', { numberOfKeys: 3, lua: CREATE });
@@ -123,12 +142,14 @@ export class StatusStore {
     redis.defineCommand('vigilWebhookDelivered', { numberOfKeys: 2, lua: DELIVERED });
     redis.defineCommand('vigilWebhookFailed', { numberOfKeys: 1, lua: FAILED });
     redis.defineCommand('vigilWebhookUndo', { numberOfKeys: 1, lua: UNDO });
+    redis.defineCommand('vigilWebhookDeadNotified', { numberOfKeys: 1, lua: DEAD_NOTIFIED });
     const r = redis as unknown as Record<string, Script>;
     this.create = r.vigilWebhookCreate.bind(redis);
     this.begin = r.vigilWebhookBegin.bind(redis);
     this.delivered = r.vigilWebhookDelivered.bind(redis);
     this.failed = r.vigilWebhookFailed.bind(redis);
     this.undo = r.vigilWebhookUndo.bind(redis);
+    this.deadNotified = r.vigilWebhookDeadNotified.bind(redis);
   }
 
   /** Records a new webhook as pending; returns its existing status when the id is already known. */
@@ -217,6 +238,36 @@ export class StatusStore {
     );
   }
 
+  /**
+   * What a delivery that finds the webhook `dead` needs to announce it: undefined unless the status is `dead`.
+   * `notified`: the webhook.dead of this death (deadAt) was published.
+   */
+  async deadNotice(id: string): Promise<DeadNotice | undefined> {
+    const [status, deadAt, notifiedFor, attempts, lastError, lastStatusCode] = await this.redis.hmget(
+      statusKey(id),
+      'status',
+      'deadAt',
+      'deadNotified',
+      'attempts',
+      'lastError',
+      'lastStatusCode',
+    );
+    if (status !== 'dead') return undefined;
+    const code = Number(lastStatusCode);
+    return {
+      deadAt: deadAt ?? '',
+      notified: !!deadAt && notifiedFor === deadAt,
+      attempts: Number(attempts) || 0,
+      lastError: lastError || 'dead',
+      ...(lastStatusCode && Number.isInteger(code) ? { lastStatusCode: code } : {}),
+    };
+  }
+
+  /** Records that the webhook.dead of the death at `deadAt` is published (no-op once replayed or gone). */
+  async markDeadNotified(id: string, deadAt: string | number): Promise<void> {
+    await this.deadNotified(statusKey(id), String(deadAt));
+  }
+
   /** The status, or 'delivered' when only the id-only marker of a delivered webhook is left. */
   async knownState(id: string): Promise<WebhookState | undefined> {
     const [[, status], [, marker]] = ((await this.redis
@@ -262,7 +313,7 @@ export class StatusStore {
     await this.redis
       .multi()
       .hset(statusKey(id), { status: 'pending', attempts: 0, updatedAt: nowMs, replayedAt: nowMs })
-      .hdel(statusKey(id), 'deliveredAt', 'deadAt', 'nextAttemptAt', 'lastError', 'lastStatusCode')
+      .hdel(statusKey(id), 'deliveredAt', 'deadAt', 'deadNotified', 'nextAttemptAt', 'lastError', 'lastStatusCode')
       .del(deliveredKey(id))
       .expire(statusKey(id), RETAINED_TTL_SECONDS)
       .zremrangebyscore(INDEX_KEY, '-inf', `(${nowMs - RETAINED_TTL_SECONDS * 1000}`)
