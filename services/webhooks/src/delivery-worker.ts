@@ -309,7 +309,8 @@ export class DeliveryWorker {
   }
 
   /** An invalid command (too large, bad id or URL) is dead on arrival: say so when it names enough to be found. */
-  private async refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
+  /** `webhook.dead` (attempts 0, with the reason) for a command that cannot be delivered as given. */
+  async refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
     const data = (typeof cmd.data === 'object' && cmd.data !== null ? cmd.data : {}) as Record<string, unknown>;
     const id = typeof data.id === 'string' && data.id.length <= 200 ? data.id : cmd.id;
     const rawUrl = typeof data.url === 'string' ? data.url : '';

@@ -129,6 +129,8 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         maxDeliver: 100_000,
         maxAckPending: 50_000,
         ackWaitMs,
+        // A command the shared schema refuses never reaches the worker: it still gets its webhook.dead.
+        onInvalid: (event, err) => worker.refuseInvalid({ id: event.id, time: event.time, data: event.data }, err),
         handler: (event, ctx) =>
           worker.handle({
             id: event.id,

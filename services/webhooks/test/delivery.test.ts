@@ -1,3 +1,4 @@
+import { makeEnvelope } from '@vigil/shared';
 import { type HttpReceiver, startHttpReceiver, waitFor } from '@vigil/shared/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +122,23 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
       ),
     );
     expect(r.requests).toHaveLength(0);
+  });
+
+  it('a command the schema refuses (ftp: URL, no payload) still gets webhook.dead with the reason, and a dead letter', async () => {
+    const env = makeEnvelope('other-program', 'webhook.send', {
+      id: 'wh-ftp',
+      url: 'ftp://files.example.com/x',
+      eventType: 't',
+    });
+    await h.service.runtime.js.publish('webhook.send', new TextEncoder().encode(JSON.stringify(env)));
+    const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'wh-ftp'));
+    expect(dead.event.data).toMatchObject({ attempts: 0, error: { class: 'validation' } });
+    expect(dead.event.data.error.message).toMatch(/invalid webhook.send data/);
+    await waitFor(async () =>
+      (await h.service.runtime.bus.listDlq({ subject: 'webhook.send' })).find(
+        (e: any) => e.data?.data?.id === 'wh-ftp',
+      ),
+    );
   });
 
   it('429 with Retry-After: 2 waits at least 2 s before the next attempt', async () => {

@@ -26,6 +26,12 @@ export interface ConsumeOptions<T = unknown> {
   prefetch?: number;
   deliverPolicy?: 'all' | 'new';
   maxAckPending?: number;
+  /**
+   * Called with an event whose data fails the subject's schema, before it is dead-lettered (it never reaches the
+   * handler): a service that owes its users a notice for every refused command (webhook.dead) gives it here.
+   * A failure here is logged; the event is dead-lettered either way.
+   */
+  onInvalid?: (event: { id: string; time: string; data: unknown }, err: Error) => Promise<void> | void;
 }
 
 export interface ConsumerHandle {

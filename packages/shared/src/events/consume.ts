@@ -190,7 +190,9 @@ class Consumer<T> implements ConsumerHandle {
       const parsed = schema.safeParse(event.data);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`);
-        return await this.reject(m, deliveries, invalid(`invalid ${subject} data: ${issues.join('; ')}`), event.id);
+        const err = invalid(`invalid ${subject} data: ${issues.join('; ')}`);
+        await this.tellInvalid(event, err);
+        return await this.reject(m, deliveries, err, event.id);
       }
       event.data = parsed.data as T;
       if (deliveries > this.maxDeliver) {
@@ -256,6 +258,15 @@ class Consumer<T> implements ConsumerHandle {
   }
 
   /** Dead-letters, then terminates the original; if the DLQ publish fails the message stays unacked. */
+  private async tellInvalid(event: CloudEvent<T>, err: Error): Promise<void> {
+    if (!this.opts.onInvalid) return;
+    try {
+      await this.opts.onInvalid({ id: event.id, time: event.time, data: event.data }, err);
+    } catch (e) {
+      this.log.warn({ err: e, eventId: event.id }, 'onInvalid hook failed; dead-lettering anyway');
+    }
+  }
+
   private async reject(m: JsMsg, deliveries: number, err: unknown, eventId?: string): Promise<void> {
     await deadLetter(this.deps.js, m, err, deliveries, {
       metrics: this.deps.metrics,
