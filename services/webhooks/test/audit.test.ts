@@ -1,71 +1,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, PermanentError, TransientError } from '@vigil/shared';
-import { type HttpReceiver, startHttpReceiver, waitFor } from '@vigil/shared/testing';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryWorker, type SendCommand } from '../src/delivery-worker.js';
-import { DestinationBreakers } from '../src/destination-breakers.js';
-import { HttpSender } from '../src/http-sender.js';
+import { PermanentError, TransientError } from '@vigil/shared';
+import { waitFor } from '@vigil/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SendCommand } from '../src/delivery-worker.js';
 import { startWebhooksService } from '../src/service.js';
-import { SigningKeys } from '../src/signing-keys.js';
-import { StatusStore } from '../src/status-store.js';
-import { type Harness, SECRET, startHarness } from './harness.js';
+import type { Harness } from './harness.js';
+import { workerKit } from './worker-kit.js';
 
+const kit = workerKit();
+const { receiver, closers } = kit;
 let h: Harness;
-const closers: Array<() => Promise<unknown> | unknown> = [];
-const receivers: HttpReceiver[] = [];
-
-beforeAll(async () => {
-  h = await startHarness();
+beforeAll(() => {
+  h = kit.harness();
 });
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-  await h?.stop();
-});
-
-async function receiver(plan: Parameters<typeof startHttpReceiver>[0]) {
-  const r = await startHttpReceiver(plan);
-  receivers.push(r);
-  return r;
-}
-
-/** A second, independent delivery worker (its own Redis connection, HTTP pool, breakers): another replica. */
-function replica(): DeliveryWorker {
-  const redis = new Redis(h.env.REDIS_URL);
-  const sender = new HttpSender({
-    ssrf: { allowPrivate: true, allowlist: new Set() },
-    connectTimeoutMs: 5_000,
-    totalTimeoutMs: 10_000,
-    connectionsPerOrigin: 4,
-    userAgent: 'test',
-  });
-  const breakers = new DestinationBreakers(sender, {
-    service: 'webhooks',
-    failureThreshold: 5,
-    resetTimeoutMs: 30_000,
-  });
-  closers.push(async () => {
-    breakers.shutdown();
-    await sender.close();
-    redis.disconnect();
-  });
-  return new DeliveryWorker({
-    store: new StatusStore(redis),
-    breakers,
-    keys: new SigningKeys(undefined, SECRET),
-    events: { publish: (subject, data) => h.service.runtime.bus.publish(subject, data) },
-    policy: { maxRetries: 3, baseMs: 100, capMs: 1000, maxRetryAfterMs: 3_600_000 },
-    now: () => Date.now(),
-    log: createLogger({ name: 'test', level: 'error' }),
-    localRetryMs: 2_000,
-    leaseMs: 15_000,
-    settleRetryMs: 2_000,
-  });
-}
+/** A second, independent delivery worker: another replica. */
+const replica = () => kit.worker();
 
 const command = (eventId: string, data: Record<string, unknown>, replaySeq?: number): SendCommand => ({
   id: eventId,
