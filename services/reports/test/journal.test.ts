@@ -25,6 +25,22 @@ async function putEarlierPage(
 const g = globalThis as unknown as { journalTest: number };
 g.journalTest = 0;
 
+/** The runner's stream and durable with a 1 s ack wait, created unless a case before made them. */
+async function runnerQueue(nc: NatsConnection) {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] }).catch(() => undefined);
+  await jsm.consumers
+    .add('VIGIL_JOBS', {
+      durable_name: 'runner',
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: 'job.requested.>',
+      ack_wait: nanos(1000),
+      max_deliver: -1,
+    })
+    .catch(() => undefined);
+  return jsm;
+}
+
 describe('idempotency journal', () => {
   let nats: TestServer;
   let nc: NatsConnection;
@@ -79,18 +95,8 @@ describe('idempotency journal', () => {
       const { file } = jobsDir('jobs:\n  once:\n    handler: module:./count.mjs\n', {
         'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
       });
-      const jsm = await nc.jetstreamManager();
       // The first case's runner created (and configured) both already: then they are used as they are.
-      await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] }).catch(() => undefined);
-      await jsm.consumers
-        .add('VIGIL_JOBS', {
-          durable_name: 'runner',
-          ack_policy: AckPolicy.Explicit,
-          filter_subject: 'job.requested.>',
-          ack_wait: nanos(1000),
-          max_deliver: -1,
-        })
-        .catch(() => undefined);
+      const jsm = await runnerQueue(nc);
       const runId = `once-${form}`;
       await requestRun(nc, 'once', runId);
       // A replica receives it, executes, records done and publishes the terminal event, then dies before its ack.
@@ -173,18 +179,8 @@ describe('idempotency journal', () => {
       'count.mjs': 'export default { async run() { globalThis.journalTest++; } };',
     });
     g.journalTest = 0;
-    const jsm = await nc.jetstreamManager();
     // As the cases above set them up (when run on its own, this one does).
-    await jsm.streams.add({ name: 'VIGIL_JOBS', subjects: ['job.>'] }).catch(() => undefined);
-    await jsm.consumers
-      .add('VIGIL_JOBS', {
-        durable_name: 'runner',
-        ack_policy: AckPolicy.Explicit,
-        filter_subject: 'job.requested.>',
-        ack_wait: nanos(1000),
-        max_deliver: -1,
-      })
-      .catch(() => undefined);
+    await runnerQueue(nc);
     await requestRun(nc, 'reused', 'reused-new-1');
     await requestRun(nc, 'reused', 'reused-new-2');
     const consumer = await nc.jetstream().consumers.get('VIGIL_JOBS', 'runner');
