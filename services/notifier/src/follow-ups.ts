@@ -1,7 +1,7 @@
 import type { Clock, Logger, TimerHandle, VigilMetrics } from '@vigil/shared';
 import type { Dispatcher } from './dispatcher.js';
 import type { GroupStore } from './group-store.js';
-import { type FollowUp, restoreFollowUp, takeFollowUp } from './grouping.js';
+import { confirmFollowUp, type FollowUp, restoreFollowUp, takeFollowUp } from './grouping.js';
 
 export interface FollowUpOptions {
   store: GroupStore;
@@ -58,6 +58,8 @@ export class FollowUps {
     try {
       for (const { key, state } of await this.o.store.list()) {
         if (state.pending > 0 && state.dueAt !== undefined) this.schedule(key, state.dueAt);
+        // claimed by a replica that may have died while sending: due again when its lease runs out
+        else if (state.sending) this.schedule(key, state.sending.until);
       }
     } catch (err) {
       this.o.logger.warn({ err }, 'follow-up sweep failed');
@@ -89,6 +91,9 @@ export class FollowUps {
         followUp: { count: f.count, sinceMs: f.sinceMs },
       });
       this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: f.alert.severity, result: 'follow-up' });
+      await this.o.store
+        .apply(key, (state) => ({ next: state ? confirmFollowUp(state) : state, result: undefined }))
+        .catch((err: unknown) => this.o.logger.warn({ err, key }, 'follow-up sent but not confirmed; it may repeat'));
     } catch (err) {
       const retryAt = this.o.clock.now() + (this.o.retryMs ?? 30_000);
       this.o.logger.error({ err, key, count: f.count }, 'follow-up not delivered; will retry');

@@ -20,7 +20,12 @@ export interface GroupState {
   latest: Alert;
   /** Event whose alert was sent last: its redelivery (after a failed send) is sent again, not folded. */
   sentEventId?: string;
+  /** A follow-up claimed and being sent: if it is not confirmed by `until` (the sender died), it is due again. */
+  sending?: { count: number; sinceMs: number; until: number };
 }
+
+/** How long a claimed follow-up may take to send before another replica takes it over. */
+export const FOLLOW_UP_LEASE_MS = 120_000;
 
 export type GroupDecision = { action: 'send'; next: GroupState } | { action: 'fold'; next: GroupState };
 
@@ -82,20 +87,43 @@ export interface FollowUp {
   next: GroupState;
 }
 
-/** The follow-up due now, if any, and the state once it is claimed. */
-export function takeFollowUp(state: GroupState, now: number): FollowUp | undefined {
-  if (state.pending <= 0 || state.dueAt === undefined || state.dueAt > now) return undefined;
+/**
+ * The follow-up due now, if any, and the state once it is claimed. A claim left unconfirmed past its lease (the
+ * replica died while sending) is due again, with whatever was folded meanwhile: a crash loses no alert.
+ */
+export function takeFollowUp(state: GroupState, now: number, leaseMs = FOLLOW_UP_LEASE_MS): FollowUp | undefined {
+  const orphan = state.sending && state.sending.until <= now ? state.sending : undefined;
+  const due = state.pending > 0 && state.dueAt !== undefined && state.dueAt <= now;
+  if (!orphan && !due) return undefined;
+  const count = state.pending + (orphan?.count ?? 0);
+  const sinceMs = orphan?.sinceMs ?? state.lastSentAt;
   return {
-    count: state.pending,
-    sinceMs: state.lastSentAt,
+    count,
+    sinceMs,
     alert: state.latest,
-    next: { ...state, pending: 0, dueAt: undefined, lastSentAt: now },
+    next: {
+      ...state,
+      pending: 0,
+      dueAt: undefined,
+      lastSentAt: now,
+      sending: { count, sinceMs, until: now + leaseMs },
+    },
   };
+}
+
+/** The follow-up went out: its claim is done. */
+export function confirmFollowUp(state: GroupState): GroupState {
+  const { sending: _sending, ...rest } = state;
+  return rest;
 }
 
 /** A follow-up that could not be sent goes back into the group, to be tried again later. */
 export function restoreFollowUp(state: GroupState, count: number, retryAt: number): GroupState {
-  return { ...state, pending: state.pending + count, dueAt: Math.min(state.dueAt ?? retryAt, retryAt) };
+  return {
+    ...confirmFollowUp(state),
+    pending: state.pending + count,
+    dueAt: Math.min(state.dueAt ?? retryAt, retryAt),
+  };
 }
 
 /** Stack traces can be long; the group keeps the latest alert, bounded, in its KV entry. */

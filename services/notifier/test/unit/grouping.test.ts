@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { groupKeyOf } from '../../src/alert.js';
-import { decideOnAlert, type GroupState, restoreFollowUp, takeFollowUp } from '../../src/grouping.js';
+import {
+  confirmFollowUp,
+  decideOnAlert,
+  FOLLOW_UP_LEASE_MS,
+  type GroupState,
+  restoreFollowUp,
+  takeFollowUp,
+} from '../../src/grouping.js';
 import { toAlert } from '../../src/to-alert.js';
 import { failedEvent } from './fixtures.js';
 
@@ -24,10 +31,24 @@ describe('grouping', () => {
     expect(f.count).toBe(49);
     expect(f.alert.eventId).toBe('49');
     expect(f.next.pending).toBe(0);
-    expect(takeFollowUp(f.next, 1_000 + 3 * I)).toBeUndefined();
+    expect(takeFollowUp(confirmFollowUp(f.next), 1_000 + 3 * I)).toBeUndefined();
     // quiet for an interval: the next alert goes out at once
     expect(decideOnAlert(f.next, key, alert, 1_000 + 2 * I, I).action).toBe('send');
     expect(decideOnAlert(f.next, key, alert, 1_000 + I + 10, I).action).toBe('fold');
+  });
+
+  it('a follow-up claimed by a replica that died while sending is due again after its lease, with later folds', () => {
+    const alert = toAlert('job.failed.daily-reports', failedEvent())!;
+    let s = decideOnAlert(undefined, 'k', alert, 0, I).next;
+    s = decideOnAlert(s, 'k', { ...alert, eventId: 'b' }, 1, I).next;
+    const claimed = takeFollowUp(s, I)!;
+    expect(claimed.count).toBe(1);
+    // the sender is killed before it confirms; one more alert is folded meanwhile
+    const folded = decideOnAlert(claimed.next, 'k', { ...alert, eventId: 'c' }, I + 10, I).next;
+    expect(takeFollowUp(folded, I + FOLLOW_UP_LEASE_MS - 1)).toBeUndefined();
+    const again = takeFollowUp(folded, I + FOLLOW_UP_LEASE_MS)!;
+    expect(again.count).toBe(2);
+    expect(again.sinceMs).toBe(claimed.sinceMs);
   });
 
   it('puts a failed follow-up back', () => {
