@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
+  backoffDelay,
   classify,
   ErrorCode,
   type Logger,
   PermanentError,
+  retry,
   TransientError,
   toErrorInfo,
   VigilError,
@@ -261,10 +263,7 @@ export class DeliveryWorker {
     } else if (recorded) {
       // Not announced: dead-lettering now would lose the notice. The redelivery finds `dead` (nothing is sent
       // again) and publishes it (redeadLetter).
-      throw new TransientError(`webhook ${req.id} is dead; webhook.dead not published yet`, {
-        retryAfterMs: this.d.localRetryMs,
-        cause: dead,
-      });
+      throw this.notAnnounced(req.id, dead);
     }
     throw dead;
   }
@@ -289,14 +288,19 @@ export class DeliveryWorker {
       };
       const at = notice.deadAt || this.d.now();
       if (!(await this.emitDead(req, url, notice.attempts, notice.lastStatusCode, dead, at, error))) {
-        throw new TransientError(`webhook ${req.id} is dead; webhook.dead not published yet`, {
-          retryAfterMs: this.d.localRetryMs,
-          cause: dead,
-        });
+        throw this.notAnnounced(req.id, dead);
       }
       if (notice.deadAt) await this.noteDeadNotified(req.id, notice.deadAt);
     }
     throw dead;
+  }
+
+  /** A dead webhook whose webhook.dead could not be published: kept (retried) so the notice is not lost. */
+  private notAnnounced(id: string, dead: PermanentError): TransientError {
+    return new TransientError(`webhook ${id} is dead; webhook.dead not published yet`, {
+      retryAfterMs: this.d.localRetryMs,
+      cause: dead,
+    });
   }
 
   /** Best effort: without the mark, a later delivery announces again under the same msg id. */
@@ -308,8 +312,10 @@ export class DeliveryWorker {
     }
   }
 
-  /** An invalid command (too large, bad id or URL) is dead on arrival: say so when it names enough to be found. */
-  /** `webhook.dead` (attempts 0, with the reason) for a command that cannot be delivered as given. */
+  /**
+   * An invalid command (too large, bad id or URL, or refused by the schema before the worker: `onInvalid`) is dead
+   * on arrival: `webhook.dead` (attempts 0, with the reason) when it names enough to be found.
+   */
   async refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
     const data = (typeof cmd.data === 'object' && cmd.data !== null ? cmd.data : {}) as Record<string, unknown>;
     const id = typeof data.id === 'string' && data.id.length <= 200 ? data.id : cmd.id;
@@ -372,17 +378,26 @@ export class DeliveryWorker {
   /** Retries a settle's status write for up to settleRetryMs; false (logged) when it never succeeded. */
   private async persist(state: string, id: string, write: () => Promise<void>): Promise<boolean> {
     const deadline = Date.now() + this.d.settleRetryMs;
-    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-      try {
-        await write();
-        return true;
-      } catch (err) {
-        if (Date.now() + wait > deadline) {
-          this.d.log.error({ err, id, state }, 'webhook outcome not recorded in Redis; settling by the outcome');
-          return false;
-        }
-        await new Promise((ok) => setTimeout(ok, wait));
-      }
+    const backoff = { base: 100, cap: 2_000, jitter: 'none' } as const;
+    let calls = 0;
+    try {
+      await retry(
+        () => {
+          calls++;
+          return write();
+        },
+        {
+          max: Number.POSITIVE_INFINITY,
+          ...backoff,
+          retryAfter: () => undefined,
+          // any failure of the write is retried, as long as the next wait still ends before the deadline
+          shouldRetry: () => Date.now() + backoffDelay(calls, backoff) <= deadline,
+        },
+      );
+      return true;
+    } catch (err) {
+      this.d.log.error({ err, id, state }, 'webhook outcome not recorded in Redis; settling by the outcome');
+      return false;
     }
   }
 

@@ -104,6 +104,14 @@ return 1`;
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
 
+/** KEYS (hash, index, delivered marker) and the first ARGV (id, now, url, type, ttl) that CREATE and BEGIN share. */
+function intakeArgs(id: string, nowMs: number, url: string, eventType: string): (string | number)[] {
+  return [statusKey(id), INDEX_KEY, deliveredKey(id), id, nowMs, url, eventType, RETAINED_TTL_SECONDS];
+}
+
+/** ZREMRANGEBYSCORE bound: index entries older than the longest status TTL (their hashes are gone). */
+const staleBefore = (nowMs: number) => `(${nowMs - RETAINED_TTL_SECONDS * 1000}`;
+
 export interface AttemptRecord {
   statusCode?: number;
   error?: string;
@@ -154,16 +162,7 @@ export class StatusStore {
 
   /** Records a new webhook as pending; returns its existing status when the id is already known. */
   async register(id: string, url: string, eventType: string, nowMs: number): Promise<WebhookState | 'new'> {
-    const s = await this.create(
-      statusKey(id),
-      INDEX_KEY,
-      deliveredKey(id),
-      id,
-      nowMs,
-      url,
-      eventType,
-      RETAINED_TTL_SECONDS,
-    );
+    const s = await this.create(...intakeArgs(id, nowMs, url, eventType));
     return s as WebhookState | 'new';
   }
 
@@ -183,14 +182,7 @@ export class StatusStore {
     replaySeq?: number,
   ): Promise<{ status: WebhookState | 'busy'; attempts: number; leaseUntil?: number }> {
     const [status, attempts, leaseUntil] = (await this.begin(
-      statusKey(id),
-      INDEX_KEY,
-      deliveredKey(id),
-      id,
-      nowMs,
-      url,
-      eventType,
-      RETAINED_TTL_SECONDS,
+      ...intakeArgs(id, nowMs, url, eventType),
       createdAtMs,
       replaySeq === undefined ? '' : String(replaySeq),
       lease.until,
@@ -303,7 +295,7 @@ export class StatusStore {
         updatedAt: nowMs,
       })
       .expire(statusKey(id), RETAINED_TTL_SECONDS)
-      .zremrangebyscore(INDEX_KEY, '-inf', `(${nowMs - RETAINED_TTL_SECONDS * 1000}`)
+      .zremrangebyscore(INDEX_KEY, '-inf', staleBefore(nowMs))
       .zadd(INDEX_KEY, nowMs, id)
       .exec();
   }
@@ -316,7 +308,7 @@ export class StatusStore {
       .hdel(statusKey(id), 'deliveredAt', 'deadAt', 'deadNotified', 'nextAttemptAt', 'lastError', 'lastStatusCode')
       .del(deliveredKey(id))
       .expire(statusKey(id), RETAINED_TTL_SECONDS)
-      .zremrangebyscore(INDEX_KEY, '-inf', `(${nowMs - RETAINED_TTL_SECONDS * 1000}`)
+      .zremrangebyscore(INDEX_KEY, '-inf', staleBefore(nowMs))
       .zadd(INDEX_KEY, nowMs, id)
       .exec();
   }
