@@ -1,3 +1,5 @@
+import { retryDelay } from '@vigil/shared';
+
 /**
  * What the notifier listens to: one durable consumer per subject family (nats-server 2.9 allows one filter
  * subject per consumer). Replicas share the durable names, so each event is handled by one of them.
@@ -29,7 +31,7 @@ export function maxDeliverFor(maxAgeMs: number): number {
   let elapsed = 0;
   let n = 1;
   while (elapsed < maxAgeMs) {
-    elapsed += REDELIVERY_BACKOFF_MS[Math.min(n - 1, REDELIVERY_BACKOFF_MS.length - 1)];
+    elapsed += retryDelay(n, REDELIVERY_BACKOFF_MS);
     n++;
   }
   return Math.max(n, 5);
