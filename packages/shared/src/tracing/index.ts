@@ -9,6 +9,7 @@ export {
   activeTraceId,
   tracer,
   SpanKind,
+  SpanStatusCode,
   TRACER_NAME,
 } from './propagation.js';
 export { isTracingEnabled } from './state.js';

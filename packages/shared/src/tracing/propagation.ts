@@ -97,4 +97,4 @@ export function activeTraceId(ctx: Context = context.active()): string | undefin
   return sc && sc.traceId !== '00000000000000000000000000000000' ? sc.traceId : undefined;
 }
 
-export { SpanKind };
+export { SpanKind, SpanStatusCode };

@@ -96,15 +96,10 @@ export interface ExecuteResult {
   targets: string[];
 }
 
-/** What validate() reported, as the error that fails the run: a returned message or a thrown untyped error. */
-function validationFailure(problem: unknown, thrown: boolean, job: string): unknown {
-  if (thrown) {
-    // A typed error keeps its class; anything else a validate() throws is a validation problem, not retried.
-    if (problem instanceof VigilError) return problem;
-    const message = problem instanceof Error ? problem.message : String(problem);
-    return new ValidationError(message, { code: ErrorCode.VALIDATION, cause: problem, details: { job } });
-  }
-  return new ValidationError(String(problem), { code: ErrorCode.VALIDATION, details: { job } });
+/** A problem validate() reported (a returned message, or an untyped error it threw) as the run's failure. */
+function validationError(problem: unknown, job: string, cause?: unknown): ValidationError {
+  const message = problem instanceof Error ? problem.message : String(problem);
+  return new ValidationError(message, { code: ErrorCode.VALIDATION, cause, details: { job } });
 }
 
 /**
@@ -119,14 +114,13 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
   let attempts = 0;
   let targets: string[] = [];
   let validated = handler.validate === undefined;
+  const noTargets = def.targets === undefined && !input.requestedTargets;
+  const secretRefs = needsSecrets(def);
   // The common case (plain target list or none, no secret references, validated) calls the handler directly.
-  const plain = def.targets === undefined && !input.requestedTargets && !needsSecrets(def);
+  const plain = noTargets && !secretRefs;
   const prepared = async (attempt: number) => {
-    targets =
-      def.targets === undefined && !input.requestedTargets
-        ? []
-        : await resolveTargets(def, input.requestedTargets, input.secrets);
-    const options = (needsSecrets(def) ? await resolveSecretRefs(def.options, input.secrets) : def.options) as Record<
+    targets = noTargets ? [] : await resolveTargets(def, input.requestedTargets, input.secrets);
+    const options = (secretRefs ? await resolveSecretRefs(def.options, input.secrets) : def.options) as Record<
       string,
       unknown
     >;
@@ -136,9 +130,10 @@ export async function executeRun(input: ExecuteInput): Promise<ExecuteResult> {
       try {
         problem = await handler.validate(ctx);
       } catch (err) {
-        throw validationFailure(err, true, def.name);
+        // A typed error keeps its class; anything else a validate() throws is a validation problem, not retried.
+        throw err instanceof VigilError ? err : validationError(err, def.name, err);
       }
-      if (typeof problem === 'string' && problem) throw validationFailure(problem, false, def.name);
+      if (typeof problem === 'string' && problem) throw validationError(problem, def.name);
       validated = true;
     }
     return handler.run(ctx);

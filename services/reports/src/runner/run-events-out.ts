@@ -1,5 +1,5 @@
 import {
-  activeTraceContext,
+  type activeTraceContext,
   Header,
   injectTraceHeaders,
   isTracingEnabled,
@@ -71,7 +71,7 @@ export function headersFor(
   }
   const h = natsHeaders();
   h.set(Header.CORRELATION_ID, source?.header(Header.CORRELATION_ID) || correlation);
-  injectTraceHeaders(h, traceContext ?? activeTraceContext());
+  injectTraceHeaders(h, traceContext);
   const tp = source?.header(Header.TRACEPARENT);
   if (tp && !h.has(Header.TRACEPARENT)) h.set(Header.TRACEPARENT, tp);
   return h;

@@ -12,6 +12,7 @@ import {
   type PulledMessage,
   retry,
   SpanKind,
+  SpanStatusCode,
   ValidationError,
   type VigilMetrics,
   withSpan,
@@ -54,9 +55,6 @@ export interface WorkLoopDeps {
   /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
   startedAfterMs: number;
 }
-
-/** OpenTelemetry's SpanStatusCode.ERROR (the API package is a dependency of @vigil/shared, not of this one). */
-const SPAN_STATUS_ERROR = 2;
 
 /** A failed or partial run's span status message (error infos are scrubbed of secrets already). */
 function outcomeMessage(outcome: RunOutcome): string {
@@ -245,7 +243,7 @@ export class WorkLoop {
         const outcome = await this.process(slot);
         // withSpan marks only thrown errors; a run that failed (or partly) is an error in the trace too.
         if (outcome && outcome.status !== 'succeeded') {
-          span.setStatus({ code: SPAN_STATUS_ERROR, message: outcomeMessage(outcome) });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcomeMessage(outcome) });
           span.setAttribute('vigil.status', outcome.status);
         }
       },
