@@ -1,4 +1,4 @@
-import type { JobDefinition } from '@vigil/shared';
+import { type JobDefinition, localDate } from '@vigil/shared';
 import { type RunRecord, TERMINAL } from './run-record.js';
 
 export interface Coverage {
@@ -11,22 +11,16 @@ export interface Coverage {
   ranToday: boolean;
 }
 
-function localDay(ms: number, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
-    ms,
-  );
-}
-
 /**
  * Today's coverage of a job: the last full run's successes, plus failed targets that a later subset run
  * (backup or manual `--target`) brought home.
  */
 export function todaysCoverage(def: JobDefinition, runs: RunRecord[], nowMs: number): Coverage {
-  const today = localDay(nowMs, def.timezone);
+  const today = localDate(nowMs, def.timezone);
   const mine = runs
     .filter(
       (r) =>
-        r.job === def.name && TERMINAL.has(r.status) && localDay(Date.parse(r.scheduledAt), def.timezone) === today,
+        r.job === def.name && TERMINAL.has(r.status) && localDate(Date.parse(r.scheduledAt), def.timezone) === today,
     )
     .sort((a, b) => (a.finishedAt ?? a.updatedAt).localeCompare(b.finishedAt ?? b.updatedAt));
   let total = Array.isArray(def.targets) ? def.targets.length : 0;

@@ -1,3 +1,4 @@
 export { type Clock, type TimerHandle, systemClock, sleepOn, abortReason } from './clock.js';
 export { ManualClock } from './manual-clock.js';
 export { formatIsoTime } from './iso-time.js';
+export { localDate } from './local-date.js';

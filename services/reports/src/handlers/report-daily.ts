@@ -1,4 +1,4 @@
-import { ErrorCode, ValidationError } from '@vigil/shared';
+import { ErrorCode, localDate, ValidationError } from '@vigil/shared';
 import { z } from 'zod';
 import type { ArtifactStore } from '../artifact-store.js';
 import { defineHandler, type HandlerContext, type TargetOutcome } from '../handler-api.js';
@@ -45,19 +45,6 @@ function settings(
   return { ...r.data, endpoint, models };
 }
 
-/**
- * The day a run reports on: its scheduled time's date in the job's time zone (YYYY-MM-DD), so a 00:30
- * Europe/Berlin run files under its own day, not the UTC date of the evening before.
- */
-export function localDate(scheduledAt: string, timezone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(Date.parse(scheduledAt));
-}
-
 /** Artifact names: `<job>/<date>/<target>.md`, with path-unsafe characters replaced. */
 export function artifactName(job: string, date: string, target: string): string {
   return `${job}/${date}/${target.replace(/[^A-Za-z0-9._-]/g, '_')}.md`;
@@ -75,7 +62,8 @@ export function reportDailyHandler(deps: ReportDailyDeps) {
     },
     async run(ctx) {
       const s = settings(ctx, deps);
-      const date = localDate(ctx.scheduledAt, ctx.timezone);
+      // the run's own day in the job's zone: a 00:30 Europe/Berlin run (or its backup after midnight) files under it
+      const date = localDate(Date.parse(ctx.scheduledAt), ctx.timezone);
       const queue = [...ctx.targets];
       const outcomes: TargetOutcome[] = [];
       const one = async (target: string): Promise<TargetOutcome> => {
