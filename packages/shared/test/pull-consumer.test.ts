@@ -231,10 +231,14 @@ describe('PullConsumer signals', () => {
   });
 
   it('two partly served pulls (the server shares messages between them) expire to exactly nothing outstanding', async () => {
-    const { stream, durable } = await setup(5);
-    const r = pullConsumer({ stream, durable, expiresMs: 400 });
+    const { stream, durable, subject } = await setup(0);
+    const r = pullConsumer({ stream, durable, expiresMs: 1_000 });
     r.consumer.pull(4);
     r.consumer.pull(4);
+    // Both requests wait before anything is stored, so the server shares the 5 messages between them (3 + 2).
+    // With the messages stored first, the first request could take 4 at once and never expire.
+    await waitFor(async () => (await jsm.consumers.info(stream, durable)).num_waiting === 2);
+    for (let i = 0; i < 5; i++) await nc.jetstream().publish(subject, enc.encode(`m-${i}`));
     await waitFor(() => r.got.length === 5, { message: '5 delivered' });
     expect(r.consumer.outstanding).toBe(3);
     await waitFor(() => r.drained === 2, { message: 'both pulls expired', timeout: 3_000 });
