@@ -1,13 +1,4 @@
-import {
-  type Clock,
-  type JobDefinition,
-  type JobsFile,
-  openKv,
-  packageVersion,
-  runService,
-  type ServiceHandle,
-  vigilMetrics,
-} from '@vigil/shared';
+import { type Clock, openKv, packageVersion, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
 import { activeRunId } from './concurrency.js';
 import { isOverdue } from './deadlines.js';
@@ -36,11 +27,6 @@ export interface StartSchedulerOptions {
 export const SCHEDULER_VERSION = packageVersion(import.meta.url);
 const DAY = 86_400_000;
 const HISTORY_CATCH_UP_TIMEOUT_MS = 15_000;
-
-/** A job by name: own entries only (a name from a URL or an event must not find `constructor`, `toString`...). */
-export function jobByName(file: JobsFile, name: string): JobDefinition | undefined {
-  return Object.hasOwn(file.jobs, name) ? file.jobs[name] : undefined;
-}
 
 /** The scheduler: slots exactly once across replicas, catch-up, watchdogs, manual triggers, run history, API. */
 export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise<ServiceHandle<SchedulerConfig>> {
@@ -75,12 +61,13 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
         runs,
         jobStates,
         jobs: () => source.get(),
-        job: (name) => jobByName(source.get(), name),
+        // parseJobsFile's map has no prototype: a name from a URL or an event never finds `constructor`...
+        job: (name) => source.get().jobs[name],
         occupyingRun: (job) =>
           activeRunId(
             jobStates.get(job),
             runs,
-            (run) => isOverdue(run, jobByName(source.get(), run.job), ctx.defaults, rt.clock.now()),
+            (run) => isOverdue(run, source.get().jobs[run.job], ctx.defaults, rt.clock.now()),
             rt.clock.now(),
           ),
         defaults: {

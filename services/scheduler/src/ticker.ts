@@ -1,11 +1,10 @@
 import type { JobDefinition, TimerHandle } from '@vigil/shared';
 import { planCatchUp } from './catch-up.js';
 import type { SchedulerContext } from './context.js';
+import { timerTowards } from './long-timer.js';
 import { JobSchedule } from './schedule.js';
 import type { SlotDispatcher } from './slot-dispatcher.js';
 
-// Timers longer than this are re-armed in steps (setTimeout's limit is ~24.8 days; clocks also drift).
-const MAX_TIMER_MS = 6 * 3_600_000;
 /** Missed slots reported one by one after downtime; older ones get one job.missed that names how many. */
 export const MAX_LISTED_MISSED = 100;
 
@@ -34,7 +33,7 @@ export class Ticker {
    */
   sync(jobs: Record<string, JobDefinition>, after?: number): void {
     for (const [name, a] of this.armed) {
-      const def = Object.hasOwn(jobs, name) ? jobs[name] : undefined;
+      const def = jobs[name];
       if (!def || scheduleKey(def) !== a.key) {
         if (a.timer) this.ctx.clock.clearTimeout(a.timer);
         this.armed.delete(name);
@@ -125,16 +124,16 @@ export class Ticker {
     const next = a.schedule.next(after);
     a.nextAt = next;
     if (next === undefined) return;
-    const wait = next - this.ctx.clock.now();
-    if (wait > MAX_TIMER_MS) {
-      a.timer = this.ctx.clock.setTimeout(() => this.arm(a, after), MAX_TIMER_MS);
-      return;
-    }
-    a.timer = this.ctx.clock.setTimeout(() => {
-      if (this.armed.get(a.def.name) !== a) return;
-      this.arm(a, next);
-      void this.dispatchWithRetry(a.def, next);
-    }, wait);
+    a.timer = timerTowards(
+      this.ctx.clock,
+      next,
+      () => {
+        if (this.armed.get(a.def.name) !== a) return;
+        this.arm(a, next);
+        void this.dispatchWithRetry(a.def, next);
+      },
+      () => this.arm(a, after),
+    );
   }
 }
 

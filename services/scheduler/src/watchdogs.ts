@@ -3,6 +3,7 @@ import { planBackup } from './backup-plan.js';
 import type { SchedulerContext } from './context.js';
 import { runDeadlines } from './deadlines.js';
 import { decodeJson } from './kv-json.js';
+import { timerTowards } from './long-timer.js';
 import { publishRequested, publishVerdict } from './publisher.js';
 import { backupRunId } from './run-id.js';
 import { hasStarted, isActive, type RunRecord } from './run-record.js';
@@ -10,8 +11,6 @@ import { hasStarted, isActive, type RunRecord } from './run-record.js';
 type Kind = 'missed' | 'stuck' | 'backup';
 
 const WATCHDOG_RETRY_MS = 1_000;
-// Deadlines further away are re-armed in steps (setTimeout's limit is ~24.8 days; clocks also drift), as the ticker does.
-const MAX_TIMER_MS = 6 * 3_600_000;
 
 /**
  * Every replica watches every run (from the live copy of `vigil_runs`) and keeps one timer per pending
@@ -63,20 +62,11 @@ export class Watchdogs {
     this.arm(key, runId, kind, at);
   }
 
-  /**
-   * One timer towards `at`, in steps of at most MAX_TIMER_MS: setTimeout fires a delay over 2^31-1 ms (~24.8
-   * days, e.g. `timeout: 4w`) after 1 ms, which would be a false verdict.
-   */
+  /** One timer towards `at` (in steps when it is far: see timerTowards). */
   private arm(key: string, runId: string, kind: Kind, at: number): void {
-    const wait = at - this.ctx.clock.now();
-    if (wait > MAX_TIMER_MS) {
-      const handle = this.ctx.clock.setTimeout(() => {
-        if (!this.stopped && this.timers.get(key)?.handle === handle) this.arm(key, runId, kind, at);
-      }, MAX_TIMER_MS);
-      this.timers.set(key, { at, handle });
-      return;
-    }
-    const handle = this.ctx.clock.setTimeout(
+    const handle = timerTowards(
+      this.ctx.clock,
+      at,
       () => {
         this.timers.delete(key);
         this.fire(runId, kind).catch((err: unknown) => {
@@ -86,7 +76,9 @@ export class Watchdogs {
           if (!this.stopped && !this.timers.has(key)) this.set(runId, kind, this.ctx.clock.now() + WATCHDOG_RETRY_MS);
         });
       },
-      Math.max(0, wait),
+      () => {
+        if (!this.stopped && this.timers.get(key)?.handle === handle) this.arm(key, runId, kind, at);
+      },
     );
     this.timers.set(key, { at, handle });
   }
