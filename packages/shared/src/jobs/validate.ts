@@ -82,26 +82,24 @@ export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string)
     out.push({ path: at('handler'), message: 'handler http needs an `http: { url }` block' });
   if (handler === 'command' && job.command === undefined)
     out.push({ path: at('handler'), message: 'handler command needs a `command: { run }` block' });
-  // deadlines of 0 would fire the moment a run is requested: every run missed, stuck or backed up at once
-  const positive = (value: number | undefined, label: string, ...path: string[]) => {
-    if (value !== undefined && value <= 0) out.push({ path: at(...path), message: `\`${label}\` must be positive` });
-  };
-  positive(job.timeout, 'timeout', 'timeout');
-  positive(job.startDeadline, 'startDeadline', 'startDeadline');
-  positive(job.backup?.after, 'backup.after', 'backup', 'after');
-  const bounded: [number | undefined, string, string[]][] = [
-    [job.every, 'every', ['every']],
-    [job.timeout, 'timeout', ['timeout']],
-    [job.startDeadline, 'startDeadline', ['startDeadline']],
-    [job.backup?.after, 'backup.after', ['backup', 'after']],
-    [job.catchUp, 'catchUp', ['catchUp']],
-    [job.retries?.base, 'retries.base', ['retries', 'base']],
-    [job.retries?.cap, 'retries.cap', ['retries', 'cap']],
-    [job.http?.timeout, 'http.timeout', ['http', 'timeout']],
-    [job.command?.timeout, 'command.timeout', ['command', 'timeout']],
+  // Every duration is bounded; deadlines must also be positive (0 would fire the moment a run is requested:
+  // every run missed, stuck or backed up at once).
+  const durations: [value: number | undefined, path: string[], deadline: boolean][] = [
+    [job.every, ['every'], false],
+    [job.timeout, ['timeout'], true],
+    [job.startDeadline, ['startDeadline'], true],
+    [job.backup?.after, ['backup', 'after'], true],
+    [job.catchUp, ['catchUp'], false],
+    [job.retries?.base, ['retries', 'base'], false],
+    [job.retries?.cap, ['retries', 'cap'], false],
+    [job.http?.timeout, ['http', 'timeout'], false],
+    [job.command?.timeout, ['command', 'timeout'], false],
   ];
-  for (const [value, label, path] of bounded) {
-    if (value !== undefined && !(value <= MAX_JOB_DURATION_MS))
+  for (const [value, path, deadline] of durations) {
+    if (value === undefined) continue;
+    const label = path.join('.');
+    if (deadline && value <= 0) out.push({ path: at(...path), message: `\`${label}\` must be positive` });
+    else if (!(value <= MAX_JOB_DURATION_MS))
       out.push({ path: at(...path), message: `\`${label}\` must be at most 366d` });
   }
   return out;
