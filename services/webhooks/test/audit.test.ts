@@ -24,11 +24,7 @@ const command = (eventId: string, data: Record<string, unknown>, replaySeq?: num
   ...(replaySeq !== undefined ? { replaySeq } : {}),
 });
 
-const drained = () =>
-  waitFor(async () => {
-    const info = await h.service.runtime.jsm.consumers.info('VIGIL_WEBHOOKS', 'webhooks');
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 15_000);
+const drained = () => kit.drained(15_000);
 
 const deliveredEvents = (id: string) => h.events.of('webhook.delivered').filter((e) => e.event.data.id === id);
 

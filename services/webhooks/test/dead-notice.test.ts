@@ -15,11 +15,7 @@ const { store, worker } = kit;
 const deadEvents = (id: string) => h.events.of('webhook.dead').filter((e) => e.event.data.id === id);
 const dlqEntries = async (id: string) =>
   (await h.service.runtime.bus.listDlq({ subject: 'webhook.send' })).filter((e: any) => e.data?.data?.id === id);
-const drained = () =>
-  waitFor(async () => {
-    const info = await h.service.runtime.jsm.consumers.info('VIGIL_WEBHOOKS', 'webhooks');
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 15_000);
+const drained = () => kit.drained(15_000);
 /** webhook.dead events of `id` stored in the stream (what the notifier's durable consumer gets; duplicates dropped). */
 async function storedDead(id: string): Promise<number> {
   const jsm = h.service.runtime.jsm;

@@ -1,24 +1,18 @@
-import { type HttpReceiver, startHttpReceiver, waitFor } from '@vigil/shared/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './harness.js';
+import { waitFor } from '@vigil/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './harness.js';
+import { workerKit } from './worker-kit.js';
 
+const kit = workerKit();
 let h: Harness;
-const receivers: HttpReceiver[] = [];
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterEach(async () => {
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
-afterAll(async () => {
-  await h?.stop();
+beforeAll(() => {
+  h = kit.harness();
 });
 
 /** Answers the first request with `first` after stopping Redis (back 800 ms later): a blip during the settle. */
 async function blipReceiver(first: { status: number; headers?: Record<string, string> }) {
   let back = false;
-  const r = await startHttpReceiver(async (_req, i) => {
+  const r = await kit.receiver(async (_req, i) => {
     if (i > 0) return { status: 200 };
     await h.redisServer.stop();
     setTimeout(() => {
@@ -28,15 +22,10 @@ async function blipReceiver(first: { status: number; headers?: Record<string, st
     }, 800);
     return first;
   });
-  receivers.push(r);
   return { r, restarted: () => waitFor(() => back, 15_000) };
 }
 
-const drained = () =>
-  waitFor(async () => {
-    const info = await h.service.runtime.jsm.consumers.info('VIGIL_WEBHOOKS', 'webhooks');
-    return info.num_pending === 0 && info.num_ack_pending === 0;
-  }, 20_000);
+const drained = () => kit.drained(20_000);
 
 const eventsFor = (subject: string, id: string) => h.events.of(subject).filter((e) => e.event.data.id === id);
 

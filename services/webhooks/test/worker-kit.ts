@@ -1,5 +1,5 @@
 import { createLogger } from '@vigil/shared';
-import { type HttpReceiver, startHttpReceiver } from '@vigil/shared/testing';
+import { type HttpReceiver, startHttpReceiver, waitFor } from '@vigil/shared/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { DeliveryWorker, type EventSink } from '../src/delivery-worker.js';
@@ -40,6 +40,12 @@ export function workerKit() {
     harness,
     closers,
     store,
+    /** Resolves once the service's consumer has nothing pending or unacknowledged. */
+    drained: (timeoutMs: number) =>
+      waitFor(async () => {
+        const info = await harness().service.runtime.jsm.consumers.info('VIGIL_WEBHOOKS', 'webhooks');
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      }, timeoutMs),
     async receiver(plan: Parameters<typeof startHttpReceiver>[0]): Promise<HttpReceiver> {
       const r = await startHttpReceiver(plan);
       receivers.push(r);
