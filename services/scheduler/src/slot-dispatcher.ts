@@ -77,7 +77,13 @@ export class SlotDispatcher {
     const { ctx } = this;
     const scheduledAt = new Date(slot).toISOString();
     const trigger = kind === 'catch-up' ? 'catch-up' : 'schedule';
-    if (kind === 'missed' && ctx.jobStates.get(def.name)?.paused) {
+    const known = ctx.runs.values.get(runId);
+    if (known) {
+      // The slot's run (or verdict) is in the history already: published by a holder that stopped before marking
+      // the slot done, or by a retry whose first publish was stored. Publishing it again after the stream's
+      // 2-minute duplicate window would store a second copy, and the run would execute twice.
+      ctx.log.warn({ runId, job: def.name, status: known.status }, 'slot already published; finishing its bookkeeping');
+    } else if (kind === 'missed' && ctx.jobStates.get(def.name)?.paused) {
       // like a live slot of a paused job: skipped without a word (no job.missed, hence no backup either)
       ctx.log.info({ runId, job: def.name }, 'slot missed while down; job is paused, not reported');
     } else if (kind === 'missed') {
@@ -109,6 +115,11 @@ export class SlotDispatcher {
         await publishRequested(ctx, { runId, job: def.name, trigger, scheduledAt: slot, reason });
       }
     }
+    await this.markDone(def, slot, runId);
+  }
+
+  private async markDone(def: JobDefinition, slot: number, runId: string): Promise<void> {
+    const { ctx } = this;
     await ctx.kv.slots.put(runId, encodeJson({ state: 'done', by: ctx.instance } satisfies SlotRecord));
     await updateJson<JobState>(ctx.kv.jobs, def.name, (prev) => {
       const s = prev ?? emptyJobState();

@@ -82,6 +82,16 @@ export async function handleTrigger(
   const t = event.data;
   const runId = triggerRunId(event.id);
   if (runId !== event.id) ctx.log.info({ eventId: event.id, runId, job }, 'trigger event id is no safe runId; hashed');
+  const known = ctx.runs.values.get(runId);
+  if (known) {
+    // The same trigger event again (a publisher retrying with its event id as the idempotency key) after the
+    // stream's 2-minute duplicate window: its run was requested already (and may have run), so it is not run again.
+    ctx.log.info(
+      { eventId: event.id, runId, job, status: known.status },
+      'trigger already handled (same event id): not run again',
+    );
+    return;
+  }
   const requestedAt = Date.parse(event.time) || ctx.clock.now();
   const state = ctx.jobStates.get(job);
   const active = ctx.occupyingRun(def.name);

@@ -211,6 +211,28 @@ describe('scheduler API and consumers reject what is not theirs', () => {
     expect(run.status).toBe('started');
     expect(run.history.map((x: { status: string }) => x.status)).toEqual(['requested', 'started']);
   });
+  it('a trigger sent again with the same event id after the duplicate window is not run again', async () => {
+    const js = h.nc.jetstream();
+    const jsm = await h.nc.jetstreamManager();
+    const id = '01JTESTRESENTTRIGGER000000';
+    const trigger = { ...makeEnvelope('test', 'job.trigger.anyone', { reason: 'sent twice' }), id };
+    await js.publish('job.trigger.anyone', jc.encode(trigger), { msgID: id });
+    await waitFor(() => h.events.of('job.requested.anyone').find((e) => e.event.data.runId === id));
+    await runOf(h, id);
+    // The publisher retries with its event id (its idempotency key) more than 2 minutes later: the stream's
+    // duplicate window is over, so the stream stores the copy (here: another Nats-Msg-Id stands for that).
+    const again = await js.publish('job.trigger.anyone', jc.encode(trigger), { msgID: `${id}.later` });
+    expect(again.duplicate).toBe(false);
+    await waitFor(async () => {
+      const c = await jsm.consumers.info('VIGIL_JOBS', 'scheduler-triggers');
+      return c.ack_floor.stream_seq >= again.seq && c.num_ack_pending === 0;
+    });
+    const requested = await jsm.streams.info('VIGIL_JOBS', { subjects_filter: 'job.requested.anyone' });
+    const copies = h.events.of('job.requested.anyone').filter((e) => e.event.data.runId === id);
+    expect(copies).toHaveLength(1);
+    expect(requested.state.subjects?.['job.requested.anyone']).toBe(h.events.of('job.requested.anyone').length);
+    expect(h.events.of('job.skipped.anyone').filter((e) => e.event.data.runId === id)).toHaveLength(0);
+  });
 });
 
 describe('scheduler config', () => {

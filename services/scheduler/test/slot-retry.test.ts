@@ -7,7 +7,8 @@ import { type Harness, startHarness } from './harness.js';
 /**
  * A slot whose job.requested is already stored while its claim is not `done` (a publish that timed out on a
  * reconnect though the message was stored, a failed `done` write, a holder that died in between): the
- * take-over must publish that same run again (msg-id de-dup), not skip it (`forbid`) nor cancel it (`replace`).
+ * take-over finishes the slot for that same run; it neither skips it (`forbid`), cancels it (`replace`), nor
+ * stores it a second time (the stream's msg-id de-dup ends after 2 minutes).
  */
 const JOBS = `timezone: UTC
 jobs:
@@ -19,6 +20,10 @@ jobs:
     schedule: "0 7 * * *"
     handler: health.daily
     concurrency: replace
+    startDeadline: 1m
+  late:
+    schedule: "0 8 * * *"
+    handler: health.daily
     startDeadline: 1m
 `;
 const at = (s: string) => new Date(s).getTime();
@@ -41,12 +46,12 @@ describe('a slot retried or taken over after its job.requested was stored is the
   };
 
   /** The slot's claim is held (not done) and its job.requested is stored and folded, as the first attempt left it. */
-  async function firstAttemptLeftBehind(job: string, slot: number): Promise<string> {
+  async function firstAttemptLeftBehind(job: string, slot: number, msgId?: string): Promise<string> {
     const runId = `${job}.${slot / 1000}`;
     const kv = await h.nc.jetstream().views.kv('vigil_slots');
     await kv.create(runId, jc.encode({ state: 'claimed', by: 'replica-whose-attempt-failed' }));
     const data: JobRun = { runId, job, attempt: 1, trigger: 'schedule', scheduledAt: iso(slot), status: 'requested' };
-    await h.bus.publish(`job.requested.${job}`, data, { msgId: runId, time: new Date(slot) });
+    await h.bus.publish(`job.requested.${job}`, data, { msgId: msgId ?? runId, time: new Date(slot) });
     await waitFor(async () => (await h.api('GET', `/api/jobs/${job}`)).body.currentRunId === runId);
     return runId;
   }
@@ -85,5 +90,16 @@ describe('a slot retried or taken over after its job.requested was stored is the
     expect(missed.event.data).toMatchObject({ runId, status: 'missed' });
     expect(h.events.of('job.cancel.rp')).toHaveLength(0);
     expect(h.events.of('job.skipped.rp')).toHaveLength(0);
+  });
+
+  it('after the duplicate window: the take-over does not store the run again (it would execute twice)', async () => {
+    const slot = at('2026-01-01T08:00:00Z');
+    // stored under another msg id: as after the 2-minute window, the stream would keep a second copy
+    const runId = await firstAttemptLeftBehind('late', slot, 'stored-long-ago');
+    await takeOver(slot, runId);
+    const jsm = await h.nc.jetstreamManager();
+    const info = await jsm.streams.info('VIGIL_JOBS', { subjects_filter: 'job.requested.late' });
+    expect(info.state.subjects).toEqual({ 'job.requested.late': 1 });
+    expect((await h.api('GET', '/api/jobs/late')).body.currentRunId).toBe(runId);
   });
 });
