@@ -11,6 +11,11 @@ export interface HandlerSecrets {
 /** Everything a handler gets. Handlers never see NATS. */
 export interface HandlerContext<O = Record<string, unknown>> {
   runId: string;
+  /**
+   * The incident's correlation id (the request's `Vigil-Correlation-Id`, else the runId). Pass it on to what the
+   * run calls (a header, a log field), so one incident's messages and logs share it.
+   */
+  correlationId: string;
   job: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   attempt: number;

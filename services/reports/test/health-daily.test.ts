@@ -186,8 +186,10 @@ describe('health.daily in the runner', () => {
     for (const r of seededHistory(Date.now())) await kv.put(r.runId, JSON.stringify(r));
     const notes = collectEvents(nc, 'notify.send');
     const runs = collectEvents(nc, 'job.*.health');
-    await requestRun(nc, 'health', 'health-1');
+    await requestRun(nc, 'health', 'health-1', { headers: { 'Vigil-Correlation-Id': 'incident-42' } });
     const [note] = await notes.waitFor('notify.send', 1, 15_000);
+    // the email it leads to shares the run's correlation id (logs and events of one incident join up)
+    expect(note.headers['Vigil-Correlation-Id']).toBe('incident-42');
     expect(note.event.data.severity).toBe('CRITICAL');
     expect(note.event.data.recipients).toEqual(['ops@example.com']);
     expect(note.event.data.body).toContain('vigil trigger daily-reports --target c');

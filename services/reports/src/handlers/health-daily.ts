@@ -50,19 +50,22 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
       const { severity, recommendations } = recommend(report);
       const date = new Date(now).toISOString().slice(0, 10);
       const recipients = Array.isArray(ctx.options.recipients) ? (ctx.options.recipients as string[]) : undefined;
-      await sources.notify({
-        severity,
-        title: `Vigil daily health ${date}: ${severity} — coverage ${(report.coverage * 100).toFixed(1)}%, success ${(report.successRate * 100).toFixed(1)}%`,
-        body: formatHealth(report, recommendations),
-        ...(recipients ? { recipients } : {}),
-        dedupeKey: `health.daily.${ctx.job}.${date}`,
-        details: {
-          coverage: report.coverage,
-          successRate: report.successRate,
-          mttrMinutes: report.mttrMinutes,
-          dlqDepth: report.dlqDepth,
+      await sources.notify(
+        {
+          severity,
+          title: `Vigil daily health ${date}: ${severity} — coverage ${(report.coverage * 100).toFixed(1)}%, success ${(report.successRate * 100).toFixed(1)}%`,
+          body: formatHealth(report, recommendations),
+          ...(recipients ? { recipients } : {}),
+          dedupeKey: `health.daily.${ctx.job}.${date}`,
+          details: {
+            coverage: report.coverage,
+            successRate: report.successRate,
+            mttrMinutes: report.mttrMinutes,
+            dlqDepth: report.dlqDepth,
+          },
         },
-      });
+        ctx.correlationId,
+      );
       return {
         details: {
           severity,

@@ -20,14 +20,18 @@ export interface HealthSources {
   secretHealth(names: string[]): Promise<SecretHealth[]>;
   /** Readiness of every Vigil service, with the dependency checks that fail (Redis, SMTP, NATS…). */
   components(): Promise<ComponentHealth[]>;
-  notify(data: {
-    severity: string;
-    title: string;
-    body: string;
-    recipients?: string[];
-    dedupeKey: string;
-    details?: Record<string, unknown>;
-  }): Promise<void>;
+  /** Publishes `notify.send` under the run's correlation id. */
+  notify(
+    data: {
+      severity: string;
+      title: string;
+      body: string;
+      recipients?: string[];
+      dedupeKey: string;
+      details?: Record<string, unknown>;
+    },
+    correlationId: string,
+  ): Promise<void>;
 }
 
 /** Secret names a jobs file depends on: target lists, alert recipients, `${secret:…}` in options. */
@@ -116,8 +120,8 @@ export function natsHealthSources(
         return { service: r.service, ready: r.ready, instances: r.instances, failing, error: r.error };
       });
     },
-    async notify(data) {
-      await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey });
+    async notify(data, correlationId) {
+      await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey, correlationId });
     },
   };
 }

@@ -30,6 +30,7 @@ export interface ExecuteInput {
 
 export interface RunHooks {
   log(): Logger;
+  correlationId(): string;
   progress(note: string): void;
   readonly abort: RunAbort;
 }
@@ -76,6 +77,10 @@ class RunContext implements HandlerContext {
 
   get log(): Logger {
     return this.input.hooks.log();
+  }
+
+  get correlationId(): string {
+    return this.input.hooks.correlationId();
   }
 
   get signal(): AbortSignal {

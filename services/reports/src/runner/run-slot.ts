@@ -30,13 +30,18 @@ export class RunSlot {
     return this.req.job;
   }
 
+  /** The request's correlation id, else the run id (what the run's own events carry too). */
+  correlationId(): string {
+    return this.msg.header(Header.CORRELATION_ID) || this.req.runId;
+  }
+
   /** Made on first use: with the request's correlation id and, when it came with a traceparent, its trace id. */
   log(): Logger {
     if (!this.runLog) {
       const fields: Record<string, unknown> = {
         runId: this.req.runId,
         job: this.req.job,
-        correlationId: this.msg.header(Header.CORRELATION_ID) || this.req.runId,
+        correlationId: this.correlationId(),
       };
       const traceId = this.msg.header(Header.TRACEPARENT)?.split('-')[1];
       if (traceId) fields.traceId = traceId;
