@@ -27,6 +27,13 @@ export const webhooksConfigSchema = baseEnvSchema.extend({
   WEBHOOKS_CONNECTIONS_PER_ORIGIN: z.coerce.number().int().min(1).max(1024).default(32),
   WEBHOOKS_CONNECT_TIMEOUT: durationSchema.default(5_000),
   WEBHOOKS_TIMEOUT: durationSchema.default(10_000),
+  /**
+   * A webhook not delivered this long after it was queued (or replayed) is dead (webhook.dead, DLQ, replayable):
+   * waits for an open breaker burn no attempts, and the stream would drop it unannounced after 7 days.
+   */
+  WEBHOOKS_MAX_AGE: durationSchema.default(3 * 86_400_000).refine((ms) => ms >= 1_000 && ms <= 6 * 86_400_000, {
+    message: 'must be between 1s and 6d (VIGIL_WEBHOOKS keeps messages 7 days)',
+  }),
   /** How long a crashed replica's unacknowledged deliveries wait before another replica takes them. */
   WEBHOOKS_ACK_WAIT: durationSchema.default(30_000),
 });

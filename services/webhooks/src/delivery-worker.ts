@@ -40,6 +40,8 @@ export interface SendCommand {
   data: unknown;
   /** Stream seq of the message when it is a dead letter published again (header Vigil-Replay-Of). */
   replaySeq?: number;
+  /** When the stream stored this message (the send, or its replay): `maxAgeMs` counts from here. */
+  storedAt?: number;
 }
 
 export interface WorkerDeps {
@@ -60,6 +62,8 @@ export interface WorkerDeps {
   leaseMs: number;
   /** How long a settle keeps retrying its status write after the outcome is known (see `persist`). */
   settleRetryMs: number;
+  /** Not delivered this long after it was stored: dead (`expire`). */
+  maxAgeMs: number;
 }
 
 /** Origin and path only: query strings and userinfo often carry tokens, and events and statuses are widely read. */
@@ -115,9 +119,15 @@ export class DeliveryWorker {
     const url = parseWebhookUrl(req.url);
     const createdAt = Date.parse(cmd.time) || this.d.now();
     const dest = this.d.breakers.for(url.origin);
+    const expiresAt = cmd.storedAt === undefined ? Number.POSITIVE_INFINITY : cmd.storedAt + this.d.maxAgeMs;
+    if (this.d.now() >= expiresAt) return this.expire(req, url, `destination breaker ${dest.state}`);
 
     const wait = dest.waitMs(Date.now());
-    if (wait > 0) return this.defer(wait, `destination ${url.origin} breaker is ${dest.state}`);
+    if (wait > 0) {
+      // back by its expiry at the latest, so an expired webhook is announced on time, not a breaker period late
+      const until = Math.max(1, Math.min(wait, expiresAt - this.d.now()));
+      return this.defer(until, `destination ${url.origin} breaker is ${dest.state}`);
+    }
 
     let key: Buffer;
     try {
@@ -292,6 +302,32 @@ export class DeliveryWorker {
       }
       if (notice.deadAt) await this.noteDeadNotified(req.id, notice.deadAt);
     }
+    throw dead;
+  }
+
+  /**
+   * Not delivered within maxAgeMs of being stored (an open breaker's waits burn no attempts, so a webhook to a
+   * destination that stays down would wait until the stream's 7-day retention dropped it without a word): dead
+   * now, announced (webhook.dead) and dead-lettered, from where a replay queues it again with a fresh age.
+   */
+  private async expire(req: ParsedWebhookRequest, url: URL, why: string): Promise<void> {
+    const state = await this.local(() => this.d.store.knownState(req.id));
+    if (state === 'delivered') return;
+    if (state === 'dead') return this.redeadLetter(req, url);
+    const message = `not delivered within ${Math.round(this.d.maxAgeMs / 1000)} s of being queued (WEBHOOKS_MAX_AGE; ${why})`;
+    const deadAt = this.d.now();
+    await this.local(() => this.d.store.markDeadWithoutAttempt(req.id, message, deadAt, safeUrl(url), req.eventType));
+    const notice = await this.local(() => this.d.store.deadNotice(req.id));
+    const attempts = notice?.attempts ?? 0;
+    this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'dead' });
+    const dead = new PermanentError(`webhook ${req.id} expired: ${message}`, {
+      code: ErrorCode.WEBHOOK_EXPIRED,
+      details: { id: req.id, attempts },
+    });
+    const error = { type: ErrorCode.WEBHOOK_EXPIRED, message, class: 'permanent' as const };
+    if (!(await this.emitDead(req, url, attempts, undefined, dead, deadAt, error)))
+      throw this.notAnnounced(req.id, dead);
+    await this.noteDeadNotified(req.id, deadAt);
     throw dead;
   }
 

@@ -103,6 +103,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         log: rt.log,
         localRetryMs: 2_000,
         settleRetryMs,
+        maxAgeMs: c.WEBHOOKS_MAX_AGE,
         // Covers the POST and the settle, and ends no later than the ack-wait, so a crashed holder's redelivery
         // finds it expired (ackWaitMs ≥ timeout + 1 s: the POST itself is always covered).
         leaseMs: Math.min(c.WEBHOOKS_TIMEOUT + settleRetryMs + 2_000, ackWaitMs),
@@ -136,6 +137,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
             id: event.id,
             time: event.time,
             data: event.data,
+            storedAt: ctx.storedAt,
             // The seq lets BEGIN reset a dead webhook once per replayed message, not on each redelivery of it.
             replaySeq:
               (ctx.headers[Header.REPLAY_OF] ?? ctx.headers[Header.REPLAY_OF.toLowerCase()]) ? ctx.seq : undefined,

@@ -80,6 +80,7 @@ export function workerKit() {
         localRetryMs: 2_000,
         leaseMs: 15_000,
         settleRetryMs: 2_000,
+        maxAgeMs: 3 * 86_400_000,
       });
     },
   };

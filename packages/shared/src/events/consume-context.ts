@@ -8,6 +8,8 @@ export interface ConsumeContext {
   subject: string;
   /** Stream sequence of the message. */
   seq: number;
+  /** When the stream stored the message (ms since the epoch): its retention (max age) counts from here. */
+  storedAt: number;
   /** 1 on the first delivery. */
   deliveryCount: number;
   headers: Record<string, string>;
@@ -41,6 +43,10 @@ export class MessageContext implements ConsumeContext {
 
   get seq(): number {
     return this.msg.seq;
+  }
+
+  get storedAt(): number {
+    return Math.floor(this.msg.info.timestampNanos / 1e6);
   }
 
   get headers(): Record<string, string> {
