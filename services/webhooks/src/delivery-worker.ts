@@ -7,7 +7,6 @@ import {
   PermanentError,
   retry,
   TransientError,
-  toErrorInfo,
   VigilError,
   type VigilMetrics,
 } from '@vigil/shared';
@@ -24,25 +23,8 @@ import {
   toWebhookRequest,
   type WebhookRequest,
 } from './webhook-request.js';
-
-export interface EventSink {
-  /** `msgId`: JetStream de-duplication id (default: the new event's id). */
-  publish(subject: string, data: Record<string, unknown>, opts?: { msgId?: string }): Promise<unknown>;
-}
-
-/** One webhook.dead per death: a repeat (a redelivery after a crash) carries the same msg id and is dropped. */
-const deadMsgId = (id: string, deadAt: string | number) => `${id}.dead.${deadAt}`;
-
-/** The slice of a CloudEvent the worker reads. */
-export interface SendCommand {
-  id: string;
-  time: string;
-  data: unknown;
-  /** Stream seq of the message when it is a dead letter published again (header Vigil-Replay-Of). */
-  replaySeq?: number;
-  /** When the stream stored this message (the send, or its replay): `maxAgeMs` counts from here. */
-  storedAt?: number;
-}
+import { WebhookDeaths } from './webhook-deaths.js';
+import { type EventSink, localCall, publishEvent, type SendCommand, safeUrl } from './worker-io.js';
 
 export interface WorkerDeps {
   store: StatusStore;
@@ -66,17 +48,6 @@ export interface WorkerDeps {
   maxAgeMs: number;
 }
 
-/** Origin and path only: query strings and userinfo often carry tokens, and events and statuses are widely read. */
-export function safeUrl(url: URL): string {
-  // Incoming-webhook URLs carry their credential in the path (Slack /services/T…/B…/<token>, Discord
-  // /api/webhooks/<id>/<token>): a segment of 20 characters or more is shown as "…". Query and userinfo never are.
-  const path = url.pathname
-    .split('/')
-    .map((seg) => (seg.length >= 20 ? '…' : seg))
-    .join('/');
-  return `${url.origin}${path}`;
-}
-
 /**
  * Handles one `webhook.send` delivery of the durable queue. Resolving = ack. Throwing TransientError with
  * retryAfterMs = nak with exactly that delay (the next attempt, durably scheduled in JetStream).
@@ -86,7 +57,16 @@ export class DeliveryWorker {
   /** Ids being sent by this process: a duplicate command must not race its twin to the receiver. */
   private readonly inFlight = new Set<string>();
 
-  constructor(private readonly d: WorkerDeps) {}
+  private readonly deaths: WebhookDeaths;
+
+  constructor(private readonly d: WorkerDeps) {
+    this.deaths = new WebhookDeaths(d);
+  }
+
+  /** A command refused before delivery (see WebhookDeaths.refuseInvalid); the consumer's `onInvalid` hook. */
+  refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
+    return this.deaths.refuseInvalid(cmd, err);
+  }
 
   async handle(cmd: SendCommand): Promise<void> {
     // A command without an id keeps its event id on every redelivery and replay: one stable webhook id.
@@ -94,7 +74,7 @@ export class DeliveryWorker {
     try {
       req = toWebhookRequest(cmd.data, () => cmd.id);
     } catch (err) {
-      await this.refuseInvalid(cmd, err);
+      await this.deaths.refuseInvalid(cmd, err);
       throw err;
     }
     const id = req.id;
@@ -120,7 +100,7 @@ export class DeliveryWorker {
     const createdAt = Date.parse(cmd.time) || this.d.now();
     const dest = this.d.breakers.for(url.origin);
     const expiresAt = cmd.storedAt === undefined ? Number.POSITIVE_INFINITY : cmd.storedAt + this.d.maxAgeMs;
-    if (this.d.now() >= expiresAt) return this.expire(req, url, `destination breaker ${dest.state}`);
+    if (this.d.now() >= expiresAt) return this.deaths.expire(req, url, `destination breaker ${dest.state}`);
 
     const wait = dest.waitMs(Date.now());
     if (wait > 0) {
@@ -140,7 +120,8 @@ export class DeliveryWorker {
       if ((await this.local(() => this.d.store.knownState(req.id))) === 'delivered') return;
       const deadAt = this.d.now();
       await this.d.store.markDeadWithoutAttempt(req.id, (err as Error).message, deadAt, safeUrl(url), req.eventType);
-      if (await this.emitDead(req, url, 0, undefined, err, deadAt)) await this.noteDeadNotified(req.id, deadAt);
+      if (await this.deaths.announce(req, url, 0, undefined, err, deadAt))
+        await this.deaths.markAnnounced(req.id, deadAt);
       throw err;
     }
 
@@ -171,7 +152,7 @@ export class DeliveryWorker {
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'duplicate' });
       return;
     }
-    if (begun.status === 'dead') return this.redeadLetter(req, url);
+    if (begun.status === 'dead') return this.deaths.redeadLetter(req, url);
 
     const body = renderBody(req, createdAt);
     const headers = signatureHeaders({ id: req.id, timestamp: Math.floor(this.d.now() / 1000), body, key });
@@ -268,147 +249,14 @@ export class DeliveryWorker {
       code: decision.reason === 'exhausted' ? ErrorCode.PERMANENT : ErrorCode.HTTP_STATUS,
       details: { id: req.id, attempts: attempt, lastStatusCode: statusCode },
     });
-    if (await this.emitDead(req, url, attempt, statusCode, dead, now, error)) {
-      if (recorded) await this.noteDeadNotified(req.id, now);
+    if (await this.deaths.announce(req, url, attempt, statusCode, dead, now, error)) {
+      if (recorded) await this.deaths.markAnnounced(req.id, now);
     } else if (recorded) {
       // Not announced: dead-lettering now would lose the notice. The redelivery finds `dead` (nothing is sent
       // again) and publishes it (redeadLetter).
-      throw this.notAnnounced(req.id, dead);
+      throw this.deaths.notAnnounced(req.id, dead);
     }
     throw dead;
-  }
-
-  /**
-   * A delivery of a webhook already `dead`: the dead-lettering of an earlier delivery was cut short (crash), or a
-   * twin command. A death not announced yet (the crash fell between the status write and webhook.dead) is
-   * announced now, under the same msg id as the original (a repeat inside the duplicate window is dropped); then
-   * the command is dead-lettered (the DLQ copy's msg id dedupes a repeat).
-   */
-  private async redeadLetter(req: ParsedWebhookRequest, url: URL): Promise<never> {
-    const notice = await this.local(() => this.d.store.deadNotice(req.id));
-    const dead = new PermanentError(`webhook ${req.id} is dead: ${notice?.lastError ?? 'dead'}`, {
-      code: ErrorCode.PERMANENT,
-      details: { id: req.id, attempts: notice?.attempts, lastStatusCode: notice?.lastStatusCode },
-    });
-    if (notice && !notice.notified) {
-      const error = {
-        type: notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : ErrorCode.PERMANENT,
-        message: notice.lastError,
-        class: 'permanent' as const,
-      };
-      const at = notice.deadAt || this.d.now();
-      if (!(await this.emitDead(req, url, notice.attempts, notice.lastStatusCode, dead, at, error))) {
-        throw this.notAnnounced(req.id, dead);
-      }
-      if (notice.deadAt) await this.noteDeadNotified(req.id, notice.deadAt);
-    }
-    throw dead;
-  }
-
-  /**
-   * Not delivered within maxAgeMs of being stored (an open breaker's waits burn no attempts, so a webhook to a
-   * destination that stays down would wait until the stream's 7-day retention dropped it without a word): dead
-   * now, announced (webhook.dead) and dead-lettered, from where a replay queues it again with a fresh age.
-   */
-  private async expire(req: ParsedWebhookRequest, url: URL, why: string): Promise<void> {
-    const state = await this.local(() => this.d.store.knownState(req.id));
-    if (state === 'delivered') return;
-    if (state === 'dead') return this.redeadLetter(req, url);
-    const message = `not delivered within ${Math.round(this.d.maxAgeMs / 1000)} s of being queued (WEBHOOKS_MAX_AGE; ${why})`;
-    const deadAt = this.d.now();
-    await this.local(() => this.d.store.markDeadWithoutAttempt(req.id, message, deadAt, safeUrl(url), req.eventType));
-    const notice = await this.local(() => this.d.store.deadNotice(req.id));
-    const attempts = notice?.attempts ?? 0;
-    this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'dead' });
-    const dead = new PermanentError(`webhook ${req.id} expired: ${message}`, {
-      code: ErrorCode.WEBHOOK_EXPIRED,
-      details: { id: req.id, attempts },
-    });
-    const error = { type: ErrorCode.WEBHOOK_EXPIRED, message, class: 'permanent' as const };
-    if (!(await this.emitDead(req, url, attempts, undefined, dead, deadAt, error)))
-      throw this.notAnnounced(req.id, dead);
-    await this.noteDeadNotified(req.id, deadAt);
-    throw dead;
-  }
-
-  /** A dead webhook whose webhook.dead could not be published: kept (retried) so the notice is not lost. */
-  private notAnnounced(id: string, dead: PermanentError): TransientError {
-    return new TransientError(`webhook ${id} is dead; webhook.dead not published yet`, {
-      retryAfterMs: this.d.localRetryMs,
-      cause: dead,
-    });
-  }
-
-  /** Best effort: without the mark, a later delivery announces again under the same msg id. */
-  private async noteDeadNotified(id: string, deadAt: string | number): Promise<void> {
-    try {
-      await this.d.store.markDeadNotified(id, deadAt);
-    } catch (err) {
-      this.d.log.warn({ err, id }, 'webhook.dead published but not marked in Redis');
-    }
-  }
-
-  /**
-   * An invalid command (too large, bad id or URL, or refused by the schema before the worker: `onInvalid`) is dead
-   * on arrival: `webhook.dead` (attempts 0, with the reason) when it names enough to be found.
-   */
-  async refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
-    const data = (typeof cmd.data === 'object' && cmd.data !== null ? cmd.data : {}) as Record<string, unknown>;
-    const id = typeof data.id === 'string' && data.id.length <= 200 ? data.id : cmd.id;
-    const rawUrl = typeof data.url === 'string' ? data.url : '';
-    let url = rawUrl.slice(0, 200);
-    try {
-      url = safeUrl(new URL(rawUrl));
-    } catch {
-      // keep the truncated text
-    }
-    const { stack: _stack, ...error } = toErrorInfo(err);
-    await this.emit('webhook.dead', {
-      id,
-      url,
-      eventType: typeof data.eventType === 'string' ? data.eventType : undefined,
-      at: new Date(this.d.now()).toISOString(),
-      attempts: 0,
-      error,
-      lastError: error.message,
-    });
-  }
-
-  private async emitDead(
-    req: WebhookRequest,
-    url: URL,
-    attempts: number,
-    status: number | undefined,
-    err: unknown,
-    deadAt: string | number,
-    error?: { type: string; message: string; class: 'transient' | 'permanent' },
-  ): Promise<boolean> {
-    const { stack: _stack, ...info } = toErrorInfo(err);
-    return this.emit(
-      'webhook.dead',
-      {
-        id: req.id,
-        url: safeUrl(url),
-        eventType: req.eventType,
-        at: new Date(this.d.now()).toISOString(),
-        attempts,
-        ...(status !== undefined ? { status, lastStatusCode: status } : {}),
-        error: error ?? info,
-        lastError: (error ?? info).message,
-      },
-      deadMsgId(req.id, deadAt),
-    );
-  }
-
-  /** Events follow the status write; losing one to a NATS blip must not re-send a delivered webhook. */
-  private async emit(subject: string, data: Record<string, unknown>, msgId?: string): Promise<boolean> {
-    try {
-      await this.d.events.publish(subject, data, msgId === undefined ? undefined : { msgId });
-      return true;
-    } catch (err) {
-      this.d.log.warn({ err, subject, id: data.id }, 'webhook event not published');
-      return false;
-    }
   }
 
   /** Retries a settle's status write for up to settleRetryMs; false (logged) when it never succeeded. */
@@ -437,16 +285,12 @@ export class DeliveryWorker {
     }
   }
 
-  /** A local dependency failing (Redis) is not the receiver's fault: retry later, attempt count untouched. */
-  private async local<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new TransientError(`status store unavailable: ${(err as Error).message}`, {
-        retryAfterMs: this.d.localRetryMs,
-        cause: err,
-      });
-    }
+  private emit(subject: string, data: Record<string, unknown>): Promise<boolean> {
+    return publishEvent(this.d, subject, data);
+  }
+
+  private local<T>(fn: () => Promise<T>): Promise<T> {
+    return localCall(fn, this.d.localRetryMs);
   }
 
   private defer(ms: number, why: string, cause?: unknown, code: string = ErrorCode.BREAKER_OPEN): never {

@@ -15,7 +15,7 @@ import { checkHost, type SsrfPolicy } from './ssrf-guard.js';
 import type { StatusStore } from './status-store.js';
 import { ulid } from './ulid.js';
 import { parseWebhookUrl, toWebhookRequest } from './webhook-request.js';
-import { safeUrl } from './delivery-worker.js';
+import { safeUrl } from './worker-io.js';
 
 type HttpApp = ReturnType<typeof createHttpApp>;
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { PermanentError, TransientError } from '@vigil/shared';
 import { waitFor } from '@vigil/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SendCommand } from '../src/delivery-worker.js';
+import type { SendCommand } from '../src/worker-io.js';
 import { startWebhooksService } from '../src/service.js';
 import type { Harness } from './harness.js';
 import { workerKit } from './worker-kit.js';

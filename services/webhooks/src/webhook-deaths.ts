@@ -1,0 +1,152 @@
+import { ErrorCode, type Logger, PermanentError, TransientError, toErrorInfo, type VigilMetrics } from '@vigil/shared';
+import type { StatusStore } from './status-store.js';
+import type { ParsedWebhookRequest, WebhookRequest } from './webhook-request.js';
+import { type EventSink, localCall, publishEvent, type SendCommand, safeUrl } from './worker-io.js';
+
+/** One webhook.dead per death: a repeat (a redelivery after a crash) carries the same msg id and is dropped. */
+const deadMsgId = (id: string, deadAt: string | number) => `${id}.dead.${deadAt}`;
+
+export interface DeathDeps {
+  store: StatusStore;
+  events: EventSink;
+  log: Logger;
+  now: () => number;
+  localRetryMs: number;
+  maxAgeMs: number;
+  metrics?: VigilMetrics;
+}
+
+/**
+ * A webhook's death, announced exactly once: `webhook.dead` under a msg id per death, marked in Redis, announced
+ * again after a crash that cut it short; invalid commands and webhooks past their maximum age die here too.
+ */
+export class WebhookDeaths {
+  constructor(private readonly d: DeathDeps) {}
+
+  private local<T>(fn: () => Promise<T>): Promise<T> {
+    return localCall(fn, this.d.localRetryMs);
+  }
+
+  /**
+   * A delivery of a webhook already `dead`: the dead-lettering of an earlier delivery was cut short (crash), or a
+   * twin command. A death not announced yet (the crash fell between the status write and webhook.dead) is
+   * announced now, under the same msg id as the original (a repeat inside the duplicate window is dropped); then
+   * the command is dead-lettered (the DLQ copy's msg id dedupes a repeat).
+   */
+  async redeadLetter(req: ParsedWebhookRequest, url: URL): Promise<never> {
+    const notice = await this.local(() => this.d.store.deadNotice(req.id));
+    const dead = new PermanentError(`webhook ${req.id} is dead: ${notice?.lastError ?? 'dead'}`, {
+      code: ErrorCode.PERMANENT,
+      details: { id: req.id, attempts: notice?.attempts, lastStatusCode: notice?.lastStatusCode },
+    });
+    if (notice && !notice.notified) {
+      const error = {
+        type: notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : ErrorCode.PERMANENT,
+        message: notice.lastError,
+        class: 'permanent' as const,
+      };
+      const at = notice.deadAt || this.d.now();
+      if (!(await this.announce(req, url, notice.attempts, notice.lastStatusCode, dead, at, error))) {
+        throw this.notAnnounced(req.id, dead);
+      }
+      if (notice.deadAt) await this.markAnnounced(req.id, notice.deadAt);
+    }
+    throw dead;
+  }
+
+  /**
+   * Not delivered within maxAgeMs of being stored (an open breaker's waits burn no attempts, so a webhook to a
+   * destination that stays down would wait until the stream's 7-day retention dropped it without a word): dead
+   * now, announced (webhook.dead) and dead-lettered, from where a replay queues it again with a fresh age.
+   */
+  async expire(req: ParsedWebhookRequest, url: URL, why: string): Promise<void> {
+    const state = await this.local(() => this.d.store.knownState(req.id));
+    if (state === 'delivered') return;
+    if (state === 'dead') return this.redeadLetter(req, url);
+    const message = `not delivered within ${Math.round(this.d.maxAgeMs / 1000)} s of being queued (WEBHOOKS_MAX_AGE; ${why})`;
+    const deadAt = this.d.now();
+    await this.local(() => this.d.store.markDeadWithoutAttempt(req.id, message, deadAt, safeUrl(url), req.eventType));
+    const notice = await this.local(() => this.d.store.deadNotice(req.id));
+    const attempts = notice?.attempts ?? 0;
+    this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'dead' });
+    const dead = new PermanentError(`webhook ${req.id} expired: ${message}`, {
+      code: ErrorCode.WEBHOOK_EXPIRED,
+      details: { id: req.id, attempts },
+    });
+    const error = { type: ErrorCode.WEBHOOK_EXPIRED, message, class: 'permanent' as const };
+    if (!(await this.announce(req, url, attempts, undefined, dead, deadAt, error)))
+      throw this.notAnnounced(req.id, dead);
+    await this.markAnnounced(req.id, deadAt);
+    throw dead;
+  }
+
+  /** A dead webhook whose webhook.dead could not be published: kept (retried) so the notice is not lost. */
+  notAnnounced(id: string, dead: PermanentError): TransientError {
+    return new TransientError(`webhook ${id} is dead; webhook.dead not published yet`, {
+      retryAfterMs: this.d.localRetryMs,
+      cause: dead,
+    });
+  }
+
+  /** Best effort: without the mark, a later delivery announces again under the same msg id. */
+  async markAnnounced(id: string, deadAt: string | number): Promise<void> {
+    try {
+      await this.d.store.markDeadNotified(id, deadAt);
+    } catch (err) {
+      this.d.log.warn({ err, id }, 'webhook.dead published but not marked in Redis');
+    }
+  }
+
+  /**
+   * An invalid command (too large, bad id or URL, or refused by the schema before the worker: `onInvalid`) is dead
+   * on arrival: `webhook.dead` (attempts 0, with the reason) when it names enough to be found.
+   */
+  async refuseInvalid(cmd: SendCommand, err: unknown): Promise<void> {
+    const data = (typeof cmd.data === 'object' && cmd.data !== null ? cmd.data : {}) as Record<string, unknown>;
+    const id = typeof data.id === 'string' && data.id.length <= 200 ? data.id : cmd.id;
+    const rawUrl = typeof data.url === 'string' ? data.url : '';
+    let url = rawUrl.slice(0, 200);
+    try {
+      url = safeUrl(new URL(rawUrl));
+    } catch {
+      // keep the truncated text
+    }
+    const { stack: _stack, ...error } = toErrorInfo(err);
+    await publishEvent(this.d, 'webhook.dead', {
+      id,
+      url,
+      eventType: typeof data.eventType === 'string' ? data.eventType : undefined,
+      at: new Date(this.d.now()).toISOString(),
+      attempts: 0,
+      error,
+      lastError: error.message,
+    });
+  }
+
+  async announce(
+    req: WebhookRequest,
+    url: URL,
+    attempts: number,
+    status: number | undefined,
+    err: unknown,
+    deadAt: string | number,
+    error?: { type: string; message: string; class: 'transient' | 'permanent' },
+  ): Promise<boolean> {
+    const { stack: _stack, ...info } = toErrorInfo(err);
+    return publishEvent(
+      this.d,
+      'webhook.dead',
+      {
+        id: req.id,
+        url: safeUrl(url),
+        eventType: req.eventType,
+        at: new Date(this.d.now()).toISOString(),
+        attempts,
+        ...(status !== undefined ? { status, lastStatusCode: status } : {}),
+        error: error ?? info,
+        lastError: (error ?? info).message,
+      },
+      deadMsgId(req.id, deadAt),
+    );
+  }
+}
