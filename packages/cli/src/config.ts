@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 
 /** The CLI's environment: where NATS is and how to log in (contract §3). */
@@ -13,11 +14,19 @@ export interface CliEnv {
 
 /**
  * `npm start` may put its NATS on a free port when 4222 is taken, and writes the URL to `.vigil/env`;
- * reading it means `npx vigil …` in the repo talks to the dev stack without an export.
+ * reading it means `npx vigil …` anywhere in the repo (the nearest `.vigil/env` up from the working directory)
+ * talks to the dev stack without an export, instead of to whatever else listens on 4222.
  */
 function devStackNatsUrl(cwd: string): string | undefined {
-  const file = path.join(cwd, '.vigil', 'env');
-  if (!existsSync(file)) return undefined;
+  let file: string | undefined;
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, '.vigil', 'env');
+    if (existsSync(candidate)) {
+      file = candidate;
+      break;
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
   const line = readFileSync(file, 'utf8')
     .split('\n')
     .find((l) => l.startsWith('NATS_URL='));
@@ -30,6 +39,16 @@ export function cliEnv(env: Record<string, string | undefined> = process.env, cw
     creds: env.NATS_CREDS || undefined,
     user: env.NATS_USER || undefined,
     password: env.NATS_PASSWORD || undefined,
-    userName: env.USER || env.USERNAME || 'unknown',
+    userName: env.USER || env.USERNAME || loginName() || 'unknown',
   };
+}
+
+/** The account running the CLI when the shell exports no USER (containers, cron, sudo -i). */
+function loginName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    // no passwd entry for this uid (a container running as an arbitrary uid)
+    return undefined;
+  }
 }

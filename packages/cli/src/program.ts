@@ -1,4 +1,5 @@
-import { Command, CommanderError } from 'commander';
+import { RUN_STATUSES, validAddress } from '@vigil/shared';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import {
   dlqListCommand,
   dlqReplayCommand,
@@ -13,6 +14,11 @@ import { type CommandContext, commandContext, type Io, processIo } from './conte
 import { CliError, EXIT } from './errors.js';
 
 const collect = (value: string, prev: string[] = []) => [...prev, value];
+/** A mistyped address is a usage error here, not a test mail silently sent to the default recipients. */
+const collectAddress = (value: string, prev: string[] = []) => {
+  if (!validAddress(value)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not an email address`);
+  return [...prev, value];
+};
 
 export interface MainOptions {
   env?: CliEnv;
@@ -48,10 +54,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     .command('runs')
     .description('recent runs, newest first')
     .option('-j, --job <job>', 'only this job')
-    .option(
-      '-s, --status <status>',
-      'only this status (requested, started, succeeded, failed, partial, missed, stuck, skipped)',
-    )
+    .option('-s, --status <status>', `only this status (${RUN_STATUSES.join(', ')})`)
     .option('--since <iso>', 'scheduled at or after this time')
     .option('-n, --limit <n>', 'at most this many (default 50)')
     .action((o) => runsCommand(ctx(), o));
@@ -77,7 +80,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   program
     .command('test-email')
     .description('send a CRITICAL test alert through the notifier')
-    .option('--to <address>', 'recipient (repeatable; default: the configured recipients)', collect)
+    .option('--to <address>', 'recipient (repeatable; default: the configured recipients)', collectAddress)
     .action((o: { to?: string[] }) => testEmailCommand(ctx(), o));
   const dlq = program.command('dlq').description('dead-letter queue');
   dlq

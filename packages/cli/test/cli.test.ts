@@ -126,6 +126,11 @@ describe('vigil CLI against a real scheduler process', () => {
     const unknown = await cli('trigger', 'no-such-job', '--reason', 'x');
     expect(unknown).toMatchObject({ code: 1, err: 'vigil: no job named "no-such-job"' });
     expect((await cli('run', 'nope')).code).toBe(1);
+    // typos are usage errors, not an empty list or a test mail sent to someone else
+    const status = await cli('runs', '--status', 'faild');
+    expect(status).toMatchObject({ code: 2, err: expect.stringContaining('--status must be one of requested') });
+    const to = await cli('test-email', '--to', 'notanemail');
+    expect(to).toMatchObject({ code: 2, err: expect.stringContaining('"notanemail" is not an email address') });
   });
 
   it('health reports every service and exits 1 while some are not running', async () => {

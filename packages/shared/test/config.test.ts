@@ -113,6 +113,8 @@ describe('secret-looking variables', () => {
       SMTP_URL: 'smtp://mail:25',
       AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG',
       SOME_FLAG_TOKEN: 'true',
+      // the shell's working directory: not a password, and stack traces name files under it
+      PWD: '/srv/vigil-app',
     };
     const cfg = loadConfig(schema, env, { exit: false });
     const log = createLogger({ service: 't', destination });
@@ -122,6 +124,8 @@ describe('secret-looking variables', () => {
     expect(all).not.toContain('tok-0123456789abcdef');
     expect(all).not.toContain('wJalrXUtnFEMI');
     expect(all).toContain('"flag":true');
+    log.error({ err: new Error('boom'), file: '/srv/vigil-app/dist/main.js' }, 'paths stay readable');
+    expect(lines.join('')).toContain('/srv/vigil-app/dist/main.js');
   });
 });
 

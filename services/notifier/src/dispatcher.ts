@@ -111,7 +111,7 @@ export class Dispatcher {
           messageId: info.messageId,
           at: new Date(this.o.now()).toISOString(),
         });
-        log.info({ to: resolved.recipients, level: resolved.level, subject: mail.subject }, 'alert emailed');
+        log.info({ to: resolved.recipients, recipientLevel: resolved.level, subject: mail.subject }, 'alert emailed');
         if (this.o.webhookUrl && this.o.webhookMode === 'always') {
           // A copy for a monitoring tool: the alert already reached people, so a failure here is reported, not retried
           // (retrying would email them again).

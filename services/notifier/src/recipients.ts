@@ -1,3 +1,5 @@
+import { validAddress } from '@vigil/shared';
+
 /**
  * Who gets an alert: the first level of the cascade that yields at least one valid address wins.
  * job `alerts.recipients` → the job's alert secret → ADMIN_EMAIL → DEV_EMAIL_ADDRESSES.
@@ -24,17 +26,6 @@ export interface ResolvedRecipients {
   problems: string[];
   /** A level could not be read (not: was empty). No recipients then means "not now", not "nobody configured". */
   unavailable?: boolean;
-}
-
-// Deliberately simple: one @, no spaces or brackets, a dot in the domain. Display names are accepted ("Ops <ops@x.io>").
-const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
-
-/** The bare address of "Name <a@b.c>" or "a@b.c", if valid. */
-export function validAddress(raw: string): string | undefined {
-  const text = raw.trim();
-  const m = /<([^<>]+)>\s*$/.exec(text);
-  const addr = (m ? m[1] : text).trim();
-  return ADDRESS.test(addr) ? addr : undefined;
 }
 
 /**

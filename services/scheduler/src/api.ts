@@ -1,4 +1,4 @@
-import { ErrorCode } from '@vigil/shared';
+import { ErrorCode, type JobStatus, RUN_STATUSES } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import type { BreakerTracker } from './breakers.js';
@@ -21,7 +21,10 @@ const err = (status: number, code: string, message: string, details?: Record<str
 
 export const RunQuerySchema = z.object({
   job: z.string().min(1).optional(),
-  status: z.string().min(1).optional(),
+  status: z
+    .string()
+    .refine((s) => RUN_STATUSES.includes(s as JobStatus), `must be one of ${RUN_STATUSES.join(', ')}`)
+    .optional(),
   since: z
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO time')

@@ -83,6 +83,10 @@ describe('scheduler HTTP API', () => {
     const list = await h.api('GET', '/api/runs?job=daily-reports&status=requested&limit=5');
     expect(list.body.runs.map((x: { runId: string }) => x.runId)).toContain(runId);
     expect((await h.api('GET', '/api/runs?limit=abc')).status).toBe(400);
+    // a mistyped status is a 400 naming the valid ones, not an empty list that looks like "no failures"
+    const typo = await h.api('GET', '/api/runs?status=faild');
+    expect(typo).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
+    expect(typo.body.error.message).toContain('status: must be one of requested, started, succeeded, failed');
     expect((await h.api('GET', '/api/runs/nope')).status).toBe(404);
   });
 

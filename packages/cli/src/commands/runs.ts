@@ -1,3 +1,4 @@
+import { type JobStatus, RUN_STATUSES } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { ms, table, time } from '../format.js';
@@ -27,7 +28,11 @@ export async function runsCommand(
 ) {
   const query: Record<string, unknown> = {};
   if (opts.job) query.job = opts.job;
-  if (opts.status) query.status = opts.status;
+  if (opts.status) {
+    if (!RUN_STATUSES.includes(opts.status as JobStatus))
+      throw new CliError(`--status must be one of ${RUN_STATUSES.join(', ')}`, EXIT.USAGE);
+    query.status = opts.status;
+  }
   if (opts.since) query.since = opts.since;
   if (opts.limit) {
     const n = Number(opts.limit);

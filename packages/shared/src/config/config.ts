@@ -44,12 +44,16 @@ export function loadConfig<T extends z.ZodType>(
   process.exit(EXIT_CONFIG);
 }
 
+/** The shell's working directories: `PWD` reads like a password key, but scrubbing `/app` would blank every path. */
+const NOT_SECRET_ENV = new Set(['PWD', 'OLDPWD']);
+
 /**
  * Values of secret-looking variables (VIGIL_API_TOKEN, NATS_PASSWORD, AWS_SECRET_ACCESS_KEY, ...) are scrubbed
  * from every log line from now on. Short or trivial values are skipped: scrubbing "true" would wreck logs.
  */
 function registerEnvSecrets(env: Record<string, string>): void {
   for (const [k, v] of Object.entries(env)) {
+    if (NOT_SECRET_ENV.has(k)) continue;
     if (v.length >= 8 && !/^(true|false|\d+)$/i.test(v) && isSecretKey(k)) registerSecretValue(v);
   }
 }

@@ -54,6 +54,9 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** The statuses a run's record can be in: `recovered` is news about the job, never a run's own status. */
+export const RUN_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((s) => s !== 'recovered');
+
 /** The verbs of `job.<verb>.<job>` that carry run data: one per status. */
 export const JOB_RUN_EVENTS = JOB_STATUSES;
 export type JobRunEvent = (typeof JOB_RUN_EVENTS)[number];

@@ -45,3 +45,14 @@ export const NotificationFailedSchema = z.looseObject({
   details: detailsSchema.optional(),
 });
 export type NotificationFailed = z.infer<typeof NotificationFailedSchema>;
+
+// Deliberately simple: one @, no spaces or brackets, a dot in the domain. Display names are accepted ("Ops <ops@x.io>").
+const ADDRESS = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+
+/** The bare address of "Name <a@b.c>" or "a@b.c", if valid (the notifier and the CLI judge addresses alike). */
+export function validAddress(raw: string): string | undefined {
+  const text = raw.trim();
+  const m = /<([^<>]+)>\s*$/.exec(text);
+  const addr = (m ? m[1] : text).trim();
+  return ADDRESS.test(addr) ? addr : undefined;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRecipientList, resolveRecipients, validAddress } from '../../src/recipients.js';
+import { validAddress } from '@vigil/shared';
+import { parseRecipientList, resolveRecipients } from '../../src/recipients.js';
 
 describe('recipients', () => {
   it('parses lists, JSON arrays and the seed secret shape', () => {
