@@ -10,8 +10,11 @@ describe('examples/jobs.yaml (the npm start demo)', () => {
     expect(file.jobs['daily-reports'].targets).toEqual(['acme', 'globex', 'initech']);
   });
 
-  it('a missing file is an error naming the path', async () => {
-    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.toThrow(/nonexistent\/jobs\.yaml/);
-    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.not.toBeInstanceOf(ValidationError);
+  it('a missing file is a configuration error naming the path it looked for', async () => {
+    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.toThrow(
+      /jobs file \/nonexistent\/jobs\.yaml does not exist \(VIGIL_JOBS_FILE=\/nonexistent\/jobs\.yaml/,
+    );
+    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.toMatchObject({ code: 'VIGIL_E_CONFIG' });
+    await expect(loadJobsFile('/nonexistent/jobs.yaml')).rejects.toBeInstanceOf(ValidationError);
   });
 });

@@ -61,6 +61,17 @@ describe('a service process', () => {
     expect(demo.lines().map((l) => l.msg)).toContain('second signal: exiting now');
   }, 40_000);
 
+  it('exits 78 when the jobs file is missing, saying which file it looked for and from where', async () => {
+    const demo = runDemo({ NATS_URL: nats.url, HTTP_PORT: '0', VIGIL_JOBS_FILE: './no-such/jobs.yaml' });
+    expect(await demo.exited).toBe(78);
+    const fatal = demo.lines().find((l) => l.msg === 'start-up failed');
+    const err = fatal?.err as { message?: string; code?: string } | undefined;
+    expect(err?.message).toMatch(
+      /jobs file \/.*\/no-such\/jobs\.yaml does not exist \(VIGIL_JOBS_FILE=\.\/no-such\/jobs\.yaml; a relative path resolves from the working directory /,
+    );
+    expect(err?.code).toBe('VIGIL_E_CONFIG');
+  }, 40_000);
+
   it('exits 78 naming every bad variable when the environment is wrong', async () => {
     const demo = runDemo({ NATS_URL: nats.url, HTTP_PORT: 'eighty', LOG_LEVEL: 'loud' });
     expect(await demo.exited).toBe(78);

@@ -6,8 +6,8 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { NatsConnection, Service } from 'nats';
 import type { z } from 'zod';
-import { baseEnvSchema, buildCommit, httpPortSchema, loadConfig } from '../config/index.js';
-import { ErrorCode, TransientError } from '../errors/index.js';
+import { baseEnvSchema, buildCommit, EXIT_CONFIG, httpPortSchema, loadConfig } from '../config/index.js';
+import { ErrorCode, TransientError, VigilError } from '../errors/index.js';
 import { ensureStreams, EventBus, setStorageReplicas } from '../events/index.js';
 import { createHttpApp, createReadiness } from '../http/index.js';
 import { createLogger, registerSecretValue } from '../log/index.js';
@@ -206,7 +206,11 @@ export async function runService<S extends z.ZodObject>(
     if (!interrupted) log.fatal({ err: reason, startupTimeoutMs }, 'start-up failed');
     await shutdown();
     uninstallSignals();
-    if (handleSignals) process.exit(interrupted ? 0 : 1);
+    // A configuration mistake (a missing or invalid jobs file) exits like a bad variable: 78, EX_CONFIG, so a
+    // supervisor can tell "fix the config" from "try again".
+    const configProblem =
+      reason instanceof VigilError && (reason.code === ErrorCode.CONFIG || reason.code === ErrorCode.JOBS_FILE_INVALID);
+    if (handleSignals) process.exit(interrupted ? 0 : configProblem ? EXIT_CONFIG : 1);
     throw reason;
   }
 
