@@ -73,7 +73,12 @@ export function variablesInTable(markdown: string, heading: RegExp): Set<string>
 
 /** The contract sits beside the repository (`../shared/CONTRACT.md`), as CI clones it. */
 export function contractPath(): string | undefined {
-  const candidates = [path.join(root, '..', 'shared', 'CONTRACT.md'), path.join(root, 'shared', 'CONTRACT.md')];
+  // The contract beside the repository (as CI lays it out), else the copy the repository ships in docs/.
+  const candidates = [
+    path.join(root, '..', 'shared', 'CONTRACT.md'),
+    path.join(root, 'shared', 'CONTRACT.md'),
+    path.join(root, 'docs', 'CONTRACT.md'),
+  ];
   return candidates.find((p) => existsSync(p));
 }
 
