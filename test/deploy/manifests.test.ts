@@ -324,3 +324,10 @@ describe('image', () => {
     for (const entry of ['**/node_modules', '**/dist', '.git', '**/.env']) expect(ignore.split('\n')).toContain(entry);
   });
 });
+
+describe('docs/CONTRACT.md', () => {
+  const shared = [path.join(root, '..', 'shared', 'CONTRACT.md')].find((p) => existsSync(p));
+  it.skipIf(!shared)('is the public contract, word for word (users read it in the repository)', () => {
+    expect(readText(path.join(root, 'docs', 'CONTRACT.md'))).toBe(readText(shared as string));
+  });
+});
