@@ -35,6 +35,16 @@ export async function requestManualTrigger(
     return { status: 400, code: ErrorCode.VALIDATION, message: msg };
   }
   const trigger = parsed.data;
+  // A job with a fixed target list knows a typo at once: a 400 now, not an accepted run that fails and pages
+  // someone. Targets read from a secret are checked by the runner (the list may change between now and then).
+  const fixed = Array.isArray(def.targets) ? def.targets : undefined;
+  if (fixed && trigger.targets?.length) {
+    const unknown = trigger.targets.filter((t) => !fixed.includes(t));
+    if (unknown.length > 0) {
+      const message = `targets: ${unknown.map((t) => JSON.stringify(t)).join(', ')} not in job ${job}'s targets (${fixed.join(', ')})`;
+      return { status: 400, code: ErrorCode.VALIDATION, message };
+    }
+  }
   const state = ctx.jobStates.get(job);
   const decision = decideStart(def, state, ctx.occupyingRun(def.name), { manual: true, force: trigger.force });
   if (decision.action === 'conflict') {

@@ -53,6 +53,10 @@ describe('scheduler HTTP API', () => {
     const bad = await h.api('POST', '/api/jobs/daily-reports/trigger', { targets: 'acme' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/reason/);
+    // a target the job does not have: refused now, not accepted and then failed (and paged) by the runner
+    const typo = await h.api('POST', '/api/jobs/daily-reports/trigger', { reason: 'x', targets: ['acme', 'acmee'] });
+    expect(typo).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
+    expect(typo.body.error.message).toBe(`targets: "acmee" not in job daily-reports's targets (acme, globex)`);
   });
 
   it('202 with the runId; job.requested carries it, the targets and notBefore for a delay', async () => {
