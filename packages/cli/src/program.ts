@@ -90,7 +90,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     .action((o: { limit?: string }) => dlqListCommand(ctx(), o));
   dlq
     .command('replay <seq>')
-    .description('re-publish a dead letter to its original subject')
+    .description('re-drive a dead letter: re-publish it to its original subject, then remove it from the DLQ')
     .action((seq: string) => dlqReplayCommand(ctx(), seq));
   program
     .command('health')

@@ -13,6 +13,7 @@ import {
   waitFor,
   buildPackages,
 } from '@vigil/shared/testing';
+import { createLogger, deadLetter, EventBus, PermanentError, Subjects } from '@vigil/shared';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/index.js';
@@ -159,6 +160,55 @@ describe('vigil CLI against a real scheduler process', () => {
     );
     expect(s.code).toBe(1);
     expect(s.err).toMatch(/secrets service .*is it running\?/);
+  });
+
+  it('dlq replay re-drives a dead letter: published again, gone from `dlq list`; the same seq again exits 1', async () => {
+    const bus = new EventBus(nc, {
+      service: 'cli-test',
+      logger: createLogger({ service: 'cli-test', level: 'silent' }),
+    });
+    const jsm = await nc.jetstreamManager();
+    // two notify.send the notifier gave up on (no notifier runs here: dead-lettered by hand, as its consumer would)
+    const deadLetters: number[] = [];
+    for (const key of ['dlq-cli-1', 'dlq-cli-2']) {
+      const ack = await bus.publish(Subjects.notifySend, { severity: 'INFO', title: key, body: 'b', dedupeKey: key });
+      const sm = await jsm.streams.getMessage(ack.stream, { seq: ack.seq });
+      const msg = {
+        subject: sm.subject,
+        data: sm.data,
+        headers: sm.header,
+        info: { stream: ack.stream, streamSequence: ack.seq },
+      };
+      deadLetters.push((await deadLetter(nc.jetstream(), msg, new PermanentError('smtp refused'), 1)).seq);
+    }
+    const [one, two] = deadLetters;
+    const listed = async () =>
+      (JSON.parse((await cli('--json', 'dlq', 'list')).out) as { seq: number }[]).map((e) => e.seq);
+    expect(await listed()).toEqual([two, one]);
+
+    const human = await cli('dlq', 'replay', String(one));
+    expect(human.code).toBe(0);
+    expect(human.out).toMatch(
+      new RegExp(`^replayed DLQ #${one} to notify\\.send \\(VIGIL_\\w+ #\\d+\\); removed from the dead-letter queue$`),
+    );
+    const json = await cli('--json', 'dlq', 'replay', String(two));
+    expect(JSON.parse(json.out)).toMatchObject({
+      replayed: two,
+      subject: 'notify.send',
+      duplicate: false,
+      removed: true,
+    });
+    const replayed = await waitFor(() => {
+      const got = events.of('notify.send').filter((e) => e.headers['Vigil-Replay-Of']);
+      return got.length === 2 ? got : undefined;
+    });
+    expect(replayed.map((e) => e.event.data.title).sort()).toEqual(['dlq-cli-1', 'dlq-cli-2']);
+    expect(await listed()).toEqual([]);
+    expect(await cli('dlq', 'list')).toMatchObject({ code: 0, out: 'dead-letter queue is empty' });
+
+    const again = await cli('dlq', 'replay', String(one));
+    expect(again).toMatchObject({ code: 1, err: expect.stringMatching(new RegExp(`no dead letter with seq ${one}`)) });
+    expect(events.of('notify.send').filter((e) => e.headers['Vigil-Replay-Of'])).toHaveLength(2);
   });
 
   it('NATS unreachable: one clear line and exit 1, quickly', async () => {

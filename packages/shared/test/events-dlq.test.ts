@@ -213,7 +213,7 @@ describe('dead-letter path', () => {
     await h.stop();
   });
 
-  it('lists dead letters newest first, replays one to its original subject, and reports unknown seqs', async () => {
+  it('lists dead letters newest first, re-drives one (published again, gone from the DLQ), and reports unknown seqs', async () => {
     const handled: string[] = [];
     let fail = true;
     const h = await bus.consume({
@@ -232,25 +232,109 @@ describe('dead-letter path', () => {
     expect(entry).toMatchObject({ errorClass: 'permanent', error: 'not yet', deliveries: 1 });
     const all = await bus.listDlq({ limit: 100 });
     expect(all[0].seq).toBeGreaterThan(all[all.length - 1].seq);
-    expect(await bus.dlqDepth()).toBe(all.length);
+    const depth = await bus.dlqDepth();
+    expect(depth).toBe(all.length);
     expect((await bus.listDlq({ subject: 'webhook.>' })).length).toBe(0);
 
     fail = false;
     const seen = collectEvents(nc, 'job.trigger.replay');
     const r = await bus.replayDlq(entry.seq);
-    expect(r.duplicate).toBe(false);
+    expect(r).toMatchObject({
+      dlqSeq: entry.seq,
+      subject: 'job.trigger.replay',
+      stream: 'VIGIL_JOBS',
+      duplicate: false,
+      removed: true,
+    });
+    expect(r.keptReason).toBeUndefined();
     expect(r.seq).toBeGreaterThan(ack.seq);
     await waitFor(() => handled.length === 1);
     const [replayed] = await seen.waitFor('job.trigger.replay');
-    expect(replayed.headers['Vigil-Correlation-Id']).toBe('corr-r');
     expect(replayed.headers['Nats-Msg-Id']).toBe(`${entry.eventId}.replay.${entry.seq}`);
+    expect(replayed.headers['Vigil-Correlation-Id']).toBe('corr-r');
+    expect(replayed.headers['Vigil-Replay-Of']).toBe(String(entry.seq));
     expect(replayed.headers['Vigil-Error']).toBeUndefined();
-    // replaying twice within the duplicate window publishes once
-    expect((await bus.replayDlq(entry.seq)).duplicate).toBe(true);
 
+    // re-driven: no longer listed, the depth (what health reports) dropped, the seq is unknown from now on
+    expect((await bus.listDlq({ limit: 100 })).map((e) => e.seq)).not.toContain(entry.seq);
+    expect(await bus.dlqDepth()).toBe(depth - 1);
+    const lastJobSeq = (await jsm.streams.info('VIGIL_JOBS')).state.last_seq;
+    await expect(bus.replayDlq(entry.seq)).rejects.toMatchObject({ code: ErrorCode.DLQ_MESSAGE_NOT_FOUND });
     await expect(bus.replayDlq(999_999)).rejects.toMatchObject({ code: ErrorCode.DLQ_MESSAGE_NOT_FOUND });
-    expect((await jsm.streams.info('VIGIL_DLQ')).state.messages).toBe(all.length);
+    // neither published anything
+    expect((await jsm.streams.info('VIGIL_JOBS')).state.last_seq).toBe(lastJobSeq);
+    expect(await bus.dlqDepth()).toBe(depth - 1);
+    expect(handled).toHaveLength(1);
     await h.stop();
     seen.stop();
+  });
+
+  it('a replayed message that fails again is dead-lettered again, as a new entry', async () => {
+    let calls = 0;
+    const h = await bus.consume({
+      subject: 'job.trigger.again',
+      durable: 'again',
+      handler: async () => {
+        calls++;
+        throw new PermanentError('still broken');
+      },
+    });
+    await bus.publish('job.trigger.again', { reason: 'x' });
+    const first = await waitFor(async () => (await bus.listDlq({ subject: 'job.trigger.again' }))[0]);
+    const r = await bus.replayDlq(first.seq);
+    expect(r.removed).toBe(true);
+    const second = await waitFor(async () =>
+      (await bus.listDlq({ subject: 'job.trigger.again' })).find((e) => e.seq !== first.seq),
+    );
+    expect(second.seq).toBeGreaterThan(first.seq);
+    expect(second).toMatchObject({ error: 'still broken', data: first.data });
+    // the new entry names the replayed copy, which is what a replay of it publishes again
+    expect(second.headers['Vigil-Original-Seq']).toBe(String(r.seq));
+    expect(second.headers['Vigil-Replay-Of']).toBe(String(first.seq));
+    expect((await bus.listDlq({ subject: 'job.trigger.again' })).map((e) => e.seq)).toEqual([second.seq]);
+    expect(calls).toBe(2);
+    await h.stop();
+  });
+
+  it('a dead letter the server refuses to delete stays listed; the replay stands and a second one publishes nothing', async () => {
+    // deny_delete cannot be switched off again: a server of its own
+    const own = await startNats();
+    const ownNc = await connect({ servers: own.url });
+    const ownBus = new EventBus(ownNc, { service: 'dlq-kept', logger });
+    try {
+      await ownBus.ensureStreams();
+      const jsm = await ownBus.jetstreamManager();
+      const cfg = (await jsm.streams.info('VIGIL_DLQ')).config;
+      await jsm.streams.update('VIGIL_DLQ', { ...cfg, deny_delete: true });
+      const handled: string[] = [];
+      let fail = true;
+      const h = await ownBus.consume({
+        subject: 'job.trigger.kept',
+        durable: 'kept',
+        handler: async (e) => {
+          if (fail) throw new PermanentError('not yet');
+          handled.push(e.id);
+        },
+      });
+      await ownBus.publish('job.trigger.kept', { reason: 'x' });
+      const entry = await waitFor(async () => (await ownBus.listDlq())[0]);
+      fail = false;
+      const r = await ownBus.replayDlq(entry.seq);
+      expect(r).toMatchObject({ dlqSeq: entry.seq, duplicate: false, removed: false });
+      expect(r.keptReason).toMatch(/not permitted/);
+      await waitFor(() => handled.length === 1);
+      expect(await ownBus.dlqDepth()).toBe(1);
+      // the kept entry replayed again inside the duplicate window: the same copy, nothing new stored or handled
+      const again = await ownBus.replayDlq(entry.seq);
+      expect(again).toMatchObject({ duplicate: true, seq: r.seq, removed: false });
+      expect((await jsm.streams.info('VIGIL_JOBS')).state.last_seq).toBe(r.seq);
+      await waitFor(async () => (await jsm.consumers.info('VIGIL_JOBS', 'kept')).num_ack_pending === 0);
+      expect(handled).toHaveLength(1);
+      await h.stop();
+    } finally {
+      await ownBus.drain();
+      await ownNc.close();
+      await own.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import {
   type createHttpApp,
+  DLQ_STREAM,
   ErrorCode,
   getDlqEntry,
   listDlq,
@@ -97,12 +98,38 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     const seq = Number(request.params.seq);
     if (!Number.isInteger(seq) || seq <= 0) throw new ValidationError('seq must be a positive integer');
     const entry = await getDlqEntry(d.jsm, seq);
-    const id = entry.originalSubject === 'webhook.send' ? webhookIdOf(entry.data) : undefined;
-    // Same webhook id, fresh start: otherwise it would be skipped as dead (or as delivered).
-    if (id) await d.store.reset(id, d.now());
-    const ack = await replayDlq(d.js, d.jsm, seq);
-    return reply.code(202).send({ seq, subject: entry.originalSubject, replayedSeq: ack.seq, ...(id ? { id } : {}) });
+    const subject = entry.originalSubject;
+    const id = subject === 'webhook.send' ? webhookIdOf(entry.data) : undefined;
+    // Delivered since it died (an earlier replay, a twin command): sending it again is what the worker refuses, so
+    // nothing is published and the stale dead letter goes. The status is never touched here: the worker brings a
+    // `dead` webhook back itself when the replayed message arrives (Vigil-Replay-Of, once per message).
+    if (id && (await d.store.knownState(id)) === 'delivered') {
+      const removal = await removeStale(d.jsm, seq);
+      return reply.code(200).send({ seq, subject, id, status: 'delivered', replayed: false, ...removal });
+    }
+    const r = await replayDlq(d.js, d.jsm, seq);
+    return reply.code(202).send({
+      seq,
+      subject,
+      ...(id ? { id } : {}),
+      replayed: true,
+      replayedSeq: r.seq,
+      duplicate: r.duplicate,
+      removed: r.removed,
+      ...(r.keptReason ? { keptReason: r.keptReason } : {}),
+    });
   });
+}
+
+/** Removes a dead letter whose webhook was delivered meanwhile; kept (with why) when the delete fails. */
+async function removeStale(jsm: JetStreamManager, seq: number): Promise<{ removed: boolean; keptReason?: string }> {
+  try {
+    return { removed: await jsm.streams.deleteMessage(DLQ_STREAM, seq) };
+  } catch (err) {
+    // a concurrent replay removed it first
+    if (/no message found/i.test((err as Error)?.message ?? '')) return { removed: true };
+    return { removed: false, keptReason: (err as Error)?.message || String(err) };
+  }
 }
 
 /** A query parameter given at most once (`?subject=a&subject=b` arrives as an array): else 400. */

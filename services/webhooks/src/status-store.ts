@@ -44,6 +44,7 @@ local RETAINED_MS = ${RETAINED_TTL_SECONDS * 1000}
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s and redis.call('EXISTS', KEYS[3]) == 1 then return { 'delivered', 0 } end
 -- A replay brings a dead webhook back once: a redelivery of the same replayed message (same seq) does not.
+-- Only 'dead': a delivered one (hash or marker) stays delivered, whoever replays it and however often.
 if s == 'dead' and ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'replayedSeq') ~= ARGV[7] then
   redis.call('HSET', KEYS[1], 'attempts', 0, 'replayedAt', ARGV[2])
   redis.call('HDEL', KEYS[1], 'deadAt', 'deadNotified', 'lastError', 'lastStatusCode')
@@ -294,19 +295,6 @@ export class StatusStore {
         deadAt: nowMs,
         updatedAt: nowMs,
       })
-      .expire(statusKey(id), RETAINED_TTL_SECONDS)
-      .zremrangebyscore(INDEX_KEY, '-inf', staleBefore(nowMs))
-      .zadd(INDEX_KEY, nowMs, id)
-      .exec();
-  }
-
-  /** Replay starts over: pending, no attempts, so the same id is neither skipped nor dead-lettered again. */
-  async reset(id: string, nowMs: number): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(statusKey(id), { status: 'pending', attempts: 0, updatedAt: nowMs, replayedAt: nowMs })
-      .hdel(statusKey(id), 'deliveredAt', 'deadAt', 'deadNotified', 'nextAttemptAt', 'lastError', 'lastStatusCode')
-      .del(deliveredKey(id))
       .expire(statusKey(id), RETAINED_TTL_SECONDS)
       .zremrangebyscore(INDEX_KEY, '-inf', staleBefore(nowMs))
       .zadd(INDEX_KEY, nowMs, id)

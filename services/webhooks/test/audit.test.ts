@@ -139,6 +139,24 @@ describe('audit fixes', () => {
     expect(r.requests).toHaveLength(3);
   });
 
+  it('a replayed message never brings a delivered webhook back, by its status or by its id-only marker', async () => {
+    const r = await receiver(() => ({ status: 200 }));
+    const w = replica();
+    const data = { id: 'replay-delivered', url: r.url, eventType: 't', payload: {} };
+    await w.handle(command('e', data));
+    // a replay (stream seq 2000) of a dead letter of this id: acked, nothing sent, still delivered
+    await w.handle(command('e', data, 2000));
+    const hash = await h.redis.hgetall('vigil:webhook:replay-delivered');
+    expect(hash).toMatchObject({ status: 'delivered', attempts: '1' });
+    expect(hash.replayedSeq).toBeUndefined();
+    // the 30-minute status is gone, the marker is left: another replay creates nothing and sends nothing
+    await h.redis.del('vigil:webhook:replay-delivered');
+    await w.handle(command('e', data, 2001));
+    expect(await h.redis.exists('vigil:webhook:replay-delivered')).toBe(0);
+    expect(await h.redis.exists('vigil:webhook-delivered:replay-delivered')).toBe(1);
+    expect(r.requests).toHaveLength(1);
+  });
+
   it('a delivered id is never sent again after its 30-minute status expired (7-day id-only marker)', async () => {
     const r = await receiver(() => ({ status: 200 }));
     const body = { id: 'marker-1', url: r.url, eventType: 't', payload: {} };

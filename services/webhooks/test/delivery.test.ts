@@ -85,12 +85,30 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     expect(r.requests).toHaveLength(1);
 
     answer = 200;
+    const depth = await h.service.runtime.bus.dlqDepth();
     const replay = await h.api('POST', `/api/dlq/${dlq[0].seq}/replay`);
-    expect(replay).toMatchObject({ status: 202, body: { id: 'wh-400' } });
+    expect(replay).toMatchObject({
+      status: 202,
+      body: { seq: dlq[0].seq, subject: 'webhook.send', id: 'wh-400', replayed: true, duplicate: false, removed: true },
+    });
     await waitFor(() => h.events.of('webhook.delivered').find((e) => e.event.data.id === 'wh-400'));
     expect(r.requests).toHaveLength(2);
     expect(r.requests[1].headers['webhook-id']).toBe('wh-400');
     expect(await statusOf('wh-400')).toMatchObject({ status: 'delivered', attempts: 1 });
+
+    // re-driven: the dead letter left the DLQ (health counts one fewer)
+    const listed = (await h.api('GET', '/api/dlq?subject=webhook.send')).body.entries.map((e: any) => e.seq);
+    expect(listed).not.toContain(dlq[0].seq);
+    expect(await h.service.runtime.bus.dlqDepth()).toBe(depth - 1);
+    // the same entry again, over HTTP or as `vigil dlq replay` does: not found, and the webhook is left alone
+    const again = await h.api('POST', `/api/dlq/${dlq[0].seq}/replay`);
+    expect(again).toMatchObject({ status: 404, body: { error: { code: 'VIGIL_E_DLQ_MESSAGE_NOT_FOUND' } } });
+    await expect(h.service.runtime.bus.replayDlq(dlq[0].seq)).rejects.toMatchObject({
+      code: 'VIGIL_E_DLQ_MESSAGE_NOT_FOUND',
+    });
+    expect(r.requests).toHaveLength(2);
+    expect(await statusOf('wh-400')).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(await h.redis.exists('vigil:webhook-delivered:wh-400')).toBe(1);
   });
 
   it('a dead letter replayed straight through NATS (as `vigil dlq replay` does) is re-sent with the same id', async () => {
@@ -104,7 +122,7 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
       ),
     );
     answer = 200;
-    await h.service.runtime.bus.replayDlq(entry.seq);
+    expect(await h.service.runtime.bus.replayDlq(entry.seq)).toMatchObject({ subject: 'webhook.send', removed: true });
     await waitFor(() => h.events.of('webhook.delivered').find((e) => e.event.data.id === 'wh-cli-replay'));
     expect(r.requests.map((q) => q.headers['webhook-id'])).toEqual(['wh-cli-replay', 'wh-cli-replay']);
     expect(await statusOf('wh-cli-replay')).toMatchObject({ status: 'delivered', attempts: 1 });

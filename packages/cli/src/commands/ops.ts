@@ -59,10 +59,25 @@ export async function dlqListCommand(ctx: CommandContext, opts: { limit?: string
 export async function dlqReplayCommand(ctx: CommandContext, seqText: string): Promise<void> {
   const seq = Number(seqText);
   if (!Number.isInteger(seq) || seq < 1) throw new CliError(`"${seqText}" is not a DLQ sequence number`, EXIT.USAGE);
-  const ack = await ctx.withNats(async (nc) => replayDlq(nc.jetstream(), await nc.jetstreamManager(), seq));
+  const r = await ctx.withNats(async (nc) => replayDlq(nc.jetstream(), await nc.jetstreamManager(), seq));
+  const sent = r.duplicate
+    ? `DLQ #${seq} was already replayed to ${r.subject} (${r.stream} #${r.seq}); nothing published again`
+    : `replayed DLQ #${seq} to ${r.subject} (${r.stream} #${r.seq})`;
+  // A kept entry is no failure (the message is queued), but health keeps counting it: say so.
+  const left = r.removed
+    ? 'removed from the dead-letter queue'
+    : `still in the dead-letter queue (not removed: ${r.keptReason}); replaying it again is harmless`;
   ctx.print(
-    { replayed: seq, stream: ack.stream, seq: ack.seq },
-    () => `replayed DLQ #${seq} to its original subject (${ack.stream} #${ack.seq})`,
+    {
+      replayed: seq,
+      subject: r.subject,
+      stream: r.stream,
+      seq: r.seq,
+      duplicate: r.duplicate,
+      removed: r.removed,
+      ...(r.keptReason ? { keptReason: r.keptReason } : {}),
+    },
+    () => `${sent}; ${left}`,
   );
 }
 

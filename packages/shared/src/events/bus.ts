@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type VigilMetrics, vigilMetrics } from '../metrics/vigil-metrics.js';
 import { type ConsumeDeps, type ConsumeOptions, type ConsumerHandle, startConsumer } from './consume.js';
-import { type DlqEntry, dlqDepth, type ListDlqOptions, listDlq, replayDlq } from './dlq.js';
+import { type DlqEntry, type DlqReplay, dlqDepth, type ListDlqOptions, listDlq, replayDlq } from './dlq.js';
 import { type OpenKvOptions, openKv } from './kv.js';
 import { jetStreamPublisher } from './jetstream-publisher.js';
 import { type PublishDeps, type PublishOptions, publishEvent } from './publish.js';
@@ -94,8 +94,12 @@ export class EventBus {
     return listDlq(await this.jetstreamManager(), opts);
   }
 
-  async replayDlq(seq: number): Promise<PubAck> {
-    return replayDlq(this.js, await this.jetstreamManager(), seq);
+  /** Re-drives one dead letter (see replayDlq): published again, then removed from the DLQ. */
+  async replayDlq(seq: number): Promise<DlqReplay> {
+    const r = await replayDlq(this.js, await this.jetstreamManager(), seq);
+    // The replay stands; only the DLQ depth stays up until someone removes or replays the entry again.
+    if (!r.removed) this.log.warn({ dlqSeq: seq, reason: r.keptReason }, 'dead letter replayed but kept in the DLQ');
+    return r;
   }
 
   async dlqDepth(): Promise<number> {

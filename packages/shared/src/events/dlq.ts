@@ -198,11 +198,12 @@ export async function listDlq(jsm: JetStreamManager, opts: ListDlqOptions = {}):
   return out;
 }
 
-/** One dead letter by its DLQ sequence; PermanentError DLQ_MESSAGE_NOT_FOUND when absent. */
-export async function getDlqEntry(jsm: JetStreamManager, seq: number): Promise<DlqEntry> {
+type StoredMsg = Awaited<ReturnType<JetStreamManager['streams']['getMessage']>>;
+
+/** The stored dead letter; PermanentError DLQ_MESSAGE_NOT_FOUND when absent (never there, expired or re-driven). */
+async function storedDeadLetter(jsm: JetStreamManager, seq: number): Promise<StoredMsg> {
   try {
-    const sm = await jsm.streams.getMessage(DLQ_STREAM, { seq });
-    return entryOf(sm);
+    return await jsm.streams.getMessage(DLQ_STREAM, { seq });
   } catch (err) {
     if (isNotFound(err)) {
       throw new PermanentError(`no dead letter with seq ${seq}`, {
@@ -214,24 +215,35 @@ export async function getDlqEntry(jsm: JetStreamManager, seq: number): Promise<D
   }
 }
 
+/** One dead letter by its DLQ sequence; PermanentError DLQ_MESSAGE_NOT_FOUND when absent. */
+export async function getDlqEntry(jsm: JetStreamManager, seq: number): Promise<DlqEntry> {
+  return entryOf(await storedDeadLetter(jsm, seq));
+}
+
+/** What a replay did: where the message went again, and whether its dead letter left the DLQ. */
+export interface DlqReplay {
+  /** The dead letter's sequence in VIGIL_DLQ. */
+  dlqSeq: number;
+  /** The original subject, and the stream and sequence that hold the re-published copy. */
+  subject: string;
+  stream: string;
+  seq: number;
+  /** The stream already held this replay (a kept entry replayed again inside the duplicate window): nothing new queued. */
+  duplicate: boolean;
+  /** Gone from VIGIL_DLQ; false = kept (`keptReason`), and replaying it again is harmless. */
+  removed: boolean;
+  keptReason?: string;
+}
+
 /**
- * Publishes a dead letter's original payload and headers to its original subject again, with a
- * new Nats-Msg-Id (`<old>.replay.<seq>`): the original id is still inside the duplicate window
- * and would be dropped. The dead letter stays in the DLQ (audit); replaying twice publishes once.
+ * Re-drives a dead letter: publishes its original payload and headers to its original subject again, with a new
+ * Nats-Msg-Id (`<old>.replay.<seq>`: the original id may still be inside the duplicate window), and once that copy
+ * is stored removes the entry, so DLQ depth (health) counts only what still needs a look; a copy that fails again is
+ * a new entry. A failed removal keeps the entry and the replay stands: replaying it again is a duplicate inside the
+ * window, and a repeat the consumer must tolerate after it (webhooks never re-sends a delivered id).
  */
-export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<PubAck> {
-  let sm: Awaited<ReturnType<typeof jsm.streams.getMessage>>;
-  try {
-    sm = await jsm.streams.getMessage(DLQ_STREAM, { seq });
-  } catch (err) {
-    if (isNotFound(err)) {
-      throw new PermanentError(`no dead letter with seq ${seq}`, {
-        code: ErrorCode.DLQ_MESSAGE_NOT_FOUND,
-        details: { seq },
-      });
-    }
-    throw err;
-  }
+export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq: number): Promise<DlqReplay> {
+  const sm = await storedDeadLetter(jsm, seq);
   const original = sm.header?.get(Header.ORIGINAL_SUBJECT) || sm.subject.slice(4);
   const oldId = sm.header?.get(Header.ORIGINAL_MSG_ID) || `dlq-${seq}`;
   const h = natsHeaders();
@@ -243,7 +255,28 @@ export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq:
   }
   h.set(Header.REPLAY_OF, String(seq));
   const data = sm.header?.get(Header.PAYLOAD_DROPPED) ? await droppedPayload(jsm, sm.header, seq) : sm.data;
-  return await publishDurable(js, original, data, { headers: h, msgID: `${oldId}.replay.${seq}` });
+  const ack = await publishDurable(js, original, data, { headers: h, msgID: `${oldId}.replay.${seq}` });
+  const removal = await removeDlqEntry(jsm, seq);
+  return {
+    dlqSeq: seq,
+    subject: original,
+    stream: ack.stream,
+    seq: ack.seq,
+    duplicate: ack.duplicate,
+    ...removal,
+  };
+}
+
+/** Deletes a re-driven dead letter; a failure only keeps it (the replay is already stored). */
+async function removeDlqEntry(jsm: JetStreamManager, seq: number): Promise<{ removed: boolean; keptReason?: string }> {
+  try {
+    if (await jsm.streams.deleteMessage(DLQ_STREAM, seq)) return { removed: true };
+    return { removed: false, keptReason: 'the server did not confirm the delete' };
+  } catch (err) {
+    // A concurrent replay of the same entry removed it first: gone is what was asked.
+    if (isNotFound(err) || /no message found/i.test((err as Error)?.message ?? '')) return { removed: true };
+    return { removed: false, keptReason: (err as Error)?.message || String(err) };
+  }
 }
 
 /** A dead letter stored without its payload replays the original message's payload, read from its own stream. */

@@ -38,6 +38,7 @@ export {
   replayDlq,
   dlqDepth,
   type DlqEntry,
+  type DlqReplay,
 } from './dlq.js';
 export { openKv, type OpenKvOptions } from './kv.js';
 export { setStorageReplicas, storageReplicas } from './storage-replicas.js';
