@@ -47,11 +47,20 @@ export function decideStart(
 ): StartDecision {
   if (state?.paused) {
     if (!opts.manual) return { action: 'skip', reason: 'job is paused', silent: true };
-    if (!opts.force) return { action: 'conflict', reason: `job ${def.name} is paused (use force to run it anyway)` };
+    if (!opts.force)
+      return {
+        action: 'conflict',
+        reason: `job ${def.name} is paused (force: true, or vigil trigger --force, runs it anyway)`,
+      };
   }
   if (!active || def.concurrency === 'allow') return { action: 'run' };
   if (def.concurrency === 'replace') return { action: 'replace', cancelRunId: active };
   if (opts.manual && opts.force) return { action: 'run' };
   const reason = `run ${active} is still running (concurrency forbid)`;
-  return opts.manual ? { action: 'conflict', reason, runningRunId: active } : { action: 'skip', reason };
+  if (!opts.manual) return { action: 'skip', reason };
+  return {
+    action: 'conflict',
+    reason: `${reason}; force: true (vigil trigger --force) starts another`,
+    runningRunId: active,
+  };
 }
