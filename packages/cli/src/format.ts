@@ -19,9 +19,10 @@ export function time(iso: string | undefined): string {
 export function ms(n: number | undefined): string {
   if (n === undefined) return '-';
   if (n < 1_000) return `${n}ms`;
-  if (n < 60_000) return `${(n / 1000).toFixed(1)}s`;
+  // one decimal where it says something: 1.5s, 30s (not 30.0s), as a jobs file would write it
+  if (n < 60_000) return `${Number((n / 1000).toFixed(1))}s`;
   if (n < 3_600_000) return `${Math.round(n / 60_000)}m`;
-  return `${(n / 3_600_000).toFixed(1)}h`;
+  return `${Number((n / 3_600_000).toFixed(1))}h`;
 }
 
 /** An age in seconds: '42s' under a minute, then as ms() writes it ('5m', '1.5h'). */

@@ -41,6 +41,10 @@ describe('readiness of a service with several replicas', () => {
 
     await instance('mailer', 'mailer-a', true);
     expect(await serviceReadiness(asker, 'mailer', 1_000)).toMatchObject({ ready: true, instances: 1 });
-    expect(await serviceReadiness(asker, 'nobody', 300)).toMatchObject({ ready: false, instances: 0 });
+    expect(await serviceReadiness(asker, 'nobody', 300)).toMatchObject({
+      ready: false,
+      instances: 0,
+      error: 'not running (no instance answered)',
+    });
   });
 });

@@ -104,7 +104,15 @@ export async function serviceReadiness(
       const m = await nc.request(`vigil.health.${service}`, undefined, { timeout: timeoutMs });
       answers.push(jc.decode(m.data) as HealthAnswer);
     } catch (err) {
-      return { service, ready: false, instances: 0, error: (err as Error).message || 'no answer' };
+      // nats.js says "503" (no responders) and "TIMEOUT": what they mean to an operator
+      const code = (err as { code?: string }).code;
+      const error =
+        code === '503'
+          ? 'not running (no instance answered)'
+          : code === 'TIMEOUT'
+            ? `no answer within ${timeoutMs} ms`
+            : (err as Error).message || 'no answer';
+      return { service, ready: false, instances: 0, error };
     }
   }
   const notReady = answers.filter((a) => a.ready !== true);
