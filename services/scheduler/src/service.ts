@@ -120,8 +120,9 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       registerHttpRoutes(rt.http, api, () => config.VIGIL_API_TOKEN);
       addSchedulerEndpoints(rt.natsService, api, rt.log);
 
-      rt.onShutdown(() => {
-        ticker.stop();
+      rt.onShutdown(async () => {
+        // a slot firing as the signal came is published before NATS drains, not lost to a timeout
+        await ticker.stop();
         dispatcher.stop();
         watchdogs.stop();
         source.stop();

@@ -20,6 +20,8 @@ interface Armed {
 export class Ticker {
   private readonly armed = new Map<string, Armed>();
   private stopped = false;
+  /** Slots being published right now: a stop waits for them while NATS is still there. */
+  private readonly publishing = new Set<Promise<void>>();
 
   constructor(
     private readonly ctx: SchedulerContext,
@@ -113,10 +115,20 @@ export class Ticker {
     }
   }
 
-  stop(): void {
+  /** No slot fires from now on; resolves once the slots already firing are published (at most `waitMs`, real time). */
+  async stop(waitMs = 5_000): Promise<void> {
     this.stopped = true;
     for (const a of this.armed.values()) if (a.timer) this.ctx.clock.clearTimeout(a.timer);
     this.armed.clear();
+    if (this.publishing.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.publishing]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private arm(a: Armed, after: number): void {
@@ -130,7 +142,9 @@ export class Ticker {
       () => {
         if (this.armed.get(a.def.name) !== a) return;
         this.arm(a, next);
-        void this.dispatchWithRetry(a.def, next);
+        const publishing = this.dispatchWithRetry(a.def, next);
+        this.publishing.add(publishing);
+        void publishing.finally(() => this.publishing.delete(publishing));
       },
       () => this.arm(a, after),
     );

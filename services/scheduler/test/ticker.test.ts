@@ -39,7 +39,7 @@ describe('the ticker starts where catch-up stopped', () => {
     expect(clock.now()).toBe(at('2026-01-01T00:08:00Z'));
     ticker.sync(jobs, coveredTo);
     await clock.advance(0);
-    ticker.stop();
+    await ticker.stop();
 
     expect(dispatched.filter((d) => d.kind === 'missed').map((d) => d.slot)).toEqual([
       '2026-01-01T00:01:00.000Z',
@@ -53,5 +53,43 @@ describe('the ticker starts where catch-up stopped', () => {
       '2026-01-01T00:07:00.000Z',
       '2026-01-01T00:08:00.000Z',
     ]);
+  });
+});
+
+describe('stopping the ticker', () => {
+  it('waits for a slot that fired just before the stop to be published (NATS drains only after it)', async () => {
+    const clock = new ManualClock(at('2026-01-01T00:00:30Z'));
+    const job = { name: 'tick', every: 60_000, handler: 'health.daily', timezone: 'UTC' } as unknown as JobDefinition;
+    const ctx = {
+      clock,
+      log: quiet,
+      jobStates: { get: () => ({ paused: false, lastSlotAt: at('2026-01-01T00:00:00Z') }) },
+      defaults: { startDeadlineMs: 120_000, timeoutMs: 3_600_000, slotGraceMs: 1_500 },
+    } as unknown as SchedulerContext;
+    let publish!: () => void;
+    const published: string[] = [];
+    const dispatcher = {
+      async dispatch(_def: JobDefinition, slot: number) {
+        await new Promise<void>((resolve) => {
+          publish = resolve;
+        });
+        published.push(iso(slot));
+      },
+    } as unknown as SlotDispatcher;
+    const ticker = new Ticker(ctx, dispatcher);
+    ticker.sync({ tick: job }, clock.now());
+    await clock.set(at('2026-01-01T00:01:00Z')); // the slot fires; its publish is under way
+    let stopped = false;
+    const stopping = ticker.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    publish();
+    await stopping;
+    expect(published).toEqual(['2026-01-01T00:01:00.000Z']);
+    // and nothing fires after the stop
+    await clock.set(at('2026-01-01T00:03:00Z'));
+    expect(published).toHaveLength(1);
   });
 });
