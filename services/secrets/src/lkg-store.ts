@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type CacheKey, open, type SealedRecord, seal } from './lkg-crypto.js';
-import type { LastKnownGood, StoredSecret } from './secret-cache.js';
+import type { LastKnownGood, StoredSecret } from './cache-types.js';
 
 export const LKG_KEY_PREFIX = 'vigil:secrets:lkg:';
 

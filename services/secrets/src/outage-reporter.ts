@@ -1,5 +1,5 @@
 import { type Logger, toErrorInfo } from '@vigil/shared';
-import type { CacheHooks } from './secret-cache.js';
+import type { CacheHooks } from './cache-types.js';
 import type { SecretsMetrics } from './secrets-metrics.js';
 
 export interface Publisher {

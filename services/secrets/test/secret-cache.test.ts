@@ -2,7 +2,8 @@ import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
 import { secretNotFound } from '../src/providers/provider-errors.js';
 import type { ProviderValue } from '../src/providers/types.js';
-import { type CacheHooks, SecretCache, type StoredSecret } from '../src/secret-cache.js';
+import type { CacheHooks, StoredSecret } from '../src/cache-types.js';
+import { SecretCache } from '../src/secret-cache.js';
 
 const HOUR = 3_600_000;
 

@@ -1,0 +1,87 @@
+import type { SecretStatus as SecretStatusReply } from '@vigil/shared';
+import type { ProviderValue } from './providers/types.js';
+
+// The secret cache's vocabulary: what it stores, serves and reports, and what it is wired to.
+
+/** Where a served value came from: the live provider, or the encrypted last-known-good copy in Redis. */
+export type SecretSource = 'aws' | 'file' | 'env' | 'last-known-good';
+
+export interface StoredSecret extends ProviderValue {
+  /** When the provider last returned this value (ms since epoch). */
+  fetchedAt: number;
+  source: SecretSource;
+}
+
+export interface ServedSecret {
+  name: string;
+  value: string;
+  version?: string;
+  encoding?: 'utf8' | 'base64';
+  stale: boolean;
+  ageSeconds: number;
+  source: SecretSource;
+}
+
+/** One line of `vigil secrets status`: the shared reply shape (the CLI reads it), with this service's sources. */
+export interface SecretStatus extends SecretStatusReply {
+  source: SecretSource | null;
+}
+
+/** What the cache tells the outside world; the service turns these into logs, events and metrics. */
+export interface CacheHooks {
+  /**
+   * A cached value answered because the provider is failing. Fires on every stale answer; `newError` is true
+   * for the first answer after a new provider failure (log it), `firstInOutage` once per outage (announce it).
+   */
+  staleServed?(info: {
+    name: string;
+    ageSeconds: number;
+    errorType: string;
+    error: unknown;
+    newError: boolean;
+    firstInOutage: boolean;
+    source: SecretSource;
+  }): void;
+  /** A provider call succeeded for a secret that had been failing. */
+  recovered?(info: { name: string; downForSeconds: number }): void;
+  /** The provider did not answer within `staleAfterMs`; the cached value answered meanwhile. */
+  slowProvider?(info: { name: string; ageSeconds: number; waitedMs: number }): void;
+  /** Every provider call, for the latency histogram. */
+  providerCall?(info: { name: string; ms: number; ok: boolean }): void;
+  /** A fresh value arrived (persist it as last-known-good). */
+  stored?(name: string, secret: StoredSecret): void;
+}
+
+export interface LastKnownGood {
+  load(name: string): Promise<StoredSecret | undefined>;
+  /** Drops the copy of a secret the provider no longer has (a restart must not bring it back). */
+  forget?(name: string): Promise<void>;
+}
+
+export interface SecretCacheOptions {
+  /** Calls the provider (already behind the breaker). */
+  fetch: (name: string) => Promise<ProviderValue>;
+  providerName: 'aws' | 'file' | 'env';
+  now: () => number;
+  ttlMs: (name: string) => number;
+  /** Refresh in the background once this little time is left before expiry. */
+  refreshAheadMs: (ttlMs: number) => number;
+  maxStaleMs: number;
+  /** After a failed call, serve the stale value at once for this long before asking the provider again. */
+  errorBackoffMs: number;
+  /** With a cached (expired) value, answer stale when the provider takes longer than this. Default: wait. */
+  staleAfterMs?: number;
+  lastKnownGood?: LastKnownGood;
+  hooks?: CacheHooks;
+}
+
+export interface CacheEntry {
+  secret: StoredSecret;
+  expiresAt: number;
+  lastError?: { type: string; message: string; at: number; cause: unknown; reported: boolean };
+  /** Set while the provider is failing for this secret. */
+  outageSince?: number;
+  /** The stale-served announcement of this outage went out (one per secret per outage). */
+  staleAnnounced?: boolean;
+  nextAttemptAt: number;
+}
