@@ -1,21 +1,15 @@
 import {
-  activeTraceContext,
   type Clock,
   deadLetter,
   ErrorCode,
-  extractTraceContext,
   isTracingEnabled,
   type JetStreamPublisher,
   type JobDefinition,
   type JobRun,
   type Logger,
   type PulledMessage,
-  retry,
-  SpanKind,
-  SpanStatusCode,
   ValidationError,
   type VigilMetrics,
-  withSpan,
 } from '@vigil/shared';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import type { HandlerSecrets, JobHandler } from '../handler-api.js';
@@ -30,7 +24,9 @@ import { RunMetrics } from './run-metrics.js';
 import { failedOutcome, isPlainOutcome, type RunOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
 import { RUNNER_DURABLE, RunIntake } from './run-intake.js';
+import { persistAfter } from './persist-after.js';
 import { RunSlot } from './run-slot.js';
+import { runInSpan } from './run-span.js';
 import { StartedNotifier } from './started-notifier.js';
 
 export { RUNNER_DURABLE, RUNNER_STREAM, RUNNER_SUBJECT } from './run-intake.js';
@@ -54,17 +50,6 @@ export interface WorkLoopDeps {
   ackWaitMs: number;
   /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
   startedAfterMs: number;
-}
-
-/** A failed or partial run's span status message (error infos are scrubbed of secrets already). */
-function outcomeMessage(outcome: RunOutcome): string {
-  if (outcome.error) return outcome.error.message;
-  const first = outcome.failures?.[0];
-  const stats = outcome.stats;
-  const counts = stats ? `${stats.failed} of ${stats.targets} targets failed` : 'targets failed';
-  return first
-    ? `${outcome.status}: ${counts} (${first.target}: ${first.error.message})`
-    : `${outcome.status}: ${counts}`;
 }
 
 /** Longer waits than this for `notBefore` go back to the stream (nak with delay) instead of memory. */
@@ -235,24 +220,7 @@ export class WorkLoop {
   }
 
   private traced(slot: RunSlot): Promise<void> {
-    const { req } = slot;
-    return withSpan(
-      `run ${req.job}`,
-      async (span) => {
-        slot.traceContext = activeTraceContext();
-        const outcome = await this.process(slot);
-        // withSpan marks only thrown errors; a run that failed (or partly) is an error in the trace too.
-        if (outcome && outcome.status !== 'succeeded') {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: outcomeMessage(outcome) });
-          span.setAttribute('vigil.status', outcome.status);
-        }
-      },
-      {
-        parent: extractTraceContext(slot.msg.headers),
-        kind: SpanKind.CONSUMER,
-        attributes: { 'vigil.run_id': req.runId, 'vigil.job': req.job, 'vigil.trigger': req.trigger },
-      },
-    );
+    return runInSpan(slot, (s) => this.process(s));
   }
 
   private async deadLetter(msg: PulledMessage, err: unknown): Promise<void> {
@@ -371,24 +339,7 @@ export class WorkLoop {
     return handler.then(run, (err: unknown) => ({ outcome: failedOutcome(err, targets), attempts: 1, targets }));
   }
 
-  /**
-   * A write after the handler ran failed: it is retried in place (heartbeating) rather than re-running the handler,
-   * for as long as the broker is away: giving up would nak a run whose handler already ran, and its redelivery
-   * (claimed by this replica, no done record) would execute it a second time. Only a stopping replica gives up
-   * (a known limit: the run is executed again elsewhere).
-   */
   private persistAfter<T>(err: unknown, slot: RunSlot, fn: () => Promise<T>): Promise<T> {
-    if (this.stopping) return Promise.reject(err);
-    this.d.log.warn({ err, runId: slot.runId }, 'recording run result failed; retrying');
-    return retry(fn, {
-      max: Number.POSITIVE_INFINITY,
-      base: 200,
-      cap: 5_000,
-      shouldRetry: () => !this.stopping,
-      onRetry: (e, attempt) => {
-        slot.msg.working();
-        this.d.log.warn({ err: e, attempt, runId: slot.runId }, 'recording run result failed; retrying');
-      },
-    });
+    return persistAfter(err, slot, fn, { stopping: () => this.stopping, log: this.d.log });
   }
 }
