@@ -8,6 +8,15 @@ const at = (s: string) => new Date(s).getTime();
 const iso = (ms: number) => new Date(ms).toISOString();
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
+/** What the ticker reads of the scheduler: time, a quiet log, one job last handled at midnight, the defaults. */
+const contextOn = (clock: ManualClock) =>
+  ({
+    clock,
+    log: quiet,
+    jobStates: { get: () => ({ paused: false, lastSlotAt: at('2026-01-01T00:00:00Z') }) },
+    defaults: { startDeadlineMs: 120_000, timeoutMs: 3_600_000, slotGraceMs: 1_500 },
+  }) as unknown as SchedulerContext;
+
 /**
  * Catch-up covers the slots up to the instant it started; the ticker must go on from exactly there. Slots
  * that fall while catch-up is still publishing (real time moves on; here each dispatch takes 30 s) are then
@@ -19,12 +28,7 @@ describe('the ticker starts where catch-up stopped', () => {
     const clock = new ManualClock(at('2026-01-01T00:05:30Z'));
     const job = { name: 'tick', every: 60_000, handler: 'health.daily', timezone: 'UTC' } as unknown as JobDefinition;
     const jobs = { tick: job };
-    const ctx = {
-      clock,
-      log: quiet,
-      jobStates: { get: () => ({ paused: false, lastSlotAt: at('2026-01-01T00:00:00Z') }) },
-      defaults: { startDeadlineMs: 120_000, timeoutMs: 3_600_000, slotGraceMs: 1_500 },
-    } as unknown as SchedulerContext;
+    const ctx = contextOn(clock);
     const dispatched: { slot: string; kind: string }[] = [];
     const dispatcher = {
       async dispatch(_def: JobDefinition, slot: number, kind: string) {
@@ -60,12 +64,7 @@ describe('stopping the ticker', () => {
   it('waits for a slot that fired just before the stop to be published (NATS drains only after it)', async () => {
     const clock = new ManualClock(at('2026-01-01T00:00:30Z'));
     const job = { name: 'tick', every: 60_000, handler: 'health.daily', timezone: 'UTC' } as unknown as JobDefinition;
-    const ctx = {
-      clock,
-      log: quiet,
-      jobStates: { get: () => ({ paused: false, lastSlotAt: at('2026-01-01T00:00:00Z') }) },
-      defaults: { startDeadlineMs: 120_000, timeoutMs: 3_600_000, slotGraceMs: 1_500 },
-    } as unknown as SchedulerContext;
+    const ctx = contextOn(clock);
     let publish!: () => void;
     const published: string[] = [];
     const dispatcher = {
