@@ -10,6 +10,7 @@ const log = createLogger({ service: 'test', level: 'silent' });
 function context(options: Record<string, unknown>): HandlerContext {
   return {
     runId: 'h-1',
+    correlationId: 'h-1',
     job: 'http',
     attempt: 1,
     targets: [],
@@ -41,6 +42,8 @@ describe('http handler', () => {
         };
         res.on('close', () => res.removeAllListeners('drain'));
         more();
+      } else if (req.url === '/hang') {
+        // never answers: only the request's timeout ends it
       } else if (req.url === '/utf8') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('ü'.repeat(10));
@@ -88,5 +91,27 @@ describe('http handler', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ errorClass: 'transient', retryAfterMs: MAX_RETRY_AFTER_MS });
     expect(MAX_RETRY_AFTER_MS).toBe(300_000);
+  });
+
+  it('a refused connection names the request and the network reason, not "TypeError: fetch failed"', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const err = await httpHandler({ log })
+      .run(context({ url: `http://127.0.0.1:${port}/report?token=hidden`, method: 'POST' }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ errorClass: 'transient', name: 'TransientError' });
+    expect((err as Error).message).toBe(
+      `POST http://127.0.0.1:${port}/report failed: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+  });
+
+  it('a timeout says so, with the request', async () => {
+    const err = await httpHandler({ log })
+      .run(context({ url: `${url}/hang`, timeout: 50 }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ errorClass: 'transient', code: 'VIGIL_E_TIMEOUT' });
+    expect((err as Error).message).toBe(`GET ${url}/hang timed out`);
   });
 });

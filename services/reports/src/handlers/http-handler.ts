@@ -5,6 +5,7 @@ import {
   ErrorCode,
   httpStatusError,
   parseRetryAfter,
+  TransientError,
   type Logger,
   ValidationError,
 } from '@vigil/shared';
@@ -70,8 +71,33 @@ async function readBounded(res: Response): Promise<{ bytes: number; truncated: b
   return { bytes, truncated, excerpt: excerpt.slice(0, EXCERPT_CHARS) };
 }
 
+/**
+ * fetch's own failure is `TypeError: fetch failed` with the reason in `cause`: an alert saying only that helps
+ * nobody. The method, the URL (as shown) and the network reason (ECONNREFUSED, DNS, TLS…) go in the message. A
+ * cancelled run keeps its own reason (the run's abort), a timeout says so.
+ */
+function requestFailed(call: Call, err: unknown): unknown {
+  const signal = call.init.signal;
+  const method = call.init.method ?? 'GET';
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (!(reason instanceof DOMException && reason.name === 'TimeoutError')) return err;
+    return new TransientError(`${method} ${shownUrl(call.url)} timed out`, { code: ErrorCode.TIMEOUT, cause: err });
+  }
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.message
+    ? `${cause.code && !cause.message.includes(cause.code) ? `${cause.code} ` : ''}${cause.message}`
+    : (err as Error).message;
+  return new TransientError(`${method} ${shownUrl(call.url)} failed: ${why}`, { cause: err });
+}
+
 async function send(call: Call): Promise<Sent> {
-  const res = await fetch(call.url, call.init);
+  let res: Response;
+  try {
+    res = await fetch(call.url, call.init);
+  } catch (err) {
+    throw requestFailed(call, err);
+  }
   const body = await readBounded(res);
   const ok = call.expect ? call.expect.includes(res.status) : res.status >= 200 && res.status < 300;
   if (!ok) {
