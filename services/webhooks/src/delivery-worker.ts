@@ -214,7 +214,12 @@ export class DeliveryWorker {
             ? ErrorCode.WEBHOOK_URL_REFUSED
             : ErrorCode.HTTP_STATUS,
       message,
-      class: decision.action === 'retry' ? ('transient' as const) : ('permanent' as const),
+      // retries used up on a failure that may pass (network, 5xx) is still that kind of failure: the destination
+      // may well take a replay later; only a refusal (4xx, refused URL) is permanent
+      class:
+        decision.action === 'retry' || decision.reason === 'exhausted'
+          ? ('transient' as const)
+          : ('permanent' as const),
     };
     if (decision.action === 'retry') {
       const next = now + decision.delayMs;

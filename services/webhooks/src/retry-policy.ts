@@ -33,7 +33,11 @@ export function backoffMs(attempt: number, policy: RetryPolicy): number {
 
 function describe(outcome: AttemptOutcome): string {
   if (outcome.kind === 'refused') return outcome.message;
-  if (outcome.kind === 'network') return outcome.code ? `${outcome.code}: ${outcome.message}` : outcome.message;
+  if (outcome.kind === 'network') {
+    // undici's messages often carry the code already ("connect ECONNREFUSED 10.0.0.1:443"): say it once
+    const named = !outcome.code || outcome.message.includes(outcome.code);
+    return named ? outcome.message : `${outcome.code}: ${outcome.message}`;
+  }
   if (outcome.status >= 300 && outcome.status < 400) return `HTTP ${outcome.status} (redirects are not followed)`;
   return `HTTP ${outcome.status}`;
 }

@@ -111,6 +111,15 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     expect(await h.redis.exists('vigil:webhook-delivered:wh-400')).toBe(1);
   });
 
+  it('retries used up on a 503: dead, but its error stays transient (a replay may well work later)', async () => {
+    const r = await receiver(() => ({ status: 503 }));
+    await h.api('POST', '/api/webhooks', { id: 'wh-503', url: r.url, eventType: 't', payload: {} });
+    const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'wh-503'), 15_000);
+    expect(dead.event.data).toMatchObject({ attempts: 4, status: 503 });
+    expect(dead.event.data.error).toMatchObject({ class: 'transient', message: 'HTTP 503' });
+    expect(r.requests).toHaveLength(4);
+  });
+
   it('a dead letter replayed straight through NATS (as `vigil dlq replay` does) is re-sent with the same id', async () => {
     let answer = 410;
     const r = await receiver(() => ({ status: answer }));

@@ -21,6 +21,13 @@ describe('retry policy', () => {
     expect(decide({ kind: 'refused', message: 'no' }, 1, policy)).toMatchObject({ action: 'dead' });
   });
 
+  it('a network reason names its code once', () => {
+    const refused = { kind: 'network' as const, message: 'connect ECONNREFUSED 10.0.0.1:443', code: 'ECONNREFUSED' };
+    expect(decide(refused, 4, policy)).toMatchObject({ message: 'connect ECONNREFUSED 10.0.0.1:443' });
+    const reset = { kind: 'network' as const, message: 'other side closed', code: 'UND_ERR_SOCKET' };
+    expect(decide(reset, 1, policy)).toMatchObject({ reason: 'UND_ERR_SOCKET: other side closed' });
+  });
+
   it('max 3 retries: the 4th failed attempt is the last', () => {
     const fail = { kind: 'response' as const, status: 500 };
     expect(decide(fail, 3, policy).action).toBe('retry');
