@@ -7,10 +7,18 @@ export interface CatchUpPlan {
 
 /**
  * After downtime: slots missed within `catchUpMs` of now run once (the newest of them); every other missed slot
- * is reported, never dropped silently.
+ * is reported, never dropped silently. A slot still inside its start deadline (`startDeadlineMs`: a restart of a
+ * few seconds) is not missed at all, only late: it runs, whatever the catchUp window.
  */
-export function planCatchUp(missedSlots: number[], nowMs: number, catchUpMs: number | undefined): CatchUpPlan {
-  const window = catchUpMs ?? 0;
+export function planCatchUp(
+  missedSlots: number[],
+  nowMs: number,
+  catchUpMs: number | undefined,
+  startDeadlineMs = 0,
+): CatchUpPlan {
+  const newest = missedSlots[missedSlots.length - 1];
+  const late = newest !== undefined && nowMs - newest < startDeadlineMs;
+  const window = Math.max(catchUpMs ?? 0, late ? nowMs - newest : 0);
   const inWindow = missedSlots.filter((s) => nowMs - s <= window);
   const run = window > 0 && inWindow.length > 0 ? inWindow[inWindow.length - 1] : undefined;
   const missed = missedSlots
@@ -18,9 +26,9 @@ export function planCatchUp(missedSlots: number[], nowMs: number, catchUpMs: num
     .map((slot) => ({
       slot,
       reason:
-        run !== undefined && slot > nowMs - window
+        run !== undefined && nowMs - slot <= (catchUpMs ?? 0)
           ? 'scheduler was down; a newer slot ran as catch-up instead'
-          : window > 0
+          : (catchUpMs ?? 0) > 0
             ? 'scheduler was down; slot older than the catchUp window'
             : 'scheduler was down and the job has no catchUp window',
     }));

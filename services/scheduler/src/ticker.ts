@@ -69,7 +69,7 @@ export class Ticker {
       // the slot due right now belongs to the ticker, not to catch-up; bounded work however long the outage
       const { slots: missed, older } = schedule.span(last, now - 1, MAX_LISTED_MISSED);
       if (missed.length === 0) continue;
-      const plan = planCatchUp(missed, now, def.catchUp);
+      const plan = planCatchUp(missed, now, def.catchUp, def.startDeadline ?? this.ctx.defaults.startDeadlineMs);
       this.ctx.log.warn(
         { job: def.name, missed: missed.length + (older?.count ?? 0), catchUp: plan.run !== undefined },
         'slots missed while down',

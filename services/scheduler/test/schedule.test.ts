@@ -125,6 +125,16 @@ describe('catch-up after downtime', () => {
     expect(plan.run).toBe(slots[1]);
     expect(plan.missed).toEqual([{ slot: slots[0], reason: expect.stringContaining('newer slot ran') }]);
   });
+  it('a slot still inside its start deadline (a restart of seconds) is only late: it runs, without catchUp too', () => {
+    const now = at('2026-01-01T10:00:06Z');
+    const slots = [at('2026-01-01T09:59:00Z'), at('2026-01-01T10:00:00Z')];
+    expect(planCatchUp(slots, now, undefined, 30_000)).toEqual({
+      run: slots[1],
+      missed: [{ slot: slots[0], reason: 'scheduler was down and the job has no catchUp window' }],
+    });
+    // past the deadline it is missed, as before
+    expect(planCatchUp(slots, at('2026-01-01T10:00:31Z'), undefined, 30_000).run).toBeUndefined();
+  });
   it('no catchUp: every missed slot is reported', () => {
     expect(planCatchUp([1, 2], 10, undefined)).toEqual({
       run: undefined,

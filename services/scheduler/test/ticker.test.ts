@@ -50,8 +50,9 @@ describe('the ticker starts where catch-up stopped', () => {
       '2026-01-01T00:02:00.000Z',
       '2026-01-01T00:03:00.000Z',
       '2026-01-01T00:04:00.000Z',
-      '2026-01-01T00:05:00.000Z',
     ]);
+    // 30 s old at the start, inside its 2-minute start deadline: late, not missed
+    expect(dispatched.filter((d) => d.kind === 'catch-up').map((d) => d.slot)).toEqual(['2026-01-01T00:05:00.000Z']);
     expect(dispatched.filter((d) => d.kind === 'schedule').map((d) => d.slot)).toEqual([
       '2026-01-01T00:06:00.000Z',
       '2026-01-01T00:07:00.000Z',
