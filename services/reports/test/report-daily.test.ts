@@ -136,6 +136,10 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
     const [partial] = await events.waitFor('job.partial', 1, 20_000);
     const data = partial.event.data;
     expect(data.failures.map((f: { target: string }) => f.target).sort()).toEqual(['company-3', 'company-7']);
+    // the failure says what each model answered, not only that they all failed
+    expect(data.failures[0].error.message).toMatch(
+      /^every model failed \(main-c -> backup-c\): main-c: .*500.*; backup-c: .*500/,
+    );
     expect(data.stats).toEqual({ targets: 10, succeeded: 8, failed: 2, skipped: 0 });
     expect(data.details.artifacts).toHaveLength(8);
 

@@ -118,7 +118,9 @@ export class ModelChain {
         log.warn({ model, error: (err as Error).message }, 'model failed; falling back to the next model');
       }
     }
-    throw new TransientError(`every model failed (${opts.models.join(' -> ')})`, {
+    // what each model answered, in the message itself: the alert shows the message, not the details
+    const why = skipped.map((s) => `${s.model}: ${s.error.slice(0, 160)}`).join('; ');
+    throw new TransientError(`every model failed (${opts.models.join(' -> ')}): ${why}`, {
       code: ErrorCode.MODEL_UNAVAILABLE,
       cause: last,
       details: { skipped },
