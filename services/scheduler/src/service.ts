@@ -114,6 +114,7 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       }
       rt.phase('schedules armed');
 
+      // system health lists the breakers the live instances report; events only for instances too old to report them
       const breakers = new BreakerTracker(rt.js, rt.log);
       await breakers.start();
       const api = new SchedulerApi(ctx, ticker, rt.nc, breakers);

@@ -1,6 +1,6 @@
 import { type ServiceReadiness, serviceReadiness, VIGIL_SERVICES } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
-import type { BreakerTracker, BreakerView } from './breakers.js';
+import { type BreakerTracker, type BreakerView, liveOpenBreakers } from './breakers.js';
 import type { SchedulerContext } from './context.js';
 import { type Coverage, type FailureRate, failingNow, failureRate, todaysCoverage } from './coverage.js';
 
@@ -12,6 +12,7 @@ export interface SystemHealth {
   services: ServiceReadiness[];
   coverage: Coverage[];
   failureRates: FailureRate[];
+  /** Breakers not closed on the instances that answered (see liveOpenBreakers). */
   openBreakers: BreakerView[];
   dlqDepth: number | null;
 }
@@ -20,6 +21,7 @@ export interface SystemHealth {
 export async function systemHealth(
   ctx: SchedulerContext,
   nc: NatsConnection,
+  /** Breaker events: only for instances of a version whose health answer lists no breakers. */
   breakers: BreakerTracker,
   timeoutMs = 1_000,
 ): Promise<SystemHealth> {
@@ -34,7 +36,8 @@ export async function systemHealth(
     .filter((j) => j.targets !== undefined || j.handler === 'report.daily')
     .map((j) => todaysCoverage(j, runs, now));
   const failureRates = jobs.map((j) => failureRate(j.name, runs, now));
-  const openBreakers = breakers.open();
+  // from the live instances' answers: a half-open breaker of a process that was replaced is no problem any more
+  const openBreakers = liveOpenBreakers(services, breakers);
   const problems: string[] = [];
   for (const s of services) if (!s.ready) problems.push(`${s.service} not ready${s.error ? `: ${s.error}` : ''}`);
   // seed 003: a daily report that ran but left targets without a success is the silent gap this page exists for.
@@ -46,7 +49,8 @@ export async function systemHealth(
     const bad = failingNow(j.name, runs, now);
     if (bad) problems.push(`${j.name}: last run ${bad.status} (${bad.runId})`);
   }
-  for (const b of openBreakers) problems.push(`breaker ${b.service}/${b.name} ${b.state}`);
+  for (const b of openBreakers)
+    problems.push(`breaker ${b.service}/${b.name} ${b.state}${b.instance ? ` on ${b.instance}` : ''}`);
   if (dlqDepth) problems.push(`${dlqDepth} message(s) in the DLQ`);
   return {
     ok: problems.length === 0,

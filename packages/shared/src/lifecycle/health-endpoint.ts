@@ -2,6 +2,7 @@ import { JSONCodec, type NatsConnection, RequestStrategy, type Service } from 'n
 import type { Readiness } from '../http/index.js';
 import { headerValue } from '../events/headers.js';
 import type { Logger } from '../log/index.js';
+import type { BreakerStatus } from '../resilience/breaker.js';
 
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const jc = JSONCodec();
@@ -13,15 +14,31 @@ export interface HealthAnswer {
   ready: boolean;
   phase: string;
   checks: Record<string, { ok: boolean; latencyMs: number; error?: string }>;
+  /** This instance's breakers that are not closed; absent in answers of versions from before it was added. */
+  breakers?: BreakerStatus[];
+}
+
+/** A breaker that is not closed on one instance of a service. */
+export interface InstanceBreaker extends BreakerStatus {
+  instance: string;
 }
 
 /**
  * Registers the NATS micro-service `vigil-<name>` (discoverable with $SRV.PING/INFO/STATS) with the endpoint
- * `vigil.health.<name>`, answering this instance's readiness. The scheduler aggregates these.
+ * `vigil.health.<name>`, answering this instance's readiness and the breakers it has that are not closed (`breakers`,
+ * from runService: those created with the instance's metrics registry). The scheduler aggregates these.
  */
 export async function registerNatsService(
   nc: NatsConnection,
-  opts: { name: string; instance: string; version: string; readiness: Readiness; log: Logger },
+  opts: {
+    name: string;
+    instance: string;
+    version: string;
+    readiness: Readiness;
+    log: Logger;
+    /** This instance's breakers that are not closed; none when omitted. */
+    breakers?: () => BreakerStatus[];
+  },
 ): Promise<Service> {
   const service = await nc.services.add({
     name: `vigil-${opts.name}`,
@@ -40,6 +57,7 @@ export async function registerNatsService(
           ready: report.ready,
           phase: report.phase,
           checks: report.checks,
+          breakers: opts.breakers?.() ?? [],
         };
         msg.respond(jc.encode(body));
       },
@@ -74,12 +92,25 @@ export interface ServiceReadiness {
   checks?: unknown;
   /** Why not ready: no answer, or which instances are not ready. */
   error?: string;
+  /** Breakers not closed on the instances that answered, each with its instance; absent when there are none. */
+  openBreakers?: InstanceBreaker[];
+  /** Instances whose answer listed no breakers (a version from before answers had them): their breakers are unknown. */
+  breakersUnknown?: string[];
+}
+
+/** An answer's breakers as sent (it comes over the wire: anything malformed is dropped); undefined when it has none. */
+function breakersOf(a: HealthAnswer): InstanceBreaker[] | undefined {
+  if (!Array.isArray(a.breakers)) return undefined;
+  return a.breakers
+    .filter((b) => typeof b?.name === 'string' && (b.state === 'open' || b.state === 'half-open'))
+    .map((b) => ({ instance: a.instance, name: b.name, state: b.state, since: String(b.since) }));
 }
 
 /**
  * Readiness of every instance of a Vigil service: asks `vigil.health.<name>.each` and gathers the answers that
  * arrive until none has come for a short while (or the timeout). Instances of a version without that subject are
- * asked through the queue endpoint instead (one answer).
+ * asked through the queue endpoint instead (one answer). Also gathers the breakers that are not closed on the
+ * instances that answered: that is what is open now, whatever older processes announced before they went away.
  */
 export async function serviceReadiness(
   nc: NatsConnection,
@@ -126,5 +157,14 @@ export async function serviceReadiness(
   if (notReady.length > 0) {
     out.error = `${notReady.length} of ${answers.length} instance(s) not ready: ${notReady.map((a) => a.instance).join(', ')}`;
   }
+  const openBreakers: InstanceBreaker[] = [];
+  const breakersUnknown: string[] = [];
+  for (const a of answers) {
+    const breakers = breakersOf(a);
+    if (breakers) openBreakers.push(...breakers);
+    else breakersUnknown.push(a.instance);
+  }
+  if (openBreakers.length > 0) out.openBreakers = openBreakers;
+  if (breakersUnknown.length > 0) out.breakersUnknown = breakersUnknown;
   return out;
 }

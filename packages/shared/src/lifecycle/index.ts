@@ -1,6 +1,7 @@
 export { runService } from './run-service.js';
 export {
   type HealthAnswer,
+  type InstanceBreaker,
   registerNatsService,
   type ServiceReadiness,
   serviceReadiness,

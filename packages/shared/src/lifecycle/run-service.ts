@@ -14,6 +14,7 @@ import { createLogger, registerSecretValue } from '../log/index.js';
 import { createRegistry, dependencyGauge, vigilMetrics } from '../metrics/index.js';
 import { connectNats, natsCheck } from '../nats/index.js';
 import { systemClock } from '../time/index.js';
+import { breakersNotClosed } from '../resilience/breaker.js';
 import { initTracing, type TracingHandle } from '../tracing/index.js';
 import { registerNatsService } from './health-endpoint.js';
 import { installSignalHandlers } from './signals.js';
@@ -152,7 +153,9 @@ export async function runService<S extends z.ZodObject>(
     }
     const bus = new EventBus(nc, { service: name, logger: log, registry });
     held.bus = bus;
-    const natsService = await step(registerNatsService(nc, { name, instance, version, readiness, log }));
+    // The instance's breakers are those created with its registry (every service passes rt.registry).
+    const breakers = () => breakersNotClosed(registry);
+    const natsService = await step(registerNatsService(nc, { name, instance, version, readiness, log, breakers }));
     held.natsService = natsService;
     phase(`nats service vigil-${name} registered (vigil.health.${name})`);
 

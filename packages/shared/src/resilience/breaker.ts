@@ -42,6 +42,35 @@ const VERB: Record<BreakerState, 'opened' | 'half-open' | 'closed'> = {
   closed: 'closed',
 };
 
+/** A breaker that is not closed, as its service instance's health answer lists it. */
+export interface BreakerStatus {
+  name: string;
+  state: 'open' | 'half-open';
+  /** When it entered that state (ISO time). */
+  since: string;
+}
+
+interface TrackedBreaker {
+  name: string;
+  state(): BreakerState;
+  since: number;
+}
+
+// The breakers of each service instance, keyed by its metrics registry (runService makes one per instance, and tests
+// run several instances in one process). Health answers list them, so health shows the breakers of the processes
+// alive now rather than the last event of a process that has since been replaced.
+const trackedByRegistry = new WeakMap<Registry, Set<TrackedBreaker>>();
+
+/** The breakers created with `registry` that are not closed right now (breakers without a registry are not known). */
+export function breakersNotClosed(registry: Registry): BreakerStatus[] {
+  const out: BreakerStatus[] = [];
+  for (const b of trackedByRegistry.get(registry) ?? []) {
+    const state = b.state();
+    if (state !== 'closed') out.push({ name: b.name, state, since: new Date(b.since).toISOString() });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
 function defaultIsFailure(err: unknown): boolean {
   const c = classify(err);
   return c !== 'validation' && c !== 'permanent';
@@ -84,8 +113,14 @@ export function createBreaker<A extends unknown[], R>(
   let lastError: unknown;
   let openedAt = 0;
   const state = (): BreakerState => (cb.opened ? 'open' : cb.halfOpen ? 'half-open' : 'closed');
+  const tracked: TrackedBreaker = { name, state, since: Date.now() };
+  if (opts.registry) {
+    const set = trackedByRegistry.get(opts.registry) ?? new Set<TrackedBreaker>();
+    trackedByRegistry.set(opts.registry, set.add(tracked));
+  }
 
   const transition = (s: BreakerState) => {
+    tracked.since = Date.now();
     gauge?.set({ service: opts.service, name }, STATE_VALUE[s]);
     const failures = consecutive;
     const fields = { service: opts.service, breaker: name, state: s, failures };
@@ -155,6 +190,7 @@ export function createBreaker<A extends unknown[], R>(
     },
     shutdown() {
       cb.shutdown();
+      if (opts.registry) trackedByRegistry.get(opts.registry)?.delete(tracked);
     },
   };
 }

@@ -70,31 +70,17 @@ export function natsHealthSources(
       return out;
     },
     async openBreakers() {
-      let info: Awaited<ReturnType<typeof rt.jsm.streams.info>>;
-      try {
-        info = await rt.jsm.streams.info('VIGIL_OPS', { subjects_filter: 'breaker.>' });
-      } catch {
-        return [];
+      // What the instances alive now report in their health answers: the last breaker.* event can be from a process
+      // that has since been replaced (a new process starts closed and never publishes "closed"). Half-open ones are
+      // left out: they let the next call through and close when it succeeds.
+      const all = await Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(rt.nc, s, 2_000)));
+      const open = new Map<string, { service: string; name: string }>();
+      for (const r of all) {
+        // one line per breaker, however many instances have it open
+        for (const b of r.openBreakers ?? [])
+          if (b.state === 'open') open.set(`${r.service}\0${b.name}`, { service: r.service, name: b.name });
       }
-      const pairs = new Set<string>();
-      for (const s of Object.keys(info.state.subjects ?? {})) pairs.add(s.split('.').slice(2).join('.'));
-      const open: { service: string; name: string }[] = [];
-      for (const pair of pairs) {
-        let last = { seq: 0, verb: '' };
-        for (const verb of ['opened', 'half-open', 'closed']) {
-          try {
-            const m = await rt.jsm.streams.getMessage('VIGIL_OPS', { last_by_subj: `breaker.${verb}.${pair}` });
-            if (m.seq > last.seq) last = { seq: m.seq, verb };
-          } catch {
-            // no event of this kind yet
-          }
-        }
-        if (last.verb === 'opened') {
-          const [service, ...rest] = pair.split('.');
-          open.push({ service, name: rest.join('.') });
-        }
-      }
-      return open;
+      return [...open.values()];
     },
     dlqDepth: () => rt.bus.dlqDepth(),
     async secretHealth(names) {
