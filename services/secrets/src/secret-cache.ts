@@ -1,9 +1,4 @@
-import {
-  ErrorCode,
-  MAX_STALE_REFUSAL,
-  PermanentError,
-  TransientError,
-} from '@vigil/shared';
+import { ErrorCode, MAX_STALE_REFUSAL, PermanentError, TransientError } from '@vigil/shared';
 import { providerErrorType } from './providers/provider-errors.js';
 import type { ProviderValue } from './providers/types.js';
 import type { CacheEntry, SecretCacheOptions, ServedSecret, SecretStatus, StoredSecret } from './cache-types.js';
