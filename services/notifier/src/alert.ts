@@ -12,6 +12,7 @@ export type AlertKind =
   | 'recovered'
   | 'secrets-refresh-failed'
   | 'secrets-stale-served'
+  | 'secrets-recovered'
   | 'webhook-dead'
   | 'breaker-opened'
   | 'message';
@@ -75,6 +76,17 @@ export interface Alert {
   body?: string;
   /** secrets.refresh-failed: some failed secret has no cached value, so jobs that need it fail now. */
   uncachedSecrets?: boolean;
+  /**
+   * What the alert is about, named in a group's follow-up (`(+2 more: openai, companies)`): the secret of a
+   * stale-served alert, the failed secrets of a refresh failure. Undefined when the headline says it all.
+   */
+  items?: string[];
+  /** Resolved secrets outage: the secrets that were served stale during it. */
+  staleSecrets?: string[];
+  /** secrets.refreshed (recovered): how long the secret had been failing, when the secrets service says. */
+  recovery?: { downForSeconds: number };
+  /** webhook.dead: how the delivery ended (attempts made, last HTTP status when there was an answer). */
+  delivery?: { attempts?: number; status?: number };
   /** notify.send recipients, used instead of the cascade. */
   recipients?: string[];
   /** Second half of the group key: the error type, or what stands in for it. */

@@ -65,7 +65,7 @@ export class DedupeStore {
     );
   }
 
-  /** When the scope (a job) was last reported recovered: that event's time (ms), if it was within the bucket's TTL. */
+  /** When the scope (a job, a secrets provider) was last reported recovered: that event's time (ms), if it was within the bucket's TTL. */
   async resolvedAt(scope: string): Promise<number | undefined> {
     const e = await this.kv.get(kvSafeKey(`resolved.${scope}`));
     if (e?.operation !== 'PUT') return undefined;
@@ -76,6 +76,35 @@ export class DedupeStore {
   async markResolved(scope: string, atMs: number): Promise<void> {
     const previous = await this.resolvedAt(scope);
     if (previous === undefined || atMs > previous) await this.kv.put(kvSafeKey(`resolved.${scope}`), String(atMs));
+  }
+
+  /**
+   * Compare-and-set on the JSON record `incident.<scope>` (a secrets outage the notifier alerted about, see
+   * secrets-incident.ts): `fn` sees the current record and returns the next one (undefined: leave it) and a result;
+   * on a concurrent write it runs again on the fresh record.
+   */
+  async applyIncident<T, R>(
+    scope: string,
+    fn: (current: T | undefined) => { next?: T; result: R },
+    attempts = 20,
+  ): Promise<R> {
+    const key = kvSafeKey(`incident.${scope}`);
+    let lastErr: unknown;
+    for (let i = 0; i < attempts; i++) {
+      const e = await this.kv.get(key);
+      const current = e?.operation === 'PUT' ? e.json<T>() : undefined;
+      const { next, result } = fn(current);
+      if (next === undefined) return result;
+      const data = encoder.encode(JSON.stringify(next));
+      try {
+        if (!e) await this.kv.create(key, data);
+        else await this.kv.update(key, data, e.revision);
+        return result;
+      } catch (err) {
+        lastErr = err; // another replica wrote first: read again
+      }
+    }
+    throw lastErr instanceof Error ? lastErr : new Error('incident update kept conflicting');
   }
 
   /** Gives the claim back so a redelivery can try again at once. */

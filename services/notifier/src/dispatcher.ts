@@ -10,6 +10,7 @@ import {
   type VigilMetrics,
 } from '@vigil/shared';
 import type { Alert } from './alert.js';
+import { failureReason, withEmailFailure } from './fallback-note.js';
 import type { RecipientLookup } from './recipient-lookup.js';
 import { type RenderOptions, renderEmail } from './render-email.js';
 import { renderSlack } from './slack-message.js';
@@ -57,10 +58,20 @@ export class Dispatcher {
     }
   }
 
-  /** The Slack-compatible message to ALERT_WEBHOOK_URL (through the webhooks service), and `notification.sent`. */
-  private async toWebhook(d: Delivery, render: RenderOptions, common: Record<string, unknown>): Promise<void> {
+  /**
+   * The Slack-compatible message to ALERT_WEBHOOK_URL (through the webhooks service), and `notification.sent`.
+   * `emailError`: why email failed, when this is the fallback (not the copy of an emailed alert).
+   */
+  private async toWebhook(
+    d: Delivery,
+    render: RenderOptions,
+    common: Record<string, unknown>,
+    emailError?: unknown,
+  ): Promise<void> {
     const { alert } = d;
-    await sendToWebhook(this.o.bus, this.o.webhookUrl as string, `${shortId(d.id)}.slack`, renderSlack(alert, render));
+    const slack = renderSlack(alert, render);
+    const message = emailError === undefined ? slack : withEmailFailure(slack, failureReason(emailError));
+    await sendToWebhook(this.o.bus, this.o.webhookUrl as string, `${shortId(d.id)}.slack`, message);
     this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity: alert.severity, result: 'sent' });
     await this.publishQuietly('notification.sent', {
       ...common,
@@ -153,7 +164,7 @@ export class Dispatcher {
 
     if (this.o.webhookUrl) {
       try {
-        await this.toWebhook(d, render, common);
+        await this.toWebhook(d, render, common, errors[0]);
         log.warn('alert sent through the webhook fallback');
         return { channel: 'webhook' };
       } catch (err) {

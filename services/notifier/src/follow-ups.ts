@@ -85,10 +85,16 @@ export class FollowUps {
     if (!taken) return;
     const f = taken;
     try {
+      // A recovery closes its scope's groups (notifier.ts): if that happened since the claim, the resolved email
+      // already counted these alerts, and a "(+N more)" after it would read as a new failure.
+      if (!(await this.o.store.get(key)).state) {
+        this.o.logger.info({ key, count: f.count }, 'group closed by a recovery meanwhile: follow-up dropped');
+        return;
+      }
       await this.o.dispatcher.deliver({
         id: `fu-${key}-${f.next.lastSentAt}`,
         alert: f.alert,
-        followUp: { count: f.count, sinceMs: f.sinceMs },
+        followUp: { count: f.count, sinceMs: f.sinceMs, ...(f.items ? { items: f.items } : {}) },
       });
       this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: f.alert.severity, result: 'follow-up' });
       await this.o.store
@@ -98,10 +104,12 @@ export class FollowUps {
       const retryAt = this.o.clock.now() + (this.o.retryMs ?? 30_000);
       this.o.logger.error({ err, key, count: f.count }, 'follow-up not delivered; will retry');
       try {
-        await this.o.store.apply(key, (state) => ({
-          next: state ? restoreFollowUp(state, f.count, retryAt) : { ...f.next, pending: f.count, dueAt: retryAt },
-          result: undefined,
+        // A group closed meanwhile was closed by a recovery, whose resolved email counted these alerts: not back.
+        const restored = await this.o.store.apply(key, (state) => ({
+          next: state ? restoreFollowUp(state, f.count, retryAt, f.items) : undefined,
+          result: state !== undefined,
         }));
+        if (!restored) return;
       } catch (e) {
         this.o.logger.error({ err: e, key }, 'could not put the follow-up back');
       }

@@ -15,13 +15,23 @@ export interface GroupState {
   total: number;
   /** Alerts folded since the last email. */
   pending: number;
+  /** What the folded alerts were about (their `items`: secret names), named in the follow-up; bounded. */
+  pendingItems?: string[];
   /** When the follow-up of the pending alerts is due. */
   dueAt?: number;
   latest: Alert;
   /** Event whose alert was sent last: its redelivery (after a failed send) is sent again, not folded. */
   sentEventId?: string;
   /** A follow-up claimed and being sent: if it is not confirmed by `until` (the sender died), it is due again. */
-  sending?: { count: number; sinceMs: number; until: number };
+  sending?: { count: number; sinceMs: number; until: number; items?: string[] };
+}
+
+/** Bound on the names a group keeps for its follow-up (the subject shows the first few, the body all of these). */
+export const MAX_PENDING_ITEMS = 50;
+
+function mergeItems(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
+  if (!a?.length && !b?.length) return undefined;
+  return [...new Set([...(a ?? []), ...(b ?? [])])].slice(0, MAX_PENDING_ITEMS);
 }
 
 /** How long a claimed follow-up may take to send before another replica takes it over. */
@@ -73,14 +83,21 @@ export function decideOnAlert(
       ...state,
       total: state.total + 1,
       pending: state.pending + 1,
+      ...withItems(mergeItems(state.pendingItems, alert.items)),
       dueAt: state.dueAt ?? state.lastSentAt + intervalMs,
       latest: alert,
     },
   };
 }
 
+function withItems(items: string[] | undefined): { pendingItems?: string[] } {
+  return items ? { pendingItems: items } : {};
+}
+
 export interface FollowUp {
   count: number;
+  /** What the folded alerts were about, when they say (secret names). */
+  items?: string[];
   /** When the previous email of the group went out. */
   sinceMs: number;
   alert: Alert;
@@ -97,16 +114,19 @@ export function takeFollowUp(state: GroupState, now: number, leaseMs = FOLLOW_UP
   if (!orphan && !due) return undefined;
   const count = state.pending + (orphan?.count ?? 0);
   const sinceMs = orphan?.sinceMs ?? state.lastSentAt;
+  const items = mergeItems(orphan?.items, state.pendingItems);
+  const { pendingItems: _taken, ...rest } = state;
   return {
     count,
+    ...(items ? { items } : {}),
     sinceMs,
     alert: state.latest,
     next: {
-      ...state,
+      ...rest,
       pending: 0,
       dueAt: undefined,
       lastSentAt: now,
-      sending: { count, sinceMs, until: now + leaseMs },
+      sending: { count, sinceMs, until: now + leaseMs, ...(items ? { items } : {}) },
     },
   };
 }
@@ -118,11 +138,22 @@ export function confirmFollowUp(state: GroupState): GroupState {
 }
 
 /** A follow-up that could not be sent goes back into the group, to be tried again later. */
-export function restoreFollowUp(state: GroupState, count: number, retryAt: number): GroupState {
+export function restoreFollowUp(state: GroupState, count: number, retryAt: number, items?: string[]): GroupState {
   return {
     ...confirmFollowUp(state),
     pending: state.pending + count,
+    ...withItems(mergeItems(items, state.pendingItems)),
     dueAt: Math.min(state.dueAt ?? retryAt, retryAt),
+  };
+}
+
+/** Alerts of a closed group that were never emailed (folded, or claimed by a follow-up not confirmed yet). */
+export function unsentOf(state: GroupState): { count: number; items: string[]; what: string } {
+  return {
+    count: state.pending + (state.sending?.count ?? 0),
+    items: mergeItems(state.sending?.items, state.pendingItems) ?? [],
+    // "stale secret served: openai" -> "stale secret served"; "daily-reports failed" stays
+    what: state.latest.headline.replace(/:.*$/, ''),
   };
 }
 

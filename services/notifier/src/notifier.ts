@@ -4,10 +4,20 @@ import type { DedupeStore } from './dedupe-store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
-import { boundedAlert, decideOnAlert } from './grouping.js';
+import { boundedAlert, decideOnAlert, unsentOf } from './grouping.js';
+import { formatDuration, formatTime } from './render-email.js';
+import {
+  noteSecretsAlert,
+  noteSecretsRecovery,
+  type RecoveryDecision,
+  type SecretsIncident,
+} from './secrets-incident.js';
 import { type EventLike, toAlert } from './to-alert.js';
 
-const FAILURE_KINDS: ReadonlySet<string> = new Set(['failed', 'partial', 'missed', 'stuck']);
+const SECRETS_FAILURE_KINDS: ReadonlySet<string> = new Set(['secrets-refresh-failed', 'secrets-stale-served']);
+const FAILURE_KINDS: ReadonlySet<string> = new Set(['failed', 'partial', 'missed', 'stuck', ...SECRETS_FAILURE_KINDS]);
+/** How many folded alerts' names the resolved email lists. */
+const MAX_LISTED = 20;
 
 export interface NotifierOptions {
   dedupe: DedupeStore;
@@ -58,13 +68,25 @@ export class Notifier {
       throw new TransientError(`event ${event.id} is being notified by another replica`, { retryAfterMs: 5_000 });
     }
     try {
-      await this.noteResolution(alert, event, log);
+      if (alert.kind === 'secrets-recovered' && !(await this.endSecretsOutage(alert, event, log))) {
+        await this.o.dedupe.complete(event.id);
+        return;
+      }
+      const alreadyResolved = await this.noteResolution(alert, event, log);
+      if (SECRETS_FAILURE_KINDS.has(alert.kind) && !alreadyResolved) await this.noteSecretsOutage(alert, event, log);
       const groups = this.o.groups;
       if (alert.resolved && groups) {
-        const closed = await groups.closeScope(alert.scope);
-        const folded = closed.reduce((n, s) => n + s.pending, 0);
+        // The incident is over: what its groups still held back is dropped (no "(+N more)" after the recovery),
+        // and counted and named here instead.
+        const unsent = (await groups.closeScope(alert.scope)).map(unsentOf).filter((u) => u.count > 0);
+        const folded = unsent.reduce((n, u) => n + u.count, 0);
         if (folded > 0) {
-          alert.facts.push(['Unsent alerts folded before recovery', String(folded)]);
+          // e.g. "2 (1 stale secret served: partner-api-key; 1 secrets refresh failed: openai, companies)"
+          const parts = unsent.map((u) => {
+            const listed = u.items.length > MAX_LISTED ? [...u.items.slice(0, MAX_LISTED), '…'] : u.items;
+            return `${u.count} ${u.what}${listed.length ? `: ${listed.join(', ')}` : ''}`;
+          });
+          alert.facts.push(['Unsent alerts folded before recovery', `${folded} (${parts.join('; ')})`]);
         }
       } else if (groups && this.groupable(alert.kind, alert.scope, event.id)) {
         const key = groupKvKey(alert.scope, `${alert.kind}|${alert.groupType}`);
@@ -92,25 +114,98 @@ export class Notifier {
   /**
    * Failure and recovery events travel on separate consumers, so after an outage a failure can arrive after the
    * recovery that ended it. It is still sent (nothing is dropped), marked as already resolved, so nobody reads
-   * it as the job being broken now.
+   * it as the job (or the secrets provider) being broken now. Returns true when it marked the alert.
    */
-  private async noteResolution(alert: Alert, event: EventLike, log: Logger): Promise<void> {
+  private async noteResolution(alert: Alert, event: EventLike, log: Logger): Promise<boolean> {
     const at = event.time ? Date.parse(event.time) : Number.NaN;
-    if (!alert.job || !Number.isFinite(at)) return;
+    if (!Number.isFinite(at)) return false;
     try {
       if (alert.resolved) {
-        await this.o.dedupe.markResolved(alert.scope, at);
+        // job recoveries; a secrets outage is marked when it ends (endSecretsOutage)
+        if (alert.job) await this.o.dedupe.markResolved(alert.scope, at);
       } else if (FAILURE_KINDS.has(alert.kind)) {
         const resolvedAt = await this.o.dedupe.resolvedAt(alert.scope);
         if (resolvedAt !== undefined && resolvedAt > at) {
           const when = new Date(resolvedAt).toISOString();
           alert.headline = `${alert.headline} (already resolved)`;
           alert.facts.push(['Already resolved at', when]);
+          return true;
         }
       }
     } catch (err) {
       log.warn({ err, scope: alert.scope }, 'resolution mark not read/written; alert sent as is');
     }
+    return false;
+  }
+
+  /** A secrets failure alert joins its provider's outage record, so its recovery can be reported (and only then). */
+  private async noteSecretsOutage(alert: Alert, event: EventLike, log: Logger): Promise<void> {
+    const at = event.time ? Date.parse(event.time) : this.o.clock.now();
+    const kind = alert.kind as 'secrets-refresh-failed' | 'secrets-stale-served';
+    try {
+      await this.o.dedupe.applyIncident<SecretsIncident, void>(alert.scope, (current) => ({
+        next: noteSecretsAlert(current, { kind, names: alert.items ?? [], at }),
+        result: undefined,
+      }));
+    } catch (err) {
+      log.warn({ err, scope: alert.scope }, 'secrets outage not recorded: its recovery may send no resolved email');
+    }
+  }
+
+  /**
+   * `secrets.refreshed` with `recovered: true`. True when it ends an outage the notifier alerted about: the alert
+   * becomes the ✅ RESOLVED email (how long it was down, which secrets were served stale). False otherwise: nothing
+   * was alerted, another recovery already ended it, or some alerted secrets still fail.
+   */
+  private async endSecretsOutage(alert: Alert, event: EventLike, log: Logger): Promise<boolean> {
+    const at = event.time ? Date.parse(event.time) : this.o.clock.now();
+    const decision = await this.o.dedupe.applyIncident<SecretsIncident, RecoveryDecision>(alert.scope, (current) => {
+      const d = noteSecretsRecovery(current, {
+        eventId: event.id,
+        names: alert.items ?? [],
+        at,
+        downForSeconds: alert.recovery?.downForSeconds,
+      });
+      // a redelivery of the ending event finds the record already ended: nothing to write
+      return { next: d.action === 'ignore' || current?.endedBy ? undefined : d.next, result: d };
+    });
+    if (decision.action === 'ignore') {
+      log.debug(
+        { scope: alert.scope, names: alert.items },
+        'secrets recovery without an open alerted outage: no email',
+      );
+      return false;
+    }
+    if (decision.action === 'wait') {
+      log.info(
+        { scope: alert.scope, recovered: alert.items, stillFailing: decision.stillOpen },
+        'secrets partly recovered: the resolved email waits for the rest',
+      );
+      return false;
+    }
+    const inc = decision.next;
+    const end = inc.endedBy?.at ?? at;
+    try {
+      await this.o.dedupe.markResolved(alert.scope, end);
+    } catch (err) {
+      log.warn({ err, scope: alert.scope }, 'resolution mark not written; late alerts of the outage are not marked');
+    }
+    const measured = inc.downForSeconds !== undefined;
+    const downMs = measured ? (inc.downForSeconds as number) * 1000 : Math.max(0, end - inc.since);
+    const down = formatDuration(downMs);
+    alert.headline = `${alert.headline} (down ${measured ? '' : 'at least '}${down})`;
+    alert.facts.push(
+      [
+        'Down for',
+        measured ? `${down} (from the first failed provider call)` : `at least ${down} (since the first alert)`,
+      ],
+      ['First alert', formatTime(inc.since)],
+      ['Served stale during the outage', inc.stale.length ? inc.stale.join(', ') : 'none'],
+    );
+    if (inc.failed.length) alert.facts.push(['Failed to refresh during the outage', inc.failed.join(', ')]);
+    alert.facts.push(['Alerts about the outage', String(inc.alerts)]);
+    alert.staleSecrets = inc.stale;
+    return true;
   }
 
   /** notify.send without a dedupeKey is a one-off message: never folded. */

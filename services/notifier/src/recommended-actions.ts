@@ -1,4 +1,5 @@
 import type { Alert, AlertError } from './alert.js';
+import { missedRunNeverRequested } from './rerun.js';
 
 const NETWORK =
   /ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|socket hang up|ConnectionError|ConnectTimeout|network/i;
@@ -75,36 +76,120 @@ function errorActions(error: AlertError, scope: string): string[] {
   return out;
 }
 
+/** The secrets provider's own failure, in secrets terms (no job to re-run: the service retries by itself). */
+function secretsErrorActions(error: AlertError): string[] {
+  const text = `${error.type} ${error.code ?? ''} ${error.message}`;
+  if (
+    /AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|credential|unauthori[sz]ed|forbidden/i.test(text)
+  ) {
+    return [
+      'The provider refused the secrets service: check its AWS credentials (role or keys, expiry) and that it may call secretsmanager:GetSecretValue on these secrets.',
+    ];
+  }
+  if (/ResourceNotFound|SECRET_NOT_FOUND|not found/i.test(text)) {
+    return [
+      'A secret does not exist in the provider: create it, or remove it from the jobs file / SECRET_NAMES (`vigil secrets status`).',
+    ];
+  }
+  if (/Throttling|TooManyRequests|rate/i.test(text)) {
+    return ['The provider is throttling the secrets service: it keeps serving cached values and asks again later.'];
+  }
+  if (DNS.test(text) || TIMEOUT.test(text) || NETWORK.test(text)) {
+    return [
+      'The secrets service cannot reach the provider: check DNS, the network path (VPC endpoint, proxy, firewall) and AWS_ENDPOINT_URL_SECRETS_MANAGER if set.',
+    ];
+  }
+  return [];
+}
+
+const SECRETS_RETRY =
+  'Nothing to re-run: the secrets service asks the provider again by itself (on the next request after SECRETS_ERROR_BACKOFF, and every warm cycle); a ✅ RESOLVED email follows once every secret alerted about answers again.';
+
+/** "first success after a missed run" (job.recovered's reason) -> "missed". */
+function recoveredFrom(alert: Alert): string | undefined {
+  return /after an? (failed|partial|missed|stuck) run/.exec(alert.run?.reason ?? '')?.[1];
+}
+
+/** A webhook given up after retrying (network error, 5xx, 429): its error may say `permanent`, but it was not. */
+export function webhookExhausted(alert: Alert): boolean {
+  if (alert.kind !== 'webhook-dead') return false;
+  const attempts = alert.delivery?.attempts ?? 0;
+  const status = alert.delivery?.status;
+  // a 4xx other than 408/429 is not retried by the webhooks service: the receiver refused it
+  const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+  return attempts > 1 && !refused;
+}
+
 /** What a human should do first, chosen by the kind of alert and the class and type of its error. */
 export function recommendedActions(alert: Alert): string[] {
   const scope = alert.job ?? alert.scope;
   switch (alert.kind) {
     case 'recovered':
-      return ['Nothing to do: the job succeeded again. Check that the data of the failed runs is complete.'];
+      switch (recoveredFrom(alert)) {
+        case 'missed':
+          return [
+            'Nothing to do: the job ran and succeeded after its missed start (the queued run once a runner took it, or a later one). If you re-ran it meanwhile, it ran twice: check for duplicated work.',
+          ];
+        case 'stuck':
+          return [
+            'Nothing to do: the job succeeded again. Check whether the stuck run finished, or left half-done work behind.',
+          ];
+        default:
+          return ['Nothing to do: the job succeeded again. Check that the data of the failed runs is complete.'];
+      }
     case 'missed':
+      if (missedRunNeverRequested(alert)) {
+        return [
+          `The scheduler did not request this slot (${alert.run?.reason}): it will not run by itself. Re-run it with the command below if its work is still needed.`,
+          'Check why the scheduler was down (`vigil health`, its logs), and consider a `catchUp` window for the job.',
+        ];
+      }
       return [
-        'No runner started the job before its start deadline: check that the runners are up (`vigil health`, `GET /api/system/health`).',
-        'Check NATS connectivity of the runners and whether another run held the job (concurrency: forbid).',
+        'No runner started the job before its start deadline: check that the runners are up (`vigil health`, `GET /api/system/health`) and their NATS connectivity.',
+        'The run is still queued: it starts as soon as a runner takes it, and a ✅ RESOLVED email follows when it succeeds. Nothing to re-run for that (see the condition under Re-run).',
       ];
     case 'stuck':
       return [
         `The handler of ${scope} is running past its timeout: inspect the handler (logs of the run, hung external calls).`,
+        'The run may still finish: wait for it (a ✅ RESOLVED email follows the next success), or stop its handler. A plain re-run can be refused (409) while the run still holds the job (concurrency forbid): the command below has `--force`.',
         'If the work is legitimately long, raise `timeout` in the jobs file.',
       ];
     case 'secrets-refresh-failed':
       return [
-        'The secrets provider is failing: check AWS status (https://health.aws.amazon.com) and the service credentials.',
+        'The secrets provider is failing: check AWS status (https://health.aws.amazon.com) and the credentials of the secrets service.',
         alert.uncachedSecrets
           ? 'Jobs that need a secret with no cached value fail until the provider answers (`vigil secrets status` shows NOT LOADED); set SECRETS_CACHE_KEY so a restart keeps last-known-good copies.'
           : 'Jobs keep running on the cached values while they last: `vigil secrets status` shows their age.',
-        ...(alert.error ? errorActions(alert.error, scope).filter((a) => !/secrets provider failed/.test(a)) : []),
+        ...(alert.error ? secretsErrorActions(alert.error) : []),
+        SECRETS_RETRY,
       ];
     case 'secrets-stale-served':
       return [
         'A stale cached secret was served because the provider is unavailable: check AWS status (https://health.aws.amazon.com).',
         'If the secret was rotated recently, jobs may fail with auth errors until the provider recovers.',
+        ...(alert.error ? secretsErrorActions(alert.error) : []),
+        SECRETS_RETRY,
+      ];
+    case 'secrets-recovered':
+      return [
+        'Nothing to do: the provider answers again and the cached secrets were refreshed.',
+        ...(alert.staleSecrets?.length
+          ? [
+              `Jobs ran on stale values of ${alert.staleSecrets.join(', ')} during the outage: if one of them was rotated meanwhile, check those runs for auth errors.`,
+            ]
+          : []),
       ];
     case 'webhook-dead':
+      if (webhookExhausted(alert)) {
+        const status = alert.delivery?.status;
+        const e = alert.error;
+        const errno = e ? /\bE[A-Z]{4,}\b/.exec(`${e.code ?? ''} ${e.message}`)?.[0] : undefined;
+        const why = status !== undefined ? `last answer HTTP ${status}` : (errno ?? e?.type ?? 'no answer');
+        return [
+          `The destination was unreachable for all ${alert.delivery?.attempts} attempts (${why}); once it is back, replay it: \`vigil dlq list\`, then \`vigil dlq replay <seq>\` (or \`POST /api/dlq/:seq/replay\`).`,
+          "Check the destination's status page and the path from the webhooks service to it (DNS, firewall, allow-list).",
+        ];
+      }
       return [
         'Every delivery attempt failed: check that the endpoint is up and accepts our signature.',
         'Replay it once fixed: `vigil dlq list` then `vigil dlq replay <seq>` (or `POST /api/dlq/:seq/replay`).',

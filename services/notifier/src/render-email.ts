@@ -1,5 +1,5 @@
 import type { Alert } from './alert.js';
-import { recommendedActions } from './recommended-actions.js';
+import { recommendedActions, webhookExhausted } from './recommended-actions.js';
 import { rerunCommands, runLink } from './rerun.js';
 import { sampleFailure } from './sample-alert.js';
 import { renderAlertHtml } from './templates/alert-html.js';
@@ -14,7 +14,8 @@ export interface RenderedEmail {
 
 export interface RenderOptions {
   publicUrl: string;
-  followUp?: { count: number; sinceMs: number };
+  /** A group's follow-up: how many alerts were folded since `sinceMs`, and what they were about when they say. */
+  followUp?: { count: number; sinceMs: number; items?: string[] };
 }
 
 const LABEL = { CRITICAL: '🚨 CRITICAL', WARNING: '⚠️ WARNING', INFO: 'ℹ️ INFO', RESOLVED: '✅ RESOLVED' } as const;
@@ -33,11 +34,12 @@ export function formatTime(iso: string | number): string {
     .replace(/\.\d+Z$/, '')} UTC`;
 }
 
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
-  return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 /** One header line: no CR/LF smuggling, bounded length. */
@@ -46,10 +48,31 @@ function oneLine(text: string, max = 160): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-export function emailSubject(alert: Alert, followUpCount?: number): string {
+/** How many names of folded alerts a subject line shows (the body lists them all). */
+const SUBJECT_ITEMS = 5;
+
+/**
+ * ` (+2 more: job_failure_recipients, openai)`; ` (+49 more)` when the folded alerts name nothing, or nothing the
+ * headline (the latest alert) does not already name.
+ */
+function moreSuffix(headline: string, followUp: { count: number; items?: string[] } | undefined): string {
+  if (!followUp?.count) return '';
+  const items = followUp.items ?? [];
+  const named = new Set(headline.split(/[\s,:]+/));
+  if (items.every((i) => named.has(i))) return ` (+${followUp.count} more)`;
+  const shown = items.slice(0, SUBJECT_ITEMS).join(', ');
+  return ` (+${followUp.count} more: ${shown}${items.length > SUBJECT_ITEMS ? ', …' : ''})`;
+}
+
+export function emailSubject(alert: Alert, followUp?: { count: number; items?: string[] }): string {
   const suffix = alert.error && !alert.resolved && alert.kind !== 'message' ? ` — ${alert.error.type}` : '';
-  const more = followUpCount ? ` (+${followUpCount} more)` : '';
-  return oneLine(`${severityLabel(alert)}: ${alert.headline}${suffix}${more}`, 200);
+  return oneLine(`${severityLabel(alert)}: ${alert.headline}${suffix}${moreSuffix(alert.headline, followUp)}`, 200);
+}
+
+function errorClassText(a: Alert): string | undefined {
+  if (!a.error?.class) return undefined;
+  if (webhookExhausted(a)) return `transient (retries exhausted after ${a.delivery?.attempts} attempts)`;
+  return a.error.class;
 }
 
 function details(a: Alert): Array<[string, string]> {
@@ -66,7 +89,8 @@ function details(a: Alert): Array<[string, string]> {
     if (a.run.reason) out.push(['Reason', a.run.reason]);
     if (a.run.requestedBy) out.push(['Requested by', a.run.requestedBy]);
   }
-  if (a.error?.class) out.push(['Error class', a.error.class]);
+  const errorClass = errorClassText(a);
+  if (errorClass) out.push(['Error class', errorClass]);
   if (!a.job) out.push(['Source', a.scope]);
   return out;
 }
@@ -76,17 +100,19 @@ export function renderEmail(input: Alert, opts: RenderOptions): RenderedEmail {
   const alert = input.sample ? sampleFailure(input) : input;
   const subject = input.sample
     ? oneLine(`${severityLabel(input)}: ${input.headline}`)
-    : emailSubject(alert, opts.followUp?.count);
+    : emailSubject(alert, opts.followUp);
   const rerun = rerunCommands(alert, opts.publicUrl);
   const view: EmailView = {
     alert,
     severityLabel: severityLabel(alert),
     subject,
     heading: alert.headline,
-    followUp: opts.followUp ? { count: opts.followUp.count, since: formatTime(opts.followUp.sinceMs) } : undefined,
+    followUp: opts.followUp
+      ? { count: opts.followUp.count, since: formatTime(opts.followUp.sinceMs), items: opts.followUp.items ?? [] }
+      : undefined,
     details: details(alert),
     actions: recommendedActions(alert),
-    rerun: rerun ? { cli: rerun.cli, curl: rerun.curl } : undefined,
+    rerun: rerun ? { cli: rerun.cli, curl: rerun.curl, ...(rerun.when ? { when: rerun.when } : {}) } : undefined,
     runLink: runLink(alert, opts.publicUrl),
     publicUrl: opts.publicUrl,
   };

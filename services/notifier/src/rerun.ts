@@ -26,29 +26,59 @@ export interface RerunCommands {
   curl: string;
   reason: string;
   targets: string[];
+  /** When to run it at all: a missed run may still run by itself, a stuck one may still be running. */
+  when?: string;
 }
 
 /**
- * The exact commands that re-run what failed: only the failed targets of a partial run, the whole job otherwise.
- * Undefined when the alert is not about a job run.
+ * A missed run the scheduler never requested (it was down at the slot: catch-up reasons) will not run by itself; one
+ * that missed its start deadline (the watchdog's `not started within …`) is still queued and runs once a runner
+ * takes it.
+ */
+export function missedRunNeverRequested(alert: Alert): boolean {
+  return alert.kind === 'missed' && /^(scheduler was down|slot missed)/i.test(alert.run?.reason ?? '');
+}
+
+function rerunCondition(alert: Alert): string | undefined {
+  if (alert.kind === 'missed' && !missedRunNeverRequested(alert)) {
+    return (
+      'Only if you cannot wait for a runner, or no run followed once the runners were back: the missed run is still ' +
+      'queued and runs by itself when a runner takes it, so this starts a second run.'
+    );
+  }
+  if (alert.kind === 'stuck') {
+    return (
+      'Only if a new run is needed before the stuck one ends: `--force` starts it even while the stuck run still ' +
+      'holds the job (a plain trigger would get 409 under concurrency forbid), and both then run side by side.'
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The exact commands that re-run what failed: only the failed targets of a partial run, the whole job otherwise
+ * (`--force` for a stuck run, which may still hold the job). Undefined when the alert is not about a job run.
  */
 export function rerunCommands(alert: Alert, publicUrl: string): RerunCommands | undefined {
   if (!alert.job || alert.resolved || !VERB[alert.kind]) return undefined;
   const runRef = alert.run?.runId ?? alert.eventId;
   const reason = `re-run after ${runRef} ${VERB[alert.kind]}`;
   const targets = alert.kind === 'partial' ? (alert.failures ?? []).map((f) => f.target) : [];
+  const force = alert.kind === 'stuck';
   const cli = [
     'vigil trigger',
     shellQuote(alert.job),
     ...targets.map((t) => `--target ${shellQuote(t)}`),
+    ...(force ? ['--force'] : []),
     `--reason ${shellPhrase(reason)}`,
   ].join(' ');
-  const body = JSON.stringify(targets.length ? { reason, targets } : { reason });
+  const body = JSON.stringify({ reason, ...(targets.length ? { targets } : {}), ...(force ? { force: true } : {}) });
   const base = publicUrl.replace(/\/+$/, '');
   const curl =
     `curl -X POST -H "Authorization: Bearer $VIGIL_API_TOKEN" -H "Content-Type: application/json" ` +
     `${base}/api/jobs/${encodeURIComponent(alert.job)}/trigger -d ${shellQuote(body)}`;
-  return { cli, curl, reason, targets };
+  const when = rerunCondition(alert);
+  return { cli, curl, reason, targets, ...(when ? { when } : {}) };
 }
 
 /** Link to the run in the scheduler API, when the alert has a run. */

@@ -2,6 +2,7 @@ import {
   packageVersion,
   type Clock,
   createSecretsClient,
+  ErrorCode,
   runService,
   type ServiceHandle,
   vigilMetrics,
@@ -13,7 +14,9 @@ import { FollowUps } from './follow-ups.js';
 import { GroupStore } from './group-store.js';
 import { Notifier } from './notifier.js';
 import { RecipientLookup } from './recipient-lookup.js';
-import { createSmtpChannel } from './smtp-channel.js';
+import { Redrive } from './redrive.js';
+import { createSmtpChannel, smtpSendBudgetMs } from './smtp-channel.js';
+import { smtpCheck } from './smtp-check.js';
 import { durableName, maxDeliverFor, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
 
 export const DEDUPE_BUCKET = 'vigil_notified';
@@ -57,6 +60,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         logger: rt.log,
         registry: rt.registry,
         bus: rt.bus,
+        signal: rt.signal,
       });
       rt.onShutdown(() => smtp.close());
 
@@ -102,14 +106,37 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         metrics,
       });
 
+      const redrive = new Redrive({
+        handle: (subject, event, log, deliveries) => notifier.handle(subject, event, log, deliveries),
+        logger: rt.log,
+      });
+      smtp.onRecovered(() => {
+        redrive.flush().catch((err: unknown) => rt.log.warn({ err }, 'could not send the alerts waiting for SMTP'));
+      });
+      // Runs before smtp.close (hooks run in reverse): a send it has in flight ends within the shutdown grace.
+      rt.onShutdown(() => redrive.stop());
+
       for (const s of SUBSCRIPTIONS) {
         await rt.bus.consume({
           subject: s.subject,
           durable: durableName(s.family),
-          handler: (event, ctx) => notifier.handle(ctx.subject, event, ctx.log, ctx.deliveryCount),
+          handler: async (event, ctx) => {
+            try {
+              await notifier.handle(ctx.subject, event, ctx.log, ctx.deliveryCount);
+            } catch (err) {
+              // Every channel failed: besides the broker's redelivery (nak), it goes out as soon as SMTP recovers.
+              if ((err as { code?: unknown } | null)?.code === ErrorCode.ALL_CHANNELS_FAILED) {
+                redrive.remember(ctx.subject, event, ctx.deliveryCount, ctx.correlationId);
+              } else {
+                redrive.forget(event.id);
+              }
+              throw err;
+            }
+            redrive.forget(event.id);
+          },
           maxDeliver: maxDeliverFor(cfg.ALERT_MAX_AGE),
-          // Room for 3 SMTP attempts with their timeouts before the broker redelivers.
-          ackWaitMs: 60_000,
+          // Room for 3 SMTP attempts, each at its bound, before the broker redelivers.
+          ackWaitMs: Math.max(60_000, smtpSendBudgetMs(cfg.SMTP_TIMEOUT) + 5_000),
           backoffMs: REDELIVERY_BACKOFF_MS,
           concurrency: s.family === 'job-failed' ? 16 : 4,
           // From the start of the stream: an alert published before the notifier's first start is not lost.
@@ -122,11 +149,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         await followUps.start();
         rt.onShutdown(() => followUps.stop());
       }
-      rt.addCheck('smtp', async () => {
-        if (smtp.breaker.state === 'open' && !cfg.ALERT_WEBHOOK_URL) {
-          throw new Error('SMTP breaker open and no ALERT_WEBHOOK_URL fallback');
-        }
-      });
+      rt.addCheck('smtp', () => smtpCheck(smtp.status(), cfg.ALERT_WEBHOOK_URL !== undefined));
     },
   });
 }

@@ -19,7 +19,7 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…`
 /** The fallback channel's message: Slack-compatible `{ text, blocks }` (also fine for Mattermost, Rocket.Chat). */
 export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
   const alert = input.sample ? sampleFailure(input) : input;
-  const title = emailSubject(alert, opts.followUp?.count);
+  const title = emailSubject(alert, opts.followUp);
   const lines: string[] = [`*When:* ${formatTime(alert.occurredAt)}`];
   if (alert.run)
     lines.push(
@@ -55,7 +55,13 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
   }
   const rerun = rerunCommands(alert, opts.publicUrl);
   if (rerun)
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Re-run*\n\`\`\`${rerun.cli}\`\`\``, 2900) } });
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: clip(`*Re-run*\n${rerun.when ? `${escapeMrkdwn(rerun.when)}\n` : ''}\`\`\`${rerun.cli}\`\`\``, 2900),
+      },
+    });
   const link = runLink(alert, opts.publicUrl);
   if (link)
     blocks.push({

@@ -40,27 +40,33 @@ export function smtpOptionsFromUrl(text: string): SmtpConnectionOptions {
  * nodemailer's pool hook for opening connections: the same TCP connection, with Nagle off. Without it the end of
  * every message waits for the server's delayed ACK (~40 ms per email on loopback). TLS is still negotiated by
  * nodemailer on top of this socket (implicit for smtps://, STARTTLS otherwise).
+ *
+ * The socket is handed over at once, still connecting, and this hook never reports an error itself. nodemailer's
+ * pool (7.x) only cleans up a pooled connection whose failure it sees on the socket: an error passed to this
+ * callback makes its PoolResource answer the one mail and then stay in the pool as busy forever. Five refused
+ * connects (SMTP down) used to fill the 5 slots, after which every send waited forever, even once SMTP was back,
+ * and the breaker's half-open probe with it. Handed over like this, a refused or timed-out connect fails through
+ * nodemailer's own socket error path, which removes the connection and frees its slot.
  */
 export function noDelaySocket(
   opts: { host: string; port?: number; secure: boolean },
   timeoutMs: number,
 ): (o: unknown, cb: (err: Error | null, socketOptions?: { connection: net.Socket }) => void) => void {
   return (_o, cb) => {
-    {
-      const socket = net.connect({ host: opts.host, port: opts.port ?? (opts.secure ? 465 : 587), noDelay: true });
-      const timer = setTimeout(
-        () => socket.destroy(Object.assign(new Error('SMTP connection timeout'), { code: 'ETIMEDOUT' })),
-        timeoutMs,
-      );
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        cb(null, { connection: socket });
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        cb(err);
-      });
-    }
+    const socket = net.connect({ host: opts.host, port: opts.port ?? (opts.secure ? 465 : 587), noDelay: true });
+    // nodemailer clears its own connection timer as soon as it gets the socket (it takes it for connected), so a
+    // connect that never completes (a black-holed host) is bounded here; the error reaches nodemailer's handler.
+    const timer = setTimeout(
+      () => socket.destroy(Object.assign(new Error('SMTP connection timeout'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    timer.unref();
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    // nodemailer handles the socket's errors with its own listener; this one only keeps an error emitted after
+    // nodemailer let go of the socket from crashing the process.
+    socket.on('error', () => {});
+    // nodemailer attaches its 'error' listener synchronously inside this call, before any socket event can fire.
+    cb(null, { connection: socket });
   };
 }

@@ -12,6 +12,8 @@ export const SUBSCRIPTIONS = [
   { family: 'job-recovered', subject: 'job.recovered.>' },
   { family: 'secrets-refresh-failed', subject: 'secrets.refresh-failed' },
   { family: 'secrets-stale-served', subject: 'secrets.stale-served' },
+  // only `recovered: true` ends (and resolves) an outage the notifier alerted about; the rest is skipped
+  { family: 'secrets-refreshed', subject: 'secrets.refreshed' },
   { family: 'webhook-dead', subject: 'webhook.dead' },
   { family: 'breaker-opened', subject: 'breaker.opened.>' },
   { family: 'notify-send', subject: 'notify.send' },

@@ -117,15 +117,25 @@ function jobAlert(ev: EventLike, family: string, jobFromSubject: string, d: Rec)
   };
 }
 
+/** Where a stale value came from, in words (`source` of secrets.stale-served). */
+function servedFrom(source: string): string {
+  return source === 'last-known-good'
+    ? 'last-known-good copy (sealed in Redis)'
+    : `cached copy (last fetched from ${source})`;
+}
+
+function namesOf(d: Rec): string[] {
+  return Array.isArray(d.names) ? d.names.filter((n): n is string => typeof n === 'string' && n !== '') : [];
+}
+
 function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
-  const names = Array.isArray(d.names) ? d.names.filter((n): n is string => typeof n === 'string') : [];
+  const names = namesOf(d);
   const name = str(d.name) ?? (names.length ? names.join(', ') : 'secrets');
   const error = errorOf(d.error);
   const facts: Array<[string, string]> = [];
   for (const [label, key] of [
     ['Secret', 'name'],
     ['Provider', 'provider'],
-    ['Source', 'source'],
     ['Failed', 'failed'],
     ['Refreshed', 'refreshed'],
     ['Total', 'total'],
@@ -134,10 +144,14 @@ function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
     const v = d[key];
     if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
   }
+  // "Source" is the alert's origin (secrets:aws) in the details; this is where the stale value came from.
+  const source = str(d.source);
+  if (source) facts.push(['Served from', servedFrom(source)]);
   if (names.length) facts.push(['Secrets', names.join(', ')]);
   const stale = family === 'stale-served';
   const uncached = !stale && d.cached === false;
   if (uncached) facts.push(['Impact', 'no cached value for some of them: jobs that need them fail']);
+  const items = str(d.name) ? [name] : names;
   return {
     ...(uncached ? { uncachedSecrets: true } : {}),
     eventId: ev.id,
@@ -151,7 +165,34 @@ function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
     occurredAt: ev.time ?? new Date().toISOString(),
     error,
     facts,
+    ...(items.length ? { items } : {}),
     groupType: error?.type ?? (stale ? 'stale-served' : 'refresh-failed'),
+  };
+}
+
+/**
+ * `secrets.refreshed` with `recovered: true`: the provider answers again (per secret from the cache, or a whole
+ * warm cycle). The notifier turns it into a ✅ RESOLVED email only for an outage it alerted about (notifier.ts).
+ */
+function secretsRecoveredAlert(ev: EventLike, d: Rec): Alert | undefined {
+  if (d.recovered !== true) return undefined;
+  const names = namesOf(d);
+  const provider = str(d.provider) ?? 'provider';
+  const facts: Array<[string, string]> = [['Provider', provider]];
+  const down = num(d.downForSeconds);
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? 'secrets.refreshed',
+    kind: 'secrets-recovered',
+    severity: 'INFO',
+    resolved: true,
+    headline: `secrets provider recovered: ${provider} answers again`,
+    scope: `secrets:${provider}`,
+    occurredAt: ev.time ?? str(d.at) ?? new Date().toISOString(),
+    facts,
+    items: names,
+    ...(down !== undefined ? { recovery: { downForSeconds: down } } : {}),
+    groupType: 'recovered',
   };
 }
 
@@ -166,6 +207,8 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
   const error =
     errorOf(d.error) ?? (str(d.lastError) ? { type: 'WebhookError', message: String(d.lastError) } : undefined);
   const facts: Array<[string, string]> = [];
+  const attempts = num(d.attempts);
+  const status = num(d.status) ?? num(d.lastStatus) ?? num(d.lastStatusCode);
   for (const [label, key] of [
     ['Webhook id', 'id'],
     ['URL', 'url'],
@@ -188,6 +231,10 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
     occurredAt: ev.time ?? new Date().toISOString(),
     error,
     facts,
+    delivery: {
+      ...(attempts !== undefined ? { attempts } : {}),
+      ...(status !== undefined ? { status } : {}),
+    },
     groupType: error?.type ?? 'dead',
   };
 }
@@ -266,6 +313,7 @@ export function toAlert(subject: string, ev: EventLike): Alert | undefined {
   }
   if (subject === 'secrets.refresh-failed') return secretsAlert(e, 'refresh-failed', d);
   if (subject === 'secrets.stale-served') return secretsAlert(e, 'stale-served', d);
+  if (subject === 'secrets.refreshed') return secretsRecoveredAlert(e, d);
   if (subject === 'webhook.dead') return webhookDeadAlert(e, d);
   if (parts[0] === 'breaker' && parts[1] === 'opened') return breakerAlert(e, parts.slice(2), d);
   if (subject === 'notify.send') return messageAlert(e, d);

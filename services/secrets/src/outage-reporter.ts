@@ -1,6 +1,7 @@
 import { type Logger, toErrorInfo } from '@vigil/shared';
 import type { CacheHooks } from './cache-types.js';
 import type { SecretsMetrics } from './secrets-metrics.js';
+import { breakerRefusal } from './warm-outcome.js';
 
 export interface Publisher {
   publish(subject: string, data: Record<string, unknown>): Promise<unknown>;
@@ -24,13 +25,18 @@ export function outageReporter(deps: {
     void bus.publish(subject, data).catch((err: unknown) => log.warn({ err, subject }, 'event not published'));
   };
   return {
-    staleServed({ name, ageSeconds, errorType, error, newError, firstInOutage, source }) {
+    staleServed({ name, ageSeconds, errorType: reported, error, newError, firstInOutage, source }) {
       metrics.staleServed.inc({ name });
       metrics.cacheAge.set({ name }, ageSeconds);
+      // Refused by the open breaker: named by the provider error that opened it (the alert groups with the others).
+      const refusal = breakerRefusal(error);
+      const errorType = refusal?.type ?? reported;
       // One WARN per failed provider call, not per request served from the cache meanwhile.
       log[newError ? 'warn' : 'debug'](
-        { secretName: name, provider, errorType, ageSeconds, stale: true },
-        `provider error ${errorType} — serving stale value, age ${ageSeconds}s`,
+        { secretName: name, provider, errorType, ageSeconds, stale: true, ...(refusal ? { breakerOpen: true } : {}) },
+        refusal
+          ? `provider breaker open after ${errorType} — serving stale value, age ${ageSeconds}s`
+          : `provider error ${errorType} — serving stale value, age ${ageSeconds}s`,
       );
       if (!firstInOutage) return;
       const { stack: _stack, ...info } = toErrorInfo(error);

@@ -2,7 +2,7 @@ import type { Clock, Logger, TimerHandle } from '@vigil/shared';
 import { providerErrorType } from './providers/provider-errors.js';
 import type { Publisher } from './outage-reporter.js';
 import type { SecretCache } from './secret-cache.js';
-import { type WarmResult, warmOutcome } from './warm-outcome.js';
+import { breakerRefusal, type WarmResult, warmOutcome } from './warm-outcome.js';
 
 export interface WarmerOptions {
   cache: SecretCache;
@@ -30,23 +30,33 @@ export function createWarmer(opts: WarmerOptions): Warmer {
   let stopped = true;
   let running: Promise<WarmResult[]> | undefined;
 
+  const warmOne = async (name: string): Promise<WarmResult> => {
+    try {
+      await opts.cache.warm(name);
+      return { name, ok: true };
+    } catch (err) {
+      return failure(name, err);
+    }
+  };
+
   const cycle = async (): Promise<WarmResult[]> => {
     const names = await opts.names();
     const started = opts.clock.now();
     const t0 = performance.now();
-    const results = await mapLimited(names, opts.concurrency ?? 4, async (name): Promise<WarmResult> => {
-      try {
-        await opts.cache.warm(name);
-        return { name, ok: true };
-      } catch (err) {
-        return {
-          name,
-          ok: false,
-          errorType: providerErrorType(err),
-          error: err instanceof Error ? err.message : String(err),
-        };
-      }
-    });
+    const concurrency = opts.concurrency ?? 4;
+    let results = await mapLimited(names, concurrency, warmOne);
+    // A half-open provider breaker lets one call through (the probe) and refuses the others while it runs. When
+    // a call of this cycle succeeded, the breaker has closed: the refused names were never asked, so ask now.
+    // Only when nothing succeeded (the provider is still down, or the probe failed) do refusals count as failures.
+    const refused = results.filter((r) => r.refused).map((r) => r.name);
+    if (refused.length > 0 && results.some((r) => r.ok)) {
+      opts.log.info(
+        { provider: opts.provider, refused: refused.length },
+        `provider breaker refused ${refused.length} secret(s) while its probe ran; the probe succeeded — warming them again`,
+      );
+      const again = new Map((await mapLimited(refused, concurrency, warmOne)).map((r) => [r.name, r]));
+      results = results.map((r) => again.get(r.name) ?? r);
+    }
     const cached = new Set(opts.cache.names());
     const event = warmOutcome(
       results,
@@ -65,7 +75,9 @@ export function createWarmer(opts: WarmerOptions): Warmer {
       if (event.subject === 'secrets.refresh-failed') {
         opts.log[event.data.severity === 'CRITICAL' ? 'error' : 'warn'](
           { ...line, severity: event.data.severity, failedNames: event.data.names },
-          `secrets warming partial: ${results.length - failed}/${results.length} refreshed`,
+          failed === results.length
+            ? `secrets warming failed: ${failed}/${results.length} failed to refresh`
+            : `secrets warming partial: ${failed}/${results.length} failed to refresh, ${results.length - failed} refreshed`,
         );
       } else {
         opts.log.info(
@@ -106,6 +118,26 @@ export function createWarmer(opts: WarmerOptions): Warmer {
       if (timer) opts.clock.clearTimeout(timer);
       timer = undefined;
     },
+  };
+}
+
+/** A failed warm: the provider's error, or the breaker's refusal (named by the provider error that opened it). */
+function failure(name: string, err: unknown): WarmResult {
+  const refusal = breakerRefusal(err);
+  if (refusal) {
+    return {
+      name,
+      ok: false,
+      refused: true,
+      errorType: refusal.type,
+      error: `not asked: the provider breaker is open after provider errors (last: ${refusal.type})`,
+    };
+  }
+  return {
+    name,
+    ok: false,
+    errorType: providerErrorType(err),
+    error: err instanceof Error ? err.message : String(err),
   };
 }
 

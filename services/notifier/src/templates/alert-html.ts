@@ -29,7 +29,7 @@ export function renderAlertHtml(v: EmailView): string {
   <div style="font-size:20px;font-weight:600;margin-top:4px;">${v.heading}</div>
 </div>
 <div style="padding:16px 24px;">
-${v.followUp ? html`<p style="background:#fffaeb;border:1px solid #fedf89;padding:8px 12px;"><strong>${v.followUp.count}</strong> more alert(s) of this kind since ${v.followUp.since}. The latest one is shown below.</p>` : ''}
+${v.followUp ? html`<p style="background:#fffaeb;border:1px solid #fedf89;padding:8px 12px;"><strong>${v.followUp.count}</strong> more alert(s) of this kind since ${v.followUp.since}${v.followUp.items.length ? html` (${v.followUp.items.join(', ')})` : ''}. The latest one is shown below.</p>` : ''}
 ${a.sample ? html`<p style="background:#eff8ff;border:1px solid #b2ddff;padding:8px 12px;">This is a <strong>test email</strong> sent by <code>vigil test-email</code>. The failure below is a sample of what a real alert looks like.</p>` : ''}
 ${a.body ? html`<p style="white-space:pre-wrap;">${a.body}</p>` : ''}
 <h3 style="margin:16px 0 8px;">What happened</h3>
@@ -68,6 +68,7 @@ ${
 ${
   v.rerun
     ? html`<h3 style="margin:16px 0 8px;">Re-run</h3>
+${v.rerun.when ? html`<p style="margin:4px 0;">${v.rerun.when}</p>` : ''}
 <pre style="${mono}background:#101828;color:#f2f4f7;padding:8px 12px;white-space:pre-wrap;">${v.rerun.cli}</pre>
 <p style="margin:4px 0;font-size:13px;color:#475467;">or through the API:</p>
 <pre style="${mono}background:#101828;color:#f2f4f7;padding:8px 12px;white-space:pre-wrap;">${v.rerun.curl}</pre>`

@@ -15,7 +15,7 @@ export function renderAlertText(v: EmailView): string {
   ];
   if (v.followUp)
     out.push(
-      `${v.followUp.count} more alert(s) of this kind since ${v.followUp.since}. The latest one is shown below.`,
+      `${v.followUp.count} more alert(s) of this kind since ${v.followUp.since}${v.followUp.items.length ? ` (${v.followUp.items.join(', ')})` : ''}. The latest one is shown below.`,
       '',
     );
   if (a.sample)
@@ -38,7 +38,16 @@ export function renderAlertText(v: EmailView): string {
   if (a.failures?.length) out.push('FAILED TARGETS', ...a.failures.map((f) => `  - ${f.target}: ${f.error}`), '');
   if (a.facts.length) out.push('DETAILS', ...table(a.facts), '');
   if (v.actions.length) out.push('RECOMMENDED ACTIONS', ...v.actions.map((x, i) => `  ${i + 1}. ${x}`), '');
-  if (v.rerun) out.push('RE-RUN', `  ${v.rerun.cli}`, '', '  or through the API:', `  ${v.rerun.curl}`, '');
+  if (v.rerun)
+    out.push(
+      'RE-RUN',
+      ...(v.rerun.when ? [`  ${v.rerun.when}`, ''] : []),
+      `  ${v.rerun.cli}`,
+      '',
+      '  or through the API:',
+      `  ${v.rerun.curl}`,
+      '',
+    );
   if (v.runLink) out.push(`Run details: ${v.runLink}`);
   out.push(`System health: ${v.publicUrl.replace(/\/+$/, '')}/api/system/health`, `Event: ${a.eventId}`);
   return `${out.join('\n')}\n`;

@@ -6,11 +6,12 @@ export interface EmailView {
   severityLabel: string;
   subject: string;
   heading: string;
-  /** Set on a follow-up: how many alerts of the group were folded since the last email. */
-  followUp?: { count: number; since: string };
+  /** Set on a follow-up: how many alerts of the group were folded since the last email, and what about. */
+  followUp?: { count: number; since: string; items: string[] };
   details: Array<[string, string]>;
   actions: string[];
-  rerun?: { cli: string; curl: string };
+  /** `when`: the condition under which to run it at all (missed and stuck runs may still run or be running). */
+  rerun?: { cli: string; curl: string; when?: string };
   runLink?: string;
   publicUrl: string;
 }
