@@ -12,8 +12,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export default {
   async run(ctx) {
     await sleep(5);
-    // Runs from run-0300 on wait at the gate: the replica killed below surely holds some mid-run.
-    if (Number(ctx.runId.slice(4)) >= 300) while (existsSync(ctx.options.gate)) await sleep(20);
+    // Runs from run-0300 on wait at the gate (each says so first), so the replica killed below holds some mid-run.
+    if (Number(ctx.runId.slice(4)) >= 300) {
+      appendFileSync(ctx.options.gated, ctx.runId + ' ' + process.pid + '\\n');
+      while (existsSync(ctx.options.gate)) await sleep(20);
+    }
     appendFileSync(ctx.options.effects, ctx.runId + ' ' + process.pid + '\\n');
   },
 };
@@ -37,7 +40,7 @@ describe('two runner replicas, 1,000 runs, one replica killed with -9', () => {
     handler: module:./side-effect.mjs
     concurrency: allow
     retries: { max: 0 }
-    module: { effects: ${JSON.stringify(path.join(dir, 'effects.log'))}, gate: ${JSON.stringify(path.join(dir, 'gate'))} }
+    module: { effects: ${JSON.stringify(path.join(dir, 'effects.log'))}, gate: ${JSON.stringify(path.join(dir, 'gate'))}, gated: ${JSON.stringify(path.join(dir, 'gated.log'))} }
 `,
     );
     writeFileSync(path.join(dir, 'side-effect.mjs'), handlerSource);
@@ -61,11 +64,15 @@ describe('two runner replicas, 1,000 runs, one replica killed with -9', () => {
     writeFileSync(gate, '');
     await Promise.all(ids.map((id) => requestRun(nc, 'work', id)));
 
-    // The first 300 finish; both replicas then hold runs mid-run at the gate. Kill one of them.
-    await waitFor(() => lines().length >= 300, { timeout: 20_000 });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(lines()).toHaveLength(300);
+    // The first 300 finish; both replicas then hold runs mid-run at the gate. Kill one of them once it holds some
+    // (on a loaded machine the other one may have taken the first gated runs).
     const [victim, survivor] = replicas;
+    const gated = path.join(dir, 'gated.log');
+    const victimGated = () =>
+      existsSync(gated) && readFileSync(gated, 'utf8').includes(` ${victim.proc.pid}\n`) ? true : undefined;
+    await waitFor(() => lines().length >= 300, { timeout: 20_000 });
+    await waitFor(victimGated, { timeout: 20_000, message: 'the replica to kill holds a run at the gate' });
+    expect(lines()).toHaveLength(300);
     victim.proc.kill('SIGKILL');
     await victim.exited;
     rmSync(gate);
