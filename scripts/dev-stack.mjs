@@ -537,6 +537,8 @@ const common = {
   ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'ops@vigil.localhost',
   WEBHOOKS_ALLOW_PRIVATE: process.env.WEBHOOKS_ALLOW_PRIVATE ?? 'true',
   WEBHOOKS_SIGNING_SECRET: signing.value,
+  // Re-run lines in the emails: in a checkout the CLI is `npx vigil` (the image has `vigil` on its PATH).
+  ALERT_CLI: process.env.ALERT_CLI ?? 'npx vigil',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   ...(llmUrl
     ? {

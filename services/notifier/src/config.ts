@@ -32,6 +32,11 @@ export const notifierEnvSchema = baseEnvSchema.extend({
   ALERT_GROUP_INTERVAL: durationSchema.default(300_000),
   VIGIL_JOBS_FILE: z.string().optional(),
   VIGIL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+  /** How the re-run command in alerts calls the CLI: `vigil` where it is installed (the image), `npx vigil` in a checkout. */
+  ALERT_CLI: z
+    .string()
+    .regex(/^[A-Za-z0-9_./@ -]{1,64}$/, 'must be a plain command, e.g. "vigil" or "npx vigil"')
+    .default('vigil'),
   /** Secret read when a job names none (or for alerts not about a job). */
   ALERT_RECIPIENTS_SECRET: z.string().min(1).default('job_failure_recipients'),
   /** Events older than this when first seen (a notifier that was down for days) are logged, not emailed. */

@@ -25,6 +25,8 @@ export interface DispatcherOptions {
   /** `fallback`: the webhook gets an alert only when email failed; `always`: every alert also goes to it. */
   webhookMode?: 'fallback' | 'always';
   publicUrl: string;
+  /** The CLI command in re-run lines (ALERT_CLI). */
+  cli?: string;
   metrics: VigilMetrics;
   logger: Logger;
   now: () => number;
@@ -90,7 +92,7 @@ export class Dispatcher {
     if (correlationId) fields.correlationId = correlationId;
     const log = this.o.logger.child(fields);
     const severity = alert.severity;
-    const render = { publicUrl: this.o.publicUrl, followUp: d.followUp };
+    const render = { publicUrl: this.o.publicUrl, cli: this.o.cli, followUp: d.followUp };
     const mail = renderEmail(alert, render);
     const common = {
       eventId: alert.eventId,

@@ -14,6 +14,8 @@ export interface RenderedEmail {
 
 export interface RenderOptions {
   publicUrl: string;
+  /** The CLI command in re-run lines (default `vigil`). */
+  cli?: string;
   /** A group's follow-up: how many alerts were folded since `sinceMs`, and what they were about when they say. */
   followUp?: { count: number; sinceMs: number; items?: string[] };
 }
@@ -101,7 +103,7 @@ export function renderEmail(input: Alert, opts: RenderOptions): RenderedEmail {
   const subject = input.sample
     ? oneLine(`${severityLabel(input)}: ${input.headline}`)
     : emailSubject(alert, opts.followUp);
-  const rerun = rerunCommands(alert, opts.publicUrl);
+  const rerun = rerunCommands(alert, opts.publicUrl, opts.cli);
   const view: EmailView = {
     alert,
     severityLabel: severityLabel(alert),

@@ -59,14 +59,14 @@ function rerunCondition(alert: Alert): string | undefined {
  * The exact commands that re-run what failed: only the failed targets of a partial run, the whole job otherwise
  * (`--force` for a stuck run, which may still hold the job). Undefined when the alert is not about a job run.
  */
-export function rerunCommands(alert: Alert, publicUrl: string): RerunCommands | undefined {
+export function rerunCommands(alert: Alert, publicUrl: string, cliCommand = 'vigil'): RerunCommands | undefined {
   if (!alert.job || alert.resolved || !VERB[alert.kind]) return undefined;
   const runRef = alert.run?.runId ?? alert.eventId;
   const reason = `re-run after ${runRef} ${VERB[alert.kind]}`;
   const targets = alert.kind === 'partial' ? (alert.failures ?? []).map((f) => f.target) : [];
   const force = alert.kind === 'stuck';
   const cli = [
-    'vigil trigger',
+    `${cliCommand.trim()} trigger`,
     shellQuote(alert.job),
     ...targets.map((t) => `--target ${shellQuote(t)}`),
     ...(force ? ['--force'] : []),

@@ -81,6 +81,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         webhookUrl: cfg.ALERT_WEBHOOK_URL,
         webhookMode: cfg.ALERT_WEBHOOK_MODE,
         publicUrl: cfg.VIGIL_PUBLIC_URL,
+        cli: cfg.ALERT_CLI,
         metrics,
         logger: rt.log,
         now,

@@ -53,7 +53,7 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
       },
     });
   }
-  const rerun = rerunCommands(alert, opts.publicUrl);
+  const rerun = rerunCommands(alert, opts.publicUrl, opts.cli);
   if (rerun)
     blocks.push({
       type: 'section',

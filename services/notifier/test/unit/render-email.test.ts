@@ -27,6 +27,9 @@ describe('renderEmail', () => {
     expect(m.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(m.html).toContain('<details');
     expect(m.text).toMatch(/Succeeded:\s+1/);
+    // in a checkout (the dev stack) the CLI is `npx vigil`: ALERT_CLI says how to call it
+    const dev = renderEmail(alert, { publicUrl, cli: 'npx vigil' });
+    expect(dev.text).toContain(`npx ${rerun}`);
   });
 
   it('names only the failed targets in the re-run of a partial run', () => {
