@@ -186,6 +186,9 @@ describe('health.daily in the runner', () => {
   it('reads vigil_runs and publishes notify.send with severity and recommendations', async () => {
     const kv = await nc.jetstream().views.kv('vigil_runs');
     for (const r of seededHistory(Date.now())) await kv.put(r.runId, JSON.stringify(r));
+    // the scheduler records this very run as requested before the runner finishes it
+    const self = { runId: 'health-1', job: 'health', attempt: 1, trigger: 'manual', status: 'requested' };
+    await kv.put('health-1', JSON.stringify({ ...self, scheduledAt: new Date().toISOString() }));
     const notes = collectEvents(nc, 'notify.send');
     const runs = collectEvents(nc, 'job.*.health');
     await requestRun(nc, 'health', 'health-1', { headers: { 'Vigil-Correlation-Id': 'incident-42' } });
