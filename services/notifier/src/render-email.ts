@@ -115,7 +115,8 @@ export function renderEmail(input: Alert, opts: RenderOptions): RenderedEmail {
     details: details(alert),
     actions: recommendedActions(alert),
     rerun: rerun ? { cli: rerun.cli, curl: rerun.curl, ...(rerun.when ? { when: rerun.when } : {}) } : undefined,
-    runLink: runLink(alert, opts.publicUrl),
+    // the sample run does not exist: a link to it would be a 404
+    runLink: input.sample ? undefined : runLink(alert, opts.publicUrl),
     publicUrl: opts.publicUrl,
   };
   return { subject, html: renderAlertHtml(view), text: renderAlertText(view) };

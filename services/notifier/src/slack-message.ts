@@ -62,7 +62,7 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
         text: clip(`*Re-run*\n${rerun.when ? `${escapeMrkdwn(rerun.when)}\n` : ''}\`\`\`${rerun.cli}\`\`\``, 2900),
       },
     });
-  const link = runLink(alert, opts.publicUrl);
+  const link = input.sample ? undefined : runLink(alert, opts.publicUrl);
   if (link)
     blocks.push({
       type: 'context',

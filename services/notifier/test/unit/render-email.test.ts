@@ -73,6 +73,11 @@ describe('renderEmail', () => {
     expect(m.text).toContain('TEST');
     expect(m.text).toContain('ConnectionError');
     expect(m.text).toContain('vigil trigger example-daily-report');
+    // no link to the sample run: it does not exist
+    expect(m.text).not.toContain('/api/runs/');
+    expect(
+      renderSlack(alert, { publicUrl }).text + JSON.stringify(renderSlack(alert, { publicUrl }).blocks),
+    ).not.toContain('/api/runs/');
   });
 
   it('builds Slack JSON without raw markup from error text', () => {
