@@ -41,6 +41,10 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
     defaultPort: 8081,
     handleSignals: opts.handleSignals,
     logDestination: opts.logDestination,
+    // a missing or invalid jobs file is said at once, even while NATS is unreachable
+    preflight: async (config) => {
+      await loadJobsFile(path.resolve(config.VIGIL_JOBS_FILE));
+    },
     start: async (rt) => {
       const { config, log } = rt;
       const jobsPath = path.resolve(config.VIGIL_JOBS_FILE);

@@ -1,4 +1,12 @@
-import { type Clock, openKv, packageVersion, runService, type ServiceHandle, vigilMetrics } from '@vigil/shared';
+import {
+  type Clock,
+  loadJobsFile,
+  openKv,
+  packageVersion,
+  runService,
+  type ServiceHandle,
+  vigilMetrics,
+} from '@vigil/shared';
 import { SchedulerApi } from './api.js';
 import { activeRunId } from './concurrency.js';
 import { isOverdue } from './deadlines.js';
@@ -39,6 +47,10 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
     handleSignals: opts.handleSignals,
     clock: opts.clock,
     logDestination: opts.logDestination,
+    // a missing or invalid jobs file is said at once, even while NATS is unreachable
+    preflight: async (config) => {
+      await loadJobsFile((config as SchedulerConfig).VIGIL_JOBS_FILE);
+    },
     start: async (rt) => {
       const config = rt.config as SchedulerConfig;
       const source = await JobsSource.load(config.VIGIL_JOBS_FILE, rt.log);

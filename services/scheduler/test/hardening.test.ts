@@ -6,10 +6,11 @@ import {
   makeEnvelope,
   triggerRunId,
 } from '@vigil/shared';
-import { waitFor } from '@vigil/shared/testing';
+import { freePort, waitFor } from '@vigil/shared/testing';
 import { headers as natsHeaders, JSONCodec } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerConfigSchema } from '../src/config.js';
+import { startSchedulerService } from '../src/service.js';
 import { type Harness, startHarness } from './harness.js';
 
 const DAY = 86_400_000;
@@ -254,5 +255,23 @@ describe('scheduler config', () => {
         'SCHEDULER_START_DEADLINE',
       ]);
     }
+  });
+
+  it('a missing jobs file stops start-up at once with a config error, before NATS is dialled', async () => {
+    const port = await freePort(); // nothing listens there: NATS is unreachable too
+    const started = Date.now();
+    const err = await startSchedulerService({
+      env: {
+        NATS_URL: `nats://127.0.0.1:${port}`,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        VIGIL_JOBS_FILE: '/nope/jobs.yaml',
+      },
+      handleSignals: false,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'VIGIL_E_CONFIG' });
+    expect((err as Error).message).toContain('jobs file /nope/jobs.yaml does not exist');
+    // not the 30 s start-up timeout of a NATS that never answers
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -125,6 +125,7 @@ export async function runService<S extends z.ZodObject>(
   const uninstallSignals = handleSignals ? installSignalHandlers({ log, shutdown }) : () => {};
 
   const startup = async () => {
+    if (opts.preflight) await opts.preflight(config);
     if (config.OTEL_EXPORTER_OTLP_ENDPOINT) {
       held.tracing = initTracing(config.OTEL_SERVICE_NAME ?? `vigil-${name}`, {
         endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -49,6 +49,12 @@ export interface RunServiceOptions<S extends z.ZodObject> {
   env?: Record<string, string | undefined>;
   /** HTTP_PORT default when the schema does not define HTTP_PORT itself. */
   defaultPort: number;
+  /**
+   * Checks that need no connection (a jobs file that must exist and parse), run before NATS is dialled: a
+   * configuration mistake is reported at once (exit 78 for a CONFIG or JOBS_FILE_INVALID error), not after a
+   * start-up timeout while NATS is also unreachable.
+   */
+  preflight?: (config: ServiceConfig<S>) => Promise<void>;
   /** Register routes, consumers, timers. Throw to abort start-up. Routes must be added here. */
   start: (rt: Runtime<ServiceConfig<S>>) => Promise<void>;
   /**
