@@ -1,12 +1,5 @@
-import {
-  type Breaker,
-  baseEnvSchema,
-  createBreaker,
-  runService,
-  type ServiceHandle,
-  TransientError,
-} from '@vigil/shared';
-import { waitFor } from '@vigil/shared/testing';
+import type { ServiceHandle } from '@vigil/shared';
+import { startInstanceWithBreaker, waitFor } from '@vigil/shared/testing';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
@@ -27,32 +20,17 @@ let h: Harness;
 const handles: ServiceHandle[] = [];
 let oldWebhooks: NatsConnection;
 
-/** A real service instance (runService, same NATS) with a breaker that publishes its events like the real ones. */
+/** A real service instance (same NATS) whose breaker publishes its events like the real ones. */
 async function instance(service: string, resetTimeoutMs = 60_000) {
-  const upstream = { up: false };
-  let breaker: Breaker<[], string> | undefined;
-  const handle = await runService({
-    name: service,
-    version: '1.0.0',
-    configSchema: baseEnvSchema,
-    env: { NATS_URL: h.env.NATS_URL, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
-    defaultPort: 0,
-    handleSignals: false,
-    streams: false,
-    start: async (rt) => {
-      breaker = createBreaker(
-        ORIGIN,
-        async () => {
-          if (!upstream.up) throw new TransientError('connect ECONNREFUSED');
-          return 'ok';
-        },
-        { service, bus: rt.bus, registry: rt.registry, failureThreshold: 1, resetTimeoutMs },
-      );
-      rt.onShutdown(() => breaker?.shutdown());
-    },
+  const started = await startInstanceWithBreaker({
+    natsUrl: h.env.NATS_URL,
+    service,
+    breakerName: ORIGIN,
+    resetTimeoutMs,
+    publishEvents: true,
   });
-  handles.push(handle);
-  return { handle, upstream, breaker: breaker as Breaker<[], string>, id: handle.runtime.instance };
+  handles.push(started.handle);
+  return { ...started, id: started.instance };
 }
 
 type Health = {

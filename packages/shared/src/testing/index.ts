@@ -12,3 +12,4 @@ export { installInMemoryTracing, type InMemoryTracing } from '../tracing/in-memo
 export { startFakeLlm, type FakeLlm, type FakeLlmPlan, type FakeLlmStep, type FakeLlmRequest } from './fake-llm.js';
 export { apiClient, type ApiCall, type ApiResponse } from './api-client.js';
 export { BUILD_LOCK, buildPackages, runUnderBuildLock } from './build-lock.js';
+export { startInstanceWithBreaker, type InstanceWithBreaker } from './instance-with-breaker.js';
