@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KV } from 'nats';
+import { applyJson } from './kv-cas.js';
 
 /** KV keys allow only these characters; other ids are hashed. */
 export function kvSafeKey(id: string): string {
@@ -88,23 +89,7 @@ export class DedupeStore {
     fn: (current: T | undefined) => { next?: T; result: R },
     attempts = 20,
   ): Promise<R> {
-    const key = kvSafeKey(`incident.${scope}`);
-    let lastErr: unknown;
-    for (let i = 0; i < attempts; i++) {
-      const e = await this.kv.get(key);
-      const current = e?.operation === 'PUT' ? e.json<T>() : undefined;
-      const { next, result } = fn(current);
-      if (next === undefined) return result;
-      const data = encoder.encode(JSON.stringify(next));
-      try {
-        if (!e) await this.kv.create(key, data);
-        else await this.kv.update(key, data, e.revision);
-        return result;
-      } catch (err) {
-        lastErr = err; // another replica wrote first: read again
-      }
-    }
-    throw lastErr instanceof Error ? lastErr : new Error('incident update kept conflicting');
+    return applyJson(this.kv, kvSafeKey(`incident.${scope}`), fn, 'incident', attempts);
   }
 
   /** Gives the claim back so a redelivery can try again at once. */

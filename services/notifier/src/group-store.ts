@@ -1,8 +1,7 @@
 import { withTimeout } from '@vigil/shared';
 import type { KV } from 'nats';
 import type { GroupState } from './grouping.js';
-
-const encoder = new TextEncoder();
+import { applyJson } from './kv-cas.js';
 
 function b64url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
@@ -54,21 +53,7 @@ export class GroupStore {
     fn: (state: GroupState | undefined) => { next?: GroupState; result: R },
     attempts = 20,
   ): Promise<R> {
-    let lastErr: unknown;
-    for (let i = 0; i < attempts; i++) {
-      const { state, revision } = await this.get(key);
-      const { next, result } = fn(state);
-      if (!next) return result;
-      const data = encoder.encode(JSON.stringify(next));
-      try {
-        if (revision === 0) await this.kv.create(key, data);
-        else await this.kv.update(key, data, revision);
-        return result;
-      } catch (err) {
-        lastErr = err; // someone else wrote first: read again
-      }
-    }
-    throw lastErr instanceof Error ? lastErr : new Error('group update kept conflicting');
+    return applyJson(this.kv, key, fn, 'group', attempts);
   }
 
   async list(): Promise<Array<{ key: string; state: GroupState }>> {

@@ -1,4 +1,4 @@
-import { ErrorCode, type Logger, runWithCorrelation } from '@vigil/shared';
+import { ErrorCode, errorCodeOf, type Logger, runWithCorrelation } from '@vigil/shared';
 import type { EventLike } from './to-alert.js';
 
 /** What the consumers run for one event (Notifier.handle). */
@@ -16,10 +16,6 @@ export interface RedriveOptions {
   logger: Logger;
   /** Alerts kept (the newest win); the others still come back with the broker's redelivery. Default 1000. */
   max?: number;
-}
-
-function codeOf(err: unknown): unknown {
-  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
 }
 
 /**
@@ -92,7 +88,7 @@ export class Redrive {
         await runWithCorrelation(w.correlationId, () => this.o.handle(w.subject, w.event, elog, w.deliveries + 1));
         this.waiting.delete(w.event.id);
       } catch (err) {
-        if (codeOf(err) === ErrorCode.ALL_CHANNELS_FAILED) {
+        if (errorCodeOf(err) === ErrorCode.ALL_CHANNELS_FAILED) {
           // down again: the rest waits for the next recovery (or its own redelivery)
           elog.warn({ err, waiting: this.waiting.size }, 'waiting alert still not delivered; trying again on recovery');
           return;

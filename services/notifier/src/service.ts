@@ -3,6 +3,7 @@ import {
   type Clock,
   createSecretsClient,
   ErrorCode,
+  errorCodeOf,
   runService,
   type ServiceHandle,
   vigilMetrics,
@@ -126,7 +127,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
               await notifier.handle(ctx.subject, event, ctx.log, ctx.deliveryCount);
             } catch (err) {
               // Every channel failed: besides the broker's redelivery (nak), it goes out as soon as SMTP recovers.
-              if ((err as { code?: unknown } | null)?.code === ErrorCode.ALL_CHANNELS_FAILED) {
+              if (errorCodeOf(err) === ErrorCode.ALL_CHANNELS_FAILED) {
                 redrive.remember(ctx.subject, event, ctx.deliveryCount, ctx.correlationId);
               } else {
                 redrive.forget(event.id);

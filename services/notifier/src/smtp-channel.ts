@@ -2,6 +2,7 @@ import {
   type BreakerOptions,
   classify,
   createBreaker,
+  errorCodeOf,
   type EventPublisher,
   ErrorCode,
   type Logger,
@@ -83,10 +84,6 @@ export function smtpSendBudgetMs(timeoutMs: number, retries = 2): number {
 function responseCode(err: unknown): number | undefined {
   const v = typeof err === 'object' && err !== null ? (err as { responseCode?: unknown }).responseCode : undefined;
   return typeof v === 'number' ? v : undefined;
-}
-
-function codeOf(err: unknown): unknown {
-  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
 }
 
 /** SMTP 5xx replies repeat on retry (bad recipient, policy); everything else (network, 4xx) may pass. */
@@ -270,7 +267,7 @@ export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
     // shutdown says nothing about the server.
     isFailure: (err) => {
       const c = classify(err);
-      return c !== 'validation' && c !== 'permanent' && codeOf(err) !== ErrorCode.SHUTTING_DOWN;
+      return c !== 'validation' && c !== 'permanent' && errorCodeOf(err) !== ErrorCode.SHUTTING_DOWN;
     },
     logger: log,
   });
@@ -291,7 +288,7 @@ export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
       () => log.info('SMTP probe succeeded; email delivery resumes'),
       (err: unknown) => {
         // an alert took the one trial call first: its outcome closes or re-opens the breaker
-        if (codeOf(err) === ErrorCode.BREAKER_OPEN) return;
+        if (errorCodeOf(err) === ErrorCode.BREAKER_OPEN) return;
         log.warn({ err }, 'SMTP probe failed; the breaker stays open');
       },
     );

@@ -1,10 +1,10 @@
 import dns from 'node:dns';
 import {
   type createHttpApp,
-  DLQ_STREAM,
   ErrorCode,
   getDlqEntry,
   listDlq,
+  removeDlqEntry,
   replayDlq,
   requireBearer,
   sendError,
@@ -104,7 +104,7 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     // nothing is published and the stale dead letter goes. The status is never touched here: the worker brings a
     // `dead` webhook back itself when the replayed message arrives (Vigil-Replay-Of, once per message).
     if (id && (await d.store.knownState(id)) === 'delivered') {
-      const removal = await removeStale(d.jsm, seq);
+      const removal = await removeDlqEntry(d.jsm, seq);
       return reply.code(200).send({ seq, subject, id, status: 'delivered', replayed: false, ...removal });
     }
     const r = await replayDlq(d.js, d.jsm, seq);
@@ -119,17 +119,6 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
       ...(r.keptReason ? { keptReason: r.keptReason } : {}),
     });
   });
-}
-
-/** Removes a dead letter whose webhook was delivered meanwhile; kept (with why) when the delete fails. */
-async function removeStale(jsm: JetStreamManager, seq: number): Promise<{ removed: boolean; keptReason?: string }> {
-  try {
-    return { removed: await jsm.streams.deleteMessage(DLQ_STREAM, seq) };
-  } catch (err) {
-    // a concurrent replay removed it first
-    if (/no message found/i.test((err as Error)?.message ?? '')) return { removed: true };
-    return { removed: false, keptReason: (err as Error)?.message || String(err) };
-  }
 }
 
 /** A query parameter given at most once (`?subject=a&subject=b` arrives as an array): else 400. */

@@ -28,6 +28,12 @@ function field(err: unknown, key: string): unknown {
   return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined;
 }
 
+/** The string `code` an error carries: ours (VIGIL_E_…), Node's (ECONNREFUSED…), nats.js's ('503'). */
+export function errorCodeOf(err: unknown): string | undefined {
+  const c = field(err, 'code');
+  return typeof c === 'string' ? c : undefined;
+}
+
 /** The HTTP status an error carries, from fetch/undici/AWS SDK/our own errors. */
 export function statusOf(err: unknown): number | undefined {
   const direct = field(err, 'status') ?? field(err, 'statusCode');

@@ -9,6 +9,7 @@ export {
 } from './vigil-error.js';
 export {
   classify,
+  errorCodeOf,
   isRetryable,
   httpStatusError,
   parseRetryAfter,

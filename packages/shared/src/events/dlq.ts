@@ -6,7 +6,7 @@ import {
   type MsgHdrs,
   type PubAck,
 } from 'nats';
-import { classify } from '../errors/classify.js';
+import { classify, errorCodeOf } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
 import { PermanentError } from '../errors/vigil-error.js';
 import { scrubSecrets } from '../log/secret-values.js';
@@ -41,11 +41,6 @@ const DLQ_HEADERS = new Set(
   ].map((h) => h.toLowerCase()),
 );
 
-function errorCode(err: unknown): string | undefined {
-  const c = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof c === 'string' ? c : undefined;
-}
-
 /** What dead-lettering needs of a delivered message (a nats.js JsMsg or a PulledMessage). */
 export interface DeadLetterSource {
   subject: string;
@@ -78,7 +73,7 @@ export async function deadLetter(
   const message = scrubSecrets(err instanceof Error ? err.message : String(err));
   h.set(Header.ERROR, headerValue(message || 'error'));
   h.set(Header.ERROR_CLASS, classify(err));
-  const code = errorCode(err);
+  const code = errorCodeOf(err);
   if (code) h.set(Header.ERROR_CODE, headerValue(code, 128));
   h.set(Header.DELIVERIES, String(deliveries));
   h.set(Header.ORIGINAL_SUBJECT, msg.subject);
@@ -267,8 +262,14 @@ export async function replayDlq(js: JetStreamClient, jsm: JetStreamManager, seq:
   };
 }
 
-/** Deletes a re-driven dead letter; a failure only keeps it (the replay is already stored). */
-async function removeDlqEntry(jsm: JetStreamManager, seq: number): Promise<{ removed: boolean; keptReason?: string }> {
+/**
+ * Deletes a dead letter that needs no look any more (re-driven, or its message was handled since); a failure only
+ * keeps it, with why.
+ */
+export async function removeDlqEntry(
+  jsm: JetStreamManager,
+  seq: number,
+): Promise<{ removed: boolean; keptReason?: string }> {
   try {
     if (await jsm.streams.deleteMessage(DLQ_STREAM, seq)) return { removed: true };
     return { removed: false, keptReason: 'the server did not confirm the delete' };

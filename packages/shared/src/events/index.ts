@@ -36,6 +36,7 @@ export {
   type ListDlqOptions,
   getDlqEntry,
   replayDlq,
+  removeDlqEntry,
   dlqDepth,
   type DlqEntry,
   type DlqReplay,
