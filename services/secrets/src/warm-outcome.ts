@@ -1,4 +1,4 @@
-import { ErrorCode } from '@vigil/shared';
+import { ErrorCode, errorCodeOf } from '@vigil/shared';
 import { providerErrorType } from './providers/provider-errors.js';
 
 /**
@@ -8,7 +8,7 @@ import { providerErrorType } from './providers/provider-errors.js';
  */
 export function breakerRefusal(err: unknown): { type: string } | undefined {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
-    if ((e as { code?: unknown }).code === ErrorCode.BREAKER_OPEN) {
+    if (errorCodeOf(e) === ErrorCode.BREAKER_OPEN) {
       const cause = (e as { cause?: unknown }).cause;
       return { type: cause === undefined ? ErrorCode.BREAKER_OPEN : providerErrorType(cause) };
     }

@@ -1,5 +1,6 @@
 import { JSONCodec, type NatsConnection, RequestStrategy, type Service } from 'nats';
 import type { Readiness } from '../http/index.js';
+import { errorCodeOf } from '../errors/classify.js';
 import { headerValue } from '../events/headers.js';
 import type { Logger } from '../log/index.js';
 import type { BreakerStatus } from '../resilience/breaker.js';
@@ -136,7 +137,7 @@ export async function serviceReadiness(
       answers.push(jc.decode(m.data) as HealthAnswer);
     } catch (err) {
       // nats.js says "503" (no responders) and "TIMEOUT": what they mean to an operator
-      const code = (err as { code?: string }).code;
+      const code = errorCodeOf(err);
       const error =
         code === '503'
           ? 'not running (no instance answered)'

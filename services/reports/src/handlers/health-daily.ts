@@ -28,12 +28,11 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
           }
         }
       }
-      const [allRuns, openBreakers, dlqDepth, secrets, components] = await Promise.all([
+      const [allRuns, dlqDepth, secrets, { components, openBreakers }] = await Promise.all([
         sources.runs(),
-        sources.openBreakers(),
         sources.dlqDepth().catch(() => -1),
         sources.secretHealth(secretNamesOf(defs)),
-        sources.components(),
+        sources.services(),
       ]);
       // …nor its runs: the one in progress (recorded as requested/started) would make the job look uncovered.
       const runs = allRuns.filter((r) => r.job !== ctx.job);

@@ -15,11 +15,13 @@ export const RUNS_BUCKET = 'vigil_runs';
 /** Everything health.daily reads, behind one interface (the handler never sees NATS). */
 export interface HealthSources {
   runs(): Promise<JobRun[]>;
-  openBreakers(): Promise<{ service: string; name: string }[]>;
   dlqDepth(): Promise<number>;
   secretHealth(names: string[]): Promise<SecretHealth[]>;
-  /** Readiness of every Vigil service, with the dependency checks that fail (Redis, SMTP, NATS…). */
-  components(): Promise<ComponentHealth[]>;
+  /**
+   * Every Vigil service asked once: its readiness with the dependency checks that fail (Redis, SMTP, NATS…), and the
+   * breakers open on its running instances.
+   */
+  services(): Promise<{ components: ComponentHealth[]; openBreakers: { service: string; name: string }[] }>;
   /** Publishes `notify.send` under the run's correlation id. */
   notify(
     data: {
@@ -69,19 +71,6 @@ export function natsHealthSources(
       }
       return out;
     },
-    async openBreakers() {
-      // What the instances alive now report in their health answers: the last breaker.* event can be from a process
-      // that has since been replaced (a new process starts closed and never publishes "closed"). Half-open ones are
-      // left out: they let the next call through and close when it succeeds.
-      const all = await Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(rt.nc, s, 2_000)));
-      const open = new Map<string, { service: string; name: string }>();
-      for (const r of all) {
-        // one line per breaker, however many instances have it open
-        for (const b of r.openBreakers ?? [])
-          if (b.state === 'open') open.set(`${r.service}\0${b.name}`, { service: r.service, name: b.name });
-      }
-      return [...open.values()];
-    },
     dlqDepth: () => rt.bus.dlqDepth(),
     async secretHealth(names) {
       if (!secrets) return [];
@@ -96,15 +85,25 @@ export function natsHealthSources(
         }),
       );
     },
-    async components() {
+    async services() {
       const all = await Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(rt.nc, s, 2_000)));
-      return all.map((r) => {
+      const components = all.map((r) => {
         const checks = (r.checks ?? {}) as Record<string, { ok?: boolean }>;
         const failing = Object.entries(checks)
           .filter(([, c]) => c.ok === false)
           .map(([name]) => name);
         return { service: r.service, ready: r.ready, instances: r.instances, failing, error: r.error };
       });
+      // What the instances alive now report in their health answers: the last breaker.* event can be from a process
+      // that has since been replaced (a new process starts closed and never publishes "closed"). Half-open ones are
+      // left out: they let the next call through and close when it succeeds.
+      const open = new Map<string, { service: string; name: string }>();
+      for (const r of all) {
+        // one line per breaker, however many instances have it open
+        for (const b of r.openBreakers ?? [])
+          if (b.state === 'open') open.set(`${r.service}\0${b.name}`, { service: r.service, name: b.name });
+      }
+      return { components, openBreakers: [...open.values()] };
     },
     async notify(data, correlationId) {
       await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey, correlationId });
