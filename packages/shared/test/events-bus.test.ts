@@ -203,10 +203,12 @@ describe('EventBus consume', () => {
     const opts = { subject: 'job.trigger.abort', durable: 'abort-test', maxDeliver: 2, ackWaitMs: 1_000 };
     const first = new EventBus(nc, { service: 'aborted', logger });
     let started = false;
+    let firstId = '';
     await first.consume({
       ...opts,
-      handler: async (_e, ctx) => {
+      handler: async (e, ctx) => {
         started = true;
+        firstId = e.id;
         await new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
       },
     });
@@ -214,15 +216,17 @@ describe('EventBus consume', () => {
     await waitFor(() => started);
     await first.drain(100);
     const next = new EventBus(nc, { service: 'aborted-2', logger });
-    let redelivery = 0;
+    const handled: string[] = [];
     await next.consume({
       ...opts,
-      handler: async (_e, ctx) => {
-        redelivery = ctx.deliveryCount;
+      handler: async (e) => {
+        handled.push(e.id);
       },
     });
-    await waitFor(() => redelivery, 10_000);
-    expect(redelivery).toBe(2);
+    await waitFor(() => handled.length > 0, 10_000);
+    // The same event, run to completion by the next instance. Its delivery count is not asserted: nats-server 2.9
+    // occasionally reports 1 for a message handed back by a consumer whose pull request was just withdrawn.
+    expect(handled).toEqual([firstId]);
     expect((await bus.listDlq({ subject: 'job.trigger.abort' })).length).toBe(0);
     await next.drain();
   });
