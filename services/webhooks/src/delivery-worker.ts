@@ -12,6 +12,7 @@ import {
 } from '@vigil/shared';
 import type { DestinationBreakers } from './destination-breakers.js';
 import type { SendResult } from './http-sender.js';
+import type { ParkingLot } from './parking-lot.js';
 import { type Decision, decide, type RetryPolicy } from './retry-policy.js';
 import { signatureHeaders } from './signing.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -46,6 +47,8 @@ export interface WorkerDeps {
   settleRetryMs: number;
   /** Not delivered this long after it was stored: dead (`expire`). */
   maxAgeMs: number;
+  /** Where sends wait while their destination's breaker is open; without it they wait as delayed redeliveries. */
+  parking?: Pick<ParkingLot, 'park'>;
 }
 
 /**
@@ -106,6 +109,14 @@ export class DeliveryWorker {
     if (wait > 0) {
       // back by its expiry at the latest, so an expired webhook is announced on time, not a breaker period late
       const until = Math.max(1, Math.min(wait, expiresAt - this.d.now()));
+      if (this.d.parking && cmd.raw) {
+        // Out of the consumer's ack-pending window until the breaker lets a probe through (see ParkingLot).
+        try {
+          return await this.d.parking.park(url.origin, cmd.raw);
+        } catch (err) {
+          return this.defer(Math.min(until, this.d.localRetryMs), `destination ${url.origin} breaker is open`, err);
+        }
+      }
       return this.defer(until, `destination ${url.origin} breaker is ${dest.state}`);
     }
 

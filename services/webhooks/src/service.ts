@@ -16,6 +16,7 @@ import { DestinationBreakers } from './destination-breakers.js';
 import { HttpSender } from './http-sender.js';
 import { registerRoutes } from './http-routes.js';
 import { SigningKeys } from './signing-keys.js';
+import { ParkingLot } from './parking-lot.js';
 import { parseAllowlist, type SsrfPolicy } from './ssrf-guard.js';
 import { StatusStore } from './status-store.js';
 
@@ -28,7 +29,13 @@ export interface StartWebhooksOptions {
   handleSignals?: boolean;
   /** Jitter source (tests pass a fixed one to see the backoff ceiling). */
   random?: () => number;
+  /** The consumer's ack-pending window (default 50,000; tests make it small to show that parking keeps it free). */
+  maxAckPending?: number;
 }
+
+/** How often parked webhooks are looked at, and how many a destination whose breaker closed gets back per look. */
+const PARKING_INTERVAL_MS = 1_000;
+const RELEASE_BATCH = 500;
 
 /** Starts the webhooks service: the `webhook.send` queue consumer, the HTTP API, Redis status. */
 export async function startWebhooksService(opts: StartWebhooksOptions = {}): Promise<ServiceHandle<WebhooksConfig>> {
@@ -86,6 +93,16 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
       const ackWaitMs = Math.max(c.WEBHOOKS_ACK_WAIT, c.WEBHOOKS_TIMEOUT + 1_000);
       // A settle may retry its status write while the message's ack-wait still has room after the POST.
       const settleRetryMs = Math.min(10_000, Math.max(0, ackWaitMs - c.WEBHOOKS_TIMEOUT - 2_000));
+      const parking = new ParkingLot({
+        js: rt.js,
+        jsm: rt.jsm,
+        destination: (origin) => breakers.for(origin),
+        now: () => clock.now(),
+        maxAgeMs: c.WEBHOOKS_MAX_AGE,
+        log: rt.log,
+        metrics,
+        releaseBatch: RELEASE_BATCH,
+      });
       const worker = new DeliveryWorker({
         store,
         breakers,
@@ -104,6 +121,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         localRetryMs: 2_000,
         settleRetryMs,
         maxAgeMs: c.WEBHOOKS_MAX_AGE,
+        parking,
         // Covers the POST and the settle, and ends no later than the ack-wait, so a crashed holder's redelivery
         // finds it expired (ackWaitMs ≥ timeout + 1 s: the POST itself is always covered).
         leaseMs: Math.min(c.WEBHOOKS_TIMEOUT + settleRetryMs + 2_000, ackWaitMs),
@@ -128,22 +146,37 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         backoffMs: [0],
         // Attempts are counted in Redis; deliveries also count breaker waits, which must not dead-letter.
         maxDeliver: 100_000,
-        maxAckPending: 50_000,
+        // Sends to a destination that is down wait parked, outside this window (ParkingLot).
+        maxAckPending: opts.maxAckPending ?? 50_000,
         ackWaitMs,
         // A command the shared schema refuses never reaches the worker: it still gets its webhook.dead.
         onInvalid: (event, err) => worker.refuseInvalid({ id: event.id, time: event.time, data: event.data }, err),
-        handler: (event, ctx) =>
-          worker.handle({
+        handler: (event, ctx) => {
+          const storedAt = firstStoredAt(ctx.headers[Header.STORED_AT], ctx.storedAt);
+          return worker.handle({
             id: event.id,
             time: event.time,
             data: event.data,
-            storedAt: ctx.storedAt,
+            storedAt,
+            raw: { seq: ctx.seq, body: ctx.body, headers: ctx.headers, storedAt },
             // The seq lets BEGIN reset a dead webhook once per replayed message, not on each redelivery of it.
             replaySeq:
               (ctx.headers[Header.REPLAY_OF] ?? ctx.headers[Header.REPLAY_OF.toLowerCase()]) ? ctx.seq : undefined,
-          }),
+          });
+        },
       });
+      const releasing = parking.start(PARKING_INTERVAL_MS);
+      rt.onShutdown(() => releasing.stop());
       rt.phase('consuming webhook.send');
     },
   });
+}
+
+/**
+ * A released parked webhook says when its send was first stored (Vigil-Stored-At): WEBHOOKS_MAX_AGE counts from
+ * there, not from the release. A value later than the stream's own time (or no number) is ignored.
+ */
+function firstStoredAt(header: string | undefined, stored: number): number {
+  const at = Number(header);
+  return Number.isFinite(at) && at > 0 && at <= stored ? at : stored;
 }

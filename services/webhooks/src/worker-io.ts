@@ -1,4 +1,5 @@
 import { type Logger, TransientError } from '@vigil/shared';
+import type { RawSend } from './parking-lot.js';
 
 /**
  * What the delivery worker and the death notices share at their edges: the command they handle, where their
@@ -19,6 +20,8 @@ export interface SendCommand {
   replaySeq?: number;
   /** When the stream stored this message (the send, or its replay): `maxAgeMs` counts from here. */
   storedAt?: number;
+  /** The message as delivered, for parking it unchanged while its destination is down. */
+  raw?: RawSend;
 }
 
 /** Origin and path only: query strings and userinfo often carry tokens, and events and statuses are widely read. */

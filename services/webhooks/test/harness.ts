@@ -29,7 +29,7 @@ export interface Harness {
 /** Real NATS, real Redis, the real service in-process on a free port. */
 export async function startHarness(
   extraEnv: Record<string, string> = {},
-  opts: { random?: () => number } = {},
+  opts: { random?: () => number; maxAckPending?: number } = {},
 ): Promise<Harness> {
   const nats = await startNats();
   const redisServer = await startRedis();
@@ -44,7 +44,12 @@ export async function startHarness(
     WEBHOOKS_BACKOFF_BASE: '100ms',
     ...extraEnv,
   };
-  const service = await startWebhooksService({ env, handleSignals: false, random: opts.random });
+  const service = await startWebhooksService({
+    env,
+    handleSignals: false,
+    random: opts.random,
+    maxAckPending: opts.maxAckPending,
+  });
   const nc = await connect({ servers: nats.url });
   const events = collectEvents(nc, 'webhook.>');
   const redis = new Redis(redisServer.url);

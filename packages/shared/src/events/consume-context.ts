@@ -13,6 +13,8 @@ export interface ConsumeContext {
   /** 1 on the first delivery. */
   deliveryCount: number;
   headers: Record<string, string>;
+  /** The message payload as stored (to store the message again unchanged). */
+  body: Uint8Array;
   correlationId: string;
   /** Child logger with correlationId, runId (when the data has one), traceId. */
   log: Logger;
@@ -47,6 +49,10 @@ export class MessageContext implements ConsumeContext {
 
   get storedAt(): number {
     return Math.floor(this.msg.info.timestampNanos / 1e6);
+  }
+
+  get body(): Uint8Array {
+    return this.msg.data;
   }
 
   get headers(): Record<string, string> {

@@ -38,6 +38,8 @@ const DLQ_HEADERS = new Set(
     Header.CONSUMER,
     Header.MSG_ID,
     Header.PAYLOAD_DROPPED,
+    // a replay is a new send: its age counts from the replay, not from when the original was first stored
+    Header.STORED_AT,
   ].map((h) => h.toLowerCase()),
 );
 

@@ -14,6 +14,8 @@ export const Header = {
   ORIGINAL_MSG_ID: 'Vigil-Original-Msg-Id',
   CONSUMER: 'Vigil-Consumer',
   REPLAY_OF: 'Vigil-Replay-Of',
+  /** On a message stored again as itself (a parked webhook released): when the stream first stored it, in ms. */
+  STORED_AT: 'Vigil-Stored-At',
   /** On a dead letter stored without its payload (too large to copy): the payload's size and why. */
   PAYLOAD_DROPPED: 'Vigil-Payload-Dropped',
 } as const;

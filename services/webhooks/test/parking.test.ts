@@ -1,0 +1,65 @@
+import { collectEvents, startHttpReceiver, waitFor } from '@vigil/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './harness.js';
+
+// A window this small fills at once if waiting webhooks hold it: in production it is 50,000, which a destination
+// that is down over a weekend reaches at one webhook every five seconds.
+const WINDOW = 4;
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness(
+    { WEBHOOKS_BREAKER_THRESHOLD: '2', WEBHOOKS_BREAKER_RESET: '1500ms', WEBHOOKS_MAX_RETRIES: '20' },
+    { maxAckPending: WINDOW },
+  );
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function parkedCount(): Promise<number> {
+  const jsm = await h.nc.jetstreamManager();
+  const info = await jsm.streams.info('VIGIL_WEBHOOKS', { subjects_filter: 'webhook.parked.>' });
+  return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+}
+
+async function statusOf(id: string): Promise<string> {
+  return (await h.api('GET', `/api/webhooks/${id}`)).body.status;
+}
+
+describe('webhooks for a destination that is down', () => {
+  it('wait parked outside the queue: other destinations keep getting theirs, and all arrive once it is back', async () => {
+    const breakers = collectEvents(h.nc, 'breaker.>');
+    const down = await startHttpReceiver(() => ({ status: 200 }));
+    await down.close(); // connection refused until it starts again
+    const waiting = Array.from({ length: 6 * WINDOW }, (_, i) => `down-${i}`);
+    for (const id of waiting) {
+      const res = await h.api('POST', '/api/webhooks', { id, url: down.url, eventType: 't', payload: { id } });
+      expect(res.status).toBe(202);
+    }
+    await breakers.waitFor('breaker.opened', 1, 10_000);
+    // Every one of them left the consumer's window for the parking lot (a few may be on their way back as probes).
+    await waitFor(async () => (await parkedCount()) >= waiting.length - 2, 15_000);
+
+    const healthy = await startHttpReceiver(() => ({ status: 200 }));
+    const others = Array.from({ length: 3 * WINDOW }, (_, i) => `up-${i}`);
+    for (const id of others) {
+      await h.api('POST', '/api/webhooks', { id, url: healthy.url, eventType: 't', payload: { id } });
+    }
+    await waitFor(async () => (await Promise.all(others.map(statusOf))).every((s) => s === 'delivered'), 10_000);
+    expect(new Set(healthy.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set(others));
+    expect(down.requests).toHaveLength(0);
+
+    await down.start();
+    await waitFor(async () => (await Promise.all(waiting.map(statusOf))).every((s) => s === 'delivered'), 30_000);
+    // each exactly once: releasing never sends a webhook twice
+    expect(down.requests.map((r) => r.headers['webhook-id']).sort()).toEqual([...waiting].sort());
+    await waitFor(async () => (await parkedCount()) === 0, 5_000);
+    expect(h.events.of('webhook.dead')).toHaveLength(0);
+    const jsm = await h.nc.jetstreamManager();
+    expect((await jsm.consumers.info('VIGIL_WEBHOOKS', 'webhooks')).num_ack_pending).toBe(0);
+    breakers.stop();
+    await healthy.close();
+    await down.close();
+  }, 60_000);
+});
