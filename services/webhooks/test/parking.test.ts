@@ -5,20 +5,29 @@ import { type Harness, startHarness } from './harness.js';
 // A window this small fills at once if waiting webhooks hold it: in production it is 50,000, which a destination
 // that is down over a weekend reaches at one webhook every five seconds.
 const WINDOW = 4;
+const MAX_AGE_MS = 3_000;
 let h: Harness;
+/** Same, with a breaker that stays open far longer than a webhook may live. */
+let longOpen: Harness;
 
 beforeAll(async () => {
-  h = await startHarness(
-    { WEBHOOKS_BREAKER_THRESHOLD: '2', WEBHOOKS_BREAKER_RESET: '1500ms', WEBHOOKS_MAX_RETRIES: '20' },
-    { maxAckPending: WINDOW },
-  );
+  [h, longOpen] = await Promise.all([
+    startHarness(
+      { WEBHOOKS_BREAKER_THRESHOLD: '2', WEBHOOKS_BREAKER_RESET: '1500ms', WEBHOOKS_MAX_RETRIES: '20' },
+      { maxAckPending: WINDOW },
+    ),
+    startHarness(
+      { WEBHOOKS_BREAKER_THRESHOLD: '1', WEBHOOKS_BREAKER_RESET: '10m', WEBHOOKS_MAX_AGE: `${MAX_AGE_MS}ms` },
+      { maxAckPending: WINDOW },
+    ),
+  ]);
 });
 afterAll(async () => {
-  await h?.stop();
+  await Promise.all([h?.stop(), longOpen?.stop()]);
 });
 
-async function parkedCount(): Promise<number> {
-  const jsm = await h.nc.jetstreamManager();
+async function parkedCount(on = h): Promise<number> {
+  const jsm = await on.nc.jetstreamManager();
   const info = await jsm.streams.info('VIGIL_WEBHOOKS', { subjects_filter: 'webhook.parked.>' });
   return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
 }
@@ -62,4 +71,27 @@ describe('webhooks for a destination that is down', () => {
     await healthy.close();
     await down.close();
   }, 60_000);
+
+  it('that outlive WEBHOOKS_MAX_AGE while parked are announced dead on time, although the breaker never half-opens', async () => {
+    const down = await startHttpReceiver(() => ({ status: 200 }));
+    await down.close();
+    const ids = ['old-1', 'old-2', 'old-3'];
+    const sentAt = Date.now();
+    for (const id of ids) {
+      await longOpen.api('POST', '/api/webhooks', { id, url: down.url, eventType: 't', payload: { id } });
+    }
+    const dead = await waitFor(() => {
+      const d = longOpen.events.of('webhook.dead');
+      return d.length === ids.length ? d : undefined;
+    }, 15_000);
+    const diedAfter = Date.now() - sentAt;
+    // the age counts from the first send, not from when it was parked or released
+    expect(diedAfter).toBeGreaterThanOrEqual(MAX_AGE_MS - 250);
+    expect(diedAfter).toBeLessThan(MAX_AGE_MS + 4_000);
+    expect(dead.map((e) => e.event.data.id).sort()).toEqual(ids);
+    for (const e of dead) expect(e.event.data.error).toMatchObject({ type: 'VIGIL_E_WEBHOOK_EXPIRED' });
+    expect(await parkedCount(longOpen)).toBe(0);
+    const dlq = (await longOpen.api('GET', '/api/dlq?subject=webhook.send')).body.entries as unknown[];
+    expect(dlq).toHaveLength(ids.length);
+  }, 30_000);
 });
