@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs every bench/*.bench.mjs (each exports `run()` returning result rows), prints one table and writes
 // bench/results.json: [{ name, unit, ours, peerName?, peer?, ratio? }]. Speed is reported, never asserted.
-import { readdirSync, writeFileSync } from 'node:fs';
+// `node bench/run.mjs runner` runs the files whose name contains `runner`; their rows replace the same rows in
+// results.json and the other benchmarks' rows stay.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -43,5 +45,9 @@ for (const r of results) {
       fmt(r.ratio).padStart(10),
   );
 }
-writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nwrote bench/results.json (${results.length} rows)`);
+const out = path.join(here, 'results.json');
+const fresh = new Set(results.map((r) => r.name));
+const kept = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')).filter((r) => !fresh.has(r.name)) : [];
+const merged = [...kept, ...results].sort((a, b) => a.name.localeCompare(b.name));
+writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
+console.log(`\nwrote bench/results.json (${results.length} rows from this run, ${kept.length} kept)`);

@@ -81,6 +81,10 @@ describe('envelope and schemas', () => {
     ).not.toThrow();
     expect(() => validateData('webhook.send', { url: 'ftp://x', eventType: 'x', payload: 1 })).toThrow(/url/);
     expect(() => validateData('webhook.send', { url: 'https://example.com', eventType: 'x' })).toThrow(/payload/);
+    // the same id rule as the webhooks service: refused at the publisher, not after queueing
+    expect(() =>
+      validateData('webhook.send', { id: 'order 42', url: 'https://example.com', eventType: 'x', payload: 1 }),
+    ).toThrow(/letters, digits/);
     const raw = { url: 'https://example.com/h', eventType: 'x', payload: { text: 't' }, format: 'raw' };
     expect(() => validateData('webhook.send', raw)).not.toThrow();
     expect(() => validateData('webhook.send', { ...raw, format: 'standard' })).not.toThrow();

@@ -1,16 +1,18 @@
-import { ErrorCode, SECRET_NAME_PATTERN, SECRET_NAME_RULE, ValidationError } from '@vigil/shared';
+import {
+  ErrorCode,
+  SECRET_NAME_PATTERN,
+  SECRET_NAME_RULE,
+  ValidationError,
+  WEBHOOK_ID_PATTERN,
+  WEBHOOK_ID_RULE,
+} from '@vigil/shared';
 import { z } from 'zod';
 
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 /** The `webhook.send` command (contract §4): `id` is the idempotency key. */
 export const webhookSendSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[A-Za-z0-9._:-]+$/, 'id may contain letters, digits and . _ : - only')
-    .optional(),
+  id: z.string().min(1).max(200).regex(WEBHOOK_ID_PATTERN, WEBHOOK_ID_RULE).optional(),
   url: z.string().min(1).max(2048),
   eventType: z.string().min(1).max(200),
   payload: z.unknown(),

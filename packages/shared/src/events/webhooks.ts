@@ -2,8 +2,15 @@ import { z } from 'zod';
 import { detailsSchema, ErrorInfoSchema, isoTime } from './common.js';
 
 /** `webhook.send`: deliver `payload` to `url`, signed (Standard Webhooks); `id` is the idempotency key. */
+/**
+ * What a webhook id (the idempotency key, sent as `webhook-id`) may hold: it names Redis keys and a header, and a
+ * receiver compares it byte for byte, so no spaces or other characters that travel badly.
+ */
+export const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
+export const WEBHOOK_ID_RULE = 'id may contain letters, digits and . _ : - only';
+
 export const WebhookSendSchema = z.looseObject({
-  id: z.string().min(1).max(200).optional(),
+  id: z.string().min(1).max(200).regex(WEBHOOK_ID_PATTERN, WEBHOOK_ID_RULE).optional(),
   url: z.url({ protocol: /^https?$/ }),
   eventType: z.string().min(1),
   payload: z.unknown().refine((v) => v !== undefined, { message: 'payload is required' }),
