@@ -139,7 +139,8 @@ describe('kubernetes (kustomize)', () => {
       expect(obj(c.securityContext).readOnlyRootFilesystem, name).toBe(true);
       expect(obj(obj(spec.strategy).rollingUpdate).maxUnavailable, name).toBe(0);
       const service = name.replace('vigil-', '');
-      if (['scheduler', 'reports', 'webhooks'].includes(service)) expect(spec.replicas, name).toBe(2);
+      // seed 002: one replica is a single point of failure; every service runs two in the cluster
+      expect(spec.replicas, `${name} (${service})`).toBe(2);
       // Secret values never appear in manifests: token-like variables come from a Secret reference.
       for (const e of list(c.env).map(obj)) {
         if (/TOKEN|SECRET_KEY|PASSWORD|SIGNING|CACHE_KEY|SMTP_URL|WEBHOOK_URL/.test(String(e.name))) {
@@ -152,7 +153,7 @@ describe('kubernetes (kustomize)', () => {
     const pdbs = kinds('PodDisruptionBudget').map(
       (p) => obj(obj(obj(p.spec).selector).matchLabels)['app.kubernetes.io/name'],
     );
-    for (const s of ['vigil-scheduler', 'vigil-reports', 'vigil-webhooks', 'nats']) expect(pdbs).toContain(s);
+    for (const s of [...VIGIL_SERVICES.map((v) => `vigil-${v}`), 'nats']) expect(pdbs).toContain(s);
     const monitors = kinds('ServiceMonitor').map((m) => obj(m.metadata).name);
     expect(monitors.sort()).toEqual(VIGIL_SERVICES.map((s) => `vigil-${s}`).sort());
 
