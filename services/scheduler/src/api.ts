@@ -32,6 +32,16 @@ export const RunQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1_000).optional(),
 });
 
+/**
+ * The contract writes the route `GET /api/runs?job=&status=&since=&limit=`: an empty parameter is one not given
+ * (its default), not a job named "" or a limit of 0. A non-empty bad value is still a 400.
+ */
+export function withoutEmptyParams(query: unknown): unknown {
+  if (query === undefined || query === null) return {};
+  if (typeof query !== 'object' || Array.isArray(query)) return query;
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+}
+
 const PauseBodySchema = z.object({ reason: z.string().optional() }).optional();
 
 /** The scheduler's API, transport-free: the HTTP routes and the NATS endpoints (CLI) both call it. */
@@ -76,7 +86,7 @@ export class SchedulerApi {
   }
 
   runs(query: unknown): ApiResult {
-    const parsed = RunQuerySchema.safeParse(query ?? {});
+    const parsed = RunQuerySchema.safeParse(withoutEmptyParams(query));
     if (!parsed.success) {
       return err(
         400,

@@ -72,7 +72,7 @@ export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, eve
     const s = prev ?? emptyJobState();
     const change = applyRunToJob(s, data.runId, verb, event.time);
     recovered = change.recovered;
-    previous = s.lastStatus;
+    previous = change.recoveredFrom;
     return change.state;
   });
   if (recovered) {

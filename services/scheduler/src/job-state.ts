@@ -5,7 +5,14 @@ export interface JobState {
   paused: boolean;
   pausedReason?: string;
   lastRunId?: string;
+  /** The newest finished run's status, whatever it was (a cancelled run included; a skipped one never ran). */
   lastStatus?: string;
+  /**
+   * The newest outcome that says something about the job's health: succeeded, failed, partial, missed or stuck.
+   * A cancelled run (replaced under `concurrency: replace`, or job.cancel) or a skipped one is no verdict, so it
+   * leaves this alone: failed → cancelled → succeeded is still a recovery from the failure.
+   */
+  lastOutcome?: string;
   lastRunAt?: string;
   lastSuccessAt?: string;
   /**
@@ -28,12 +35,27 @@ export interface JobStateChange {
   state: JobState;
   /** True when this success follows a failed, partial, missed or stuck run: publish job.recovered. */
   recovered: boolean;
+  /** With `recovered`: the bad outcome recovered from (failed, partial, missed or stuck). */
+  recoveredFrom?: string;
+}
+
+/** Outcomes that are no verdict on the job's health. */
+const NO_VERDICT = new Set(['cancelled', 'skipped']);
+
+/**
+ * The last health verdict in a state. States written before `lastOutcome` existed only have `lastStatus`, which
+ * is the verdict unless it was a cancelled run.
+ */
+function lastOutcomeOf(s: JobState): string | undefined {
+  if (s.lastOutcome !== undefined) return s.lastOutcome;
+  return s.lastStatus !== undefined && !NO_VERDICT.has(s.lastStatus) ? s.lastStatus : undefined;
 }
 
 /** Folds a run status change into the job's state. */
 export function applyRunToJob(prev: JobState, runId: string, status: string, at: string): JobStateChange {
   const state: JobState = { ...prev };
   let recovered = false;
+  let recoveredFrom: string | undefined;
   const active = prev.activeRunIds ?? (prev.currentRunId ? [prev.currentRunId] : []);
   if (status === 'requested' || status === 'started') {
     if (!active.includes(runId)) state.activeRunIds = [...active, runId].slice(-MAX_ACTIVE);
@@ -46,9 +68,14 @@ export function applyRunToJob(prev: JobState, runId: string, status: string, at:
   if (status === 'recovered') return { state, recovered };
   if (TERMINAL.has(status) || BAD.has(status)) {
     if (status === 'succeeded') {
-      recovered = prev.lastStatus !== undefined && BAD.has(prev.lastStatus);
+      const before = lastOutcomeOf(prev);
+      recovered = before !== undefined && BAD.has(before);
+      if (recovered) recoveredFrom = before;
       state.lastSuccessAt = at;
     }
+    // a cancelled or skipped run keeps the verdict before it (also one only a state from before `lastOutcome` holds)
+    const outcome = NO_VERDICT.has(status) ? lastOutcomeOf(prev) : status;
+    if (outcome !== undefined) state.lastOutcome = outcome;
     if (status !== 'skipped') {
       state.lastStatus = status;
       state.lastRunId = runId;
@@ -62,5 +89,5 @@ export function applyRunToJob(prev: JobState, runId: string, status: string, at:
       state.currentStatus = rest[0] === undefined ? undefined : 'requested';
     }
   }
-  return { state, recovered };
+  return recoveredFrom === undefined ? { state, recovered } : { state, recovered, recoveredFrom };
 }

@@ -59,6 +59,24 @@ export class JobSchedule {
     return after(hi);
   }
 
+  /**
+   * The longest gap between consecutive slots among the next `samples` after `fromMs` (a weekday job: the weekend),
+   * undefined for manual-only jobs: how long "no success yet" is normal.
+   */
+  longestGap(fromMs: number, samples = 16): number | undefined {
+    if (this.every) return this.every;
+    let prev = this.next(fromMs);
+    if (prev === undefined) return undefined;
+    let longest = 0;
+    for (let i = 0; i < samples; i++) {
+      const at = this.next(prev);
+      if (at === undefined) break;
+      longest = Math.max(longest, at - prev);
+      prev = at;
+    }
+    return longest || undefined;
+  }
+
   /** Slots in (fromMs, toMs], oldest first, at most `limit` of them (the newest ones when there are more). */
   between(fromMs: number, toMs: number, limit = 1_000): number[] {
     return this.span(fromMs, toMs, limit).slots;

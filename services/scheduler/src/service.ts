@@ -1,10 +1,12 @@
 import {
   type Clock,
+  type JobDefinition,
   loadJobsFile,
   openKv,
   packageVersion,
   runService,
   type ServiceHandle,
+  type VigilMetrics,
   vigilMetrics,
 } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
@@ -20,6 +22,7 @@ import { JobsSource } from './jobs-source.js';
 import { LiveMap } from './live-map.js';
 import { addSchedulerEndpoints } from './nats-endpoints.js';
 import type { RunRecord } from './run-record.js';
+import { JobSchedule } from './schedule.js';
 import { SlotDispatcher } from './slot-dispatcher.js';
 import { Ticker } from './ticker.js';
 import { startTriggerConsumer } from './triggers.js';
@@ -116,6 +119,8 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       const coveredTo = await ticker.catchUp(source.get().jobs);
       ticker.sync(source.get().jobs, coveredTo);
       source.onChange((file) => ticker.sync(file.jobs));
+      exportExpectedIntervals(ctx.metrics, source.get().jobs, rt.clock.now());
+      source.onChange((file) => exportExpectedIntervals(ctx.metrics, file.jobs, rt.clock.now()));
       if (config.VIGIL_JOBS_WATCH) source.watchFile();
       if (opts.handleSignals !== false) {
         const onHup = () => void source.reload('SIGHUP');
@@ -145,4 +150,17 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       });
     },
   });
+}
+
+/**
+ * vigil_job_expected_interval_seconds per scheduled job, so the "no recent success" alert waits as long as the
+ * job's own schedule says (a weekly job is not late after a day); manual-only and removed jobs have none.
+ */
+function exportExpectedIntervals(metrics: VigilMetrics | undefined, jobs: Record<string, JobDefinition>, now: number) {
+  if (!metrics) return;
+  metrics.jobExpectedInterval.reset();
+  for (const [name, def] of Object.entries(jobs)) {
+    const gap = new JobSchedule(def).longestGap(now);
+    if (gap !== undefined) metrics.jobExpectedInterval.set({ job: name }, gap / 1000);
+  }
 }

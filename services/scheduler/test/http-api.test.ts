@@ -94,6 +94,27 @@ describe('scheduler HTTP API', () => {
     expect((await h.api('GET', '/api/runs/nope')).status).toBe(404);
   });
 
+  it('GET /api/runs exactly as the contract writes it: an empty parameter means "not given"', async () => {
+    const r = await h.api('POST', '/api/jobs/anyone/trigger', { reason: 'empty params' });
+    expect(r.status).toBe(202);
+    await waitFor(async () => (await h.api('GET', `/api/runs/${r.body.runId}`)).status === 200);
+    const all = await h.api('GET', '/api/runs');
+    expect(all.status).toBe(200);
+    const empty = await h.api('GET', '/api/runs?job=&status=&since=&limit=');
+    expect(empty).toMatchObject({ status: 200, body: { runs: all.body.runs } });
+    expect(empty.body.runs.map((x: { runId: string }) => x.runId)).toContain(r.body.runId);
+    // one given, the others empty: only the given one filters
+    const one = await h.api('GET', '/api/runs?job=anyone&status=&since=&limit=');
+    expect(one.status).toBe(200);
+    expect(one.body.runs.length).toBeGreaterThan(0);
+    expect(one.body.runs.every((x: { job: string }) => x.job === 'anyone')).toBe(true);
+    // a non-empty bad value is still a clear 400
+    for (const bad of ['limit=0', 'limit=abc', 'since=yesterday', 'status=faild&job=']) {
+      const res = await h.api('GET', `/api/runs?${bad}`);
+      expect(res, bad).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
+    }
+  });
+
   it('409 while a forbid job runs, unless forced', async () => {
     const first = await h.api('POST', '/api/jobs/exclusive/trigger', { reason: 'one' });
     expect(first.status).toBe(202);

@@ -77,4 +77,22 @@ describe('job state', () => {
     expect(r.state.lastSuccessAt).toBe('t3');
     expect(applyRunToJob(r.state, 'c', 'succeeded', 't4').recovered).toBe(false);
   });
+
+  it('a cancelled or skipped run in between neither hides the failure nor counts as one', () => {
+    let s = emptyJobState();
+    s = applyRunToJob(s, 'a', 'failed', 't1').state;
+    s = applyRunToJob(s, 'b', 'cancelled', 't2').state;
+    s = applyRunToJob(s, 'x', 'skipped', 't3').state;
+    expect(s).toMatchObject({ lastStatus: 'cancelled', lastRunId: 'b', lastOutcome: 'failed' });
+    const r = applyRunToJob(s, 'c', 'succeeded', 't4');
+    expect(r).toMatchObject({ recovered: true, recoveredFrom: 'failed' });
+    expect(applyRunToJob(r.state, 'd', 'cancelled', 't5').state.lastOutcome).toBe('succeeded');
+    // only cancelled runs before: nothing to recover from
+    const c = applyRunToJob(applyRunToJob(emptyJobState(), 'e', 'cancelled', 't6').state, 'f', 'succeeded', 't7');
+    expect(c.recovered).toBe(false);
+    // a state stored before lastOutcome existed: its lastStatus is the verdict unless it was a cancel
+    const legacy = { paused: false, lastStatus: 'partial', lastRunId: 'g' };
+    const l = applyRunToJob(applyRunToJob(legacy, 'h', 'cancelled', 't8').state, 'i', 'succeeded', 't9');
+    expect(l).toMatchObject({ recovered: true, recoveredFrom: 'partial' });
+  });
 });

@@ -185,3 +185,18 @@ describe('slots over a long outage: bounded work, the older ones summed up', () 
     });
   });
 });
+
+describe('how long "no success yet" is normal for a job (vigil_job_expected_interval_seconds)', () => {
+  const from = at('2026-03-04T12:00:00Z'); // a Wednesday
+  const DAY = 86_400_000;
+  it('is the longest gap between slots: a day, a weekend for weekdays, a week, the every: period', () => {
+    expect(new JobSchedule({ schedule: '0 6 * * *', timezone: 'UTC' }).longestGap(from)).toBe(DAY);
+    expect(new JobSchedule({ schedule: '0 6 * * 1-5', timezone: 'UTC' }).longestGap(from)).toBe(3 * DAY);
+    expect(new JobSchedule({ schedule: '0 6 * * 1', timezone: 'UTC' }).longestGap(from)).toBe(7 * DAY);
+    expect(new JobSchedule({ every: 300_000 }).longestGap(from)).toBe(300_000);
+  });
+
+  it('is unknown for a manual-only job, so the alert never fires for it', () => {
+    expect(new JobSchedule({}).longestGap(from)).toBeUndefined();
+  });
+});

@@ -94,6 +94,9 @@ describe('scheduler watchdogs and history (real NATS, manual clock)', () => {
     const metrics = await h.api('GET', '/metrics');
     const seconds = Date.parse(tick.lastSuccessAt) / 1000;
     expect(metrics.body).toContain(`vigil_job_last_success_timestamp_seconds{job="tick"} ${seconds}`);
+    // and how long a success may take to come, from each job's schedule (tick: every minute, rep: daily)
+    expect(metrics.body).toContain('vigil_job_expected_interval_seconds{job="tick"} 60');
+    expect(metrics.body).toContain('vigil_job_expected_interval_seconds{job="rep"} 86400');
   });
 
   it('backup re-requests only the failed targets of a partial run', async () => {

@@ -22,6 +22,12 @@ function build(registry: Registry) {
       labelNames: ['job'] as const,
       registers: reg,
     }),
+    jobExpectedInterval: new Gauge({
+      name: 'vigil_job_expected_interval_seconds',
+      help: 'Longest gap between two scheduled slots of a job (absent for manual-only jobs): how long a success may take to come',
+      labelNames: ['job'] as const,
+      registers: reg,
+    }),
     eventsPublishedTotal: new Counter({
       name: 'vigil_events_published_total',
       help: 'Events published to NATS',
