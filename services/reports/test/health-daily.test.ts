@@ -140,6 +140,21 @@ describe('health.daily analysis', () => {
     expect(recommend(report).severity).toBe('INFO');
     expect(report.coverage).toBe(1);
   });
+
+  it('a DLQ that could not be read is reported as unknown with a WARNING, never as empty', () => {
+    const report = analyseHealth({
+      now: Date.parse('2026-11-24T08:00:00Z'),
+      windowMs: 24 * H,
+      runs: [],
+      jobs: [],
+      openBreakers: [],
+      dlqDepth: undefined,
+      secrets: [],
+    });
+    const { severity, recommendations } = recommend(report);
+    expect(severity).toBe('WARNING');
+    expect(recommendations.join('\n')).toContain('dead-letter queue (VIGIL_DLQ) could not be read');
+  });
 });
 
 describe('health.daily in the runner', () => {

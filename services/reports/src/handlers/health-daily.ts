@@ -30,7 +30,10 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
       }
       const [allRuns, dlqDepth, secrets, { components, openBreakers }] = await Promise.all([
         sources.runs(),
-        sources.dlqDepth().catch(() => -1),
+        sources.dlqDepth().catch((err: unknown) => {
+          ctx.log.warn({ error: (err as Error).message }, 'DLQ depth unavailable for the health report');
+          return undefined;
+        }),
         sources.secretHealth(secretNamesOf(defs)),
         sources.services(),
       ]);
@@ -45,7 +48,7 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
         jobs: defs,
         targetsOf,
         openBreakers,
-        dlqDepth: Math.max(0, dlqDepth),
+        dlqDepth,
         secrets,
         components,
       });

@@ -25,7 +25,8 @@ export interface HealthInput {
   /** Resolved target lists for jobs whose targets live in a secret. */
   targetsOf?: Record<string, string[]>;
   openBreakers: { service: string; name: string }[];
-  dlqDepth: number;
+  /** Messages in VIGIL_DLQ; undefined when it could not be read (never reported as 0). */
+  dlqDepth: number | undefined;
   secrets: SecretHealth[];
   /** Seed 003: "validates system component health (DB, Redis, etc.)". */
   components?: ComponentHealth[];
@@ -58,7 +59,8 @@ export interface HealthReport {
   successRate: number;
   mttrMinutes?: number;
   openBreakers: { service: string; name: string }[];
-  dlqDepth: number;
+  /** Messages in VIGIL_DLQ; undefined when it could not be read (never reported as 0). */
+  dlqDepth: number | undefined;
   staleSecrets: SecretHealth[];
   /** Services not ready (or not running) when the report was made. */
   unhealthyComponents: ComponentHealth[];

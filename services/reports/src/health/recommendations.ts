@@ -70,7 +70,12 @@ export function recommend(report: HealthReport): { severity: HealthSeverity; rec
       `breaker ${b.service}/${b.name} is open: its dependency is failing — calls are skipped until it recovers`,
     );
   }
-  if (report.dlqDepth > 0) {
+  if (report.dlqDepth === undefined) {
+    raise('WARNING');
+    recs.push(
+      'the dead-letter queue (VIGIL_DLQ) could not be read, so failed messages may be waiting unseen — check NATS and run `vigil dlq list`',
+    );
+  } else if (report.dlqDepth > 0) {
     raise('WARNING');
     recs.push(
       `${report.dlqDepth} message(s) in the dead-letter queue — inspect with \`vigil dlq list\`, replay with \`vigil dlq replay <seq>\``,
@@ -106,7 +111,7 @@ export function formatHealth(report: HealthReport, recommendations: string[]): s
   const lines = [
     `Vigil daily health ${report.from} .. ${report.to}`,
     `coverage ${pct(report.coverage)} · success rate ${pct(report.successRate)}${report.mttrMinutes !== undefined ? ` · mean time to recover ${report.mttrMinutes.toFixed(1)} min` : ''}`,
-    `open breakers ${report.openBreakers.length} · DLQ depth ${report.dlqDepth} · stale secrets ${report.staleSecrets.length} · services not ready ${report.unhealthyComponents.length}`,
+    `open breakers ${report.openBreakers.length} · DLQ depth ${report.dlqDepth ?? 'unknown'} · stale secrets ${report.staleSecrets.length} · services not ready ${report.unhealthyComponents.length}`,
     '',
     ...report.jobs.map(
       (j) =>
