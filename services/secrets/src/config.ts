@@ -1,4 +1,4 @@
-import { baseEnvSchema, durationSchema, httpPortSchema, parseDuration } from '@vigil/shared';
+import { baseEnvSchema, durationSchema, httpPortSchema, parseDuration, redisUrlSchema } from '@vigil/shared';
 import { z } from 'zod';
 
 const DEFAULT_TTL_MS = 3_600_000;
@@ -39,7 +39,7 @@ const cacheKeySchema = z
 /** The secrets service's environment (contract §3 plus the service's own tuning knobs). */
 export const secretsConfigSchema = baseEnvSchema.extend({
   HTTP_PORT: httpPortSchema(8083),
-  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
   SECRETS_PROVIDER: z.enum(['aws', 'file', 'env']).optional(),
   SECRETS_FILE: z.string().min(1).default('./secrets.json'),
   SECRET_NAMES: z.string().optional(),

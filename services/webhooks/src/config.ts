@@ -1,4 +1,4 @@
-import { baseEnvSchema, booleanSchema, durationSchema, httpPortSchema } from '@vigil/shared';
+import { baseEnvSchema, booleanSchema, durationSchema, httpPortSchema, redisUrlSchema } from '@vigil/shared';
 import { z } from 'zod';
 
 export const DEFAULT_PORT = 8084;
@@ -11,7 +11,7 @@ const whsec = z
 /** The environment of the webhooks service (contract §3, plus tuning knobs with safe defaults). */
 export const webhooksConfigSchema = baseEnvSchema.extend({
   HTTP_PORT: httpPortSchema(DEFAULT_PORT),
-  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
   VIGIL_API_TOKEN: z.string().min(1).optional(),
   WEBHOOKS_SIGNING_SECRET: whsec,
   WEBHOOKS_ALLOW_PRIVATE: booleanSchema(false),

@@ -7,5 +7,8 @@ export {
   envListSchema,
   httpPortSchema,
   LOG_LEVELS,
+  natsCredsSchema,
+  natsUrlSchema,
+  redisUrlSchema,
   type BaseEnv,
 } from './schemas.js';

@@ -5,7 +5,7 @@ import { DEFAULT_RETRIES, DEFAULT_TIMEZONE, optionsKeyFor } from './defaults.js'
 import { formatPath, locate } from './locate.js';
 import { jobSchema, type RawJob } from './schema.js';
 import type { JobDefinition, JobsFile, JobsFileProblem } from './types.js';
-import { isValidTimezone, jobNameProblem, jobRuleProblems } from './validate.js';
+import { type CheckedJob, isValidTimezone, jobNameProblem, jobRuleProblems } from './validate.js';
 
 type PathKey = string | number;
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
@@ -48,6 +48,62 @@ function duplicateKeyProblems(doc: Document, counter: LineCounter): JobsFileProb
     },
   });
   return out;
+}
+
+/** The job with `handler` optional: what is left of a job once its badly shaped parts are cut away. */
+const partialJobSchema = jobSchema.partial();
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The value at `path`, or undefined. */
+function valueAt(root: unknown, path: readonly PathKey[]): unknown {
+  let node = root;
+  for (const k of path)
+    node = isRecord(node) || Array.isArray(node) ? (node as Record<PathKey, unknown>)[k] : undefined;
+  return node;
+}
+
+/**
+ * The mapping entry to cut for an issue at `path`: the value itself, or when it is not there (a required key that
+ * is missing) or sits in a list, the nearest enclosing mapping entry. Undefined when that would be the job itself.
+ */
+function entryToCut(root: Record<string, unknown>, path: readonly PathKey[]): PathKey[] | undefined {
+  for (let end = path.length; end > 0; end--) {
+    const parent = valueAt(root, path.slice(0, end - 1));
+    if (isRecord(parent) && Object.hasOwn(parent, String(path[end - 1]))) return path.slice(0, end);
+  }
+  return undefined;
+}
+
+/**
+ * The well-shaped part of a job that failed its shape check: every part zod complains about is cut away (a
+ * whole entry when a required key inside it is missing) until the rest passes. The rules then run on what is
+ * left, so one unknown key or bad duration does not hide the job's unknown handler or bad cron. Undefined when
+ * the job is not a mapping at all.
+ */
+function wellShapedPart(value: unknown): CheckedJob | undefined {
+  if (!isRecord(value)) return undefined;
+  const copy = structuredClone(value);
+  // each round cuts at least one entry, so this ends; the bound is only a guard
+  for (let round = 0; round < 1_000; round++) {
+    const parsed = partialJobSchema.safeParse(copy);
+    if (parsed.success) return parsed.data;
+    const targets: PathKey[][] = [];
+    for (const issue of parsed.error.issues as unknown as Issue[]) {
+      const path = issue.path as PathKey[];
+      const paths = issue.code === 'unrecognized_keys' && issue.keys ? issue.keys.map((k) => [...path, k]) : [path];
+      for (const p of paths) {
+        const target = entryToCut(copy, p);
+        if (target) targets.push(target);
+      }
+    }
+    if (targets.length === 0) return undefined;
+    for (const target of targets) {
+      const parent = valueAt(copy, target.slice(0, -1));
+      if (isRecord(parent)) delete parent[String(target[target.length - 1])];
+    }
+  }
+  return undefined;
 }
 
 /** The document as plain data, or why it cannot be resolved (e.g. an alias expansion over the limit). */
@@ -149,13 +205,22 @@ export function parseJobsFile(text: string, fileName = 'jobs.yaml'): JobsFile {
           const nameProblem = jobNameProblem(name);
           if (nameProblem) add(['jobs', name], nameProblem, true);
           const parsed = jobSchema.safeParse(value ?? {});
-          if (!parsed.success) {
-            addIssues(['jobs', name], parsed.error.issues as unknown as Issue[]);
+          if (parsed.success) {
+            const rules = jobRuleProblems(name, parsed.data, timezone);
+            for (const r of rules) add(r.path, r.message, r.atKey);
+            if (!nameProblem && rules.length === 0) jobs[name] = toDefinition(name, parsed.data, timezone);
             continue;
           }
-          const rules = jobRuleProblems(name, parsed.data, timezone);
-          for (const r of rules) add(r.path, r.message, r.atKey);
-          if (!nameProblem && rules.length === 0) jobs[name] = toDefinition(name, parsed.data, timezone);
+          // a bad shape must not hide the job's other errors: check the rules on its well-shaped part too
+          addIssues(['jobs', name], parsed.error.issues as unknown as Issue[]);
+          const part = wellShapedPart(value ?? {});
+          if (part === undefined) continue;
+          const given = new Set(
+            Object.entries((value ?? {}) as Record<string, unknown>)
+              .filter(([, v]) => v !== undefined && v !== null)
+              .map(([k]) => k),
+          );
+          for (const r of jobRuleProblems(name, part, timezone, given)) add(r.path, r.message, r.atKey);
         }
       }
     }

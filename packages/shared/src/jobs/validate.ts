@@ -42,8 +42,23 @@ export function jobNameProblem(name: string): string | undefined {
     : `job name "${name}" must match ${JOB_NAME_PATTERN} (lowercase letters, digits, "-" and "_")`;
 }
 
-/** Rules zod shapes cannot say: one schedule kind, a real cron and zone, the handler and its option block. */
-export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string): RuleProblem[] {
+/**
+ * A job to check: its well-shaped fields. A job whose shape is wrong in places is checked with those fields
+ * left out (the shape errors are reported on their own), so `handler` may be missing.
+ */
+export type CheckedJob = Omit<RawJob, 'handler'> & { handler?: string };
+
+/**
+ * Rules zod shapes cannot say: one schedule kind, a real cron and zone, the handler and its option block.
+ * `given` names the keys written in the file, including ones left out of `job` for a bad shape (a malformed
+ * `http:` block is still a block: no "needs an `http` block" on top of its own errors). Defaults to `job`'s keys.
+ */
+export function jobRuleProblems(
+  name: string,
+  job: CheckedJob,
+  fileTimezone: string,
+  given: ReadonlySet<string> = new Set(Object.keys(job).filter((k) => job[k as keyof CheckedJob] !== undefined)),
+): RuleProblem[] {
   const at = (...p: (string | number)[]) => ['jobs', name, ...p];
   const out: RuleProblem[] = [];
   const tz = job.timezone ?? fileTimezone;
@@ -53,7 +68,7 @@ export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string)
       message: `unknown time zone "${job.timezone}" (use an IANA name such as Europe/Berlin)`,
     });
   }
-  if (job.schedule !== undefined && job.every !== undefined) {
+  if (given.has('schedule') && given.has('every')) {
     out.push({ path: at('every'), message: 'give either `schedule` (cron) or `every`, not both' });
   }
   if (job.schedule !== undefined) {
@@ -65,23 +80,26 @@ export function jobRuleProblems(name: string, job: RawJob, fileTimezone: string)
     out.push({ path: at('every'), message: '`every` must be a whole number of seconds, at least 1s' });
   }
   const handler = job.handler;
-  const known = (HANDLERS as readonly string[]).includes(handler) || /^module:.+/.test(handler);
-  if (!known) {
-    out.push({
-      path: at('handler'),
-      message: `unknown handler "${handler}" (use http | command | module:<path> | report.daily | health.daily)`,
-    });
-  }
-  const own = optionsKeyFor(handler);
-  for (const key of OPTION_KEYS) {
-    if (key !== own && job[key] !== undefined) {
-      out.push({ path: at(key), atKey: true, message: `\`${key}\` options given but the handler is "${handler}"` });
+  // no usable handler: its own shape error is reported; the handler rules need one
+  if (handler !== undefined) {
+    const known = (HANDLERS as readonly string[]).includes(handler) || /^module:.+/.test(handler);
+    if (!known) {
+      out.push({
+        path: at('handler'),
+        message: `unknown handler "${handler}" (use http | command | module:<path> | report.daily | health.daily)`,
+      });
     }
+    const own = optionsKeyFor(handler);
+    for (const key of OPTION_KEYS) {
+      if (key !== own && given.has(key)) {
+        out.push({ path: at(key), atKey: true, message: `\`${key}\` options given but the handler is "${handler}"` });
+      }
+    }
+    if (handler === 'http' && !given.has('http'))
+      out.push({ path: at('handler'), message: 'handler http needs an `http: { url }` block' });
+    if (handler === 'command' && !given.has('command'))
+      out.push({ path: at('handler'), message: 'handler command needs a `command: { run }` block' });
   }
-  if (handler === 'http' && job.http === undefined)
-    out.push({ path: at('handler'), message: 'handler http needs an `http: { url }` block' });
-  if (handler === 'command' && job.command === undefined)
-    out.push({ path: at('handler'), message: 'handler command needs a `command: { run }` block' });
   // Every duration is bounded; deadlines must also be positive (0 would fire the moment a run is requested:
   // every run missed, stuck or backed up at once).
   const durations: [value: number | undefined, path: string[], deadline: boolean][] = [
