@@ -1,13 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, connect, credsAuthenticator, JSONCodec, type NatsConnection } from 'nats';
+import { ErrorCode, natsCredsSchema, natsUrlSchema } from '@vigil/shared';
 import type { CliEnv } from './config.js';
-import { CliError } from './errors.js';
+import { CliError, EXIT } from './errors.js';
 
 const jc = JSONCodec();
 export const CONNECT_TIMEOUT_MS = 3_000;
 
 /** One connection attempt per server, bounded: a CLI must say "unreachable" quickly, never hang. */
 export async function connectCli(env: CliEnv): Promise<NatsConnection> {
+  // The services' own rules (exit 78 there): a usage error here, named, before nats.js throws something cryptic.
+  for (const [name, schema, value] of [
+    ['NATS_URL', natsUrlSchema, env.natsUrl],
+    ['NATS_CREDS', natsCredsSchema, env.creds],
+  ] as const) {
+    const bad = value === undefined ? undefined : schema.safeParse(value).error?.issues[0];
+    if (bad) throw new CliError(`${name}: ${bad.message}`, EXIT.USAGE, ErrorCode.CONFIG);
+  }
   const servers = env.natsUrl
     .split(',')
     .map((s) => s.trim())

@@ -220,4 +220,15 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(r).toBe(1);
     expect(Date.now() - started).toBeLessThan(4_000);
   });
+
+  it('a malformed NATS_URL or a missing NATS_CREDS file: a usage error naming the variable (exit 2)', async () => {
+    const errs: string[] = [];
+    const io = { out: () => {}, err: (t: string) => void errs.push(t) };
+    expect(await main(['jobs'], { env: { natsUrl: 'http://nats.internal:4222', userName: 'x' }, io })).toBe(2);
+    expect(
+      await main(['jobs'], { env: { natsUrl: 'nats://127.0.0.1:1', creds: '/no/such.creds', userName: 'x' }, io }),
+    ).toBe(2);
+    expect(errs[0]).toMatch(/^vigil: NATS_URL: .*http:\/\/nats\.internal:4222/);
+    expect(errs[1]).toMatch(/^vigil: NATS_CREDS: .*\/no\/such\.creds/);
+  });
 });
