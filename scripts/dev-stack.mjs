@@ -495,6 +495,9 @@ const signing = devValue(
   'webhooks-signing-secret',
   () => `whsec_${randomBytes(24).toString('base64')}`,
 );
+// The secrets service keeps sealed last-known-good copies in Redis with it: a restart during a provider outage
+// still has values to serve (seed 000). Kept across restarts, or the copies from the last run could not be opened.
+const cacheKey = devValue('SECRETS_CACHE_KEY', 'secrets-cache-key', () => randomBytes(32).toString('base64'));
 if (!/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(signing.value)) {
   say(
     `WEBHOOKS_SIGNING_SECRET (${signing.fromEnv ? 'environment' : '.vigil/webhooks-signing-secret'}) is not ` +
@@ -537,6 +540,7 @@ const common = {
   ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'ops@vigil.localhost',
   WEBHOOKS_ALLOW_PRIVATE: process.env.WEBHOOKS_ALLOW_PRIVATE ?? 'true',
   WEBHOOKS_SIGNING_SECRET: signing.value,
+  SECRETS_CACHE_KEY: cacheKey.value,
   // Re-run lines in the emails: in a checkout the CLI is `npx vigil` (the image has `vigil` on its PATH).
   ALERT_CLI: process.env.ALERT_CLI ?? 'npx vigil',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

@@ -14,6 +14,7 @@ export interface LkgLogger {
  */
 export class LastKnownGoodStore implements LastKnownGood {
   private redisDownLogged = false;
+  private everReady = false;
   /** Sealed records not yet written because Redis was unreachable: written when it is back. */
   private readonly pending = new Map<string, string>();
 
@@ -22,10 +23,20 @@ export class LastKnownGoodStore implements LastKnownGood {
     private readonly key: CacheKey,
     private readonly opts: { maxStaleMs: number; logger: LkgLogger; readyWaitMs?: number },
   ) {
-    redis.on('ready', () => void this.flush());
+    redis.on('ready', () => {
+      this.everReady = true;
+      void this.flush();
+    });
   }
 
   private async write(name: string, record: string): Promise<void> {
+    if (this.redis.status === 'connecting' || this.redis.status === 'connect' || this.redis.status === 'wait') {
+      // Still opening (the first warm runs at start): kept for the 'ready' flush, no "Redis unavailable" noise.
+      if (!this.everReady) {
+        this.pending.set(name, record);
+        return;
+      }
+    }
     try {
       // Older than the maximum stale age it could never be served, so Redis may forget it.
       await this.redis.set(LKG_KEY_PREFIX + name, record, 'PX', Math.max(1000, this.opts.maxStaleMs));
