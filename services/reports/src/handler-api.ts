@@ -39,12 +39,18 @@ export interface HandlerContext<O = Record<string, unknown>> {
 }
 
 export interface TargetOutcome {
+  /** Non-empty. */
   target: string;
   ok: boolean;
   error?: unknown;
   details?: Record<string, unknown>;
 }
 
+/**
+ * What `run` may resolve to (or nothing: succeeded). Checked once per run: any other field, an unknown status,
+ * a target without a name or a boolean `ok`, or `details` that are not a JSON object fail the run with class
+ * `validation` (VIGIL_E_HANDLER_RESULT_INVALID). Stats, failures and the run's error are computed by the runner.
+ */
 export interface HandlerResult {
   /** Usually derived from `targets`: all ok -> succeeded, some -> partial, none -> failed. */
   status?: 'succeeded' | 'partial' | 'failed';

@@ -1,8 +1,15 @@
-import { ErrorCode, type EventErrorInfo, PermanentError, toErrorInfo as sharedErrorInfo } from '@vigil/shared';
+import {
+  ErrorCode,
+  type EventErrorInfo,
+  PermanentError,
+  toErrorInfo as sharedErrorInfo,
+  ValidationError,
+} from '@vigil/shared';
+import type { HandlerResult } from '../handler-api.js';
+import { handlerResultProblem } from './handler-result.js';
 
 type ErrorInfo = EventErrorInfo;
 const toErrorInfo = (err: unknown): ErrorInfo => sharedErrorInfo(err) as ErrorInfo;
-import type { HandlerResult } from '../handler-api.js';
 
 export type TerminalStatus = 'succeeded' | 'partial' | 'failed';
 
@@ -37,12 +44,21 @@ function notReported(target: string): ErrorInfo {
  * per-target outcomes must report every planned target: one it leaves out was silently skipped (seed 003's
  * missing company reports), so it is a failure of that target, and a backup run covers it. A handler that
  * reports no per-target outcomes ran the job as a whole: its success covers every planned target.
+ *
+ * A result that is not a valid outcome (a `module:` handler is plain JavaScript: `{ status: 'ok' }`,
+ * `{ details: 'x' }`...) fails the run with class `validation` and a message naming the mistake, instead of
+ * becoming an event outside the contract (the runner publishes without a schema parse). Not retried: the same
+ * code returns the same shape.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: handlers may return nothing
-export function outcomeOf(result: HandlerResult | undefined | void, plannedTargets: string[]): RunOutcome {
-  // The common case of a job without targets whose handler returned nothing: no arrays, no sets.
-  if (!result && plannedTargets.length === 0) return { status: 'succeeded' };
-  const r = result ?? {};
+export function outcomeOf(result: unknown, plannedTargets: string[]): RunOutcome {
+  // The common case of a job without targets whose handler returned nothing: no arrays, no sets, no checks.
+  const nothing = result === undefined || result === null;
+  if (nothing && plannedTargets.length === 0) return { status: 'succeeded' };
+  if (!nothing) {
+    const problem = handlerResultProblem(result);
+    if (problem !== undefined) return failedOutcome(invalidResult(problem), plannedTargets);
+  }
+  const r = (result ?? {}) as HandlerResult;
   if (!r.targets) {
     const status = r.status ?? 'succeeded';
     const out: RunOutcome = { status };
@@ -54,6 +70,8 @@ export function outcomeOf(result: HandlerResult | undefined | void, plannedTarge
           : { targets: n, succeeded: 0, failed: 0, skipped: n };
     }
     if (r.details) out.details = r.details;
+    // An alert must say something: the handler said "failed" without throwing or naming a target.
+    if (status === 'failed') out.error = withoutStack(toErrorInfo(reportedFailure()));
     return out;
   }
   const outcomes = r.targets;
@@ -83,6 +101,17 @@ export function outcomeOf(result: HandlerResult | undefined | void, plannedTarge
   }
   if (r.details) out.details = r.details;
   return out;
+}
+
+function reportedFailure(): PermanentError {
+  return new PermanentError('the handler returned status "failed" without an error (throw one to say why)', {
+    code: ErrorCode.HANDLER_FAILED,
+  });
+}
+
+/** A handler's result that is not a valid outcome, as the run's error. */
+function invalidResult(problem: string): ValidationError {
+  return new ValidationError(problem, { code: ErrorCode.HANDLER_RESULT_INVALID });
 }
 
 /** An outcome that says no more than its status (no stats, failures, error or details). */
