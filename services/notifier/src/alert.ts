@@ -15,6 +15,8 @@ export type AlertKind =
   | 'secrets-recovered'
   | 'webhook-dead'
   | 'breaker-opened'
+  | 'service-down'
+  | 'service-recovered'
   | 'message';
 
 export type ErrorClassName = 'validation' | 'transient' | 'permanent' | 'unexpected';
@@ -87,6 +89,8 @@ export interface Alert {
   recovery?: { downForSeconds: number };
   /** webhook.dead: how the delivery ended (attempts made, last HTTP status when there was an answer). */
   delivery?: { attempts?: number; status?: number };
+  /** service-down / service-recovered (the watchdog): the Vigil service that stopped answering. */
+  service?: string;
   /** notify.send recipients, used instead of the cascade. */
   recipients?: string[];
   /** Second half of the group key: the error type, or what stands in for it. */

@@ -41,6 +41,17 @@ export const notifierEnvSchema = baseEnvSchema.extend({
   ALERT_RECIPIENTS_SECRET: z.string().min(1).default('job_failure_recipients'),
   /** Events older than this when first seen (a notifier that was down for days) are logged, not emailed. */
   ALERT_MAX_AGE: durationSchema.default(86_400_000),
+  /**
+   * The service watchdog: a Vigil service seen answering once, then with no instance answering for this long, gets
+   * one CRITICAL alert (and one resolved notice when it answers again). `0` or `off` turns it off.
+   */
+  WATCHDOG_DOWN_AFTER: z
+    .preprocess((v) => (typeof v === 'string' && /^\s*(off|false|no|none)\s*$/i.test(v) ? 0 : v), durationSchema)
+    .refine(
+      (ms) => ms === 0 || (ms >= 10_000 && ms <= 86_400_000),
+      'must be 0 or off (no watchdog), or a duration from 10s to 24h, e.g. 2m',
+    )
+    .default(120_000),
   SMTP_TIMEOUT: durationSchema.default(10_000),
   SMTP_BREAKER_RESET: durationSchema.default(30_000),
 });

@@ -120,6 +120,68 @@ export function webhookExhausted(alert: Alert): boolean {
   return attempts > 1 && !refused;
 }
 
+/** What a Vigil service being down stops, and what happens when it is back (watchdog alerts). */
+interface ServiceNotes {
+  /** Its containers in deploy/docker-compose.yml. */
+  compose: string;
+  whileDown: string;
+  /** What happens once it answers again (after "When it is back, " or "Now that it is back, "). */
+  whenBack: string;
+}
+
+const SERVICE_NOTES: Record<string, ServiceNotes> = {
+  scheduler: {
+    compose: 'scheduler-1 scheduler-2',
+    whileDown:
+      'While it is down, scheduled jobs are not being requested: nothing runs on schedule, and no `job.missed` or `job.stuck` alert is raised (the scheduler raises them). Manual triggers published with `vigil trigger` wait in the stream; its HTTP API (`/api/…`) does not answer.',
+    whenBack:
+      'catch-up runs missed slots: each job with a `catchUp` window runs its newest missed slot once; the other missed slots are reported as `job.missed` (re-run what is still needed).',
+  },
+  reports: {
+    compose: 'reports-1 reports-2',
+    whileDown:
+      'While no runner is up, no job runs: requested runs wait in the work queue, the scheduler reports each one not started within its `startDeadline` as `job.missed`, and runs that were running are taken over by the next runner after `RUNNER_ACK_WAIT`.',
+    whenBack:
+      'the queued runs start by themselves (a missed one then sends its ✅ RESOLVED): give them a chance before re-running anything.',
+  },
+  secrets: {
+    compose: 'secrets',
+    whileDown:
+      'While it is down, `secrets.get` is not answered: jobs and the webhooks service use only the values their processes already hold, a job that needs a secret it has not fetched before fails, and no secrets refresh or `secrets.*` alert happens. Alert recipients kept in a secret the notifier has not read yet fall back to `ADMIN_EMAIL` / `DEV_EMAIL_ADDRESSES`.',
+    whenBack: 'jobs get their secrets again: re-run the runs that failed meanwhile with secret errors.',
+  },
+  webhooks: {
+    compose: 'webhooks',
+    whileDown:
+      'While it is down, outbound webhooks (`webhook.send`) wait in the `VIGIL_WEBHOOKS` stream and nothing is delivered; the Slack-compatible copy or fallback of alerts (`ALERT_WEBHOOK_URL`) goes through it too, so alerts reach only email meanwhile. Its HTTP API does not answer.',
+    whenBack:
+      'the queued webhooks are delivered; those older than `WEBHOOKS_MAX_AGE` by then are dead (`vigil dlq list`, `vigil dlq replay <seq>`).',
+  },
+};
+
+function serviceDownActions(service: string): string[] {
+  const notes = SERVICE_NOTES[service];
+  const compose = notes?.compose ?? service;
+  return [
+    `Check the ${service} containers or pods and restart them: \`docker compose ps -a ${compose}\`, or \`kubectl get pods -l app.kubernetes.io/name=vigil-${service}\`.`,
+    `Read the logs of the instances that stopped: \`docker compose logs --tail 200 ${compose}\`, or \`kubectl logs deploy/vigil-${service} --previous\` (exit code 78: a missing or malformed variable; also look for out-of-memory kills and NATS connection errors).`,
+    service === 'scheduler'
+      ? '`vigil health` needs a scheduler to answer: ask the services directly with `nats req vigil.health.scheduler ""` (or `nats micro ls`).'
+      : '`vigil health` (or `GET /api/system/health` on the scheduler) shows which services answer and why one is not ready.',
+    ...(notes ? [notes.whileDown, `When it is back, ${notes.whenBack}`] : []),
+    `A ✅ RESOLVED email follows when an instance answers again. If ${service} was removed on purpose, stop watching it: \`nats kv del vigil_notified watchdog_${service}\`.`,
+  ];
+}
+
+function serviceRecoveredActions(service: string): string[] {
+  const notes = SERVICE_NOTES[service];
+  const compose = notes?.compose ?? service;
+  return [
+    `Nothing to do for ${service} itself. Find out why it stopped: the logs of the instances that went away (\`docker compose logs ${compose}\`, \`kubectl logs deploy/vigil-${service} --previous\`).`,
+    ...(notes ? [`Now that it is back, ${notes.whenBack}`] : []),
+  ];
+}
+
 /** What a human should do first, chosen by the kind of alert and the class and type of its error. */
 export function recommendedActions(alert: Alert): string[] {
   const scope = alert.job ?? alert.scope;
@@ -200,6 +262,10 @@ export function recommendedActions(alert: Alert): string[] {
         `Calls to a dependency of ${scope} are failing repeatedly; they are short-circuited until the breaker half-opens.`,
         "Check the dependency's status page and connectivity; the breaker closes by itself after a successful probe.",
       ];
+    case 'service-down':
+      return serviceDownActions(alert.service ?? scope);
+    case 'service-recovered':
+      return serviceRecoveredActions(alert.service ?? scope);
     case 'message':
       return alert.sample ? ['This is a test: if you can read it, email alerts reach you. Nothing to do.'] : [];
     default: {

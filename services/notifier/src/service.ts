@@ -19,6 +19,7 @@ import { Redrive } from './redrive.js';
 import { createSmtpChannel, smtpSendBudgetMs } from './smtp-channel.js';
 import { smtpCheck } from './smtp-check.js';
 import { durableName, maxDeliverFor, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
+import { Watchdog, type WatchdogRound, watchdogInterval } from './watchdog.js';
 
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
@@ -29,6 +30,11 @@ export interface StartNotifierOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
   handleSignals?: boolean;
+  /**
+   * The service watchdog's timing (tests): the round interval (default a quarter of WATCHDOG_DOWN_AFTER, at most
+   * 30 s), how long a round waits for health answers (2 s), and a callback after each round.
+   */
+  watchdog?: { intervalMs?: number; probeTimeoutMs?: number; onRound?: (round: WatchdogRound) => void };
 }
 
 /** Starts the notifier: consumers for every alerting subject, email with a webhook fallback, grouping in KV. */
@@ -46,7 +52,8 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
       const metrics = vigilMetrics(rt.registry);
       const now = () => rt.clock.now();
 
-      const dedupe = new DedupeStore(await rt.bus.openKv(DEDUPE_BUCKET, { ttlMs: 7 * DAY }), now);
+      const dedupeKv = await rt.bus.openKv(DEDUPE_BUCKET, { ttlMs: 7 * DAY });
+      const dedupe = new DedupeStore(dedupeKv, now);
       const grouping = cfg.ALERT_GROUP_INTERVAL > 0;
       const groups = grouping
         ? new GroupStore(await rt.bus.openKv(GROUPS_BUCKET, { ttlMs: Math.max(DAY, 3 * cfg.ALERT_GROUP_INTERVAL) }))
@@ -152,6 +159,30 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         rt.onShutdown(() => followUps.stop());
       }
       rt.addCheck('smtp', () => smtpCheck(smtp.status(), cfg.ALERT_WEBHOOK_URL !== undefined));
+
+      if (cfg.WATCHDOG_DOWN_AFTER > 0) {
+        const intervalMs = opts.watchdog?.intervalMs ?? watchdogInterval(cfg.WATCHDOG_DOWN_AFTER);
+        const watchdog = new Watchdog({
+          nc: rt.nc,
+          kv: dedupeKv,
+          dedupe,
+          dispatcher,
+          clock: rt.clock,
+          logger: rt.log.child({ component: 'watchdog' }),
+          self: rt.name,
+          downAfterMs: cfg.WATCHDOG_DOWN_AFTER,
+          intervalMs,
+          probeTimeoutMs: opts.watchdog?.probeTimeoutMs,
+          onRound: opts.watchdog?.onRound,
+        });
+        watchdog.start();
+        // no new round once shutdown begins; the one running is awaited
+        rt.signal.addEventListener('abort', () => void watchdog.stop(), { once: true });
+        rt.onShutdown(() => watchdog.stop());
+        rt.phase(`watchdog on (down after ${cfg.WATCHDOG_DOWN_AFTER} ms, every ${intervalMs} ms)`);
+      } else {
+        rt.phase('watchdog off (WATCHDOG_DOWN_AFTER=0)');
+      }
     },
   });
 }

@@ -1,6 +1,7 @@
 import { type Clock, createLogger, EventBus } from '@vigil/shared';
 import {
   collectEvents,
+  type EventCollector,
   waitFor,
   type SmtpSink,
   startNats,
@@ -8,7 +9,7 @@ import {
   type TestServer,
 } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
-import { startNotifierService } from '../../src/service.js';
+import { type StartNotifierOptions, startNotifierService } from '../../src/service.js';
 
 export interface Harness {
   nats: TestServer;
@@ -23,7 +24,11 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, clock?: Clock): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  clock?: Clock,
+  extra: Pick<StartNotifierOptions, 'watchdog'> = {},
+): Promise<Harness> {
   const nats = await startNats();
   const sink = await startSmtpSink();
   const notifier = await startNotifierService({
@@ -39,6 +44,7 @@ export async function startHarness(env: Record<string, string> = {}, clock?: Clo
     },
     clock,
     handleSignals: false,
+    ...extra,
   });
   const nc = await connect({ servers: nats.url });
   const bus = new EventBus(nc, { service: 'test', logger: createLogger({ service: 'test', level: 'silent' }) });

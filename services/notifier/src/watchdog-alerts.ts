@@ -1,0 +1,80 @@
+import type { Alert } from './alert.js';
+import { formatDuration, formatTime } from './render-email.js';
+import type { WatchRecord } from './watchdog-state.js';
+
+/** A duration for a headline: "45 s", "2 min", "3 h 5 min" (the facts carry the exact times). */
+export function roughDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s} s`;
+  const min = Math.floor(s / 60);
+  if (min < 120) return `${min} min`;
+  const h = Math.floor(min / 60);
+  return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The CRITICAL alert of an outage (`rec.down` set): no instance of the service has answered its health request
+ * since `rec.down.since`. `now`: when it is sent (a retried alert says how long it has been by then).
+ */
+export function serviceDownAlert(
+  rec: WatchRecord,
+  timing: { downAfterMs: number; intervalMs: number },
+  now: number,
+): Alert {
+  const down = rec.down as NonNullable<WatchRecord['down']>;
+  const s = rec.service;
+  return {
+    eventId: down.id,
+    subject: `vigil.health.${s}`,
+    kind: 'service-down',
+    severity: 'CRITICAL',
+    resolved: false,
+    headline: `${s} is down: no instance has answered for ${roughDuration(Math.max(now, down.at) - down.since)}`,
+    scope: `service:${s}`,
+    service: s,
+    occurredAt: iso(down.since),
+    facts: [
+      ['Service', s],
+      [
+        'No answer since',
+        `${formatTime(down.since)} (health request \`vigil.health.${s}\`, asked every ${roughDuration(timing.intervalMs)})`,
+      ],
+      ['Last answer', `${formatTime(rec.seenAt)} (${rec.instances} instance${rec.instances === 1 ? '' : 's'})`],
+      ['Alert after', `${roughDuration(timing.downAfterMs)} without an answer (WATCHDOG_DOWN_AFTER)`],
+      ['Watched since', `${formatTime(rec.firstSeenAt)} (first answer seen)`],
+    ],
+    groupType: 'down',
+  };
+}
+
+/** The resolved notice of an outage (`rec.up` set): an instance answers again. */
+export function serviceBackAlert(rec: WatchRecord): Alert {
+  const up = rec.up as NonNullable<WatchRecord['up']>;
+  const s = rec.service;
+  const downMs = Math.max(0, up.at - up.since);
+  return {
+    eventId: up.id,
+    subject: `vigil.health.${s}`,
+    kind: 'service-recovered',
+    severity: 'INFO',
+    resolved: true,
+    headline: `${s} is back: an instance answers again (down ${roughDuration(downMs)})`,
+    scope: `service:${s}`,
+    service: s,
+    occurredAt: iso(up.at),
+    facts: [
+      ['Service', s],
+      ['Down for', `${formatDuration(downMs)} (from the first unanswered health request to the first answer)`],
+      ['No answer from', formatTime(up.since)],
+      ['Answers again since', formatTime(up.at)],
+      ['Last answer before the outage', formatTime(up.lastSeenAt)],
+      ['Instances answering now', String(rec.instances)],
+      ...(up.downAlertSent
+        ? []
+        : ([['Down alert', 'not delivered (every channel failed while it was down)']] as Array<[string, string]>)),
+    ],
+    groupType: 'recovered',
+  };
+}
