@@ -19,26 +19,35 @@ interface SlotRecord {
  */
 export class SlotDispatcher {
   private readonly waiting = new Set<TimerHandle>();
+  private stopped = false;
+  /** Per job: slots whose dispatch started here and has not finished (NATS away); the last-slot mark stays before them. */
+  private readonly unfinished = new Map<string, Set<number>>();
+  /** Per job: the newest slot finished here (what the mark moves to once nothing older is unfinished). */
+  private readonly newestDone = new Map<string, number>();
+  /** Slots this replica claimed, or tried to while KV did not answer: a retry of one is still this replica's. */
+  private readonly claims = new Set<string>();
 
   constructor(private readonly ctx: SchedulerContext) {}
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.waiting) this.ctx.clock.clearTimeout(t);
     this.waiting.clear();
   }
 
+  /**
+   * Rejects when the slot could not be handled (NATS away): the slot then stays unfinished, and the job's
+   * last-slot mark does not move past it here, until a later dispatch of it (the ticker's retry or its
+   * missed report) finishes.
+   */
   async dispatch(def: JobDefinition, slot: number, kind: SlotKind, reason?: string): Promise<void> {
     const runId = slotRunId(def.name, slot);
+    const open = this.unfinished.get(def.name) ?? new Set<number>();
+    this.unfinished.set(def.name, open.add(slot));
     const claimed = await this.claim(runId);
-    if (claimed) {
-      await this.handle(def, slot, runId, kind, reason);
-      return;
-    }
-    const timer = this.ctx.clock.setTimeout(() => {
-      this.waiting.delete(timer);
-      void this.takeOverIfAbandoned(def, slot, runId, kind, reason);
-    }, this.ctx.defaults.slotGraceMs);
-    this.waiting.add(timer);
+    if (claimed) await this.handle(def, slot, runId, kind, reason);
+    else this.awaitHolder(def, slot, runId, kind, reason);
+    open.delete(slot);
   }
 
   private async claim(runId: string): Promise<boolean> {
@@ -47,23 +56,63 @@ export class SlotDispatcher {
         runId,
         encodeJson({ state: 'claimed', by: this.ctx.instance } satisfies SlotRecord),
       );
+      this.claims.add(runId);
       return true;
     } catch (err) {
-      if (isWrongRevision(err)) return false;
+      // taken: by another replica, or by an earlier attempt here whose answer was lost
+      if (isWrongRevision(err)) return this.claims.has(runId);
       // KV unreachable: publishing anyway is safe (msg-id de-dup) and better than losing the slot
       this.ctx.log.warn({ err, runId }, 'slot claim failed; publishing without a claim');
+      this.claims.add(runId);
       return true;
     }
   }
 
-  private async takeOverIfAbandoned(def: JobDefinition, slot: number, runId: string, kind: SlotKind, reason?: string) {
+  /**
+   * Another replica holds the slot: after the grace, publish it here unless it is done (the holder died). A
+   * take-over NATS keeps from happening is tried again; `failing` says since when it fails (clock ms).
+   */
+  private awaitHolder(
+    def: JobDefinition,
+    slot: number,
+    runId: string,
+    kind: SlotKind,
+    reason?: string,
+    failing?: number,
+  ): void {
+    if (this.stopped) return;
+    const timer = this.ctx.clock.setTimeout(() => {
+      this.waiting.delete(timer);
+      void this.takeOverIfAbandoned(def, slot, runId, kind, reason, failing);
+    }, this.ctx.defaults.slotGraceMs);
+    this.waiting.add(timer);
+  }
+
+  private async takeOverIfAbandoned(
+    def: JobDefinition,
+    slot: number,
+    runId: string,
+    kind: SlotKind,
+    reason?: string,
+    failing?: number,
+  ) {
     try {
       const rec = decodeJson<SlotRecord>(await this.ctx.kv.slots.get(runId));
       if (rec?.state === 'done') return;
       this.ctx.log.warn({ runId, holder: rec?.by }, 'slot not done by its holder; publishing it here');
-      await this.handle(def, slot, runId, kind, reason);
+      const deadline = def.startDeadline ?? this.ctx.defaults.startDeadlineMs;
+      const now = this.ctx.clock.now();
+      if (kind === 'schedule' && now >= slot + deadline) {
+        // past the start deadline: missed, not run late
+        const nats = failing === undefined ? '' : ` and NATS was unavailable until ${new Date(now).toISOString()}`;
+        const why = `its holder ${rec?.by ?? 'unknown'} did not request it${nats}`;
+        const late = `could not be requested before its start deadline (${Math.round(deadline / 1000)}s): ${why}`;
+        await this.handle(def, slot, runId, 'missed', late);
+      } else await this.handle(def, slot, runId, kind, reason);
     } catch (err) {
-      this.ctx.log.error({ err, runId }, 'slot take-over failed');
+      // NATS away: look again after the grace rather than drop the slot
+      this.ctx.log.error({ err, runId }, 'slot take-over failed; trying again');
+      this.awaitHolder(def, slot, runId, kind, reason, failing ?? this.ctx.clock.now());
     }
   }
 
@@ -121,10 +170,22 @@ export class SlotDispatcher {
   private async markDone(def: JobDefinition, slot: number, runId: string): Promise<void> {
     const { ctx } = this;
     await ctx.kv.slots.put(runId, encodeJson({ state: 'done', by: ctx.instance } satisfies SlotRecord));
+    // synchronously, so that of two slots finishing together the later computed sees the other finished
+    this.claims.delete(runId);
+    const open = this.unfinished.get(def.name);
+    open?.delete(slot);
+    const newest = Math.max(this.newestDone.get(def.name) ?? slot, slot);
+    this.newestDone.set(def.name, newest);
+    // an older slot of the job still unfinished here (neither requested nor reported yet: NATS was away)
+    let held: number | undefined;
+    for (const s of open ?? []) if (s < newest && (held === undefined || s < held)) held = s;
     await updateJson<JobState>(ctx.kv.jobs, def.name, (prev) => {
       const s = prev ?? emptyJobState();
-      if (s.lastSlotAt !== undefined && s.lastSlotAt >= slot) return undefined;
-      return { ...s, lastSlotAt: slot };
+      // The mark never passes a slot that was neither requested nor reported: catch-up starts after the mark,
+      // so a restart before that slot is reported still reports it. (No mark yet: just before that slot.)
+      const mark = held === undefined ? newest : s.lastSlotAt === undefined ? held - 1 : undefined;
+      if (mark === undefined || (s.lastSlotAt !== undefined && s.lastSlotAt >= mark)) return undefined;
+      return { ...s, lastSlotAt: mark };
     });
   }
 }

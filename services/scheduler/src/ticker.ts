@@ -1,7 +1,8 @@
-import { type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
+import { classify, type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
 import { planCatchUp } from './catch-up.js';
 import type { SchedulerContext } from './context.js';
 import { timerTowards } from './long-timer.js';
+import { slotRunId } from './run-id.js';
 import { JobSchedule } from './schedule.js';
 import type { SlotDispatcher } from './slot-dispatcher.js';
 
@@ -22,6 +23,8 @@ export class Ticker {
   private stopped = false;
   /** Slots being published right now: a stop waits for them while NATS is still there. */
   private readonly publishing = new Set<Promise<void>>();
+  /** Per job: slots past their start deadline that NATS kept from being requested (true once settled). */
+  private readonly unrequested = new Map<string, Map<number, boolean>>();
 
   constructor(
     private readonly ctx: SchedulerContext,
@@ -94,25 +97,85 @@ export class Ticker {
   }
 
   /**
-   * NATS may be briefly away (reconnecting) when a slot falls: retry until the slot's start deadline. If it
-   * still fails, the slot is not recorded as handled, so the next start reports or catches it up.
+   * NATS may be briefly away (reconnecting) when a slot falls: retry until the slot's start deadline. A slot
+   * still not requested by then is not run late: it is handled like a slot missed while no scheduler ran (see
+   * `settleUnrequested`), retried until NATS answers, so it is reported once NATS is back. Until then the
+   * dispatcher keeps the job's last-slot mark before it, so a restart meanwhile reports it through catch-up.
    */
   private async dispatchWithRetry(def: JobDefinition, slot: number): Promise<void> {
-    const until = slot + (def.startDeadline ?? this.ctx.defaults.startDeadlineMs);
+    const deadlineMs = def.startDeadline ?? this.ctx.defaults.startDeadlineMs;
+    const until = slot + deadlineMs;
+    const at = { job: def.name, runId: slotRunId(def.name, slot), slot: new Date(slot).toISOString() };
+    let lastErr: unknown;
     for (let attempt = 0; ; attempt++) {
+      // only a failed slot turns missed: one that fires late (it fell while catch-up ran) is still requested
+      const missed = attempt > 0 && this.ctx.clock.now() >= until;
       try {
-        await this.dispatcher.dispatch(def, slot, 'schedule');
+        if (!missed) await this.dispatcher.dispatch(def, slot, 'schedule');
+        else await this.settleUnrequested(def, slot, deadlineMs, lastErr);
         return;
       } catch (err) {
+        lastErr = err;
         const delay = Math.min(500 * 2 ** attempt, 10_000);
-        if (this.stopped || this.ctx.clock.now() + delay > until) {
-          this.ctx.log.error({ err, job: def.name, slot: new Date(slot).toISOString() }, 'slot could not be published');
+        if (this.stopped) {
+          // not marked handled: the next start (or a replica) reports it or catches it up
+          this.ctx.log.error({ err, ...at }, 'slot could not be published before the stop');
           return;
         }
-        this.ctx.log.warn({ err, job: def.name, attempt }, 'slot publish failed; retrying');
+        if (!missed && this.ctx.clock.now() + delay >= until)
+          this.ctx.log.error(
+            { err, ...at },
+            'slot could not be published before its start deadline; it is reported (or caught up) once NATS is back',
+          );
+        else this.ctx.log.warn({ err, ...at, attempt }, 'slot publish failed; retrying');
         await this.ctx.clock.sleep(delay);
       }
     }
+  }
+
+  /**
+   * A slot that could not be requested before its start deadline, once NATS answers: what catch-up does with
+   * the slots missed while no scheduler ran (`planCatchUp`, over the job's slots in this state): the newest of
+   * them within the job's `catchUp` window runs once (trigger `catch-up`); every other one is reported through
+   * the dispatcher's missed path (`job.missed`, msg-id `missed.<runId>`, the run history checked first), with
+   * a reason that names the outage. Rejects while NATS is still away (the slot stays in the plan).
+   */
+  private async settleUnrequested(def: JobDefinition, slot: number, deadlineMs: number, err: unknown) {
+    // every such slot of the job until all are settled, the settled ones too: one catch-up run, not one each
+    const slots = this.unrequested.get(def.name) ?? new Map<number, boolean>();
+    this.unrequested.set(def.name, slots.set(slot, slots.get(slot) ?? false));
+    const now = this.ctx.clock.now();
+    const plan = planCatchUp(
+      [...slots.keys()].sort((a, b) => a - b),
+      now,
+      def.catchUp,
+      deadlineMs,
+    );
+    const until = new Date(now).toISOString();
+    const code = (err as { code?: unknown } | undefined)?.code;
+    const outage =
+      classify(err) === 'transient' || code === 'DISCONNECT'
+        ? `NATS was unavailable until ${until}`
+        : `publishing failed until ${until} (${err instanceof Error ? err.message : String(err)})`;
+    const at = { job: def.name, runId: slotRunId(def.name, slot), slot: new Date(slot).toISOString() };
+    if (plan.run === slot) {
+      await this.dispatcher.dispatch(def, slot, 'catch-up', `not requested at its slot: ${outage}`);
+      this.ctx.log.warn(at, 'slot that could not be requested in time runs as catch-up');
+    } else {
+      const instead =
+        plan.run !== undefined && now - slot <= (def.catchUp ?? 0) ? '; a newer slot runs as catch-up instead' : '';
+      const deadline = `${Math.round(deadlineMs / 1000)}s`;
+      await this.dispatcher.dispatch(
+        def,
+        slot,
+        'missed',
+        `could not be requested before its start deadline (${deadline}): ${outage}${instead}`,
+      );
+      this.ctx.log.warn(at, 'slot reported missed: it could not be requested before its start deadline');
+    }
+    slots.set(slot, true);
+    if ([...slots.values()].every(Boolean) && this.unrequested.get(def.name) === slots)
+      this.unrequested.delete(def.name);
   }
 
   /** No slot fires from now on; resolves once the slots already firing are published (at most `waitMs`, real time). */

@@ -8,6 +8,14 @@ import { startSchedulerService } from '../src/service.js';
 
 export const TOKEN = 'test-token';
 
+/** One JSON log line of a scheduler started by the harness; `scheduler` numbers the instances (0 = the first). */
+export interface CapturedLog {
+  scheduler: number;
+  level: string;
+  msg: string;
+  [field: string]: any;
+}
+
 export interface Harness {
   nats: TestServer;
   nc: NatsConnection;
@@ -17,6 +25,8 @@ export interface Harness {
   jobsFile: string;
   env: Record<string, string>;
   service: Awaited<ReturnType<typeof startSchedulerService>>;
+  /** Every scheduler's log lines at LOG_LEVEL (default `error`), in order. */
+  logs: CapturedLog[];
   /** Starts another scheduler instance (same NATS, same file) with its own clock. */
   startScheduler(clock: ManualClock): ReturnType<typeof startSchedulerService>;
   api(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
@@ -46,7 +56,22 @@ export async function startHarness(
     ...extraEnv,
   };
   const clock = makeClock(new Date(startAt).getTime());
-  const startScheduler = (c: ManualClock) => startSchedulerService({ env, clock: c, handleSignals: false });
+  const logs: CapturedLog[] = [];
+  let started = 0;
+  const startScheduler = (c: ManualClock) => {
+    const scheduler = started++;
+    const logDestination = {
+      write(line: string) {
+        try {
+          logs.push({ ...JSON.parse(line), scheduler });
+        } catch {
+          // not JSON: only printed
+        }
+        process.stdout.write(line);
+      },
+    };
+    return startSchedulerService({ env, clock: c, handleSignals: false, logDestination });
+  };
   const service = await startScheduler(clock);
   const nc = await connect({ servers: nats.url });
   const bus = new EventBus(nc, { service: 'test-runner', logger: createLogger({ service: 'test', level: 'silent' }) });
@@ -71,6 +96,7 @@ export async function startHarness(
     jobsFile,
     env,
     service,
+    logs,
     startScheduler,
     api,
     runner,

@@ -93,3 +93,63 @@ describe('stopping the ticker', () => {
     expect(published).toHaveLength(1);
   });
 });
+
+/**
+ * NATS away across several slots and past their start deadlines: once it is back, the slots are settled the
+ * way catch-up settles slots missed while no scheduler ran. Unit level: the dispatcher fails while "down".
+ */
+describe('slots that could not be requested before their start deadline', () => {
+  async function outage(catchUp?: number) {
+    const clock = new ManualClock(at('2026-01-01T00:00:30Z'));
+    const job = {
+      name: 'tick',
+      every: 60_000,
+      handler: 'health.daily',
+      timezone: 'UTC',
+      startDeadline: 30_000,
+      catchUp,
+    } as unknown as JobDefinition;
+    const net = { down: true };
+    const dispatched: { slot: string; kind: string; reason?: string }[] = [];
+    const dispatcher = {
+      async dispatch(_def: JobDefinition, slot: number, kind: string, reason?: string) {
+        if (net.down) throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+        dispatched.push({ slot: iso(slot), kind, reason });
+      },
+    } as unknown as SlotDispatcher;
+    const ticker = new Ticker(contextOn(clock), dispatcher);
+    ticker.sync({ tick: job }, clock.now());
+    // slots 00:01, 00:02, 00:03 fall while NATS is away; the last deadline passes at 00:03:30
+    await clock.set(at('2026-01-01T00:03:40Z'));
+    expect(dispatched).toEqual([]);
+    net.down = false;
+    await clock.set(at('2026-01-01T00:03:59Z'));
+    await ticker.stop();
+    return dispatched.sort((a, b) => a.slot.localeCompare(b.slot));
+  }
+
+  it('without catchUp: each is reported missed once, never requested late', async () => {
+    const dispatched = await outage();
+    expect(dispatched.map((d) => [d.slot, d.kind])).toEqual([
+      ['2026-01-01T00:01:00.000Z', 'missed'],
+      ['2026-01-01T00:02:00.000Z', 'missed'],
+      ['2026-01-01T00:03:00.000Z', 'missed'],
+    ]);
+    for (const d of dispatched)
+      expect(d.reason).toMatch(
+        /^could not be requested before its start deadline \(30s\): NATS was unavailable until 2026-01-01T00:03:\d\d\.\d{3}Z$/,
+      );
+  });
+
+  it('with catchUp: the newest within the window runs once as catch-up, the others are reported missed', async () => {
+    const dispatched = await outage(150_000);
+    expect(dispatched.map((d) => [d.slot, d.kind])).toEqual([
+      ['2026-01-01T00:01:00.000Z', 'missed'],
+      ['2026-01-01T00:02:00.000Z', 'missed'],
+      ['2026-01-01T00:03:00.000Z', 'catch-up'],
+    ]);
+    expect(dispatched[0].reason).not.toMatch(/instead/); // older than the window (2m30s)
+    expect(dispatched[1].reason).toMatch(/NATS was unavailable until .*; a newer slot runs as catch-up instead$/);
+    expect(dispatched[2].reason).toMatch(/^not requested at its slot: NATS was unavailable until /);
+  });
+});
