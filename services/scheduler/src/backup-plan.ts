@@ -23,8 +23,11 @@ export function planBackup(run: RunRecord | undefined): BackupPlan {
       const failed = (run.failures ?? []).map((f) => f.target);
       if (failed.length > 0)
         return { kind: 'rerun', targets: [...new Set(failed)], why: `${failed.length} target(s) without success` };
-      if (run.status === 'partial' && run.stats && run.stats.failed === 0)
+      if (run.status === 'partial' && run.stats && run.stats.failed === 0 && !run.stats.skipped)
         return { kind: 'none', why: 'partial run reported no failed target' };
+      if (run.status === 'partial' && run.stats?.skipped)
+        // "partial" without per-target outcomes: nobody knows which targets were left out, so all are covered again
+        return { kind: 'rerun', targets: run.targets, why: 'partial run did not say which targets failed' };
       return { kind: 'rerun', targets: run.targets, why: `run ${run.status}: no target known to have succeeded` };
     }
   }

@@ -58,6 +58,10 @@ describe('backup plan', () => {
     ]);
     expect(planBackup(rec)).toMatchObject({ kind: 'rerun', targets: ['acme', 'globex'] });
   });
+  it('re-runs every target of a "partial" that did not say which targets failed (seed 003: none skipped silently)', () => {
+    const rec = fold([['requested'], ['partial', { stats: { targets: 3, succeeded: 0, failed: 0, skipped: 3 } }]]);
+    expect(planBackup(rec)).toMatchObject({ kind: 'rerun', why: 'partial run did not say which targets failed' });
+  });
   it('does nothing for a success or a run still in progress; re-runs all for a missed run', () => {
     expect(planBackup(fold([['requested'], ['succeeded']])).kind).toBe('none');
     expect(planBackup(fold([['requested'], ['started']])).kind).toBe('none');
