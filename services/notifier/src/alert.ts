@@ -17,7 +17,9 @@ export type AlertKind =
   | 'breaker-opened'
   | 'service-down'
   | 'service-recovered'
-  | 'message';
+  | 'message'
+  /** One email listing the alerts that were older than ALERT_MAX_AGE when first seen (expired-digest.ts). */
+  | 'expired-digest';
 
 export type ErrorClassName = 'validation' | 'transient' | 'permanent' | 'unexpected';
 

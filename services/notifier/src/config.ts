@@ -1,5 +1,6 @@
-import { baseEnvSchema, durationSchema, httpPortSchema } from '@vigil/shared';
+import { baseEnvSchema, durationSchema, httpPortSchema, validAddress } from '@vigil/shared';
 import { z } from 'zod';
+import { parseRecipientList } from './recipients.js';
 import { smtpOptionsFromUrl } from './smtp-options.js';
 
 function readableSmtpUrl(text: string): boolean {
@@ -9,6 +10,31 @@ function readableSmtpUrl(text: string): boolean {
     return false;
   }
 }
+
+/**
+ * ADMIN_EMAIL / DEV_EMAIL_ADDRESSES: one address or a list (comma, semicolon or newline; `Name <a@b.c>` allowed),
+ * each checked like every alert recipient (`validAddress`). A typo (`ops@`, `ops example.com`) would otherwise
+ * only show as a dropped recipient at the first alert, which then reaches fewer people or nobody: it stops the
+ * notifier at start instead (exit 78, naming the variable and the bad entries).
+ */
+export const alertAddressesSchema = z.string().superRefine((value, ctx) => {
+  const entries = parseRecipientList(value);
+  if (entries.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'lists no address (e.g. ops@example.com, or a comma-separated list)' });
+    return;
+  }
+  const bad = entries.filter((e) => !validAddress(e));
+  if (bad.length > 0) {
+    const shown = bad
+      .slice(0, 5)
+      .map((b) => JSON.stringify(b.length > 80 ? `${b.slice(0, 79)}…` : b))
+      .join(', ');
+    ctx.addIssue({
+      code: 'custom',
+      message: `has ${bad.length === 1 ? 'an invalid address' : `${bad.length} invalid addresses`}: ${shown}${bad.length > 5 ? ', …' : ''} (expected name@domain.tld or "Name <name@domain.tld>", comma-separated)`,
+    });
+  }
+});
 
 /** The notifier's environment (contract §3 plus a few tuning knobs with safe defaults). */
 export const notifierEnvSchema = baseEnvSchema.extend({
@@ -23,8 +49,8 @@ export const notifierEnvSchema = baseEnvSchema.extend({
     )
     .default('smtp://127.0.0.1:1025'),
   ALERT_FROM: z.string().min(3).default('Vigil <vigil@localhost>'),
-  ADMIN_EMAIL: z.string().optional(),
-  DEV_EMAIL_ADDRESSES: z.string().optional(),
+  ADMIN_EMAIL: alertAddressesSchema.optional(),
+  DEV_EMAIL_ADDRESSES: alertAddressesSchema.optional(),
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** `fallback` (default): only when email fails; `always`: a copy of every alert (monitoring tools). */
   ALERT_WEBHOOK_MODE: z.enum(['fallback', 'always']).default('fallback'),
@@ -39,7 +65,10 @@ export const notifierEnvSchema = baseEnvSchema.extend({
     .default('vigil'),
   /** Secret read when a job names none (or for alerts not about a job). */
   ALERT_RECIPIENTS_SECRET: z.string().min(1).default('job_failure_recipients'),
-  /** Events older than this when first seen (a notifier that was down for days) are logged, not emailed. */
+  /**
+   * Events older than this when first seen (a notifier that was down for days) are not emailed one by one: they are
+   * listed in one digest email once the backlog is drained.
+   */
   ALERT_MAX_AGE: durationSchema.default(86_400_000),
   /**
    * The service watchdog: a Vigil service seen answering once, then with no instance answering for this long, gets

@@ -59,6 +59,12 @@ export class DedupeStore {
     }
   }
 
+  /** True when the event was notified (or recorded in the digest of expired alerts) already. */
+  async isDone(eventId: string): Promise<boolean> {
+    const e = await this.kv.get(kvSafeKey(eventId));
+    return e?.operation === 'PUT' && e.json<Entry>().state === 'done';
+  }
+
   async complete(eventId: string): Promise<void> {
     await this.kv.put(
       kvSafeKey(eventId),

@@ -1,5 +1,23 @@
-import type { Clock, Logger, TimerHandle, VigilMetrics } from '@vigil/shared';
+import {
+  type Clock,
+  ErrorCode,
+  errorCodeOf,
+  type Logger,
+  PermanentError,
+  type TimerHandle,
+  type VigilMetrics,
+} from '@vigil/shared';
 import type { Dispatcher } from './dispatcher.js';
+import {
+  confirmDigest,
+  DIGEST_LEASE_MS,
+  digestAlert,
+  digestDueAt,
+  EXPIRED_DIGEST_KEY,
+  restoreDigest,
+  type TakenDigest,
+  takeDigest,
+} from './expired-digest.js';
 import type { GroupStore } from './group-store.js';
 import { confirmFollowUp, type FollowUp, restoreFollowUp, takeFollowUp } from './grouping.js';
 
@@ -12,12 +30,22 @@ export interface FollowUpOptions {
   metrics: VigilMetrics;
   /** Delay before a follow-up that could not be sent is tried again. */
   retryMs?: number;
+  /** How often the KV is swept for follow-ups whose replica stopped (default: the interval, at least 1 s). */
+  sweepMs?: number;
+  /** ALERT_MAX_AGE, named in the digest of alerts older than it (expired-digest.ts). */
+  maxAgeMs?: number;
+  /** The digest's claim lease (tests). */
+  digestLeaseMs?: number;
 }
 
+/** A digest nobody could be found for (no recipient at all) is tried again this rarely: each try logs an ERROR. */
+const NO_RECIPIENTS_RETRY_MS = 300_000;
+
 /**
- * Sends each group's follow-up when it is due. A timer per group is set by the replica that folded an alert;
- * a periodic sweep of the KV (every interval, and once at start) catches groups whose timer lived in a replica
- * that stopped. Claiming a follow-up is a CAS on the group, so only one replica sends it.
+ * Sends each group's follow-up when it is due, and the digest of expired alerts (`EXPIRED_DIGEST_KEY`). A timer per
+ * group is set by the replica that folded an alert; a periodic sweep of the KV (every interval, and once at start)
+ * catches groups whose timer lived in a replica that stopped. Claiming a follow-up is a CAS on the group, so only
+ * one replica sends it.
  */
 export class FollowUps {
   private readonly timers = new Map<string, { at: number; handle: TimerHandle }>();
@@ -64,12 +92,22 @@ export class FollowUps {
     } catch (err) {
       this.o.logger.warn({ err }, 'follow-up sweep failed');
     }
+    try {
+      const due = digestDueAt(await this.o.store.getDigest());
+      if (due !== undefined) this.schedule(EXPIRED_DIGEST_KEY, due);
+    } catch (err) {
+      this.o.logger.warn({ err }, 'could not read the digest of expired alerts');
+    }
     if (!this.stopped) {
-      this.sweepHandle = this.o.clock.setTimeout(() => this.track(this.sweep()), Math.max(1_000, this.o.intervalMs));
+      this.sweepHandle = this.o.clock.setTimeout(
+        () => this.track(this.sweep()),
+        Math.max(1_000, this.o.sweepMs ?? this.o.intervalMs),
+      );
     }
   }
 
   async flush(key: string): Promise<void> {
+    if (key === EXPIRED_DIGEST_KEY) return this.flushDigest();
     const now = this.o.clock.now();
     let taken: FollowUp | undefined;
     try {
@@ -112,6 +150,65 @@ export class FollowUps {
         if (!restored) return;
       } catch (e) {
         this.o.logger.error({ err: e, key }, 'could not put the follow-up back');
+      }
+      this.schedule(key, retryAt);
+    }
+  }
+
+  /**
+   * Sends the digest of expired alerts once it is due: claimed by CAS (one replica sends it), confirmed after a
+   * channel took it, put back (with anything folded meanwhile) when none did. Not due yet (more old alerts came
+   * since this timer was set): the timer moves to the new due time.
+   */
+  private async flushDigest(): Promise<void> {
+    const key = EXPIRED_DIGEST_KEY;
+    const now = this.o.clock.now();
+    let claim: { taken?: TakenDigest; laterAt?: number };
+    try {
+      claim = await this.o.store.applyDigest((state) => {
+        const taken = state ? takeDigest(state, now, this.o.digestLeaseMs ?? DIGEST_LEASE_MS) : undefined;
+        return { next: taken?.next, result: taken ? { taken } : { laterAt: digestDueAt(state) } };
+      });
+    } catch (err) {
+      this.o.logger.warn({ err }, 'could not claim the digest of expired alerts');
+      this.schedule(key, now + (this.o.retryMs ?? 30_000));
+      return;
+    }
+    const { taken } = claim;
+    if (!taken) {
+      if (claim.laterAt !== undefined) this.schedule(key, Math.max(claim.laterAt, now + 1_000));
+      return;
+    }
+    const alert = digestAlert(taken, this.o.maxAgeMs ?? 86_400_000, now);
+    try {
+      await this.o.dispatcher.deliver({ id: taken.id, alert });
+      this.o.metrics.notificationsTotal.inc({ channel: 'digest', severity: alert.severity, result: 'sent' });
+      this.o.logger.info({ count: taken.batch.count, severity: alert.severity }, 'digest of expired alerts sent');
+      const nextDue = await this.o.store
+        .applyDigest((state) => {
+          const next = state ? confirmDigest(state, taken.claim) : undefined;
+          return { next: next === state ? undefined : next, result: digestDueAt(next ?? state) };
+        })
+        .catch((err: unknown) => {
+          this.o.logger.warn({ err }, 'digest sent but not confirmed; it may repeat');
+          return undefined;
+        });
+      // old alerts folded while this one was out: their digest is due on its own
+      if (nextDue !== undefined) this.schedule(key, nextDue);
+    } catch (err) {
+      const nobody = err instanceof PermanentError && errorCodeOf(err) === ErrorCode.NO_RECIPIENTS;
+      const retryAt = this.o.clock.now() + (nobody ? NO_RECIPIENTS_RETRY_MS : (this.o.retryMs ?? 30_000));
+      this.o.logger.error(
+        { err, count: taken.batch.count, retryAt: new Date(retryAt).toISOString() },
+        'digest of expired alerts not delivered; will retry',
+      );
+      try {
+        await this.o.store.applyDigest((state) => ({ next: restoreDigest(state, taken, retryAt), result: undefined }));
+      } catch (e) {
+        // still claimed in KV: due again when the claim's lease runs out
+        this.o.logger.error({ err: e }, 'could not put the digest back; it is due again after its lease');
+        this.schedule(key, taken.next.sending?.until ?? retryAt);
+        return;
       }
       this.schedule(key, retryAt);
     }

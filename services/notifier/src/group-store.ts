@@ -1,5 +1,6 @@
 import { withTimeout } from '@vigil/shared';
 import type { KV } from 'nats';
+import { EXPIRED_DIGEST_KEY, type ExpiredDigestState } from './expired-digest.js';
 import type { GroupState } from './grouping.js';
 import { applyJson } from './kv-cas.js';
 
@@ -15,6 +16,7 @@ export function groupKvKey(scope: string, rest: string): string {
 /**
  * Alert groups in JetStream KV (`vigil_alert_groups`): survive a restart, shared by replicas. Every change is a
  * compare-and-set on the entry's revision, retried on conflict, so two replicas never both send a "first" email.
+ * The same bucket holds the digest of alerts too old to send one by one (`EXPIRED_DIGEST_KEY`, expired-digest.ts).
  */
 export class GroupStore {
   constructor(
@@ -56,14 +58,29 @@ export class GroupStore {
     return applyJson(this.kv, key, fn, 'group', attempts);
   }
 
+  /** Every alert group (not the digest). */
   async list(): Promise<Array<{ key: string; state: GroupState }>> {
     const keys = await this.keys();
     const out: Array<{ key: string; state: GroupState }> = [];
     for (const key of keys) {
+      if (key === EXPIRED_DIGEST_KEY) continue;
       const { state } = await this.get(key);
       if (state) out.push({ key, state });
     }
     return out;
+  }
+
+  async getDigest(): Promise<ExpiredDigestState | undefined> {
+    const e = await this.kv.get(EXPIRED_DIGEST_KEY);
+    return e?.operation === 'PUT' ? e.json<ExpiredDigestState>() : undefined;
+  }
+
+  /** CAS on the digest of expired alerts, like `apply` on a group. */
+  async applyDigest<R>(
+    fn: (state: ExpiredDigestState | undefined) => { next?: ExpiredDigestState; result: R },
+    attempts = 20,
+  ): Promise<R> {
+    return applyJson(this.kv, EXPIRED_DIGEST_KEY, fn, 'expired-alert digest', attempts);
   }
 
   /** Closes every group of a scope (a job recovered); returns the closed states. */

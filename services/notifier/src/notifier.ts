@@ -1,7 +1,9 @@
 import { type Clock, ErrorCode, type Logger, PermanentError, TransientError, type VigilMetrics } from '@vigil/shared';
 import { type Alert, groupKeyOf } from './alert.js';
 import type { DedupeStore } from './dedupe-store.js';
+import type { DigestRecorder } from './digest-recorder.js';
 import type { Dispatcher } from './dispatcher.js';
+import { digestLineOf, EXPIRED_DIGEST_KEY } from './expired-digest.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
 import { boundedAlert, decideOnAlert, unsentOf } from './grouping.js';
@@ -23,11 +25,14 @@ export interface NotifierOptions {
   dedupe: DedupeStore;
   /** Undefined when grouping is off (ALERT_GROUP_INTERVAL=0). */
   groups?: GroupStore;
+  /** Timers of group follow-ups and of the digest of expired alerts. */
   followUps?: FollowUps;
+  /** Where events older than `maxAgeMs` go: one digest email for all of them (expired-digest.ts). */
+  digest?: DigestRecorder;
   dispatcher: Dispatcher;
   clock: Clock;
   intervalMs: number;
-  /** Events older than this are logged and skipped (0: no limit). */
+  /** Events older than this when first seen are not sent one by one but folded into the digest (0: no limit). */
   maxAgeMs?: number;
   metrics: VigilMetrics;
 }
@@ -44,18 +49,8 @@ export class Notifier {
     const alert = toAlert(subject, event);
     if (!alert) return;
     const age = event.time ? this.o.clock.now() - Date.parse(event.time) : 0;
-    if (this.o.maxAgeMs && age > this.o.maxAgeMs && deliveries > 1) {
-      // Retried until now because no channel took it: it goes to the DLQ (replayable), never silently away.
-      throw new PermanentError(`alert ${event.id} could not be delivered within ALERT_MAX_AGE`, {
-        code: ErrorCode.ALL_CHANNELS_FAILED,
-      });
-    }
     if (this.o.maxAgeMs && age > this.o.maxAgeMs) {
-      this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'expired' });
-      log.warn(
-        { eventId: event.id, subject, ageMs: age, headline: alert.headline },
-        'alert event older than ALERT_MAX_AGE: logged, not emailed',
-      );
+      await this.foldExpired(subject, event, alert, age, log, deliveries);
       return;
     }
     const claim = await this.o.dedupe.claim(event.id);
@@ -109,6 +104,58 @@ export class Notifier {
       await this.o.dedupe.release(event.id).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * An event already older than ALERT_MAX_AGE when first seen (the notifier was down or far behind): a day-old
+   * flood of emails helps nobody, silence neither. It is recorded in the digest of expired alerts (KV, shared by
+   * replicas) and only then acked; the digest goes out as one email once the backlog is drained (follow-ups.ts).
+   */
+  private async foldExpired(
+    subject: string,
+    event: EventLike,
+    alert: Alert,
+    age: number,
+    log: Logger,
+    deliveries: number,
+  ): Promise<void> {
+    if (deliveries > 1) {
+      // Recorded (or sent) already, its ack lost: done.
+      if (await this.o.dedupe.isDone(event.id)) {
+        this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'duplicate' });
+        return;
+      }
+      // Retried until now because no channel took it: it goes to the DLQ (replayable), never silently away.
+      throw new PermanentError(`alert ${event.id} could not be delivered within ALERT_MAX_AGE`, {
+        code: ErrorCode.ALL_CHANNELS_FAILED,
+      });
+    }
+    const fields = { eventId: event.id, subject, ageMs: age, severity: alert.severity, headline: alert.headline };
+    if (!this.o.digest) {
+      // not wired (a Notifier built without the digest); the service always wires it
+      this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result: 'expired' });
+      log.warn(fields, 'alert event older than ALERT_MAX_AGE: logged, not emailed');
+      return;
+    }
+    let recorded: Awaited<ReturnType<DigestRecorder['record']>>;
+    try {
+      recorded = await this.o.digest.record(digestLineOf(alert));
+    } catch (err) {
+      // not recorded: the event stays in the stream (nak)
+      throw new TransientError(`alert ${event.id} (older than ALERT_MAX_AGE) not recorded for the digest`, {
+        cause: err,
+        retryAfterMs: 5_000,
+      });
+    }
+    if (recorded.dueAt !== undefined) this.o.followUps?.schedule(EXPIRED_DIGEST_KEY, recorded.dueAt);
+    const result = recorded.duplicate ? 'duplicate' : 'expired';
+    this.o.metrics.notificationsTotal.inc({ channel: 'none', severity: alert.severity, result });
+    log.warn(
+      fields,
+      'alert event older than ALERT_MAX_AGE: not emailed on its own, listed in the digest of old alerts',
+    );
+    // a redelivery (lost ack) then finds it done; recorded in the digest either way
+    await this.o.dedupe.complete(event.id).catch((err: unknown) => log.warn({ err }, 'expired alert not marked done'));
   }
 
   /**

@@ -54,26 +54,38 @@ export class RecipientLookup {
     return this.jobs;
   }
 
+  /** Reads an alert secret through the secrets service; undefined when it does not exist. */
+  private secretReader(secretName: string): (() => Promise<string | undefined>) | undefined {
+    const secrets = this.opts.secrets;
+    if (!secrets) return undefined;
+    return async () => {
+      const downUntil = this.secretDownUntil.get(secretName) ?? 0;
+      if (this.opts.now() < downUntil) throw new Error('secrets service failed recently; level skipped');
+      try {
+        return (await secrets.get(secretName)).value;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'VIGIL_E_SECRET_NOT_FOUND') return undefined;
+        this.secretDownUntil.set(secretName, this.opts.now() + SECRET_BACKOFF_MS);
+        throw err;
+      }
+    };
+  }
+
+  /**
+   * Who gets an alert that names nobody (no job recipients) from the default alert secret alone
+   * (ALERT_RECIPIENTS_SECRET): the readiness check `recipients` asks when no variable names a default recipient.
+   */
+  async defaultSecretRecipients(): Promise<ResolvedRecipients> {
+    return resolveRecipients({ secret: this.secretReader(this.opts.defaultSecret) });
+  }
+
   async resolve(alert: Alert): Promise<ResolvedRecipients> {
     const job = alert.job ? (await this.jobsFile())?.jobs[alert.job] : undefined;
     const secretName = job?.alerts?.secret ?? this.opts.defaultSecret;
-    const secrets = this.opts.secrets;
     const result = await resolveRecipients({
       request: alert.recipients,
       job: job?.alerts?.recipients,
-      secret: secrets
-        ? async () => {
-            const downUntil = this.secretDownUntil.get(secretName) ?? 0;
-            if (this.opts.now() < downUntil) throw new Error('secrets service failed recently; level skipped');
-            try {
-              return (await secrets.get(secretName)).value;
-            } catch (err) {
-              if ((err as { code?: string }).code === 'VIGIL_E_SECRET_NOT_FOUND') return undefined;
-              this.secretDownUntil.set(secretName, this.opts.now() + SECRET_BACKOFF_MS);
-              throw err;
-            }
-          }
-        : undefined,
+      secret: this.secretReader(secretName),
       admin: this.opts.admin,
       dev: this.opts.dev,
     });

@@ -266,6 +266,11 @@ export function recommendedActions(alert: Alert): string[] {
       return serviceDownActions(alert.service ?? scope);
     case 'service-recovered':
       return serviceRecoveredActions(alert.service ?? scope);
+    case 'expired-digest':
+      return [
+        'Check which of these still matter: `vigil runs --status failed` (or `GET /api/runs?status=failed`) shows the runs and whether a later one succeeded; re-run what is still needed with `vigil trigger <job> --reason "…"`.',
+        'Find out why the notifier was away that long (`docker compose ps -a notifier`, `kubectl get pods -l app.kubernetes.io/name=vigil-notifier`, its logs): while no notifier runs, no failure reaches anyone (two replicas keep one restart from silencing alerts).',
+      ];
     case 'message':
       return alert.sample ? ['This is a test: if you can read it, email alerts reach you. Nothing to do.'] : [];
     default: {

@@ -10,11 +10,14 @@ import {
 } from '@vigil/shared';
 import { type NotifierConfig, notifierEnvSchema } from './config.js';
 import { DedupeStore } from './dedupe-store.js';
+import { DigestRecorder } from './digest-recorder.js';
 import { Dispatcher } from './dispatcher.js';
+import { DIGEST_MAX_WAIT_MS, DIGEST_QUIET_MS } from './expired-digest.js';
 import { FollowUps } from './follow-ups.js';
 import { GroupStore } from './group-store.js';
 import { Notifier } from './notifier.js';
 import { RecipientLookup } from './recipient-lookup.js';
+import { DefaultRecipientsCheck } from './recipients-check.js';
 import { Redrive } from './redrive.js';
 import { createSmtpChannel, smtpSendBudgetMs } from './smtp-channel.js';
 import { smtpCheck } from './smtp-check.js';
@@ -35,6 +38,11 @@ export interface StartNotifierOptions {
    * 30 s), how long a round waits for health answers (2 s), and a callback after each round.
    */
   watchdog?: { intervalMs?: number; probeTimeoutMs?: number; onRound?: (round: WatchdogRound) => void };
+  /**
+   * The digest of alerts older than ALERT_MAX_AGE (tests): it goes out `quietMs` (10 s) after the last one was
+   * folded, `maxWaitMs` (5 min) after the first at the latest.
+   */
+  digest?: { quietMs?: number; maxWaitMs?: number };
 }
 
 /** Starts the notifier: consumers for every alerting subject, email with a webhook fallback, grouping in KV. */
@@ -55,9 +63,13 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
       const dedupeKv = await rt.bus.openKv(DEDUPE_BUCKET, { ttlMs: 7 * DAY });
       const dedupe = new DedupeStore(dedupeKv, now);
       const grouping = cfg.ALERT_GROUP_INTERVAL > 0;
-      const groups = grouping
-        ? new GroupStore(await rt.bus.openKv(GROUPS_BUCKET, { ttlMs: Math.max(DAY, 3 * cfg.ALERT_GROUP_INTERVAL) }))
-        : undefined;
+      const expiring = cfg.ALERT_MAX_AGE > 0;
+      // The bucket holds the groups and the digest of expired alerts (that one also while grouping is off).
+      const groupStore =
+        grouping || expiring
+          ? new GroupStore(await rt.bus.openKv(GROUPS_BUCKET, { ttlMs: Math.max(DAY, 3 * cfg.ALERT_GROUP_INTERVAL) }))
+          : undefined;
+      const groups = grouping ? groupStore : undefined;
       rt.phase(`kv ready (grouping ${grouping ? `every ${cfg.ALERT_GROUP_INTERVAL} ms` : 'off'})`);
 
       const smtp = createSmtpChannel({
@@ -94,20 +106,35 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         logger: rt.log,
         now,
       });
-      const followUps = groups
+      const followUps = groupStore
         ? new FollowUps({
-            store: groups,
+            store: groupStore,
             dispatcher,
             clock: rt.clock,
             intervalMs: cfg.ALERT_GROUP_INTERVAL,
+            // grouping off: the sweep only looks for a digest whose replica stopped
+            sweepMs: grouping ? cfg.ALERT_GROUP_INTERVAL : 60_000,
+            maxAgeMs: cfg.ALERT_MAX_AGE,
             logger: rt.log,
             metrics,
           })
         : undefined;
+      const digest =
+        groupStore && expiring
+          ? new DigestRecorder({
+              store: groupStore,
+              timing: {
+                quietMs: opts.digest?.quietMs ?? DIGEST_QUIET_MS,
+                maxWaitMs: opts.digest?.maxWaitMs ?? DIGEST_MAX_WAIT_MS,
+              },
+              now,
+            })
+          : undefined;
       const notifier = new Notifier({
         dedupe,
         groups,
         followUps,
+        digest,
         dispatcher,
         clock: rt.clock,
         intervalMs: cfg.ALERT_GROUP_INTERVAL,
@@ -149,7 +176,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
           backoffMs: REDELIVERY_BACKOFF_MS,
           concurrency: s.family === 'job-failed' ? 16 : 4,
           // From the start of the stream: an alert published before the notifier's first start is not lost.
-          // Events older than ALERT_MAX_AGE are logged instead of emailed (no flood of week-old failures).
+          // Events older than ALERT_MAX_AGE go into one digest email instead (no flood of week-old failures).
           deliverPolicy: 'all',
         });
       }
@@ -159,6 +186,16 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         rt.onShutdown(() => followUps.stop());
       }
       rt.addCheck('smtp', () => smtpCheck(smtp.status(), cfg.ALERT_WEBHOOK_URL !== undefined));
+      const defaultRecipients = new DefaultRecipientsCheck({
+        configured:
+          cfg.ADMIN_EMAIL !== undefined || cfg.DEV_EMAIL_ADDRESSES !== undefined || cfg.ALERT_WEBHOOK_URL !== undefined,
+        secretName: cfg.ALERT_RECIPIENTS_SECRET,
+        probe: () => recipients.defaultSecretRecipients(),
+        now,
+        logger: rt.log,
+      });
+      defaultRecipients.start();
+      rt.addCheck('recipients', () => defaultRecipients.check());
 
       if (cfg.WATCHDOG_DOWN_AFTER > 0) {
         const intervalMs = opts.watchdog?.intervalMs ?? watchdogInterval(cfg.WATCHDOG_DOWN_AFTER);

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startRedis, type TestServer } from '@vigil/shared/testing';
+import { startRedis, type TestServer, waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSecretsService } from '../../../secrets/src/service.js';
 import { type Harness, runData, startHarness } from './harness.js';
@@ -89,16 +89,17 @@ describe('recipients cascade: jobs file -> alert secret -> ADMIN_EMAIL -> DEV_EM
 
 // Variables are read at start: these levels run their own notifier (and NATS) without the variable above.
 describe('recipients cascade without the variables', () => {
-  it('without ADMIN_EMAIL: DEV_EMAIL_ADDRESSES (invalid ones dropped)', async () => {
+  // An invalid address in the variable stops the notifier at start (config.ts, test/unit/config.test.ts).
+  it('without ADMIN_EMAIL: DEV_EMAIL_ADDRESSES', async () => {
     const h = await startHarness({
       VIGIL_JOBS_FILE: jobsFile,
       ADMIN_EMAIL: '',
-      DEV_EMAIL_ADDRESSES: 'dev1@example.com, not-valid',
+      DEV_EMAIL_ADDRESSES: 'dev1@example.com, Dev Two <dev2@example.com>',
     });
     try {
       await h.bus.publish('job.failed.admin-level', runData('admin-level'));
       const [mail] = await h.sink.waitForMessages(1);
-      expect(mail.rcptTo).toEqual(['dev1@example.com']);
+      expect(mail.rcptTo).toEqual(['dev1@example.com', 'dev2@example.com']);
     } finally {
       await h.stop();
     }
@@ -134,6 +135,50 @@ describe('recipients cascade without the variables', () => {
       await h.stop();
     }
   });
+
+  it('with no default recipient: not ready, naming the variables to set, until the alert secret names someone', async () => {
+    const h = await startHarness({ VIGIL_JOBS_FILE: jobsFile, ADMIN_EMAIL: '' });
+    const empty = path.join(dir, 'no-recipients-secrets.json');
+    writeFileSync(empty, '{}');
+    let s: Awaited<ReturnType<typeof startSecretsService>> | undefined;
+    const recipientsCheck = async () => {
+      const res = await fetch(`${h.notifier.url}/health/ready`);
+      const body = (await res.json()) as { checks: Record<string, { ok: boolean; error?: string }> };
+      return { status: res.status, check: body.checks.recipients };
+    };
+    const until = async (pred: (r: Awaited<ReturnType<typeof recipientsCheck>>) => boolean) => {
+      let last: Awaited<ReturnType<typeof recipientsCheck>> | undefined;
+      await waitFor(
+        async () => {
+          last = await recipientsCheck();
+          return pred(last);
+        },
+        { timeout: 20_000, interval: 250, message: 'readiness' },
+      ).catch(() => expect.fail(`readiness stayed ${JSON.stringify(last)}`));
+      return last as Awaited<ReturnType<typeof recipientsCheck>>;
+    };
+    try {
+      // no secrets service: nobody known
+      let r = await until((x) => x.check?.ok === false);
+      expect(r.status).toBe(503);
+      expect(r.check.error).toMatch(
+        /^no default alert recipient: ADMIN_EMAIL, DEV_EMAIL_ADDRESSES and ALERT_WEBHOOK_URL are unset and the secret job_failure_recipients could not be read .*Set ADMIN_EMAIL \(or DEV_EMAIL_ADDRESSES, or ALERT_WEBHOOK_URL\)$/,
+      );
+      // the secret does not exist
+      s = await secretsOn(h.nats.url, empty);
+      r = await until((x) => x.check?.error?.includes('does not exist or is empty') === true);
+      expect(r.status).toBe(503);
+      expect(r.check.error).toContain('reach nobody');
+      // it names someone: ready
+      await s.stop();
+      s = await secretsOn(h.nats.url, secretsFile);
+      r = await until((x) => x.check?.ok === true);
+      expect(r.status).toBe(200);
+    } finally {
+      await s?.stop();
+      await h.stop();
+    }
+  }, 90_000);
 
   it('while the secrets service is down (seed 000), an alert whose recipients live in a secret waits, then goes out', async () => {
     const h = await startHarness({ VIGIL_JOBS_FILE: jobsFile, ADMIN_EMAIL: '' });
