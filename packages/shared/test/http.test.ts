@@ -185,3 +185,44 @@ describe('requireBearer', () => {
     expect(await res.json()).toEqual({ done: true });
   });
 });
+
+describe('while the HTTP server closes', () => {
+  it('a request on a connection still open gets the contract error shape, 503 VIGIL_E_SHUTTING_DOWN', async () => {
+    const { connect } = await import('node:net');
+    const closingApp = createHttpApp({
+      service: 'closing',
+      version: '1',
+      logger: createLogger({ service: 'closing', level: 'silent' }),
+      registry: createRegistry(),
+    });
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let inSlow = () => {};
+    const slowStarted = new Promise<void>((r) => (inSlow = r));
+    closingApp.get('/slow', async () => {
+      inSlow();
+      await gate;
+      return { ok: true };
+    });
+    await closingApp.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = closingApp.server.address() as { port: number };
+    const sock = connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d) => {
+      data += d;
+    });
+    const ended = new Promise((r) => sock.on('close', r));
+    sock.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await slowStarted;
+    const closing = closingApp.close(); // waits for /slow; the busy connection stays open meanwhile
+    // a second request on that connection, after close began
+    sock.write('GET /version HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    release();
+    await closing;
+    await ended;
+    expect(data).toContain('{"ok":true}');
+    expect(data).toContain('HTTP/1.1 503');
+    expect(data).toContain('{"error":{"code":"VIGIL_E_SHUTTING_DOWN","message":"closing is shutting down"}}');
+  });
+});

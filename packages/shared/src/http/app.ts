@@ -29,8 +29,21 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit ?? BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // Our own 503 while closing (below): Fastify's has its own body, not the contract's { error: { code, message } }.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+  });
+
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    // Liveness stays true while the process drains: a probe must not restart a pod that is stopping on purpose.
+    if (!closing || request.url === '/health/live') return;
+    reply.header('connection', 'close');
+    return sendError(reply, 503, ErrorCode.SHUTTING_DOWN, `${opts.service} is shutting down`);
   });
 
   app.setErrorHandler(createErrorHandler(log));
