@@ -59,10 +59,11 @@ export async function requestJson<T>(
   } catch (err) {
     const code = (err as { code?: string }).code;
     const service = subject.split('.')[0];
-    if (code === '503') throw new CliError(`no ${service} service answers on ${subject}: is it running?`);
+    const hint = subject === 'scheduler.trigger' ? ' (`vigil trigger --queue` queues the run for when it is back)' : '';
+    if (code === '503') throw new CliError(`no ${service} service answers on ${subject}: is it running?${hint}`);
     if (code === 'TIMEOUT')
       throw new CliError(
-        `no answer from the ${service} service on ${subject} within ${timeoutMs / 1000}s: is it running?`,
+        `no answer from the ${service} service on ${subject} within ${timeoutMs / 1000}s: is it running?${hint}`,
       );
     throw new CliError(`${subject} failed: ${(err as Error).message}`);
   }

@@ -49,6 +49,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     .option('-d, --delay <duration>', 'start no earlier than this from now (e.g. 10m)')
     .requiredOption('-r, --reason <text>', 'why this run is needed (kept in the run history)')
     .option('-f, --force', 'run even if the job is paused or already running')
+    .option(
+      '-q, --queue',
+      'publish job.trigger.<job> to its stream: runs when a scheduler reads it (use while none answers)',
+    )
     .action((job: string, o) => triggerCommand(ctx(), job, o));
   program
     .command('runs')

@@ -221,6 +221,40 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 
+  it('trigger --queue publishes job.trigger.<job> itself: with no scheduler answering, the run waits in the stream', async () => {
+    const queued = await cli(
+      '--json',
+      'trigger',
+      'daily-reports',
+      '--reason',
+      'queued on purpose',
+      '--queue',
+      '--force',
+    );
+    expect(queued.code).toBe(0);
+    const { runId } = JSON.parse(queued.out);
+    // the scheduler reads it like any trigger (forced: earlier tests left a run going): the printed id is the runId
+    const req = await waitFor(
+      () => events.of('job.requested.daily-reports').find((e) => e.event.data.runId === runId),
+      10_000,
+    );
+    expect(req.event.data).toMatchObject({ trigger: 'manual', reason: 'queued on purpose' });
+
+    scheduler.kill('SIGKILL');
+    await new Promise((r) => scheduler.once('exit', r));
+    const refused = await cli('trigger', 'daily-reports', '--reason', 'nobody home');
+    expect(refused).toMatchObject({ code: 1, err: expect.stringContaining('`vigil trigger --queue`') });
+    const waiting = await cli('trigger', 'daily-reports', '--reason', 'nobody home', '--queue');
+    expect(waiting.code).toBe(0);
+    const waitingId = waiting.out.split('\n')[0];
+    const jsm = await nc.jetstreamManager();
+    const stored = await jsm.streams.getMessage('VIGIL_JOBS', { last_by_subj: 'job.trigger.daily-reports' });
+    expect(JSON.parse(new TextDecoder().decode(stored.data))).toMatchObject({
+      id: waitingId,
+      data: { reason: 'nobody home' },
+    });
+  });
+
   it('a malformed NATS_URL or a missing NATS_CREDS file: a usage error naming the variable (exit 2)', async () => {
     const errs: string[] = [];
     const io = { out: () => {}, err: (t: string) => void errs.push(t) };

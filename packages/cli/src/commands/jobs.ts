@@ -1,4 +1,4 @@
-import { MAX_TRIGGER_DELAY_SECONDS } from '@vigil/shared';
+import { createLogger, EventBus, MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { ms, parseDelay, table, time } from '../format.js';
@@ -42,6 +42,8 @@ export interface TriggerOptions {
   reason?: string;
   force?: boolean;
   requestedBy?: string;
+  /** Publish the trigger event to its stream instead of asking the scheduler (which may be down). */
+  queue?: boolean;
 }
 
 /** `vigil trigger <job> [--target T]… [--delay 10m] --reason "…" [--force]`: prints the runId. */
@@ -65,8 +67,28 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
     body.delaySeconds = seconds;
   }
   if (opts.force) body.force = true;
+  if (opts.queue) return queueTrigger(ctx, job, body);
   const res = await ctx.withNats((nc) => requestJson<{ runId: string }>(nc, 'scheduler.trigger', body));
   ctx.print({ runId: res.runId, job }, () => res.runId);
+}
+
+/**
+ * `--queue`: publishes `job.trigger.<job>` to its stream instead of asking the scheduler, so the run is not lost
+ * while no scheduler answers; it starts once one reads it. Its runId is the event id, known now. Nothing checks the
+ * job name until then: a scheduler that does not know it dead-letters the trigger (`vigil dlq list`).
+ */
+async function queueTrigger(ctx: CommandContext, job: string, body: Record<string, unknown>): Promise<void> {
+  const { job: _job, ...data } = body;
+  const runId = newEventId();
+  await ctx.withNats((nc) => {
+    const bus = new EventBus(nc, { service: 'cli', logger: createLogger({ service: 'cli', level: 'silent' }) });
+    return bus.publish(Subjects.jobTrigger(job), data, { id: runId });
+  });
+  ctx.print(
+    { runId, job, queued: true },
+    () =>
+      `${runId}\nqueued as job.trigger.${job}: it runs when a scheduler reads it (a job it does not know is dead-lettered)`,
+  );
 }
 
 export async function pauseCommand(ctx: CommandContext, job: string, paused: boolean, reason?: string): Promise<void> {
