@@ -99,6 +99,22 @@ export interface Alert {
   groupType: string;
   /** True when the alert is the sample sent by `vigil test-email`. */
   sample?: boolean;
+  /**
+   * Email only: never sent to ALERT_WEBHOOK_URL (neither as the fallback nor as the `always` copy). Set on the alert
+   * about a lost fallback message, which must not go back to the webhook that just failed (lost-fallback.ts).
+   */
+  emailOnly?: boolean;
+  /** webhook.dead of the notifier's own Slack message (eventType `vigil.alert`): which alert it carried. */
+  lostFallback?: LostFallback;
+}
+
+export interface LostFallback {
+  /** The dead webhook's id: `<notification id>.slack`. */
+  webhookId: string;
+  /** The notification (an event id, or a follow-up's id) the Slack message was for, read from the webhook id. */
+  alertId: string;
+  /** Why the webhooks service gave it up. */
+  lastError: string;
 }
 
 /** Alerts of one group fold into one follow-up: same scope, same kind, same error type. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KV } from 'nats';
 import { applyJson } from './kv-cas.js';
+import type { FallbackRecord } from './lost-fallback.js';
 
 /** KV keys allow only these characters; other ids are hashed. */
 export function kvSafeKey(id: string): string {
@@ -96,6 +97,19 @@ export class DedupeStore {
     attempts = 20,
   ): Promise<R> {
     return applyJson(this.kv, kvSafeKey(`incident.${scope}`), fn, 'incident', attempts);
+  }
+
+  /**
+   * What a Slack message of the notifier (webhook id `<notification id>.slack`) was about, written when it is queued:
+   * if the webhooks service gives it up, the email about the loss says what it said (lost-fallback.ts).
+   */
+  async recordFallback(webhookId: string, record: FallbackRecord): Promise<void> {
+    await this.kv.put(kvSafeKey(`fallback.${webhookId}`), encoder.encode(JSON.stringify(record)));
+  }
+
+  async fallbackRecord(webhookId: string): Promise<FallbackRecord | undefined> {
+    const e = await this.kv.get(kvSafeKey(`fallback.${webhookId}`));
+    return e?.operation === 'PUT' ? e.json<FallbackRecord>() : undefined;
   }
 
   /** Gives the claim back so a redelivery can try again at once. */

@@ -11,6 +11,7 @@ import {
 } from '@vigil/shared';
 import type { Alert } from './alert.js';
 import { failureReason, withEmailFailure } from './fallback-note.js';
+import { FALLBACK_ID_SUFFIX, type FallbackRecord, fallbackRecordOf } from './lost-fallback.js';
 import type { RecipientLookup } from './recipient-lookup.js';
 import { type RenderOptions, renderEmail } from './render-email.js';
 import { renderSlack } from './slack-message.js';
@@ -30,6 +31,11 @@ export interface DispatcherOptions {
   metrics: VigilMetrics;
   logger: Logger;
   now: () => number;
+  /**
+   * Keeps what each Slack message was about (the dedupe KV), so that the email about one the webhooks service gives
+   * up says what it said (lost-fallback.ts). Best effort: without it that email names the alert id only.
+   */
+  fallbackLog?: { recordFallback(webhookId: string, record: FallbackRecord): Promise<void> };
 }
 
 export interface Delivery {
@@ -48,6 +54,10 @@ function shortId(id: string): string {
  * Sends one notification through the first channel that works: email to the resolved recipients, then the
  * Slack-compatible webhook. Publishes `notification.sent` for the channel that took it, `notification.failed`
  * when none did, and then throws so the caller keeps the message (nak) for a later try.
+ *
+ * The webhook counts as taking it once its `webhook.send` is queued; should the webhooks service give it up, the
+ * `webhook.dead` comes back as an email-only alert that says what the message was about (lost-fallback.ts), and that
+ * one waits for email (never the webhook again).
  */
 export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {}
@@ -72,8 +82,19 @@ export class Dispatcher {
   ): Promise<void> {
     const { alert } = d;
     const slack = renderSlack(alert, render);
-    const message = emailError === undefined ? slack : withEmailFailure(slack, failureReason(emailError));
-    await sendToWebhook(this.o.bus, this.o.webhookUrl as string, `${shortId(d.id)}.slack`, message);
+    const reason = emailError === undefined ? undefined : failureReason(emailError);
+    const message = reason === undefined ? slack : withEmailFailure(slack, reason);
+    const webhookId = `${shortId(d.id)}${FALLBACK_ID_SUFFIX}`;
+    if (this.o.fallbackLog) {
+      const record = fallbackRecordOf(d.id, alert, String(common.subject), reason, this.o.now());
+      await this.o.fallbackLog.recordFallback(webhookId, record).catch((err: unknown) => {
+        this.o.logger.warn(
+          { err, webhookId },
+          'fallback message not recorded: if it is lost, its email names the id only',
+        );
+      });
+    }
+    await sendToWebhook(this.o.bus, this.o.webhookUrl as string, webhookId, message);
     this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity: alert.severity, result: 'sent' });
     await this.publishQuietly('notification.sent', {
       ...common,
@@ -104,6 +125,8 @@ export class Dispatcher {
     };
     const resolved = await this.o.recipients.resolve(alert);
     const errors: unknown[] = [];
+    // An email-only alert (about a lost Slack message) never goes to the webhook: it waits for email instead.
+    const webhookUrl = alert.emailOnly ? undefined : this.o.webhookUrl;
 
     if (resolved.recipients.length) {
       try {
@@ -125,7 +148,7 @@ export class Dispatcher {
           at: new Date(this.o.now()).toISOString(),
         });
         log.info({ to: resolved.recipients, recipientLevel: resolved.level, subject: mail.subject }, 'alert emailed');
-        if (this.o.webhookUrl && this.o.webhookMode === 'always') {
+        if (webhookUrl && this.o.webhookMode === 'always') {
           // A copy for a monitoring tool: the alert already reached people, so a failure here is reported, not retried
           // (retrying would email them again).
           await this.toWebhook(d, render, common).catch((err: unknown) => {
@@ -164,7 +187,7 @@ export class Dispatcher {
       });
     }
 
-    if (this.o.webhookUrl) {
+    if (webhookUrl) {
       try {
         await this.toWebhook(d, render, common, errors[0]);
         log.warn('alert sent through the webhook fallback');
@@ -186,13 +209,10 @@ export class Dispatcher {
       code: ErrorCode.ALL_CHANNELS_FAILED,
       cause: errors[errors.length - 1],
     });
-    log.error(
-      { err, channels: this.o.webhookUrl ? ['email', 'webhook'] : ['email'] },
-      'ALERT NOT DELIVERED yet; will retry',
-    );
+    log.error({ err, channels: webhookUrl ? ['email', 'webhook'] : ['email'] }, 'ALERT NOT DELIVERED yet; will retry');
     await this.publishQuietly('notification.failed', {
       ...common,
-      channel: this.o.webhookUrl ? 'all' : 'email',
+      channel: webhookUrl ? 'all' : 'email',
       recipients: resolved.recipients,
       error: toErrorInfo(err),
       at: new Date(this.o.now()).toISOString(),

@@ -1,5 +1,5 @@
 import { type Clock, ErrorCode, type Logger, PermanentError, TransientError, type VigilMetrics } from '@vigil/shared';
-import { type Alert, groupKeyOf } from './alert.js';
+import { type Alert, groupKeyOf, type LostFallback } from './alert.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { DigestRecorder } from './digest-recorder.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -7,6 +7,7 @@ import { digestLineOf, EXPIRED_DIGEST_KEY } from './expired-digest.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
 import { boundedAlert, decideOnAlert, unsentOf } from './grouping.js';
+import { eventAt, type FallbackHealth, withFallbackRecord } from './lost-fallback.js';
 import { formatDuration, formatTime } from './render-email.js';
 import {
   noteSecretsAlert,
@@ -35,6 +36,8 @@ export interface NotifierOptions {
   /** Events older than this when first seen are not sent one by one but folded into the digest (0: no limit). */
   maxAgeMs?: number;
   metrics: VigilMetrics;
+  /** Readiness: the notifier's own Slack message was given up (`webhook.dead`, eventType `vigil.alert`). */
+  fallbackHealth?: FallbackHealth;
 }
 
 /**
@@ -46,8 +49,9 @@ export class Notifier {
 
   /** `deliveries`: how often the broker has handed this event over (1 = first time). */
   async handle(subject: string, event: EventLike, log: Logger, deliveries = 1): Promise<void> {
-    const alert = toAlert(subject, event);
-    if (!alert) return;
+    const raw = toAlert(subject, event);
+    if (!raw) return;
+    const alert = raw.lostFallback ? await this.lostFallback(raw, event, log) : raw;
     const age = event.time ? this.o.clock.now() - Date.parse(event.time) : 0;
     if (this.o.maxAgeMs && age > this.o.maxAgeMs) {
       await this.foldExpired(subject, event, alert, age, log, deliveries);
@@ -83,7 +87,7 @@ export class Notifier {
           });
           alert.facts.push(['Unsent alerts folded before recovery', `${folded} (${parts.join('; ')})`]);
         }
-      } else if (groups && this.groupable(alert.kind, alert.scope, event.id)) {
+      } else if (groups && this.groupable(alert, event.id)) {
         const key = groupKvKey(alert.scope, `${alert.kind}|${alert.groupType}`);
         const now = this.o.clock.now();
         const stored = boundedAlert(alert);
@@ -255,8 +259,30 @@ export class Notifier {
     return true;
   }
 
-  /** notify.send without a dedupeKey is a one-off message: never folded. */
-  private groupable(kind: string, scope: string, eventId: string): boolean {
-    return !(kind === 'message' && scope === `notify:${eventId}`);
+  /**
+   * `webhook.dead` of the notifier's own Slack message: the fallback channel failed (readiness), and the alert
+   * about it says what the message was about when its record (written when it was queued) can be read.
+   */
+  private async lostFallback(alert: Alert, event: EventLike, log: Logger): Promise<Alert> {
+    const lost = alert.lostFallback as LostFallback;
+    const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<string, unknown>;
+    this.o.fallbackHealth?.noteDead(lost.webhookId, lost.lastError, eventAt(data, event.time, this.o.clock.now()));
+    try {
+      const rec = await this.o.dedupe.fallbackRecord(lost.webhookId);
+      if (rec) return withFallbackRecord(alert, rec);
+      log.warn({ webhookId: lost.webhookId }, 'lost fallback message has no record: its email names the alert id only');
+    } catch (err) {
+      log.warn(
+        { err, webhookId: lost.webhookId },
+        'lost fallback message record not read: its email names the id only',
+      );
+    }
+    return alert;
+  }
+
+  /** notify.send without a dedupeKey is a one-off message: never folded; nor is the alert about a lost Slack message. */
+  private groupable(alert: Alert, eventId: string): boolean {
+    if (alert.lostFallback) return false;
+    return !(alert.kind === 'message' && alert.scope === `notify:${eventId}`);
   }
 }

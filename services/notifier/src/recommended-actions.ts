@@ -120,6 +120,21 @@ export function webhookExhausted(alert: Alert): boolean {
   return attempts > 1 && !refused;
 }
 
+/** The notifier's own Slack message (fallback or copy) given up: the alert is in this email; fix the channels. */
+function lostFallbackActions(alert: Alert): string[] {
+  const copy = alert.headline.startsWith('webhook copy lost');
+  return [
+    ...(copy
+      ? []
+      : [
+          'Act on the alert described above: it was raised while email was down and reached nobody until now.',
+          'Fix email (SMTP_URL, the mail server): while it fails and ALERT_WEBHOOK_URL fails too, alerts wait (the notifier is not ready, `vigil health` shows why) and are emailed once it works.',
+        ]),
+    'Check ALERT_WEBHOOK_URL (the Slack incoming webhook may have been revoked or its URL mistyped) and that the webhooks service can reach it.',
+    'The lost Slack message is dead-lettered: once the URL works, `vigil dlq list` then `vigil dlq replay <seq>` posts it after all (optional: this email carries it).',
+  ];
+}
+
 /** What a Vigil service being down stops, and what happens when it is back (watchdog alerts). */
 interface ServiceNotes {
   /** Its containers in deploy/docker-compose.yml. */
@@ -242,6 +257,7 @@ export function recommendedActions(alert: Alert): string[] {
           : []),
       ];
     case 'webhook-dead':
+      if (alert.lostFallback) return lostFallbackActions(alert);
       if (webhookExhausted(alert)) {
         const status = alert.delivery?.status;
         const e = alert.error;

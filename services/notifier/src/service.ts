@@ -15,6 +15,7 @@ import { Dispatcher } from './dispatcher.js';
 import { DIGEST_MAX_WAIT_MS, DIGEST_QUIET_MS } from './expired-digest.js';
 import { FollowUps } from './follow-ups.js';
 import { GroupStore } from './group-store.js';
+import { deadReason, eventAt, FALLBACK_EVENT_TYPE, FallbackHealth, isOwnFallback } from './lost-fallback.js';
 import { Notifier } from './notifier.js';
 import { RecipientLookup } from './recipient-lookup.js';
 import { DefaultRecipientsCheck } from './recipients-check.js';
@@ -27,6 +28,7 @@ import { Watchdog, type WatchdogRound, watchdogInterval } from './watchdog.js';
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
 const DAY = 86_400_000;
+const decoder = new TextDecoder();
 export const NOTIFIER_VERSION = packageVersion(import.meta.url);
 
 export interface StartNotifierOptions {
@@ -98,6 +100,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         bus: rt.bus,
         smtp,
         recipients,
+        fallbackLog: dedupe,
         webhookUrl: cfg.ALERT_WEBHOOK_URL,
         webhookMode: cfg.ALERT_WEBHOOK_MODE,
         publicUrl: cfg.VIGIL_PUBLIC_URL,
@@ -130,6 +133,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
               now,
             })
           : undefined;
+      const fallbackHealth = new FallbackHealth(now);
       const notifier = new Notifier({
         dedupe,
         groups,
@@ -140,6 +144,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         intervalMs: cfg.ALERT_GROUP_INTERVAL,
         maxAgeMs: cfg.ALERT_MAX_AGE,
         metrics,
+        fallbackHealth,
       });
 
       const redrive = new Redrive({
@@ -185,7 +190,32 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         await followUps.start();
         rt.onShutdown(() => followUps.stop());
       }
-      rt.addCheck('smtp', () => smtpCheck(smtp.status(), cfg.ALERT_WEBHOOK_URL !== undefined));
+      // Every replica follows the fate of the notifier's Slack messages (core NATS, no consumer): readiness fails
+      // while SMTP fails and the fallback is known to fail too.
+      for (const subject of ['webhook.dead', 'webhook.delivered'] as const) {
+        const sub = rt.nc.subscribe(subject, {
+          callback: (_err, msg) => {
+            if (!msg) return;
+            try {
+              const text = decoder.decode(msg.data);
+              // most webhooks are not the notifier's: skip them before parsing
+              if (!text.includes(FALLBACK_EVENT_TYPE)) return;
+              const ev = JSON.parse(text) as { time?: string; data?: Record<string, unknown> };
+              const data = ev.data ?? {};
+              if (!isOwnFallback(data)) return;
+              const at = eventAt(data, ev.time, now());
+              if (subject === 'webhook.delivered') fallbackHealth.noteDelivered(at);
+              else fallbackHealth.noteDead(String(data.id ?? 'unknown'), deadReason(data), at);
+            } catch {
+              // not an event: nothing to learn from it
+            }
+          },
+        });
+        rt.onShutdown(() => sub.unsubscribe());
+      }
+      rt.addCheck('smtp', () =>
+        smtpCheck(smtp.status(), cfg.ALERT_WEBHOOK_URL !== undefined, fallbackHealth.failure()),
+      );
       const defaultRecipients = new DefaultRecipientsCheck({
         configured:
           cfg.ADMIN_EMAIL !== undefined || cfg.DEV_EMAIL_ADDRESSES !== undefined || cfg.ALERT_WEBHOOK_URL !== undefined,

@@ -1,4 +1,5 @@
 import type { Alert, AlertError, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } from './alert.js';
+import { isOwnFallback, lostFallbackAlert } from './lost-fallback.js';
 
 /** The part of a CloudEvent the notifier reads. */
 export interface EventLike {
@@ -220,7 +221,7 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
     const v = d[key];
     if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
   }
-  return {
+  const alert: Alert = {
     eventId: ev.id,
     subject: ev.subject ?? 'webhook.dead',
     kind: 'webhook-dead',
@@ -237,6 +238,9 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
     },
     groupType: error?.type ?? 'dead',
   };
+  // The notifier's own Slack message (fallback or copy): email only, about the alert it carried, never back to the
+  // webhook that just failed (that would loop through the same dead URL and reach nobody).
+  return isOwnFallback(d) ? lostFallbackAlert(alert, d, host) : alert;
 }
 
 function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
