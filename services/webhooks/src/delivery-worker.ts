@@ -106,19 +106,7 @@ export class DeliveryWorker {
     if (this.d.now() >= expiresAt) return this.deaths.expire(req, url, `destination breaker ${dest.state}`);
 
     const wait = dest.waitMs(Date.now());
-    if (wait > 0) {
-      // back by its expiry at the latest, so an expired webhook is announced on time, not a breaker period late
-      const until = Math.max(1, Math.min(wait, expiresAt - this.d.now()));
-      if (this.d.parking && cmd.raw) {
-        // Out of the consumer's ack-pending window until the breaker lets a probe through (see ParkingLot).
-        try {
-          return await this.d.parking.park(url.origin, cmd.raw);
-        } catch (err) {
-          return this.defer(Math.min(until, this.d.localRetryMs), `destination ${url.origin} breaker is open`, err);
-        }
-      }
-      return this.defer(until, `destination ${url.origin} breaker is ${dest.state}`);
-    }
+    if (wait > 0) return this.waitForBreaker(url, dest.state, wait, expiresAt, cmd);
 
     let key: Buffer;
     try {
@@ -173,11 +161,36 @@ export class DeliveryWorker {
     } catch (err) {
       // Another delivery tripped the breaker (or took the half-open probe) since our check: not an attempt.
       await this.local(() => this.d.store.undoAttempt(req.id, owner));
-      return this.defer(dest.rejectedWaitMs(Date.now()), `destination ${url.origin} breaker`, err);
+      return this.waitForBreaker(url, dest.state, dest.rejectedWaitMs(Date.now()), expiresAt, cmd, err);
     }
     this.d.metrics?.webhookDeliverySeconds.observe(result.durationMs / 1000);
     const decision = decide(result.outcome, begun.attempts, this.d.policy);
     return this.settle(req, url, begun.attempts, result, decision, owner);
+  }
+
+  /**
+   * The destination's breaker keeps this delivery back for `wait` ms. While it is open the send waits parked (out
+   * of the consumer's ack-pending window, see ParkingLot); a short wait (half-open: another delivery holds the
+   * probe) is a delayed redelivery. Either way it is back by its expiry at the latest, so an expired webhook is
+   * announced on time, not a breaker period late.
+   */
+  private async waitForBreaker(
+    url: URL,
+    state: string,
+    wait: number,
+    expiresAt: number,
+    cmd: SendCommand,
+    cause?: unknown,
+  ): Promise<void> {
+    const until = Math.max(1, Math.min(wait, expiresAt - this.d.now()));
+    if (state === 'open' && this.d.parking && cmd.raw) {
+      try {
+        return await this.d.parking.park(url.origin, cmd.raw);
+      } catch (err) {
+        return this.defer(Math.min(until, this.d.localRetryMs), `destination ${url.origin} breaker is open`, err);
+      }
+    }
+    return this.defer(until, `destination ${url.origin} breaker is ${state}`, cause);
   }
 
   /**

@@ -1,13 +1,31 @@
-import { type Breaker, createBreaker, type EventPublisher, type Logger } from '@vigil/shared';
+import {
+  type Breaker,
+  createBreaker,
+  ErrorCode,
+  type EventPublisher,
+  type Logger,
+  TransientError,
+} from '@vigil/shared';
 import type { BreakerOptions } from '@vigil/shared';
 import type { HttpSender, SendResult } from './http-sender.js';
 import { isRetryableStatus } from './retry-policy.js';
 
-/** Thrown inside the breaker so it counts the attempt as a failure; carries the result for the caller. */
-export class CountedFailure extends Error {
+/**
+ * Thrown inside the breaker so it counts the attempt as a failure; carries the result for the caller. Its message
+ * and class are what `breaker.opened` (and its alert) report: the receiver's actual failure, not a generic one.
+ */
+export class CountedFailure extends TransientError {
   constructor(readonly result: SendResult) {
-    super('destination failure');
+    super(describe(result), { code: result.outcome.kind === 'network' ? ErrorCode.TRANSIENT : ErrorCode.HTTP_STATUS });
+    this.name = 'DestinationFailure';
   }
+}
+
+function describe(result: SendResult): string {
+  const o = result.outcome;
+  if (o.kind === 'network') return `${o.code ?? 'network error'}: ${o.message}`;
+  if (o.kind === 'response') return `HTTP ${o.status}${result.excerpt ? `: ${result.excerpt}` : ''}`;
+  return o.message;
 }
 
 /** Failures that say "the destination is unwell": network errors, timeouts, 408 and 5xx. 425/429: a live receiver. */

@@ -28,6 +28,11 @@ describe('per-destination breaker', () => {
     const openedSeenAt = Date.now();
     expect(opened[0].subject).toMatch(/^breaker\.opened\.webhooks\.http___127_0_0_1_\d+$/);
     expect(opened[0].event.data).toMatchObject({ service: 'webhooks', state: 'open', failures: 5 });
+    // the alert says what the receiver did, not a generic "destination failure"
+    expect(opened[0].event.data.error).toMatchObject({
+      class: 'transient',
+      message: expect.stringMatching(/^ECONNREFUSED: /),
+    });
 
     await r.start(); // back up, but the breaker keeps traffic away until its reset time
     await breakerEvents.waitFor('breaker.closed', 1, 10_000);

@@ -77,9 +77,11 @@ describe('webhooks for a destination that is down', () => {
     await down.close();
     const ids = ['old-1', 'old-2', 'old-3'];
     const sentAt = Date.now();
-    for (const id of ids) {
-      await longOpen.api('POST', '/api/webhooks', { id, url: down.url, eventType: 't', payload: { id } });
-    }
+    // all at once: the ones the breaker turns away mid-send (another tripped it) must be parked too, not held back
+    // for the breaker's whole reset period
+    await Promise.all(
+      ids.map((id) => longOpen.api('POST', '/api/webhooks', { id, url: down.url, eventType: 't', payload: { id } })),
+    );
     const dead = await waitFor(() => {
       const d = longOpen.events.of('webhook.dead');
       return d.length === ids.length ? d : undefined;
