@@ -106,7 +106,7 @@ export class DeliveryWorker {
     if (this.d.now() >= expiresAt) return this.deaths.expire(req, url, `destination breaker ${dest.state}`);
 
     const wait = dest.waitMs(Date.now());
-    if (wait > 0) return this.waitForBreaker(url, dest.state, wait, expiresAt, cmd);
+    if (wait > 0) return this.waitForBreaker(req.id, url, dest.state, wait, expiresAt, cmd);
 
     let key: Buffer;
     try {
@@ -161,7 +161,7 @@ export class DeliveryWorker {
     } catch (err) {
       // Another delivery tripped the breaker (or took the half-open probe) since our check: not an attempt.
       await this.local(() => this.d.store.undoAttempt(req.id, owner));
-      return this.waitForBreaker(url, dest.state, dest.rejectedWaitMs(Date.now()), expiresAt, cmd, err);
+      return this.waitForBreaker(req.id, url, dest.state, dest.rejectedWaitMs(Date.now()), expiresAt, cmd, err);
     }
     this.d.metrics?.webhookDeliverySeconds.observe(result.durationMs / 1000);
     const decision = decide(result.outcome, begun.attempts, this.d.policy);
@@ -175,6 +175,7 @@ export class DeliveryWorker {
    * announced on time, not a breaker period late.
    */
   private async waitForBreaker(
+    id: string,
     url: URL,
     state: string,
     wait: number,
@@ -185,10 +186,15 @@ export class DeliveryWorker {
     const until = Math.max(1, Math.min(wait, expiresAt - this.d.now()));
     if (state === 'open' && this.d.parking && cmd.raw) {
       try {
-        return await this.d.parking.park(url.origin, cmd.raw);
+        await this.d.parking.park(url.origin, cmd.raw);
       } catch (err) {
         return this.defer(Math.min(until, this.d.localRetryMs), `destination ${url.origin} breaker is open`, err);
       }
+      // What the status API shows meanwhile; it is parked already, so a Redis blip only loses the note.
+      await this.d.store
+        .markParked(id, `destination ${url.origin} breaker open: sent when it lets a probe through`, this.d.now())
+        .catch((err: unknown) => this.d.log.warn({ err, id }, 'parked webhook not noted in its status'));
+      return;
     }
     return this.defer(until, `destination ${url.origin} breaker is ${state}`, cause);
   }

@@ -31,6 +31,9 @@ export interface WebhookStatus {
   firstAttemptAt?: string;
   lastAttemptAt?: string;
   nextAttemptAt?: string;
+  /** Waiting parked since then for the destination's breaker (`waitingFor` says which); until its next attempt. */
+  parkedAt?: string;
+  waitingFor?: string;
   deliveredAt?: string;
   deadAt?: string;
   /** Duration of the last HTTP attempt. */
@@ -46,6 +49,11 @@ const num = (v: string | undefined) => (v === undefined || v === '' ? undefined 
 /** The Redis hash (all strings, times in epoch ms) as the API shows it; undefined for a malformed hash. */
 export function fromHash(id: string, h: Record<string, string>): WebhookStatus | undefined {
   if (!h.status || !STATES.has(h.status)) return undefined;
+  // parked after its last attempt and still waiting: the breaker, not the backoff, decides when it goes next
+  const parked =
+    (h.status === 'pending' || h.status === 'failed') &&
+    h.parkedAt !== undefined &&
+    Number(h.parkedAt) >= (num(h.lastAttemptAt) ?? 0);
   const status: WebhookStatus = {
     id,
     status: h.status as WebhookState,
@@ -57,7 +65,9 @@ export function fromHash(id: string, h: Record<string, string>): WebhookStatus |
     createdAt: iso(h.createdAt),
     firstAttemptAt: iso(h.firstAttemptAt),
     lastAttemptAt: iso(h.lastAttemptAt),
-    nextAttemptAt: h.status === 'failed' ? iso(h.nextAttemptAt) : undefined,
+    nextAttemptAt: h.status === 'failed' && !parked ? iso(h.nextAttemptAt) : undefined,
+    parkedAt: parked ? iso(h.parkedAt) : undefined,
+    waitingFor: parked ? h.parkedFor : undefined,
     deliveredAt: iso(h.deliveredAt),
     deadAt: iso(h.deadAt),
     lastDurationMs: num(h.lastDurationMs),

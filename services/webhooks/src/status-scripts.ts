@@ -89,6 +89,15 @@ if redis.call('HGET', KEYS[1], 'status') == 'dead' and redis.call('HGET', KEYS[1
 end
 return 1`;
 
+// Notes that the webhook waits parked for its destination's breaker (shown until its next attempt). Only on a hash
+// that is still waiting: a parked copy never revives a settled or expired status. ARGV: now, why
+export const PARKED = `
+local s = redis.call('HGET', KEYS[1], 'status')
+if s == 'pending' or s == 'failed' then
+  redis.call('HSET', KEYS[1], 'parkedAt', ARGV[1], 'parkedFor', ARGV[2])
+end
+return 1`;
+
 // Takes back an attempt that never reached the network. ARGV: owner
 export const UNDO = `
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)

@@ -13,7 +13,7 @@ import {
   type WebhookStatus,
 } from './status-model.js';
 
-import { BEGIN, CREATE, DEAD_NOTIFIED, DELIVERED, FAILED, UNDO } from './status-scripts.js';
+import { BEGIN, CREATE, DEAD_NOTIFIED, DELIVERED, FAILED, PARKED, UNDO } from './status-scripts.js';
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -56,6 +56,7 @@ export class StatusStore {
   private readonly failed: Script;
   private readonly undo: Script;
   private readonly deadNotified: Script;
+  private readonly parked: Script;
 
   constructor(private readonly redis: Redis) {
     redis.defineCommand('vigilWebhookCreate', { numberOfKeys: 3, lua: CREATE });
@@ -64,6 +65,7 @@ export class StatusStore {
     redis.defineCommand('vigilWebhookFailed', { numberOfKeys: 1, lua: FAILED });
     redis.defineCommand('vigilWebhookUndo', { numberOfKeys: 1, lua: UNDO });
     redis.defineCommand('vigilWebhookDeadNotified', { numberOfKeys: 1, lua: DEAD_NOTIFIED });
+    redis.defineCommand('vigilWebhookParked', { numberOfKeys: 1, lua: PARKED });
     const r = redis as unknown as Record<string, Script>;
     this.create = r.vigilWebhookCreate.bind(redis);
     this.begin = r.vigilWebhookBegin.bind(redis);
@@ -71,6 +73,7 @@ export class StatusStore {
     this.failed = r.vigilWebhookFailed.bind(redis);
     this.undo = r.vigilWebhookUndo.bind(redis);
     this.deadNotified = r.vigilWebhookDeadNotified.bind(redis);
+    this.parked = r.vigilWebhookParked.bind(redis);
   }
 
   /** Records a new webhook as pending; returns its existing status when the id is already known. */
@@ -169,6 +172,11 @@ export class StatusStore {
   }
 
   /** Records that the webhook.dead of the death at `deadAt` is published (no-op once replayed or gone). */
+  /** The webhook waits parked for its destination's breaker (`why`), from nowMs until its next attempt. */
+  async markParked(id: string, why: string, nowMs: number): Promise<void> {
+    await this.parked(statusKey(id), String(nowMs), why.slice(0, 300));
+  }
+
   async markDeadNotified(id: string, deadAt: string | number): Promise<void> {
     await this.deadNotified(statusKey(id), String(deadAt));
   }

@@ -49,6 +49,17 @@ describe('webhooks for a destination that is down', () => {
     await breakers.waitFor('breaker.opened', 1, 10_000);
     // Every one of them left the consumer's window for the parking lot (a few may be on their way back as probes).
     await waitFor(async () => (await parkedCount()) >= waiting.length - 2, 15_000);
+    // the status API says why a webhook waits (not a retry time long past)
+    const parkedStatus = await waitFor(async () => {
+      const all = await Promise.all(waiting.map(async (id) => (await h.api('GET', `/api/webhooks/${id}`)).body));
+      return all.find((st) => st.waitingFor);
+    }, 5_000);
+    expect(parkedStatus).toMatchObject({
+      status: expect.stringMatching(/^(pending|failed)$/),
+      waitingFor: expect.stringContaining('breaker open'),
+      parkedAt: expect.any(String),
+    });
+    expect(parkedStatus.nextAttemptAt).toBeUndefined();
 
     const healthy = await startHttpReceiver(() => ({ status: 200 }));
     const others = Array.from({ length: 3 * WINDOW }, (_, i) => `up-${i}`);
@@ -63,6 +74,7 @@ describe('webhooks for a destination that is down', () => {
     await waitFor(async () => (await Promise.all(waiting.map(statusOf))).every((s) => s === 'delivered'), 30_000);
     // each exactly once: releasing never sends a webhook twice
     expect(down.requests.map((r) => r.headers['webhook-id']).sort()).toEqual([...waiting].sort());
+    expect((await h.api('GET', `/api/webhooks/${waiting[0]}`)).body.waitingFor).toBeUndefined();
     await waitFor(async () => (await parkedCount()) === 0, 5_000);
     expect(h.events.of('webhook.dead')).toHaveLength(0);
     const jsm = await h.nc.jetstreamManager();
