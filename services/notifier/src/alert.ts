@@ -15,6 +15,8 @@ export type AlertKind =
   | 'secrets-recovered'
   | 'webhook-dead'
   | 'breaker-opened'
+  /** `breaker.closed` ending an opening the notifier alerted about (breaker-incident.ts). */
+  | 'breaker-closed'
   | 'service-down'
   | 'service-recovered'
   | 'message'
@@ -93,6 +95,13 @@ export interface Alert {
   delivery?: { attempts?: number; status?: number };
   /** service-down / service-recovered (the watchdog): the Vigil service that stopped answering. */
   service?: string;
+  /** breaker.opened / breaker.closed: the breaker (`service` and `name` as the event says). */
+  breaker?: { service: string; name: string };
+  /**
+   * A failure that arrived after the recovery that ended it (notifier.ts noteResolution): when that recovery happened
+   * (ISO 8601). Such an alert says so itself, so no resolved notice follows it.
+   */
+  alreadyResolvedAt?: string;
   /** notify.send recipients, used instead of the cascade. */
   recipients?: string[];
   /** Second half of the group key: the error type, or what stands in for it. */

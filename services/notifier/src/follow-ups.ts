@@ -7,6 +7,7 @@ import {
   type TimerHandle,
   type VigilMetrics,
 } from '@vigil/shared';
+import type { Alert } from './alert.js';
 import type { Dispatcher } from './dispatcher.js';
 import {
   confirmDigest,
@@ -36,6 +37,11 @@ export interface FollowUpOptions {
   maxAgeMs?: number;
   /** The digest's claim lease (tests). */
   digestLeaseMs?: number;
+  /**
+   * Told after a group's follow-up went out (notification `id`, the channel that took it): a breaker's opened alerts
+   * sent this way make its close reported (breaker-notices.ts). Must not throw.
+   */
+  onSent?: (alert: Alert, id: string, channel: 'email' | 'webhook') => Promise<void>;
 }
 
 /** A digest nobody could be found for (no recipient at all) is tried again this rarely: each try logs an ERROR. */
@@ -129,8 +135,9 @@ export class FollowUps {
         this.o.logger.info({ key, count: f.count }, 'group closed by a recovery meanwhile: follow-up dropped');
         return;
       }
-      await this.o.dispatcher.deliver({
-        id: `fu-${key}-${f.next.lastSentAt}`,
+      const id = `fu-${key}-${f.next.lastSentAt}`;
+      const { channel } = await this.o.dispatcher.deliver({
+        id,
         alert: f.alert,
         followUp: { count: f.count, sinceMs: f.sinceMs, ...(f.items ? { items: f.items } : {}) },
       });
@@ -138,6 +145,10 @@ export class FollowUps {
       await this.o.store
         .apply(key, (state) => ({ next: state ? confirmFollowUp(state) : state, result: undefined }))
         .catch((err: unknown) => this.o.logger.warn({ err, key }, 'follow-up sent but not confirmed; it may repeat'));
+      // after the confirmation: a notice this leads to (a breaker closed meanwhile) must not count it as unsent
+      await this.o.onSent?.(f.alert, id, channel).catch((err: unknown) => {
+        this.o.logger.warn({ err, key }, 'follow-up sent; what comes after it was not noted');
+      });
     } catch (err) {
       const retryAt = this.o.clock.now() + (this.o.retryMs ?? 30_000);
       this.o.logger.error({ err, key, count: f.count }, 'follow-up not delivered; will retry');

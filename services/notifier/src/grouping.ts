@@ -152,9 +152,29 @@ export function unsentOf(state: GroupState): { count: number; items: string[]; w
   return {
     count: state.pending + (state.sending?.count ?? 0),
     items: mergeItems(state.sending?.items, state.pendingItems) ?? [],
-    // "stale secret served: openai" -> "stale secret served"; "daily-reports failed" stays
-    what: state.latest.headline.replace(/:.*$/, ''),
+    // "stale secret served: openai" -> "stale secret served"; "daily-reports failed" stays, and so does
+    // "circuit breaker webhooks/https://partner.example opened" (a colon inside a URL is no separator)
+    what: state.latest.headline.replace(/: .*$/, ''),
   };
+}
+
+/** How many folded alerts' names the resolved email lists per group. */
+const MAX_LISTED = 20;
+
+/**
+ * The fact a resolved email adds about the groups its recovery closed: what they still held back (never sent, and
+ * now never sent as a follow-up), e.g. `2 (1 stale secret served: partner-api-key; 1 secrets refresh failed: openai)`.
+ * Undefined when they held nothing back.
+ */
+export function unsentFact(closed: GroupState[]): [string, string] | undefined {
+  const unsent = closed.map(unsentOf).filter((u) => u.count > 0);
+  const folded = unsent.reduce((n, u) => n + u.count, 0);
+  if (folded === 0) return undefined;
+  const parts = unsent.map((u) => {
+    const listed = u.items.length > MAX_LISTED ? [...u.items.slice(0, MAX_LISTED), '…'] : u.items;
+    return `${u.count} ${u.what}${listed.length ? `: ${listed.join(', ')}` : ''}`;
+  });
+  return ['Unsent alerts folded before recovery', `${folded} (${parts.join('; ')})`];
 }
 
 /** Stack traces can be long; the group keeps the latest alert, bounded, in its KV entry. */

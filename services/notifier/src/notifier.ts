@@ -1,12 +1,13 @@
 import { type Clock, ErrorCode, type Logger, PermanentError, TransientError, type VigilMetrics } from '@vigil/shared';
 import { type Alert, groupKeyOf, type LostFallback } from './alert.js';
+import { BreakerNotices } from './breaker-notices.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { DigestRecorder } from './digest-recorder.js';
 import type { Dispatcher } from './dispatcher.js';
 import { digestLineOf, EXPIRED_DIGEST_KEY } from './expired-digest.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
-import { boundedAlert, decideOnAlert, unsentOf } from './grouping.js';
+import { boundedAlert, decideOnAlert, unsentFact } from './grouping.js';
 import { eventAt, type FallbackHealth, withFallbackRecord } from './lost-fallback.js';
 import { formatDuration, formatTime } from './render-email.js';
 import {
@@ -18,9 +19,14 @@ import {
 import { type EventLike, toAlert } from './to-alert.js';
 
 const SECRETS_FAILURE_KINDS: ReadonlySet<string> = new Set(['secrets-refresh-failed', 'secrets-stale-served']);
-const FAILURE_KINDS: ReadonlySet<string> = new Set(['failed', 'partial', 'missed', 'stuck', ...SECRETS_FAILURE_KINDS]);
-/** How many folded alerts' names the resolved email lists. */
-const MAX_LISTED = 20;
+const FAILURE_KINDS: ReadonlySet<string> = new Set([
+  'failed',
+  'partial',
+  'missed',
+  'stuck',
+  'breaker-opened',
+  ...SECRETS_FAILURE_KINDS,
+]);
 
 export interface NotifierOptions {
   dedupe: DedupeStore;
@@ -38,6 +44,8 @@ export interface NotifierOptions {
   metrics: VigilMetrics;
   /** Readiness: the notifier's own Slack message was given up (`webhook.dead`, eventType `vigil.alert`). */
   fallbackHealth?: FallbackHealth;
+  /** Circuit breaker openings and their closed notices (default: one on the same dedupe store and groups). */
+  breakers?: BreakerNotices;
 }
 
 /**
@@ -45,7 +53,13 @@ export interface NotifierOptions {
  * first (or the interval has passed), then deliver. Throws (→ nak, redelivery) while no channel succeeded.
  */
 export class Notifier {
-  constructor(private readonly o: NotifierOptions) {}
+  private readonly breakers: BreakerNotices;
+
+  constructor(private readonly o: NotifierOptions) {
+    this.breakers =
+      o.breakers ??
+      new BreakerNotices({ dedupe: o.dedupe, dispatcher: o.dispatcher, groups: o.groups, now: () => o.clock.now() });
+  }
 
   /** `deliveries`: how often the broker has handed this event over (1 = first time). */
   async handle(subject: string, event: EventLike, log: Logger, deliveries = 1): Promise<void> {
@@ -71,22 +85,22 @@ export class Notifier {
         await this.o.dedupe.complete(event.id);
         return;
       }
+      // a close that ends no opening anyone was told about sends nothing
+      if (alert.kind === 'breaker-closed' && !(await this.breakers.closed(alert, event, log))) {
+        await this.o.dedupe.complete(event.id);
+        return;
+      }
       const alreadyResolved = await this.noteResolution(alert, event, log);
       if (SECRETS_FAILURE_KINDS.has(alert.kind) && !alreadyResolved) await this.noteSecretsOutage(alert, event, log);
+      // an opening (also when folded below) is recorded first, so a close handled meanwhile finds it
+      if (alert.kind === 'breaker-opened' && !alreadyResolved) await this.breakers.opened(alert, event, log);
       const groups = this.o.groups;
       if (alert.resolved && groups) {
         // The incident is over: what its groups still held back is dropped (no "(+N more)" after the recovery),
-        // and counted and named here instead.
-        const unsent = (await groups.closeScope(alert.scope)).map(unsentOf).filter((u) => u.count > 0);
-        const folded = unsent.reduce((n, u) => n + u.count, 0);
-        if (folded > 0) {
-          // e.g. "2 (1 stale secret served: partner-api-key; 1 secrets refresh failed: openai, companies)"
-          const parts = unsent.map((u) => {
-            const listed = u.items.length > MAX_LISTED ? [...u.items.slice(0, MAX_LISTED), '…'] : u.items;
-            return `${u.count} ${u.what}${listed.length ? `: ${listed.join(', ')}` : ''}`;
-          });
-          alert.facts.push(['Unsent alerts folded before recovery', `${folded} (${parts.join('; ')})`]);
-        }
+        // and counted and named here instead, e.g. "2 (1 stale secret served: partner-api-key; 1 secrets refresh
+        // failed: openai, companies)".
+        const fact = unsentFact(await groups.closeScope(alert.scope));
+        if (fact) alert.facts.push(fact);
       } else if (groups && this.groupable(alert, event.id)) {
         const key = groupKvKey(alert.scope, `${alert.kind}|${alert.groupType}`);
         const now = this.o.clock.now();
@@ -102,7 +116,9 @@ export class Notifier {
           return;
         }
       }
-      await this.o.dispatcher.deliver({ id: event.id, alert });
+      const { channel } = await this.o.dispatcher.deliver({ id: event.id, alert });
+      // from now on the breaker's close is reported (once), unless this alert already said it was resolved
+      if (alert.kind === 'breaker-opened') await this.breakers.alerted(alert, event.id, channel, log);
       await this.o.dedupe.complete(event.id);
     } catch (err) {
       await this.o.dedupe.release(event.id).catch(() => undefined);
@@ -133,6 +149,20 @@ export class Notifier {
       throw new PermanentError(`alert ${event.id} could not be delivered within ALERT_MAX_AGE`, {
         code: ErrorCode.ALL_CHANNELS_FAILED,
       });
+    }
+    if (alert.kind === 'breaker-closed') {
+      // An old close still ends the breaker's opening (a later one starts afresh); it is listed in the digest only
+      // when it ends one an alert went out about, like the notice it stands for.
+      let ends = false;
+      try {
+        ends = await this.breakers.closed(alert, event, log);
+      } catch (err) {
+        log.warn({ err, scope: alert.scope }, 'old breaker close: its opening record not read/written');
+      }
+      if (!ends) {
+        await this.o.dedupe.complete(event.id).catch(() => undefined);
+        return;
+      }
     }
     const fields = { eventId: event.id, subject, ageMs: age, severity: alert.severity, headline: alert.headline };
     if (!this.o.digest) {
@@ -165,19 +195,21 @@ export class Notifier {
   /**
    * Failure and recovery events travel on separate consumers, so after an outage a failure can arrive after the
    * recovery that ended it. It is still sent (nothing is dropped), marked as already resolved, so nobody reads
-   * it as the job (or the secrets provider) being broken now. Returns true when it marked the alert.
+   * it as the job (or the secrets provider, or the breaker) being broken now. Returns true when it marked the alert.
    */
   private async noteResolution(alert: Alert, event: EventLike, log: Logger): Promise<boolean> {
     const at = event.time ? Date.parse(event.time) : Number.NaN;
     if (!Number.isFinite(at)) return false;
     try {
       if (alert.resolved) {
-        // job recoveries; a secrets outage is marked when it ends (endSecretsOutage)
+        // job recoveries; a secrets outage is marked when it ends (endSecretsOutage), a breaker when it closes
+        // (BreakerNotices.closed)
         if (alert.job) await this.o.dedupe.markResolved(alert.scope, at);
       } else if (FAILURE_KINDS.has(alert.kind)) {
         const resolvedAt = await this.o.dedupe.resolvedAt(alert.scope);
         if (resolvedAt !== undefined && resolvedAt > at) {
           const when = new Date(resolvedAt).toISOString();
+          alert.alreadyResolvedAt = when;
           alert.headline = `${alert.headline} (already resolved)`;
           alert.facts.push(['Already resolved at', when]);
           return true;

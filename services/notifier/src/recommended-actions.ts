@@ -197,6 +197,26 @@ function serviceRecoveredActions(service: string): string[] {
   ];
 }
 
+function breakerClosedActions(alert: Alert): string[] {
+  const service = alert.breaker?.service ?? alert.scope;
+  const name = alert.breaker?.name ?? 'its dependency';
+  const actions = [`Nothing to do: a probe of ${name} got through, so ${service} calls it again.`];
+  if (service === 'webhooks') {
+    actions.push(
+      'Deliveries that waited for this destination go out now by themselves; those given up while it was open are dead-lettered: `vigil dlq list`, then `vigil dlq replay <seq>`.',
+    );
+  } else if (service === 'notifier' && name === 'smtp') {
+    actions.push(
+      'Email works again: alerts that waited for it are being sent now; those that went through the webhook fallback meanwhile are not emailed again.',
+    );
+  } else {
+    actions.push(
+      'Check whether work that failed while it was open needs a re-run: `vigil runs --status failed` (or `GET /api/runs?status=failed`).',
+    );
+  }
+  return actions;
+}
+
 /** What a human should do first, chosen by the kind of alert and the class and type of its error. */
 export function recommendedActions(alert: Alert): string[] {
   const scope = alert.job ?? alert.scope;
@@ -276,8 +296,10 @@ export function recommendedActions(alert: Alert): string[] {
     case 'breaker-opened':
       return [
         `Calls to a dependency of ${scope} are failing repeatedly; they are short-circuited until the breaker half-opens.`,
-        "Check the dependency's status page and connectivity; the breaker closes by itself after a successful probe.",
+        "Check the dependency's status page and connectivity; the breaker closes by itself after a successful probe, and a ✅ RESOLVED email follows.",
       ];
+    case 'breaker-closed':
+      return breakerClosedActions(alert);
     case 'service-down':
       return serviceDownActions(alert.service ?? scope);
     case 'service-recovered':

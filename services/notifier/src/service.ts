@@ -9,6 +9,7 @@ import {
   vigilMetrics,
 } from '@vigil/shared';
 import { type NotifierConfig, notifierEnvSchema } from './config.js';
+import { BreakerNotices } from './breaker-notices.js';
 import { DedupeStore } from './dedupe-store.js';
 import { DigestRecorder } from './digest-recorder.js';
 import { Dispatcher } from './dispatcher.js';
@@ -109,6 +110,8 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         logger: rt.log,
         now,
       });
+      // circuit breakers: the ✅ RESOLVED notice of a close, after an opened alert (or its follow-up) went out
+      const breakers = new BreakerNotices({ dedupe, dispatcher, groups, now });
       const followUps = groupStore
         ? new FollowUps({
             store: groupStore,
@@ -120,6 +123,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
             maxAgeMs: cfg.ALERT_MAX_AGE,
             logger: rt.log,
             metrics,
+            onSent: (alert, id, channel) => breakers.alerted(alert, id, channel, rt.log),
           })
         : undefined;
       const digest =
@@ -145,6 +149,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         maxAgeMs: cfg.ALERT_MAX_AGE,
         metrics,
         fallbackHealth,
+        breakers,
       });
 
       const redrive = new Redrive({

@@ -16,6 +16,8 @@ export const SUBSCRIPTIONS = [
   { family: 'secrets-refreshed', subject: 'secrets.refreshed' },
   { family: 'webhook-dead', subject: 'webhook.dead' },
   { family: 'breaker-opened', subject: 'breaker.opened.>' },
+  // only a close that ends an opening the notifier alerted about sends something (breaker-incident.ts)
+  { family: 'breaker-closed', subject: 'breaker.closed.>' },
   { family: 'notify-send', subject: 'notify.send' },
 ] as const;
 

@@ -245,7 +245,7 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
 
 function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
   const service = str(d.service) ?? rest[0] ?? 'unknown';
-  const name = str(d.name) ?? rest.slice(1).join('.') ?? 'breaker';
+  const name = str(d.name) ?? (rest.slice(1).join('.') || 'breaker');
   const error = errorOf(d.error) ?? errorOf(d.lastError);
   const facts: Array<[string, string]> = [
     ['Service', service],
@@ -265,12 +265,43 @@ function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
     severity: 'WARNING',
     resolved: false,
     headline: `circuit breaker ${service}/${name} opened`,
-    scope: `breaker:${service}.${name}`,
+    scope: breakerScope(service, name),
+    breaker: { service, name },
     occurredAt: ev.time ?? new Date().toISOString(),
     error,
     facts,
     groupType: 'opened',
   };
+}
+
+/**
+ * `breaker.closed`: the breaker lets calls through again. The notifier turns it into a ✅ RESOLVED notice only when it
+ * ends an opening it alerted about (notifier.ts, breaker-incident.ts), which adds how long it was open.
+ */
+function breakerClosedAlert(ev: EventLike, rest: string[], d: Rec): Alert {
+  const service = str(d.service) ?? rest[0] ?? 'unknown';
+  const name = str(d.name) ?? (rest.slice(1).join('.') || 'breaker');
+  return {
+    eventId: ev.id,
+    subject: ev.subject ?? `breaker.closed.${service}.${name}`,
+    kind: 'breaker-closed',
+    severity: 'INFO',
+    resolved: true,
+    headline: `circuit breaker ${service}/${name} closed again`,
+    scope: breakerScope(service, name),
+    breaker: { service, name },
+    occurredAt: ev.time ?? str(d.at) ?? new Date().toISOString(),
+    facts: [
+      ['Service', service],
+      ['Breaker', name],
+    ],
+    groupType: 'closed',
+  };
+}
+
+/** The scope of a breaker's alerts, groups and opening record: `breaker:<service>.<name>`. */
+export function breakerScope(service: string, name: string): string {
+  return `breaker:${service}.${name}`;
 }
 
 export const TEST_EMAIL_TITLE = 'Vigil test email';
@@ -320,6 +351,7 @@ export function toAlert(subject: string, ev: EventLike): Alert | undefined {
   if (subject === 'secrets.refreshed') return secretsRecoveredAlert(e, d);
   if (subject === 'webhook.dead') return webhookDeadAlert(e, d);
   if (parts[0] === 'breaker' && parts[1] === 'opened') return breakerAlert(e, parts.slice(2), d);
+  if (parts[0] === 'breaker' && parts[1] === 'closed') return breakerClosedAlert(e, parts.slice(2), d);
   if (subject === 'notify.send') return messageAlert(e, d);
   return undefined;
 }

@@ -1,0 +1,172 @@
+import type { Alert } from './alert.js';
+import { formatDuration, formatTime } from './render-email.js';
+import { breakerScope } from './to-alert.js';
+import { roughDuration } from './watchdog-alerts.js';
+
+/**
+ * One opening of a circuit breaker, from its first `breaker.opened` to the `breaker.closed` that ends it, as pure
+ * state transitions (breaker-notices.ts applies them with compare-and-set on the record `incident.breaker:<service>.<name>`
+ * in KV `vigil_notified`, shared by replicas and restarts):
+ *
+ * - every fresh `breaker.opened` the notifier handles (sent or folded into its group) opens the record, or moves
+ *   `lastOpenedAt` (a breaker goes round open → half-open → open while its dependency stays down);
+ * - an opened alert (or its group's follow-up) that went out marks it `alerts`;
+ * - the first `breaker.closed` after the last opening ends it (`closed`). If an alert went out, that close becomes the
+ *   ✅ RESOLVED notice (`notice` = its event id): the CAS picks one close, so two replicas (or two closes: each
+ *   instance of a service has its own breaker) send one notice. If none went out, nothing is sent;
+ * - an opened alert whose delivery was under way while the close ended the record (or a follow-up sent after it)
+ *   went out unmarked: it sends the notice itself (`notice` = `breaker-closed-<close id>`), so nobody is left with
+ *   an "opened" and no end.
+ *
+ * An ended record stays (until the bucket's TTL) as history: a late opening older than its close belongs to it.
+ */
+export interface BreakerIncident {
+  service: string;
+  name: string;
+  /** Event time of the first opening (ms). */
+  since: number;
+  /** Event time of the latest opening (ms): a close older than that (events out of order) does not end it. */
+  lastOpenedAt: number;
+  /** Opened alerts (and follow-ups) that went out: how many, and the first. */
+  alerts?: { count: number; firstAt: number; firstId: string; lastId: string };
+  /** The close that ended it. */
+  closed?: { id: string; at: number };
+  /** The notification id of the ✅ RESOLVED notice, once claimed (by the close, or by a late opened alert). */
+  notice?: string;
+}
+
+export interface BreakerRef {
+  service: string;
+  name: string;
+}
+
+/** The id of a notice sent by a late opened alert (the close itself went by without one). */
+export const lateNoticeId = (closeId: string) => `breaker-closed-${closeId}`;
+
+function fresh(ref: BreakerRef, at: number): BreakerIncident {
+  return { service: ref.service, name: ref.name, since: at, lastOpenedAt: at };
+}
+
+/** A fresh `breaker.opened` (event time `at`, ms). Undefined: nothing to write. */
+export function noteBreakerOpened(
+  cur: BreakerIncident | undefined,
+  o: BreakerRef & { at: number },
+): BreakerIncident | undefined {
+  if (!cur) return fresh(o, o.at);
+  // An ended opening is history: a later opening starts the next one; an earlier one belongs to it.
+  if (cur.closed) return o.at > cur.closed.at ? fresh(o, o.at) : undefined;
+  if (o.at >= cur.since && o.at <= cur.lastOpenedAt) return undefined; // nothing new (a redelivery, or in between)
+  return { ...cur, since: Math.min(cur.since, o.at), lastOpenedAt: Math.max(cur.lastOpenedAt, o.at) };
+}
+
+export type AlertedDecision =
+  /** Nothing more to do. */
+  | { action: 'none' }
+  /** The opening was closed before this alert went out: send the notice now (`incident.notice` is its id). */
+  | { action: 'late-notice'; incident: BreakerIncident };
+
+/** An opened alert about the opening at `at` (or its group's follow-up, notification `id`) went out. */
+export function noteBreakerAlerted(
+  cur: BreakerIncident | undefined,
+  o: BreakerRef & { at: number; id: string },
+): { next?: BreakerIncident; result: AlertedDecision } {
+  const alerts = (prev: BreakerIncident['alerts']): NonNullable<BreakerIncident['alerts']> =>
+    prev
+      ? { ...prev, count: prev.lastId === o.id ? prev.count : prev.count + 1, lastId: o.id }
+      : { count: 1, firstAt: o.at, firstId: o.id, lastId: o.id };
+  // no record (its write failed), or one ended before this opening: this alert opens it
+  if (!cur || (cur.closed && o.at > cur.closed.at)) {
+    return { next: { ...fresh(o, o.at), alerts: alerts(undefined) }, result: { action: 'none' } };
+  }
+  if (cur.closed) {
+    if (cur.notice) return { result: { action: 'none' } }; // the close was reported already
+    // Closed while this alert was on its way (or folded until a follow-up after the close): the close found nothing
+    // alerted and sent nothing; this alert said "opened", so the notice goes out now.
+    const next = { ...cur, alerts: alerts(cur.alerts), notice: lateNoticeId(cur.closed.id) };
+    return { next, result: { action: 'late-notice', incident: next } };
+  }
+  if (cur.alerts?.lastId === o.id) return { result: { action: 'none' } };
+  return {
+    next: {
+      ...cur,
+      since: Math.min(cur.since, o.at),
+      lastOpenedAt: Math.max(cur.lastOpenedAt, o.at),
+      alerts: alerts(cur.alerts),
+    },
+    result: { action: 'none' },
+  };
+}
+
+export type ClosedDecision =
+  /** This close ends an opening an alert went out about (or is the redelivery of that close): send the notice. */
+  | { action: 'notice'; incident: BreakerIncident }
+  /** Nothing is known about an opening of this breaker: no notice. */
+  | { action: 'unknown' }
+  /** It ends an opening no alert went out about (folded, too old, not delivered yet): no notice. */
+  | { action: 'not-alerted' }
+  /** Another close ended the opening already (its notice is that one's). */
+  | { action: 'already-closed' }
+  /** The breaker opened again after this close (the events arrived out of order): the opening goes on. */
+  | { action: 'reopened' };
+
+/** A `breaker.closed` (event `id`, time `at` in ms). */
+export function noteBreakerClosed(
+  cur: BreakerIncident | undefined,
+  o: { id: string; at: number },
+): { next?: BreakerIncident; result: ClosedDecision } {
+  if (!cur) return { result: { action: 'unknown' } };
+  if (cur.closed) {
+    // the redelivery of the close whose notice was not delivered yet: send it again
+    if (cur.closed.id === o.id && cur.notice === o.id) return { result: { action: 'notice', incident: cur } };
+    return { result: { action: cur.closed.id === o.id ? 'not-alerted' : 'already-closed' } };
+  }
+  if (o.at < cur.lastOpenedAt) return { result: { action: 'reopened' } };
+  const closed = { id: o.id, at: o.at };
+  if (!cur.alerts) return { next: { ...cur, closed }, result: { action: 'not-alerted' } };
+  const next = { ...cur, closed, notice: o.id };
+  return { next, result: { action: 'notice', incident: next } };
+}
+
+/** How long the breaker was open: from its first opening to the close. */
+export function openForMs(inc: BreakerIncident): number {
+  return Math.max(0, (inc.closed?.at ?? inc.lastOpenedAt) - inc.since);
+}
+
+/**
+ * Turns the closed alert (to-alert.ts) into the ✅ RESOLVED notice of the opening `inc` ended:
+ * `circuit breaker webhooks/https://partner.example closed again (open for 12 min)`.
+ */
+export function describeBreakerClose(alert: Alert, inc: BreakerIncident): Alert {
+  const ms = openForMs(inc);
+  alert.headline = `circuit breaker ${inc.service}/${inc.name} closed again (open for ${roughDuration(ms)})`;
+  alert.facts.push(
+    ['Open for', `${formatDuration(ms)} (from its first opening to the close)`],
+    ['Opened at', formatTime(inc.since)],
+  );
+  if (inc.lastOpenedAt > inc.since) alert.facts.push(['Last opened again at', formatTime(inc.lastOpenedAt)]);
+  if (inc.closed) alert.facts.push(['Closed at', formatTime(inc.closed.at)]);
+  if (inc.alerts) alert.facts.push(['Opened alerts sent', String(inc.alerts.count)]);
+  return alert;
+}
+
+/** The notice a late opened alert sends (the close itself went by without one): the same email as the close's. */
+export function lateBreakerNotice(inc: BreakerIncident): Alert {
+  const closed = inc.closed as NonNullable<BreakerIncident['closed']>;
+  const base: Alert = {
+    eventId: inc.notice ?? lateNoticeId(closed.id),
+    subject: `breaker.closed.${inc.service}.${inc.name}`,
+    kind: 'breaker-closed',
+    severity: 'INFO',
+    resolved: true,
+    headline: `circuit breaker ${inc.service}/${inc.name} closed again`,
+    scope: breakerScope(inc.service, inc.name),
+    breaker: { service: inc.service, name: inc.name },
+    occurredAt: new Date(closed.at).toISOString(),
+    facts: [
+      ['Service', inc.service],
+      ['Breaker', inc.name],
+    ],
+    groupType: 'closed',
+  };
+  return describeBreakerClose(base, inc);
+}
