@@ -56,7 +56,9 @@ function errorActions(error: AlertError, scope: string): string[] {
   switch (error.class) {
     case 'validation':
       out.push(
-        `Invalid input (${error.message || error.type}): fix that input in the job configuration or data source; retrying will not help.`,
+        error.code === 'VIGIL_E_HANDLER_RESULT_INVALID'
+          ? `The job's handler returned something that is not a run outcome (${error.message}): fix the handler's return value (its \`handler:\` module in jobs.yaml); retrying will not help.`
+          : `Invalid input (${error.message || error.type}): fix that input in the job configuration or data source; retrying will not help.`,
       );
       break;
     case 'permanent':
@@ -148,7 +150,7 @@ const SERVICE_NOTES: Record<string, ServiceNotes> = {
   scheduler: {
     compose: 'scheduler-1 scheduler-2',
     whileDown:
-      'While it is down, scheduled jobs are not being requested: nothing runs on schedule, and no `job.missed` or `job.stuck` alert is raised (the scheduler raises them). Manual triggers published with `vigil trigger` wait in the stream; its HTTP API (`/api/…`) does not answer.',
+      'While it is down, scheduled jobs are not being requested: nothing runs on schedule, and no `job.missed` or `job.stuck` alert is raised (the scheduler raises them). `vigil trigger` is refused meanwhile; `vigil trigger --queue` (or any `job.trigger.<job>` publisher) waits in the stream and runs when it is back; its HTTP API (`/api/…`) does not answer.',
     whenBack:
       'catch-up runs missed slots: each job with a `catchUp` window runs its newest missed slot once; the other missed slots are reported as `job.missed` (re-run what is still needed).',
   },

@@ -17,6 +17,15 @@ describe('recommendedActions', () => {
     expect(
       actionsFor({ type: 'ValidationError', message: 'field "company_id" is missing', class: 'validation' }),
     ).toMatch(/Invalid input .*company_id.*fix that input/);
+    // a handler's bad return value is the handler's bug, not the job's input
+    expect(
+      actionsFor({
+        type: 'ValidationError',
+        message: 'handler returned status "ok"; expected succeeded, partial or failed',
+        class: 'validation',
+        code: 'VIGIL_E_HANDLER_RESULT_INVALID',
+      }),
+    ).toMatch(/fix the handler's return value/);
     expect(actionsFor({ type: 'TypeError', message: 'x is undefined', class: 'unexpected' })).toMatch(/stack trace/);
   });
 
