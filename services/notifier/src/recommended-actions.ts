@@ -240,7 +240,7 @@ export function recommendedActions(alert: Alert): string[] {
       if (missedRunNeverRequested(alert)) {
         return [
           `The scheduler did not request this slot (${alert.run?.reason}): it will not run by itself. Re-run it with the command below if its work is still needed.`,
-          'Check why the scheduler was down (`vigil health`, its logs), and consider a `catchUp` window for the job.',
+          'Check why the scheduler (or NATS) was down (`vigil health`, its logs). To have such a slot run late instead, give the job a `catchUp` window covering the outage (only the newest missed slot inside it runs).',
         ];
       }
       return [
