@@ -41,13 +41,21 @@ describe('health answers list the breakers that are not closed', () => {
         name: 'http-127.0.0.1:19999',
         state: expect.stringMatching(/^(open|half-open)$/),
         since: expect.any(String),
+        openSince: expect.any(String),
       },
     ]);
     expect(Date.parse(r.openBreakers?.[0].since ?? '')).toBeGreaterThanOrEqual(before - 5);
+    const openedAt = r.openBreakers?.[0].openSince;
 
     // half-open is still listed (on this live instance), until the probe succeeds
     await waitFor(() => a.breaker.state === 'half-open');
     expect((await serviceReadiness(asker, 'svc-one')).openBreakers).toMatchObject([{ state: 'half-open' }]);
+    // a failed probe opens it again: `since` moves, `openSince` still says when the trouble began
+    await expect(a.breaker.fire()).rejects.toThrow('connect ECONNREFUSED');
+    const reopened = (await serviceReadiness(asker, 'svc-one')).openBreakers?.[0];
+    expect(reopened?.openSince).toBe(openedAt);
+    expect(Date.parse(reopened?.since ?? '')).toBeGreaterThan(Date.parse(openedAt ?? ''));
+    await waitFor(() => a.breaker.state === 'half-open');
     a.upstream.up = true;
     await a.breaker.fire();
     expect(a.breaker.state).toBe('closed');
@@ -73,7 +81,9 @@ describe('health answers list the breakers that are not closed', () => {
       const answer = await serviceReadiness(asker, 'svc-two');
       return answer.instances === 2 ? answer : undefined;
     });
-    expect(r.openBreakers).toEqual([{ instance: b.instance, name: 'smtp', state: 'open', since: expect.any(String) }]);
+    expect(r.openBreakers).toEqual([
+      { instance: b.instance, name: 'smtp', state: 'open', since: expect.any(String), openSince: expect.any(String) },
+    ]);
     expect(a.breaker.state).toBe('closed');
   });
 

@@ -7,6 +7,8 @@ export interface BreakerView {
   name: string;
   state: 'open' | 'half-open' | 'closed';
   since: string;
+  /** When it last left closed (its re-opens after failed probes do not move it); absent from breaker events. */
+  openSince?: string;
   /** The instance that has it; absent when it comes from breaker events (see BreakerTracker). */
   instance?: string;
 }

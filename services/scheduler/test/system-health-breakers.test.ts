@@ -77,7 +77,14 @@ describe('system health lists the breakers of the instances alive now', () => {
     await expect(a.breaker.fire()).rejects.toThrow('ECONNREFUSED');
     let hl = await settled();
     expect(hl.openBreakers).toEqual([
-      { service: 'reports', name: ORIGIN, state: NOT_CLOSED, since: expect.any(String), instance: a.id },
+      {
+        service: 'reports',
+        name: ORIGIN,
+        state: NOT_CLOSED,
+        since: expect.any(String),
+        openSince: expect.any(String),
+        instance: a.id,
+      },
     ]);
     expect(hl.ok).toBe(false);
     expect(hl.problems).toEqual([breakerProblem(a.id)]);
@@ -106,7 +113,14 @@ describe('system health lists the breakers of the instances alive now', () => {
     // b, from the test above, is still running: three instances
     let hl = await settled(3);
     expect(hl.openBreakers).toEqual([
-      { service: 'reports', name: ORIGIN, state: NOT_CLOSED, since: expect.any(String), instance: d.id },
+      {
+        service: 'reports',
+        name: ORIGIN,
+        state: NOT_CLOSED,
+        since: expect.any(String),
+        openSince: expect.any(String),
+        instance: d.id,
+      },
     ]);
     expect(hl.problems).toEqual([breakerProblem(d.id)]);
     expect(c.breaker.state).toBe('closed');

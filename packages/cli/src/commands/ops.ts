@@ -87,7 +87,14 @@ interface Health {
   services: { service: string; ready: boolean; error?: string }[];
   coverage: { job: string; covered: number; total: number }[];
   failureRates: { job: string; runs: number; bad: number; rate: number | null }[];
-  openBreakers: { service: string; name: string; state: string; since: string; instance?: string }[];
+  openBreakers: {
+    service: string;
+    name: string;
+    state: string;
+    since: string;
+    openSince?: string;
+    instance?: string;
+  }[];
   dlqDepth: number | null;
 }
 
@@ -117,7 +124,12 @@ export async function healthCommand(ctx: CommandContext): Promise<boolean> {
       h.openBreakers.length
         ? table(
             ['OPEN BREAKER', 'STATE', 'SINCE', 'INSTANCE'],
-            h.openBreakers.map((b) => [`${b.service}/${b.name}`, b.state, time(b.since), b.instance ?? '-']),
+            h.openBreakers.map((b) => [
+              `${b.service}/${b.name}`,
+              b.state,
+              time(b.openSince ?? b.since),
+              b.instance ?? '-',
+            ]),
           )
         : 'breakers: all closed',
       `dlq depth: ${h.dlqDepth ?? 'unknown'}`,

@@ -104,7 +104,14 @@ function breakersOf(a: HealthAnswer): InstanceBreaker[] | undefined {
   if (!Array.isArray(a.breakers)) return undefined;
   return a.breakers
     .filter((b) => typeof b?.name === 'string' && (b.state === 'open' || b.state === 'half-open'))
-    .map((b) => ({ instance: a.instance, name: b.name, state: b.state, since: String(b.since) }));
+    .map((b) => ({
+      instance: a.instance,
+      name: b.name,
+      state: b.state,
+      since: String(b.since),
+      // an older instance's answer has no openSince: its `since` is the best there is
+      openSince: String(b.openSince ?? b.since),
+    }));
 }
 
 /**

@@ -48,12 +48,15 @@ export interface BreakerStatus {
   state: 'open' | 'half-open';
   /** When it entered that state (ISO time). */
   since: string;
+  /** When it last left `closed` (ISO time): its re-opens after failed half-open probes do not move this. */
+  openSince: string;
 }
 
 interface TrackedBreaker {
   name: string;
   state(): BreakerState;
   since: number;
+  openSince: number;
 }
 
 // The breakers of each service instance, keyed by its metrics registry (runService makes one per instance, and tests
@@ -66,7 +69,13 @@ export function breakersNotClosed(registry: Registry): BreakerStatus[] {
   const out: BreakerStatus[] = [];
   for (const b of trackedByRegistry.get(registry) ?? []) {
     const state = b.state();
-    if (state !== 'closed') out.push({ name: b.name, state, since: new Date(b.since).toISOString() });
+    if (state !== 'closed')
+      out.push({
+        name: b.name,
+        state,
+        since: new Date(b.since).toISOString(),
+        openSince: new Date(b.openSince).toISOString(),
+      });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -113,14 +122,17 @@ export function createBreaker<A extends unknown[], R>(
   let lastError: unknown;
   let openedAt = 0;
   const state = (): BreakerState => (cb.opened ? 'open' : cb.halfOpen ? 'half-open' : 'closed');
-  const tracked: TrackedBreaker = { name, state, since: Date.now() };
+  const tracked: TrackedBreaker = { name, state, since: Date.now(), openSince: Date.now() };
   if (opts.registry) {
     const set = trackedByRegistry.get(opts.registry) ?? new Set<TrackedBreaker>();
     trackedByRegistry.set(opts.registry, set.add(tracked));
   }
 
+  let previous: BreakerState = 'closed';
   const transition = (s: BreakerState) => {
     tracked.since = Date.now();
+    if (previous === 'closed' && s !== 'closed') tracked.openSince = tracked.since;
+    previous = s;
     gauge?.set({ service: opts.service, name }, STATE_VALUE[s]);
     const failures = consecutive;
     const fields = { service: opts.service, breaker: name, state: s, failures };
