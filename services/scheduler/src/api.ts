@@ -29,7 +29,12 @@ export const RunQuerySchema = z.object({
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO time')
     .optional(),
-  limit: z.coerce.number().int().min(1).max(1_000).optional(),
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 1000' })
+    .int('must be a whole number from 1 to 1000')
+    .min(1, 'must be a whole number from 1 to 1000')
+    .max(1_000, 'must be a whole number from 1 to 1000')
+    .optional(),
 });
 
 /**

@@ -86,7 +86,9 @@ describe('scheduler HTTP API', () => {
     expect(run).toMatchObject({ runId, job: 'daily-reports', status: 'requested', targets: ['acme'] });
     const list = await h.api('GET', '/api/runs?job=daily-reports&status=requested&limit=5');
     expect(list.body.runs.map((x: { runId: string }) => x.runId)).toContain(runId);
-    expect((await h.api('GET', '/api/runs?limit=abc')).status).toBe(400);
+    const notANumber = await h.api('GET', '/api/runs?limit=abc');
+    expect(notANumber.status).toBe(400);
+    expect(notANumber.body.error.message).toContain('limit: must be a whole number from 1 to 1000');
     // a mistyped status is a 400 naming the valid ones, not an empty list that looks like "no failures"
     const typo = await h.api('GET', '/api/runs?status=faild');
     expect(typo).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
