@@ -61,6 +61,16 @@ describe('a service process', () => {
     expect(demo.lines().map((l) => l.msg)).toContain('second signal: exiting now');
   }, 40_000);
 
+  it('an unhandled rejection is logged as fatal with its error and exits 1 (a crash is never silent)', async () => {
+    const demo = runDemo({ NATS_URL: nats.url, HTTP_PORT: '0', DEMO_CRASH_AFTER_READY: '1' });
+    expect(await demo.exited).toBe(1);
+    const fatal = demo.lines().find((l) => l.msg === 'uncaught error: exiting');
+    expect(fatal).toMatchObject({ level: 'fatal', service: 'demo-proc' });
+    const err = (fatal?.err ?? {}) as { message?: string; stack?: string };
+    expect(err.message).toBe('demo bug: undefined is not a function');
+    expect(err.stack).toContain('demo-service.ts');
+  }, 40_000);
+
   it('exits 78 when the jobs file is missing, saying which file it looked for and from where', async () => {
     const demo = runDemo({ NATS_URL: nats.url, HTTP_PORT: '0', VIGIL_JOBS_FILE: './no-such/jobs.yaml' });
     expect(await demo.exited).toBe(78);
