@@ -2,7 +2,7 @@ import { ManualClock } from '@vigil/shared';
 import { waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, notifierEnv, startHarness } from './harness.js';
 
 // A circuit breaker that opened got a ⚠️ WARNING; when it closes again, the people who got it hear so, once.
 const MIN = 60_000;
@@ -114,16 +114,7 @@ describe('two notifier replicas: one closed notice', () => {
   beforeAll(async () => {
     h = await startHarness({ WATCHDOG_DOWN_AFTER: 'off' });
     second = await startNotifierService({
-      env: {
-        NATS_URL: h.nats.url,
-        SMTP_URL: h.sink.url,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'silent',
-        ADMIN_EMAIL: 'admin@example.com',
-        ALERT_GROUP_INTERVAL: '0',
-        WATCHDOG_DOWN_AFTER: 'off',
-        VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-      },
+      env: notifierEnv(h, { WATCHDOG_DOWN_AFTER: 'off' }),
       handleSignals: false,
     });
   });

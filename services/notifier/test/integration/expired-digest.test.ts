@@ -1,7 +1,7 @@
 import { ManualClock } from '@vigil/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
-import { type Harness, runData, startHarness } from './harness.js';
+import { type Harness, notifierEnv, runData, startHarness } from './harness.js';
 
 // Alerts already older than ALERT_MAX_AGE when the notifier first sees them (it was down for days) used to be
 // logged and acked: failures nobody heard about (seed 000). They now go out as ONE digest email per backlog.
@@ -9,16 +9,6 @@ import { type Harness, runData, startHarness } from './harness.js';
 const DAY = 86_400_000;
 const QUIET = 10_000;
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
-
-const envFor = (h: Harness) => ({
-  NATS_URL: h.nats.url,
-  SMTP_URL: h.sink.url,
-  HTTP_PORT: '0',
-  LOG_LEVEL: 'silent',
-  ADMIN_EMAIL: 'admin@example.com',
-  ALERT_GROUP_INTERVAL: '0',
-  VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-});
 
 async function metric(url: string, pattern: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -38,7 +28,7 @@ describe('alerts older than ALERT_MAX_AGE: one digest email, never silence', () 
   it('two replicas drain a backlog of 60 old alerts: one digest, CRITICAL, 50 listed and "and 10 more"', async () => {
     const clock = new ManualClock(Date.now());
     h = await startHarness({}, clock);
-    const second = await startNotifierService({ env: envFor(h), clock, handleSignals: false });
+    const second = await startNotifierService({ env: notifierEnv(h), clock, handleSignals: false });
     extra.push(second);
 
     const old = new Date(Date.now() - 2 * DAY);
@@ -103,7 +93,7 @@ describe('alerts older than ALERT_MAX_AGE: one digest email, never silence', () 
     await h.notifier.stop();
 
     const clock = new ManualClock(Date.now());
-    const next = await startNotifierService({ env: envFor(h), clock, handleSignals: false });
+    const next = await startNotifierService({ env: notifierEnv(h), clock, handleSignals: false });
     extra.push(next);
     await clock.advance(QUIET);
     const [digest] = await h.sink.waitForMessages(1, 20_000);

@@ -2,7 +2,7 @@ import { ManualClock } from '@vigil/shared';
 import { waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
-import { type Harness, runData, startHarness } from './harness.js';
+import { type Harness, notifierEnv, runData, startHarness } from './harness.js';
 
 const INTERVAL = 5 * 60_000;
 
@@ -96,15 +96,7 @@ describe('grouping survives a notifier restart (state in JetStream KV)', () => {
 
     const clock = new ManualClock(Date.now());
     const again = await startNotifierService({
-      env: {
-        NATS_URL: h.nats.url,
-        SMTP_URL: h.sink.url,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'silent',
-        ADMIN_EMAIL: 'admin@example.com',
-        ALERT_GROUP_INTERVAL: '5m',
-        VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-      },
+      env: notifierEnv(h, { ALERT_GROUP_INTERVAL: '5m' }),
       clock,
       handleSignals: false,
     });

@@ -24,6 +24,26 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of a notifier on these servers: the harness's own, and every extra replica a test starts (`over`
+ * changes or adds variables).
+ */
+export function notifierEnv(
+  servers: { nats: { url: string }; sink: { url: string } },
+  over: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NATS_URL: servers.nats.url,
+    SMTP_URL: servers.sink.url,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    ADMIN_EMAIL: 'admin@example.com',
+    ALERT_GROUP_INTERVAL: '0',
+    VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
+    ...over,
+  };
+}
+
 export async function startHarness(
   env: Record<string, string> = {},
   clock?: Clock,
@@ -32,16 +52,7 @@ export async function startHarness(
   const nats = await startNats();
   const sink = await startSmtpSink();
   const notifier = await startNotifierService({
-    env: {
-      NATS_URL: nats.url,
-      SMTP_URL: sink.url,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'silent',
-      ADMIN_EMAIL: 'admin@example.com',
-      ALERT_GROUP_INTERVAL: '0',
-      VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-      ...env,
-    },
+    env: notifierEnv({ nats, sink }, env),
     clock,
     handleSignals: false,
     ...extra,

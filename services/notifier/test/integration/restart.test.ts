@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
-import { type Harness, runData, startHarness } from './harness.js';
+import { type Harness, notifierEnv, runData, startHarness } from './harness.js';
 
 // An alert must not wait for ack-wait (60 s here) because the replica before this one went away.
 describe('a notifier replaced by another emails the next failure at once', () => {
@@ -8,15 +8,7 @@ describe('a notifier replaced by another emails the next failure at once', () =>
   const started: Array<Awaited<ReturnType<typeof startNotifierService>>> = [];
   const start = async () => {
     const n = await startNotifierService({
-      env: {
-        NATS_URL: h.nats.url,
-        SMTP_URL: h.sink.url,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'silent',
-        ADMIN_EMAIL: 'admin@example.com',
-        ALERT_GROUP_INTERVAL: '0',
-        VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-      },
+      env: notifierEnv(h),
       handleSignals: false,
     });
     started.push(n);

@@ -3,7 +3,7 @@ import { waitFor } from '@vigil/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { BreakerTracker } from '../../../scheduler/src/breakers.js';
 import { startNotifierService } from '../../src/service.js';
-import { type Harness, runData, startHarness } from './harness.js';
+import { type Harness, notifierEnv, runData, startHarness } from './harness.js';
 import { startTarpitSmtp } from './tarpit-smtp.js';
 
 // Short SMTP timings so an outage and its recovery take seconds: the breaker half-opens 1 s after it opened and
@@ -149,15 +149,7 @@ describe('SMTP outage and recovery without a restart (real NATS, real SMTP sink 
 
       // handed back to the stream (nak), so the next notifier emails it
       next = await startNotifierService({
-        env: {
-          NATS_URL: h.nats.url,
-          SMTP_URL: h.sink.url,
-          HTTP_PORT: '0',
-          LOG_LEVEL: 'silent',
-          ADMIN_EMAIL: 'admin@example.com',
-          ALERT_GROUP_INTERVAL: '0',
-          VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-        },
+        env: notifierEnv(h),
         handleSignals: false,
       });
       const [mail] = await h.sink.waitForMessages(1, 10_000);

@@ -3,7 +3,7 @@ import { startNats, startSmtpSink, waitFor } from '@vigil/shared/testing';
 import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
-import { runData } from './harness.js';
+import { notifierEnv, runData } from './harness.js';
 
 describe('notifier start-up', () => {
   it('emails a failure published before its first start; a days-old one goes into one digest email, not nowhere', async () => {
@@ -18,15 +18,7 @@ describe('notifier start-up', () => {
         time: new Date(Date.now() - 3 * 86_400_000),
       });
       const svc = await startNotifierService({
-        env: {
-          NATS_URL: nats.url,
-          SMTP_URL: sink.url,
-          HTTP_PORT: '0',
-          LOG_LEVEL: 'silent',
-          ADMIN_EMAIL: 'admin@example.com',
-          ALERT_GROUP_INTERVAL: '0',
-          VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-        },
+        env: notifierEnv({ nats, sink }),
         handleSignals: false,
         digest: { quietMs: 1_000 },
       });

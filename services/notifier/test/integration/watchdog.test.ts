@@ -3,7 +3,7 @@ import { type InstanceWithBreaker, startInstanceWithBreaker, waitFor } from '@vi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
 import type { WatchdogRound } from '../../src/watchdog.js';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, notifierEnv, startHarness } from './harness.js';
 
 // WATCHDOG_DOWN_AFTER keeps its default (2m): a round every 30 s, on a ManualClock, so no test waits minutes.
 const INTERVAL = 30_000;
@@ -33,16 +33,6 @@ async function rounds(clock: ManualClock, replicas: Replica[], n: number): Promi
 /** A real Vigil service instance (runService) answering `vigil.health.<service>`, as the service would. */
 const startFake = (natsUrl: string, service: string) =>
   startInstanceWithBreaker({ natsUrl, service, breakerName: 'upstream' });
-
-const NOTIFIER_ENV = (h: Harness) => ({
-  NATS_URL: h.nats.url,
-  SMTP_URL: h.sink.url,
-  HTTP_PORT: '0',
-  LOG_LEVEL: 'silent',
-  ADMIN_EMAIL: 'admin@example.com',
-  ALERT_GROUP_INTERVAL: '0',
-  VIGIL_JOBS_FILE: '/nonexistent/jobs.yaml',
-});
 
 async function watchdogKeys(h: Harness): Promise<string[]> {
   const kv = await h.nc.jetstream().views.kv('vigil_notified');
@@ -139,7 +129,7 @@ describe('watchdog with two notifier replicas', () => {
   beforeAll(async () => {
     h = await startHarness({}, clock, { watchdog: { onRound: a.onRound } });
     second = await startNotifierService({
-      env: NOTIFIER_ENV(h),
+      env: notifierEnv(h),
       clock,
       handleSignals: false,
       watchdog: { onRound: b.onRound },
@@ -203,7 +193,7 @@ describe('watchdog across a notifier restart', () => {
     secrets = undefined;
 
     next = await startNotifierService({
-      env: NOTIFIER_ENV(h),
+      env: notifierEnv(h),
       clock,
       handleSignals: false,
       watchdog: { onRound: b.onRound },
