@@ -1,5 +1,5 @@
-import { Header, isNotFound, type Logger, publishDurable, type VigilMetrics } from '@vigil/shared';
-import type { JetStreamClient, JetStreamManager, MsgHdrs } from 'nats';
+import { Header, headerRecord, isNotFound, type Logger, publishDurable, type VigilMetrics } from '@vigil/shared';
+import type { JetStreamClient, JetStreamManager } from 'nats';
 import type { Destination } from './destination-breakers.js';
 
 export const WEBHOOKS_STREAM = 'VIGIL_WEBHOOKS';
@@ -78,7 +78,7 @@ export class ParkingLot {
     for (let from = 1; ; ) {
       const sm = await this.next(subject, from);
       if (!sm) return released;
-      const headers = plain(sm.header);
+      const headers = headerRecord(sm.header);
       const storedAt = Number(headers[Header.STORED_AT]) || sm.time.getTime();
       const expired = this.d.now() >= storedAt + this.d.maxAgeMs;
       if (!expired && budget <= 0) return released;
@@ -147,11 +147,5 @@ function carried(headers: Record<string, string>, storedAt: number): Record<stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'nats-msg-id') out[k] = v;
   out[Header.STORED_AT] = String(storedAt);
-  return out;
-}
-
-function plain(h: MsgHdrs | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h) for (const [k, v] of h) out[k] = v.join(',');
   return out;
 }

@@ -1,6 +1,7 @@
 import { type Context, type Span, SpanKind } from '@opentelemetry/api';
 import type { JsMsg } from 'nats';
 import { tracer } from '../tracing/propagation.js';
+import { headerRecord } from './headers.js';
 import type { Logger } from 'pino';
 
 /** What a handler gets besides the event. */
@@ -56,11 +57,7 @@ export class MessageContext implements ConsumeContext {
   }
 
   get headers(): Record<string, string> {
-    if (!this._headers) {
-      const out: Record<string, string> = {};
-      if (this.msg.headers) for (const [k, v] of this.msg.headers) out[k] = v.join(',');
-      this._headers = out;
-    }
+    if (!this._headers) this._headers = headerRecord(this.msg.headers);
     return this._headers;
   }
 

@@ -14,7 +14,7 @@ import type { VigilMetrics } from '../metrics/vigil-metrics.js';
 import { isNotFound } from '../nats/errors.js';
 import { publishDurable } from './durable-publish.js';
 import type { JetStreamPublisher } from './jetstream-publisher.js';
-import { Header, headerValue } from './headers.js';
+import { Header, headerRecord, headerValue } from './headers.js';
 import { DLQ_STREAM } from './streams.js';
 import { subjectMatches } from './subject-match.js';
 
@@ -133,12 +133,6 @@ export interface DlqEntry {
 
 const decoder = new TextDecoder();
 
-function toRecord(h: MsgHdrs | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h) for (const [k, v] of h) out[k] = v.join(',');
-  return out;
-}
-
 function entryOf(sm: { seq: number; subject: string; data: Uint8Array; header: MsgHdrs; time: Date }): DlqEntry {
   const text = decoder.decode(sm.data);
   let data: unknown = text;
@@ -160,7 +154,7 @@ function entryOf(sm: { seq: number; subject: string; data: Uint8Array; header: M
     time: sm.time.toISOString(),
     ...(typeof id === 'string' ? { eventId: id } : {}),
     data,
-    headers: toRecord(h),
+    headers: headerRecord(h),
   };
 }
 

@@ -1,3 +1,5 @@
+import type { MsgHdrs } from 'nats';
+
 /** Header names Vigil sets on NATS messages (contract §4). */
 export const Header = {
   MSG_ID: 'Nats-Msg-Id',
@@ -27,4 +29,11 @@ export const Header = {
 export function headerValue(text: string, max = 1024): string {
   const flat = /\p{Cc}/u.test(text) ? text.replace(/\p{Cc}+/gu, ' ') : text;
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A message's headers as plain pairs (a repeated header's values joined with `,`); empty without headers. */
+export function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h) for (const [k, v] of h) out[k] = v.join(',');
+  return out;
 }

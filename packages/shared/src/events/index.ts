@@ -15,7 +15,7 @@ export * from './ops.js';
 export { schemaForSubject, registerEventSchema } from './schemas.js';
 export { Subjects, isSubjectToken } from './subjects.js';
 export { subjectMatches } from './subject-match.js';
-export { Header, headerValue } from './headers.js';
+export { Header, headerRecord, headerValue } from './headers.js';
 export {
   STREAMS,
   DLQ_STREAM,

@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { waitFor } from './wait-for.js';
+import { headerRecord } from '../events/headers.js';
 
 export interface CollectedEvent {
   subject: string;
@@ -21,8 +22,7 @@ export function collectEvents(nc: NatsConnection, subject = '>'): EventCollector
   const sub: Subscription = nc.subscribe(subject, {
     callback: (_err, msg) => {
       if (!msg || msg.subject.startsWith('$') || msg.subject.startsWith('_INBOX')) return;
-      const headers: Record<string, string> = {};
-      if (msg.headers) for (const [k, v] of msg.headers) headers[k] = v.join(',');
+      const headers = headerRecord(msg.headers);
       let event: unknown;
       try {
         event = JSON.parse(new TextDecoder().decode(msg.data));
