@@ -7,6 +7,7 @@ import {
   EventBus,
   PermanentError,
   registerSecretValue,
+  removeDlqEntry,
   TransientError,
   unregisterSecretValue,
 } from '@vigil/shared';
@@ -336,5 +337,22 @@ describe('dead-letter path', () => {
       await ownNc.close();
       await own.stop();
     }
+  });
+});
+
+describe('removing a dead letter', () => {
+  it('one another replay removed first counts as removed (the server answers "sequence not found"), not kept', async () => {
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    // the stream's first message: a second delete is answered 500 "no message found"
+    await jsm.streams.purge('VIGIL_DLQ');
+    const first = await js.publish('dlq.job.trigger.gone', new TextEncoder().encode('{}'));
+    // one between two others: a sequence deleted inside the stream is answered 400 "sequence N not found"
+    const ack = await js.publish('dlq.job.trigger.gone', new TextEncoder().encode('{}'));
+    await js.publish('dlq.job.trigger.gone', new TextEncoder().encode('{}'));
+    expect(await removeDlqEntry(jsm, ack.seq)).toEqual({ removed: true });
+    expect(await removeDlqEntry(jsm, ack.seq)).toEqual({ removed: true });
+    expect(await removeDlqEntry(jsm, first.seq)).toEqual({ removed: true });
+    expect(await removeDlqEntry(jsm, first.seq)).toEqual({ removed: true });
   });
 });

@@ -109,7 +109,7 @@ export class ParkingLot {
       await this.d.jsm.streams.deleteMessage(WEBHOOKS_STREAM, seq, false);
     } catch (err) {
       // Another replica released it first. Anything else: it is released again next round (same msg id).
-      if (!/not found/i.test((err as Error).message)) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 

@@ -271,7 +271,7 @@ export async function removeDlqEntry(
     return { removed: false, keptReason: 'the server did not confirm the delete' };
   } catch (err) {
     // A concurrent replay of the same entry removed it first: gone is what was asked.
-    if (isNotFound(err) || /no message found/i.test((err as Error)?.message ?? '')) return { removed: true };
+    if (isNotFound(err)) return { removed: true };
     return { removed: false, keptReason: (err as Error)?.message || String(err) };
   }
 }

@@ -10,6 +10,10 @@ export const JsErrCode = {
   CONSUMER_ALREADY_EXISTS: 10105,
   CONSUMER_EXISTS_2_9: 10148,
   NO_MESSAGE_FOUND: 10037,
+  /** Deleting a stream sequence that is not there (any more) inside the stream: 400 "sequence N not found". */
+  SEQUENCE_NOT_FOUND: 10043,
+  /** A failed message delete; "no message found" when the sequence is below the stream's first one. */
+  MSG_DELETE_FAILED: 10057,
 } as const;
 
 function field(err: unknown, key: string): unknown {
@@ -23,12 +27,18 @@ export function jsErrCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** A 404-like JetStream answer: stream, consumer or message not there. */
+/** A 404-like JetStream answer: stream, consumer or message not there (also a delete of a sequence already gone). */
 export function isNotFound(err: unknown): boolean {
   const c = jsErrCode(err);
-  if (c === JsErrCode.STREAM_NOT_FOUND || c === JsErrCode.CONSUMER_NOT_FOUND || c === JsErrCode.NO_MESSAGE_FOUND) {
+  if (
+    c === JsErrCode.STREAM_NOT_FOUND ||
+    c === JsErrCode.CONSUMER_NOT_FOUND ||
+    c === JsErrCode.NO_MESSAGE_FOUND ||
+    c === JsErrCode.SEQUENCE_NOT_FOUND
+  ) {
     return true;
   }
+  if (c === JsErrCode.MSG_DELETE_FAILED && /no message found/i.test(String(field(err, 'message') ?? ''))) return true;
   const api = field(err, 'api_error');
   return (api ? field(api, 'code') : field(err, 'code')) === 404 || field(err, 'code') === '404';
 }
