@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, connect, credsAuthenticator, JSONCodec, type NatsConnection } from 'nats';
-import { ErrorCode, natsCredsSchema, natsUrlSchema } from '@vigil/shared';
+import { createLogger, ErrorCode, EventBus, natsCredsSchema, natsUrlSchema, type PublishOptions } from '@vigil/shared';
 import type { CliEnv } from './config.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -81,4 +81,10 @@ export async function requestJson<T>(
     throw new CliError(message, 1, code);
   }
   return jc.decode(msg.data) as T;
+}
+
+/** Publishes one Vigil event from the CLI (validated and stored like any service's, as source `vigil/cli`). */
+export function publishEvent(nc: NatsConnection, subject: string, data: unknown, opts?: PublishOptions) {
+  const bus = new EventBus(nc, { service: 'cli', logger: createLogger({ service: 'cli', level: 'silent' }) });
+  return bus.publish(subject, data, opts);
 }

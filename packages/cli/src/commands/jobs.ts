@@ -1,8 +1,8 @@
-import { createLogger, EventBus, MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects } from '@vigil/shared';
+import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { ms, parseDelay, table, time } from '../format.js';
-import { requestJson } from '../nats-client.js';
+import { publishEvent, requestJson } from '../nats-client.js';
 
 interface JobRow {
   name: string;
@@ -80,10 +80,7 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
 async function queueTrigger(ctx: CommandContext, job: string, body: Record<string, unknown>): Promise<void> {
   const { job: _job, ...data } = body;
   const runId = newEventId();
-  await ctx.withNats((nc) => {
-    const bus = new EventBus(nc, { service: 'cli', logger: createLogger({ service: 'cli', level: 'silent' }) });
-    return bus.publish(Subjects.jobTrigger(job), data, { id: runId });
-  });
+  await ctx.withNats((nc) => publishEvent(nc, Subjects.jobTrigger(job), data, { id: runId }));
   ctx.print(
     { runId, job, queued: true },
     () =>

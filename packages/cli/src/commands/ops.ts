@@ -1,8 +1,8 @@
-import { createLogger, EventBus, listDlq, replayDlq, type SecretStatus, Subjects } from '@vigil/shared';
+import { listDlq, replayDlq, type SecretStatus, Subjects } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { age, table, time } from '../format.js';
-import { requestJson } from '../nats-client.js';
+import { publishEvent, requestJson } from '../nats-client.js';
 
 export async function secretsStatusCommand(ctx: CommandContext): Promise<void> {
   const rows = await ctx.withNats((nc) => requestJson<SecretStatus[]>(nc, 'secrets.status', {}, 3_000));
@@ -31,10 +31,7 @@ export async function testEmailCommand(ctx: CommandContext, opts: { to?: string[
     dedupeKey: `test-email-${Date.now()}`,
   };
   if (opts.to && opts.to.length > 0) data.recipients = opts.to;
-  const ack = await ctx.withNats(async (nc) => {
-    const bus = new EventBus(nc, { service: 'cli', logger: createLogger({ service: 'cli', level: 'silent' }) });
-    return bus.publish(Subjects.notifySend, data);
-  });
+  const ack = await ctx.withNats((nc) => publishEvent(nc, Subjects.notifySend, data));
   ctx.print(
     { published: Subjects.notifySend, seq: ack.seq, recipients: opts.to ?? 'default' },
     () =>
