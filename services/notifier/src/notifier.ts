@@ -116,6 +116,9 @@ export class Notifier {
           return;
         }
       }
+      // The recovery may have been handled on its own consumer while this alert was being grouped: looked at again
+      // just before sending, so the failure does not arrive after the RESOLVED email without saying so.
+      if (!alreadyResolved && alert.job && FAILURE_KINDS.has(alert.kind)) await this.noteResolution(alert, event, log);
       const { channel } = await this.o.dispatcher.deliver({ id: event.id, alert });
       // from now on the breaker's close is reported (once), unless this alert already said it was resolved
       if (alert.kind === 'breaker-opened') await this.breakers.alerted(alert, event.id, channel, log);
