@@ -10,6 +10,8 @@ export interface CliEnv {
   password?: string;
   /** Who runs the CLI: recorded as `requestedBy` of manual triggers. */
   userName: string;
+  /** `vigil check` without a file: the services' own variable, else `jobs.yaml`. */
+  jobsFile?: string;
 }
 
 /**
@@ -38,6 +40,7 @@ export function cliEnv(env: Record<string, string | undefined> = process.env, cw
     natsUrl: env.NATS_URL || devStackNatsUrl(cwd) || 'nats://127.0.0.1:4222',
     creds: env.NATS_CREDS || undefined,
     user: env.NATS_USER || undefined,
+    jobsFile: env.VIGIL_JOBS_FILE || undefined,
     password: env.NATS_PASSWORD || undefined,
     userName: env.USER || env.USERNAME || loginName() || 'unknown',
   };

@@ -7,6 +7,7 @@ import {
   secretsStatusCommand,
   testEmailCommand,
 } from './commands/ops.js';
+import { checkCommand } from './commands/check.js';
 import { jobsCommand, pauseCommand, triggerCommand } from './commands/jobs.js';
 import { runCommand, runsCommand } from './commands/runs.js';
 import { type CliEnv, cliEnv } from './config.js';
@@ -96,6 +97,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     .command('replay <seq>')
     .description('re-drive a dead letter: re-publish it to its original subject, then remove it from the DLQ')
     .action((seq: string) => dlqReplayCommand(ctx(), seq));
+  program
+    .command('check [file]')
+    .description('validate a jobs file offline, as the services would (default: $VIGIL_JOBS_FILE, else jobs.yaml)')
+    .action((file: string | undefined) => checkCommand(ctx(), file ?? env.jobsFile ?? 'jobs.yaml'));
   program
     .command('health')
     .description('every service ready? coverage today, failure rates, open breakers, DLQ depth (exit 1 if degraded)')
