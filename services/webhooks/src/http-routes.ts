@@ -3,6 +3,7 @@ import {
   type createHttpApp,
   ErrorCode,
   getDlqEntry,
+  hasBearer,
   listDlq,
   removeDlqEntry,
   replayDlq,
@@ -91,7 +92,16 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     const limit = Math.min(Math.max(Number(singleQueryValue(query.limit, 'limit')) || 50, 1), 1000);
     const subject = singleQueryValue(query.subject, 'subject') || undefined;
     const entries = await listDlq(d.jsm, { limit, subject });
-    return { entries, count: entries.length };
+    // Reads need no token (contract §6), but dead letters hold whole payloads: customer data, and destination URLs
+    // that are credentials themselves (a Slack webhook URL). Without the token, the listing says what failed and why,
+    // not what was in it; replay needs the token and reads the payload from the stream.
+    if (hasBearer(request, d.apiToken)) return { entries, count: entries.length };
+    return {
+      entries: entries.map((e) => ({ ...e, data: null })),
+      count: entries.length,
+      payloadsHidden: true,
+      hint: 'payloads are shown with Authorization: Bearer $VIGIL_API_TOKEN (or `vigil dlq list --json` over NATS)',
+    };
   });
 
   app.post<{ Params: { seq: string } }>('/api/dlq/:seq/replay', { preHandler: guard }, async (request, reply) => {

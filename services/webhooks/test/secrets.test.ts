@@ -126,3 +126,30 @@ describe('GET /api/dlq query validation', () => {
     expect((await h.api('GET', '/api/dlq?subject=webhook.send')).status).toBe(200);
   });
 });
+
+describe('GET /api/dlq without the API token', () => {
+  it('lists what failed and why, but not the payloads (a destination URL can be a credential)', async () => {
+    const url = 'http://127.0.0.1:9/services/T000/B000/XXXXsecretpath';
+    const bad = { id: 'dlq-hidden', url, eventType: 't', payload: { customer: 'jane@example.com' }, secretName: 'a b' };
+    await h.service.runtime.bus.publish('webhook.send', bad);
+    const hasIt = (body: any) => body.entries.some((e: any) => e.eventId && e.originalSubject === 'webhook.send');
+    await waitFor(async () => hasIt((await h.api('GET', '/api/dlq?subject=webhook.send')).body));
+
+    for (const token of [null, 'wrong-token']) {
+      const open = await h.api('GET', '/api/dlq?subject=webhook.send', undefined, token);
+      expect(open.status).toBe(200);
+      expect(open.body.payloadsHidden).toBe(true);
+      expect(open.body.count).toBeGreaterThan(0);
+      expect(open.body.entries[0]).toMatchObject({
+        originalSubject: 'webhook.send',
+        errorClass: 'validation',
+        data: null,
+      });
+      expect(JSON.stringify(open.body)).not.toContain('XXXXsecretpath');
+      expect(JSON.stringify(open.body)).not.toContain('jane@example.com');
+    }
+    const full = await h.api('GET', '/api/dlq?subject=webhook.send');
+    expect(full.body.payloadsHidden).toBeUndefined();
+    expect(full.body.entries.find((e: any) => e.data?.data?.id === 'dlq-hidden').data.data.url).toBe(url);
+  });
+});

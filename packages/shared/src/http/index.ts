@@ -1,5 +1,5 @@
 export { createHttpApp, BODY_LIMIT_BYTES, type HttpAppOptions } from './app.js';
-export { requireBearer } from './bearer.js';
+export { hasBearer, requireBearer } from './bearer.js';
 export { sendError, type ErrorBody } from './send-error.js';
 export { createErrorHandler } from './error-handler.js';
 export {
