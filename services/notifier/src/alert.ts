@@ -17,8 +17,15 @@ export type AlertKind =
   | 'breaker-opened'
   /** `breaker.closed` ending an opening the notifier alerted about (breaker-incident.ts). */
   | 'breaker-closed'
+  /** The watchdog (watchdog*.ts): no instance answers / one answers again. */
   | 'service-down'
   | 'service-recovered'
+  /** The watchdog: instances answer, none ready / one ready again. */
+  | 'service-not-ready'
+  | 'service-ready'
+  /** The watchdog: instances keep going away soon after starting / no longer. */
+  | 'service-restarting'
+  | 'service-stable'
   | 'message'
   /** One email listing the alerts that were older than ALERT_MAX_AGE when first seen (expired-digest.ts). */
   | 'expired-digest';
@@ -93,7 +100,7 @@ export interface Alert {
   recovery?: { downForSeconds: number };
   /** webhook.dead: how the delivery ended (attempts made, last HTTP status when there was an answer). */
   delivery?: { attempts?: number; status?: number };
-  /** service-down / service-recovered (the watchdog): the Vigil service that stopped answering. */
+  /** service-* (the watchdog): the Vigil service the alert is about. */
   service?: string;
   /** breaker.opened / breaker.closed: the breaker (`service` and `name` as the event says). */
   breaker?: { service: string; name: string };

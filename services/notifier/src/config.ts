@@ -71,8 +71,10 @@ export const notifierEnvSchema = baseEnvSchema.extend({
    */
   ALERT_MAX_AGE: durationSchema.default(86_400_000),
   /**
-   * The service watchdog: a Vigil service seen answering once, then with no instance answering for this long, gets
-   * one CRITICAL alert (and one resolved notice when it answers again). `0` or `off` turns it off.
+   * The service watchdog: a Vigil service seen answering once, then with no instance answering for this long, or
+   * answering with no instance ready for this long, gets one CRITICAL alert (and one resolved notice when it answers,
+   * or is ready, again); the crash-loop warning has its own fixed window (watchdog-restarts.ts). `0` or `off` turns
+   * the watchdog off.
    */
   WATCHDOG_DOWN_AFTER: z
     .preprocess((v) => (typeof v === 'string' && /^\s*(off|false|no|none)\s*$/i.test(v) ? 0 : v), durationSchema)

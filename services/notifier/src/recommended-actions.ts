@@ -1,5 +1,6 @@
 import type { Alert, AlertError } from './alert.js';
 import { missedRunNeverRequested } from './rerun.js';
+import { serviceActions } from './service-actions.js';
 
 const NETWORK =
   /ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|socket hang up|ConnectionError|ConnectTimeout|network/i;
@@ -137,68 +138,6 @@ function lostFallbackActions(alert: Alert): string[] {
   ];
 }
 
-/** What a Vigil service being down stops, and what happens when it is back (watchdog alerts). */
-interface ServiceNotes {
-  /** Its containers in deploy/docker-compose.yml. */
-  compose: string;
-  whileDown: string;
-  /** What happens once it answers again (after "When it is back, " or "Now that it is back, "). */
-  whenBack: string;
-}
-
-const SERVICE_NOTES: Record<string, ServiceNotes> = {
-  scheduler: {
-    compose: 'scheduler-1 scheduler-2',
-    whileDown:
-      'While it is down, scheduled jobs are not being requested: nothing runs on schedule, and no `job.missed` or `job.stuck` alert is raised (the scheduler raises them). `vigil trigger` is refused meanwhile; `vigil trigger --queue` (or any `job.trigger.<job>` publisher) waits in the stream and runs when it is back; its HTTP API (`/api/…`) does not answer.',
-    whenBack:
-      'catch-up runs missed slots: each job with a `catchUp` window runs its newest missed slot once; the other missed slots are reported as `job.missed` (re-run what is still needed).',
-  },
-  reports: {
-    compose: 'reports-1 reports-2',
-    whileDown:
-      'While no runner is up, no job runs: requested runs wait in the work queue, the scheduler reports each one not started within its `startDeadline` as `job.missed`, and runs that were running are taken over by the next runner after `RUNNER_ACK_WAIT`.',
-    whenBack:
-      'the queued runs start by themselves (a missed one then sends its ✅ RESOLVED): give them a chance before re-running anything.',
-  },
-  secrets: {
-    compose: 'secrets',
-    whileDown:
-      'While it is down, `secrets.get` is not answered: jobs and the webhooks service use only the values their processes already hold, a job that needs a secret it has not fetched before fails, and no secrets refresh or `secrets.*` alert happens. Alert recipients kept in a secret the notifier has not read yet fall back to `ADMIN_EMAIL` / `DEV_EMAIL_ADDRESSES`.',
-    whenBack: 'jobs get their secrets again: re-run the runs that failed meanwhile with secret errors.',
-  },
-  webhooks: {
-    compose: 'webhooks',
-    whileDown:
-      'While it is down, outbound webhooks (`webhook.send`) wait in the `VIGIL_WEBHOOKS` stream and nothing is delivered; the Slack-compatible copy or fallback of alerts (`ALERT_WEBHOOK_URL`) goes through it too, so alerts reach only email meanwhile. Its HTTP API does not answer.',
-    whenBack:
-      'the queued webhooks are delivered; those older than `WEBHOOKS_MAX_AGE` by then are dead (`vigil dlq list`, `vigil dlq replay <seq>`).',
-  },
-};
-
-function serviceDownActions(service: string): string[] {
-  const notes = SERVICE_NOTES[service];
-  const compose = notes?.compose ?? service;
-  return [
-    `Check the ${service} containers or pods and restart them: \`docker compose ps -a ${compose}\`, or \`kubectl get pods -l app.kubernetes.io/name=vigil-${service}\`.`,
-    `Read the logs of the instances that stopped: \`docker compose logs --tail 200 ${compose}\`, or \`kubectl logs deploy/vigil-${service} --previous\` (exit code 78: a missing or malformed variable; also look for out-of-memory kills and NATS connection errors).`,
-    service === 'scheduler'
-      ? '`vigil health` needs a scheduler to answer: ask the services directly with `nats req vigil.health.scheduler ""` (or `nats micro ls`).'
-      : '`vigil health` (or `GET /api/system/health` on the scheduler) shows which services answer and why one is not ready.',
-    ...(notes ? [notes.whileDown, `When it is back, ${notes.whenBack}`] : []),
-    `A ✅ RESOLVED email follows when an instance answers again. If ${service} was removed on purpose, stop watching it: \`nats kv del vigil_notified watchdog_${service}\`.`,
-  ];
-}
-
-function serviceRecoveredActions(service: string): string[] {
-  const notes = SERVICE_NOTES[service];
-  const compose = notes?.compose ?? service;
-  return [
-    `Nothing to do for ${service} itself. Find out why it stopped: the logs of the instances that went away (\`docker compose logs ${compose}\`, \`kubectl logs deploy/vigil-${service} --previous\`).`,
-    ...(notes ? [`Now that it is back, ${notes.whenBack}`] : []),
-  ];
-}
-
 function breakerClosedActions(alert: Alert): string[] {
   const service = alert.breaker?.service ?? alert.scope;
   const name = alert.breaker?.name ?? 'its dependency';
@@ -303,9 +242,12 @@ export function recommendedActions(alert: Alert): string[] {
     case 'breaker-closed':
       return breakerClosedActions(alert);
     case 'service-down':
-      return serviceDownActions(alert.service ?? scope);
     case 'service-recovered':
-      return serviceRecoveredActions(alert.service ?? scope);
+    case 'service-not-ready':
+    case 'service-ready':
+    case 'service-restarting':
+    case 'service-stable':
+      return serviceActions(alert.kind, alert.service ?? scope, alert.items ?? []);
     case 'expired-digest':
       return [
         'Check which of these still matter: `vigil runs --status failed` (or `GET /api/runs?status=failed`) shows the runs and whether a later one succeeded; re-run what is still needed with `vigil trigger <job> --reason "…"`.',

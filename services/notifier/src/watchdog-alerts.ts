@@ -12,7 +12,7 @@ export function roughDuration(ms: number): string {
   return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+export const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * The CRITICAL alert of an outage (`rec.down` set): no instance of the service has answered its health request
@@ -44,13 +44,24 @@ export function serviceDownAlert(
       ['Last answer', `${formatTime(rec.seenAt)} (${rec.instances} instance${rec.instances === 1 ? '' : 's'})`],
       ['Alert after', `${roughDuration(timing.downAfterMs)} without an answer (WATCHDOG_DOWN_AFTER)`],
       ['Watched since', `${formatTime(rec.firstSeenAt)} (first answer seen)`],
+      ...(down.notReady
+        ? ([
+            [
+              'Before that',
+              `no instance was ready since ${formatTime(down.notReady.since)}: ${down.notReady.reason} (this alert covers that too: no separate "not ready" alert)`,
+            ],
+          ] as Array<[string, string]>)
+        : []),
     ],
     groupType: 'down',
   };
 }
 
-/** The resolved notice of an outage (`rec.up` set): an instance answers again. */
-export function serviceBackAlert(rec: WatchRecord): Alert {
+/**
+ * The resolved notice of an outage (`rec.up` set): an instance answers again. When none of those answering is ready
+ * (still starting, or a dependency failing) it says so, and that a "not ready" alert follows if that lasts.
+ */
+export function serviceBackAlert(rec: WatchRecord, timing?: { downAfterMs: number }): Alert {
   const up = rec.up as NonNullable<WatchRecord['up']>;
   const s = rec.service;
   const downMs = Math.max(0, up.at - up.since);
@@ -71,6 +82,14 @@ export function serviceBackAlert(rec: WatchRecord): Alert {
       ['Answers again since', formatTime(up.at)],
       ['Last answer before the outage', formatTime(up.lastSeenAt)],
       ['Instances answering now', String(rec.instances)],
+      ...(rec.notReady
+        ? ([
+            [
+              'Ready',
+              `not yet: ${rec.notReady.reason}. If no instance is ready for ${timing ? roughDuration(timing.downAfterMs) : 'WATCHDOG_DOWN_AFTER'}, a CRITICAL "${s} is not ready" alert follows`,
+            ],
+          ] as Array<[string, string]>)
+        : []),
       ...(up.downAlertSent
         ? []
         : ([['Down alert', 'not delivered (every channel failed while it was down)']] as Array<[string, string]>)),

@@ -1,9 +1,17 @@
+import {
+  observeReadiness,
+  type ReadinessChange,
+  type ReadinessFields,
+  type ReadinessSeen,
+} from './watchdog-readiness.js';
+import { observeRestarts, type RestartChange, type RestartFields } from './watchdog-restarts.js';
+
 /**
  * What the notifiers know about one Vigil service they watch (watchdog.ts): stored as JSON in KV `vigil_notified`
  * under `watchdog_<service>` and changed only by compare-and-set, so replicas and restarts share it. The record
  * exists once an instance of the service has answered: a service never seen is never expected.
  */
-export interface WatchRecord {
+export interface WatchRecord extends ReadinessFields, RestartFields {
   service: string;
   /** When a notifier first heard an instance answer: from then on the service is expected to run. */
   firstSeenAt: number;
@@ -15,8 +23,11 @@ export interface WatchRecord {
   checkedAt: number;
   /** The first round of the current silence in which no instance answered (watched without a gap since). */
   silentSince?: number;
-  /** The silence outlasted the threshold: the down alert of this outage (`id` is its dedupe key). */
-  down?: { id: string; since: number; at: number; sent: boolean };
+  /**
+   * The silence outlasted the threshold: the down alert of this outage (`id` is its dedupe key). `notReady`: it had
+   * been answering with no ready instance before (not alerted about: this alert is the incident's one CRITICAL).
+   */
+  down?: { id: string; since: number; at: number; sent: boolean; notReady?: { since: number; reason: string } };
   /** The service answered again after an outage: the resolved notice still to be sent. */
   up?: { id: string; since: number; at: number; lastSeenAt: number; downAlertSent: boolean };
 }
@@ -28,6 +39,10 @@ export interface Observation {
   instances: number;
   /** When the round asked (ms). */
   at: number;
+  /** The instances that answered (none when silent); undefined: unknown, restarts are not counted. */
+  ids?: readonly string[];
+  /** How many of them are ready, and why the others are not; undefined: unknown, never alerted about. */
+  readiness?: ReadinessSeen;
 }
 
 export interface WatchSettings {
@@ -37,6 +52,8 @@ export interface WatchSettings {
   gapMs: number;
   /** While nothing changes, an answering service's record is rewritten at most this often (replicas share it). */
   refreshMs: number;
+  /** An instance that has not answered for this long is gone (default: 4 × refreshMs, i.e. two rounds). */
+  goneAfterMs?: number;
 }
 
 export type WatchChange = 'first-seen' | 'silent' | 'answers-again' | 'down' | 'back';
@@ -102,11 +119,62 @@ export function observe(rec: WatchRecord | undefined, obs: Observation, s: Watch
     if (rec.silentSince === undefined) change = 'silent';
   }
   const since = next.silentSince as number;
-  if (!rec.down && now - since >= s.downAfterMs) {
+  // a not-ready alert still open is the incident's one CRITICAL: its instances also stopping to answer is part of it
+  if (!rec.down && !rec.notReady?.alert && now - since >= s.downAfterMs) {
     next.down = { id: downAlertId(obs.service, since), since, at: now, sent: false };
     change = 'down';
   }
   return { next, change };
+}
+
+export interface RoundStep extends WatchStep {
+  readiness?: ReadinessChange;
+  restarts?: RestartChange;
+  /** Short-lived instances found gone this round (for the log). */
+  goneNow?: Array<{ id: string; first: number; last: number }>;
+}
+
+/**
+ * One round applied to a record: answered or silent (observe), ready or not (watchdog-readiness.ts), instances come
+ * and gone (watchdog-restarts.ts). Writes only when something changed or the record is due a refresh. Pure.
+ */
+export function observeRound(rec: WatchRecord | undefined, obs: Observation, s: WatchSettings): RoundStep {
+  let base = observe(rec, obs, s);
+  const current = base.next ?? rec;
+  if (!current) return base; // never seen: not expected
+  const gap = rec !== undefined && obs.at - rec.checkedAt > s.gapMs;
+  const readiness = observeReadiness(
+    rec,
+    {
+      service: obs.service,
+      at: obs.at,
+      alive: obs.alive,
+      instances: obs.instances,
+      seen: obs.readiness ?? {},
+      gap,
+      down: current.down !== undefined,
+    },
+    s.downAfterMs,
+  );
+  const restarts = observeRestarts(
+    rec,
+    { service: obs.service, at: obs.at, ids: obs.ids, fresh: rec === undefined || gap },
+    s.goneAfterMs ?? 4 * s.refreshMs,
+  );
+  if (!base.next && !readiness.dirty && !restarts.dirty) return {};
+  // a change of readiness or instances is written now, with the rest of the round (not only at the next refresh)
+  if (!base.next) base = observe(rec, obs, { ...s, refreshMs: 0 });
+  const next: WatchRecord = { ...(base.next as WatchRecord), ...readiness.fields, ...restarts.fields };
+  if (readiness.change === 'not-ready-ended-by-down' && next.down && rec?.notReady) {
+    next.down = { ...next.down, notReady: { since: rec.notReady.since, reason: rec.notReady.reason } };
+  }
+  return {
+    next,
+    change: base.change,
+    readiness: readiness.change,
+    restarts: restarts.change,
+    goneNow: restarts.goneNow.length ? restarts.goneNow : undefined,
+  };
 }
 
 /** After the down alert went out (or another replica had sent it). */

@@ -12,11 +12,18 @@ import type { Alert } from './alert.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Delivery } from './dispatcher.js';
 import { applyJson } from './kv-cas.js';
-import { roughDuration, serviceBackAlert, serviceDownAlert } from './watchdog-alerts.js';
+import { serviceBackAlert, serviceDownAlert } from './watchdog-alerts.js';
+import { logRound } from './watchdog-log.js';
+import { serviceNotReadyAlert, serviceReadyAgainAlert } from './watchdog-readiness-alerts.js';
+import { serviceRestartingAlert, serviceStableAlert } from './watchdog-restart-alerts.js';
+import { markNotReadySent, markReadyAgainSent, type ReadinessChange, readinessSeen } from './watchdog-readiness.js';
+import { markRestartingSent, markStableSent, type RestartChange } from './watchdog-restarts.js';
 import {
   markDownSent,
   markUpSent,
-  observe,
+  type Observation,
+  observeRound,
+  type RoundStep,
   type WatchChange,
   type WatchRecord,
   type WatchSettings,
@@ -28,7 +35,15 @@ export interface WatchdogRound {
   at: number;
   /** Set when the round was skipped: this notifier could not hear its own health answer (its NATS is unwell). */
   skipped?: string;
-  services: Record<string, { instances: number; change?: WatchChange }>;
+  services: Record<string, WatchedService>;
+}
+
+/** One service in a round: how many instances answered, and what changed (each only when something did). */
+export interface WatchedService {
+  instances: number;
+  change?: WatchChange;
+  readiness?: ReadinessChange;
+  restarts?: RestartChange;
 }
 
 export interface WatchdogOptions {
@@ -45,7 +60,10 @@ export interface WatchdogOptions {
   services?: readonly string[];
   downAfterMs: number;
   intervalMs: number;
-  /** How long a round waits for health answers (default 2 s). */
+  /**
+   * How long a round waits for health answers (default 3 s: an instance whose dependency hangs answers after its
+   * check's 2 s timeout, and must still be heard, not reported silent).
+   */
   probeTimeoutMs?: number;
   onRound?: (round: WatchdogRound) => void;
 }
@@ -56,9 +74,14 @@ export function watchdogInterval(downAfterMs: number): number {
 }
 
 /**
- * Tells people when a whole Vigil service is down. Every round it asks each service's health subject (the same
- * request `vigil health` aggregates); a service that has answered once (record in KV) and then has had no instance
- * answering for `downAfterMs` gets ONE CRITICAL alert, and ONE resolved notice when an instance answers again.
+ * Tells people when a Vigil service is down, not ready or crash-looping. Every round it asks each service's health
+ * subject (the same request `vigil health` aggregates); a service that has answered once (record in KV) and then
+ * - has had no instance answering for `downAfterMs` gets ONE CRITICAL alert, and ONE resolved notice when an
+ *   instance answers again;
+ * - has answered with no ready instance for `downAfterMs` gets ONE CRITICAL "not ready" alert, and ONE resolved
+ *   notice when an instance is ready again (watchdog-readiness.ts);
+ * - has had 3 short-lived instances go away within 15 min gets ONE WARNING "keeps restarting", and ONE resolved
+ *   notice once it has been stable for 15 min (watchdog-restarts.ts).
  * Replicas share the records (CAS) and claim each notification in the dedupe store, so two notifiers send each once.
  */
 export class Watchdog {
@@ -74,6 +97,8 @@ export class Watchdog {
       // a restart of the notifiers (a round or two missed) keeps counting; nobody watching for longer does not
       gapMs: Math.max(o.downAfterMs, 3 * o.intervalMs),
       refreshMs: o.intervalMs / 2,
+      // one missed answer (an instance slow to answer) is not an instance gone
+      goneAfterMs: 2 * o.intervalMs,
     };
   }
 
@@ -106,9 +131,9 @@ export class Watchdog {
   /** `at`: when the round began (its timer fired): the time every answer and silence of the round counts at. */
   private async round(at: number): Promise<void> {
     const watched = (this.o.services ?? VIGIL_SERVICES).filter((s) => s !== this.o.self);
-    const timeout = this.o.probeTimeoutMs ?? 2_000;
+    const timeout = this.o.probeTimeoutMs ?? 3_000;
     const [control, ...answers] = await Promise.all(
-      [this.o.self, ...watched].map((s) => serviceReadiness(this.o.nc, s, timeout)),
+      [this.o.self, ...watched].map((s) => serviceReadiness(this.o.nc, s, timeout, { instances: true })),
     );
     const round: WatchdogRound = { at, services: {} };
     if (control.instances === 0) {
@@ -128,9 +153,23 @@ export class Watchdog {
     this.blind = false;
     await Promise.all(
       watched.map(async (service, i) => {
-        const instances = answers[i].instances;
+        const answer = answers[i];
+        const instances = answer.instances;
+        const obs: Observation = {
+          service,
+          alive: instances > 0,
+          instances,
+          at,
+          ids: answer.instanceIds ?? [],
+          readiness: readinessSeen(answer),
+        };
         try {
-          round.services[service] = { instances, change: await this.watch(service, instances, at) };
+          const step = await this.watch(obs);
+          const seen: WatchedService = { instances };
+          if (step.change) seen.change = step.change;
+          if (step.readiness) seen.readiness = step.readiness;
+          if (step.restarts) seen.restarts = step.restarts;
+          round.services[service] = seen;
         } catch (err) {
           round.services[service] = { instances };
           this.o.logger.warn({ err, service }, 'watchdog: service record not read/written this round');
@@ -140,25 +179,34 @@ export class Watchdog {
     this.o.onRound?.(round);
   }
 
-  private async watch(service: string, instances: number, at: number): Promise<WatchChange | undefined> {
+  private async watch(obs: Observation): Promise<RoundStep> {
+    const { service, at } = obs;
     const key = watchKey(service);
-    const { rec, change } = await applyJson<WatchRecord, { rec?: WatchRecord; change?: WatchChange }>(
+    const { rec, step } = await applyJson<WatchRecord, { rec?: WatchRecord; step: RoundStep }>(
       this.o.kv,
       key,
       (current) => {
-        const step = observe(current, { service, alive: instances > 0, instances, at }, this.settings);
-        return { next: step.next, result: { rec: step.next ?? current, change: step.change } };
+        const step = observeRound(current, obs, this.settings);
+        return { next: step.next, result: { rec: step.next ?? current, step } };
       },
       'watchdog',
     );
-    this.logChange(service, change, rec, instances);
-    if (!rec) return change;
-    // the resolved notice of an earlier outage first, should a new one already have begun
-    if (rec.up) await this.send(key, rec.up.id, serviceBackAlert(rec), markUpSent);
+    logRound(this.o.logger, this.o.downAfterMs, service, step, rec, obs.instances);
+    if (!rec) return step;
+    // the resolved notices of earlier incidents first, should a new one already have begun
+    if (rec.up) await this.send(key, rec.up.id, serviceBackAlert(rec, this.o), markUpSent);
+    if (rec.readyAgain) await this.send(key, rec.readyAgain.id, serviceReadyAgainAlert(rec), markReadyAgainSent);
+    if (rec.stable) await this.send(key, rec.stable.id, serviceStableAlert(rec), markStableSent);
     if (rec.down && !rec.down.sent) {
       await this.send(key, rec.down.id, serviceDownAlert(rec, this.o, at), markDownSent);
     }
-    return change;
+    if (rec.notReady?.alert && !rec.notReady.alert.sent) {
+      await this.send(key, rec.notReady.alert.id, serviceNotReadyAlert(rec, this.o, at), markNotReadySent);
+    }
+    if (rec.restarting && !rec.restarting.sent) {
+      await this.send(key, rec.restarting.id, serviceRestartingAlert(rec, this.o), markRestartingSent);
+    }
+    return step;
   }
 
   /** Sends one watchdog notification once across replicas (dedupe claim), then marks it sent in the record. */
@@ -193,29 +241,5 @@ export class Watchdog {
       (rec: WatchRecord | undefined) => ({ next: mark(rec, id), result: undefined }),
       'watchdog',
     );
-  }
-
-  private logChange(service: string, change: WatchChange | undefined, rec: WatchRecord | undefined, n: number): void {
-    const log = this.o.logger;
-    switch (change) {
-      case 'first-seen':
-        log.info(
-          { service, instances: n },
-          `watchdog: ${service} answers; from now on it is alerted about when no instance answers for ${roughDuration(this.o.downAfterMs)}`,
-        );
-        break;
-      case 'silent':
-        log.warn({ service }, `watchdog: no instance of ${service} answered`);
-        break;
-      case 'answers-again':
-        log.info({ service, instances: n }, `watchdog: ${service} answers again`);
-        break;
-      case 'down':
-        log.error({ service, since: rec?.down?.since }, `watchdog: ${service} is down`);
-        break;
-      case 'back':
-        log.info({ service, instances: n, since: rec?.up?.since }, `watchdog: ${service} is back`);
-        break;
-    }
   }
 }

@@ -97,6 +97,26 @@ export interface ServiceReadiness {
   openBreakers?: InstanceBreaker[];
   /** Instances whose answer listed no breakers (a version from before answers had them): their breakers are unknown. */
   breakersUnknown?: string[];
+  /** Only when asked for (`{ instances: true }`, the notifier's watchdog): the id of every instance that answered. */
+  instanceIds?: string[];
+  /** Only when asked for (`{ instances: true }`): the instances that answered not ready, with why. */
+  notReady?: NotReadyInstance[];
+}
+
+/** An instance that answered not ready: its phase and its failing checks (their errors as sent: already scrubbed). */
+export interface NotReadyInstance {
+  instance: string;
+  phase: string;
+  failing: Array<{ check: string; error?: string }>;
+}
+
+/** An answer's failing checks (it comes over the wire: anything malformed is dropped). */
+function failingChecksOf(a: HealthAnswer): NotReadyInstance['failing'] {
+  const checks: unknown = a.checks;
+  if (typeof checks !== 'object' || checks === null) return [];
+  return Object.entries(checks as Record<string, { ok?: unknown; error?: unknown }>)
+    .filter(([, c]) => c?.ok === false)
+    .map(([check, c]) => (typeof c.error === 'string' ? { check, error: c.error } : { check }));
 }
 
 /** An answer's breakers as sent (it comes over the wire: anything malformed is dropped); undefined when it has none. */
@@ -119,11 +139,13 @@ function breakersOf(a: HealthAnswer): InstanceBreaker[] | undefined {
  * arrive until none has come for a short while (or the timeout). Instances of a version without that subject are
  * asked through the queue endpoint instead (one answer). Also gathers the breakers that are not closed on the
  * instances that answered: that is what is open now, whatever older processes announced before they went away.
+ * `opts.instances` adds `instanceIds` and `notReady` (left out otherwise, so the health pages stay as they are).
  */
 export async function serviceReadiness(
   nc: NatsConnection,
   service: string,
   timeoutMs = 1_000,
+  opts: { instances?: boolean } = {},
 ): Promise<ServiceReadiness> {
   const answers: HealthAnswer[] = [];
   try {
@@ -151,7 +173,13 @@ export async function serviceReadiness(
           : code === 'TIMEOUT'
             ? `no answer within ${timeoutMs} ms`
             : (err as Error).message || 'no answer';
-      return { service, ready: false, instances: 0, error };
+      return {
+        service,
+        ready: false,
+        instances: 0,
+        error,
+        ...(opts.instances ? { instanceIds: [], notReady: [] } : {}),
+      };
     }
   }
   const notReady = answers.filter((a) => a.ready !== true);
@@ -174,5 +202,13 @@ export async function serviceReadiness(
   }
   if (openBreakers.length > 0) out.openBreakers = openBreakers;
   if (breakersUnknown.length > 0) out.breakersUnknown = breakersUnknown;
+  if (opts.instances) {
+    out.instanceIds = answers.map((a) => String(a.instance));
+    out.notReady = notReady.map((a) => ({
+      instance: String(a.instance),
+      phase: String(a.phase ?? 'unknown'),
+      failing: failingChecksOf(a),
+    }));
+  }
   return out;
 }

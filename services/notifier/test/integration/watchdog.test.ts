@@ -1,45 +1,9 @@
 import { ManualClock } from '@vigil/shared';
-import { type InstanceWithBreaker, startInstanceWithBreaker, waitFor } from '@vigil/shared/testing';
+import type { InstanceWithBreaker } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
-import type { WatchdogRound } from '../../src/watchdog.js';
 import { type Harness, notifierEnv, startHarness } from './harness.js';
-
-// WATCHDOG_DOWN_AFTER keeps its default (2m): a round every 30 s, on a ManualClock, so no test waits minutes.
-const INTERVAL = 30_000;
-
-type Replica = { rounds: WatchdogRound[]; onRound: (r: WatchdogRound) => void };
-
-function replica(): Replica {
-  const rounds: WatchdogRound[] = [];
-  return { rounds, onRound: (r) => void rounds.push(r) };
-}
-
-/** Moves the clock one interval and waits until every replica has finished the round that let run. */
-async function round(clock: ManualClock, replicas: Replica[]): Promise<WatchdogRound[]> {
-  const before = replicas.map((r) => r.rounds.length);
-  await clock.advance(INTERVAL);
-  await waitFor(() => replicas.every((r, i) => r.rounds.length > before[i]), {
-    timeout: 15_000,
-    message: 'watchdog round',
-  });
-  return replicas.map((r) => r.rounds[r.rounds.length - 1]);
-}
-
-async function rounds(clock: ManualClock, replicas: Replica[], n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await round(clock, replicas);
-}
-
-/** A real Vigil service instance (runService) answering `vigil.health.<service>`, as the service would. */
-const startFake = (natsUrl: string, service: string) =>
-  startInstanceWithBreaker({ natsUrl, service, breakerName: 'upstream' });
-
-async function watchdogKeys(h: Harness): Promise<string[]> {
-  const kv = await h.nc.jetstream().views.kv('vigil_notified');
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) if (k.startsWith('watchdog_')) keys.push(k);
-  return keys.sort();
-}
+import { INTERVAL, replica, round, rounds, startFake, watchdogKeys } from './watchdog-rounds.js';
 
 describe('watchdog: a whole Vigil service stops answering', () => {
   const clock = new ManualClock(Date.now());

@@ -1,0 +1,79 @@
+import type { Alert } from './alert.js';
+import { formatTime } from './render-email.js';
+import { iso, roughDuration } from './watchdog-alerts.js';
+import { RESTART_WINDOW_MS, RESTARTS_TO_WARN, SHORT_LIVED_MS } from './watchdog-restarts.js';
+import type { WatchRecord } from './watchdog-state.js';
+
+/** The watchdog's alerts about a crash-looping service (watchdog-restarts.ts); their actions are in service-actions.ts. */
+
+const time = (ms: number) => formatTime(ms).replace(/^\S+ /, ''); // "10:04:30 UTC": the facts carry the date
+
+/** The WARNING of a crash loop (`rec.restarting` set). */
+export function serviceRestartingAlert(rec: WatchRecord, timing: { intervalMs: number }): Alert {
+  const r = rec.restarting as NonNullable<WatchRecord['restarting']>;
+  const s = rec.service;
+  const instances = r.recent
+    .map(
+      (g) =>
+        `${g.id} (answered ${g.first === g.last ? `once, at ${time(g.first)}` : `${time(g.first)}–${time(g.last)}`})`,
+    )
+    .join(', ')
+    .concat(r.count > r.recent.length ? ` and ${r.count - r.recent.length} earlier` : '');
+  return {
+    eventId: r.id,
+    subject: `vigil.health.${s}`,
+    kind: 'service-restarting',
+    severity: 'WARNING',
+    resolved: false,
+    headline: `${s} keeps restarting: ${r.count} instances went away soon after starting, within ${roughDuration(r.lastAt - r.since)}`,
+    scope: `service:${s}`,
+    service: s,
+    occurredAt: iso(r.since),
+    facts: [
+      ['Service', s],
+      [
+        'Restarts seen',
+        `${r.count} instances answered for less than ${roughDuration(SHORT_LIVED_MS)} and went away, between ${formatTime(r.since)} and ${formatTime(r.lastAt)}`,
+      ],
+      ['Instances gone', instances],
+      ['Instances answering now', String(rec.instances)],
+      [
+        'Warning after',
+        `${RESTARTS_TO_WARN} such instances within ${roughDuration(RESTART_WINDOW_MS)} (health request \`vigil.health.${s}.each\`, asked every ${roughDuration(timing.intervalMs)}: an instance that lives shorter than that may not be seen at all)`,
+      ],
+    ],
+    body: `Instances of ${s} keep going away shortly after they start, and new ones (new instance ids) take their place. A rolling deploy or a scale-up does not look like this: their new instances stay.`,
+    groupType: 'restarting',
+  };
+}
+
+/** The resolved notice of a crash loop that was warned about (`rec.stable` set). */
+export function serviceStableAlert(rec: WatchRecord): Alert {
+  const st = rec.stable as NonNullable<WatchRecord['stable']>;
+  const s = rec.service;
+  return {
+    eventId: st.id,
+    subject: `vigil.health.${s}`,
+    kind: 'service-stable',
+    severity: 'INFO',
+    resolved: true,
+    headline: `${s} is stable again: no restart for ${roughDuration(st.at - st.lastAt)} (${st.count} restarts seen)`,
+    scope: `service:${s}`,
+    service: s,
+    occurredAt: iso(st.at),
+    facts: [
+      ['Service', s],
+      [
+        'Restarts seen',
+        `${st.count} short-lived instances, between ${formatTime(st.since)} and ${formatTime(st.lastAt)}`,
+      ],
+      ['Last one answered', formatTime(st.lastAt)],
+      ['Instances answering now', String(rec.instances)],
+      ...(st.warningSent
+        ? []
+        : ([['Restart warning', 'not delivered (every channel failed meanwhile)']] as Array<[string, string]>)),
+    ],
+    body: `Nothing to do for ${s} itself now: its instances stay up again.`,
+    groupType: 'stable',
+  };
+}
