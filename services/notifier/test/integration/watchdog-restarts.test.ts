@@ -1,27 +1,20 @@
 import { ManualClock } from '@vigil/shared';
 import type { InstanceWithBreaker } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNotifierService } from '../../src/service.js';
-import { type Harness, notifierEnv, startHarness } from './harness.js';
-import { replica, rounds, startFake, watchRecord } from './watchdog-rounds.js';
+import type { Harness } from './harness.js';
+import { type NotifierService, replica, rounds, startFake, startTwoReplicas, watchRecord } from './watchdog-rounds.js';
 
 describe('watchdog: a Vigil service keeps restarting (two notifier replicas)', () => {
   const clock = new ManualClock(Date.now());
   const a = replica();
   const b = replica();
   let h: Harness;
-  let second: Awaited<ReturnType<typeof startNotifierService>> | undefined;
+  let second: NotifierService | undefined;
   let steady: InstanceWithBreaker | undefined;
   let crashing: InstanceWithBreaker | undefined;
 
   beforeAll(async () => {
-    h = await startHarness({}, clock, { watchdog: { onRound: a.onRound } });
-    second = await startNotifierService({
-      env: notifierEnv(h),
-      clock,
-      handleSignals: false,
-      watchdog: { onRound: b.onRound },
-    });
+    ({ h, second } = await startTwoReplicas(clock, a, b));
   });
   afterAll(async () => {
     await crashing?.handle.stop();

@@ -1,7 +1,8 @@
 import type { ManualClock } from '@vigil/shared';
 import { startInstanceWithBreaker, waitFor } from '@vigil/shared/testing';
+import { startNotifierService } from '../../src/service.js';
 import type { WatchdogRound } from '../../src/watchdog.js';
-import type { Harness } from './harness.js';
+import { type Harness, notifierEnv, startHarness } from './harness.js';
 
 // WATCHDOG_DOWN_AFTER keeps its default (2m): a round every 30 s, on a ManualClock, so no test waits minutes.
 export const INTERVAL = 30_000;
@@ -29,6 +30,24 @@ export async function rounds(clock: ManualClock, replicas: Replica[], n: number)
   const all: WatchdogRound[][] = [];
   for (let i = 0; i < n; i++) all.push(await round(clock, replicas));
   return all;
+}
+
+export type NotifierService = Awaited<ReturnType<typeof startNotifierService>>;
+
+/** The harness's notifier and a second replica on the same servers and clock; their rounds go to `a` and `b`. */
+export async function startTwoReplicas(
+  clock: ManualClock,
+  a: Replica,
+  b: Replica,
+): Promise<{ h: Harness; second: NotifierService }> {
+  const h = await startHarness({}, clock, { watchdog: { onRound: a.onRound } });
+  const second = await startNotifierService({
+    env: notifierEnv(h),
+    clock,
+    handleSignals: false,
+    watchdog: { onRound: b.onRound },
+  });
+  return { h, second };
 }
 
 /** A real Vigil service instance (runService) answering `vigil.health.<service>`, as the service would. */

@@ -3,7 +3,16 @@ import type { InstanceWithBreaker } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
 import { type Harness, notifierEnv, startHarness } from './harness.js';
-import { INTERVAL, replica, round, rounds, startFake, watchdogKeys } from './watchdog-rounds.js';
+import {
+  INTERVAL,
+  type NotifierService,
+  replica,
+  round,
+  rounds,
+  startFake,
+  startTwoReplicas,
+  watchdogKeys,
+} from './watchdog-rounds.js';
 
 describe('watchdog: a whole Vigil service stops answering', () => {
   const clock = new ManualClock(Date.now());
@@ -87,17 +96,11 @@ describe('watchdog with two notifier replicas', () => {
   const a = replica();
   const b = replica();
   let h: Harness;
-  let second: Awaited<ReturnType<typeof startNotifierService>> | undefined;
+  let second: NotifierService | undefined;
   let webhooks: InstanceWithBreaker | undefined;
 
   beforeAll(async () => {
-    h = await startHarness({}, clock, { watchdog: { onRound: a.onRound } });
-    second = await startNotifierService({
-      env: notifierEnv(h),
-      clock,
-      handleSignals: false,
-      watchdog: { onRound: b.onRound },
-    });
+    ({ h, second } = await startTwoReplicas(clock, a, b));
   });
   afterAll(async () => {
     await webhooks?.handle.stop();
