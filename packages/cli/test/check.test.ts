@@ -40,12 +40,19 @@ describe('vigil check <jobs file>', () => {
     schedule: "0 6 * * *"
     timezone: Mars/Olympus
     handler: htp
+  mine:
+    every: 1h
+    handler: module:./nope.mjs
 `);
     const r = await cli('check', f);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     const lines = r.err.split('\n');
-    expect(lines[0]).toBe(`vigil: ${f} is invalid (3 errors):`);
+    expect(lines[0]).toBe(`vigil: ${f} is invalid (4 errors):`);
+    // a missing module is reported with the others, at its line
+    expect(
+      lines.some((l) => /^ {2}\S*jobs\.yaml:11:\d+ jobs\.mine\.handler: \S*nope\.mjs does not exist/.test(l)),
+    ).toBe(true);
     expect(lines.some((l) => /^ {2}\S*jobs\.yaml:3:\d+ .*schedule/.test(l))).toBe(true);
     expect(lines.some((l) => /^ {2}\S*jobs\.yaml:7:\d+ .*Mars\/Olympus/.test(l))).toBe(true);
     expect(lines.some((l) => /^ {2}\S*jobs\.yaml:8:\d+ .*unknown handler "htp"/.test(l))).toBe(true);
@@ -58,7 +65,7 @@ describe('vigil check <jobs file>', () => {
     expect((await cli('check', file(jobs('ok.mjs'), extra))).code).toBe(0);
     const missing = await cli('check', file(jobs('gone.mjs'), extra));
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/job mine: handler module:\.\/gone\.mjs: .*gone\.mjs does not exist/);
+    expect(missing.err).toMatch(/jobs\.yaml:4:\d+ jobs\.mine\.handler: \S*gone\.mjs does not exist/);
   });
 
   it('--json prints the jobs for machines; a file that is not there is a usage error', async () => {

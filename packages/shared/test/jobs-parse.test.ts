@@ -181,3 +181,20 @@ jobs:
     ]);
   });
 });
+
+describe('cron errors name the field and value as written', () => {
+  it('a month or day of month out of range is named as the user wrote it (croner counts them from 0)', () => {
+    const problem = (cron: string) => {
+      try {
+        parseJobsFile(`jobs:\n  a:\n    schedule: "${cron}"\n    handler: health.daily\n`);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    expect(problem('0 6 * 13 *')).toContain('cron "0 6 * 13 *" is invalid: month 13 is out of range (1-12)');
+    expect(problem('0 6 * 0 *')).toContain('month 0 is out of range (1-12)');
+    expect(problem('0 6 32 * *')).toContain('day of month 32 is out of range (1-31)');
+    expect(problem('61 6 * * *')).toContain('minute 61 is out of range (0-59)');
+  });
+});

@@ -6,12 +6,11 @@ import { CliError, EXIT } from '../errors.js';
 import { ms, table } from '../format.js';
 
 /** A `module:<path>` handler whose file is not there: the runner would fail every run of the job. */
-function moduleProblem(def: JobDefinition, baseDir: string): string | undefined {
-  if (!def.handler.startsWith('module:')) return undefined;
-  const rel = def.handler.slice('module:'.length);
-  const file = path.resolve(baseDir, rel);
-  if (!existsSync(file)) return `job ${def.name}: handler ${def.handler}: ${file} does not exist`;
-  if (!statSync(file).isFile()) return `job ${def.name}: handler ${def.handler}: ${file} is not a file`;
+function moduleProblem(handler: string, baseDir: string): string | undefined {
+  if (!handler.startsWith('module:')) return undefined;
+  const file = path.resolve(baseDir, handler.slice('module:'.length));
+  if (!existsSync(file)) return `${file} does not exist (a module: path is relative to the jobs file)`;
+  if (!statSync(file).isFile()) return `${file} is not a file`;
   return undefined;
 }
 
@@ -23,18 +22,13 @@ function moduleProblem(def: JobDefinition, baseDir: string): string | undefined 
  */
 export async function checkCommand(ctx: CommandContext, file: string): Promise<void> {
   if (!existsSync(file)) throw new CliError(`jobs file ${path.resolve(file)} does not exist`, EXIT.USAGE);
+  const baseDir = path.dirname(path.resolve(file));
   let jobs: JobDefinition[];
   try {
-    jobs = Object.values((await loadJobsFile(file)).jobs);
+    jobs = Object.values((await loadJobsFile(file, { handlerProblem: (h) => moduleProblem(h, baseDir) })).jobs);
   } catch (err) {
     if (err instanceof VigilError) throw new CliError(err.message, EXIT.FAILURE, err.code);
     throw err;
-  }
-  const problems = jobs.map((def) => moduleProblem(def, path.dirname(path.resolve(file)))).filter((p) => p);
-  if (problems.length > 0) {
-    throw new CliError(
-      `${file} is invalid (${problems.length} error${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`,
-    );
   }
   const rows = jobs.map((j) => ({
     name: j.name,

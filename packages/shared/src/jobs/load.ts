@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../errors/codes.js';
 import { ValidationError } from '../errors/vigil-error.js';
-import { parseJobsFile } from './parse.js';
+import { type ParseJobsOptions, parseJobsFile } from './parse.js';
 import type { JobsFile } from './types.js';
 
 /** Reads and validates a jobs file; errors name the file and every bad line. */
-export async function loadJobsFile(path: string): Promise<JobsFile> {
+export async function loadJobsFile(path: string, opts: ParseJobsOptions = {}): Promise<JobsFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -20,5 +20,5 @@ export async function loadJobsFile(path: string): Promise<JobsFile> {
       { code: ErrorCode.CONFIG, cause: err },
     );
   }
-  return parseJobsFile(text, path);
+  return parseJobsFile(text, path, opts);
 }

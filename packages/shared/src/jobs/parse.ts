@@ -148,8 +148,16 @@ function toDefinition(name: string, job: RawJob, fileTimezone: string): JobDefin
   return def;
 }
 
+export interface ParseJobsOptions {
+  /**
+   * A check of each job's handler beyond its name (e.g. `vigil check`: does a `module:` file exist?); a message is
+   * reported at the handler's line with the file's other problems.
+   */
+  handlerProblem?: (handler: string) => string | undefined;
+}
+
 /** Parses and validates a jobs file; throws one ValidationError (JOBS_FILE_INVALID) listing every problem with its line. */
-export function parseJobsFile(text: string, fileName = 'jobs.yaml'): JobsFile {
+export function parseJobsFile(text: string, fileName = 'jobs.yaml', opts: ParseJobsOptions = {}): JobsFile {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: false, prettyErrors: false });
   const problems: JobsFileProblem[] = [];
@@ -202,13 +210,21 @@ export function parseJobsFile(text: string, fileName = 'jobs.yaml'): JobsFile {
         add(['jobs'], '`jobs` must be a mapping of job name to job');
       else {
         for (const [name, value] of Object.entries(rawJobs as Record<string, unknown>)) {
+          /** True when the caller's own handler check found a problem (reported). */
+          const badHandler = (handler: string | undefined) => {
+            const problem = handler !== undefined ? opts.handlerProblem?.(handler) : undefined;
+            if (problem) add(['jobs', name, 'handler'], problem);
+            return problem !== undefined;
+          };
           const nameProblem = jobNameProblem(name);
           if (nameProblem) add(['jobs', name], nameProblem, true);
           const parsed = jobSchema.safeParse(value ?? {});
           if (parsed.success) {
             const rules = jobRuleProblems(name, parsed.data, timezone);
             for (const r of rules) add(r.path, r.message, r.atKey);
-            if (!nameProblem && rules.length === 0) jobs[name] = toDefinition(name, parsed.data, timezone);
+            const handlerBad = badHandler(parsed.data.handler);
+            if (!nameProblem && rules.length === 0 && !handlerBad)
+              jobs[name] = toDefinition(name, parsed.data, timezone);
             continue;
           }
           // a bad shape must not hide the job's other errors: check the rules on its well-shaped part too
@@ -221,6 +237,7 @@ export function parseJobsFile(text: string, fileName = 'jobs.yaml'): JobsFile {
               .map(([k]) => k),
           );
           for (const r of jobRuleProblems(name, part, timezone, given)) add(r.path, r.message, r.atKey);
+          badHandler(part.handler);
         }
       }
     }
