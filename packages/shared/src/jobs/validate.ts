@@ -32,8 +32,26 @@ export function cronProblem(pattern: string, timezone: string): string | undefin
     new Cron(pattern, { timezone: isValidTimezone(timezone) ? timezone : 'UTC', mode: '5-or-6-parts', paused: true });
     return undefined;
   } catch (err) {
-    return `cron "${pattern}" is invalid: ${(err as Error).message}`;
+    return `cron "${pattern}" is invalid: ${cronMessage((err as Error).message)}`;
   }
+}
+
+/** Croner's field names and ranges; it counts days of the month and months from 0 inside, and says so in its errors. */
+const CRON_FIELDS: Record<string, { name: string; range: string; offset: number }> = {
+  second: { name: 'second', range: '0-59', offset: 0 },
+  minute: { name: 'minute', range: '0-59', offset: 0 },
+  hour: { name: 'hour', range: '0-23', offset: 0 },
+  day: { name: 'day of month', range: '1-31', offset: 1 },
+  month: { name: 'month', range: '1-12', offset: 1 },
+  dayOfWeek: { name: 'day of week', range: '0-7, 0 and 7 are Sunday', offset: 0 },
+};
+
+/** "CronPattern: Invalid value for month: 12" (for a 13) → "month 13 is out of range (1-12)". */
+function cronMessage(message: string): string {
+  const m = /Invalid value for (\w+): (-?\d+)/.exec(message);
+  const field = m ? CRON_FIELDS[m[1]] : undefined;
+  if (!m || !field) return message.replace(/^CronPattern: /, '');
+  return `${field.name} ${Number(m[2]) + field.offset} is out of range (${field.range})`;
 }
 
 export function jobNameProblem(name: string): string | undefined {
