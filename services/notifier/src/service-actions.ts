@@ -56,7 +56,7 @@ function downActions(service: string): string[] {
   const compose = notes?.compose ?? service;
   return [
     `Check the ${service} containers or pods and restart them: \`docker compose ps -a ${compose}\`, or \`kubectl get pods -l app.kubernetes.io/name=vigil-${service}\`.`,
-    `Read the logs of the instances that stopped: \`docker compose logs --tail 200 ${compose}\`, or \`kubectl logs deploy/vigil-${service} --previous\` (exit code 78: a missing or malformed variable; also look for out-of-memory kills and NATS connection errors).`,
+    `Read the logs of the instances that stopped: \`docker compose logs --tail 200 ${compose}\`, or \`kubectl logs deploy/vigil-${service} --previous\`, or with \`npm start\` ${devLog(service)} (exit code 78: a missing or malformed variable; also look for out-of-memory kills and NATS connection errors).`,
     service === 'scheduler'
       ? '`vigil health` needs a scheduler to answer: ask the services directly with `nats req vigil.health.scheduler ""` (or `nats micro ls`).'
       : '`vigil health` (or `GET /api/system/health` on the scheduler) shows which services answer and why one is not ready.',
@@ -73,6 +73,10 @@ function recoveredActions(service: string): string[] {
     ...(notes ? [`Now that it is back, ${notes.whenBack}`] : []),
   ];
 }
+
+/** The dev stack's log of a service and what its terminal says when the process exits. */
+const devLog = (service: string) =>
+  `\`.vigil/logs/${service}.log\` (the terminal says \`[vigil] ${service} exited (…)\`)`;
 
 /** Where a service runs by default (deploy/docker-compose.yml containers, HTTP port), for alert texts. */
 export function deployedAs(service: string): { compose: string; port?: number } {
@@ -105,7 +109,7 @@ function notReadyActions(service: string, items: string[]): string[] {
           'Start-up has not finished: the last start-up phase in the log of an instance (`config ok`, `streams ready`, `nats service … registered`, …) is the step it waits for.',
         ]
       : []),
-    `Read the logs of the instances: \`docker compose logs --tail 200 ${compose}\`, or \`kubectl logs -l app.kubernetes.io/name=vigil-${service} --tail 200\` (look for the dependency named above: connection refused, timeouts, authentication errors).`,
+    `Read the logs of the instances: \`docker compose logs --tail 200 ${compose}\`, or \`kubectl logs -l app.kubernetes.io/name=vigil-${service} --tail 200\`, or with \`npm start\` ${devLog(service)} (look for the dependency named above: connection refused, timeouts, authentication errors).`,
     'Restarting the instances helps only once the dependency is back and they did not reconnect by themselves; in Kubernetes, pods that are not ready get no traffic and stall a rollout.',
     `A ✅ RESOLVED email follows when an instance is ready again. If the instances then stop answering altogether, that is part of this incident: no separate "${service} is down" alert is sent. If ${service} was removed on purpose, stop watching it: \`nats kv del vigil_notified watchdog_${service}\`.`,
   ];
@@ -122,7 +126,7 @@ function readyAgainActions(service: string): string[] {
 function restartingActions(service: string): string[] {
   const { compose } = deployedAs(service);
   return [
-    `Read why they exit: \`docker compose logs --tail 200 ${compose}\` and \`docker compose ps -a ${compose}\` (exit code, restart count), or \`kubectl logs deploy/vigil-${service} --previous\` and \`kubectl get pods -l app.kubernetes.io/name=vigil-${service}\` (RESTARTS; \`kubectl describe pod\` shows the last state and exit code).`,
+    `Read why they exit: \`docker compose logs --tail 200 ${compose}\` and \`docker compose ps -a ${compose}\` (exit code, restart count), or \`kubectl logs deploy/vigil-${service} --previous\` and \`kubectl get pods -l app.kubernetes.io/name=vigil-${service}\` (RESTARTS; \`kubectl describe pod\` shows the last state and exit code), or with \`npm start\` ${devLog(service)}.`,
     'Exit code 78: a missing or malformed variable (the log names it); 137: killed, often out of memory (`OOMKilled` in `kubectl describe pod`, `docker inspect` State.OOMKilled); 1: a fatal error (the last log line has its stack); 0: something stops it on purpose (a deploy loop, a liveness probe, an operator).',
     'The last start-up phase printed by an instance that exited is the step that failed (`config ok`, `streams ready`, `nats service … registered`, `ready`).',
     `A ✅ RESOLVED email follows once no instance has gone away young for ${STABLE_AFTER_MS / 60_000} min while an instance keeps answering.`,
