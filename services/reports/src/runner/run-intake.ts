@@ -116,7 +116,9 @@ export class RunIntake {
     if (this.rebinding || this.stopped) return;
     this.rebinding = true;
     this.healthy = false;
-    this.d.log.warn({ why }, 'runner consumer lost; re-creating it');
+    // Usually a pull request lost in a broker restart or reconnect (the consumer is still there and work goes on):
+    // said as such, so a routine reconnect does not read like an incident.
+    this.d.log.warn({ why }, 'runner consumer may be gone: checking it (re-created if missing) and pulling again');
     while (!this.stopped) {
       try {
         await this.bind();
