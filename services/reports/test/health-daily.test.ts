@@ -3,7 +3,7 @@ import { collectEvents, startNats, type TestServer } from '@vigil/shared/testing
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseHealth } from '../src/health/health-analysis.js';
-import { recommend } from '../src/health/recommendations.js';
+import { formatHealth, healthTitle, recommend } from '../src/health/recommendations.js';
 import { startReportsService } from '../src/service.js';
 import { jobsDir, requestRun } from './helpers.js';
 
@@ -104,7 +104,7 @@ describe('health.daily analysis', () => {
     expect(severity).toBe('CRITICAL');
     const text = recommendations.join('\n');
     expect(text).toContain('vigil trigger daily-reports --target c');
-    expect(text).toMatch(/export: success rate 80% \(8\/10\) is below 95%/);
+    expect(text).toMatch(/export: success rate 80% \(8\/10 runs succeeded\) is below 95%/);
     expect(text).toMatch(/export: mean time to recover 120 min exceeds 30 min/);
     expect(text).toContain('breaker reports/llm-gpt is open');
     expect(text).toContain('3 message(s) in the dead-letter queue');
@@ -112,6 +112,13 @@ describe('health.daily analysis', () => {
     // seed 003: component health (Redis etc.), not only job history
     expect(text).toContain('webhooks: 2 of 2 instance(s) not ready — failing checks: redis');
     expect(text).not.toMatch(/^reports:/m);
+    const body = formatHealth(report, recommendations);
+    expect(body).toContain('- export: covered · 8/10 runs succeeded (80%: 2 failed)');
+    expect(body).toContain('- cleanup: covered · 1/1 run succeeded (100%)');
+    expect(body).toContain(
+      '- daily-reports: 2/3 targets covered (missing: c) · 0/2 runs succeeded (0%: 1 partial, 1 failed)',
+    );
+    expect(expectFractionsMatchPercentages(body)).toBe(6);
   });
 
   it('is INFO when everything is covered and healthy', () => {
@@ -154,6 +161,217 @@ describe('health.daily analysis', () => {
     const { severity, recommendations } = recommend(report);
     expect(severity).toBe('WARNING');
     expect(recommendations.join('\n')).toContain('dead-letter queue (VIGIL_DLQ) could not be read');
+  });
+});
+
+/**
+ * Every "x/y runs succeeded (z%" and "success rate z% (x/y runs succeeded" in a text: the fraction and the
+ * percentage must count the same runs.
+ */
+function expectFractionsMatchPercentages(text: string): number {
+  const found = [
+    ...[...text.matchAll(/(\d+)\/(\d+) runs? succeeded \((\d+(?:\.\d)?)%/g)].map(([line, ok, of, p]) => ({
+      line,
+      ok,
+      of,
+      p,
+    })),
+    ...[...text.matchAll(/success rate (\d+(?:\.\d)?)% \((\d+)\/(\d+) runs? succeeded/g)].map(([line, p, ok, of]) => ({
+      line,
+      ok,
+      of,
+      p,
+    })),
+  ];
+  for (const { line, ok, of, p } of found) expect(Number(p), line).toBeCloseTo((Number(ok) / Number(of)) * 100, 1);
+  return found.length;
+}
+
+describe('health.daily run counts and title', () => {
+  const now = Date.parse('2026-12-05T07:00:00Z');
+  const M = 60 * 1000;
+  const run = (
+    runId: string,
+    job: string,
+    minutesAgo: number,
+    status: JobRun['status'],
+    extra: Partial<JobRun> = {},
+  ): JobRun => {
+    const t = new Date(now - minutesAgo * M).toISOString();
+    const finished = !['requested', 'started', 'stuck'].includes(status);
+    return {
+      runId,
+      job,
+      attempt: 1,
+      trigger: 'schedule',
+      scheduledAt: t,
+      ...(status === 'requested' ? {} : { startedAt: t }),
+      ...(finished ? { finishedAt: t } : {}),
+      status,
+      ...extra,
+    };
+  };
+  const base = { now, windowMs: 24 * H, openBreakers: [], dlqDepth: 0, secrets: [] };
+
+  it('a run in progress is left out of both the fraction and the percentage, and says so', () => {
+    const runs: JobRun[] = [
+      run('dr-1', 'daily-reports', 60, 'succeeded', { targets: ['a', 'b'] }),
+      run('dr-2', 'daily-reports', 30, 'succeeded', { targets: ['c'] }),
+      // the walkthrough's case: still running, within its timeout
+      run('dr-3', 'daily-reports', 10, 'started'),
+    ];
+    for (let i = 0; i < 9; i++) runs.push(run(`hb-${i}`, 'heartbeat', 60 * (i + 1), 'succeeded'));
+    // requested a minute ago: waiting for its runner, within its start deadline
+    runs.push(run('hb-9', 'heartbeat', 1, 'requested'));
+    runs.push(run('hb-x', 'heartbeat', 90, 'skipped'));
+    const report = analyseHealth({
+      ...base,
+      runs,
+      jobs: [
+        def('daily-reports', { handler: 'report.daily', targets: ['a', 'b', 'c'] }),
+        def('heartbeat', { schedule: undefined, every: H }),
+      ],
+    });
+    const byJob = Object.fromEntries(report.jobs.map((j) => [j.job, j]));
+    expect(byJob['daily-reports']).toMatchObject({ runs: 3, counted: 2, succeeded: 2, running: 1, successRate: 1 });
+    expect(byJob.heartbeat).toMatchObject({ runs: 11, counted: 9, succeeded: 9, running: 1, skipped: 1 });
+    expect(report.totals).toMatchObject({ runs: 14, counted: 11, succeeded: 11, running: 2, skipped: 1 });
+    expect(report.successRate).toBe(1);
+
+    const { severity, recommendations, reasons } = recommend(report);
+    expect(severity).toBe('INFO');
+    const body = formatHealth(report, recommendations);
+    expect(body).toContain(
+      '- daily-reports: 3/3 targets covered · 2/2 runs succeeded (100%) · 1 in progress (not counted)',
+    );
+    expect(body).toContain('- heartbeat: covered · 9/9 runs succeeded (100%) · 1 in progress, 1 skipped (not counted)');
+    expect(body).toContain('all jobs: 11/11 runs succeeded (100%) · 2 in progress, 1 skipped (not counted)');
+    expect(body).not.toMatch(/\b2\/3 (runs )?succeeded/);
+    expect(expectFractionsMatchPercentages(body)).toBe(3);
+    expect(healthTitle('2026-12-05', report, reasons)).toBe(
+      'Vigil daily health 2026-12-05 — coverage 100.0%, success 100.0%',
+    );
+  });
+
+  it('a run past its timeout counts as stuck (as the scheduler would say), whether or not the scheduler said so', () => {
+    const report = analyseHealth({
+      ...base,
+      runs: [
+        run('ex-1', 'export', 240, 'succeeded'),
+        run('ex-2', 'export', 180, 'succeeded'),
+        // the scheduler's watchdog gave its verdict
+        run('ex-3', 'export', 150, 'stuck'),
+        // still recorded as started 45 min after its start, past the job's 30 min timeout: no verdict (scheduler down?)
+        run('ex-4', 'export', 45, 'started'),
+        // within the timeout: in progress
+        run('ex-5', 'export', 20, 'started'),
+        // never started, 10 min after its slot: past the 2 min default start deadline
+        run('ex-6', 'export', 10, 'requested'),
+      ],
+      jobs: [def('export', { schedule: undefined, every: H, timeout: 30 * M })],
+    });
+    const [ex] = report.jobs;
+    expect(ex).toMatchObject({
+      runs: 6,
+      counted: 5,
+      succeeded: 2,
+      stuck: 2,
+      overdueStuck: 1,
+      missed: 1,
+      overdueMissed: 1,
+      running: 1,
+    });
+    expect(ex.successRate).toBeCloseTo(2 / 5);
+    expect(report.successRate).toBeCloseTo(2 / 5);
+    const { severity, recommendations } = recommend(report);
+    expect(severity).toBe('WARNING');
+    const body = formatHealth(report, recommendations);
+    expect(body).toContain(
+      '- export: covered · 2/5 runs succeeded (40%: 1 missed, 2 stuck) · 1 in progress (not counted)',
+    );
+    expect(body).toContain(
+      'export: 2 stuck runs (still running past the timeout; 1 still recorded as started, with no verdict from the scheduler)',
+    );
+    expect(body).toContain(
+      'export: 1 missed run (not started within the start deadline; 1 still recorded as requested, with no verdict from the scheduler)',
+    );
+    expect(body).toContain('export: success rate 40% (2/5 runs succeeded; 1 in progress, not counted) is below 95%');
+    expect(expectFractionsMatchPercentages(body)).toBe(3);
+  });
+
+  it("a job without its own deadlines is judged by the service's SCHEDULER_* defaults, as the scheduler judges it", () => {
+    const runs = [run('lr-1', 'long-report', 90, 'started'), run('lr-2', 'long-report', 5, 'requested')];
+    const jobs = [def('long-report', { schedule: undefined, every: 24 * H })];
+    // the defaults (1h timeout, 2m start deadline): stuck and missed
+    expect(analyseHealth({ ...base, runs, jobs }).jobs[0]).toMatchObject({ stuck: 1, missed: 1, running: 0 });
+    // a deployment with SCHEDULER_DEFAULT_TIMEOUT=3h and SCHEDULER_START_DEADLINE=10m: both still in progress
+    const relaxed = analyseHealth({ ...base, runs, jobs, deadlines: { startDeadlineMs: 10 * M, timeoutMs: 3 * H } });
+    expect(relaxed.jobs[0]).toMatchObject({ stuck: 0, missed: 0, running: 2, counted: 0 });
+  });
+
+  it('names what made it CRITICAL in the title when coverage and success are fine, without repeating the severity', () => {
+    const report = analyseHealth({
+      ...base,
+      runs: [run('cl-1', 'cleanup', 60, 'succeeded')],
+      jobs: [def('cleanup', { handler: 'command' })],
+      dlqDepth: 1,
+      components: [
+        { service: 'scheduler', ready: true, instances: 1, failing: [] },
+        { service: 'secrets', ready: false, instances: 0, failing: [], error: 'no instance answered' },
+      ],
+    });
+    const { severity, reasons } = recommend(report);
+    expect(severity).toBe('CRITICAL');
+    const title = healthTitle('2026-12-05', report, reasons);
+    // the notifier's subject adds "🚨 CRITICAL: " in front of it
+    expect(title).toBe('Vigil daily health 2026-12-05 — secrets not running; DLQ 1 · coverage 100.0%, success 100.0%');
+    expect(title).not.toContain('CRITICAL');
+  });
+
+  it('a title names the two most severe reasons, then +N more, and stays short', () => {
+    const long = 'x'.repeat(120);
+    const report = analyseHealth({
+      ...base,
+      runs: [run('cl-1', 'cleanup', 60, 'succeeded')],
+      jobs: [def('cleanup', { handler: 'command' })],
+      openBreakers: [{ service: 'reports', name: long }],
+      dlqDepth: undefined,
+      secrets: [{ name: 'openai', stale: true, ageSeconds: 60 }],
+      components: [
+        { service: 'webhooks', ready: false, instances: 2, failing: ['redis'] },
+        { service: 'notifier', ready: false, instances: 0, failing: [] },
+      ],
+    });
+    const { severity, reasons } = recommend(report);
+    expect(severity).toBe('CRITICAL');
+    const title = healthTitle('2026-12-05', report, reasons);
+    // CRITICAL first, then in the order of the recommendations; a long name is clipped
+    expect(title).toMatch(
+      /^Vigil daily health 2026-12-05 — notifier not running; breaker reports\/x+… \+3 more · coverage 100\.0%, success 100\.0%$/,
+    );
+    expect(title.length).toBeLessThanOrEqual(180);
+  });
+
+  it('a coverage gap is told by the coverage figure; a low success of one job is named while the overall rate is fine', () => {
+    const runs: JobRun[] = [
+      run('dr-1', 'daily-reports', 60, 'partial', {
+        failures: [{ target: 'c', error: { type: 'E', message: 'm', class: 'transient' } }],
+      }),
+    ];
+    for (let i = 0; i < 40; i++) runs.push(run(`hb-${i}`, 'heartbeat', 10 * (i + 1), 'succeeded'));
+    const report = analyseHealth({
+      ...base,
+      runs,
+      jobs: [
+        def('daily-reports', { handler: 'report.daily', targets: ['a', 'b', 'c'] }),
+        def('heartbeat', { schedule: undefined, every: 10 * M }),
+      ],
+    });
+    const { severity, reasons } = recommend(report);
+    expect(severity).toBe('CRITICAL');
+    expect(healthTitle('2026-12-05', report, reasons)).toBe(
+      'Vigil daily health 2026-12-05 — daily-reports success 0%; daily-reports still failing · coverage 75.0%, success 97.6%',
+    );
   });
 });
 
@@ -200,7 +418,21 @@ describe('health.daily in the runner', () => {
 
   it('reads vigil_runs and publishes notify.send with severity and recommendations', async () => {
     const kv = await nc.jetstream().views.kv('vigil_runs');
-    for (const r of seededHistory(Date.now())) await kv.put(r.runId, JSON.stringify(r));
+    const now = Date.now();
+    for (const r of seededHistory(now)) await kv.put(r.runId, JSON.stringify(r));
+    // runs in flight: one within its timeout (in progress: not counted), one started 3 h ago and never reported
+    // stuck (past the 1 h default timeout: counted as stuck, as the scheduler would have)
+    const inFlight = (runId: string, job: string, startedAt: number) => ({
+      runId,
+      job,
+      attempt: 1,
+      trigger: 'schedule',
+      scheduledAt: new Date(startedAt).toISOString(),
+      startedAt: new Date(startedAt).toISOString(),
+      status: 'started',
+    });
+    await kv.put('dr-3', JSON.stringify(inFlight('dr-3', 'daily-reports', now - 10 * 60_000)));
+    await kv.put('ex-hung', JSON.stringify(inFlight('ex-hung', 'export', now - 3 * H)));
     // the scheduler records this very run as requested before the runner finishes it
     const self = { runId: 'health-1', job: 'health', attempt: 1, trigger: 'manual', status: 'requested' };
     await kv.put('health-1', JSON.stringify({ ...self, scheduledAt: new Date().toISOString() }));
@@ -217,7 +449,26 @@ describe('health.daily in the runner', () => {
     // only the runner is up in this test: the report says which services are not running
     expect(note.event.data.body).toContain('notifier is not running (no instance answered)');
     expect(note.event.data.body).not.toContain('reports is not running');
+    // the counts agree with their percentages and say what they leave out
+    const body: string = note.event.data.body;
+    expect(body).toContain(
+      '- daily-reports: 2/3 targets covered (missing: c) · 0/2 runs succeeded (0%: 1 partial, 1 failed) · 1 in progress (not counted)',
+    );
+    expect(body).toContain('- export: covered · 8/11 runs succeeded (72.7%: 2 failed, 1 stuck)');
+    expect(body).toContain(
+      'all jobs: 9/14 runs succeeded (64.3%: 1 partial, 3 failed, 1 stuck) · 1 in progress (not counted)',
+    );
+    expect(body).toContain('still recorded as started, with no verdict from the scheduler');
+    expect(expectFractionsMatchPercentages(body)).toBeGreaterThanOrEqual(4);
+    expect(note.event.data.details).toMatchObject({ runsCounted: 14, runsSucceeded: 9, runsInProgress: 1 });
+    expect(note.event.data.details.successRate).toBeCloseTo(9 / 14);
+    // the title says why beyond the figures (services down), and leaves the severity to the notifier's subject prefix
+    expect(note.event.data.title).toMatch(
+      /^Vigil daily health \d{4}-\d\d-\d\d — scheduler not running; notifier not running \+\d+ more · coverage 80\.0%, success 64\.3%$/,
+    );
     const [done] = await runs.waitFor('job.succeeded', 1, 10_000);
     expect(done.event.data.details.coverage).toBeCloseTo(0.8);
+    expect(done.event.data.details).toMatchObject({ runsCounted: 14, runsSucceeded: 9, runsInProgress: 1 });
+    expect(done.event.data.details.reasons).toContain('CRITICAL: scheduler not running');
   });
 });

@@ -33,6 +33,12 @@ export function registerBuiltins(
         defaults: { endpoint: config.LLM_ENDPOINT, models: config.LLM_MODELS },
       }),
     )
-    .register('health.daily', healthDailyHandler(natsHealthSources(rt, secrets), jobs));
+    .register(
+      'health.daily',
+      healthDailyHandler(natsHealthSources(rt, secrets), jobs, {
+        startDeadlineMs: config.SCHEDULER_START_DEADLINE,
+        timeoutMs: config.SCHEDULER_DEFAULT_TIMEOUT,
+      }),
+    );
   return { chain };
 }

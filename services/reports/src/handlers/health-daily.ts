@@ -1,19 +1,37 @@
 import type { JobDefinition } from '@vigil/shared';
 import { defineHandler } from '../handler-api.js';
-import { analyseHealth } from '../health/health-analysis.js';
+import { analyseHealth, type HealthInput, type HealthReport } from '../health/health-analysis.js';
 import { type HealthSources, secretNamesOf } from '../health/health-sources.js';
-import { formatHealth, recommend } from '../health/recommendations.js';
+import { formatHealth, healthTitle, recommend } from '../health/recommendations.js';
 import { parseTargetList } from '../runner/targets.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * The run counts behind `successRate` (= runsSucceeded / runsCounted): runs in progress (requested or started, within
+ * their deadlines) are not counted; stuck and missed ones are, as not succeeded.
+ */
+function runCounts(report: HealthReport) {
+  return {
+    runsCounted: report.totals.counted,
+    runsSucceeded: report.totals.succeeded,
+    runsInProgress: report.totals.running,
+  };
+}
+
+/**
  * `health.daily` (seed 003): the last 24 h of runs -> coverage per job and target, success rate, mean
  * time to recover, open breakers, DLQ depth, secrets staleness, services not ready (and the dependency checks
  * that fail), with concrete recommendations, sent as
- * `notify.send` (INFO, or WARNING / CRITICAL when coverage < 100% or success < 95%).
+ * `notify.send` (INFO, or WARNING / CRITICAL when coverage < 100%, success < 95%, a service is down…; the title
+ * names what raised the severity when the coverage and success figures do not).
  */
-export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefinition[]) {
+export function healthDailyHandler(
+  sources: HealthSources,
+  jobs: () => JobDefinition[],
+  /** The scheduler's defaults for jobs that set no deadline (its variables, read by this service too). */
+  deadlines?: HealthInput['deadlines'],
+) {
   return defineHandler({
     async run(ctx) {
       // The report is about the other jobs: this run is still going, so its own job would always look uncovered.
@@ -51,14 +69,16 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
         dlqDepth,
         secrets,
         components,
+        deadlines,
       });
-      const { severity, recommendations } = recommend(report);
+      const { severity, recommendations, reasons } = recommend(report);
       const date = new Date(now).toISOString().slice(0, 10);
       const recipients = Array.isArray(ctx.options.recipients) ? (ctx.options.recipients as string[]) : undefined;
       await sources.notify(
         {
           severity,
-          title: `Vigil daily health ${date}: ${severity} — coverage ${(report.coverage * 100).toFixed(1)}%, success ${(report.successRate * 100).toFixed(1)}%`,
+          // the notifier's subject starts with the severity: `🚨 CRITICAL: Vigil daily health … — secrets not running …`
+          title: healthTitle(date, report, reasons),
           body: formatHealth(report, recommendations),
           ...(recipients ? { recipients } : {}),
           dedupeKey: `health.daily.${ctx.job}.${date}`,
@@ -67,6 +87,7 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
             successRate: report.successRate,
             mttrMinutes: report.mttrMinutes,
             dlqDepth: report.dlqDepth,
+            ...runCounts(report),
           },
         },
         ctx.correlationId,
@@ -79,6 +100,8 @@ export function healthDailyHandler(sources: HealthSources, jobs: () => JobDefini
           mttrMinutes: report.mttrMinutes,
           openBreakers: report.openBreakers.length,
           dlqDepth: report.dlqDepth,
+          ...runCounts(report),
+          reasons: reasons.map((r) => `${r.severity}: ${r.text}`),
           recommendations,
         },
       };

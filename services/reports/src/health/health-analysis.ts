@@ -30,17 +30,44 @@ export interface HealthInput {
   secrets: SecretHealth[];
   /** Seed 003: "validates system component health (DB, Redis, etc.)". */
   components?: ComponentHealth[];
+  /**
+   * The deadlines of jobs that set no `startDeadline` / `timeout`: the service's `SCHEDULER_START_DEADLINE` and
+   * `SCHEDULER_DEFAULT_TIMEOUT`, the same variables the scheduler enforces (default 2m and 1h).
+   */
+  deadlines?: { startDeadlineMs: number; timeoutMs: number };
 }
 
-export interface JobHealth {
-  job: string;
+/** The scheduler's default deadlines (`SCHEDULER_START_DEADLINE`, `SCHEDULER_DEFAULT_TIMEOUT`). */
+export const DEFAULT_DEADLINES = { startDeadlineMs: 120_000, timeoutMs: 3_600_000 } as const;
+
+/**
+ * How the runs of a window split up. `counted` (succeeded + partial + failed + missed + stuck) is the success
+ * rate's denominator; runs in progress (`running`), `cancelled` and `skipped` ones are not in it, so
+ * `runs = counted + running + cancelled + skipped`.
+ */
+export interface RunCounts {
   runs: number;
+  counted: number;
   succeeded: number;
   partial: number;
   failed: number;
   missed: number;
   stuck: number;
-  /** 0..1, or undefined when nothing finished. */
+  /** Requested or started, within their deadlines: no outcome yet. */
+  running: number;
+  /**
+   * Of `missed` / `stuck`: runs still recorded as requested / started although past their start deadline / timeout
+   * (the scheduler's watchdog gave no verdict: was it down?), counted as it would have: missed or stuck.
+   */
+  overdueMissed: number;
+  overdueStuck: number;
+  cancelled: number;
+  skipped: number;
+}
+
+export interface JobHealth extends RunCounts {
+  job: string;
+  /** succeeded / counted: 0..1, or undefined when no run has an outcome yet. */
   successRate?: number;
   expected: string[];
   covered: string[];
@@ -56,7 +83,10 @@ export interface HealthReport {
   to: string;
   jobs: JobHealth[];
   coverage: number;
+  /** totals.succeeded / totals.counted (1 when nothing was counted). */
   successRate: number;
+  /** All jobs' runs added up. */
+  totals: RunCounts;
   mttrMinutes?: number;
   openBreakers: { service: string; name: string }[];
   /** Messages in VIGIL_DLQ; undefined when it could not be read (never reported as 0). */
@@ -66,11 +96,56 @@ export interface HealthReport {
   unhealthyComponents: ComponentHealth[];
 }
 
-const FINISHED = new Set(['succeeded', 'partial', 'failed', 'missed', 'stuck']);
+/** Runs with an outcome: the success rate counts these (stuck and missed ones as not succeeded). */
+const COUNTED = new Set(['succeeded', 'partial', 'failed', 'missed', 'stuck']);
+/** No outcome yet: left out of the success rate while within their deadlines. */
+const IN_FLIGHT = new Set(['requested', 'started']);
 const WHOLE_JOB = '(job)';
+const COUNT_KEYS = [
+  'runs',
+  'counted',
+  'succeeded',
+  'partial',
+  'failed',
+  'missed',
+  'stuck',
+  'running',
+  'overdueMissed',
+  'overdueStuck',
+  'cancelled',
+  'skipped',
+] as const;
 
 function at(run: JobRun): number {
   return Date.parse(run.finishedAt ?? run.startedAt ?? run.scheduledAt);
+}
+
+const time = (v: unknown): number => (typeof v === 'string' ? Date.parse(v) : Number.NaN);
+
+/**
+ * The status the run has for the report: its recorded one, except that a run still recorded as requested/started
+ * past its deadline is what the scheduler's watchdog says of it (the same deadlines as `runDeadlines` there): missed
+ * when it never started within its start deadline, stuck when it runs past its timeout.
+ */
+function statusAt(
+  run: JobRun,
+  def: JobDefinition | undefined,
+  input: HealthInput,
+): { status: string; overdue: boolean } {
+  if (!IN_FLIGHT.has(run.status)) return { status: run.status, overdue: false };
+  const defaults = input.deadlines ?? DEFAULT_DEADLINES;
+  const scheduled = Date.parse(run.scheduledAt);
+  // the request time is in the scheduler's record (not in the contract's minimum): a later request moves the start deadline
+  const startFrom = Math.max(
+    ...[scheduled, time(run.notBefore), time(run.requestedAt)].filter((t) => !Number.isNaN(t)),
+  );
+  const startBy = startFrom + (def?.startDeadline ?? defaults.startDeadlineMs);
+  const started = time(run.startedAt);
+  if (run.status === 'requested' && Number.isNaN(started)) {
+    return input.now >= startBy ? { status: 'missed', overdue: true } : { status: run.status, overdue: false };
+  }
+  const stuckAt = (Number.isNaN(started) ? startBy : started) + (def?.timeout ?? defaults.timeoutMs);
+  return input.now >= stuckAt ? { status: 'stuck', overdue: true } : { status: run.status, overdue: false };
 }
 
 function expectedTargets(def: JobDefinition, input: HealthInput): string[] {
@@ -87,9 +162,13 @@ function deliveredBy(run: JobRun, all: string[]): string[] {
 }
 
 function analyseJob(job: string, def: JobDefinition | undefined, runs: JobRun[], input: HealthInput): JobHealth {
-  const sorted = [...runs].sort((a, b) => at(a) - at(b));
+  const judged = runs.map((r) => {
+    const { status, overdue } = statusAt(r, def, input);
+    return { run: status === r.status ? r : { ...r, status: status as JobRun['status'] }, overdue };
+  });
+  const sorted = judged.map((j) => j.run).sort((a, b) => at(a) - at(b));
   const count = (s: string) => sorted.filter((r) => r.status === s).length;
-  const finished = sorted.filter((r) => FINISHED.has(r.status));
+  const finished = sorted.filter((r) => COUNTED.has(r.status));
   const targets = def ? expectedTargets(def, input) : [];
   const scheduled = def ? def.schedule !== undefined || def.every !== undefined : false;
   const expected = targets.length > 0 ? targets : scheduled || sorted.length > 0 ? [WHOLE_JOB] : [];
@@ -116,11 +195,17 @@ function analyseJob(job: string, def: JobDefinition | undefined, runs: JobRun[],
   return {
     job,
     runs: sorted.length,
+    counted: finished.length,
     succeeded,
     partial: count('partial'),
     failed: count('failed'),
     missed: count('missed'),
     stuck: count('stuck'),
+    running: sorted.filter((r) => IN_FLIGHT.has(r.status)).length,
+    overdueMissed: judged.filter((j) => j.overdue && j.run.status === 'missed').length,
+    overdueStuck: judged.filter((j) => j.overdue && j.run.status === 'stuck').length,
+    cancelled: count('cancelled'),
+    skipped: count('skipped'),
     successRate: finished.length > 0 ? succeeded / finished.length : undefined,
     expected,
     covered: expected.filter((t) => covered.has(t)),
@@ -149,15 +234,16 @@ export function analyseHealth(input: HealthInput): HealthReport {
     .filter((j) => j.expected.length > 0 || j.runs > 0);
   const expected = jobs.reduce((a, j) => a + j.expected.length, 0);
   const covered = jobs.reduce((a, j) => a + j.covered.length, 0);
-  const finished = jobs.reduce((a, j) => a + j.succeeded + j.partial + j.failed + j.missed + j.stuck, 0);
-  const succeeded = jobs.reduce((a, j) => a + j.succeeded, 0);
+  const totals = {} as RunCounts;
+  for (const k of COUNT_KEYS) totals[k] = jobs.reduce((a, j) => a + j[k], 0);
   const mttrs = jobs.map((j) => j.mttrMinutes).filter((m): m is number => m !== undefined);
   return {
     from: new Date(from).toISOString(),
     to: new Date(input.now).toISOString(),
     jobs,
     coverage: expected === 0 ? 1 : covered / expected,
-    successRate: finished === 0 ? 1 : succeeded / finished,
+    successRate: totals.counted === 0 ? 1 : totals.succeeded / totals.counted,
+    totals,
     mttrMinutes: mttrs.length > 0 ? mttrs.reduce((a, b) => a + b, 0) / mttrs.length : undefined,
     openBreakers: input.openBreakers,
     dlqDepth: input.dlqDepth,
