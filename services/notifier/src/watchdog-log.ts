@@ -50,9 +50,19 @@ export function logRound(
       break;
   }
   for (const g of step.goneNow ?? []) {
+    const lived =
+      g.started !== undefined
+        ? `running for ${roughDuration(g.last - g.started)} (from its start to its last answer)`
+        : `answering for ${roughDuration(g.last - g.first)} (it did not say when it started)`;
     log.warn(
-      { service, instance: g.id, firstSeen: g.first, lastSeen: g.last },
-      `watchdog: instance ${g.id} of ${service} went away after answering for ${roughDuration(g.last - g.first)}`,
+      {
+        service,
+        instance: g.id,
+        firstSeen: g.first,
+        lastSeen: g.last,
+        ...(g.started !== undefined ? { startedAt: g.started } : {}),
+      },
+      `watchdog: instance ${g.id} of ${service} went away after ${lived}`,
     );
   }
   if (step.restarts === 'restarting') {

@@ -1,22 +1,34 @@
 import type { Alert } from './alert.js';
 import { formatTime } from './render-email.js';
 import { iso, roughDuration } from './watchdog-alerts.js';
-import { RESTART_WINDOW_MS, RESTARTS_TO_WARN, SHORT_LIVED_MS } from './watchdog-restarts.js';
+import { type GoneInstance, RESTART_WINDOW_MS, RESTARTS_TO_WARN, SHORT_LIVED_MS } from './watchdog-restarts.js';
 import type { WatchRecord } from './watchdog-state.js';
 
 /** The watchdog's alerts about a crash-looping service (watchdog-restarts.ts); their actions are in service-actions.ts. */
 
 const time = (ms: number) => formatTime(ms).replace(/^\S+ /, ''); // "10:04:30 UTC": the facts carry the date
 
+/** When one gone instance lived: from its start when it said, else the rounds it answered in. */
+const lived = (g: GoneInstance) =>
+  g.started !== undefined
+    ? `started ${time(g.started)}, last answered ${time(g.last)}`
+    : `answered ${g.first === g.last ? `once, at ${time(g.first)}` : `${time(g.first)}–${time(g.last)}`}`;
+
+/** How their lifetime was told: from their start (current versions), from their first answer (older ones), or both. */
+function timedFrom(gone: GoneInstance[]): string {
+  const started = gone.filter((g) => g.started !== undefined).length;
+  const under = `less than ${roughDuration(SHORT_LIVED_MS)}`;
+  if (started === 0) return `answered for ${under}`;
+  if (started === gone.length) return `ran for ${under} (from their start to their last answer)`;
+  return `ran for ${under} (from their start to their last answer; from their first answer, for those that did not say when they started)`;
+}
+
 /** The WARNING of a crash loop (`rec.restarting` set). */
 export function serviceRestartingAlert(rec: WatchRecord, timing: { intervalMs: number }): Alert {
   const r = rec.restarting as NonNullable<WatchRecord['restarting']>;
   const s = rec.service;
   const instances = r.recent
-    .map(
-      (g) =>
-        `${g.id} (answered ${g.first === g.last ? `once, at ${time(g.first)}` : `${time(g.first)}–${time(g.last)}`})`,
-    )
+    .map((g) => `${g.id} (${lived(g)})`)
     .join(', ')
     .concat(r.count > r.recent.length ? ` and ${r.count - r.recent.length} earlier` : '');
   return {
@@ -33,7 +45,7 @@ export function serviceRestartingAlert(rec: WatchRecord, timing: { intervalMs: n
       ['Service', s],
       [
         'Restarts seen',
-        `${r.count} instances answered for less than ${roughDuration(SHORT_LIVED_MS)} and went away, between ${formatTime(r.since)} and ${formatTime(r.lastAt)}`,
+        `${r.count} instances ${timedFrom(r.recent)} and went away, between ${formatTime(r.since)} and ${formatTime(r.lastAt)}`,
       ],
       ['Instances gone', instances],
       ['Instances answering now', String(rec.instances)],

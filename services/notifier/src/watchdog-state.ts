@@ -4,7 +4,7 @@ import {
   type ReadinessFields,
   type ReadinessSeen,
 } from './watchdog-readiness.js';
-import { observeRestarts, type RestartChange, type RestartFields } from './watchdog-restarts.js';
+import { type GoneInstance, observeRestarts, type RestartChange, type RestartFields } from './watchdog-restarts.js';
 
 /**
  * What the notifiers know about one Vigil service they watch (watchdog.ts): stored as JSON in KV `vigil_notified`
@@ -41,6 +41,8 @@ export interface Observation {
   at: number;
   /** The instances that answered (none when silent); undefined: unknown, restarts are not counted. */
   ids?: readonly string[];
+  /** When those of them that said so started (epoch ms, as their clocks tell it; `startedAt` of their answers). */
+  starts?: ReadonlyMap<string, number>;
   /** How many of them are ready, and why the others are not; undefined: unknown, never alerted about. */
   readiness?: ReadinessSeen;
 }
@@ -131,7 +133,7 @@ export interface RoundStep extends WatchStep {
   readiness?: ReadinessChange;
   restarts?: RestartChange;
   /** Short-lived instances found gone this round (for the log). */
-  goneNow?: Array<{ id: string; first: number; last: number }>;
+  goneNow?: GoneInstance[];
 }
 
 /**
@@ -158,7 +160,7 @@ export function observeRound(rec: WatchRecord | undefined, obs: Observation, s: 
   );
   const restarts = observeRestarts(
     rec,
-    { service: obs.service, at: obs.at, ids: obs.ids, fresh: rec === undefined || gap },
+    { service: obs.service, at: obs.at, ids: obs.ids, starts: obs.starts, fresh: rec === undefined || gap },
     s.goneAfterMs ?? 4 * s.refreshMs,
   );
   if (!base.next && !readiness.dirty && !restarts.dirty) return {};

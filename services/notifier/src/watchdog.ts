@@ -3,6 +3,7 @@ import {
   ErrorCode,
   type Logger,
   PermanentError,
+  type ServiceReadiness,
   serviceReadiness,
   type TimerHandle,
   VIGIL_SERVICES,
@@ -66,6 +67,13 @@ export interface WatchdogOptions {
    */
   probeTimeoutMs?: number;
   onRound?: (round: WatchdogRound) => void;
+}
+
+/** When the instances that answered started, for those that said so (answers of older versions do not). */
+function startsOf(instances: ServiceReadiness['instanceStarts']): Map<string, number> {
+  const starts = new Map<string, number>();
+  for (const i of instances ?? []) if (i.startedAt !== undefined) starts.set(i.id, i.startedAt);
+  return starts;
 }
 
 /** Default round interval for a threshold: four rounds per threshold, between 1 s and 30 s. */
@@ -161,6 +169,7 @@ export class Watchdog {
           instances,
           at,
           ids: answer.instanceIds ?? [],
+          starts: startsOf(answer.instanceStarts),
           readiness: readinessSeen(answer),
         };
         try {

@@ -17,6 +17,11 @@ export interface HealthAnswer {
   checks: Record<string, { ok: boolean; latencyMs: number; error?: string }>;
   /** This instance's breakers that are not closed; absent in answers of versions from before it was added. */
   breakers?: BreakerStatus[];
+  /**
+   * When this instance started: ISO 8601 in UTC with milliseconds (`2026-03-01T10:00:00.000Z`), the start of its
+   * process (runService), not when it registered here. Absent in answers of versions from before it was added.
+   */
+  startedAt?: string;
 }
 
 /** A breaker that is not closed on one instance of a service. */
@@ -39,6 +44,8 @@ export async function registerNatsService(
     log: Logger;
     /** This instance's breakers that are not closed; none when omitted. */
     breakers?: () => BreakerStatus[];
+    /** When the instance started (epoch ms; answered as ISO 8601 `startedAt`); left out of the answer when omitted. */
+    startedAt?: number;
   },
 ): Promise<Service> {
   const service = await nc.services.add({
@@ -48,6 +55,10 @@ export async function registerNatsService(
     description: `Vigil ${opts.name}`,
     metadata: { instance: opts.instance, version: opts.version },
   });
+  const startedAt =
+    opts.startedAt !== undefined && Number.isFinite(opts.startedAt)
+      ? new Date(opts.startedAt).toISOString()
+      : undefined;
   const answer = (msg: { respond(data: Uint8Array): boolean; respondError?(code: number, text: string): boolean }) =>
     void opts.readiness.evaluate().then(
       (report) => {
@@ -59,6 +70,7 @@ export async function registerNatsService(
           phase: report.phase,
           checks: report.checks,
           breakers: opts.breakers?.() ?? [],
+          ...(startedAt ? { startedAt } : {}),
         };
         msg.respond(jc.encode(body));
       },
@@ -99,8 +111,17 @@ export interface ServiceReadiness {
   breakersUnknown?: string[];
   /** Only when asked for (`{ instances: true }`, the notifier's watchdog): the id of every instance that answered. */
   instanceIds?: string[];
+  /** Only when asked for (`{ instances: true }`): every instance that answered, with when it started if it said. */
+  instanceStarts?: InstanceStart[];
   /** Only when asked for (`{ instances: true }`): the instances that answered not ready, with why. */
   notReady?: NotReadyInstance[];
+}
+
+/** An instance that answered, and when it started (epoch ms, from its answer's ISO `startedAt`; absent when its
+ * answer had none, a version from before it, or one that does not parse). As the instance's clock tells it. */
+export interface InstanceStart {
+  id: string;
+  startedAt?: number;
 }
 
 /** An instance that answered not ready: its phase and its failing checks (their errors as sent: already scrubbed). */
@@ -117,6 +138,13 @@ function failingChecksOf(a: HealthAnswer): NotReadyInstance['failing'] {
   return Object.entries(checks as Record<string, { ok?: unknown; error?: unknown }>)
     .filter(([, c]) => c?.ok === false)
     .map(([check, c]) => (typeof c.error === 'string' ? { check, error: c.error } : { check }));
+}
+
+/** An answer's start time in epoch ms (it comes over the wire: a start that is not a date string is dropped). */
+function startOf(a: HealthAnswer): InstanceStart {
+  const started: unknown = a.startedAt;
+  const ms = typeof started === 'string' ? Date.parse(started) : Number.NaN;
+  return Number.isFinite(ms) ? { id: String(a.instance), startedAt: ms } : { id: String(a.instance) };
 }
 
 /** An answer's breakers as sent (it comes over the wire: anything malformed is dropped); undefined when it has none. */
@@ -139,7 +167,8 @@ function breakersOf(a: HealthAnswer): InstanceBreaker[] | undefined {
  * arrive until none has come for a short while (or the timeout). Instances of a version without that subject are
  * asked through the queue endpoint instead (one answer). Also gathers the breakers that are not closed on the
  * instances that answered: that is what is open now, whatever older processes announced before they went away.
- * `opts.instances` adds `instanceIds` and `notReady` (left out otherwise, so the health pages stay as they are).
+ * `opts.instances` adds `instanceIds`, `instanceStarts` and `notReady` (left out otherwise, so the health pages stay
+ * as they are).
  */
 export async function serviceReadiness(
   nc: NatsConnection,
@@ -178,7 +207,7 @@ export async function serviceReadiness(
         ready: false,
         instances: 0,
         error,
-        ...(opts.instances ? { instanceIds: [], notReady: [] } : {}),
+        ...(opts.instances ? { instanceIds: [], instanceStarts: [], notReady: [] } : {}),
       };
     }
   }
@@ -204,6 +233,7 @@ export async function serviceReadiness(
   if (breakersUnknown.length > 0) out.breakersUnknown = breakersUnknown;
   if (opts.instances) {
     out.instanceIds = answers.map((a) => String(a.instance));
+    out.instanceStarts = answers.map(startOf);
     out.notReady = notReady.map((a) => ({
       instance: String(a.instance),
       phase: String(a.phase ?? 'unknown'),

@@ -36,6 +36,7 @@ export async function runService<S extends z.ZodObject>(
   opts: RunServiceOptions<S>,
 ): Promise<ServiceHandle<ServiceConfig<S>>> {
   const { name } = opts;
+  const startedAt = instanceStartedAt();
   const handleSignals = opts.handleSignals ?? true;
   // Without an explicit version, the package of the entry script (node services/x/dist/main.js) tells it.
   const entry = process.argv[1];
@@ -156,7 +157,9 @@ export async function runService<S extends z.ZodObject>(
     held.bus = bus;
     // The instance's breakers are those created with its registry (every service passes rt.registry).
     const breakers = () => breakersNotClosed(registry);
-    const natsService = await step(registerNatsService(nc, { name, instance, version, readiness, log, breakers }));
+    const natsService = await step(
+      registerNatsService(nc, { name, instance, version, readiness, log, breakers, startedAt }),
+    );
     held.natsService = natsService;
     phase(`nats service vigil-${name} registered (vigil.health.${name})`);
 
@@ -231,6 +234,20 @@ export async function runService<S extends z.ZodObject>(
       uninstallSignals();
     },
   };
+}
+
+let processHasInstance = false;
+
+/**
+ * When this instance started (epoch ms, wall clock), as its health answers say (`startedAt`): the start of the
+ * process, since a service runs one instance per process (so the time to load its modules counts, and start-up
+ * counts however long NATS took). A further instance in the same process (tests run several) starts now.
+ */
+function instanceStartedAt(): number {
+  const now = Date.now();
+  if (processHasInstance) return now;
+  processHasInstance = true;
+  return Math.round(now - process.uptime() * 1_000);
 }
 
 function iso(): string {

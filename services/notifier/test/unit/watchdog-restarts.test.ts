@@ -1,8 +1,16 @@
+import type { Logger } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
 import { recommendedActions } from '../../src/recommended-actions.js';
 import { renderEmail } from '../../src/render-email.js';
 import { serviceRestartingAlert, serviceStableAlert } from '../../src/watchdog-restart-alerts.js';
-import { markRestartingSent, markStableSent, observeRestarts } from '../../src/watchdog-restarts.js';
+import { logRound } from '../../src/watchdog-log.js';
+import {
+  believedStart,
+  CLOCK_SKEW_MS,
+  markRestartingSent,
+  markStableSent,
+  observeRestarts,
+} from '../../src/watchdog-restarts.js';
 import {
   type Observation,
   observeRound,
@@ -16,21 +24,38 @@ const S: WatchSettings = { downAfterMs: 120_000, gapMs: 120_000, refreshMs: 15_0
 const T = Date.parse('2026-03-01T10:00:00Z');
 const MIN = 60_000;
 
-const obs = (at: number, ids: string[]): Observation => ({
-  service: 'webhooks',
-  alive: ids.length > 0,
-  instances: ids.length,
-  at,
-  ids,
-  readiness: { readyInstances: ids.length },
-});
+/** When an instance says it started (its answer's `startedAt`); undefined: it does not say (an older version). */
+type Starts = (id: string) => number | undefined;
 
-/** Rounds every 30 s from `from`; `idsAt(i)` says which instances answer in round i. */
-function rounds(rec: WatchRecord | undefined, from: number, n: number, idsAt: (i: number) => string[]) {
+const obs = (at: number, ids: string[], startOf?: Starts): Observation => {
+  const starts = new Map<string, number>();
+  for (const id of ids) {
+    const started = startOf?.(id);
+    if (started !== undefined) starts.set(id, started);
+  }
+  return {
+    service: 'webhooks',
+    alive: ids.length > 0,
+    instances: ids.length,
+    at,
+    ids,
+    starts,
+    readiness: { readyInstances: ids.length },
+  };
+};
+
+/** Rounds every 30 s from `from`; `idsAt(i)` says which instances answer in round i, `startOf` when they started. */
+function rounds(
+  rec: WatchRecord | undefined,
+  from: number,
+  n: number,
+  idsAt: (i: number) => string[],
+  startOf?: Starts,
+) {
   const steps: RoundStep[] = [];
   let r = rec;
   for (let i = 0; i < n; i++) {
-    const step = observeRound(r, obs(from + i * 30_000, idsAt(i)), S);
+    const step = observeRound(r, obs(from + i * 30_000, idsAt(i), startOf), S);
     steps.push(step);
     r = step.next ?? r;
   }
@@ -140,6 +165,166 @@ describe('restarts: what counts', () => {
       dirty: false,
       goneNow: [],
     });
+  });
+});
+
+describe('restarts: timed from the start the instances report (startedAt)', () => {
+  // a fresh record (e.g. the first rounds after `npm start`): w-1 was already running, then each instance is killed
+  // after two rounds and its replacement started (5 s before the next round); w-4 stays
+  const loopIds = (i: number) => [i < 2 ? 'w-1' : i < 4 ? 'w-2' : i < 6 ? 'w-3' : 'w-4'];
+  const loopStarts: Starts = (id) => (id === 'w-1' ? T - 90_000 : T + (Number(id.slice(2)) - 1) * 60_000 - 5_000);
+
+  it('an instance already running when the watching began counts when it started recently: warned after 3 kills', () => {
+    const loop = rounds(undefined, T, 8, loopIds, loopStarts);
+    expect(loop.steps[0].next?.tracked).toEqual([{ id: 'w-1', first: T, last: T, pre: true, started: T - 90_000 }]);
+    expect(loop.restarts).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'short-lived-gone', // w-1: ran 2 min (from T-90 s to its last answer at T+30 s), though first seen at T
+      undefined,
+      'short-lived-gone',
+      undefined,
+      'restarting', // w-3: the third kill
+    ]);
+    expect(loop.steps[3].goneNow).toEqual([{ id: 'w-1', first: T, last: T + 30_000, started: T - 90_000 }]);
+    expect(loop.rec.restarting).toMatchObject({
+      id: `watchdog-restarting-webhooks-${T - 90_000}`,
+      since: T - 90_000, // when the first one counted started
+      count: 3,
+      lastAt: T + 150_000,
+    });
+    expect(loop.rec.restarting?.recent.map((g) => g.id)).toEqual(['w-1', 'w-2', 'w-3']);
+    // w-4 stays: stable 15 min after w-3's last answer (it has run 5 min by then)
+    const calm = rounds(loop.rec, T + 240_000, 40, () => ['w-4'], loopStarts);
+    expect(calm.restarts.filter(Boolean)).toEqual(['stable']);
+  });
+
+  it('without startedAt (instances of an older version) the old rule holds: the one already running never counts', () => {
+    const loop = rounds(undefined, T, 8, loopIds);
+    expect(loop.steps[0].next?.tracked).toEqual([{ id: 'w-1', first: T, last: T, pre: true }]);
+    expect(loop.restarts.filter(Boolean)).toEqual(['short-lived-gone', 'short-lived-gone']);
+    expect(loop.rec.restarting).toBeUndefined();
+    // a fourth kill: warned, since when the first counted was first seen
+    const more = rounds(loop.rec, T + 240_000, 4, (i) => [i < 2 ? 'w-4' : 'w-5']);
+    expect(more.restarts).toContain('restarting');
+    expect(more.rec.restarting).toMatchObject({ since: T + 60_000, count: 3 });
+  });
+
+  it('an instance that started long ago is never short-lived, however late it was first seen', () => {
+    // a partition: long-running instances cut off for a while, back (new to the record), then gone again
+    const ids = (i: number) => ['w-b', ...(i < 2 ? ['w-x'] : i < 4 ? ['w-y'] : i < 6 ? ['w-z'] : [])];
+    const longAgo = rounds(settled(), T, 10, ids, (id) => (id === 'w-b' ? undefined : T - 3 * 3_600_000));
+    expect(longAgo.restarts.filter(Boolean)).toEqual([]);
+    expect(longAgo.rec.gone).toBeUndefined();
+    // timed from their first answer instead (no startedAt), the same three are short-lived
+    expect(rounds(settled(), T, 10, ids).restarts).toContain('restarting');
+    // already running when the watching began, with a start long ago: not counted either
+    const fresh = rounds(
+      undefined,
+      T,
+      6,
+      (i) => (i < 2 ? ['w-1'] : ['w-2']),
+      () => T - 3_600_000,
+    );
+    expect(fresh.steps[0].next?.tracked?.[0]).toMatchObject({ pre: true, started: T - 3_600_000 });
+    expect(fresh.steps.map((s) => s.goneNow)).toEqual(Array(6).fill(undefined));
+  });
+
+  it('clock skew: a start a little ahead is taken as the first answer, one far ahead or before 2020 is not believed', () => {
+    expect(believedStart(T - 1_000, T)).toBe(T - 1_000);
+    expect(believedStart(T + 30_000, T)).toBe(T); // the instance's clock is 30 s ahead: it has just started
+    expect(believedStart(T + CLOCK_SKEW_MS, T)).toBe(T);
+    expect(believedStart(T + CLOCK_SKEW_MS + 1, T)).toBeUndefined();
+    expect(believedStart(0, T)).toBeUndefined();
+    expect(believedStart(Date.UTC(1970, 0, 2), T)).toBeUndefined();
+    expect(believedStart(Number.NaN, T)).toBeUndefined();
+    expect(believedStart(undefined, T)).toBeUndefined();
+
+    // a fresh record: starts 30 s ahead count (as started when first seen), starts 10 min ahead are unknown (pre)
+    const ahead = (d: number) =>
+      rounds(undefined, T, 8, loopIds, (id) => T + (id === 'w-1' ? 0 : (Number(id.slice(2)) - 1) * 60_000) + d);
+    expect(ahead(30_000).steps[0].next?.tracked).toEqual([{ id: 'w-1', first: T, last: T, pre: true, started: T }]);
+    expect(ahead(30_000).restarts).toContain('restarting');
+    const farAhead = ahead(10 * MIN);
+    expect(farAhead.steps[0].next?.tracked).toEqual([{ id: 'w-1', first: T, last: T, pre: true }]);
+    expect(farAhead.restarts.filter(Boolean)).toEqual(['short-lived-gone', 'short-lived-gone']); // w-2, w-3 as before
+
+    // a clock ahead never makes an instance seen answering for 5 min or more short-lived
+    const seenLong = rounds(
+      settled(),
+      T,
+      14,
+      (i) => ['w-b', ...(i < 11 ? ['w-n'] : [])],
+      (id) => (id === 'w-n' ? T + 50_000 : undefined),
+    );
+    expect(seenLong.rec.tracked?.find((t) => t.id === 'w-b')).not.toHaveProperty('started');
+    expect(seenLong.steps.map((s) => s.goneNow).filter(Boolean)).toEqual([]);
+    expect(seenLong.rec.gone).toBeUndefined();
+  });
+
+  it('a record of the previous version is read: its instances get their start when they next answer', () => {
+    const old: WatchRecord = {
+      service: 'webhooks',
+      firstSeenAt: T - MIN,
+      seenAt: T - 30_000,
+      instances: 1,
+      checkedAt: T - 30_000,
+      tracked: [{ id: 'w-1', first: T - MIN, last: T - 30_000, pre: true }],
+    };
+    const step = observeRound(
+      old,
+      obs(T, ['w-1'], () => T - 2 * MIN),
+      S,
+    );
+    expect(step.next?.tracked).toEqual([{ id: 'w-1', first: T - MIN, last: T, pre: true, started: T - 2 * MIN }]);
+    const later = rounds(
+      step.next,
+      T + 30_000,
+      3,
+      () => ['w-2'],
+      () => T,
+    );
+    expect(later.steps[1].goneNow).toEqual([{ id: 'w-1', first: T - MIN, last: T, started: T - 2 * MIN }]);
+  });
+
+  it('the record stays small with start times', () => {
+    const startOf: Starts = (id) => (id === 'w-b' ? T - 3_600_000 : T + Number(id.slice(8)) * 30_000 - 5_000);
+    const loop = rounds(settled(), T, 40, (i) => ['w-b', `w-crash-${i}`], startOf);
+    expect(loop.rec.restarting?.count).toBe(38);
+    expect(loop.rec.restarting?.recent.every((g) => g.started !== undefined)).toBe(true);
+    expect(JSON.stringify(loop.rec).length).toBeLessThan(3_500);
+  });
+
+  it('the WARNING and the log say how long the instances ran from their start', () => {
+    const loop = rounds(undefined, T, 8, loopIds, loopStarts);
+    const a = serviceRestartingAlert(loop.rec, { intervalMs: 30_000 });
+    expect(a.headline).toBe('webhooks keeps restarting: 3 instances went away soon after starting, within 4 min');
+    expect(a.facts).toContainEqual([
+      'Restarts seen',
+      '3 instances ran for less than 5 min (from their start to their last answer) and went away, between 2026-03-01 09:58:30 UTC and 2026-03-01 10:02:30 UTC',
+    ]);
+    const gone = a.facts.find(([k]) => k === 'Instances gone')?.[1];
+    expect(gone).toBe(
+      'w-1 (started 09:58:30 UTC, last answered 10:00:30 UTC), w-2 (started 10:00:55 UTC, last answered 10:01:30 UTC), w-3 (started 10:01:55 UTC, last answered 10:02:30 UTC)',
+    );
+    // older instances (no start) and current ones mixed
+    const mixed = rounds(undefined, T, 8, loopIds, (id) => (id === 'w-1' ? T - 90_000 : undefined));
+    const legacy = rounds(mixed.rec, T + 240_000, 4, (i) => [i < 2 ? 'w-4' : 'w-5']);
+    const facts = serviceRestartingAlert(legacy.rec, { intervalMs: 30_000 }).facts;
+    expect(facts.find(([k]) => k === 'Restarts seen')?.[1]).toMatch(
+      /^4 instances ran for less than 5 min \(from their start to their last answer; from their first answer, for those that did not say when they started\) and went away/,
+    );
+    expect(facts.find(([k]) => k === 'Instances gone')?.[1]).toContain('w-2 (answered 10:01:00 UTC–10:01:30 UTC)');
+
+    const lines: string[] = [];
+    const log = { warn: (_: unknown, m: string) => lines.push(m), info() {}, error() {} } as unknown as Logger;
+    logRound(log, S.downAfterMs, 'webhooks', loop.steps[3], loop.steps[3].next, 1);
+    logRound(log, S.downAfterMs, 'webhooks', mixed.steps[5], mixed.steps[5].next, 1);
+    expect(lines).toEqual([
+      'watchdog: instance w-1 of webhooks went away after running for 2 min (from its start to its last answer)',
+      'watchdog: instance w-2 of webhooks went away after answering for 30 s (it did not say when it started)',
+    ]);
   });
 });
 
