@@ -158,8 +158,16 @@ function breakerClosedActions(alert: Alert): string[] {
   return actions;
 }
 
-/** What a human should do first, chosen by the kind of alert and the class and type of its error. */
-export function recommendedActions(alert: Alert): string[] {
+/**
+ * What a human should do first, chosen by the kind of alert and the class and type of its error, most useful first. `cli`: how the reader calls the CLI (ALERT_CLI, e.g. `npx vigil` in
+ * a checkout): every `vigil …` command in the actions is written that way, like the re-run line.
+ */
+export function recommendedActions(alert: Alert, cli = 'vigil'): string[] {
+  const actions = actionsFor(alert);
+  return cli === 'vigil' ? actions : actions.map((a) => a.replaceAll('`vigil ', `\`${cli} `));
+}
+
+function actionsFor(alert: Alert): string[] {
   const scope = alert.job ?? alert.scope;
   switch (alert.kind) {
     case 'recovered':

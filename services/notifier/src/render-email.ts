@@ -113,7 +113,7 @@ export function renderEmail(input: Alert, opts: RenderOptions): RenderedEmail {
       ? { count: opts.followUp.count, since: formatTime(opts.followUp.sinceMs), items: opts.followUp.items ?? [] }
       : undefined,
     details: details(alert),
-    actions: recommendedActions(alert),
+    actions: recommendedActions(alert, opts.cli),
     rerun: rerun ? { cli: rerun.cli, curl: rerun.curl, ...(rerun.when ? { when: rerun.when } : {}) } : undefined,
     // the sample run does not exist: a link to it would be a 404
     runLink: input.sample ? undefined : runLink(alert, opts.publicUrl),

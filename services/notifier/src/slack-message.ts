@@ -43,7 +43,7 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
   }
   if (alert.body)
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(alert.body), 2900) } });
-  const actions = recommendedActions(alert);
+  const actions = recommendedActions(alert, opts.cli);
   if (actions.length) {
     blocks.push({
       type: 'section',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alert.js';
 import { escapeHtml } from '../../src/escape.js';
 import { renderEmail } from '../../src/render-email.js';
 import { renderSlack } from '../../src/slack-message.js';
@@ -30,6 +31,30 @@ describe('renderEmail', () => {
     // in a checkout (the dev stack) the CLI is `npx vigil`: ALERT_CLI says how to call it
     const dev = renderEmail(alert, { publicUrl, cli: 'npx vigil' });
     expect(dev.text).toContain(`npx ${rerun}`);
+  });
+
+  it('writes every vigil command in the recommended actions as ALERT_CLI says, like the re-run line', () => {
+    const down: Alert = {
+      eventId: 'w1',
+      subject: 'vigil.health.secrets',
+      kind: 'service-down',
+      severity: 'CRITICAL',
+      resolved: false,
+      headline: 'secrets is down: no instance has answered for 2 min',
+      scope: 'service:secrets',
+      service: 'secrets',
+      facts: [],
+      groupType: 'down',
+    };
+    const prod = renderEmail(down, { publicUrl });
+    expect(prod.text).toContain('`vigil health`');
+    const dev = renderEmail(down, { publicUrl, cli: 'npx vigil' });
+    expect(dev.text).toContain('`npx vigil health`');
+    expect(dev.text).not.toMatch(/`vigil /);
+    expect(
+      renderSlack(down, { publicUrl, cli: 'npx vigil' }).text +
+        JSON.stringify(renderSlack(down, { publicUrl, cli: 'npx vigil' }).blocks),
+    ).not.toMatch(/`vigil /);
   });
 
   it('names only the failed targets in the re-run of a partial run', () => {
