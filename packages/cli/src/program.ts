@@ -100,7 +100,13 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   program
     .command('check [file]')
     .description('validate a jobs file offline, as the services would (default: $VIGIL_JOBS_FILE, else jobs.yaml)')
-    .action((file: string | undefined) => checkCommand(ctx(), file ?? env.jobsFile ?? 'jobs.yaml'));
+    .action((file: string | undefined) =>
+      checkCommand(
+        ctx(),
+        file ?? env.jobsFile ?? 'jobs.yaml',
+        file ? undefined : env.jobsFile ? 'from VIGIL_JOBS_FILE' : 'no file given and VIGIL_JOBS_FILE not set',
+      ),
+    );
   program
     .command('health')
     .description('every service ready? coverage today, failure rates, open breakers, DLQ depth (exit 1 if degraded)')

@@ -75,5 +75,18 @@ describe('vigil check <jobs file>', () => {
     const gone = await cli('check', '/nonexistent/jobs.yaml');
     expect(gone.code).toBe(2);
     expect(gone.err).toBe('vigil: jobs file /nonexistent/jobs.yaml does not exist');
+    // no file given: it says where it looked and why
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-check-'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const none = await cli('check');
+      expect(none.code).toBe(2);
+      expect(none.err).toBe(
+        `vigil: jobs file ${path.join(process.cwd(), 'jobs.yaml')} does not exist (no file given and VIGIL_JOBS_FILE not set; usage: vigil check <file>)`,
+      );
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });

@@ -18,10 +18,13 @@ function moduleProblem(handler: string, baseDir: string): string | undefined {
  * `vigil check [file]`: the jobs file judged by the same parser the services use, without NATS, so a change can be
  * checked before it is deployed (a service refuses to start on a file that fails here, exit 78). Every problem is
  * printed on its own line with its line and column; `module:` handlers are looked for on disk (not imported: that
- * would run their code).
+ * would run their code). `chosen`: how the file was picked when none was given (said when it is not there).
  */
-export async function checkCommand(ctx: CommandContext, file: string): Promise<void> {
-  if (!existsSync(file)) throw new CliError(`jobs file ${path.resolve(file)} does not exist`, EXIT.USAGE);
+export async function checkCommand(ctx: CommandContext, file: string, chosen?: string): Promise<void> {
+  if (!existsSync(file)) {
+    const why = chosen ? ` (${chosen}; usage: vigil check <file>)` : '';
+    throw new CliError(`jobs file ${path.resolve(file)} does not exist${why}`, EXIT.USAGE);
+  }
   const baseDir = path.dirname(path.resolve(file));
   let jobs: JobDefinition[];
   try {
