@@ -168,7 +168,7 @@ export class Watchdog {
           alive: instances > 0,
           instances,
           at,
-          ids: answer.instanceIds ?? [],
+          ids: (answer.instanceStarts ?? []).map((i) => i.id),
           starts: startsOf(answer.instanceStarts),
           readiness: readinessSeen(answer),
         };

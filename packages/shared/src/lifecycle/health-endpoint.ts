@@ -109,9 +109,8 @@ export interface ServiceReadiness {
   openBreakers?: InstanceBreaker[];
   /** Instances whose answer listed no breakers (a version from before answers had them): their breakers are unknown. */
   breakersUnknown?: string[];
-  /** Only when asked for (`{ instances: true }`, the notifier's watchdog): the id of every instance that answered. */
-  instanceIds?: string[];
-  /** Only when asked for (`{ instances: true }`): every instance that answered, with when it started if it said. */
+  /** Only when asked for (`{ instances: true }`, the notifier's watchdog): every instance that answered, with when it
+   * started if it said. */
   instanceStarts?: InstanceStart[];
   /** Only when asked for (`{ instances: true }`): the instances that answered not ready, with why. */
   notReady?: NotReadyInstance[];
@@ -167,7 +166,7 @@ function breakersOf(a: HealthAnswer): InstanceBreaker[] | undefined {
  * arrive until none has come for a short while (or the timeout). Instances of a version without that subject are
  * asked through the queue endpoint instead (one answer). Also gathers the breakers that are not closed on the
  * instances that answered: that is what is open now, whatever older processes announced before they went away.
- * `opts.instances` adds `instanceIds`, `instanceStarts` and `notReady` (left out otherwise, so the health pages stay
+ * `opts.instances` adds `instanceStarts` and `notReady` (left out otherwise, so the health pages stay
  * as they are).
  */
 export async function serviceReadiness(
@@ -207,7 +206,7 @@ export async function serviceReadiness(
         ready: false,
         instances: 0,
         error,
-        ...(opts.instances ? { instanceIds: [], instanceStarts: [], notReady: [] } : {}),
+        ...(opts.instances ? { instanceStarts: [], notReady: [] } : {}),
       };
     }
   }
@@ -232,7 +231,6 @@ export async function serviceReadiness(
   if (openBreakers.length > 0) out.openBreakers = openBreakers;
   if (breakersUnknown.length > 0) out.breakersUnknown = breakersUnknown;
   if (opts.instances) {
-    out.instanceIds = answers.map((a) => String(a.instance));
     out.instanceStarts = answers.map(startOf);
     out.notReady = notReady.map((a) => ({
       instance: String(a.instance),

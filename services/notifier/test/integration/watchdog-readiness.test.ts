@@ -98,13 +98,13 @@ describe('watchdog: a Vigil service answers but is not ready', () => {
     checks[0].up = false;
     checks[1].up = true;
     const plain = await serviceReadiness(h.nc, 'reports', 1_000);
-    expect(plain).not.toHaveProperty('instanceIds');
+    expect(plain).not.toHaveProperty('instanceStarts');
     expect(plain).not.toHaveProperty('notReady');
     expect(Object.keys(plain).sort()).toEqual(['checks', 'error', 'instances', 'ready', 'service']);
 
     const detailed = await serviceReadiness(h.nc, 'reports', 1_000, { instances: true });
     expect(detailed).toMatchObject({ ready: false, instances: 2, error: plain.error });
-    expect(detailed.instanceIds?.slice().sort()).toEqual([one.instance, two.instance].sort());
+    expect(detailed.instanceStarts?.map((i) => i.id).sort()).toEqual([one.instance, two.instance].sort());
     expect(detailed.notReady).toEqual([
       {
         instance: one.instance,
@@ -114,7 +114,7 @@ describe('watchdog: a Vigil service answers but is not ready', () => {
     ]);
     expect(await serviceReadiness(h.nc, 'nobody', 300, { instances: true })).toMatchObject({
       instances: 0,
-      instanceIds: [],
+      instanceStarts: [],
       notReady: [],
     });
   });

@@ -24,7 +24,7 @@ function answer(ids: string[], notReady: number, failing = [REDIS_DOWN], phase =
     service: 'reports',
     ready: notReady === 0,
     instances: ids.length,
-    instanceIds: ids,
+    instanceStarts: ids.map((id) => ({ id })),
     notReady: ids.slice(0, notReady).map((instance) => ({ instance, phase, failing })),
   };
 }
@@ -34,7 +34,7 @@ const obs = (at: number, r: ServiceReadiness): Observation => ({
   alive: r.instances > 0,
   instances: r.instances,
   at,
-  ids: r.instanceIds ?? [],
+  ids: (r.instanceStarts ?? []).map((i) => i.id),
   readiness: readinessSeen(r),
 });
 const none = (at: number) => obs(at, answer([], 0));
