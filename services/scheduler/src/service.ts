@@ -1,5 +1,6 @@
 import {
   type Clock,
+  isOverdue,
   type JobDefinition,
   loadJobsFile,
   openKv,
@@ -11,7 +12,6 @@ import {
 } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
 import { activeRunId } from './concurrency.js';
-import { isOverdue } from './deadlines.js';
 import { BreakerTracker } from './breakers.js';
 import { processEnv, type SchedulerConfig, schedulerConfigSchema } from './config.js';
 import { BUCKETS, type SchedulerContext } from './context.js';

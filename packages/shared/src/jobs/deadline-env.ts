@@ -1,5 +1,9 @@
 import { durationSchema } from '../config/duration.js';
+import type { DeadlineDefaults } from './run-deadlines.js';
 import { MAX_JOB_DURATION_MS } from './validate.js';
+
+/** SCHEDULER_START_DEADLINE and SCHEDULER_DEFAULT_TIMEOUT when not set. */
+export const DEFAULT_DEADLINES: DeadlineDefaults = { startDeadlineMs: 120_000, timeoutMs: 3_600_000 };
 
 /** A default deadline: positive (0 would report every run at once) and bounded like the jobs file's own. */
 const deadlineSchema = (fallbackMs: number) =>
@@ -13,7 +17,7 @@ const deadlineSchema = (fallbackMs: number) =>
  */
 export const jobDeadlineEnv = {
   /** A run not started this long after its slot is reported as job.missed (jobs may set `startDeadline`). */
-  SCHEDULER_START_DEADLINE: deadlineSchema(120_000),
+  SCHEDULER_START_DEADLINE: deadlineSchema(DEFAULT_DEADLINES.startDeadlineMs),
   /** A run still going this long after it started is reported as job.stuck (jobs may set `timeout`). */
-  SCHEDULER_DEFAULT_TIMEOUT: deadlineSchema(3_600_000),
+  SCHEDULER_DEFAULT_TIMEOUT: deadlineSchema(DEFAULT_DEADLINES.timeoutMs),
 };

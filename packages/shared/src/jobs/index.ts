@@ -5,4 +5,11 @@ export { loadJobsFile } from './load.js';
 export { DEFAULT_RETRIES, DEFAULT_TIMEZONE, JOB_NAME_PATTERN, optionsKeyFor } from './defaults.js';
 export { cronProblem, isValidTimezone, MAX_JOB_DURATION_MS } from './validate.js';
 export { watchFile, type FileWatch } from './watch.js';
-export { jobDeadlineEnv } from './deadline-env.js';
+export { DEFAULT_DEADLINES, jobDeadlineEnv } from './deadline-env.js';
+export {
+  type DeadlineDefaults,
+  type DeadlineRun,
+  isOverdue,
+  type StartDeadlines,
+  startDeadlines,
+} from './run-deadlines.js';

@@ -1,4 +1,4 @@
-import type { JobDefinition, JobRun } from '@vigil/shared';
+import { type DeadlineDefaults, DEFAULT_DEADLINES, isOverdue, type JobDefinition, type JobRun } from '@vigil/shared';
 
 export interface SecretHealth {
   name: string;
@@ -34,11 +34,8 @@ export interface HealthInput {
    * The deadlines of jobs that set no `startDeadline` / `timeout`: the service's `SCHEDULER_START_DEADLINE` and
    * `SCHEDULER_DEFAULT_TIMEOUT`, the same variables the scheduler enforces (default 2m and 1h).
    */
-  deadlines?: { startDeadlineMs: number; timeoutMs: number };
+  deadlines?: DeadlineDefaults;
 }
-
-/** The scheduler's default deadlines (`SCHEDULER_START_DEADLINE`, `SCHEDULER_DEFAULT_TIMEOUT`). */
-export const DEFAULT_DEADLINES = { startDeadlineMs: 120_000, timeoutMs: 3_600_000 } as const;
 
 /**
  * How the runs of a window split up. `counted` (succeeded + partial + failed + missed + stuck) is the success
@@ -120,12 +117,10 @@ function at(run: JobRun): number {
   return Date.parse(run.finishedAt ?? run.startedAt ?? run.scheduledAt);
 }
 
-const time = (v: unknown): number => (typeof v === 'string' ? Date.parse(v) : Number.NaN);
-
 /**
  * The status the run has for the report: its recorded one, except that a run still recorded as requested/started
- * past its deadline is what the scheduler's watchdog says of it (the same deadlines as `runDeadlines` there): missed
- * when it never started within its start deadline, stuck when it runs past its timeout.
+ * past its deadline is what the scheduler's watchdog says of it (shared `isOverdue`, the scheduler's own rule):
+ * missed when it never started within its start deadline, stuck when it runs past its timeout.
  */
 function statusAt(
   run: JobRun,
@@ -133,19 +128,12 @@ function statusAt(
   input: HealthInput,
 ): { status: string; overdue: boolean } {
   if (!IN_FLIGHT.has(run.status)) return { status: run.status, overdue: false };
-  const defaults = input.deadlines ?? DEFAULT_DEADLINES;
-  const scheduled = Date.parse(run.scheduledAt);
   // the request time is in the scheduler's record (not in the contract's minimum): a later request moves the start deadline
-  const startFrom = Math.max(
-    ...[scheduled, time(run.notBefore), time(run.requestedAt)].filter((t) => !Number.isNaN(t)),
-  );
-  const startBy = startFrom + (def?.startDeadline ?? defaults.startDeadlineMs);
-  const started = time(run.startedAt);
-  if (run.status === 'requested' && Number.isNaN(started)) {
-    return input.now >= startBy ? { status: 'missed', overdue: true } : { status: run.status, overdue: false };
+  const requestedAt = typeof run.requestedAt === 'string' ? run.requestedAt : undefined;
+  if (!isOverdue({ ...run, requestedAt }, def, input.deadlines ?? DEFAULT_DEADLINES, input.now)) {
+    return { status: run.status, overdue: false };
   }
-  const stuckAt = (Number.isNaN(started) ? startBy : started) + (def?.timeout ?? defaults.timeoutMs);
-  return input.now >= stuckAt ? { status: 'stuck', overdue: true } : { status: run.status, overdue: false };
+  return { status: run.status === 'requested' && !run.startedAt ? 'missed' : 'stuck', overdue: true };
 }
 
 function expectedTargets(def: JobDefinition, input: HealthInput): string[] {
