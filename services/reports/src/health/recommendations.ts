@@ -162,34 +162,30 @@ export function healthTitle(date: string, report: HealthReport, reasons: HealthR
   return `Vigil daily health ${date} — ${why}coverage ${(report.coverage * 100).toFixed(1)}%, success ${successText(report, 1)}`;
 }
 
+/** "1 failed, 2 stuck": each count that is not 0, with what it counts. */
+const nonZero = (counts: ReadonlyArray<readonly [number, string]>): string[] =>
+  counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+
 /**
  * `2/3 runs succeeded (67%: 1 failed) · 1 in progress (not counted)`: the fraction and the percentage count the
  * same runs (those with an outcome, stuck and missed ones included); what is left out says so.
  */
 export function runsText(c: RunCounts, rate: number | undefined): string {
-  const bad = (
-    [
-      [c.partial, 'partial'],
-      [c.failed, 'failed'],
-      [c.missed, 'missed'],
-      [c.stuck, 'stuck'],
-    ] as const
-  )
-    .filter(([n]) => n > 0)
-    .map(([n, what]) => `${n} ${what}`);
+  const bad = nonZero([
+    [c.partial, 'partial'],
+    [c.failed, 'failed'],
+    [c.missed, 'missed'],
+    [c.stuck, 'stuck'],
+  ]);
   const counted =
     c.counted > 0
       ? `${c.succeeded}/${plural(c.counted, 'run')} succeeded (${pct(rate ?? c.succeeded / c.counted)}${bad.length ? `: ${bad.join(', ')}` : ''})`
       : 'no run with an outcome yet';
-  const left = (
-    [
-      [c.running, 'in progress'],
-      [c.cancelled, 'cancelled'],
-      [c.skipped, 'skipped'],
-    ] as const
-  )
-    .filter(([n]) => n > 0)
-    .map(([n, what]) => `${n} ${what}`);
+  const left = nonZero([
+    [c.running, 'in progress'],
+    [c.cancelled, 'cancelled'],
+    [c.skipped, 'skipped'],
+  ]);
   return left.length > 0 ? `${counted} · ${left.join(', ')} (not counted)` : counted;
 }
 
