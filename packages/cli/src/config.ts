@@ -17,27 +17,29 @@ export interface CliEnv {
 /**
  * `npm start` may put its NATS on a free port when 4222 is taken, and writes the URL to `.vigil/env`;
  * reading it means `npx vigil …` anywhere in the repo (the nearest `.vigil/env` up from the working directory)
- * talks to the dev stack without an export, instead of to whatever else listens on 4222.
+ * talks to the dev stack without an export, instead of to whatever else listens on 4222. A stack started with
+ * `VIGIL_STATE_DIR` keeps its `env` there, and the same variable points the CLI at it.
  */
-function devStackNatsUrl(cwd: string): string | undefined {
-  let file: string | undefined;
-  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, '.vigil', 'env');
-    if (existsSync(candidate)) {
-      file = candidate;
-      break;
-    }
-    if (path.dirname(dir) === dir) return undefined;
-  }
+function devStackNatsUrl(cwd: string, stateDir: string | undefined): string | undefined {
+  const file = stateDir ? path.join(path.resolve(cwd, stateDir), 'env') : nearestDevStackEnv(cwd);
+  if (!file || !existsSync(file)) return undefined;
   const line = readFileSync(file, 'utf8')
     .split('\n')
     .find((l) => l.startsWith('NATS_URL='));
   return line?.slice('NATS_URL='.length).trim() || undefined;
 }
 
+function nearestDevStackEnv(cwd: string): string | undefined {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, '.vigil', 'env');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
 export function cliEnv(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): CliEnv {
   return {
-    natsUrl: env.NATS_URL || devStackNatsUrl(cwd) || 'nats://127.0.0.1:4222',
+    natsUrl: env.NATS_URL || devStackNatsUrl(cwd, env.VIGIL_STATE_DIR || undefined) || 'nats://127.0.0.1:4222',
     creds: env.NATS_CREDS || undefined,
     user: env.NATS_USER || undefined,
     jobsFile: env.VIGIL_JOBS_FILE || undefined,

@@ -19,6 +19,18 @@ describe('the CLI environment', () => {
     expect(cliEnv({}, tmpdir()).natsUrl).toBe('nats://127.0.0.1:4222');
   });
 
+  it('follows VIGIL_STATE_DIR to a second stack, as npm start does', () => {
+    const repo = mkdtempSync(path.join(tmpdir(), 'vigil-cli-env-'));
+    mkdirSync(path.join(repo, '.vigil'));
+    writeFileSync(path.join(repo, '.vigil', 'env'), 'NATS_URL=nats://127.0.0.1:45678\n');
+    mkdirSync(path.join(repo, 'stack-b'));
+    writeFileSync(path.join(repo, 'stack-b', 'env'), 'NATS_URL=nats://127.0.0.1:45679\n');
+    expect(cliEnv({ VIGIL_STATE_DIR: 'stack-b' }, repo).natsUrl).toBe('nats://127.0.0.1:45679');
+    expect(cliEnv({ VIGIL_STATE_DIR: path.join(repo, 'stack-b') }, tmpdir()).natsUrl).toBe('nats://127.0.0.1:45679');
+    // a state dir without a stack in it: the contract's default, not the checkout's other stack
+    expect(cliEnv({ VIGIL_STATE_DIR: path.join(repo, 'none') }, repo).natsUrl).toBe('nats://127.0.0.1:4222');
+  });
+
   it('records who triggered: USER, else USERNAME, else the account running it', () => {
     expect(cliEnv({ USER: 'alice' }).userName).toBe('alice');
     expect(cliEnv({ USERNAME: 'bob' }).userName).toBe('bob');
