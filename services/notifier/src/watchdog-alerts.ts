@@ -14,6 +14,28 @@ export function roughDuration(ms: number): string {
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
+type Fact = [string, string];
+
+/** A fact only when `when` holds: the optional lines of an alert's facts, spread into the list. */
+export const factIf = (when: unknown, label: string, value: () => string): Fact[] => (when ? [[label, value()]] : []);
+
+/**
+ * A watchdog alert about service `s`: what all of them share (the health subject watched, the service as scope, the
+ * service as the first fact) around what is particular to each.
+ */
+export function serviceAlert(
+  s: string,
+  alert: Omit<Alert, 'subject' | 'scope' | 'service' | 'facts'> & { facts: Fact[] },
+): Alert {
+  return {
+    ...alert,
+    subject: `vigil.health.${s}`,
+    scope: `service:${s}`,
+    service: s,
+    facts: [['Service', s], ...alert.facts],
+  };
+}
+
 /**
  * The CRITICAL alert of an outage (`rec.down` set): no instance of the service has answered its health request
  * since `rec.down.since`. `now`: when it is sent (a retried alert says how long it has been by then).
@@ -25,18 +47,14 @@ export function serviceDownAlert(
 ): Alert {
   const down = rec.down as NonNullable<WatchRecord['down']>;
   const s = rec.service;
-  return {
+  return serviceAlert(s, {
     eventId: down.id,
-    subject: `vigil.health.${s}`,
     kind: 'service-down',
     severity: 'CRITICAL',
     resolved: false,
     headline: `${s} is down: no instance has answered for ${roughDuration(Math.max(now, down.at) - down.since)}`,
-    scope: `service:${s}`,
-    service: s,
     occurredAt: iso(down.since),
     facts: [
-      ['Service', s],
       [
         'No answer since',
         `${formatTime(down.since)} (health request \`vigil.health.${s}\`, asked every ${roughDuration(timing.intervalMs)})`,
@@ -44,17 +62,15 @@ export function serviceDownAlert(
       ['Last answer', `${formatTime(rec.seenAt)} (${rec.instances} instance${rec.instances === 1 ? '' : 's'})`],
       ['Alert after', `${roughDuration(timing.downAfterMs)} without an answer (WATCHDOG_DOWN_AFTER)`],
       ['Watched since', `${formatTime(rec.firstSeenAt)} (first answer seen)`],
-      ...(down.notReady
-        ? ([
-            [
-              'Before that',
-              `no instance was ready since ${formatTime(down.notReady.since)}: ${down.notReady.reason} (this alert covers that too: no separate "not ready" alert)`,
-            ],
-          ] as Array<[string, string]>)
-        : []),
+      ...factIf(
+        down.notReady,
+        'Before that',
+        () =>
+          `no instance was ready since ${formatTime(down.notReady?.since ?? 0)}: ${down.notReady?.reason} (this alert covers that too: no separate "not ready" alert)`,
+      ),
     ],
     groupType: 'down',
-  };
+  });
 }
 
 /**
@@ -65,35 +81,27 @@ export function serviceBackAlert(rec: WatchRecord, timing?: { downAfterMs: numbe
   const up = rec.up as NonNullable<WatchRecord['up']>;
   const s = rec.service;
   const downMs = Math.max(0, up.at - up.since);
-  return {
+  return serviceAlert(s, {
     eventId: up.id,
-    subject: `vigil.health.${s}`,
     kind: 'service-recovered',
     severity: 'INFO',
     resolved: true,
     headline: `${s} is back: an instance answers again (down ${roughDuration(downMs)})`,
-    scope: `service:${s}`,
-    service: s,
     occurredAt: iso(up.at),
     facts: [
-      ['Service', s],
       ['Down for', `${formatDuration(downMs)} (from the first unanswered health request to the first answer)`],
       ['No answer from', formatTime(up.since)],
       ['Answers again since', formatTime(up.at)],
       ['Last answer before the outage', formatTime(up.lastSeenAt)],
       ['Instances answering now', String(rec.instances)],
-      ...(rec.notReady
-        ? ([
-            [
-              'Ready',
-              `not yet: ${rec.notReady.reason}. If no instance is ready for ${timing ? roughDuration(timing.downAfterMs) : 'WATCHDOG_DOWN_AFTER'}, a CRITICAL "${s} is not ready" alert follows`,
-            ],
-          ] as Array<[string, string]>)
-        : []),
-      ...(up.downAlertSent
-        ? []
-        : ([['Down alert', 'not delivered (every channel failed while it was down)']] as Array<[string, string]>)),
+      ...factIf(
+        rec.notReady,
+        'Ready',
+        () =>
+          `not yet: ${rec.notReady?.reason}. If no instance is ready for ${timing ? roughDuration(timing.downAfterMs) : 'WATCHDOG_DOWN_AFTER'}, a CRITICAL "${s} is not ready" alert follows`,
+      ),
+      ...factIf(!up.downAlertSent, 'Down alert', () => 'not delivered (every channel failed while it was down)'),
     ],
     groupType: 'recovered',
-  };
+  });
 }

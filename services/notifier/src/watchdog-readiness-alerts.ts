@@ -1,6 +1,6 @@
 import type { Alert } from './alert.js';
 import { formatDuration, formatTime } from './render-email.js';
-import { iso, roughDuration } from './watchdog-alerts.js';
+import { factIf, iso, roughDuration, serviceAlert } from './watchdog-alerts.js';
 import type { WatchRecord } from './watchdog-state.js';
 
 /**
@@ -22,18 +22,14 @@ export function serviceNotReadyAlert(
   const alert = ep.alert as NonNullable<typeof ep.alert>;
   const s = rec.service;
   const on = ep.instances === 1 ? 'its only instance' : `all ${ep.instances} instances`;
-  return {
+  return serviceAlert(s, {
     eventId: alert.id,
-    subject: `vigil.health.${s}`,
     kind: 'service-not-ready',
     severity: 'CRITICAL',
     resolved: false,
     headline: `${s} is not ready: ${ep.what} on ${on} for ${roughDuration(Math.max(now, alert.at) - ep.since)}`,
-    scope: `service:${s}`,
-    service: s,
     occurredAt: iso(ep.since),
     facts: [
-      ['Service', s],
       ['Not ready since', `${formatTime(ep.since)} (the first health answer in which no instance was ready)`],
       ['Why', ep.reason],
       [
@@ -49,7 +45,7 @@ export function serviceNotReadyAlert(
     // the recommended actions name the failing checks (service-actions.ts)
     items: [...ep.checks, ...(/start-up not finished/.test(ep.what) ? ['start-up'] : [])],
     groupType: 'not-ready',
-  };
+  });
 }
 
 /** The resolved notice of a not-ready episode that was alerted about (`rec.readyAgain` set). */
@@ -57,28 +53,22 @@ export function serviceReadyAgainAlert(rec: WatchRecord): Alert {
   const again = rec.readyAgain as NonNullable<WatchRecord['readyAgain']>;
   const s = rec.service;
   const ms = Math.max(0, again.at - again.since);
-  return {
+  return serviceAlert(s, {
     eventId: again.id,
-    subject: `vigil.health.${s}`,
     kind: 'service-ready',
     severity: 'INFO',
     resolved: true,
     headline: `${s} is ready again (not ready for ${roughDuration(ms)})`,
-    scope: `service:${s}`,
-    service: s,
     occurredAt: iso(again.at),
     facts: [
-      ['Service', s],
       ['Not ready for', `${formatDuration(ms)} (from the first answer with no ready instance to the first ready one)`],
       ['Not ready from', formatTime(again.since)],
       ['Ready again since', formatTime(again.at)],
       ['Last reason', again.reason],
       ['Instances answering now', String(rec.instances)],
-      ...(again.alertSent
-        ? []
-        : ([['Not-ready alert', 'not delivered (every channel failed meanwhile)']] as Array<[string, string]>)),
+      ...factIf(!again.alertSent, 'Not-ready alert', () => 'not delivered (every channel failed meanwhile)'),
     ],
     body: `Nothing to do for ${s} itself: an instance answers ready again.`,
     groupType: 'ready',
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import type { Alert } from './alert.js';
 import { formatTime } from './render-email.js';
-import { iso, roughDuration } from './watchdog-alerts.js';
+import { factIf, iso, roughDuration, serviceAlert } from './watchdog-alerts.js';
 import { type GoneInstance, RESTART_WINDOW_MS, RESTARTS_TO_WARN, SHORT_LIVED_MS } from './watchdog-restarts.js';
 import type { WatchRecord } from './watchdog-state.js';
 
@@ -31,18 +31,14 @@ export function serviceRestartingAlert(rec: WatchRecord, timing: { intervalMs: n
     .map((g) => `${g.id} (${lived(g)})`)
     .join(', ')
     .concat(r.count > r.recent.length ? ` and ${r.count - r.recent.length} earlier` : '');
-  return {
+  return serviceAlert(s, {
     eventId: r.id,
-    subject: `vigil.health.${s}`,
     kind: 'service-restarting',
     severity: 'WARNING',
     resolved: false,
     headline: `${s} keeps restarting: ${r.count} instances went away soon after starting, within ${roughDuration(r.lastAt - r.since)}`,
-    scope: `service:${s}`,
-    service: s,
     occurredAt: iso(r.since),
     facts: [
-      ['Service', s],
       [
         'Restarts seen',
         `${r.count} instances ${timedFrom(r.recent)} and went away, between ${formatTime(r.since)} and ${formatTime(r.lastAt)}`,
@@ -56,36 +52,30 @@ export function serviceRestartingAlert(rec: WatchRecord, timing: { intervalMs: n
     ],
     body: `Instances of ${s} keep going away shortly after they start, and new ones (new instance ids) take their place. A rolling deploy or a scale-up does not look like this: their new instances stay.`,
     groupType: 'restarting',
-  };
+  });
 }
 
 /** The resolved notice of a crash loop that was warned about (`rec.stable` set). */
 export function serviceStableAlert(rec: WatchRecord): Alert {
   const st = rec.stable as NonNullable<WatchRecord['stable']>;
   const s = rec.service;
-  return {
+  return serviceAlert(s, {
     eventId: st.id,
-    subject: `vigil.health.${s}`,
     kind: 'service-stable',
     severity: 'INFO',
     resolved: true,
     headline: `${s} is stable again: no restart for ${roughDuration(st.at - st.lastAt)} (${st.count} restarts seen)`,
-    scope: `service:${s}`,
-    service: s,
     occurredAt: iso(st.at),
     facts: [
-      ['Service', s],
       [
         'Restarts seen',
         `${st.count} short-lived instances, between ${formatTime(st.since)} and ${formatTime(st.lastAt)}`,
       ],
       ['Last one answered', formatTime(st.lastAt)],
       ['Instances answering now', String(rec.instances)],
-      ...(st.warningSent
-        ? []
-        : ([['Restart warning', 'not delivered (every channel failed meanwhile)']] as Array<[string, string]>)),
+      ...factIf(!st.warningSent, 'Restart warning', () => 'not delivered (every channel failed meanwhile)'),
     ],
     body: `Nothing to do for ${s} itself now: its instances stay up again.`,
     groupType: 'stable',
-  };
+  });
 }
