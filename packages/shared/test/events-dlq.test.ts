@@ -8,6 +8,7 @@ import {
   PermanentError,
   registerSecretValue,
   removeDlqEntry,
+  RetriesExhaustedError,
   TransientError,
   unregisterSecretValue,
 } from '@vigil/shared';
@@ -133,6 +134,27 @@ describe('dead-letter path', () => {
     expect(calls).toBe(1);
     expect(d.headers['Vigil-Error-Class']).toBe('permanent');
     expect(d.headers['Vigil-Error-Code']).toBe(ErrorCode.NOT_FOUND);
+    await h.stop();
+    dlq.stop();
+  });
+
+  it('dead-letters a RetriesExhaustedError at once, still classed transient (a replay may succeed)', async () => {
+    const dlq = collectEvents(nc, 'dlq.>');
+    let calls = 0;
+    const h = await bus.consume({
+      subject: 'job.trigger.spent',
+      durable: 'spent',
+      maxDeliver: 5,
+      handler: async () => {
+        calls++;
+        throw new RetriesExhaustedError('gave up after 4 attempts: HTTP 503');
+      },
+    });
+    await bus.publish('job.trigger.spent', { reason: 'x' });
+    const [d] = await dlq.waitFor('dlq.job.trigger.spent');
+    expect(calls).toBe(1);
+    expect(d.headers['Vigil-Error-Class']).toBe('transient');
+    expect(d.headers['Vigil-Error-Code']).toBe(ErrorCode.RETRIES_EXHAUSTED);
     await h.stop();
     dlq.stop();
   });

@@ -113,7 +113,7 @@ function recoveredFrom(alert: Alert): string | undefined {
   return /after an? (failed|partial|missed|stuck) run/.exec(alert.run?.reason ?? '')?.[1];
 }
 
-/** A webhook given up after retrying (network error, 5xx, 429): its error may say `permanent`, but it was not. */
+/** A webhook given up after retrying (network error, 5xx, 429), not refused (events of older versions said `permanent`). */
 export function webhookExhausted(alert: Alert): boolean {
   if (alert.kind !== 'webhook-dead') return false;
   const attempts = alert.delivery?.attempts ?? 0;

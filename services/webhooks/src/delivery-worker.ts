@@ -5,6 +5,7 @@ import {
   ErrorCode,
   type Logger,
   PermanentError,
+  RetriesExhaustedError,
   retry,
   TransientError,
   VigilError,
@@ -54,7 +55,7 @@ export interface WorkerDeps {
 /**
  * Handles one `webhook.send` delivery of the durable queue. Resolving = ack. Throwing TransientError with
  * retryAfterMs = nak with exactly that delay (the next attempt, durably scheduled in JetStream).
- * Throwing PermanentError/ValidationError = the consumer dead-letters the full request once.
+ * Throwing PermanentError/ValidationError/RetriesExhaustedError = the consumer dead-letters the full request once.
  */
 export class DeliveryWorker {
   /** Ids being sent by this process: a duplicate command must not race its twin to the receiver. */
@@ -279,11 +280,16 @@ export class DeliveryWorker {
       error,
       durationMs,
     });
-    const why = decision.reason === 'exhausted' ? `gave up after ${attempt} attempts` : 'permanent failure';
-    const dead = new PermanentError(`webhook ${req.id} ${why}: ${message}`, {
-      code: decision.reason === 'exhausted' ? ErrorCode.PERMANENT : ErrorCode.HTTP_STATUS,
-      details: { id: req.id, attempts: attempt, lastStatusCode: statusCode },
-    });
+    const details = { id: req.id, attempts: attempt, lastStatusCode: statusCode };
+    // The dead letter's class says the same as webhook.dead: used-up retries of a failure that may pass stay
+    // transient (a replay may succeed), only a refusal is permanent.
+    const dead =
+      decision.reason === 'exhausted'
+        ? new RetriesExhaustedError(`webhook ${req.id} gave up after ${attempt} attempts: ${message}`, { details })
+        : new PermanentError(`webhook ${req.id} permanent failure: ${message}`, {
+            code: ErrorCode.HTTP_STATUS,
+            details,
+          });
     if (await this.deaths.announce(req, url, attempt, statusCode, dead, now, error)) {
       if (recorded) await this.deaths.markAnnounced(req.id, now);
     } else if (recorded) {

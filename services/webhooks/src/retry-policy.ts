@@ -25,6 +25,14 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
+/**
+ * Whether a dead webhook died of used-up retries (more than one attempt, none refused by the receiver) rather than
+ * a refusal: what a death recorded before a crash is re-announced as.
+ */
+export function diedOfRetries(attempts: number, lastStatusCode: number | undefined): boolean {
+  return attempts > 1 && (lastStatusCode === undefined || isRetryableStatus(lastStatusCode));
+}
+
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */
 export function backoffMs(attempt: number, policy: RetryPolicy): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));

@@ -1,4 +1,14 @@
-import { ErrorCode, type Logger, PermanentError, TransientError, toErrorInfo, type VigilMetrics } from '@vigil/shared';
+import {
+  ErrorCode,
+  type Logger,
+  PermanentError,
+  RetriesExhaustedError,
+  TransientError,
+  toErrorInfo,
+  type VigilError,
+  type VigilMetrics,
+} from '@vigil/shared';
+import { diedOfRetries } from './retry-policy.js';
 import type { StatusStore } from './status-store.js';
 import type { ParsedWebhookRequest, WebhookRequest } from './webhook-request.js';
 import { type EventSink, localCall, publishEvent, type SendCommand, safeUrl } from './worker-io.js';
@@ -35,15 +45,17 @@ export class WebhookDeaths {
    */
   async redeadLetter(req: ParsedWebhookRequest, url: URL): Promise<never> {
     const notice = await this.local(() => this.d.store.deadNotice(req.id));
-    const dead = new PermanentError(`webhook ${req.id} is dead: ${notice?.lastError ?? 'dead'}`, {
-      code: ErrorCode.PERMANENT,
-      details: { id: req.id, attempts: notice?.attempts, lastStatusCode: notice?.lastStatusCode },
-    });
+    const message = `webhook ${req.id} is dead: ${notice?.lastError ?? 'dead'}`;
+    const details = { id: req.id, attempts: notice?.attempts, lastStatusCode: notice?.lastStatusCode };
+    const exhausted = notice !== undefined && diedOfRetries(notice.attempts, notice.lastStatusCode);
+    const dead = exhausted
+      ? new RetriesExhaustedError(message, { details })
+      : new PermanentError(message, { code: ErrorCode.PERMANENT, details });
     if (notice && !notice.notified) {
       const error = {
-        type: notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : ErrorCode.PERMANENT,
+        type: notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : dead.code,
         message: notice.lastError,
-        class: 'permanent' as const,
+        class: exhausted ? ('transient' as const) : ('permanent' as const),
       };
       const at = notice.deadAt || this.d.now();
       if (!(await this.announce(req, url, notice.attempts, notice.lastStatusCode, dead, at, error))) {
@@ -81,7 +93,7 @@ export class WebhookDeaths {
   }
 
   /** A dead webhook whose webhook.dead could not be published: kept (retried) so the notice is not lost. */
-  notAnnounced(id: string, dead: PermanentError): TransientError {
+  notAnnounced(id: string, dead: VigilError): TransientError {
     return new TransientError(`webhook ${id} is dead; webhook.dead not published yet`, {
       retryAfterMs: this.d.localRetryMs,
       cause: dead,

@@ -188,7 +188,9 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
       return entries.length > 0 ? entries : undefined;
     });
     expect(dlq).toHaveLength(1);
-    expect(dlq[0].errorClass).toBe('permanent');
+    // used-up retries of a 500 are not a refusal: the dead letter says transient (a replay may succeed), as the email does
+    expect(dlq[0]).toMatchObject({ errorClass: 'transient', errorCode: 'VIGIL_E_RETRIES_EXHAUSTED' });
+    expect(dead.event.data.error).toMatchObject({ class: 'transient' });
     const failed = h.events.of('webhook.attempt-failed').filter((e) => e.event.data.id === 'wh-500');
     expect(failed.map((e) => e.event.data.attempt)).toEqual([1, 2, 3, 4]);
   });

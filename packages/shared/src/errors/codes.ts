@@ -8,6 +8,8 @@ export const ErrorCode = {
   INVALID_EVENT: 'VIGIL_E_INVALID_EVENT',
   TRANSIENT: 'VIGIL_E_TRANSIENT',
   PERMANENT: 'VIGIL_E_PERMANENT',
+  /** A failure that may pass, retried as far as its policy allows: given up on here, worth a replay later. */
+  RETRIES_EXHAUSTED: 'VIGIL_E_RETRIES_EXHAUSTED',
   UNEXPECTED: 'VIGIL_E_UNEXPECTED',
   TIMEOUT: 'VIGIL_E_TIMEOUT',
   BREAKER_OPEN: 'VIGIL_E_BREAKER_OPEN',

@@ -4,6 +4,7 @@ export {
   ValidationError,
   TransientError,
   PermanentError,
+  RetriesExhaustedError,
   type ErrorClass,
   type VigilErrorOptions,
 } from './vigil-error.js';

@@ -39,6 +39,17 @@ export class TransientError extends VigilError {
   }
 }
 
+/**
+ * A transient failure that its own retry policy has given up on (a webhook after its last attempt): dead-lettered
+ * at once, yet still `transient`, because the cause may pass and a replay may well succeed; calling it permanent
+ * would tell an operator not to bother.
+ */
+export class RetriesExhaustedError extends TransientError {
+  constructor(message: string, opts: VigilErrorOptions = {}) {
+    super(message, { code: ErrorCode.RETRIES_EXHAUSTED, ...opts });
+  }
+}
+
 /** A failure that will repeat identically (4xx, not found): never retried. */
 export class PermanentError extends VigilError {
   constructor(message: string, opts: VigilErrorOptions = {}) {

@@ -3,7 +3,7 @@ import type { ConsumerMessages, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { classify } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
-import { TransientError, ValidationError } from '../errors/vigil-error.js';
+import { RetriesExhaustedError, TransientError, ValidationError } from '../errors/vigil-error.js';
 import { extractTraceContext, recordError } from '../tracing/propagation.js';
 import { isTracingEnabled } from '../tracing/state.js';
 import { type ConsumeContext, consumerSpan, MessageContext } from './consume-context.js';
@@ -241,13 +241,15 @@ class Consumer<T> implements ConsumerHandle {
 
   private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext, eventId: string) {
     const cls = classify(err);
-    if (this.stopping && cls !== 'validation' && cls !== 'permanent') {
+    // no retry can help (bad input, a refusal) or the handler's own retries are used up
+    const final = cls === 'validation' || cls === 'permanent' || err instanceof RetriesExhaustedError;
+    if (this.stopping && !final) {
       // interrupted by shutdown (ctx.signal): not the handler's failure, never a dead letter
       ctx.log.info({ err, deliveries }, 'handler interrupted by shutdown; handing the message back');
       m.nak();
       return;
     }
-    if (cls === 'validation' || cls === 'permanent' || deliveries >= this.maxDeliver) {
+    if (final || deliveries >= this.maxDeliver) {
       ctx.log.warn({ err, deliveries, errorClass: cls }, 'handler failed; dead-lettering');
       return await this.reject(m, deliveries, err, eventId);
     }
