@@ -12,6 +12,16 @@ interface SlotRecord {
   by: string;
 }
 
+/** One slot of one job on its way to being requested or reported. */
+interface DueSlot {
+  def: JobDefinition;
+  /** The slot's time (clock ms). */
+  slot: number;
+  runId: string;
+  kind: SlotKind;
+  reason?: string;
+}
+
 /**
  * One due slot, exactly once across replicas: a create-only KV record names the replica that handles it;
  * the others come back after a grace period and publish themselves if it is still not done (the holder
@@ -41,12 +51,12 @@ export class SlotDispatcher {
    * missed report) finishes.
    */
   async dispatch(def: JobDefinition, slot: number, kind: SlotKind, reason?: string): Promise<void> {
-    const runId = slotRunId(def.name, slot);
+    const due: DueSlot = { def, slot, runId: slotRunId(def.name, slot), kind, reason };
     const open = this.unfinished.get(def.name) ?? new Set<number>();
     this.unfinished.set(def.name, open.add(slot));
-    const claimed = await this.claim(runId);
-    if (claimed) await this.handle(def, slot, runId, kind, reason);
-    else this.awaitHolder(def, slot, runId, kind, reason);
+    const claimed = await this.claim(due.runId);
+    if (claimed) await this.handle(due);
+    else this.awaitHolder(due);
     open.delete(slot);
   }
 
@@ -72,57 +82,39 @@ export class SlotDispatcher {
    * Another replica holds the slot: after the grace, publish it here unless it is done (the holder died). A
    * take-over NATS keeps from happening is tried again; `failing` says since when it fails (clock ms).
    */
-  private awaitHolder(
-    def: JobDefinition,
-    slot: number,
-    runId: string,
-    kind: SlotKind,
-    reason?: string,
-    failing?: number,
-  ): void {
+  private awaitHolder(due: DueSlot, failing?: number): void {
     if (this.stopped) return;
     const timer = this.ctx.clock.setTimeout(() => {
       this.waiting.delete(timer);
-      void this.takeOverIfAbandoned(def, slot, runId, kind, reason, failing);
+      void this.takeOverIfAbandoned(due, failing);
     }, this.ctx.defaults.slotGraceMs);
     this.waiting.add(timer);
   }
 
-  private async takeOverIfAbandoned(
-    def: JobDefinition,
-    slot: number,
-    runId: string,
-    kind: SlotKind,
-    reason?: string,
-    failing?: number,
-  ) {
+  private async takeOverIfAbandoned(due: DueSlot, failing?: number) {
+    const { def, slot, runId } = due;
     try {
       const rec = decodeJson<SlotRecord>(await this.ctx.kv.slots.get(runId));
       if (rec?.state === 'done') return;
       this.ctx.log.warn({ runId, holder: rec?.by }, 'slot not done by its holder; publishing it here');
       const deadline = def.startDeadline ?? this.ctx.defaults.startDeadlineMs;
       const now = this.ctx.clock.now();
-      if (kind === 'schedule' && now >= slot + deadline) {
+      if (due.kind === 'schedule' && now >= slot + deadline) {
         // past the start deadline: missed, not run late
         const nats = failing === undefined ? '' : ` and NATS was unavailable until ${new Date(now).toISOString()}`;
         const why = `its holder ${rec?.by ?? 'unknown'} did not request it${nats}`;
         const late = `could not be requested before its start deadline (${Math.round(deadline / 1000)}s): ${why}`;
-        await this.handle(def, slot, runId, 'missed', late);
-      } else await this.handle(def, slot, runId, kind, reason);
+        await this.handle({ ...due, kind: 'missed', reason: late });
+      } else await this.handle(due);
     } catch (err) {
       // NATS away: look again after the grace rather than drop the slot
       this.ctx.log.error({ err, runId }, 'slot take-over failed; trying again');
-      this.awaitHolder(def, slot, runId, kind, reason, failing ?? this.ctx.clock.now());
+      this.awaitHolder(due, failing ?? this.ctx.clock.now());
     }
   }
 
-  private async handle(
-    def: JobDefinition,
-    slot: number,
-    runId: string,
-    kind: SlotKind,
-    reason?: string,
-  ): Promise<void> {
+  private async handle(due: DueSlot): Promise<void> {
+    const { def, slot, runId, kind, reason } = due;
     const { ctx } = this;
     const scheduledAt = new Date(slot).toISOString();
     const trigger = kind === 'catch-up' ? 'catch-up' : 'schedule';
@@ -164,10 +156,10 @@ export class SlotDispatcher {
         await publishRequested(ctx, { runId, job: def.name, trigger, scheduledAt: slot, reason });
       }
     }
-    await this.markDone(def, slot, runId);
+    await this.markDone(due);
   }
 
-  private async markDone(def: JobDefinition, slot: number, runId: string): Promise<void> {
+  private async markDone({ def, slot, runId }: DueSlot): Promise<void> {
     const { ctx } = this;
     await ctx.kv.slots.put(runId, encodeJson({ state: 'done', by: ctx.instance } satisfies SlotRecord));
     // synchronously, so that of two slots finishing together the later computed sees the other finished
