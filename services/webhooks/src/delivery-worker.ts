@@ -16,7 +16,7 @@ import type { SendResult } from './http-sender.js';
 import type { ParkingLot } from './parking-lot.js';
 import { type Decision, decide, type RetryPolicy } from './retry-policy.js';
 import { signatureHeaders } from './signing.js';
-import type { SigningKeys } from './signing-keys.js';
+import { type SigningKeys, unsigned } from './signing-keys.js';
 import type { StatusStore } from './status-store.js';
 import {
   type ParsedWebhookRequest,
@@ -109,9 +109,9 @@ export class DeliveryWorker {
     const wait = dest.waitMs(Date.now());
     if (wait > 0) return this.waitForBreaker(req.id, url, dest.state, wait, expiresAt, cmd);
 
-    let key: Buffer;
+    let key: Buffer | undefined;
     try {
-      key = await this.d.keys.keyFor(req.secretName);
+      key = unsigned(req, this.d.keys) ? undefined : await this.d.keys.keyFor(req.secretName);
     } catch (err) {
       if (classify(err) === 'transient') {
         return this.defer(this.d.localRetryMs, 'signing key unavailable', err, ErrorCode.SECRET_UNAVAILABLE);

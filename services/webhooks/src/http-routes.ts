@@ -59,8 +59,10 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
       if (e.code === ErrorCode.WEBHOOK_PAYLOAD_TOO_LARGE) return sendError(reply, 413, e.code, e.message);
       throw err;
     }
-    if (!req.secretName && !d.hasDefaultKey) {
-      throw new ValidationError('no signing key: pass secretName or set WEBHOOKS_SIGNING_SECRET');
+    if (!req.secretName && !d.hasDefaultKey && req.format !== 'raw') {
+      throw new ValidationError(
+        'no signing key: pass secretName or set WEBHOOKS_SIGNING_SECRET (only a format "raw" body may go unsigned)',
+      );
     }
     const url = parseWebhookUrl(req.url);
     await checkHost(url.hostname, d.ssrf, resolveAll);

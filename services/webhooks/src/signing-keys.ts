@@ -6,6 +6,16 @@ export interface SecretSource {
   get(name: string): Promise<{ value: string }>;
 }
 
+/**
+ * A `raw` body (a Slack or Teams incoming webhook, whose URL is the credential and which checks no signature) with
+ * no key named and none configured goes unsigned: refusing it would make the notifier's chat fallback, the channel
+ * of last resort when SMTP is down, depend on a signing secret its receiver never reads. A Standard Webhooks
+ * envelope is always signed.
+ */
+export function unsigned(req: { format?: string; secretName?: string }, keys: { hasDefault: boolean }): boolean {
+  return req.format === 'raw' && !req.secretName && !keys.hasDefault;
+}
+
 /** Finds the Standard Webhooks key of a request: its named secret, else WEBHOOKS_SIGNING_SECRET. */
 export class SigningKeys {
   private readonly fallback?: Buffer;

@@ -28,11 +28,12 @@ export function sign({ id, timestamp, body, key }: SignInput): string {
   return `v1,${mac}`;
 }
 
-/** The three headers a receiver verifies. */
-export function signatureHeaders(input: SignInput): Record<string, string> {
+/** The three headers a receiver verifies; without a key (an unsigned raw body) the id and timestamp only. */
+export function signatureHeaders(input: Omit<SignInput, 'key'> & { key?: Buffer }): Record<string, string> {
+  const { key } = input;
   return {
     'webhook-id': input.id,
     'webhook-timestamp': String(input.timestamp),
-    'webhook-signature': sign(input),
+    ...(key ? { 'webhook-signature': sign({ ...input, key }) } : {}),
   };
 }
