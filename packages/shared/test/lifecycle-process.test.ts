@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNats, type TestServer, waitFor } from '@vigil/shared/testing';
+import { freePort, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 
 const loader = new URL('./fixtures/ts-loader.mjs', import.meta.url).href;
 const fixture = fileURLToPath(new URL('./fixtures/demo-service.ts', import.meta.url));
@@ -49,6 +49,15 @@ describe('a service process', () => {
     expect(msgs).toEqual(expect.arrayContaining(['received SIGTERM', 'stopping', 'demo hook ran', 'stopped']));
     expect(msgs.indexOf('demo hook ran')).toBeLessThan(msgs.indexOf('stopped'));
     expect(demo.stderr()).toBe('');
+  }, 40_000);
+
+  it('SIGTERM while still waiting for NATS at start-up: exits 0 at once, nothing left on its port', async () => {
+    const port = await freePort();
+    const demo = runDemo({ NATS_URL: `nats://127.0.0.1:${await freePort()}`, HTTP_PORT: String(port) });
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined), 20_000);
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
   }, 40_000);
 
   it('a second signal while stopping exits at once', async () => {

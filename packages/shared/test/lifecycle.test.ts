@@ -186,22 +186,49 @@ describe('runService', () => {
     expect((err as ConfigError).problems.map((p) => p.variable).sort()).toEqual(['HTTP_PORT', 'LOG_LEVEL', 'SMTP_URL']);
   });
 
-  it('gives up start-up after the timeout when NATS is unreachable', async () => {
+  it('waits for a NATS that is not there yet: live 200 and ready 503 on its port meanwhile, then ready there', async () => {
     const logs = capture();
-    const t0 = Date.now();
-    const err = await runService({
-      name: 'stuck',
+    const natsPort = await freePort();
+    const httpPort = await freePort();
+    const starting = runService({
+      name: 'early',
       configSchema: baseEnvSchema,
-      env: { NATS_URL: `nats://127.0.0.1:${await freePort()}`, HTTP_PORT: '0' },
+      env: { NATS_URL: `nats://127.0.0.1:${natsPort}`, HTTP_PORT: String(httpPort) },
       defaultPort: 8096,
       handleSignals: false,
+      // the wait for NATS is not timed; what follows it is
       startupTimeoutMs: 600,
       logDestination: logs.destination,
-      start: async () => {},
-    }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: ErrorCode.TIMEOUT });
-    expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(logs.lines.some((l) => l.msg === 'start-up failed' && l.level === 'fatal')).toBe(true);
+      start: async (rt) => {
+        rt.http.get('/api/thing', async () => ({ ok: true }));
+      },
+    });
+    const base = `http://127.0.0.1:${httpPort}`;
+    const live = await waitFor(() => fetch(`${base}/health/live`).catch(() => undefined));
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${base}/health/ready`);
+    expect(ready.status).toBe(503);
+    const report = await ready.json();
+    expect(report).toMatchObject({ ready: false, phase: 'starting', checks: { nats: { ok: false } } });
+    expect(report.checks.nats.error).toMatch(`waiting for NATS at nats://127.0.0.1:${natsPort} since`);
+    // the service's own routes do not exist yet: 503 with a reason, not 404
+    const api = await fetch(`${base}/api/thing`);
+    expect(api.status).toBe(503);
+    expect((await api.json()).error.code).toBe(ErrorCode.STARTING);
+    expect((await fetch(`${base}/version`)).status).toBe(200);
+
+    // still waiting well past the start-up timeout, then NATS comes
+    await new Promise((r) => setTimeout(r, 1_000));
+    const late = await startNats({ port: natsPort });
+    try {
+      const svc = await starting;
+      expect(svc.url).toBe(base);
+      expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+      expect(await (await fetch(`${base}/api/thing`)).json()).toEqual({ ok: true });
+      await svc.stop();
+    } finally {
+      await late.stop();
+    }
   });
 
   it('a start() that throws aborts start-up and releases what was opened', async () => {

@@ -21,6 +21,8 @@ export const ErrorCode = {
   BODY_TOO_LARGE: 'VIGIL_E_BODY_TOO_LARGE',
   CONFLICT: 'VIGIL_E_CONFLICT',
   SHUTTING_DOWN: 'VIGIL_E_SHUTTING_DOWN',
+  /** An API route asked while the service still waits for NATS at start-up (only health, metrics and version answer). */
+  STARTING: 'VIGIL_E_STARTING',
   JOB_NOT_FOUND: 'VIGIL_E_JOB_NOT_FOUND',
   JOBS_FILE_INVALID: 'VIGIL_E_JOBS_FILE_INVALID',
   JOB_ALREADY_RUNNING: 'VIGIL_E_JOB_ALREADY_RUNNING',

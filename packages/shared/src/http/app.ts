@@ -17,6 +17,11 @@ export interface HttpAppOptions {
   /** Answers /health/ready; without one the service is always ready (tools, tests). */
   readiness?: ReadinessSource;
   bodyLimit?: number;
+  /**
+   * The stand-in of a service still starting (lifecycle/starting-http.ts): every route but health, metrics and
+   * version answers 503 VIGIL_E_STARTING (the service's own routes do not exist yet), not 404.
+   */
+  startingUp?: boolean;
 }
 
 /**
@@ -48,7 +53,14 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
 
   app.setErrorHandler(createErrorHandler(log));
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`),
+    opts.startingUp
+      ? sendError(
+          reply,
+          503,
+          ErrorCode.STARTING,
+          `${opts.service} is starting (waiting for NATS): try again once /health/ready answers 200`,
+        )
+      : sendError(reply, 404, ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
   app.get('/health/live', async () => ({ live: true, service: opts.service }));

@@ -17,6 +17,7 @@ import { systemClock } from '../time/index.js';
 import { breakersNotClosed } from '../resilience/breaker.js';
 import { initTracing, type TracingHandle } from '../tracing/index.js';
 import { registerNatsService } from './health-endpoint.js';
+import { listenWhileStarting } from './starting-http.js';
 import { installSignalHandlers } from './signals.js';
 import { withTimeout } from './with-timeout.js';
 import type { RunServiceOptions, Runtime, ServiceConfig, ServiceHandle } from './types.js';
@@ -28,8 +29,9 @@ function fullSchema(schema: z.ZodObject, defaultPort: number): z.ZodObject {
 }
 
 /**
- * Runs a Vigil service: config → tracing → NATS → streams → NATS micro-service → start() → HTTP listen →
- * warm-up → ready, each phase logged and the whole bounded by a start-up timeout. SIGTERM/SIGINT (or stop())
+ * Runs a Vigil service: config → tracing → NATS (waited for, untimed, the port answering health meanwhile) →
+ * streams → NATS micro-service → start() → HTTP listen → warm-up → ready, each phase logged and all after NATS
+ * bounded by a start-up timeout. SIGTERM/SIGINT (or stop())
  * turn readiness 503, drain consumers, run shutdown hooks in reverse, drain NATS, close HTTP, then exit 0.
  */
 export async function runService<S extends z.ZodObject>(
@@ -57,17 +59,24 @@ export async function runService<S extends z.ZodObject>(
   vigilMetrics(registry);
   const readiness = createReadiness();
   dependencyGauge(registry, readiness);
-  const http = createHttpApp({
+  const httpOptions = {
     service: name,
     version,
     commit: opts.commit ?? buildCommit(opts.env),
     logger: log,
     registry,
     readiness,
-  });
+  };
+  const http = createHttpApp(httpOptions);
   const hooks: Array<() => Promise<void> | void> = [];
   const abort = new AbortController();
-  const held: { nc?: NatsConnection; natsService?: Service; bus?: EventBus; tracing?: TracingHandle } = {};
+  const held: {
+    nc?: NatsConnection;
+    natsService?: Service;
+    bus?: EventBus;
+    tracing?: TracingHandle;
+    standIn?: { close(): Promise<void> };
+  } = {};
   let url = '';
   let rt: Runtime<ServiceConfig<S>> | undefined;
 
@@ -105,6 +114,7 @@ export async function runService<S extends z.ZodObject>(
         // drain() needs the server; when it is gone, close instead of waiting for the overall timeout.
         await guard('nats drain', () => withTimeout(nc.drain(), 5_000).catch(() => nc.close()));
       }
+      if (held.standIn) await guard('http close', () => held.standIn?.close());
       await guard('http close', () => http.close());
       if (tracing) await guard('tracing shutdown', () => tracing.shutdown());
     };
@@ -125,13 +135,22 @@ export async function runService<S extends z.ZodObject>(
 
   const uninstallSignals = handleSignals ? installSignalHandlers({ log, shutdown }) : () => {};
 
-  const startup = async () => {
+  /** Until NATS answers: health on the port (a fixed one), a warning every 30 s, and nothing timed. */
+  const waitForNats = async (): Promise<NatsConnection> => {
     if (opts.preflight) await opts.preflight(config);
     if (config.OTEL_EXPORTER_OTLP_ENDPOINT) {
       held.tracing = initTracing(config.OTEL_SERVICE_NAME ?? `vigil-${name}`, {
         endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
       });
       phase('tracing on');
+    }
+    const since = new Date(clock.now()).toISOString();
+    const waiting = `waiting for NATS at ${config.NATS_URL} since ${since}`;
+    readiness.addCheck('nats', () => {
+      throw new TransientError(`not connected yet: ${waiting}`, { code: ErrorCode.NATS_UNAVAILABLE });
+    });
+    if (config.HTTP_PORT !== 0) {
+      held.standIn = await listenWhileStarting({ ...httpOptions, host: config.HTTP_HOST, port: config.HTTP_PORT });
     }
     const connecting = connectNats({
       servers: config.NATS_URL,
@@ -143,7 +162,19 @@ export async function runService<S extends z.ZodObject>(
     });
     // If start-up is abandoned while NATS is still unreachable, close the connection when it finally comes.
     void connecting.then((nc) => (abort.signal.aborted && !held.nc ? nc.close() : undefined)).catch(() => {});
-    const nc = await step(connecting);
+    const nagger = setInterval(
+      () => log.warn({ natsUrl: config.NATS_URL, since }, `still ${waiting}; /health/ready answers 503 meanwhile`),
+      30_000,
+    );
+    nagger.unref();
+    try {
+      return await Promise.race([step(connecting), aborted(abort.signal)]);
+    } finally {
+      clearInterval(nagger);
+    }
+  };
+
+  const startup = async (nc: NatsConnection) => {
     held.nc = nc;
     readiness.addCheck('nats', () => natsCheck(nc));
     const jsm = await step(nc.jetstreamManager());
@@ -183,6 +214,10 @@ export async function runService<S extends z.ZodObject>(
       signal: abort.signal,
     };
     await step(opts.start(rt));
+    if (held.standIn) {
+      await held.standIn.close();
+      held.standIn = undefined;
+    }
     await step(http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT }));
     const port = (http.server.address() as AddressInfo).port;
     url = `http://${config.HTTP_HOST.includes(':') ? `[${config.HTTP_HOST}]` : config.HTTP_HOST}:${port}`;
@@ -200,11 +235,16 @@ export async function runService<S extends z.ZodObject>(
     }
   };
 
+  // The wait for NATS is not timed: a broker that comes late (a fresh cluster, an outage) is waited for with the
+  // port answering health, rather than restarted into a crash loop. What follows it is.
   const startupTimeoutMs = opts.startupTimeoutMs ?? 30_000;
   try {
-    await withTimeout(startup(), startupTimeoutMs, clock, () => {
+    const nc = await waitForNats();
+    await withTimeout(startup(nc), startupTimeoutMs, clock, () => {
       abort.abort(
-        new TransientError(`${name} did not start within ${startupTimeoutMs}ms`, { code: ErrorCode.TIMEOUT }),
+        new TransientError(`${name} did not start within ${startupTimeoutMs}ms of reaching NATS`, {
+          code: ErrorCode.TIMEOUT,
+        }),
       );
     });
   } catch (err) {
@@ -248,6 +288,14 @@ function instanceStartedAt(): number {
   if (processHasInstance) return now;
   processHasInstance = true;
   return Math.round(now - process.uptime() * 1_000);
+}
+
+/** Rejects with the signal's reason once it aborts (shutdown while waiting). */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 function iso(): string {

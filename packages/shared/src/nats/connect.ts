@@ -15,7 +15,7 @@ export interface ConnectNatsOptions {
   /** Connection name shown by the server (service name / instance). */
   name: string;
   logger: Logger;
-  /** Keep trying the first connect instead of failing at once (default true: start-up has its own timeout). */
+  /** Keep trying the first connect instead of failing at once (default true: a service waits for its broker). */
   waitOnFirstConnect?: boolean;
   reconnectTimeWaitMs?: number;
   /** Extra nats.js options (tests). */

@@ -46,11 +46,13 @@ function wrap(proc: ManagedProcess, url: string, port: number, dir: string): Tes
 
 export interface StartNatsOptions {
   jetstream?: boolean;
+  /** A port chosen beforehand (a client told of it before the server is up); default a free one. */
+  port?: number;
 }
 
 /** A real nats-server on a free port with its own JetStream store directory. */
 export async function startNats(opts: StartNatsOptions = {}): Promise<TestServer> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = tempDir('nats');
   const args = ['-a', '127.0.0.1', '-p', String(port)];
   if (opts.jetstream !== false) args.push('-js', '-sd', dir);
