@@ -79,6 +79,37 @@ describe('webhook.dead is never lost', () => {
     expect(r.requests).toHaveLength(0);
   });
 
+  it('a crash after a death by used-up retries (503 x4): re-announced and dead-lettered as transient, not permanent', async () => {
+    const r = await receiver(() => ({ status: 200 }));
+    const s = store();
+    for (let i = 1; i <= 4; i++) {
+      await s.beginAttempt('crash-spent', r.url, 't', Date.now(), Date.now(), {
+        until: Date.now() + 15_000,
+        owner: 'gone',
+      });
+      await s.markFailed(
+        'crash-spent',
+        i < 4 ? 'failed' : 'dead',
+        { statusCode: 503, error: 'HTTP 503', durationMs: 5 },
+        Date.now(),
+        i < 4 ? Date.now() : undefined,
+        'gone',
+      );
+    }
+    const cmd = { id: 'crash-spent', url: r.url, eventType: 't', payload: {} };
+    await h.service.runtime.bus.publish('webhook.send', cmd, { msgId: 'crash-spent-redelivery' });
+    const [entry] = await waitFor(async () => {
+      const e = await dlqEntries('crash-spent');
+      return e.length === 1 ? e : undefined;
+    });
+    expect(entry).toMatchObject({ errorClass: 'transient', errorCode: 'VIGIL_E_RETRIES_EXHAUSTED' });
+    await settled();
+    const dead = deadEvents('crash-spent');
+    expect(dead).toHaveLength(1);
+    expect(dead[0].event.data).toMatchObject({ attempts: 4, status: 503, error: { class: 'transient' } });
+    expect(r.requests).toHaveLength(0);
+  });
+
   it('webhook.dead lost to a NATS blip: not dead-lettered silently; the redelivery announces it once, no re-POST', async () => {
     const r = await receiver(() => ({ status: 400 }));
     let failDead = true;
