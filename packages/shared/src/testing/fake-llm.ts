@@ -27,8 +27,18 @@ export interface FakeLlmRequest {
 /** A fixed step, a sequence (the last step repeats), or a function of the request. */
 export type FakeLlmPlan = FakeLlmStep | FakeLlmStep[] | ((req: FakeLlmRequest) => FakeLlmStep);
 
+export interface FakeLlmOptions {
+  /** Address to listen on; default 127.0.0.1 (tests). `0.0.0.0` lets other containers call it (deploy/demo-llm.mjs). */
+  host?: string;
+  /** Port to listen on; default 0 (any free port). */
+  port?: number;
+}
+
 export interface FakeLlm {
-  /** Base URL to use as the OpenAI-compatible endpoint, e.g. http://127.0.0.1:PORT/v1 */
+  /**
+   * Base URL to use as the OpenAI-compatible endpoint, e.g. http://127.0.0.1:PORT/v1 (for a wildcard host,
+   * 0.0.0.0 or ::, the loopback address).
+   */
   url: string;
   requests: FakeLlmRequest[];
   /** Sets the behaviour for a model (`*` = every model without its own plan). */
@@ -47,7 +57,11 @@ function stepFor(plan: FakeLlmPlan | undefined, req: FakeLlmRequest): FakeLlmSte
  * A local OpenAI-compatible chat-completions server for tests: POST /v1/chat/completions answers per a
  * per-model plan (500s, 429 with Retry-After, delays, fixed text). Records every request.
  */
-export async function startFakeLlm(plans: Record<string, FakeLlmPlan> = {}): Promise<FakeLlm> {
+export async function startFakeLlm(
+  plans: Record<string, FakeLlmPlan> = {},
+  options: FakeLlmOptions = {},
+): Promise<FakeLlm> {
+  const host = options.host ?? '127.0.0.1';
   const table = new Map<string, FakeLlmPlan>(Object.entries(plans));
   const requests: FakeLlmRequest[] = [];
   const perModel = new Map<string, number>();
@@ -106,10 +120,17 @@ export async function startFakeLlm(plans: Record<string, FakeLlmPlan> = {}): Pro
     });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://${urlHost}:${port}/v1`,
     requests,
     plan: (model, plan) => {
       table.set(model, plan);

@@ -9,7 +9,14 @@ export { stopAllTestServers } from './managed-process.js';
 export { findBinary } from './binaries.js';
 export { startFakeSecretsManager, type FakeSecretsManager, type FakeSecretsMode } from './fake-secrets-manager.js';
 export { installInMemoryTracing, type InMemoryTracing } from '../tracing/in-memory.js';
-export { startFakeLlm, type FakeLlm, type FakeLlmPlan, type FakeLlmStep, type FakeLlmRequest } from './fake-llm.js';
+export {
+  startFakeLlm,
+  type FakeLlm,
+  type FakeLlmPlan,
+  type FakeLlmStep,
+  type FakeLlmRequest,
+  type FakeLlmOptions,
+} from './fake-llm.js';
 export { apiClient, type ApiCall, type ApiResponse } from './api-client.js';
 export { BUILD_LOCK, buildPackages, runUnderBuildLock } from './build-lock.js';
 export { startInstanceWithBreaker, type InstanceWithBreaker } from './instance-with-breaker.js';
