@@ -13,6 +13,7 @@ import type { Alert } from './alert.js';
 import { failureReason, withEmailFailure } from './fallback-note.js';
 import { FALLBACK_ID_SUFFIX, type FallbackRecord, fallbackRecordOf } from './lost-fallback.js';
 import type { RecipientLookup } from './recipient-lookup.js';
+import { skippedSecretNote } from './recipients.js';
 import { type RenderOptions, renderEmail } from './render-email.js';
 import { renderSlack } from './slack-message.js';
 import type { SmtpChannel } from './smtp-channel.js';
@@ -114,7 +115,7 @@ export class Dispatcher {
     const log = this.o.logger.child(fields);
     const severity = alert.severity;
     const render = { publicUrl: this.o.publicUrl, cli: this.o.cli, followUp: d.followUp };
-    const mail = renderEmail(alert, render);
+    let mail = renderEmail(alert, render);
     const common = {
       eventId: alert.eventId,
       sourceEventId: alert.eventId,
@@ -124,6 +125,8 @@ export class Dispatcher {
       subject: mail.subject,
     };
     const resolved = await this.o.recipients.resolve(alert);
+    const note = skippedSecretNote(resolved);
+    if (note) mail = renderEmail({ ...alert, facts: [...alert.facts, note] }, render);
     const errors: unknown[] = [];
     // An email-only alert (about a lost Slack message) never goes to the webhook: it waits for email instead.
     const webhookUrl = alert.emailOnly ? undefined : this.o.webhookUrl;

@@ -30,7 +30,8 @@ export class RecipientLookup {
   private jobs?: JobsFile;
   private mtimeMs = -1;
   private checkedAt = Number.NEGATIVE_INFINITY;
-  private readonly secretDownUntil = new Map<string, number>();
+  /** Per alert secret: until when it is not asked again, and the error that made it so. */
+  private readonly secretDown = new Map<string, { until: number; since: number; error: string }>();
 
   constructor(private readonly opts: RecipientLookupOptions) {}
 
@@ -59,13 +60,20 @@ export class RecipientLookup {
     const secrets = this.opts.secrets;
     if (!secrets) return undefined;
     return async () => {
-      const downUntil = this.secretDownUntil.get(secretName) ?? 0;
-      if (this.opts.now() < downUntil) throw new Error('secrets service failed recently; level skipped');
+      const now = this.opts.now();
+      const down = this.secretDown.get(secretName);
+      if (down && now < down.until) {
+        const ago = Math.max(1, Math.round((now - down.since) / 1000));
+        throw new Error(`not asked again ${ago} s after it failed: ${down.error}`);
+      }
       try {
-        return (await secrets.get(secretName)).value;
+        const value = (await secrets.get(secretName)).value;
+        this.secretDown.delete(secretName);
+        return value;
       } catch (err) {
         if ((err as { code?: string }).code === 'VIGIL_E_SECRET_NOT_FOUND') return undefined;
-        this.secretDownUntil.set(secretName, this.opts.now() + SECRET_BACKOFF_MS);
+        const error = err instanceof Error ? err.message : String(err);
+        this.secretDown.set(secretName, { until: now + SECRET_BACKOFF_MS, since: now, error });
         throw err;
       }
     };
@@ -94,6 +102,7 @@ export class RecipientLookup {
     }
     if (result.problems.length)
       this.opts.logger.warn({ problems: result.problems, secretName }, 'recipient level skipped');
+    if (result.unavailable) result.unreadSecret = secretName;
     return result;
   }
 }

@@ -26,6 +26,24 @@ export interface ResolvedRecipients {
   problems: string[];
   /** A level could not be read (not: was empty). No recipients then means "not now", not "nobody configured". */
   unavailable?: boolean;
+  /** The alert secret that could not be read (set by the lookup), for the note in an email sent to a level below it. */
+  unreadSecret?: string;
+}
+
+/**
+ * The line an email carries when it went to a level below an alert secret that could not be read (the secrets
+ * service down, or still starting after a restart): whoever reads it learns that the on-call list did not get it.
+ */
+export function skippedSecretNote(r: ResolvedRecipients): [string, string] | undefined {
+  if (!r.unavailable || !r.unreadSecret || !r.recipients.length || (r.level !== 'admin' && r.level !== 'dev')) {
+    return undefined;
+  }
+  const variable = r.level === 'admin' ? 'ADMIN_EMAIL' : 'DEV_EMAIL_ADDRESSES';
+  const why = r.problems.map((p) => p.replace(/^alert secret unavailable: /, '')).join('; ');
+  return [
+    'Recipients',
+    `${variable} only: the recipients in secret ${r.unreadSecret} could not be read (${why}), so the people listed there did not get this email`,
+  ];
 }
 
 /**

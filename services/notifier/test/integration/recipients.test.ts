@@ -195,4 +195,23 @@ describe('recipients cascade without the variables', () => {
       await h.stop();
     }
   }, 90_000);
+
+  it('while the secrets service is down, ADMIN_EMAIL gets the alert at once, and the email says the on-call list did not', async () => {
+    const h = await startHarness({ VIGIL_JOBS_FILE: jobsFile, ADMIN_EMAIL: 'admin@example.com' });
+    try {
+      await h.bus.publish('job.failed.secret-level', runData('secret-level'));
+      const [mail] = await h.sink.waitForMessages(1);
+      expect(mail.rcptTo).toEqual(['admin@example.com']);
+      expect(mail.text.replace(/\s+/g, ' ')).toMatch(
+        /Recipients\s*:? ADMIN_EMAIL only: the recipients in secret team-recipients could not be read \(.+\), so the people listed there did not get this email/,
+      );
+      // an alert that did not need the secret says nothing of it
+      h.sink.clear();
+      await h.bus.publish('job.failed.job-level', runData('job-level'));
+      const [direct] = await h.sink.waitForMessages(1);
+      expect(direct.text).not.toContain('could not be read');
+    } finally {
+      await h.stop();
+    }
+  });
 });
