@@ -436,6 +436,21 @@ describe('health.daily in the runner', () => {
     // the scheduler records this very run as requested before the runner finishes it
     const self = { runId: 'health-1', job: 'health', attempt: 1, trigger: 'manual', status: 'requested' };
     await kv.put('health-1', JSON.stringify({ ...self, scheduledAt: new Date().toISOString() }));
+    // a stand-in secrets service (its request/reply protocol, contract §4) serving the notifier's recipients secret
+    // stale: the jobs file names no secret, and the report must still say so
+    const status = nc.subscribe('secrets.status', {
+      callback: (_err, msg) => {
+        const row = { name: 'job_failure_recipients', cached: true, stale: true, ageSeconds: 5400, source: 'file' };
+        msg.respond(
+          new TextEncoder().encode(
+            JSON.stringify([
+              { ...row, lastError: { type: 'ENOENT', message: 'ENOENT: no such file', at: new Date().toISOString() } },
+              { ...row, name: 'fresh', stale: false },
+            ]),
+          ),
+        );
+      },
+    });
     const notes = collectEvents(nc, 'notify.send');
     const runs = collectEvents(nc, 'job.*.health');
     await requestRun(nc, 'health', 'health-1', { headers: { 'Vigil-Correlation-Id': 'incident-42' } });
@@ -449,6 +464,11 @@ describe('health.daily in the runner', () => {
     // only the runner is up in this test: the report says which services are not running
     expect(note.event.data.body).toContain('notifier is not running (no instance answered)');
     expect(note.event.data.body).not.toContain('reports is not running');
+    expect(note.event.data.body).toContain(
+      'secret job_failure_recipients is served stale (age 5400 s): the provider is failing (ENOENT: no such file)',
+    );
+    expect(note.event.data.body).not.toContain('secret fresh');
+    status.unsubscribe();
     // the counts agree with their percentages and say what they leave out
     const body: string = note.event.data.body;
     expect(body).toContain(

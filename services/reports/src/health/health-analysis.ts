@@ -4,7 +4,10 @@ export interface SecretHealth {
   name: string;
   stale: boolean;
   ageSeconds?: number;
+  /** The secret could not be had at all (nothing to serve). */
   error?: string;
+  /** Why a value served stale is stale: the provider's last failure for it. */
+  cause?: string;
 }
 
 /** One Vigil service as its instances answered `vigil.health.<name>.each`. */

@@ -4,9 +4,11 @@ import {
   JobRunSchema,
   openKv,
   type Runtime,
+  type SecretStatus,
   serviceReadiness,
   VIGIL_SERVICES,
 } from '@vigil/shared';
+import type { NatsConnection } from 'nats';
 import type { HandlerSecrets } from '../handler-api.js';
 import type { ComponentHealth, SecretHealth } from './health-analysis.js';
 
@@ -74,16 +76,23 @@ export function natsHealthSources(
     dlqDepth: () => rt.bus.dlqDepth(),
     async secretHealth(names) {
       if (!secrets) return [];
-      return Promise.all(
-        names.map(async (name) => {
-          try {
-            const v = await secrets.get(name);
-            return { name, stale: v.stale, ageSeconds: v.ageSeconds };
-          } catch (err) {
-            return { name, stale: true, error: (err as Error).message };
-          }
-        }),
-      );
+      const [named, cached] = await Promise.all([
+        Promise.all(
+          names.map(async (name): Promise<SecretHealth> => {
+            try {
+              const v = await secrets.get(name);
+              return { name, stale: v.stale, ageSeconds: v.ageSeconds };
+            } catch (err) {
+              return { name, stale: true, error: (err as Error).message };
+            }
+          }),
+        ),
+        staleInCache(rt.nc),
+      ]);
+      // The jobs file does not name every secret Vigil lives on (SECRET_NAMES, the notifier's recipients secret):
+      // what the secrets service serves stale right now counts too.
+      const seen = new Set(names);
+      return [...named, ...cached.filter((s) => !seen.has(s.name))];
     },
     async services() {
       const all = await Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(rt.nc, s, 2_000)));
@@ -109,6 +118,28 @@ export function natsHealthSources(
       await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey, correlationId });
     },
   };
+}
+
+/**
+ * Secrets the secrets service serves stale now (`secrets.status`: cached values past their TTL while the provider
+ * fails); none when it does not answer (its absence shows in the services' readiness instead).
+ */
+async function staleInCache(nc: NatsConnection): Promise<SecretHealth[]> {
+  try {
+    const m = await nc.request('secrets.status', new TextEncoder().encode('{}'), { timeout: 2_000 });
+    const rows: unknown = JSON.parse(new TextDecoder().decode(m.data));
+    if (!Array.isArray(rows)) return [];
+    return (rows as SecretStatus[])
+      .filter((s) => typeof s?.name === 'string' && s.cached && s.stale)
+      .map((s) => ({
+        name: s.name,
+        stale: true,
+        ...(typeof s.ageSeconds === 'number' ? { ageSeconds: s.ageSeconds } : {}),
+        ...(s.lastError?.message ? { cause: s.lastError.message } : {}),
+      }));
+  } catch {
+    return [];
+  }
 }
 
 /** Adapts HandlerSecrets-like clients (only `get`) for tests. */

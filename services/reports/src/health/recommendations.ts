@@ -110,7 +110,7 @@ export function recommend(report: HealthReport): {
     recs.push(
       s.error
         ? `secret ${s.name} is unavailable (${s.error}) — check \`vigil secrets status\``
-        : `secret ${s.name} is served stale (age ${Math.round(s.ageSeconds ?? 0)} s): the provider is failing — check \`vigil secrets status\``,
+        : `secret ${s.name} is served stale (age ${Math.round(s.ageSeconds ?? 0)} s): the provider is failing${s.cause ? ` (${s.cause})` : ''} — check \`vigil secrets status\``,
     );
   }
   for (const c of report.unhealthyComponents) {
