@@ -237,14 +237,16 @@ export class DeliveryWorker {
       : decision.action === 'retry'
         ? decision.reason
         : decision.message;
+    const type =
+      result.outcome.kind === 'network'
+        ? (result.outcome.code ?? 'NetworkError')
+        : result.outcome.kind === 'refused'
+          ? ErrorCode.WEBHOOK_URL_REFUSED
+          : ErrorCode.HTTP_STATUS;
     const error = {
-      type:
-        result.outcome.kind === 'network'
-          ? (result.outcome.code ?? 'NetworkError')
-          : result.outcome.kind === 'refused'
-            ? ErrorCode.WEBHOOK_URL_REFUSED
-            : ErrorCode.HTTP_STATUS,
-      message,
+      type,
+      // the type is shown before the message ("TIMEOUT: …"): the message does not say it again
+      message: message.startsWith(`${type}: `) ? message.slice(type.length + 2) : message,
       // retries used up on a failure that may pass (network, 5xx) is still that kind of failure: the destination
       // may well take a replay later; only a refusal (4xx, refused URL) is permanent
       class:

@@ -91,7 +91,11 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
 
   app.get<{ Querystring: { limit?: unknown; subject?: unknown } }>('/api/dlq', async (request) => {
     const query = request.query ?? {};
-    const limit = Math.min(Math.max(Number(singleQueryValue(query.limit, 'limit')) || 50, 1), 1000);
+    const limitText = singleQueryValue(query.limit, 'limit');
+    const limit = limitText === undefined || limitText === '' ? 50 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new ValidationError(`limit must be a whole number from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    }
     const subject = singleQueryValue(query.subject, 'subject') || undefined;
     const entries = await listDlq(d.jsm, { limit, subject });
     // Reads need no token (contract §6), but dead letters hold whole payloads: customer data, and destination URLs

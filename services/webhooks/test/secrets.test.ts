@@ -123,6 +123,13 @@ describe('GET /api/dlq query validation', () => {
     expect(res.body.error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
     expect(res.body.error.message).toContain('subject');
     expect((await h.api('GET', '/api/dlq?limit=1&limit=2')).status).toBe(400);
+    // a limit that is not a whole number in range is refused, not ignored
+    for (const bad of ['abc', '0', '1001', '2.5']) {
+      const res = await h.api('GET', `/api/dlq?limit=${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/limit must be a whole number from 1 to 1000/);
+    }
+    expect((await h.api('GET', '/api/dlq?limit=1000')).status).toBe(200);
     expect((await h.api('GET', '/api/dlq?subject=webhook.send')).status).toBe(200);
   });
 });

@@ -135,7 +135,8 @@ export function createBreaker<A extends unknown[], R>(
     previous = s;
     gauge?.set({ service: opts.service, name }, STATE_VALUE[s]);
     const failures = consecutive;
-    const fields = { service: opts.service, breaker: name, state: s, failures };
+    // `service` and `breaker` are the logger's own bindings already: a second copy makes duplicate JSON keys
+    const fields = { state: s, failures };
     if (s === 'open') log?.warn({ ...fields, err: lastError }, `breaker ${name} opened`);
     else log?.info(fields, `breaker ${name} ${s}`);
     if (!opts.bus) return;
