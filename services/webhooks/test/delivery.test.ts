@@ -161,6 +161,8 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
     const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'wh-ftp'));
     expect(dead.event.data).toMatchObject({ attempts: 0, error: { class: 'validation' } });
     expect(dead.event.data.error.message).toMatch(/invalid webhook.send data/);
+    // as clear as over HTTP, not zod's bare "Invalid URL"
+    expect(dead.event.data.error.message).toMatch(/url: must be an http or https URL with a host/);
     await waitFor(async () =>
       (await h.service.runtime.bus.listDlq({ subject: 'webhook.send' })).find(
         (e: any) => e.data?.data?.id === 'wh-ftp',

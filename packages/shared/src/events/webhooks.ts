@@ -11,7 +11,7 @@ export const WEBHOOK_ID_RULE = 'id may contain letters, digits and . _ : - only'
 
 export const WebhookSendSchema = z.looseObject({
   id: z.string().min(1).max(200).regex(WEBHOOK_ID_PATTERN, WEBHOOK_ID_RULE).optional(),
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL with a host' }),
   eventType: z.string().min(1),
   payload: z.unknown().refine((v) => v !== undefined, { message: 'payload is required' }),
   secretName: z.string().min(1).optional(),
