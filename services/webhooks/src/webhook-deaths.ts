@@ -7,6 +7,7 @@ import {
   toErrorInfo,
   type VigilError,
   type VigilMetrics,
+  WEBHOOK_ID_PATTERN,
 } from '@vigil/shared';
 import { diedOfRetries } from './retry-policy.js';
 import type { StatusStore } from './status-store.js';
@@ -124,15 +125,32 @@ export class WebhookDeaths {
       // keep the truncated text
     }
     const { stack: _stack, ...error } = toErrorInfo(err);
+    const eventType = typeof data.eventType === 'string' ? data.eventType.slice(0, 200) : undefined;
+    await this.recordRefusal(id, url, eventType, error.message);
     await publishEvent(this.d, 'webhook.dead', {
       id,
       url,
-      eventType: typeof data.eventType === 'string' ? data.eventType : undefined,
+      eventType,
       at: new Date(this.d.now()).toISOString(),
       attempts: 0,
       error,
       lastError: error.message,
     });
+  }
+
+  /**
+   * Best effort: `GET /api/webhooks/<id>` of a refused command says dead and why, as for one sent over HTTP, instead
+   * of "unknown". Never over a known id (a bad twin of a delivered webhook leaves it delivered); Redis being away
+   * costs only the status, not the notice or the dead letter.
+   */
+  private async recordRefusal(id: string, url: string, eventType: string | undefined, message: string) {
+    if (!WEBHOOK_ID_PATTERN.test(id)) return;
+    try {
+      if ((await this.d.store.knownState(id)) !== undefined) return;
+      await this.d.store.markDeadWithoutAttempt(id, message, this.d.now(), url, eventType ?? '');
+    } catch (err) {
+      this.d.log.warn({ err, id }, 'refused webhook not recorded in its status');
+    }
   }
 
   async announce(

@@ -168,6 +168,9 @@ describe('webhook delivery (real NATS, Redis, HTTP receiver)', () => {
         (e: any) => e.data?.data?.id === 'wh-ftp',
       ),
     );
+    // its status says so, as for one refused over HTTP (not "unknown or expired")
+    expect(await statusOf('wh-ftp')).toMatchObject({ status: 'dead', attempts: 0 });
+    expect((await statusOf('wh-ftp')).lastError).toMatch(/must be an http or https URL/);
   });
 
   it('429 with Retry-After: 2 waits at least 2 s before the next attempt', async () => {
