@@ -25,6 +25,8 @@ export interface ServedSecret {
 /** One line of `vigil secrets status`: the shared reply shape (the CLI reads it), with this service's sources. */
 export interface SecretStatus extends SecretStatusReply {
   source: SecretSource | null;
+  /** A configured secret the provider does not have (`cached: false`, `stale: false`; `secrets.get` answers 404). */
+  notFound?: true;
 }
 
 /** What the cache tells the outside world; the service turns these into logs, events and metrics. */
@@ -58,6 +60,28 @@ export interface LastKnownGood {
   forget?(name: string): Promise<void>;
 }
 
+/** A secret's provider outage as the ledger keeps it. */
+export interface OutageRecord {
+  /** The first failed provider call of the outage (ms since epoch). */
+  since: number;
+  /** `secrets.stale-served` went out for this outage. */
+  announced: boolean;
+}
+
+/**
+ * Where outages outlive the process and are shared by replicas (NATS KV, outage-ledger.ts): a restarted or second
+ * instance continues the outage another one began (same start, no second stale-served announcement). Every call
+ * may fail (NATS away): the cache then goes on with what it knows in memory.
+ */
+export interface OutageLedger {
+  /** Joins the secret's recorded outage, or records one starting at `at`. */
+  begin(name: string, at: number): Promise<OutageRecord>;
+  /** Claims the one stale-served announcement of the secret's outage: true for exactly one caller. */
+  announce(name: string, since: number): Promise<boolean>;
+  /** The secret answers again (or no longer exists): removes its record and returns it; undefined when none. */
+  end(name: string): Promise<OutageRecord | undefined>;
+}
+
 export interface SecretCacheOptions {
   /** Calls the provider (already behind the breaker). */
   fetch: (name: string) => Promise<ProviderValue>;
@@ -72,6 +96,8 @@ export interface SecretCacheOptions {
   /** With a cached (expired) value, answer stale when the provider takes longer than this. Default: wait. */
   staleAfterMs?: number;
   lastKnownGood?: LastKnownGood;
+  /** Outages shared across restarts and replicas; without it they live in memory only. */
+  outages?: OutageLedger;
   hooks?: CacheHooks;
 }
 
@@ -83,5 +109,7 @@ export interface CacheEntry {
   outageSince?: number;
   /** The stale-served announcement of this outage went out (one per secret per outage). */
   staleAnnounced?: boolean;
+  /** The outage is in the ledger: its recovery is announced by whoever removes the record. */
+  outageRecorded?: boolean;
   nextAttemptAt: number;
 }

@@ -1,7 +1,7 @@
 import { type Logger, toErrorInfo } from '@vigil/shared';
 import type { CacheHooks } from './cache-types.js';
 import type { SecretsMetrics } from './secrets-metrics.js';
-import { breakerRefusal } from './warm-outcome.js';
+import { describeProviderFailure } from './providers/provider-errors.js';
 
 export interface Publisher {
   publish(subject: string, data: Record<string, unknown>): Promise<unknown>;
@@ -25,16 +25,23 @@ export function outageReporter(deps: {
     void bus.publish(subject, data).catch((err: unknown) => log.warn({ err, subject }, 'event not published'));
   };
   return {
-    staleServed({ name, ageSeconds, errorType: reported, error, newError, firstInOutage, source }) {
+    staleServed({ name, ageSeconds, error, newError, firstInOutage, source }) {
       metrics.staleServed.inc({ name });
       metrics.cacheAge.set({ name }, ageSeconds);
       // Refused by the open breaker: named by the provider error that opened it (the alert groups with the others).
-      const refusal = breakerRefusal(error);
-      const errorType = refusal?.type ?? reported;
+      const failure = describeProviderFailure(error);
+      const errorType = failure.type;
       // One WARN per failed provider call, not per request served from the cache meanwhile.
       log[newError ? 'warn' : 'debug'](
-        { secretName: name, provider, errorType, ageSeconds, stale: true, ...(refusal ? { breakerOpen: true } : {}) },
-        refusal
+        {
+          secretName: name,
+          provider,
+          errorType,
+          ageSeconds,
+          stale: true,
+          ...(failure.refused ? { breakerOpen: true } : {}),
+        },
+        failure.refused
           ? `provider breaker open after ${errorType} — serving stale value, age ${ageSeconds}s`
           : `provider error ${errorType} — serving stale value, age ${ageSeconds}s`,
       );
@@ -46,7 +53,7 @@ export function outageReporter(deps: {
         at: at(),
         source,
         provider,
-        error: { ...info, type: errorType },
+        error: { ...info, type: errorType, ...(failure.refused ? { message: failure.message } : {}) },
       });
     },
     slowProvider({ name, ageSeconds, waitedMs }) {

@@ -1,7 +1,7 @@
-import { ErrorCode, MAX_STALE_REFUSAL, PermanentError, TransientError } from '@vigil/shared';
-import { providerErrorType } from './providers/provider-errors.js';
-import type { ProviderValue } from './providers/types.js';
+import { ErrorCode, MAX_STALE_REFUSAL, TransientError } from '@vigil/shared';
 import type { CacheEntry, SecretCacheOptions, ServedSecret, SecretStatus, StoredSecret } from './cache-types.js';
+import { describeProviderFailure, isSecretNotFound } from './providers/provider-errors.js';
+import type { ProviderValue } from './providers/types.js';
 
 /**
  * The in-memory secret cache: TTL, refresh-ahead, single-flight, and stale-on-error with a maximum stale age.
@@ -12,7 +12,10 @@ export class SecretCache {
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly lkgChecked = new Set<string>();
   /** Last failure of secrets that have no value at all, so status can show them. */
-  private readonly neverLoaded = new Map<string, { type: string; message: string; at: number }>();
+  private readonly neverLoaded = new Map<string, NeverLoaded>();
+  /** The names the configuration asks for (what the warmer warms); a name only a request asked for is not listed
+   * in status as missing. */
+  private configured = new Set<string>();
 
   constructor(private readonly opts: SecretCacheOptions) {}
 
@@ -30,7 +33,7 @@ export class SecretCache {
     if (entry?.lastError && this.isServable(entry, now)) {
       // Known outage: answer from the cache at once, let one background call find out whether it is over.
       if (now >= entry.nextAttemptAt) this.refreshInBackground(name);
-      return this.serveStale(name, entry);
+      return await this.serveStale(name, entry);
     }
     const refreshing = this.refresh(name);
     if (entry && this.isServable(entry, now) && this.opts.staleAfterMs !== undefined) {
@@ -43,7 +46,7 @@ export class SecretCache {
       }
     }
     const loaded = await refreshing;
-    return loaded.lastError ? this.serveStale(name, loaded) : this.serve(name, loaded, this.isStale(loaded));
+    return loaded.lastError ? await this.serveStale(name, loaded) : this.serve(name, loaded, this.isStale(loaded));
   }
 
   /** Forces one provider call (single-flight); warming uses this. Rejects like get() would. */
@@ -75,12 +78,16 @@ export class SecretCache {
     }));
     for (const [name, err] of this.neverLoaded) {
       if (this.entries.has(name)) continue;
+      // A name nobody configured that the provider does not have is a caller's typo, not a secret to watch.
+      if (this.isTypo(name, err)) continue;
       rows.push({
         name,
         cached: false,
         ageSeconds: null,
         source: null,
-        stale: true,
+        // Nothing is served for it: not stale. One the provider does not have is named so (it answers 404).
+        stale: !err.notFound,
+        ...(err.notFound ? { notFound: true } : {}),
         lastError: errorView(err),
         expiresInSeconds: 0,
       });
@@ -90,6 +97,13 @@ export class SecretCache {
 
   names(): string[] {
     return [...this.entries.keys()];
+  }
+
+  /** The names the configuration asks for (the warmer tells at every cycle). */
+  setConfigured(names: Iterable<string>): void {
+    this.configured = new Set(names);
+    // Forget what requests alone left behind: an unconfigured name the provider does not have.
+    for (const [name, err] of this.neverLoaded) if (this.isTypo(name, err)) this.neverLoaded.delete(name);
   }
 
   ages(): Array<{ name: string; ageSeconds: number }> {
@@ -122,25 +136,55 @@ export class SecretCache {
     this.entries.set(name, entry);
     this.neverLoaded.delete(name);
     // Announce recovery where an outage was announced; warming reports its own recoveries per cycle.
-    if (previous?.staleAnnounced && previous.outageSince !== undefined) {
-      this.opts.hooks?.recovered?.({ name, downForSeconds: ageSeconds(this.opts.now(), previous.outageSince) });
+    if (!this.opts.outages) {
+      this.announceRecovery(name, previous?.outageSince, previous?.staleAnnounced === true);
+    } else if (!previous || previous.outageSince !== undefined) {
+      // Also on the first value of this process: an outage recorded before a restart ends here.
+      void this.endOutage(name, previous);
     }
     this.opts.hooks?.stored?.(name, secret);
     return entry;
   }
 
+  /** The shared outage record goes; whoever removes it announces the recovery, from the outage's first failure. */
+  private async endOutage(name: string, previous: CacheEntry | undefined): Promise<void> {
+    let record: Awaited<ReturnType<NonNullable<SecretCacheOptions['outages']>['end']>>;
+    try {
+      record = await this.opts.outages?.end(name);
+    } catch {
+      // NATS away: what this instance knows.
+      this.announceRecovery(name, previous?.outageSince, previous?.staleAnnounced === true);
+      return;
+    }
+    if (record) {
+      const since = Math.min(record.since, previous?.outageSince ?? record.since);
+      this.announceRecovery(name, since, record.announced || previous?.staleAnnounced === true);
+    } else if (previous && !previous.outageRecorded) {
+      // Never recorded (NATS was away when it began): announced from memory.
+      this.announceRecovery(name, previous.outageSince, previous.staleAnnounced === true);
+    }
+    // Recorded but gone: another instance saw the recovery first and announced it.
+  }
+
+  private announceRecovery(name: string, since: number | undefined, announced: boolean): void {
+    if (!announced || since === undefined) return;
+    this.opts.hooks?.recovered?.({ name, downForSeconds: ageSeconds(this.opts.now(), since) });
+  }
+
   private async onFailure(name: string, err: unknown): Promise<CacheEntry> {
-    if (err instanceof PermanentError && err.code === ErrorCode.SECRET_NOT_FOUND) {
+    if (isSecretNotFound(err)) {
       // The provider answered definitively: a deleted secret must stop being served, now and after a restart.
-      this.entries.delete(name);
+      const evicted = this.entries.delete(name) || this.neverLoaded.get(name)?.evicted === true;
       await this.opts.lastKnownGood?.forget?.(name).catch(() => undefined);
-      this.noteNeverLoaded(name, 'ResourceNotFoundException', err.message);
+      // Not an outage: its record goes without a recovery announcement.
+      await this.opts.outages?.end(name).catch(() => undefined);
+      this.noteNeverLoaded(name, 'ResourceNotFoundException', (err as Error).message, evicted ? 'evicted' : 'unknown');
       throw err;
     }
     const now = this.opts.now();
     let entry = this.entries.get(name) ?? (await this.fromLastKnownGood(name));
-    const type = providerErrorType(err);
-    const message = err instanceof Error ? err.message : String(err);
+    // A refusal of the open breaker is named by the provider error that opened it, as in logs and events.
+    const { type, message } = describeProviderFailure(err);
     if (!entry || !this.isServable(entry, now)) {
       if (entry) this.entries.delete(name);
       this.noteNeverLoaded(name, type, message);
@@ -151,24 +195,47 @@ export class SecretCache {
           : 'no value has been cached since start (last-known-good copies are off: SECRETS_CACHE_KEY is unset)';
       throw unavailable(name, type, why, err);
     }
+    const outageBegins = entry.outageSince === undefined;
     entry = {
       ...entry,
       lastError: { type, message, at: now, cause: err, reported: false },
       nextAttemptAt: now + this.opts.errorBackoffMs,
       outageSince: entry.outageSince ?? now,
     };
+    if (outageBegins && this.opts.outages) entry = await this.joinOutage(name, entry, now);
     this.entries.set(name, entry);
     return entry;
   }
 
-  private serveStale(name: string, entry: CacheEntry): ServedSecret {
+  /** This instance's first failure of an outage: continue the one recorded before a restart or by another replica. */
+  private async joinOutage(name: string, entry: CacheEntry, now: number): Promise<CacheEntry> {
+    try {
+      const record = await this.opts.outages?.begin(name, now);
+      if (!record) return entry;
+      return {
+        ...entry,
+        outageSince: Math.min(record.since, now),
+        staleAnnounced: entry.staleAnnounced || record.announced,
+        outageRecorded: true,
+      };
+    } catch {
+      return entry; // NATS away: this outage lives in memory
+    }
+  }
+
+  private async serveStale(name: string, entry: CacheEntry): Promise<ServedSecret> {
     const served = this.serve(name, entry, true);
     const err = entry.lastError;
     if (err) {
       const newError = !err.reported;
-      const firstInOutage = !entry.staleAnnounced;
+      let firstInOutage = !entry.staleAnnounced;
       err.reported = true;
       entry.staleAnnounced = true;
+      if (firstInOutage && this.opts.outages) {
+        // One announcement per outage across restarts and replicas: whoever claims it in the ledger. NATS away:
+        // announce rather than stay silent.
+        firstInOutage = await this.opts.outages.announce(name, entry.outageSince ?? this.opts.now()).catch(() => true);
+      }
       this.opts.hooks?.staleServed?.({
         name,
         ageSeconds: served.ageSeconds,
@@ -182,11 +249,21 @@ export class SecretCache {
     return served;
   }
 
-  private noteNeverLoaded(name: string, type: string, message: string): void {
+  private noteNeverLoaded(name: string, type: string, message: string, notFound?: 'evicted' | 'unknown'): void {
     // Bounded: names come from requests, and a typo loop must not grow memory.
     this.neverLoaded.delete(name);
     if (this.neverLoaded.size >= 1000) this.neverLoaded.delete(this.neverLoaded.keys().next().value as string);
-    this.neverLoaded.set(name, { type, message, at: this.opts.now() });
+    this.neverLoaded.set(name, {
+      type,
+      message,
+      at: this.opts.now(),
+      ...(notFound ? { notFound: true as const, evicted: notFound === 'evicted' } : {}),
+    });
+  }
+
+  /** Not found, never had a value here, and nobody configured it: a request's wrong name, not a secret to list. */
+  private isTypo(name: string, e: NeverLoaded): boolean {
+    return e.notFound === true && !e.evicted && !this.configured.has(name);
   }
 
   private async fromLastKnownGood(name: string): Promise<CacheEntry | undefined> {
@@ -225,6 +302,17 @@ export class SecretCache {
       source: s.source,
     };
   }
+}
+
+/** The last failure of a secret with no value: shown by status. */
+interface NeverLoaded {
+  type: string;
+  message: string;
+  at: number;
+  /** The provider says it does not exist. */
+  notFound?: true;
+  /** It had a value here before the provider said so (a deleted secret, not a wrong name). */
+  evicted?: boolean;
 }
 
 function errorView(e: { type: string; message: string; at: number }) {

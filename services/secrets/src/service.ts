@@ -11,6 +11,7 @@ import {
 import { parseCacheKey } from './lkg-crypto.js';
 import { LastKnownGoodStore } from './lkg-store.js';
 import { addSecretsEndpoints } from './nats-endpoints.js';
+import { KvOutageLedger, OUTAGES_BUCKET } from './outage-ledger.js';
 import { outageReporter } from './outage-reporter.js';
 import { createProvider } from './provider-factory.js';
 import { SecretCache } from './secret-cache.js';
@@ -25,6 +26,8 @@ export interface StartSecretsServiceOptions {
   /** Tests capture log lines here. */
   logDestination?: Parameters<typeof runService>[0]['logDestination'];
 }
+
+const DAY_MS = 86_400_000;
 
 export const SECRETS_SERVICE_VERSION = packageVersion(import.meta.url);
 
@@ -77,6 +80,21 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
         );
       }
 
+      // Outages outlive a restart and are shared by replicas: one start, one stale-served announcement per secret.
+      let outages: KvOutageLedger | undefined;
+      try {
+        const kv = await rt.bus.openKv(OUTAGES_BUCKET, {
+          ttlMs: Math.max(config.SECRETS_MAX_STALE, DAY_MS),
+          history: 1,
+        });
+        outages = new KvOutageLedger(kv);
+      } catch (err) {
+        rt.log.warn(
+          { err, bucket: OUTAGES_BUCKET },
+          'outage records unavailable (NATS KV) — a restart or a second replica announces an outage again',
+        );
+      }
+
       const cache = new SecretCache({
         fetch: (name) => breaker.fire(name),
         providerName: kind,
@@ -87,6 +105,7 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
         errorBackoffMs: config.SECRETS_ERROR_BACKOFF,
         staleAfterMs: config.SECRETS_STALE_AFTER,
         lastKnownGood: lkg,
+        outages,
         hooks: outageReporter({
           log: rt.log,
           bus: rt.bus,
@@ -110,6 +129,7 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
         bus: rt.bus,
         log: rt.log,
         provider: kind,
+        ledger: outages,
       });
 
       // Cache ages move with time, not only with events: refresh the gauge every 15 s.

@@ -1,21 +1,4 @@
-import { ErrorCode, errorCodeOf } from '@vigil/shared';
-import { providerErrorType } from './providers/provider-errors.js';
-
-/**
- * A provider breaker refusal (VIGIL_E_BREAKER_OPEN), as thrown or wrapped by the cache (SECRET_UNAVAILABLE when
- * nothing is cached): the provider was not asked. `type` is the provider error that opened the breaker, so alerts
- * name (and group by) what the provider said, not the breaker.
- */
-export function breakerRefusal(err: unknown): { type: string } | undefined {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
-    if (errorCodeOf(e) === ErrorCode.BREAKER_OPEN) {
-      const cause = (e as { cause?: unknown }).cause;
-      return { type: cause === undefined ? ErrorCode.BREAKER_OPEN : providerErrorType(cause) };
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
+import type { ErrorClass } from '@vigil/shared';
 
 /** One warm cycle's result per secret. `errorType`/`error` name the provider failure, never a value. */
 export interface WarmResult {
@@ -28,7 +11,14 @@ export interface WarmResult {
    * the provider error that opened the breaker, when known.
    */
   refused?: boolean;
+  /** `permanent` when the provider says the secret does not exist; `transient` (the default) otherwise. */
+  errorClass?: ErrorClass;
+  /** What failed without the secret's name (`secrets file /x/secrets.json does not exist`): one line per cause. */
+  reason?: string;
 }
+
+/** Causes named in a refresh-failed message, at most. */
+const MAX_CAUSES = 3;
 
 export interface WarmContext {
   previousHadFailures: boolean;
@@ -42,12 +32,24 @@ export type WarmEvent =
       subject: 'secrets.refresh-failed';
       data: {
         names: string[];
-        /** `refused`: not sent to the provider, its breaker was open after earlier provider errors. */
-        failed: Array<{ name: string; type: string; error: string; refused?: true }>;
+        /**
+         * `refused`: not sent to the provider, its breaker was open after earlier provider errors. `class`:
+         * `permanent` for a secret the provider does not have, else `transient`. `cached`: a stale value still
+         * covers it (never for a secret that does not exist: it is evicted and answers 404).
+         */
+        failed: Array<{
+          name: string;
+          type: string;
+          error: string;
+          class: ErrorClass;
+          cached: boolean;
+          refused?: true;
+        }>;
         total: number;
         refreshed: number;
         severity: 'CRITICAL' | 'WARNING';
-        error: { type: string; message: string; class: 'transient' };
+        /** `class` is `permanent` only when every failure is (secrets that do not exist), else `transient`. */
+        error: { type: string; message: string; class: ErrorClass };
         cached: boolean;
         at: string;
         provider: string;
@@ -75,19 +77,27 @@ export function warmOutcome(
 ): WarmEvent | undefined {
   if (results.length === 0) return undefined;
   const total = results.length;
-  const failed = results
-    .filter((r) => !r.ok)
-    .map((r) => ({
-      name: r.name,
-      type: r.errorType ?? 'Error',
-      error: r.error ?? 'unknown error',
-      ...(r.refused ? { refused: true as const } : {}),
-    }));
+  const failures = results.filter((r) => !r.ok);
+  const failed = failures.map((r) => ({
+    name: r.name,
+    type: r.errorType ?? 'Error',
+    error: r.error ?? 'unknown error',
+    class: r.errorClass ?? ('transient' as const),
+    cached: cachedFor(r.name),
+    ...(r.refused ? { refused: true as const } : {}),
+  }));
   const common = { total, at: ctx.at, provider: ctx.provider, durationMs: Math.round(ctx.durationMs) };
   if (failed.length > 0) {
     const severity = failed.length / total > 0.5 ? 'CRITICAL' : 'WARNING';
     const types = [...new Set(failed.map((f) => f.type))];
     const list = failed.map((f) => `${f.name} (${f.type})`).join(', ');
+    // What failed, in the provider's words (the file's path, the SDK's message): once per distinct cause.
+    const causes = [
+      ...new Set(failures.map((r) => `${r.errorType ?? 'Error'}: ${r.reason ?? r.error ?? 'unknown error'}`)),
+    ];
+    const why =
+      causes.slice(0, MAX_CAUSES).join('; ') +
+      (causes.length > MAX_CAUSES ? ` (+${causes.length - MAX_CAUSES} more)` : '');
     return {
       subject: 'secrets.refresh-failed',
       data: {
@@ -97,10 +107,10 @@ export function warmOutcome(
         severity,
         error: {
           type: types.length === 1 ? types[0] : 'MultipleErrors',
-          message: `${failed.length} of ${total} secrets failed to refresh: ${list}`,
-          class: 'transient',
+          message: `${failed.length} of ${total} secrets failed to refresh: ${list} — ${why}`,
+          class: failed.every((f) => f.class === 'permanent') ? 'permanent' : 'transient',
         },
-        cached: failed.every((f) => cachedFor(f.name)),
+        cached: failed.every((f) => f.cached),
         ...common,
       },
     };

@@ -1,8 +1,9 @@
 import type { Clock, Logger, TimerHandle } from '@vigil/shared';
-import { providerErrorType } from './providers/provider-errors.js';
+import type { WarmLedger } from './outage-ledger.js';
 import type { Publisher } from './outage-reporter.js';
+import { describeProviderFailure } from './providers/provider-errors.js';
 import type { SecretCache } from './secret-cache.js';
-import { breakerRefusal, type WarmResult, warmOutcome } from './warm-outcome.js';
+import { type WarmResult, warmOutcome } from './warm-outcome.js';
 
 export interface WarmerOptions {
   cache: SecretCache;
@@ -14,6 +15,11 @@ export interface WarmerOptions {
   provider: string;
   /** Parallel provider calls per cycle. */
   concurrency?: number;
+  /**
+   * Whether the last cycle failed, shared by replicas and kept across restarts: the first good cycle after a
+   * failing one reports `recovered: true` even when another instance (or this one before a restart) saw the failure.
+   */
+  ledger?: WarmLedger;
 }
 
 export interface Warmer {
@@ -41,6 +47,7 @@ export function createWarmer(opts: WarmerOptions): Warmer {
 
   const cycle = async (): Promise<WarmResult[]> => {
     const names = await opts.names();
+    opts.cache.setConfigured(names);
     const started = opts.clock.now();
     const t0 = performance.now();
     const concurrency = opts.concurrency ?? 4;
@@ -58,17 +65,25 @@ export function createWarmer(opts: WarmerOptions): Warmer {
       results = results.map((r) => again.get(r.name) ?? r);
     }
     const cached = new Set(opts.cache.names());
+    const failing = results.some((r) => !r.ok);
+    const recorded = results.length > 0 ? await sharedFailing() : undefined;
     const event = warmOutcome(
       results,
       {
-        previousHadFailures,
+        previousHadFailures: previousHadFailures || recorded === true,
         at: new Date(started).toISOString(),
         provider: opts.provider,
         durationMs: performance.now() - t0,
       },
       (n) => cached.has(n),
     );
-    previousHadFailures = results.some((r) => !r.ok);
+    const changed = failing !== (recorded ?? previousHadFailures);
+    previousHadFailures = failing;
+    if (results.length > 0 && changed) {
+      await opts.ledger
+        ?.setWarmFailing(failing)
+        .catch((err: unknown) => opts.log.warn({ err }, 'warm cycle state not recorded in NATS KV'));
+    }
     if (event) {
       const failed = results.filter((r) => !r.ok).length;
       const line = { total: results.length, failed, provider: opts.provider };
@@ -90,6 +105,17 @@ export function createWarmer(opts: WarmerOptions): Warmer {
         .catch((err: unknown) => opts.log.warn({ err, subject: event.subject }, 'event not published'));
     }
     return results;
+  };
+
+  /** What the ledger says about the last cycle; undefined without one, or when NATS does not answer. */
+  const sharedFailing = async (): Promise<boolean | undefined> => {
+    if (!opts.ledger) return undefined;
+    try {
+      return await opts.ledger.warmFailing();
+    } catch (err) {
+      opts.log.debug({ err }, 'warm cycle state not read from NATS KV');
+      return undefined;
+    }
   };
 
   const runOnce = () => {
@@ -123,21 +149,16 @@ export function createWarmer(opts: WarmerOptions): Warmer {
 
 /** A failed warm: the provider's error, or the breaker's refusal (named by the provider error that opened it). */
 function failure(name: string, err: unknown): WarmResult {
-  const refusal = breakerRefusal(err);
-  if (refusal) {
-    return {
-      name,
-      ok: false,
-      refused: true,
-      errorType: refusal.type,
-      error: `not asked: the provider breaker is open after provider errors (last: ${refusal.type})`,
-    };
-  }
+  const f = describeProviderFailure(err);
   return {
     name,
     ok: false,
-    errorType: providerErrorType(err),
-    error: err instanceof Error ? err.message : String(err),
+    ...(f.refused ? { refused: true } : {}),
+    errorType: f.type,
+    // A secret that does not exist is not served stale: say what happens to it.
+    error: f.notFound ? `${f.message}: not served (a cached value is dropped), secrets.get answers 404` : f.message,
+    errorClass: f.class === 'permanent' ? 'permanent' : 'transient',
+    reason: f.reason,
   };
 }
 

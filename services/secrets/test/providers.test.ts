@@ -66,12 +66,22 @@ describe('file provider', () => {
     writeFileSync(file, 'api-key: two-changed\n');
     expect((await p.get('api-key')).value).toBe('two-changed');
     await expect(p.get('db')).rejects.toMatchObject({ code: ErrorCode.SECRET_NOT_FOUND });
+    const nf = (await p.get('db').catch((e: unknown) => e)) as PermanentError;
+    expect(nf).toBeInstanceOf(PermanentError);
+    expect(nf.message).toBe(`secret "db" does not exist in the file provider (${file})`);
   });
 
   it('a missing or broken file is a transient provider error that does not quote the file', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-secrets-file-'));
-    const missing = createFileProvider(path.join(dir, 'none.json'));
+    const missingPath = path.join(dir, 'none.json');
+    const missing = createFileProvider(missingPath);
     await expect(missing.get('x')).rejects.toMatchObject({ code: ErrorCode.SECRETS_PROVIDER });
+    // named by the file, in words, for every consumer (events, status, logs)
+    const enoent = (await missing.get('x').catch((e: unknown) => e)) as TransientError;
+    expect(enoent.message).toBe(
+      `file provider error ENOENT for secret "x": secrets file ${missingPath} does not exist`,
+    );
+    expect(enoent.details).toMatchObject({ type: 'ENOENT', reason: `secrets file ${missingPath} does not exist` });
     const file = path.join(dir, 'bad.json');
     writeFileSync(file, '{"x": "leaky-secret-value",');
     const err = await createFileProvider(file)

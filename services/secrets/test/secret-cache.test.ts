@@ -1,6 +1,6 @@
 import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
-import { secretNotFound } from '../src/providers/provider-errors.js';
+import { providerFailure, secretNotFound } from '../src/providers/provider-errors.js';
 import type { ProviderValue } from '../src/providers/types.js';
 import type { CacheHooks, StoredSecret } from '../src/cache-types.js';
 import { SecretCache } from '../src/secret-cache.js';
@@ -11,6 +11,7 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; 
   let now = 1_000_000_000_000;
   const values = new Map<string, string>([['db', 'pw-1']]);
   let failing: string | undefined;
+  let failWith: Error | undefined;
   let calls = 0;
   let delayMs = 5;
   const events: string[] = [];
@@ -24,6 +25,7 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; 
   const fetch = async (name: string): Promise<ProviderValue> => {
     calls++;
     await new Promise((r) => setTimeout(r, delayMs));
+    if (failWith) throw failWith;
     if (failing) throw new TransientError('boom', { code: ErrorCode.SECRETS_PROVIDER, details: { type: failing } });
     const v = values.get(name);
     if (v === undefined) throw secretNotFound(name, 'aws');
@@ -48,6 +50,9 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; 
     calls: () => calls,
     fail: (type: string | undefined) => {
       failing = type;
+    },
+    failWith: (err: Error | undefined) => {
+      failWith = err;
     },
     setDelay: (ms: number) => {
       delayMs = ms;
@@ -188,5 +193,46 @@ describe('SecretCache', () => {
     expect(t.cache.status()).toMatchObject([
       { name: 'db', cached: false, lastError: { type: 'ResourceNotFoundException' } },
     ]);
+  });
+  it('status names a call the open breaker refused by the provider error that opened it', async () => {
+    const t = setup();
+    await t.cache.get('db');
+    t.advance(HOUR + 1_000);
+    const opened = providerFailure('other', 'file', 'ENOENT', 'secrets file /tmp/x/secrets.json does not exist');
+    // what the shared breaker throws while open: VIGIL_E_BREAKER_OPEN, the last provider error as its cause
+    t.failWith(new TransientError('breaker secrets-provider is open', { code: ErrorCode.BREAKER_OPEN, cause: opened }));
+    expect(await t.cache.get('db')).toMatchObject({ stale: true });
+    const row = t.cache.status()[0];
+    expect(row.lastError).toMatchObject({
+      type: 'ENOENT',
+      message:
+        'not asked: the provider breaker is open after provider errors (last: ENOENT: secrets file /tmp/x/secrets.json does not exist)',
+    });
+    expect(JSON.stringify(row)).not.toContain(ErrorCode.BREAKER_OPEN);
+    // nothing cached: the 503 names the provider error too
+    const err = await t.cache.get('cold').catch((e: Error) => e);
+    expect(err.message).toMatch(/provider error ENOENT and no value has been cached/);
+    expect(t.cache.status().find((r) => r.name === 'cold')?.lastError?.type).toBe('ENOENT');
+  });
+
+  it('status: a wrong name is not listed; a configured or deleted secret the provider lacks is, as not found', async () => {
+    const t = setup();
+    await t.cache.get('db');
+    t.cache.setConfigured(['db', 'configured-missing']);
+    await expect(t.cache.get('does-not-exist')).rejects.toBeInstanceOf(PermanentError);
+    await expect(t.cache.refresh('configured-missing')).rejects.toBeInstanceOf(PermanentError);
+    expect(t.cache.status().map((r) => r.name)).toEqual(['configured-missing', 'db']);
+    expect(t.cache.status()[0]).toMatchObject({
+      cached: false,
+      stale: false,
+      notFound: true,
+      lastError: { type: 'ResourceNotFoundException' },
+    });
+    // an unconfigured secret that had a value here and was deleted stays listed (it was in use)
+    t.cache.setConfigured([]);
+    t.values.delete('db');
+    t.advance(HOUR + 1);
+    await expect(t.cache.get('db')).rejects.toBeInstanceOf(PermanentError);
+    expect(t.cache.status()).toMatchObject([{ name: 'db', cached: false, stale: false, notFound: true }]);
   });
 });

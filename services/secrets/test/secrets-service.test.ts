@@ -218,6 +218,29 @@ describe('secrets service (real AWS SDK -> fake Secrets Manager, real NATS and R
     }
   });
 
+  it('a warm cycle meeting a deleted AWS secret reports it as permanent (ResourceNotFoundException), not transient', async () => {
+    stack.fake.setSecret('doomed', 'Warm-5d2a-doomed');
+    const events = collectEvents(nc, 'secrets.>');
+    const { svc, clock } = await startService(stack, { SECRET_NAMES: 'doomed', SECRETS_WARM_INTERVAL: '30m' });
+    try {
+      await waitFor(() => events.of('secrets.refreshed').find((e) => e.event.data.names.includes('doomed')));
+      stack.fake.deleteSecret('doomed');
+      await clock.advance(30 * 60_000);
+      const [failed] = await events.waitFor('secrets.refresh-failed');
+      expect(failed.event.data).toMatchObject({
+        names: ['doomed'],
+        cached: false,
+        error: { type: 'ResourceNotFoundException', class: 'permanent' },
+        failed: [{ name: 'doomed', type: 'ResourceNotFoundException', class: 'permanent', cached: false }],
+      });
+      expect(failed.event.data.failed[0].error).toMatch(/does not exist in the aws provider.*answers 404/);
+      expect((await rawGet(nc, 'doomed')).code).toBe('404');
+    } finally {
+      events.stop();
+      await svc.stop();
+    }
+  });
+
   it('keeps serving when Redis is down (last-known-good enabled)', async () => {
     const { svc } = await startService(stack, {
       SECRET_NAMES: 'db-password',

@@ -12,7 +12,7 @@ export function createEnvProvider(variables: Record<string, string | undefined>)
     name: 'env',
     async get(name: string) {
       const value = variables[envVariableFor(name)];
-      if (value === undefined) throw secretNotFound(name, 'env');
+      if (value === undefined) throw secretNotFound(name, 'env', `${envVariableFor(name)} is unset`);
       return { value };
     },
   };

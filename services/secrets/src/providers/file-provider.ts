@@ -22,7 +22,7 @@ export function createFileProvider(file: string): SecretProvider {
     try {
       info = await stat(file);
     } catch (err) {
-      throw providerFailure(name, 'file', codeOf(err), `cannot read secrets file ${file}`);
+      throw unreadable(name, file, err);
     }
     if (snapshot && snapshot.mtimeMs === info.mtimeMs && snapshot.size === info.size) return snapshot;
     if (!loading) {
@@ -39,7 +39,7 @@ export function createFileProvider(file: string): SecretProvider {
     async get(name: string) {
       const snap = await load(name);
       const value = snap.values.get(name);
-      if (value === undefined) throw secretNotFound(name, 'file');
+      if (value === undefined) throw secretNotFound(name, 'file', file);
       return { value };
     },
   };
@@ -50,7 +50,7 @@ async function readAndParse(file: string, name: string, info: { mtimeMs: number;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw providerFailure(name, 'file', codeOf(err), `cannot read secrets file ${file}`);
+    throw unreadable(name, file, err);
   }
   let doc: unknown;
   try {
@@ -68,6 +68,20 @@ async function readAndParse(file: string, name: string, info: { mtimeMs: number;
     values.set(key, typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
   }
   return { mtimeMs: info.mtimeMs, size: info.size, values };
+}
+
+/** The file cannot be read: the message names the file and says why in words (`… does not exist`). */
+function unreadable(name: string, file: string, err: unknown) {
+  const code = codeOf(err);
+  const why =
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'is not readable (permission denied)'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : `cannot be read (${code})`;
+  return providerFailure(name, 'file', code, `secrets file ${file} ${why}`);
 }
 
 function codeOf(err: unknown): string {
