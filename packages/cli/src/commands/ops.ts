@@ -15,7 +15,7 @@ export async function secretsStatusCommand(ctx: CommandContext): Promise<void> {
             r.name,
             age(r.ageSeconds),
             r.source,
-            !r.cached ? 'NOT LOADED' : r.stale ? 'STALE' : 'fresh',
+            r.notFound ? 'NOT FOUND' : !r.cached ? 'NOT LOADED' : r.stale ? 'STALE' : 'fresh',
             r.lastError ? `${r.lastError.type}: ${r.lastError.message} (${time(r.lastError.at)})` : undefined,
           ]),
         ),

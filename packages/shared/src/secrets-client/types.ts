@@ -41,6 +41,8 @@ export interface SecretStatus {
   /** The provider's last failure for this secret, kept until a refresh succeeds. */
   lastError?: { type: string; message: string; at: string };
   expiresInSeconds: number;
+  /** The provider says the secret does not exist (deleted): nothing is served, `secrets.get` answers 404. */
+  notFound?: boolean;
 }
 
 export interface SecretsClientOptions {
