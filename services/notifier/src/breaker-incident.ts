@@ -16,7 +16,10 @@ import { roughDuration } from './watchdog-alerts.js';
  *   instance of a service has its own breaker) send one notice. If none went out, nothing is sent;
  * - an opened alert whose delivery was under way while the close ended the record (or a follow-up sent after it)
  *   went out unmarked: it sends the notice itself (`notice` = `breaker-closed-<close id>`), so nobody is left with
- *   an "opened" and no end.
+ *   an "opened" and no end;
+ * - no `breaker.closed` ever comes when the instance that had the breaker open is gone (killed, restarted, replaced:
+ *   its successor starts with a closed breaker). The watchdog's health rounds end such an opening instead
+ *   (breaker-gone.ts: `unseenSince`, then a close with `gone`), with the same notice rules.
  *
  * An ended record stays (until the bucket's TTL) as history: a late opening older than its close belongs to it.
  */
@@ -29,10 +32,25 @@ export interface BreakerIncident {
   lastOpenedAt: number;
   /** Opened alerts (and follow-ups) that went out: how many, and the first. */
   alerts?: { count: number; firstAt: number; firstId: string; lastId: string };
-  /** The close that ended it. */
-  closed?: { id: string; at: number };
+  /**
+   * The first health round (watchdog, ms) in which every instance of the service answered with its breakers and none
+   * listed this one as open or half-open; a later round that still finds none ends the opening (breaker-gone.ts).
+   */
+  unseenSince?: number;
+  /**
+   * The close that ended it. `gone`: no `breaker.closed` came; no instance reported it open any more from `at` (the
+   * first such health round), confirmed by the round at `checkedAt`, in which `instances` answered (`ids`, bounded).
+   */
+  closed?: { id: string; at: number; gone?: GoneClose };
   /** The notification id of the ✅ RESOLVED notice, once claimed (by the close, or by a late opened alert). */
   notice?: string;
+}
+
+/** How a watchdog round ended an opening no `breaker.closed` ended (breaker-gone.ts). */
+export interface GoneClose {
+  checkedAt: number;
+  instances: number;
+  ids: string[];
 }
 
 export interface BreakerRef {
@@ -138,6 +156,7 @@ export function openForMs(inc: BreakerIncident): number {
  */
 export function describeBreakerClose(alert: Alert, inc: BreakerIncident): Alert {
   const ms = openForMs(inc);
+  if (inc.closed?.gone) return describeGoneClose(alert, inc, inc.closed.gone, ms);
   alert.headline = `circuit breaker ${inc.service}/${inc.name} closed again (open for ${roughDuration(ms)})`;
   alert.facts.push(
     ['Open for', `${formatDuration(ms)} (from its first opening to the close)`],
@@ -149,7 +168,42 @@ export function describeBreakerClose(alert: Alert, inc: BreakerIncident): Alert 
   return alert;
 }
 
-/** The notice a late opened alert sends (the close itself went by without one): the same email as the close's. */
+/**
+ * The notice of an opening no `breaker.closed` ended (breaker-gone.ts): it says why it counts as over, and that the
+ * time open is an upper bound (the breaker was last seen open before the first round that found it on no instance).
+ */
+function describeGoneClose(alert: Alert, inc: BreakerIncident, gone: GoneClose, ms: number): Alert {
+  const { service, name } = inc;
+  const closedAt = inc.closed?.at ?? gone.checkedAt;
+  const shown = gone.ids.slice(0, 5).join(', ') + (gone.instances > gone.ids.length ? ', …' : '');
+  alert.headline = `circuit breaker ${service}/${name} no longer open on any instance (open for at most ${roughDuration(ms)})`;
+  alert.occurredAt = new Date(closedAt).toISOString();
+  alert.body =
+    `No breaker.closed arrived, but no instance of ${service} reports this breaker open any more: the instance that ` +
+    `had it open is gone (restarted or replaced), or its close was never published. The instances running now call ` +
+    `${name} again; should it still fail, their breaker opens again and a new ⚠️ WARNING follows.`;
+  alert.facts.push(
+    [
+      'Why resolved',
+      `no instance of ${service} reports it open any more (the instance that opened it is gone: restarted or replaced); checked at ${formatTime(gone.checkedAt)}`,
+    ],
+    ['Instances answering', `${gone.instances}${shown ? ` (${shown})` : ''}, none with this breaker open or half-open`],
+    [
+      'Open for',
+      `at most ${formatDuration(ms)} (from its first opening to the first health check that found it open on no instance)`,
+    ],
+    ['Opened at', formatTime(inc.since)],
+  );
+  if (inc.lastOpenedAt > inc.since) alert.facts.push(['Last opened again at', formatTime(inc.lastOpenedAt)]);
+  alert.facts.push(['Open on no instance at', formatTime(closedAt)]);
+  if (inc.alerts) alert.facts.push(['Opened alerts sent', String(inc.alerts.count)]);
+  return alert;
+}
+
+/**
+ * The notice a late opened alert sends (the close itself went by without one): the same email as the close's. Also
+ * the notice of an opening a watchdog round ended (breaker-gone.ts; `inc.notice` is its id).
+ */
 export function lateBreakerNotice(inc: BreakerIncident): Alert {
   const closed = inc.closed as NonNullable<BreakerIncident['closed']>;
   const base: Alert = {

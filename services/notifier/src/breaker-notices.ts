@@ -10,6 +10,7 @@ import {
   noteBreakerClosed,
   noteBreakerOpened,
 } from './breaker-incident.js';
+import { BreakerIndexStore } from './breaker-index.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Delivery } from './dispatcher.js';
 import type { GroupStore } from './group-store.js';
@@ -33,13 +34,77 @@ export interface BreakerNoticesOptions {
   now: () => number;
 }
 
+export interface NoticeSender {
+  dedupe: DedupeStore;
+  dispatcher: { deliver(d: Delivery): Promise<unknown> };
+  groups?: GroupStore;
+}
+
+/**
+ * Sends a breaker's ✅ RESOLVED notice that no event carries (a late opened alert's, a watchdog round's: its id is
+ * `notice.eventId`), claimed like an event id so replicas send it once. `done`: it went out (now or before),
+ * `busy`: another replica is sending it, `failed`: not delivered (logged; the claim is given back).
+ */
+export async function sendBreakerNotice(
+  o: NoticeSender,
+  notice: Alert,
+  log: Logger,
+): Promise<'sent' | 'done' | 'busy' | 'failed'> {
+  const id = notice.eventId;
+  const nlog = log.child({ notificationId: id, scope: notice.scope });
+  try {
+    const claim = await o.dedupe.claim(id);
+    if (claim !== 'new') return claim; // sent, or being sent, by another replica
+  } catch (err) {
+    nlog.error({ err }, 'breaker closed notice not sent: its claim failed');
+    return 'failed';
+  }
+  try {
+    if (o.groups) {
+      // as for any resolved notice: what the opening's groups still held back is counted here, not sent after it
+      const fact = unsentFact(await o.groups.closeScope(notice.scope));
+      if (fact) notice.facts.push(fact);
+    }
+    await o.dispatcher.deliver({ id, alert: notice });
+    await o.dedupe.complete(id);
+    return 'sent';
+  } catch (err) {
+    if (err instanceof PermanentError && err.code === ErrorCode.NO_RECIPIENTS) {
+      await o.dedupe.complete(id).catch(() => undefined);
+      nlog.error({ err }, 'breaker closed notice given up: no recipient at any level of the cascade');
+      return 'done';
+    }
+    await o.dedupe.release(id).catch(() => undefined);
+    nlog.error({ err }, 'breaker closed notice not delivered');
+    return 'failed';
+  }
+}
+
 /**
  * The ✅ RESOLVED notice of a circuit breaker that closes again, sent once and only after an opened alert about it
  * went out (breaker-incident.ts has the rules, this applies them to KV and sends). Every step is best effort for the
- * opened alert itself: a record that cannot be written never holds an alert back.
+ * opened alert itself: a record that cannot be written never holds an alert back. Every opening recorded here is
+ * also listed in the index the watchdog's rounds look at (breaker-index.ts, breaker-reconcile.ts): an opening whose
+ * instance is gone gets its end from there.
  */
 export class BreakerNotices {
-  constructor(private readonly o: BreakerNoticesOptions) {}
+  private readonly index: BreakerIndexStore;
+
+  constructor(private readonly o: BreakerNoticesOptions) {
+    this.index = new BreakerIndexStore(o.dedupe);
+  }
+
+  /** An opening record written (or found) open: followed by the watchdog's rounds until it ends. Never throws. */
+  private async follow(scope: string, inc: BreakerIncident | undefined, log: Logger): Promise<void> {
+    if (!inc || inc.closed) return;
+    try {
+      if (!(await this.index.add(scope, inc))) {
+        log.warn({ scope }, 'breaker opening not indexed (too many open): no notice if its instance goes away');
+      }
+    } catch (err) {
+      log.warn({ err, scope }, 'breaker opening not indexed: no notice if its instance goes away');
+    }
+  }
 
   private at(event: Pick<EventLike, 'time'> | undefined, alert: Alert): number {
     const t = Date.parse(event?.time ?? alert.occurredAt);
@@ -51,14 +116,17 @@ export class BreakerNotices {
     if (!alert.breaker) return;
     const ref = alert.breaker;
     const at = this.at(event, alert);
+    let inc: BreakerIncident | undefined;
     try {
-      await this.o.dedupe.applyIncident<BreakerIncident, void>(alert.scope, (cur) => ({
-        next: noteBreakerOpened(cur, { ...ref, at }),
-        result: undefined,
-      }));
+      inc = await this.o.dedupe.applyIncident<BreakerIncident, BreakerIncident | undefined>(alert.scope, (cur) => {
+        const next = noteBreakerOpened(cur, { ...ref, at });
+        return { next, result: next ?? cur };
+      });
     } catch (err) {
       log.warn({ err, scope: alert.scope }, 'breaker opening not recorded: its close may send no resolved notice');
+      return;
     }
+    await this.follow(alert.scope, inc, log);
   }
 
   /**
@@ -77,16 +145,21 @@ export class BreakerNotices {
     const ref = alert.breaker;
     const at = this.at(undefined, alert);
     let decision: AlertedDecision;
+    let inc: BreakerIncident | undefined;
     try {
-      decision = await this.o.dedupe.applyIncident<BreakerIncident, AlertedDecision>(alert.scope, (cur) => {
-        const step = noteBreakerAlerted(cur, { ...ref, at, id });
-        return { next: step.next, result: step.result };
-      });
+      [decision, inc] = await this.o.dedupe.applyIncident<BreakerIncident, [AlertedDecision, BreakerIncident?]>(
+        alert.scope,
+        (cur) => {
+          const step = noteBreakerAlerted(cur, { ...ref, at, id });
+          return { next: step.next, result: [step.result, step.next ?? cur] };
+        },
+      );
     } catch (err) {
       log.warn({ err, scope: alert.scope }, 'breaker opened alert not recorded: its close may send no resolved notice');
       return;
     }
     if (decision.action === 'late-notice') await this.sendLate(decision.incident, log);
+    else await this.follow(alert.scope, inc, log);
   }
 
   /**
@@ -116,30 +189,6 @@ export class BreakerNotices {
 
   /** The notice of a close that went by before the opened alert went out: claimed like an event, sent once. */
   private async sendLate(inc: BreakerIncident, log: Logger): Promise<void> {
-    const notice = lateBreakerNotice(inc);
-    const id = notice.eventId;
-    const nlog = log.child({ notificationId: id, scope: notice.scope });
-    try {
-      if ((await this.o.dedupe.claim(id)) !== 'new') return; // sent, or being sent, by another replica
-    } catch (err) {
-      nlog.error({ err }, 'breaker closed notice not sent: its claim failed');
-      return;
-    }
-    try {
-      if (this.o.groups) {
-        // as for any resolved notice: what the opening's groups still held back is counted here, not sent after it
-        const fact = unsentFact(await this.o.groups.closeScope(notice.scope));
-        if (fact) notice.facts.push(fact);
-      }
-      await this.o.dispatcher.deliver({ id, alert: notice });
-      await this.o.dedupe.complete(id);
-    } catch (err) {
-      if (err instanceof PermanentError && err.code === ErrorCode.NO_RECIPIENTS) {
-        await this.o.dedupe.complete(id).catch(() => undefined);
-      } else {
-        await this.o.dedupe.release(id).catch(() => undefined);
-      }
-      nlog.error({ err }, 'breaker closed notice (after a late opened alert) not delivered');
-    }
+    await sendBreakerNotice(this.o, lateBreakerNotice(inc), log);
   }
 }

@@ -10,6 +10,7 @@ import {
 } from '@vigil/shared';
 import type { KV, NatsConnection } from 'nats';
 import type { Alert } from './alert.js';
+import { type BreakerRoundReport, BreakerReconciler } from './breaker-reconcile.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Delivery } from './dispatcher.js';
 import { applyJson } from './kv-cas.js';
@@ -37,6 +38,8 @@ export interface WatchdogRound {
   /** Set when the round was skipped: this notifier could not hear its own health answer (its NATS is unwell). */
   skipped?: string;
   services: Record<string, WatchedService>;
+  /** Circuit breaker openings no instance reports any more (breaker-reconcile.ts); only when the round did something. */
+  breakers?: BreakerRoundReport;
 }
 
 /** One service in a round: how many instances answered, and what changed (each only when something did). */
@@ -90,6 +93,8 @@ export function watchdogInterval(downAfterMs: number): number {
  *   notice when an instance is ready again (watchdog-readiness.ts);
  * - has had 3 short-lived instances go away within 15 min gets ONE WARNING "keeps restarting", and ONE resolved
  *   notice once it has been stable for 15 min (watchdog-restarts.ts).
+ * The same answers end the circuit breaker openings no instance reports any more, whose instance went away without
+ * a `breaker.closed` (breaker-reconcile.ts).
  * Replicas share the records (CAS) and claim each notification in the dedupe store, so two notifiers send each once.
  */
 export class Watchdog {
@@ -98,8 +103,16 @@ export class Watchdog {
   private running?: Promise<void>;
   private blind = false;
   private readonly settings: WatchSettings;
+  private readonly breakers: BreakerReconciler;
 
   constructor(private readonly o: WatchdogOptions) {
+    this.breakers = new BreakerReconciler({
+      nc: o.nc,
+      dedupe: o.dedupe,
+      dispatcher: o.dispatcher,
+      logger: o.logger,
+      intervalMs: o.intervalMs,
+    });
     this.settings = {
       downAfterMs: o.downAfterMs,
       // a restart of the notifiers (a round or two missed) keeps counting; nobody watching for longer does not
@@ -185,6 +198,14 @@ export class Watchdog {
         }
       }),
     );
+    // breaker openings whose instance is gone: no instance that answered reports them open any more
+    const answered = new Map(watched.map((service, i) => [service, answers[i]] as const)).set(this.o.self, control);
+    try {
+      const breakers = await this.breakers.round(at, answered);
+      if (breakers) round.breakers = breakers;
+    } catch (err) {
+      this.o.logger.warn({ err }, 'watchdog: breaker openings not checked this round');
+    }
     this.o.onRound?.(round);
   }
 

@@ -1,0 +1,104 @@
+import type { ServiceReadiness } from '@vigil/shared';
+import type { BreakerIncident, ClosedDecision } from './breaker-incident.js';
+
+/**
+ * An opening of a circuit breaker that no `breaker.closed` will ever end: the instance that had it open is gone
+ * (killed, restarted, replaced) and its successor started with a closed breaker, so it never publishes a close. The
+ * watchdog's health rounds (every instance answers with the breakers it has that are not closed) find such an
+ * opening and end it as a close would, with its notice. Pure: the transitions of the record breaker-incident.ts
+ * describes; breaker-reconcile.ts applies them with compare-and-set after each round.
+ *
+ * - A round counts only when the breaker's service answered with at least one instance and every instance that
+ *   answered lists its breakers (none of a version from before answers had them): then the breaker is either
+ *   listed (open or half-open somewhere) or on no instance.
+ * - The first round that finds it on no instance, at least `marginMs` after the latest opening (the instances' and
+ *   the notifiers' clocks differ a little), is noted (`unseenSince`); a round that finds it listed forgets that.
+ * - A round at least `confirmMs` (one watchdog interval) later that still finds it on no instance ends the opening:
+ *   one instance missing one health round (slow to answer) is not enough. The close is dated at the first round
+ *   that found it on no instance (the breaker was last seen open before that), never at the confirming round.
+ * - The close id is derived from the record (`breaker-gone-<service>.<name>-<unseenSince>`): replicas that end it in
+ *   the same round compute the same id, so the CAS and the notice's dedupe claim send one notice between them.
+ */
+
+/** What one round's answers of the breaker's service say about it. */
+export type BreakerSighting =
+  /** An instance lists it as open or half-open. */
+  | { open: true }
+  /** Every instance that answered listed its breakers, and none this one. */
+  | { open: false; instances: number; ids: string[] };
+
+export interface GoneRules {
+  /** A round this close to the latest opening (or before it) may predate it: it does not count. */
+  marginMs: number;
+  /** How long after the first round that found it on no instance another must still find it so. */
+  confirmMs: number;
+}
+
+export type RoundDecision =
+  | { action: 'none' }
+  /** The first round that found it on no instance: noted, a later round confirms. */
+  | { action: 'unseen' }
+  /** Listed again (or opened again) after a round that found it on no instance: forgotten. */
+  | { action: 'seen' }
+  /** Ended without a notice: no opened alert about it went out. */
+  | { action: 'ended' }
+  /** Ended (now, or by an earlier round whose notice may not have gone out): send `incident`'s notice. */
+  | Extract<ClosedDecision, { action: 'notice' }>;
+
+const MAX_IDS = 5;
+
+/** NATS subject tokens of breaker names (`http://127.0.0.1:47012` → `http___127_0_0_1_47012`), as breakers publish. */
+const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/**
+ * What a round's answers (`serviceReadiness(…, { instances: true })`) say about the breaker `name`; undefined when
+ * they say nothing: no instance answered, or one answered without listing its breakers. A breaker whose name only
+ * matches as a subject token (an event without `data.name`) counts as listed: in doubt, the opening goes on.
+ */
+export function sightBreaker(answer: ServiceReadiness | undefined, name: string): BreakerSighting | undefined {
+  if (!answer || answer.instances < 1 || answer.breakersUnknown?.length) return undefined;
+  const t = token(name);
+  if ((answer.openBreakers ?? []).some((b) => b.name === name || token(b.name) === t)) return { open: true };
+  const ids = (answer.instanceStarts ?? []).map((i) => i.id).slice(0, MAX_IDS);
+  return { open: false, instances: answer.instances, ids };
+}
+
+export const goneCloseId = (inc: Pick<BreakerIncident, 'service' | 'name'>, unseenSince: number) =>
+  `breaker-gone-${inc.service}.${inc.name}-${unseenSince}`;
+
+/**
+ * One health round (started at `at`, ms) applied to a breaker's opening record; `sighting` undefined: the round says
+ * nothing about it (sightBreaker). Undefined `next`: nothing to write.
+ */
+export function noteBreakerRound(
+  cur: BreakerIncident | undefined,
+  o: { at: number; sighting: BreakerSighting | undefined },
+  rules: GoneRules,
+): { next?: BreakerIncident; result: RoundDecision } {
+  if (!cur) return { result: { action: 'none' } };
+  if (cur.closed) {
+    // ended by an earlier round whose notice may not have gone out (its replica stopped in between): the claim of
+    // the notice id tells whether it did
+    if (cur.closed.gone && cur.notice === cur.closed.id) return { result: { action: 'notice', incident: cur } };
+    return { result: { action: 'none' } };
+  }
+  if (!o.sighting) return { result: { action: 'none' } };
+  const { unseenSince, ...rest } = cur;
+  const forget = () =>
+    unseenSince === undefined
+      ? { result: { action: 'none' } as const }
+      : { next: rest, result: { action: 'seen' } as const };
+  if (o.sighting.open) return forget();
+  // the round may predate the latest opening (its event on the way, clocks apart): it says nothing
+  if (o.at - cur.lastOpenedAt < rules.marginMs) return forget();
+  if (unseenSince === undefined || unseenSince - cur.lastOpenedAt < rules.marginMs) {
+    // the first round that finds it on no instance (since the latest opening)
+    return { next: { ...rest, unseenSince: o.at }, result: { action: 'unseen' } };
+  }
+  if (o.at - unseenSince < rules.confirmMs) return { result: { action: 'none' } };
+  const { instances, ids } = o.sighting;
+  const closed = { id: goneCloseId(cur, unseenSince), at: unseenSince, gone: { checkedAt: o.at, instances, ids } };
+  if (!cur.alerts) return { next: { ...rest, closed }, result: { action: 'ended' } };
+  const next = { ...rest, closed, notice: closed.id };
+  return { next, result: { action: 'notice', incident: next } };
+}

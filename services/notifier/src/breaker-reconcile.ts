@@ -1,0 +1,131 @@
+import type { Logger, ServiceReadiness } from '@vigil/shared';
+import type { NatsConnection } from 'nats';
+import { type BreakerIncident, lateBreakerNotice } from './breaker-incident.js';
+import { type GoneRules, noteBreakerRound, type RoundDecision, sightBreaker } from './breaker-gone.js';
+import { BreakerIndexStore } from './breaker-index.js';
+import { sendBreakerNotice } from './breaker-notices.js';
+import type { DedupeStore } from './dedupe-store.js';
+import type { Delivery } from './dispatcher.js';
+import { GroupStore } from './group-store.js';
+
+/** The alert groups bucket (service.ts GROUPS_BUCKET): the notice closes the breaker's groups, as a close does. */
+export const ALERT_GROUPS_BUCKET = 'vigil_alert_groups';
+
+/** A round's answers this much after the latest opening count (the instances' clocks and the notifiers' differ). */
+export const GONE_MARGIN_MS = 5_000;
+
+/** What a round did about breakers (scopes), for the round's report and the tests; undefined when nothing. */
+export interface BreakerRoundReport {
+  /** Found on no instance for the first time: a later round confirms. */
+  unseen?: string[];
+  /** Ended by this round: the ✅ RESOLVED notice went out (or another replica sent it). */
+  resolved?: string[];
+  /** Ended by this round without a notice: no opened alert about it had gone out. */
+  ended?: string[];
+}
+
+export interface BreakerReconcileOptions {
+  nc: NatsConnection;
+  /** KV `vigil_notified`: the opening records, their index, the notices' dedupe claims. */
+  dedupe: DedupeStore;
+  dispatcher: { deliver(d: Delivery): Promise<unknown> };
+  logger: Logger;
+  /** The watchdog's round interval: a second round this much later confirms the first. */
+  intervalMs: number;
+}
+
+/**
+ * After each watchdog round (every replica runs its own: the records' compare-and-set and the notices' dedupe claims
+ * make each end, and each notice, happen once), ends the breaker openings no instance reports any more
+ * (breaker-gone.ts has the rules): the ✅ RESOLVED notice a `breaker.closed` would have sent, saying why. Also drops
+ * from the index (breaker-index.ts) what has ended and been notified, or expired.
+ */
+export class BreakerReconciler {
+  private readonly index: BreakerIndexStore;
+  private readonly rules: GoneRules;
+  private groups?: GroupStore;
+
+  constructor(private readonly o: BreakerReconcileOptions) {
+    this.index = new BreakerIndexStore(o.dedupe);
+    this.rules = { marginMs: Math.min(GONE_MARGIN_MS, o.intervalMs), confirmMs: o.intervalMs };
+  }
+
+  /**
+   * `at`: when the round began; `answers`: the services it asked (the notifier itself included), each with what its
+   * instances answered. Throws only when the index cannot be read; each opening is best effort on its own.
+   */
+  async round(at: number, answers: ReadonlyMap<string, ServiceReadiness>): Promise<BreakerRoundReport | undefined> {
+    const report: BreakerRoundReport = {};
+    const add = (key: keyof BreakerRoundReport, scope: string) => {
+      report[key] = [...(report[key] ?? []), scope];
+    };
+    for (const [scope, entry] of await this.index.list()) {
+      const log = this.o.logger.child({ scope });
+      try {
+        const sighting = sightBreaker(answers.get(entry.service), entry.name);
+        const [decision, inc] = await this.o.dedupe.applyIncident<BreakerIncident, [RoundDecision, BreakerIncident?]>(
+          scope,
+          (cur) => {
+            const step = noteBreakerRound(cur, { at, sighting }, this.rules);
+            return { next: step.next, result: [step.result, step.next ?? cur] };
+          },
+        );
+        if (decision.action === 'unseen') {
+          add('unseen', scope);
+          log.debug('breaker open on no instance of its service: ended if the next round finds the same');
+        }
+        if (decision.action === 'ended') {
+          add('ended', scope);
+          log.info('breaker open on no instance any more (no close came): opening ended, no alert had gone out');
+        }
+        let notified = !inc?.closed || !inc.notice;
+        if (decision.action === 'notice') {
+          const outcome = await this.notify(scope, decision.incident, log);
+          notified = outcome === 'done' || outcome === 'sent';
+          if (outcome === 'sent') add('resolved', scope);
+        } else if (inc?.closed && inc.notice) {
+          // ended by a close: its notice went out once its event was handled
+          notified = await this.o.dedupe.isDone(inc.notice);
+        }
+        // nothing more to follow: ended and notified, or its record expired (the bucket's TTL)
+        if (!inc || (inc.closed && notified)) await this.index.drop(scope, inc?.closed?.at ?? entry.since);
+      } catch (err) {
+        log.warn({ err }, 'breaker opening not checked against the health answers this round');
+      }
+    }
+    return Object.keys(report).length ? report : undefined;
+  }
+
+  private async notify(scope: string, inc: BreakerIncident, log: Logger): Promise<'sent' | 'done' | 'busy' | 'failed'> {
+    const closed = inc.closed as NonNullable<BreakerIncident['closed']>;
+    // as a close does: an opened alert still on its way (older than this end) says "(already resolved)"
+    await this.o.dedupe
+      .markResolved(scope, closed.at)
+      .catch((err: unknown) => log.warn({ err }, 'resolution mark not written; a late opened alert is not marked'));
+    const notice = lateBreakerNotice(inc);
+    const outcome = await sendBreakerNotice(
+      { dedupe: this.o.dedupe, dispatcher: this.o.dispatcher, groups: await this.alertGroups(log) },
+      notice,
+      log,
+    );
+    if (outcome === 'sent') {
+      log.info(
+        { notificationId: notice.eventId, openSince: new Date(inc.since).toISOString() },
+        'breaker open on no instance any more (no close came): resolved notice sent',
+      );
+    }
+    return outcome;
+  }
+
+  /** The alert groups (bound once; the notifier creates the bucket at start). Undefined when it cannot be bound. */
+  private async alertGroups(log: Logger): Promise<GroupStore | undefined> {
+    if (this.groups) return this.groups;
+    try {
+      const kv = await this.o.nc.jetstream().views.kv(ALERT_GROUPS_BUCKET, { bindOnly: true });
+      this.groups = new GroupStore(kv);
+    } catch (err) {
+      log.debug({ err }, 'alert groups not bound: the notice closes no group');
+    }
+    return this.groups;
+  }
+}
