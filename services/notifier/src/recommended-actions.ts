@@ -1,6 +1,8 @@
 import type { Alert, AlertError } from './alert.js';
 import { missedRunNeverRequested } from './rerun.js';
+import { providerNamedIn, secretsActions } from './secrets-actions.js';
 import { serviceActions } from './service-actions.js';
+import { webhookActions } from './webhook-actions.js';
 
 const NETWORK =
   /ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|UND_ERR|socket hang up|ConnectionError|ConnectTimeout|network/i;
@@ -47,11 +49,13 @@ function errorActions(error: AlertError, scope: string): string[] {
       "Network error reaching a dependency: check the provider's status page and connectivity (firewall, VPN, DNS) from the runners.",
     );
   }
-  if (/SECRET_NOT_FOUND|secret .*not found/i.test(text)) {
-    out.push('A secret the job needs does not exist: create it in the secrets provider (`vigil secrets status`).');
+  if (/SECRET_NOT_FOUND|secret .*(not found|does not exist)/i.test(text)) {
+    out.push(
+      `A secret the job needs does not exist: create it ${SECRET_HOME[providerNamedIn(text)]}, or fix the name the job uses (\`vigil secrets status\`).`,
+    );
   } else if (/SECRET|secrets/i.test(error.code ?? '') || /SecretsManager|secrets provider/i.test(text)) {
     out.push(
-      'The secrets provider failed: check AWS status (https://health.aws.amazon.com) and `vigil secrets status`.',
+      `The secrets provider failed: \`vigil secrets status\` shows each secret's last error; ${PROVIDER_CHECK[providerNamedIn(text)]}.`,
     );
   }
   switch (error.class) {
@@ -79,48 +83,24 @@ function errorActions(error: AlertError, scope: string): string[] {
   return out;
 }
 
-/** The secrets provider's own failure, in secrets terms (no job to re-run: the service retries by itself). */
-function secretsErrorActions(error: AlertError): string[] {
-  const text = `${error.type} ${error.code ?? ''} ${error.message}`;
-  if (
-    /AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|credential|unauthori[sz]ed|forbidden/i.test(text)
-  ) {
-    return [
-      'The provider refused the secrets service: check its AWS credentials (role or keys, expiry) and that it may call secretsmanager:GetSecretValue on these secrets.',
-    ];
-  }
-  if (/ResourceNotFound|SECRET_NOT_FOUND|not found/i.test(text)) {
-    return [
-      'A secret does not exist in the provider: create it, or remove it from the jobs file / SECRET_NAMES (`vigil secrets status`).',
-    ];
-  }
-  if (/Throttling|TooManyRequests|rate/i.test(text)) {
-    return ['The provider is throttling the secrets service: it keeps serving cached values and asks again later.'];
-  }
-  if (DNS.test(text) || TIMEOUT.test(text) || NETWORK.test(text)) {
-    return [
-      'The secrets service cannot reach the provider: check DNS, the network path (VPC endpoint, proxy, firewall) and AWS_ENDPOINT_URL_SECRETS_MANAGER if set.',
-    ];
-  }
-  return [];
-}
+/** Where a secret lives, by the provider a job's error names (the job's event does not carry the provider). */
+const SECRET_HOME = {
+  aws: 'in AWS Secrets Manager',
+  file: 'in the secrets file (SECRETS_FILE of the secrets service)',
+  env: 'as a VIGIL_SECRET_<NAME> variable of the secrets service',
+  unknown: 'at the secrets provider',
+} as const;
 
-const SECRETS_RETRY =
-  'Nothing to re-run: the secrets service asks the provider again by itself (on the next request after SECRETS_ERROR_BACKOFF, and every warm cycle); a ✅ RESOLVED email follows once every secret alerted about answers again.';
+const PROVIDER_CHECK = {
+  aws: 'check AWS status (https://health.aws.amazon.com) and the credentials of the secrets service',
+  file: 'check the secrets file (SECRETS_FILE of the secrets service): that it exists, is readable and valid',
+  env: 'check the VIGIL_SECRET_* variables of the secrets service',
+  unknown: 'check the provider the secrets service reads (its SECRETS_PROVIDER) and its access to it',
+} as const;
 
 /** "first success after a missed run" (job.recovered's reason) -> "missed". */
 function recoveredFrom(alert: Alert): string | undefined {
   return /after an? (failed|partial|missed|stuck) run/.exec(alert.run?.reason ?? '')?.[1];
-}
-
-/** A webhook given up after retrying (network error, 5xx, 429), not refused (events of older versions said `permanent`). */
-export function webhookExhausted(alert: Alert): boolean {
-  if (alert.kind !== 'webhook-dead') return false;
-  const attempts = alert.delivery?.attempts ?? 0;
-  const status = alert.delivery?.status;
-  // a 4xx other than 408/429 is not retried by the webhooks service: the receiver refused it
-  const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-  return attempts > 1 && !refused;
 }
 
 /** The notifier's own Slack message (fallback or copy) given up: the alert is in this email; fix the channels. */
@@ -201,21 +181,8 @@ function actionsFor(alert: Alert): string[] {
         'If the work is legitimately long, raise `timeout` in the jobs file.',
       ];
     case 'secrets-refresh-failed':
-      return [
-        'The secrets provider is failing: check AWS status (https://health.aws.amazon.com) and the credentials of the secrets service.',
-        alert.uncachedSecrets
-          ? 'Jobs that need a secret with no cached value fail until the provider answers (`vigil secrets status` shows NOT LOADED); set SECRETS_CACHE_KEY so a restart keeps last-known-good copies.'
-          : 'Jobs keep running on the cached values while they last: `vigil secrets status` shows their age.',
-        ...(alert.error ? secretsErrorActions(alert.error) : []),
-        SECRETS_RETRY,
-      ];
     case 'secrets-stale-served':
-      return [
-        'A stale cached secret was served because the provider is unavailable: check AWS status (https://health.aws.amazon.com).',
-        'If the secret was rotated recently, jobs may fail with auth errors until the provider recovers.',
-        ...(alert.error ? secretsErrorActions(alert.error) : []),
-        SECRETS_RETRY,
-      ];
+      return secretsActions(alert);
     case 'secrets-recovered':
       return [
         'Nothing to do: the provider answers again and the cached secrets were refreshed.',
@@ -227,21 +194,7 @@ function actionsFor(alert: Alert): string[] {
       ];
     case 'webhook-dead':
       if (alert.lostFallback) return lostFallbackActions(alert);
-      if (webhookExhausted(alert)) {
-        const status = alert.delivery?.status;
-        const e = alert.error;
-        const errno = e ? /\bE[A-Z]{4,}\b/.exec(`${e.code ?? ''} ${e.message}`)?.[0] : undefined;
-        const why = status !== undefined ? `last answer HTTP ${status}` : (errno ?? e?.type ?? 'no answer');
-        return [
-          `The destination was unreachable for all ${alert.delivery?.attempts} attempts (${why}); once it is back, replay it: \`vigil dlq list\`, then \`vigil dlq replay <seq>\` (or \`POST /api/dlq/:seq/replay\`).`,
-          "Check the destination's status page and the path from the webhooks service to it (DNS, firewall, allow-list).",
-        ];
-      }
-      return [
-        'Every delivery attempt failed: check that the endpoint is up and accepts our signature.',
-        'Replay it once fixed: `vigil dlq list` then `vigil dlq replay <seq>` (or `POST /api/dlq/:seq/replay`).',
-        ...(alert.error ? errorActions(alert.error, scope) : []),
-      ];
+      return webhookActions(alert);
     case 'breaker-opened':
       return [
         `Calls to a dependency of ${scope} are failing repeatedly; they are short-circuited until the breaker half-opens.`,

@@ -1,10 +1,12 @@
 import type { Alert } from './alert.js';
-import { recommendedActions, webhookExhausted } from './recommended-actions.js';
+import { recommendedActions } from './recommended-actions.js';
 import { rerunCommands, runLink } from './rerun.js';
 import { sampleFailure } from './sample-alert.js';
+import { secretsErrorClass } from './secrets-actions.js';
 import { renderAlertHtml } from './templates/alert-html.js';
 import { renderAlertText } from './templates/alert-text.js';
 import type { EmailView } from './templates/view.js';
+import { webhookErrorClass } from './webhook-actions.js';
 
 export interface RenderedEmail {
   subject: string;
@@ -57,9 +59,18 @@ const SUBJECT_ITEMS = 5;
  * ` (+2 more: job_failure_recipients, openai)`; ` (+49 more)` when the folded alerts name nothing, or nothing the
  * headline (the latest alert) does not already name.
  */
+/**
+ * What a folded alert is about, as a follow-up names it: a secret's name, or `wh-1 — HTTP 302 (refused: redirect)`
+ * for a dead webhook: its id, then ` — ` and why it died (the subject shows the id, the body all of it).
+ */
+export function itemName(item: string): string {
+  const cut = item.indexOf(' — ');
+  return cut < 0 ? item : item.slice(0, cut);
+}
+
 function moreSuffix(headline: string, followUp: { count: number; items?: string[] } | undefined): string {
   if (!followUp?.count) return '';
-  const items = followUp.items ?? [];
+  const items = [...new Set((followUp.items ?? []).map(itemName))];
   const named = new Set(headline.split(/[\s,:]+/));
   if (items.every((i) => named.has(i))) return ` (+${followUp.count} more)`;
   const shown = items.slice(0, SUBJECT_ITEMS).join(', ');
@@ -72,9 +83,9 @@ export function emailSubject(alert: Alert, followUp?: { count: number; items?: s
 }
 
 function errorClassText(a: Alert): string | undefined {
-  if (!a.error?.class) return undefined;
-  if (webhookExhausted(a)) return `transient (retries exhausted after ${a.delivery?.attempts} attempts)`;
-  return a.error.class;
+  if (a.kind === 'webhook-dead' && !a.lostFallback) return webhookErrorClass(a);
+  if (a.kind === 'secrets-refresh-failed' || a.kind === 'secrets-stale-served') return secretsErrorClass(a);
+  return a.error?.class;
 }
 
 function details(a: Alert): Array<[string, string]> {

@@ -3,6 +3,7 @@ import { recommendedActions } from './recommended-actions.js';
 import { type RenderOptions, emailSubject, formatTime } from './render-email.js';
 import { rerunCommands, runLink } from './rerun.js';
 import { sampleFailure } from './sample-alert.js';
+import { followUpListed } from './templates/view.js';
 
 export interface SlackMessage {
   text: string;
@@ -28,9 +29,12 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
   if (alert.stats)
     lines.push(`*Targets:* ${alert.stats.succeeded} ok / ${alert.stats.failed} failed of ${alert.stats.targets}`);
   if (opts.followUp) lines.push(`*${opts.followUp.count} more* since ${formatTime(opts.followUp.sinceMs)}`);
+  // dead webhooks say why each one died (`wh-1 — HTTP 302 …`): listed, as in the email
+  const items = opts.followUp?.items ?? [];
+  if (followUpListed(items)) lines.push(...items.slice(0, 20).map((i) => `• ${escapeMrkdwn(i)}`));
   const blocks: Array<Record<string, unknown>> = [
     { type: 'header', text: { type: 'plain_text', text: clip(title, 150) } },
-    { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 2900) } },
   ];
   if (alert.error) {
     blocks.push({

@@ -1,5 +1,10 @@
-import type { Alert, AlertError, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } from './alert.js';
+import type { Alert, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } from './alert.js';
+import { errorOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
 import { isOwnFallback, lostFallbackAlert } from './lost-fallback.js';
+import { secretsAlert, secretsRecoveredAlert } from './secrets-alert.js';
+import { webhookGroupClass, webhookItem } from './webhook-actions.js';
+
+export { parseSeverity } from './event-fields.js';
 
 /** The part of a CloudEvent the notifier reads. */
 export interface EventLike {
@@ -8,41 +13,6 @@ export interface EventLike {
   time?: string;
   subject?: string;
   data: unknown;
-}
-
-type Rec = Record<string, unknown>;
-
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-const SEVERITIES: Record<string, Severity> = {
-  critical: 'CRITICAL',
-  crit: 'CRITICAL',
-  error: 'CRITICAL',
-  warning: 'WARNING',
-  warn: 'WARNING',
-  info: 'INFO',
-  resolved: 'INFO',
-};
-
-export function parseSeverity(v: unknown, fallback: Severity = 'WARNING'): Severity {
-  return (typeof v === 'string' && SEVERITIES[v.toLowerCase()]) || fallback;
-}
-
-function errorOf(v: unknown): AlertError | undefined {
-  if (typeof v === 'string') return { type: 'Error', message: v };
-  if (!isRec(v)) return undefined;
-  const message = str(v.message) ?? '';
-  const type = str(v.type) ?? str(v.name) ?? str(v.code) ?? 'Error';
-  const cls = str(v.class);
-  return {
-    type,
-    message,
-    stack: str(v.stack),
-    class: cls === 'validation' || cls === 'transient' || cls === 'permanent' || cls === 'unexpected' ? cls : undefined,
-    code: str(v.code),
-  };
 }
 
 function failureText(v: unknown): string {
@@ -118,85 +88,6 @@ function jobAlert(ev: EventLike, family: string, jobFromSubject: string, d: Rec)
   };
 }
 
-/** Where a stale value came from, in words (`source` of secrets.stale-served). */
-function servedFrom(source: string): string {
-  return source === 'last-known-good'
-    ? 'last-known-good copy (sealed in Redis)'
-    : `cached copy (last fetched from ${source})`;
-}
-
-function namesOf(d: Rec): string[] {
-  return Array.isArray(d.names) ? d.names.filter((n): n is string => typeof n === 'string' && n !== '') : [];
-}
-
-function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
-  const names = namesOf(d);
-  const name = str(d.name) ?? (names.length ? names.join(', ') : 'secrets');
-  const error = errorOf(d.error);
-  const facts: Array<[string, string]> = [];
-  for (const [label, key] of [
-    ['Secret', 'name'],
-    ['Provider', 'provider'],
-    ['Failed', 'failed'],
-    ['Refreshed', 'refreshed'],
-    ['Total', 'total'],
-    ['Cache age (s)', 'ageSeconds'],
-  ] as const) {
-    const v = d[key];
-    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
-  }
-  // "Source" is the alert's origin (secrets:aws) in the details; this is where the stale value came from.
-  const source = str(d.source);
-  if (source) facts.push(['Served from', servedFrom(source)]);
-  if (names.length) facts.push(['Secrets', names.join(', ')]);
-  const stale = family === 'stale-served';
-  const uncached = !stale && d.cached === false;
-  if (uncached) facts.push(['Impact', 'no cached value for some of them: jobs that need them fail']);
-  const items = str(d.name) ? [name] : names;
-  return {
-    ...(uncached ? { uncachedSecrets: true } : {}),
-    eventId: ev.id,
-    subject: ev.subject ?? `secrets.${family}`,
-    kind: stale ? 'secrets-stale-served' : 'secrets-refresh-failed',
-    // seed 001: a warming cycle is CRITICAL only when more than half the secrets failed; the secrets service says which
-    severity: stale ? 'WARNING' : parseSeverity(d.severity, 'CRITICAL'),
-    resolved: false,
-    headline: stale ? `stale secret served: ${name}` : `secrets refresh failed: ${name}`,
-    scope: `secrets:${str(d.provider) ?? 'provider'}`,
-    occurredAt: ev.time ?? new Date().toISOString(),
-    error,
-    facts,
-    ...(items.length ? { items } : {}),
-    groupType: error?.type ?? (stale ? 'stale-served' : 'refresh-failed'),
-  };
-}
-
-/**
- * `secrets.refreshed` with `recovered: true`: the provider answers again (per secret from the cache, or a whole
- * warm cycle). The notifier turns it into a ✅ RESOLVED email only for an outage it alerted about (notifier.ts).
- */
-function secretsRecoveredAlert(ev: EventLike, d: Rec): Alert | undefined {
-  if (d.recovered !== true) return undefined;
-  const names = namesOf(d);
-  const provider = str(d.provider) ?? 'provider';
-  const facts: Array<[string, string]> = [['Provider', provider]];
-  const down = num(d.downForSeconds);
-  return {
-    eventId: ev.id,
-    subject: ev.subject ?? 'secrets.refreshed',
-    kind: 'secrets-recovered',
-    severity: 'INFO',
-    resolved: true,
-    headline: `secrets provider recovered: ${provider} answers again`,
-    scope: `secrets:${provider}`,
-    occurredAt: ev.time ?? str(d.at) ?? new Date().toISOString(),
-    facts,
-    items: names,
-    ...(down !== undefined ? { recovery: { downForSeconds: down } } : {}),
-    groupType: 'recovered',
-  };
-}
-
 function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
   const url = str(d.url) ?? 'unknown endpoint';
   let host = url;
@@ -238,6 +129,11 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
     },
     groupType: error?.type ?? 'dead',
   };
+  // A follow-up names the webhooks it folded (id and cause); a refused URL and used-up retries (fix it vs wait and
+  // replay) or a request never sent are separate groups.
+  const item = webhookItem(alert);
+  if (item) alert.items = [item];
+  alert.groupType = `${alert.groupType}:${webhookGroupClass(alert)}`;
   // The notifier's own Slack message (fallback or copy): email only, about the alert it carried, never back to the
   // webhook that just failed (that would loop through the same dead URL and reach nobody).
   return isOwnFallback(d) ? lostFallbackAlert(alert, d, host) : alert;

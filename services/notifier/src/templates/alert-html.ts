@@ -1,5 +1,5 @@
 import { html, type SafeHtml, safeUrl } from '../escape.js';
-import { type EmailView, SEVERITY_COLOR } from './view.js';
+import { type EmailView, failuresHeading, followUpListed, SEVERITY_COLOR } from './view.js';
 
 const cell = 'padding:4px 12px 4px 0;vertical-align:top;';
 const mono = 'font-family:SFMono-Regular,Consolas,Menlo,monospace;font-size:12px;';
@@ -29,7 +29,13 @@ export function renderAlertHtml(v: EmailView): string {
   <div style="font-size:20px;font-weight:600;margin-top:4px;">${v.heading}</div>
 </div>
 <div style="padding:16px 24px;">
-${v.followUp ? html`<p style="background:#fffaeb;border:1px solid #fedf89;padding:8px 12px;"><strong>${v.followUp.count}</strong> more alert(s) of this kind since ${v.followUp.since}${v.followUp.items.length ? html` (${v.followUp.items.join(', ')})` : ''}. The latest one is shown below.</p>` : ''}
+${
+  v.followUp && followUpListed(v.followUp.items)
+    ? html`<div style="background:#fffaeb;border:1px solid #fedf89;padding:8px 12px;"><strong>${v.followUp.count}</strong> more alert(s) of this kind since ${v.followUp.since}; the latest one is shown below. They were:<ul style="margin:4px 0;">${v.followUp.items.map((i) => html`<li>${i}</li>`)}</ul></div>`
+    : v.followUp
+      ? html`<p style="background:#fffaeb;border:1px solid #fedf89;padding:8px 12px;"><strong>${v.followUp.count}</strong> more alert(s) of this kind since ${v.followUp.since}${v.followUp.items.length ? html` (${v.followUp.items.join(', ')})` : ''}. The latest one is shown below.</p>`
+      : ''
+}
 ${a.sample ? html`<p style="background:#eff8ff;border:1px solid #b2ddff;padding:8px 12px;">This is a <strong>test email</strong> sent by <code>vigil test-email</code>. The failure below is a sample of what a real alert looks like.</p>` : ''}
 ${a.body ? html`<p style="white-space:pre-wrap;">${a.body}</p>` : ''}
 <h3 style="margin:16px 0 8px;">What happened</h3>
@@ -54,7 +60,7 @@ ${rows([
 }
 ${
   a.failures?.length
-    ? html`<h3 style="margin:16px 0 8px;">Failed targets</h3>
+    ? html`<h3 style="margin:16px 0 8px;">${failuresHeading(a)}</h3>
 <ul style="${mono}">${a.failures.map((f) => html`<li><strong>${f.target}</strong>: ${f.error}</li>`)}</ul>`
     : ''
 }

@@ -1,4 +1,4 @@
-import type { EmailView } from './view.js';
+import { type EmailView, failuresHeading, followUpListed } from './view.js';
 
 function table(pairs: Array<[string, string]>): string[] {
   const width = Math.max(0, ...pairs.map(([k]) => k.length));
@@ -13,7 +13,13 @@ export function renderAlertText(v: EmailView): string {
     '='.repeat(Math.min(72, v.heading.length + v.severityLabel.length + 2)),
     '',
   ];
-  if (v.followUp)
+  if (v.followUp && followUpListed(v.followUp.items))
+    out.push(
+      `${v.followUp.count} more alert(s) of this kind since ${v.followUp.since}; the latest one is shown below. They were:`,
+      ...v.followUp.items.map((i) => `  - ${i}`),
+      '',
+    );
+  else if (v.followUp)
     out.push(
       `${v.followUp.count} more alert(s) of this kind since ${v.followUp.since}${v.followUp.items.length ? ` (${v.followUp.items.join(', ')})` : ''}. The latest one is shown below.`,
       '',
@@ -35,7 +41,8 @@ export function renderAlertText(v: EmailView): string {
     if (a.stats.skipped !== undefined) s.push(['Skipped', String(a.stats.skipped)]);
     out.push('TARGETS', ...table(s), '');
   }
-  if (a.failures?.length) out.push('FAILED TARGETS', ...a.failures.map((f) => `  - ${f.target}: ${f.error}`), '');
+  if (a.failures?.length)
+    out.push(failuresHeading(a).toUpperCase(), ...a.failures.map((f) => `  - ${f.target}: ${f.error}`), '');
   if (a.facts.length) out.push('DETAILS', ...table(a.facts), '');
   if (v.actions.length) out.push('RECOMMENDED ACTIONS', ...v.actions.map((x, i) => `  ${i + 1}. ${x}`), '');
   if (v.rerun)

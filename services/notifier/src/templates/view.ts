@@ -22,3 +22,13 @@ export const SEVERITY_COLOR: Record<Severity | 'RESOLVED', string> = {
   INFO: '#175cd3',
   RESOLVED: '#067647',
 };
+
+/** A follow-up whose items say why each folded alert happened (`wh-1 — HTTP 302 …`): listed one per line. */
+export function followUpListed(items: string[]): boolean {
+  return items.some((i) => i.includes(' — '));
+}
+
+/** The heading of `failures`: a run's failed targets, or a warm cycle's failed secrets. */
+export function failuresHeading(a: Alert): string {
+  return a.kind.startsWith('secrets-') ? 'Failed secrets' : 'Failed targets';
+}

@@ -103,6 +103,7 @@ describe('notifier email path (real NATS, real SMTP sink)', () => {
       names: ['db', 'api-key'],
       error: { type: 'InternalServiceError', message: 'AWS Secrets Manager 500', class: 'transient' },
       at,
+      provider: 'aws', // the advice follows the provider the event names (secrets-actions.ts)
       refreshed: 1,
       total: 9,
     });

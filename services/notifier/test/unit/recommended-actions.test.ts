@@ -32,8 +32,12 @@ describe('recommendedActions', () => {
   it('knows missed, stuck and secrets alerts', () => {
     expect(actionsFor(undefined, 'missed')).toMatch(/runners are up/);
     expect(actionsFor(undefined, 'stuck')).toMatch(/inspect the handler/);
-    const s = toAlert('secrets.stale-served', { id: '1', data: { name: 'db' } })!;
+    const s = toAlert('secrets.stale-served', { id: '1', data: { name: 'db', provider: 'aws' } })!;
     expect(recommendedActions(s).join(' ')).toMatch(/AWS status/);
+    // no provider in the event: no guess
+    const unknown = toAlert('secrets.stale-served', { id: '1', data: { name: 'db' } })!;
+    expect(recommendedActions(unknown).join(' ')).not.toMatch(/AWS/);
+    expect(recommendedActions(unknown).join(' ')).toMatch(/The secrets provider is failing/);
   });
 
   it('a refresh failure says jobs fail when a failed secret has nothing cached, and keep running when all are', () => {
@@ -51,6 +55,34 @@ describe('recommendedActions', () => {
     expect(recommendedActions(without).join(' ')).toMatch(/no cached value fail until the provider answers/);
     expect(without.facts).toContainEqual(['Impact', expect.stringMatching(/jobs that need them fail/)]);
     expect(recommendedActions(failed(true)).join(' ')).toMatch(/Jobs keep running on the cached values/);
+  });
+});
+
+describe('a job that failed on a secret', () => {
+  it('names no AWS unless the error does', () => {
+    const unavailable = actionsFor({
+      type: 'TransientError',
+      message: 'secret "db" is unavailable: provider error ENOENT and no value has been cached since start',
+      class: 'transient',
+      code: 'VIGIL_E_SECRET_UNAVAILABLE',
+    });
+    expect(unavailable).toMatch(/The secrets provider failed: `vigil secrets status` shows each secret's last error/);
+    expect(unavailable).not.toMatch(/AWS/);
+    const missing = actionsFor({
+      type: 'PermanentError',
+      message: 'secret "db" does not exist in the file provider (/etc/vigil/secrets.yaml)',
+      class: 'permanent',
+      code: 'VIGIL_E_SECRET_NOT_FOUND',
+    });
+    expect(missing).toMatch(/A secret the job needs does not exist: create it in the secrets file \(SECRETS_FILE/);
+    expect(missing).not.toMatch(/AWS/);
+    const aws = actionsFor({
+      type: 'TransientError',
+      message: 'aws provider error InternalServiceError for secret "db": 500',
+      class: 'transient',
+      code: 'VIGIL_E_SECRETS_PROVIDER',
+    });
+    expect(aws).toMatch(/AWS status/);
   });
 });
 

@@ -91,7 +91,21 @@ describe('webhook given up', () => {
       status: 503,
       error: { type: 'HttpError', message: 'HTTP 503', class: 'transient' },
     });
-    expect(http.actions).toMatch(/unreachable for all 4 attempts \(last answer HTTP 503\)/);
+    expect(http.actions).toMatch(/kept failing for all 4 attempts \(last answer HTTP 503\)/);
+    expect(http.actions).not.toMatch(/unreachable/);
+  });
+
+  it('used-up retries of 429 say rate limited, not unreachable', () => {
+    const { mail, actions } = dead({
+      attempts: 4,
+      status: 429,
+      error: { type: 'VIGIL_E_HTTP_STATUS', message: 'HTTP 429', class: 'transient' },
+    });
+    expect(actions).toMatch(
+      /kept answering HTTP 429 \(rate limited\) for all 4 attempts; once it accepts requests again, replay it/,
+    );
+    expect(actions).not.toMatch(/unreachable/);
+    expect(mail.text).toMatch(/Error class:\s+transient \(retries exhausted after 4 attempts\)/);
   });
 
   it('a refusal (4xx, one attempt) stays permanent: fix it first', () => {
@@ -100,8 +114,138 @@ describe('webhook given up', () => {
       status: 400,
       error: { type: 'HttpError', message: 'HTTP 400 Bad Request', class: 'permanent' },
     });
-    expect(actions).toMatch(/will repeat on retry/);
-    expect(mail.text).toMatch(/Error class:\s+permanent/);
+    expect(actions).toMatch(/refused the request \(HTTP 400\)/);
+    expect(actions).toMatch(/If our request was wrong, a replay sends it unchanged and fails the same way/);
+    expect(mail.text).toMatch(/Error class:\s+permanent\n/);
+  });
+
+  it('a redirect is not followed: the sender must send the new URL, a replay gets the same redirect', () => {
+    const { actions } = dead({
+      attempts: 1,
+      status: 302,
+      error: { type: 'VIGIL_E_HTTP_STATUS', message: 'HTTP 302 (redirects are not followed)', class: 'permanent' },
+    });
+    expect(actions).toMatch(/answered HTTP 302, a redirect, which the webhooks service does not follow/);
+    expect(actions).toMatch(/must send a new, corrected webhook.send with the URL the redirect points to/);
+    expect(actions).not.toMatch(/once it is back/);
+  });
+
+  it('never sent (attempts 0): says why, that a replay fails the same way, and what the sender must fix', () => {
+    const ftp = dead({
+      url: 'ftp://files.example.com/x',
+      attempts: 0,
+      error: {
+        type: 'ValidationError',
+        message: 'invalid webhook.send data: url: Invalid URL',
+        class: 'validation',
+        code: 'VIGIL_E_INVALID_EVENT',
+      },
+    });
+    expect(ftp.actions).toMatch(
+      /^Never sent: the webhooks service refused the request itself, before any attempt \(invalid webhook.send data: url: Invalid URL\)/,
+    );
+    expect(ftp.actions).toMatch(/Replaying the dead letter would send the same request and fail the same way/);
+    expect(ftp.actions).toMatch(
+      /the sender of event type report.ready must send a new, corrected webhook.send with an http:\/\/ or https:\/\/ URL that has a host \(this one was ftp:\/\/files.example.com\/x\)/,
+    );
+    for (const wrong of [
+      /Every delivery attempt failed/,
+      /accepts our signature/,
+      /the job needs/,
+      /vigil dlq replay/,
+    ]) {
+      expect(ftp.actions).not.toMatch(wrong);
+    }
+    expect(ftp.mail.text).toMatch(/Error class:\s+validation \(never sent\)/);
+    // the webhooks service's own URL check (webhook-request.ts) says the same
+    const scheme = dead({
+      url: 'gopher://e.example/x',
+      attempts: 0,
+      error: {
+        type: 'ValidationError',
+        message: 'webhook url must be http or https, got gopher:',
+        class: 'validation',
+        code: 'VIGIL_E_WEBHOOK_URL_REFUSED',
+      },
+    });
+    expect(scheme.actions).toMatch(/with an http:\/\/ or https:\/\/ URL/);
+    const big = dead({
+      attempts: 0,
+      error: {
+        type: 'ValidationError',
+        message: 'payload is 300000 bytes, the limit is 262144',
+        class: 'validation',
+        code: 'VIGIL_E_WEBHOOK_PAYLOAD_TOO_LARGE',
+      },
+    });
+    expect(big.actions).toMatch(/with a payload of at most 256 KiB/);
+  });
+
+  it('a signing secret that does not exist is named; replay works once it exists, else a new request', () => {
+    const { mail, actions } = dead({
+      attempts: 0,
+      error: {
+        type: 'PermanentError',
+        message: 'secret "partner-key" does not exist in the file provider',
+        class: 'permanent',
+        code: 'VIGIL_E_SECRET_NOT_FOUND',
+      },
+    });
+    expect(actions).toMatch(
+      /^Never sent: its signing secret partner-key \(secretName\) was not found at the secrets provider/,
+    );
+    expect(actions).toMatch(
+      /If partner-key is the right name, create it at the secrets provider .*then replay it: `vigil dlq list`/,
+    );
+    expect(actions).toMatch(
+      /If the name is wrong, a replay sends the same secretName and fails the same way: the sender of event type report.ready must send a new, corrected webhook.send/,
+    );
+    expect(actions).not.toMatch(/the job needs|Every delivery attempt failed/);
+    expect(mail.text).toMatch(/Error class:\s+permanent \(never sent\)/);
+    const unset = dead({
+      attempts: 0,
+      error: {
+        type: 'PermanentError',
+        message: 'no signing key: the request names no secretName and WEBHOOKS_SIGNING_SECRET is unset',
+        class: 'permanent',
+        code: 'VIGIL_E_SECRET_NOT_FOUND',
+      },
+    });
+    expect(unset.actions).toMatch(/names no secretName and WEBHOOKS_SIGNING_SECRET is unset on the webhooks service/);
+    expect(unset.actions).toMatch(
+      /Set WEBHOOKS_SIGNING_SECRET \(whsec_…\) on the webhooks service and restart it, then replay it/,
+    );
+  });
+
+  it('expired (never delivered within WEBHOOKS_MAX_AGE): replay once the destination is back', () => {
+    const { mail, actions } = dead({
+      attempts: 0,
+      error: {
+        type: 'VIGIL_E_WEBHOOK_EXPIRED',
+        message: 'not delivered within 259200 s of being queued (WEBHOOKS_MAX_AGE; destination breaker open)',
+        class: 'permanent',
+      },
+    });
+    expect(actions).toMatch(/^Not delivered within WEBHOOKS_MAX_AGE of being queued \(0 attempt\(s\) made\)/);
+    expect(actions).toMatch(
+      /Once partner.example answers again, replay it: `vigil dlq list`.*a replay starts a fresh age/,
+    );
+    expect(actions).not.toMatch(/fails the same way/);
+    expect(mail.text).toMatch(/Error class:\s+permanent \(expired: not delivered within WEBHOOKS_MAX_AGE/);
+  });
+
+  it('an internal address refused by the SSRF guard: allow it or send to the right URL', () => {
+    const { actions } = dead({
+      url: 'https://intranet.corp/hook',
+      attempts: 1,
+      error: {
+        type: 'VIGIL_E_WEBHOOK_URL_REFUSED',
+        message: 'refusing to send to intranet.corp (10.0.0.5: private address)',
+        class: 'permanent',
+      },
+    });
+    expect(actions).toMatch(/^Never sent: intranet.corp resolves to an internal address/);
+    expect(actions).toMatch(/WEBHOOKS_ALLOWLIST=intranet.corp/);
   });
 });
 
