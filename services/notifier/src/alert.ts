@@ -103,7 +103,8 @@ export interface Alert {
   /** service-* (the watchdog): the Vigil service the alert is about. */
   service?: string;
   /** breaker.opened / breaker.closed: the breaker (`service` and `name` as the event says). */
-  breaker?: { service: string; name: string };
+  /** `gone`: ended by the watchdog (no instance reports it open any more), not by a `breaker.closed`. */
+  breaker?: { service: string; name: string; gone?: boolean };
   /**
    * A failure that arrived after the recovery that ended it (notifier.ts noteResolution): when that recovery happened
    * (ISO 8601). Such an alert says so itself, so no resolved notice follows it.

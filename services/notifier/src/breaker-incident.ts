@@ -177,6 +177,7 @@ function describeGoneClose(alert: Alert, inc: BreakerIncident, gone: GoneClose, 
   const closedAt = inc.closed?.at ?? gone.checkedAt;
   const shown = gone.ids.slice(0, 5).join(', ') + (gone.instances > gone.ids.length ? ', …' : '');
   alert.headline = `circuit breaker ${service}/${name} no longer open on any instance (open for at most ${roughDuration(ms)})`;
+  alert.breaker = { service, name, gone: true };
   alert.occurredAt = new Date(closedAt).toISOString();
   alert.body =
     `No breaker.closed arrived, but no instance of ${service} reports this breaker open any more: the instance that ` +

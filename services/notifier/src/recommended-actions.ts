@@ -121,7 +121,11 @@ function lostFallbackActions(alert: Alert): string[] {
 function breakerClosedActions(alert: Alert): string[] {
   const service = alert.breaker?.service ?? alert.scope;
   const name = alert.breaker?.name ?? 'its dependency';
-  const actions = [`Nothing to do: a probe of ${name} got through, so ${service} calls it again.`];
+  const actions = alert.breaker?.gone
+    ? [
+        `Nothing to do unless it fails again: the instance that had it open is gone, and the ${service} instances running now call ${name} again; should it still fail, their breaker opens and a new ⚠️ WARNING follows.`,
+      ]
+    : [`Nothing to do: a probe of ${name} got through, so ${service} calls it again.`];
   if (service === 'webhooks') {
     actions.push(
       'Deliveries that waited for this destination go out now by themselves; those given up while it was open are dead-lettered: `vigil dlq list`, then `vigil dlq replay <seq>`.',

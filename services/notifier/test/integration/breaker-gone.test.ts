@@ -98,6 +98,9 @@ describe('a breaker opened on an instance that went away: one RESOLVED from the 
       expect(body).toContain(formatTime(openedAt));
     }
     expect(notice.text).toMatch(/Open on no instance at:\s+/);
+    // its advice does not claim a probe got through: nothing did
+    expect(notice.text).toContain('the instance that had it open is gone');
+    expect(notice.text).not.toContain('a probe of');
 
     // nothing more, however many rounds; nobody ever published a close; nothing left to follow
     await rounds(clock, [a, b], 2);
