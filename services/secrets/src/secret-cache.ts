@@ -1,6 +1,7 @@
 import { ErrorCode, MAX_STALE_REFUSAL, TransientError } from '@vigil/shared';
 import type { CacheEntry, SecretCacheOptions, ServedSecret, SecretStatus, StoredSecret } from './cache-types.js';
 import { describeProviderFailure, isSecretNotFound } from './providers/provider-errors.js';
+import { NeverLoadedSecrets } from './never-loaded.js';
 import type { ProviderValue } from './providers/types.js';
 
 /**
@@ -12,10 +13,7 @@ export class SecretCache {
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly lkgChecked = new Set<string>();
   /** Last failure of secrets that have no value at all, so status can show them. */
-  private readonly neverLoaded = new Map<string, NeverLoaded>();
-  /** The names the configuration asks for (what the warmer warms); a name only a request asked for is not listed
-   * in status as missing. */
-  private configured = new Set<string>();
+  private readonly neverLoaded = new NeverLoadedSecrets();
 
   constructor(private readonly opts: SecretCacheOptions) {}
 
@@ -76,22 +74,7 @@ export class SecretCache {
       ...(e.lastError ? { lastError: errorView(e.lastError) } : {}),
       expiresInSeconds: Math.max(0, Math.round((e.expiresAt - now) / 1000)),
     }));
-    for (const [name, err] of this.neverLoaded) {
-      if (this.entries.has(name)) continue;
-      // A name nobody configured that the provider does not have is a caller's typo, not a secret to watch.
-      if (this.isTypo(name, err)) continue;
-      rows.push({
-        name,
-        cached: false,
-        ageSeconds: null,
-        source: null,
-        // Nothing is served for it: not stale. One the provider does not have is named so (it answers 404).
-        stale: !err.notFound,
-        ...(err.notFound ? { notFound: true } : {}),
-        lastError: errorView(err),
-        expiresInSeconds: 0,
-      });
-    }
+    rows.push(...this.neverLoaded.rows((name) => this.entries.has(name)));
     return rows.sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -101,9 +84,8 @@ export class SecretCache {
 
   /** The names the configuration asks for (the warmer tells at every cycle). */
   setConfigured(names: Iterable<string>): void {
-    this.configured = new Set(names);
-    // Forget what requests alone left behind: an unconfigured name the provider does not have.
-    for (const [name, err] of this.neverLoaded) if (this.isTypo(name, err)) this.neverLoaded.delete(name);
+    // Forgets what requests alone left behind: an unconfigured name the provider does not have.
+    this.neverLoaded.setConfigured(names);
   }
 
   ages(): Array<{ name: string; ageSeconds: number }> {
@@ -134,7 +116,7 @@ export class SecretCache {
     const secret: StoredSecret = { ...value, fetchedAt, source: this.opts.providerName };
     const entry: CacheEntry = { secret, expiresAt: fetchedAt + this.opts.ttlMs(name), nextAttemptAt: fetchedAt };
     this.entries.set(name, entry);
-    this.neverLoaded.delete(name);
+    this.neverLoaded.loaded(name);
     // Announce recovery where an outage was announced; warming reports its own recoveries per cycle.
     if (!this.opts.outages) {
       this.announceRecovery(name, previous?.outageSince, previous?.staleAnnounced === true);
@@ -174,7 +156,7 @@ export class SecretCache {
   private async onFailure(name: string, err: unknown): Promise<CacheEntry> {
     if (isSecretNotFound(err)) {
       // The provider answered definitively: a deleted secret must stop being served, now and after a restart.
-      const evicted = this.entries.delete(name) || this.neverLoaded.get(name)?.evicted === true;
+      const evicted = this.entries.delete(name) || this.neverLoaded.wasEvicted(name);
       await this.opts.lastKnownGood?.forget?.(name).catch(() => undefined);
       // Not an outage: its record goes without a recovery announcement.
       await this.opts.outages?.end(name).catch(() => undefined);
@@ -250,20 +232,7 @@ export class SecretCache {
   }
 
   private noteNeverLoaded(name: string, type: string, message: string, notFound?: 'evicted' | 'unknown'): void {
-    // Bounded: names come from requests, and a typo loop must not grow memory.
-    this.neverLoaded.delete(name);
-    if (this.neverLoaded.size >= 1000) this.neverLoaded.delete(this.neverLoaded.keys().next().value as string);
-    this.neverLoaded.set(name, {
-      type,
-      message,
-      at: this.opts.now(),
-      ...(notFound ? { notFound: true as const, evicted: notFound === 'evicted' } : {}),
-    });
-  }
-
-  /** Not found, never had a value here, and nobody configured it: a request's wrong name, not a secret to list. */
-  private isTypo(name: string, e: NeverLoaded): boolean {
-    return e.notFound === true && !e.evicted && !this.configured.has(name);
+    this.neverLoaded.note(name, { type, message, at: this.opts.now() }, notFound);
   }
 
   private async fromLastKnownGood(name: string): Promise<CacheEntry | undefined> {
@@ -302,17 +271,6 @@ export class SecretCache {
       source: s.source,
     };
   }
-}
-
-/** The last failure of a secret with no value: shown by status. */
-interface NeverLoaded {
-  type: string;
-  message: string;
-  at: number;
-  /** The provider says it does not exist. */
-  notFound?: true;
-  /** It had a value here before the provider said so (a deleted secret, not a wrong name). */
-  evicted?: boolean;
 }
 
 function errorView(e: { type: string; message: string; at: number }) {
