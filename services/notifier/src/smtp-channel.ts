@@ -6,14 +6,12 @@ import {
   type EventPublisher,
   ErrorCode,
   type Logger,
-  PermanentError,
   retry,
   SpanKind,
   TransientError,
   withSpan,
 } from '@vigil/shared';
-import nodemailer from 'nodemailer';
-import { noDelaySocket, smtpOptionsFromUrl } from './smtp-options.js';
+import { createSmtpTransport, responseCode, smtpCallBoundMs, typedSmtpError } from './smtp-transport.js';
 
 export interface OutgoingMail {
   to: string[];
@@ -67,49 +65,6 @@ export interface SmtpChannelOptions {
   shutdownGraceMs?: number;
 }
 
-/**
- * The most one SMTP call (a send, or the breaker's probe) may take. nodemailer's timeouts are per phase
- * (connect, greeting, each idle wait on the socket), so a slow but working server can need more than one
- * SMTP_TIMEOUT in total; twice that is where a call counts as stuck.
- */
-export function smtpCallBoundMs(timeoutMs: number): number {
-  return 2 * timeoutMs;
-}
-
-/** The longest `send` can take: every attempt at its bound plus the pauses between retries (≤ 1 s each). */
-export function smtpSendBudgetMs(timeoutMs: number, retries = 2): number {
-  return (retries + 1) * smtpCallBoundMs(timeoutMs) + retries * 1_000;
-}
-
-function responseCode(err: unknown): number | undefined {
-  const v = typeof err === 'object' && err !== null ? (err as { responseCode?: unknown }).responseCode : undefined;
-  return typeof v === 'number' ? v : undefined;
-}
-
-/** SMTP 5xx replies repeat on retry (bad recipient, policy); everything else (network, 4xx) may pass. */
-function typedSmtpError(err: unknown, what: 'send' | 'probe'): Error {
-  const code = responseCode(err);
-  const message = `SMTP ${what} failed: ${err instanceof Error ? err.message : String(err)}`;
-  if (code !== undefined && code >= 500) {
-    return new PermanentError(message, { code: ErrorCode.SMTP_FAILED, cause: err, details: { responseCode: code } });
-  }
-  return new TransientError(message, { code: ErrorCode.SMTP_FAILED, cause: err, details: { responseCode: code } });
-}
-
-/** The pooled nodemailer transport the channel sends through (one per pool generation). */
-export function createSmtpTransport(url: string, timeoutMs: number) {
-  const conn = smtpOptionsFromUrl(url);
-  return nodemailer.createTransport({
-    ...conn,
-    getSocket: noDelaySocket(conn, timeoutMs),
-    pool: true,
-    maxConnections: 5,
-    maxMessages: Number.POSITIVE_INFINITY,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-  });
-}
 type Transport = ReturnType<typeof createSmtpTransport>;
 
 /** One call through the breaker: an alert, or the probe sent when the breaker half-opens. */

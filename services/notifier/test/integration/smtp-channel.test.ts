@@ -2,7 +2,8 @@ import { createLogger, ErrorCode } from '@vigil/shared';
 import { type SmtpSink, startSmtpSink, waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureReason } from '../../src/fallback-note.js';
-import { createSmtpChannel, createSmtpTransport, type OutgoingMail } from '../../src/smtp-channel.js';
+import { createSmtpChannel, type OutgoingMail } from '../../src/smtp-channel.js';
+import { createSmtpTransport } from '../../src/smtp-transport.js';
 import { startTarpitSmtp, type TarpitSmtp } from './tarpit-smtp.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
