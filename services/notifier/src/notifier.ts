@@ -9,13 +9,7 @@ import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
 import { boundedAlert, decideOnAlert, unsentFact } from './grouping.js';
 import { eventAt, type FallbackHealth, withFallbackRecord } from './lost-fallback.js';
-import { formatDuration, formatTime } from './render-email.js';
-import {
-  noteSecretsAlert,
-  noteSecretsRecovery,
-  type RecoveryDecision,
-  type SecretsIncident,
-} from './secrets-incident.js';
+import { SecretsNotices } from './secrets-notices.js';
 import { type EventLike, toAlert } from './to-alert.js';
 
 const SECRETS_FAILURE_KINDS: ReadonlySet<string> = new Set(['secrets-refresh-failed', 'secrets-stale-served']);
@@ -54,8 +48,10 @@ export interface NotifierOptions {
  */
 export class Notifier {
   private readonly breakers: BreakerNotices;
+  private readonly secrets: SecretsNotices;
 
   constructor(private readonly o: NotifierOptions) {
+    this.secrets = new SecretsNotices(o.dedupe, () => o.clock.now());
     this.breakers =
       o.breakers ??
       new BreakerNotices({ dedupe: o.dedupe, dispatcher: o.dispatcher, groups: o.groups, now: () => o.clock.now() });
@@ -81,7 +77,7 @@ export class Notifier {
       throw new TransientError(`event ${event.id} is being notified by another replica`, { retryAfterMs: 5_000 });
     }
     try {
-      if (alert.kind === 'secrets-recovered' && !(await this.endSecretsOutage(alert, event, log))) {
+      if (alert.kind === 'secrets-recovered' && !(await this.secrets.end(alert, event, log))) {
         await this.o.dedupe.complete(event.id);
         return;
       }
@@ -91,7 +87,7 @@ export class Notifier {
         return;
       }
       const alreadyResolved = await this.noteResolution(alert, event, log);
-      if (SECRETS_FAILURE_KINDS.has(alert.kind) && !alreadyResolved) await this.noteSecretsOutage(alert, event, log);
+      if (SECRETS_FAILURE_KINDS.has(alert.kind) && !alreadyResolved) await this.secrets.note(alert, event, log);
       // an opening (also when folded below) is recorded first, so a close handled meanwhile finds it
       if (alert.kind === 'breaker-opened' && !alreadyResolved) await this.breakers.opened(alert, event, log);
       const groups = this.o.groups;
@@ -205,7 +201,7 @@ export class Notifier {
     if (!Number.isFinite(at)) return false;
     try {
       if (alert.resolved) {
-        // job recoveries; a secrets outage is marked when it ends (endSecretsOutage), a breaker when it closes
+        // job recoveries; a secrets outage is marked when it ends (SecretsNotices.end), a breaker when it closes
         // (BreakerNotices.closed)
         if (alert.job) await this.o.dedupe.markResolved(alert.scope, at);
       } else if (FAILURE_KINDS.has(alert.kind)) {
@@ -222,76 +218,6 @@ export class Notifier {
       log.warn({ err, scope: alert.scope }, 'resolution mark not read/written; alert sent as is');
     }
     return false;
-  }
-
-  /** A secrets failure alert joins its provider's outage record, so its recovery can be reported (and only then). */
-  private async noteSecretsOutage(alert: Alert, event: EventLike, log: Logger): Promise<void> {
-    const at = event.time ? Date.parse(event.time) : this.o.clock.now();
-    const kind = alert.kind as 'secrets-refresh-failed' | 'secrets-stale-served';
-    try {
-      await this.o.dedupe.applyIncident<SecretsIncident, void>(alert.scope, (current) => ({
-        next: noteSecretsAlert(current, { kind, names: alert.items ?? [], at }),
-        result: undefined,
-      }));
-    } catch (err) {
-      log.warn({ err, scope: alert.scope }, 'secrets outage not recorded: its recovery may send no resolved email');
-    }
-  }
-
-  /**
-   * `secrets.refreshed` with `recovered: true`. True when it ends an outage the notifier alerted about: the alert
-   * becomes the ✅ RESOLVED email (how long it was down, which secrets were served stale). False otherwise: nothing
-   * was alerted, another recovery already ended it, or some alerted secrets still fail.
-   */
-  private async endSecretsOutage(alert: Alert, event: EventLike, log: Logger): Promise<boolean> {
-    const at = event.time ? Date.parse(event.time) : this.o.clock.now();
-    const decision = await this.o.dedupe.applyIncident<SecretsIncident, RecoveryDecision>(alert.scope, (current) => {
-      const d = noteSecretsRecovery(current, {
-        eventId: event.id,
-        names: alert.items ?? [],
-        at,
-        downForSeconds: alert.recovery?.downForSeconds,
-      });
-      // a redelivery of the ending event finds the record already ended: nothing to write
-      return { next: d.action === 'ignore' || current?.endedBy ? undefined : d.next, result: d };
-    });
-    if (decision.action === 'ignore') {
-      log.debug(
-        { scope: alert.scope, names: alert.items },
-        'secrets recovery without an open alerted outage: no email',
-      );
-      return false;
-    }
-    if (decision.action === 'wait') {
-      log.info(
-        { scope: alert.scope, recovered: alert.items, stillFailing: decision.stillOpen },
-        'secrets partly recovered: the resolved email waits for the rest',
-      );
-      return false;
-    }
-    const inc = decision.next;
-    const end = inc.endedBy?.at ?? at;
-    try {
-      await this.o.dedupe.markResolved(alert.scope, end);
-    } catch (err) {
-      log.warn({ err, scope: alert.scope }, 'resolution mark not written; late alerts of the outage are not marked');
-    }
-    const measured = inc.downForSeconds !== undefined;
-    const downMs = measured ? (inc.downForSeconds as number) * 1000 : Math.max(0, end - inc.since);
-    const down = formatDuration(downMs);
-    alert.headline = `${alert.headline} (down ${measured ? '' : 'at least '}${down})`;
-    alert.facts.push(
-      [
-        'Down for',
-        measured ? `${down} (from the first failed provider call)` : `at least ${down} (since the first alert)`,
-      ],
-      ['First alert', formatTime(inc.since)],
-      ['Served stale during the outage', inc.stale.length ? inc.stale.join(', ') : 'none'],
-    );
-    if (inc.failed.length) alert.facts.push(['Failed to refresh during the outage', inc.failed.join(', ')]);
-    alert.facts.push(['Alerts about the outage', String(inc.alerts)]);
-    alert.staleSecrets = inc.stale;
-    return true;
   }
 
   /**
