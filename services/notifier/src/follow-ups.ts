@@ -83,6 +83,19 @@ export class FollowUps {
     this.timers.set(key, { at: dueAt, handle });
   }
 
+  /**
+   * A timer can fire a millisecond before the clock reaches its due time (Node rounds timer delays): nothing was
+   * due yet, so look again at the due time instead of leaving the follow-up to the next sweep (up to an interval late).
+   */
+  private async rescheduleIfEarly(key: string, now: number): Promise<void> {
+    try {
+      const { state } = await this.o.store.get(key);
+      if (state && state.pending > 0 && state.dueAt !== undefined && state.dueAt > now) this.schedule(key, state.dueAt);
+    } catch (err) {
+      this.o.logger.warn({ err, key }, 'could not read a follow-up not due yet; the sweep schedules it');
+    }
+  }
+
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
@@ -126,7 +139,7 @@ export class FollowUps {
       this.schedule(key, now + (this.o.retryMs ?? 30_000));
       return;
     }
-    if (!taken) return;
+    if (!taken) return this.rescheduleIfEarly(key, now);
     const f = taken;
     try {
       // A recovery closes its scope's groups (notifier.ts): if that happened since the claim, the resolved email
