@@ -200,6 +200,12 @@ function actionsFor(alert: Alert): string[] {
       if (alert.lostFallback) return lostFallbackActions(alert);
       return webhookActions(alert);
     case 'breaker-opened':
+      if (alert.breaker?.service === 'secrets') {
+        return [
+          'The secrets provider keeps failing: the secrets service serves the cached values it has (stale) and stops asking the provider until the breaker half-opens.',
+          'The secrets alerts of this outage (stale secret served, refresh failed) name the cause and what to fix; `vigil secrets status` shows each secret with the provider error. The breaker closes by itself after a successful probe, and a ✅ RESOLVED email follows.',
+        ];
+      }
       return [
         `Calls to a dependency of ${scope} are failing repeatedly; they are short-circuited until the breaker half-opens.`,
         "Check the dependency's status page and connectivity; the breaker closes by itself after a successful probe, and a ✅ RESOLVED email follows.",

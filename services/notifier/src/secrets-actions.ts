@@ -150,7 +150,7 @@ function notFoundActions(names: string[], provider: SecretsProviderKind, file?: 
   const refs = names.map((n) => `\`\${secret:${n}}\``).join(', ');
   return [
     `The secret${one ? '' : 's'} ${list(names)} no longer exist${one ? 's' : ''} ${restoreWhere(provider, names, file)}, or remove ${it} from SECRET_NAMES / the jobs file (${refs}, \`targets: { secret }\`, \`alerts.secret\`) if nothing needs ${it} any more.`,
-    `The secrets service no longer serves ${it}: it dropped the cached value (and its last-known-good copy, if any) when the provider said ${it} ${one ? 'does' : 'do'} not exist, so jobs that need ${it} fail now (\`vigil secrets status\` shows NOT LOADED). Retrying does not help until ${it} exist${one ? 's' : ''} again.`,
+    `The secrets service no longer serves ${it}: it dropped the cached value (and its last-known-good copy, if any) when the provider said ${it} ${one ? 'does' : 'do'} not exist, so jobs that need ${it} fail now (\`vigil secrets status\` shows NOT FOUND). Retrying does not help until ${it} exist${one ? 's' : ''} again.`,
     `Once restored, ${it} ${one ? 'is' : 'are'} fetched again by itself (next request, or the next warm cycle: SECRETS_WARM_INTERVAL) and a ✅ RESOLVED email follows; re-run the jobs that failed meanwhile (\`vigil runs --status failed\`). Removing ${it} from SECRET_NAMES / the jobs file sends no RESOLVED email.`,
   ];
 }

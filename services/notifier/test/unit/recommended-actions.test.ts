@@ -7,6 +7,14 @@ const actionsFor = (error: Record<string, unknown> | undefined, family = 'failed
   recommendedActions(toAlert(`job.${family}.daily-reports`, failedEvent({ error }))!).join('\n');
 
 describe('recommendedActions', () => {
+  it('a secrets provider breaker points to the secrets alerts and status, not to a status page', () => {
+    const data = { service: 'secrets', name: 'secrets-provider', state: 'open', at: new Date().toISOString() };
+    const text = recommendedActions(toAlert('breaker.opened.secrets.secrets-provider', { id: 'b', data })!).join('\n');
+    expect(text).toMatch(/serves the cached values it has \(stale\)/);
+    expect(text).toContain('`vigil secrets status`');
+    expect(text).not.toMatch(/status page/);
+  });
+
   it('chooses by error class and type', () => {
     expect(actionsFor({ type: 'ConnectionError', message: 'ECONNREFUSED', class: 'transient' })).toMatch(
       /status page and connectivity/,
