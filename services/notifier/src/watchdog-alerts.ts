@@ -4,7 +4,8 @@ import type { WatchRecord } from './watchdog-state.js';
 
 /** A duration for a headline: "45 s", "2 min", "3 h 5 min" (the facts carry the exact times). */
 export function roughDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
+  // rounded as formatDuration rounds: a headline and its facts give the same figure
+  const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s} s`;
   const min = Math.floor(s / 60);
   if (min < 120) return `${min} min`;

@@ -3,6 +3,7 @@ import { notifierEnvSchema } from '../../src/config.js';
 import { recommendedActions } from '../../src/recommended-actions.js';
 import { renderEmail } from '../../src/render-email.js';
 import { watchdogInterval } from '../../src/watchdog.js';
+import { formatDuration } from '../../src/render-email.js';
 import { roughDuration, serviceBackAlert, serviceDownAlert } from '../../src/watchdog-alerts.js';
 import {
   markDownSent,
@@ -162,6 +163,9 @@ describe('watchdog alerts', () => {
       '2 h',
       '2 h 5 min',
     ]);
+    // seconds round as the facts' formatDuration rounds them: a headline's "35 s" is not a body's "36 s"
+    expect(roughDuration(35_600)).toBe('36 s');
+    expect(roughDuration(35_600)).toBe(formatDuration(35_600));
     expect([10_000, 120_000, 600_000, 86_400_000].map(watchdogInterval)).toEqual([2_500, 30_000, 30_000, 30_000]);
   });
 });
