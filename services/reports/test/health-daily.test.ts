@@ -468,6 +468,10 @@ describe('health.daily in the runner', () => {
       'secret job_failure_recipients is served stale (age 5400 s): the provider is failing (ENOENT: no such file)',
     );
     expect(note.event.data.body).not.toContain('secret fresh');
+    // the window as a person reads it, not two raw ISO stamps
+    expect(note.event.data.body).toMatch(
+      /^Vigil daily health: runs from \d{4}-\d\d-\d\d \d\d:\d\d UTC to \d{4}-\d\d-\d\d \d\d:\d\d UTC$/m,
+    );
     status.unsubscribe();
     // the counts agree with their percentages and say what they leave out
     const body: string = note.event.data.body;

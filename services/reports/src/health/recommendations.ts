@@ -207,7 +207,7 @@ export function successText(report: HealthReport, digits?: number): string {
 /** The notification body: numbers first, then what to do. */
 export function formatHealth(report: HealthReport, recommendations: string[]): string {
   const lines = [
-    `Vigil daily health ${report.from} .. ${report.to}`,
+    `Vigil daily health: runs from ${readableTime(report.from)} to ${readableTime(report.to)}`,
     `coverage ${pct(report.coverage)} · success rate ${successText(report)}${report.mttrMinutes !== undefined ? ` · mean time to recover ${report.mttrMinutes.toFixed(1)} min` : ''}`,
     `all jobs: ${runsText(report.totals, report.successRate)}`,
     `open breakers ${report.openBreakers.length} · DLQ depth ${report.dlqDepth ?? 'unknown'} · stale secrets ${report.staleSecrets.length} · services not ready ${report.unhealthyComponents.length}`,
@@ -218,4 +218,9 @@ export function formatHealth(report: HealthReport, recommendations: string[]): s
     ...recommendations.map((r) => `* ${r}`),
   ];
   return lines.join('\n');
+}
+
+/** "2026-12-05 07:00 UTC" from an ISO time: how a person reads a window. */
+function readableTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
