@@ -74,12 +74,21 @@ export interface OutageRecord {
  * may fail (NATS away): the cache then goes on with what it knows in memory.
  */
 export interface OutageLedger {
-  /** Joins the secret's recorded outage, or records one starting at `at`. */
-  begin(name: string, at: number): Promise<OutageRecord>;
-  /** Claims the one stale-served announcement of the secret's outage: true for exactly one caller. */
+  /**
+   * Joins the secret's recorded outage, or records one starting at `at`. A record older than `answeredAt` (the
+   * provider answered for the secret after it began: a record whose removal failed) is replaced, not joined.
+   */
+  begin(name: string, at: number, answeredAt?: number): Promise<OutageRecord>;
+  /**
+   * Claims the one stale-served announcement of the secret's outage: true for exactly one caller; false when the
+   * record is gone (the outage ended meanwhile).
+   */
   announce(name: string, since: number): Promise<boolean>;
-  /** The secret answers again (or no longer exists): removes its record and returns it; undefined when none. */
-  end(name: string): Promise<OutageRecord | undefined>;
+  /**
+   * The secret answers again (or no longer exists): removes its record and returns it; undefined when none. With
+   * `since`, only the record of that outage (a newer one, begun after another instance saw the recovery, stays).
+   */
+  end(name: string, since?: number): Promise<OutageRecord | undefined>;
 }
 
 export interface SecretCacheOptions {
@@ -111,5 +120,7 @@ export interface CacheEntry {
   staleAnnounced?: boolean;
   /** The outage is in the ledger: its recovery is announced by whoever removes the record. */
   outageRecorded?: boolean;
+  /** The ledger record's own start: it names the record, so a stale replica never removes a newer outage's. */
+  recordSince?: number;
   nextAttemptAt: number;
 }

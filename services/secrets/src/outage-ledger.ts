@@ -39,24 +39,27 @@ export class KvOutageLedger implements OutageLedger, WarmLedger {
     private readonly opts: { timeoutMs?: number; attempts?: number } = {},
   ) {}
 
-  begin(name: string, at: number): Promise<OutageRecord> {
-    return this.apply<OutageRecord, OutageRecord>(outageKey(name), (current) =>
-      current
-        ? { result: current }
-        : { next: { since: at, announced: false }, result: { since: at, announced: false } },
-    );
-  }
-
-  announce(name: string, since: number): Promise<boolean> {
-    return this.apply<OutageRecord, boolean>(outageKey(name), (current) => {
-      if (current?.announced) return { result: false };
-      return { next: { since: Math.min(current?.since ?? since, since), announced: true }, result: true };
+  begin(name: string, at: number, answeredAt?: number): Promise<OutageRecord> {
+    return this.apply<OutageRecord, OutageRecord>(outageKey(name), (current) => {
+      if (current && (answeredAt === undefined || current.since >= answeredAt)) return { result: current };
+      const fresh = { since: at, announced: false };
+      return { next: fresh, result: fresh };
     });
   }
 
-  end(name: string): Promise<OutageRecord | undefined> {
+  announce(name: string, _since: number): Promise<boolean> {
+    return this.apply<OutageRecord, boolean>(outageKey(name), (current) => {
+      // no record: the outage ended meanwhile (a recovery removed it); writing one now would outlive it
+      if (!current || current.announced) return { result: false };
+      return { next: { ...current, announced: true }, result: true };
+    });
+  }
+
+  end(name: string, since?: number): Promise<OutageRecord | undefined> {
     return this.apply<OutageRecord, OutageRecord | undefined>(outageKey(name), (current) =>
-      current ? { next: null, result: current } : { result: undefined },
+      current && (since === undefined || current.since === since)
+        ? { next: null, result: current }
+        : { result: undefined },
     );
   }
 
@@ -104,7 +107,8 @@ export class KvOutageLedger implements OutageLedger, WarmLedger {
   }
 
   private bounded<T>(p: Promise<T>): Promise<T> {
-    const ms = this.opts.timeoutMs ?? 1_000;
+    // Short: these calls sit on the path of a secrets.get answered from the stale cache (client timeout 2 s).
+    const ms = this.opts.timeoutMs ?? 250;
     let timer: ReturnType<typeof setTimeout> | undefined;
     return Promise.race([
       p,

@@ -132,7 +132,7 @@ export class SecretCache {
   private async endOutage(name: string, previous: CacheEntry | undefined): Promise<void> {
     let record: Awaited<ReturnType<NonNullable<SecretCacheOptions['outages']>['end']>>;
     try {
-      record = await this.opts.outages?.end(name);
+      record = await this.opts.outages?.end(name, previous?.recordSince);
     } catch {
       // NATS away: what this instance knows.
       this.announceRecovery(name, previous?.outageSince, previous?.staleAnnounced === true);
@@ -159,7 +159,7 @@ export class SecretCache {
       const evicted = this.entries.delete(name) || this.neverLoaded.wasEvicted(name);
       await this.opts.lastKnownGood?.forget?.(name).catch(() => undefined);
       // Not an outage: its record goes without a recovery announcement.
-      await this.opts.outages?.end(name).catch(() => undefined);
+      void this.opts.outages?.end(name).catch(() => undefined);
       this.noteNeverLoaded(name, 'ResourceNotFoundException', (err as Error).message, evicted ? 'evicted' : 'unknown');
       throw err;
     }
@@ -192,13 +192,15 @@ export class SecretCache {
   /** This instance's first failure of an outage: continue the one recorded before a restart or by another replica. */
   private async joinOutage(name: string, entry: CacheEntry, now: number): Promise<CacheEntry> {
     try {
-      const record = await this.opts.outages?.begin(name, now);
+      // the value it serves was fetched after a recorded outage began: that record's removal failed, it is not this one
+      const record = await this.opts.outages?.begin(name, now, entry.secret.fetchedAt);
       if (!record) return entry;
       return {
         ...entry,
         outageSince: Math.min(record.since, now),
         staleAnnounced: entry.staleAnnounced || record.announced,
         outageRecorded: true,
+        recordSince: record.since,
       };
     } catch {
       return entry; // NATS away: this outage lives in memory
@@ -213,7 +215,7 @@ export class SecretCache {
       let firstInOutage = !entry.staleAnnounced;
       err.reported = true;
       entry.staleAnnounced = true;
-      if (firstInOutage && this.opts.outages) {
+      if (firstInOutage && this.opts.outages && entry.outageRecorded) {
         // One announcement per outage across restarts and replicas: whoever claims it in the ledger. NATS away:
         // announce rather than stay silent.
         firstInOutage = await this.opts.outages.announce(name, entry.outageSince ?? this.opts.now()).catch(() => true);

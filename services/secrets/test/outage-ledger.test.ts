@@ -42,6 +42,25 @@ describe('KvOutageLedger (real NATS KV)', () => {
     await a.end('db-password');
   });
 
+  it('a record left by a failed removal is replaced, not joined; an ended outage is not announced; a stale end spares a newer outage', async () => {
+    const l = new KvOutageLedger(kv);
+    // an old record whose removal failed (the provider answered at 2_000, after it began at 1_000)
+    expect(await l.begin('left', 1_000)).toEqual({ since: 1_000, announced: false });
+    expect(await l.announce('left', 1_000)).toBe(true);
+    expect(await l.begin('left', 5_000, 2_000)).toEqual({ since: 5_000, announced: false });
+    expect(await l.announce('left', 5_000)).toBe(true); // the new outage is announced again
+
+    // the outage ended (record removed) before the announcement was claimed: nothing announced, no record recreated
+    expect(await l.end('left', 5_000)).toEqual({ since: 5_000, announced: true });
+    expect(await l.announce('left', 5_000)).toBe(false);
+    expect(await l.end('left')).toBeUndefined();
+
+    // a replica still holding the outage of 1_000 sees the recovery late: the newer outage's record stays
+    await l.begin('left', 9_000);
+    expect(await l.end('left', 1_000)).toBeUndefined();
+    expect(await l.begin('left', 9_500)).toEqual({ since: 9_000, announced: false });
+  });
+
   it('holds AWS-style names (/ _ + = . @ -) as valid, distinct keys', async () => {
     const l = new KvOutageLedger(kv);
     const names = ['team/app_key+v2=x.y@z-1', 'team/app_key+v2=x.y@z-2', '.dot', 'a..b', 'a=2B'];

@@ -150,7 +150,13 @@ export async function runService<S extends z.ZodObject>(
       throw new TransientError(`not connected yet: ${waiting}`, { code: ErrorCode.NATS_UNAVAILABLE });
     });
     if (config.HTTP_PORT !== 0) {
-      held.standIn = await listenWhileStarting({ ...httpOptions, host: config.HTTP_HOST, port: config.HTTP_PORT });
+      const standIn = await listenWhileStarting({ ...httpOptions, host: config.HTTP_HOST, port: config.HTTP_PORT });
+      // stopped while it was binding: shutdown has run already and would not close it
+      if (abort.signal.aborted) {
+        await standIn.close();
+        throw abort.signal.reason;
+      }
+      held.standIn = standIn;
     }
     const connecting = connectNats({
       servers: config.NATS_URL,
@@ -218,6 +224,8 @@ export async function runService<S extends z.ZodObject>(
       await held.standIn.close();
       held.standIn = undefined;
     }
+    // stopped (timeout, SIGTERM) while the stand-in closed: a server listening now would outlive the shutdown
+    if (abort.signal.aborted) throw abort.signal.reason;
     await step(http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT }));
     const port = (http.server.address() as AddressInfo).port;
     url = `http://${config.HTTP_HOST.includes(':') ? `[${config.HTTP_HOST}]` : config.HTTP_HOST}:${port}`;
