@@ -88,7 +88,12 @@ export function noteBreakerRound(
     unseenSince === undefined
       ? { result: { action: 'none' } as const }
       : { next: rest, result: { action: 'seen' } as const };
-  if (o.sighting.open) return forget();
+  if (o.sighting.open) {
+    // remembered, so that a round from before it, written late by another replica, cannot note it unseen
+    if (cur.seenAt !== undefined && cur.seenAt >= o.at) return forget();
+    return { next: { ...rest, seenAt: o.at }, result: { action: unseenSince === undefined ? 'none' : 'seen' } };
+  }
+  if (cur.seenAt !== undefined && o.at <= cur.seenAt) return { result: { action: 'none' } };
   // the round may predate the latest opening (its event on the way, clocks apart): it says nothing
   if (o.at - cur.lastOpenedAt < rules.marginMs) return forget();
   if (unseenSince === undefined || unseenSince - cur.lastOpenedAt < rules.marginMs) {

@@ -38,6 +38,11 @@ export interface BreakerIncident {
    */
   unseenSince?: number;
   /**
+   * The latest health round (ms) in which an instance listed it open or half-open: a round older than that which
+   * found it on no instance (another replica's, landing late) says nothing.
+   */
+  seenAt?: number;
+  /**
    * The close that ended it. `gone`: no `breaker.closed` came; no instance reported it open any more from `at` (the
    * first such health round), confirmed by the round at `checkedAt`, in which `instances` answered (`ids`, bounded).
    */

@@ -40,6 +40,9 @@ export interface BreakerReconcileOptions {
  * (breaker-gone.ts has the rules): the ✅ RESOLVED notice a `breaker.closed` would have sent, saying why. Also drops
  * from the index (breaker-index.ts) what has ended and been notified, or expired.
  */
+/** How long an opening ended before its opened alert went out is still followed (the alert's delivery retries). */
+const LATE_ALERT_FOLLOW_MS = 15 * 60_000;
+
 export class BreakerReconciler {
   private readonly index: BreakerIndexStore;
   private readonly rules: GoneRules;
@@ -74,9 +77,15 @@ export class BreakerReconciler {
           add('unseen', scope);
           log.debug('breaker open on no instance of its service: ended if the next round finds the same');
         }
-        if (decision.action === 'ended') {
+        if (decision.action === 'ended' && inc?.closed) {
           add('ended', scope);
           log.info('breaker open on no instance any more (no close came): opening ended, no alert had gone out');
+          // as a close does: an opened alert still on its way says "(already resolved)" or sends the notice itself
+          await this.o.dedupe
+            .markResolved(scope, inc.closed.at)
+            .catch((err: unknown) =>
+              log.warn({ err }, 'resolution mark not written; a late opened alert is not marked'),
+            );
         }
         let notified = !inc?.closed || !inc.notice;
         if (decision.action === 'notice') {
@@ -86,7 +95,14 @@ export class BreakerReconciler {
         } else if (inc?.closed && inc.notice) {
           // ended by a close: its notice went out once its event was handled
           notified = await this.o.dedupe.isDone(inc.notice);
+          if (!notified && inc.closed.gone) {
+            // ended here, then an opened alert went out late and claimed the notice, whose delivery failed: again
+            const outcome = await this.notify(scope, inc, log);
+            notified = outcome === 'done' || outcome === 'sent';
+          }
         }
+        // ended before any opened alert went out: followed a while longer, in case one is still on its way
+        if (inc?.closed?.gone && !inc.notice && at - inc.closed.at < LATE_ALERT_FOLLOW_MS) notified = false;
         // nothing more to follow: ended and notified, or its record expired (the bucket's TTL)
         if (!inc || (inc.closed && notified)) await this.index.drop(scope, inc?.closed?.at ?? entry.since);
       } catch (err) {

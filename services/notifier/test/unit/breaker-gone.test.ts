@@ -226,3 +226,18 @@ describe('the index of openings the rounds look at (pure)', () => {
     expect(ALERT_GROUPS_BUCKET).toBe(GROUPS_BUCKET);
   });
 });
+
+describe('rounds from several notifier replicas, landing out of order', () => {
+  it('a round that found it nowhere, written after a later round that listed it open, notes nothing', () => {
+    // replica Y's round at +40 s lists it; replica X's older round (+30 s, it found none) lands afterwards
+    const { actions, inc } = run(alertedOpening(), [
+      [T + 40 * S, { open: true }],
+      [T + 30 * S, notOpen],
+    ]);
+    expect(actions).toEqual(['none', 'none']);
+    expect(inc?.seenAt).toBe(T + 40 * S);
+    expect(inc?.unseenSince).toBeUndefined();
+    // so one later miss is only a first miss, never the confirmation
+    expect(run(inc, [[T + 75 * S, notOpen]]).actions).toEqual(['unseen']);
+  });
+});
