@@ -22,8 +22,8 @@ import type { BreakerIncident, ClosedDecision } from './breaker-incident.js';
 
 /** What one round's answers of the breaker's service say about it. */
 export type BreakerSighting =
-  /** An instance lists it as open or half-open. */
-  | { open: true }
+  /** An instance lists it as open or half-open (`instances`: how many answered that round). */
+  | { open: true; instances?: number }
   /** Every instance that answered listed its breakers, and none this one. */
   | { open: false; instances: number; ids: string[] };
 
@@ -58,7 +58,9 @@ const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
 export function sightBreaker(answer: ServiceReadiness | undefined, name: string): BreakerSighting | undefined {
   if (!answer || answer.instances < 1 || answer.breakersUnknown?.length) return undefined;
   const t = token(name);
-  if ((answer.openBreakers ?? []).some((b) => b.name === name || token(b.name) === t)) return { open: true };
+  if ((answer.openBreakers ?? []).some((b) => b.name === name || token(b.name) === t)) {
+    return { open: true, instances: answer.instances };
+  }
   const ids = (answer.instanceStarts ?? []).map((i) => i.id).slice(0, MAX_IDS);
   return { open: false, instances: answer.instances, ids };
 }
@@ -91,9 +93,14 @@ export function noteBreakerRound(
   if (o.sighting.open) {
     // remembered, so that a round from before it, written late by another replica, cannot note it unseen
     if (cur.seenAt !== undefined && cur.seenAt >= o.at) return forget();
-    return { next: { ...rest, seenAt: o.at }, result: { action: unseenSince === undefined ? 'none' : 'seen' } };
+    const seen = { ...rest, seenAt: o.at, ...(o.sighting.instances ? { seenInstances: o.sighting.instances } : {}) };
+    return { next: seen, result: { action: unseenSince === undefined ? 'none' : 'seen' } };
   }
   if (cur.seenAt !== undefined && o.at <= cur.seenAt) return { result: { action: 'none' } };
+  // fewer instances answered than when it was last seen open: the one holding it may only have been slow to answer
+  // (answers are gathered for a short while), so the round says nothing until as many answer again
+  if (cur.seenInstances !== undefined && o.sighting.instances < cur.seenInstances)
+    return { result: { action: 'none' } };
   // the round may predate the latest opening (its event on the way, clocks apart): it says nothing
   if (o.at - cur.lastOpenedAt < rules.marginMs) return forget();
   if (unseenSince === undefined || unseenSince - cur.lastOpenedAt < rules.marginMs) {

@@ -42,6 +42,8 @@ export interface BreakerIncident {
    * found it on no instance (another replica's, landing late) says nothing.
    */
   seenAt?: number;
+  /** How many instances answered in that round: a later round with fewer answering says nothing. */
+  seenInstances?: number;
   /**
    * The close that ended it. `gone`: no `breaker.closed` came; no instance reported it open any more from `at` (the
    * first such health round), confirmed by the round at `checkedAt`, in which `instances` answered (`ids`, bounded).

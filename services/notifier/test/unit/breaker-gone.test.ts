@@ -62,9 +62,9 @@ describe('what a round says about a breaker (sightBreaker)', () => {
   it('open when an instance lists it open or half-open (also under its subject-token name); else on no instance', () => {
     const listed = (name: string, state: 'open' | 'half-open') =>
       answer({ openBreakers: [{ instance: 'webhooks-a', name, state, since: '', openSince: '' }] });
-    expect(sightBreaker(listed(ref.name, 'open'), ref.name)).toEqual({ open: true });
-    expect(sightBreaker(listed(ref.name, 'half-open'), ref.name)).toEqual({ open: true });
-    expect(sightBreaker(listed(ref.name, 'open'), 'http___127_0_0_1_47012')).toEqual({ open: true });
+    expect(sightBreaker(listed(ref.name, 'open'), ref.name)).toEqual({ open: true, instances: 1 });
+    expect(sightBreaker(listed(ref.name, 'half-open'), ref.name)).toEqual({ open: true, instances: 1 });
+    expect(sightBreaker(listed(ref.name, 'open'), 'http___127_0_0_1_47012')).toEqual({ open: true, instances: 1 });
     expect(sightBreaker(listed('https://other.example', 'open'), ref.name)).toEqual({
       open: false,
       instances: 1,
@@ -239,5 +239,26 @@ describe('rounds from several notifier replicas, landing out of order', () => {
     expect(inc?.unseenSince).toBeUndefined();
     // so one later miss is only a first miss, never the confirmation
     expect(run(inc, [[T + 75 * S, notOpen]]).actions).toEqual(['unseen']);
+  });
+});
+
+describe('an instance slow to answer', () => {
+  it('a round with fewer instances answering than when it was seen open says nothing; as many again, it counts', () => {
+    // A (breaker open) and B answer; then A's answer misses the gathering window in two rounds
+    const { actions, inc } = run(alertedOpening(), [
+      [T + 30 * S, { open: true, instances: 2 }],
+      [T + 60 * S, notOpen],
+      [T + 90 * S, notOpen],
+    ]);
+    expect(actions).toEqual(['none', 'none', 'none']);
+    expect(inc?.closed).toBeUndefined();
+    // A replaced: two instances answer again, none with it open
+    const two = { open: false as const, instances: 2, ids: ['webhooks-b', 'webhooks-c'] };
+    expect(
+      run(inc, [
+        [T + 120 * S, two],
+        [T + 150 * S, two],
+      ]).actions,
+    ).toEqual(['unseen', 'notice']);
   });
 });
