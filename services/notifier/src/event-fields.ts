@@ -18,6 +18,16 @@ const SEVERITIES: Record<string, Severity> = {
   resolved: 'INFO',
 };
 
+/** `[label, value]` facts of the fields of `d` that hold a string or a number, in the order given. */
+export function factsOf(d: Rec, fields: ReadonlyArray<readonly [label: string, key: string]>): Array<[string, string]> {
+  const facts: Array<[string, string]> = [];
+  for (const [label, key] of fields) {
+    const v = d[key];
+    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
+  }
+  return facts;
+}
+
 export function parseSeverity(v: unknown, fallback: Severity = 'WARNING'): Severity {
   return (typeof v === 'string' && SEVERITIES[v.toLowerCase()]) || fallback;
 }

@@ -1,5 +1,5 @@
 import type { Alert, AlertFailure } from './alert.js';
-import { errorOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
+import { errorOf, factsOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
 import { isSecretNotFound } from './secrets-actions.js';
 import type { EventLike } from './to-alert.js';
 
@@ -60,18 +60,14 @@ export function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
   const names = namesOf(d);
   const name = str(d.name) ?? (names.length ? names.join(', ') : 'secrets');
   const error = errorOf(d.error);
-  const facts: Array<[string, string]> = [];
-  for (const [label, key] of [
+  const facts = factsOf(d, [
     ['Secret', 'name'],
     ['Provider', 'provider'],
     ['Failed', 'failed'],
     ['Refreshed', 'refreshed'],
     ['Total', 'total'],
     ['Cache age (s)', 'ageSeconds'],
-  ] as const) {
-    const v = d[key];
-    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
-  }
+  ]);
   // "Source" is the alert's origin (secrets:aws) in the details; this is where the stale value came from.
   const source = str(d.source);
   if (source) facts.push(['Served from', servedFrom(source)]);

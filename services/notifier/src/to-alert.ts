@@ -1,5 +1,5 @@
 import type { Alert, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } from './alert.js';
-import { errorOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
+import { errorOf, factsOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
 import { isOwnFallback, lostFallbackAlert } from './lost-fallback.js';
 import { secretsAlert, secretsRecoveredAlert } from './secrets-alert.js';
 import { webhookGroupClass, webhookItem } from './webhook-actions.js';
@@ -98,20 +98,16 @@ function webhookDeadAlert(ev: EventLike, d: Rec): Alert {
   }
   const error =
     errorOf(d.error) ?? (str(d.lastError) ? { type: 'WebhookError', message: String(d.lastError) } : undefined);
-  const facts: Array<[string, string]> = [];
   const attempts = num(d.attempts);
   const status = num(d.status) ?? num(d.lastStatus) ?? num(d.lastStatusCode);
-  for (const [label, key] of [
+  const facts = factsOf(d, [
     ['Webhook id', 'id'],
     ['URL', 'url'],
     ['Event type', 'eventType'],
     ['Attempts', 'attempts'],
     ['Last status', 'lastStatus'],
     ['Status', 'status'],
-  ] as const) {
-    const v = d[key];
-    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
-  }
+  ]);
   const alert: Alert = {
     eventId: ev.id,
     subject: ev.subject ?? 'webhook.dead',
@@ -146,14 +142,11 @@ function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
   const facts: Array<[string, string]> = [
     ['Service', service],
     ['Breaker', name],
+    ...factsOf(d, [
+      ['Failures', 'failures'],
+      ['Reset after (ms)', 'resetTimeoutMs'],
+    ]),
   ];
-  for (const [label, key] of [
-    ['Failures', 'failures'],
-    ['Reset after (ms)', 'resetTimeoutMs'],
-  ] as const) {
-    const v = d[key];
-    if (typeof v === 'string' || typeof v === 'number') facts.push([label, String(v)]);
-  }
   return {
     eventId: ev.id,
     subject: ev.subject ?? `breaker.opened.${service}.${name}`,
