@@ -1,15 +1,11 @@
 import type { Logger, ServiceReadiness } from '@vigil/shared';
-import type { NatsConnection } from 'nats';
 import { type BreakerIncident, lateBreakerNotice } from './breaker-incident.js';
 import { type GoneRules, noteBreakerRound, type RoundDecision, sightBreaker } from './breaker-gone.js';
 import { BreakerIndexStore } from './breaker-index.js';
 import { sendBreakerNotice } from './breaker-notices.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Delivery } from './dispatcher.js';
-import { GroupStore } from './group-store.js';
-
-/** The alert groups bucket (service.ts GROUPS_BUCKET): the notice closes the breaker's groups, as a close does. */
-export const ALERT_GROUPS_BUCKET = 'vigil_alert_groups';
+import type { GroupStore } from './group-store.js';
 
 /** A round's answers this much after the latest opening count (the instances' clocks and the notifiers' differ). */
 export const GONE_MARGIN_MS = 5_000;
@@ -25,14 +21,18 @@ export interface BreakerRoundReport {
 }
 
 export interface BreakerReconcileOptions {
-  nc: NatsConnection;
   /** KV `vigil_notified`: the opening records, their index, the notices' dedupe claims. */
   dedupe: DedupeStore;
   dispatcher: { deliver(d: Delivery): Promise<unknown> };
   logger: Logger;
+  /** The alert groups (undefined while grouping is off): the notice closes the breaker's groups, as a close does. */
+  groups?: GroupStore;
   /** The watchdog's round interval: a second round this much later confirms the first. */
   intervalMs: number;
 }
+
+/** How long an opening ended before its opened alert went out is still followed (the alert's delivery retries). */
+const LATE_ALERT_FOLLOW_MS = 15 * 60_000;
 
 /**
  * After each watchdog round (every replica runs its own: the records' compare-and-set and the notices' dedupe claims
@@ -40,13 +40,9 @@ export interface BreakerReconcileOptions {
  * (breaker-gone.ts has the rules): the ✅ RESOLVED notice a `breaker.closed` would have sent, saying why. Also drops
  * from the index (breaker-index.ts) what has ended and been notified, or expired.
  */
-/** How long an opening ended before its opened alert went out is still followed (the alert's delivery retries). */
-const LATE_ALERT_FOLLOW_MS = 15 * 60_000;
-
 export class BreakerReconciler {
   private readonly index: BreakerIndexStore;
   private readonly rules: GoneRules;
-  private groups?: GroupStore;
 
   constructor(private readonly o: BreakerReconcileOptions) {
     this.index = new BreakerIndexStore(o.dedupe);
@@ -120,7 +116,7 @@ export class BreakerReconciler {
       .catch((err: unknown) => log.warn({ err }, 'resolution mark not written; a late opened alert is not marked'));
     const notice = lateBreakerNotice(inc);
     const outcome = await sendBreakerNotice(
-      { dedupe: this.o.dedupe, dispatcher: this.o.dispatcher, groups: await this.alertGroups(log) },
+      { dedupe: this.o.dedupe, dispatcher: this.o.dispatcher, groups: this.o.groups },
       notice,
       log,
     );
@@ -131,17 +127,5 @@ export class BreakerReconciler {
       );
     }
     return outcome;
-  }
-
-  /** The alert groups (bound once; the notifier creates the bucket at start). Undefined when it cannot be bound. */
-  private async alertGroups(log: Logger): Promise<GroupStore | undefined> {
-    if (this.groups) return this.groups;
-    try {
-      const kv = await this.o.nc.jetstream().views.kv(ALERT_GROUPS_BUCKET, { bindOnly: true });
-      this.groups = new GroupStore(kv);
-    } catch (err) {
-      log.debug({ err }, 'alert groups not bound: the notice closes no group');
-    }
-    return this.groups;
   }
 }

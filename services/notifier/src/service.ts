@@ -239,6 +239,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
           nc: rt.nc,
           kv: dedupeKv,
           dedupe,
+          groups,
           dispatcher,
           clock: rt.clock,
           logger: rt.log.child({ component: 'watchdog' }),

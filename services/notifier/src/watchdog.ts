@@ -11,6 +11,7 @@ import {
 import type { KV, NatsConnection } from 'nats';
 import type { Alert } from './alert.js';
 import { type BreakerRoundReport, BreakerReconciler } from './breaker-reconcile.js';
+import type { GroupStore } from './group-store.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { Delivery } from './dispatcher.js';
 import { applyJson } from './kv-cas.js';
@@ -55,6 +56,8 @@ export interface WatchdogOptions {
   /** KV `vigil_notified`: the records `watchdog_<service>`, next to the dedupe claims. */
   kv: KV;
   dedupe: DedupeStore;
+  /** The alert groups (undefined while grouping is off): an opening ended by a round closes its groups. */
+  groups?: GroupStore;
   dispatcher: { deliver(d: Delivery): Promise<unknown> };
   clock: Clock;
   logger: Logger;
@@ -107,8 +110,8 @@ export class Watchdog {
 
   constructor(private readonly o: WatchdogOptions) {
     this.breakers = new BreakerReconciler({
-      nc: o.nc,
       dedupe: o.dedupe,
+      groups: o.groups,
       dispatcher: o.dispatcher,
       logger: o.logger,
       intervalMs: o.intervalMs,

@@ -11,9 +11,7 @@ import {
   openForMs,
 } from '../../src/breaker-incident.js';
 import { addOpening, dropOpening, MAX_INDEXED } from '../../src/breaker-index.js';
-import { ALERT_GROUPS_BUCKET } from '../../src/breaker-reconcile.js';
 import { renderEmail } from '../../src/render-email.js';
-import { GROUPS_BUCKET } from '../../src/service.js';
 
 // An opening whose instance went away without a breaker.closed: the watchdog's health rounds end it.
 const T = Date.parse('2026-03-01T22:15:31Z');
@@ -220,10 +218,6 @@ describe('the index of openings the rounds look at (pure)', () => {
     for (let i = 0; i < MAX_INDEXED; i++) index = addOpening(index, `breaker:${i}`, e) ?? index;
     expect(addOpening(index, 'breaker:one-more', e)).toBeUndefined();
     expect(addOpening(index, 'breaker:0', { ...e, since: T + S })).toBeDefined();
-  });
-
-  it('names the alert groups bucket the service creates', () => {
-    expect(ALERT_GROUPS_BUCKET).toBe(GROUPS_BUCKET);
   });
 });
 
