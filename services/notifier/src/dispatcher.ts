@@ -115,7 +115,9 @@ export class Dispatcher {
     const log = this.o.logger.child(fields);
     const severity = alert.severity;
     const render = { publicUrl: this.o.publicUrl, cli: this.o.cli, followUp: d.followUp };
-    let mail = renderEmail(alert, render);
+    const resolved = await this.o.recipients.resolve(alert);
+    const note = skippedSecretNote(resolved);
+    const mail = renderEmail(note ? { ...alert, facts: [...alert.facts, note] } : alert, render);
     const common = {
       eventId: alert.eventId,
       sourceEventId: alert.eventId,
@@ -124,9 +126,6 @@ export class Dispatcher {
       title: alert.headline,
       subject: mail.subject,
     };
-    const resolved = await this.o.recipients.resolve(alert);
-    const note = skippedSecretNote(resolved);
-    if (note) mail = renderEmail({ ...alert, facts: [...alert.facts, note] }, render);
     const errors: unknown[] = [];
     // An email-only alert (about a lost Slack message) never goes to the webhook: it waits for email instead.
     const webhookUrl = alert.emailOnly ? undefined : this.o.webhookUrl;
