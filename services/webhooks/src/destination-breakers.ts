@@ -3,12 +3,12 @@ import {
   createBreaker,
   ErrorCode,
   type EventPublisher,
+  isTransientStatus,
   type Logger,
   TransientError,
 } from '@vigil/shared';
 import type { BreakerOptions } from '@vigil/shared';
 import type { HttpSender, SendResult } from './http-sender.js';
-import { isRetryableStatus } from './retry-policy.js';
 
 /**
  * Thrown inside the breaker so it counts the attempt as a failure; carries the result for the caller. Its message
@@ -32,7 +32,7 @@ function describe(result: SendResult): string {
 export function countsAgainstDestination(result: SendResult): boolean {
   const o = result.outcome;
   if (o.kind === 'network') return true;
-  return o.kind === 'response' && isRetryableStatus(o.status) && o.status !== 429 && o.status !== 425;
+  return o.kind === 'response' && isTransientStatus(o.status) && o.status !== 429 && o.status !== 425;
 }
 
 export interface DestinationBreakersOptions {

@@ -1,3 +1,5 @@
+import { isTransientStatus } from '@vigil/shared';
+
 /** What one HTTP attempt produced, reduced to what the policy needs. */
 export type AttemptOutcome =
   | { kind: 'response'; status: number; retryAfterMs?: number }
@@ -20,17 +22,12 @@ export type Decision =
   | { action: 'retry'; delayMs: number; reason: string }
   | { action: 'dead'; reason: 'permanent' | 'exhausted'; message: string };
 
-/** 408, 425 (Too Early), 429, 5xx and network failures may pass on their own; every other non-2xx will repeat. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || status >= 500;
-}
-
 /**
  * Whether a dead webhook died of used-up retries (more than one attempt, none refused by the receiver) rather than
  * a refusal: what a death recorded before a crash is re-announced as.
  */
 export function diedOfRetries(attempts: number, lastStatusCode: number | undefined): boolean {
-  return attempts > 1 && (lastStatusCode === undefined || isRetryableStatus(lastStatusCode));
+  return attempts > 1 && (lastStatusCode === undefined || isTransientStatus(lastStatusCode));
 }
 
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */
@@ -57,7 +54,7 @@ function describe(outcome: AttemptOutcome): string {
 export function decide(outcome: AttemptOutcome, attempt: number, policy: RetryPolicy): Decision {
   if (outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300) return { action: 'delivered' };
   const message = describe(outcome);
-  const retryable = outcome.kind === 'network' || (outcome.kind === 'response' && isRetryableStatus(outcome.status));
+  const retryable = outcome.kind === 'network' || (outcome.kind === 'response' && isTransientStatus(outcome.status));
   if (!retryable) return { action: 'dead', reason: 'permanent', message };
   if (attempt > policy.maxRetries) return { action: 'dead', reason: 'exhausted', message };
   const retryAfter = outcome.kind === 'response' ? outcome.retryAfterMs : undefined;

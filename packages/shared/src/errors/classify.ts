@@ -43,8 +43,13 @@ export function statusOf(err: unknown): number | undefined {
   return typeof sdk === 'number' ? sdk : undefined;
 }
 
+/** 408, 425 (Too Early), 429 and 5xx may pass on their own; every other error status will repeat. */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
 function classOfStatus(status: number): ErrorClass | undefined {
-  if (status === 408 || status === 425 || status === 429 || status >= 500) return 'transient';
+  if (isTransientStatus(status)) return 'transient';
   if (status >= 400) return 'permanent';
   return undefined;
 }

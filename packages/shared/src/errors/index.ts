@@ -13,6 +13,7 @@ export {
   errorCodeOf,
   isRetryable,
   httpStatusError,
+  isTransientStatus,
   parseRetryAfter,
   statusOf,
   toErrorInfo,
