@@ -1,3 +1,4 @@
+import { isTransientStatus } from '@vigil/shared';
 import type { Alert } from './alert.js';
 
 /**
@@ -21,9 +22,6 @@ export type WebhookDeath =
   | { cause: 'unknown' };
 
 const TIMEOUT = /timeout|timed out|TimeoutError|AbortError|ETIMEDOUT|UND_ERR_(CONNECT|HEADERS|BODY)_TIMEOUT/i;
-
-/** 408, 425, 429 and 5xx are retried by the webhooks service (retry-policy.ts); every other non-2xx is a refusal. */
-const retryable = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 
 export function webhookDeath(alert: Alert): WebhookDeath {
   const e = alert.error;
@@ -49,7 +47,8 @@ export function webhookDeath(alert: Alert): WebhookDeath {
     if (e?.class === 'validation' || /VALIDATION|INVALID_EVENT|ValidationError/.test(code))
       return { cause: 'invalid', what: 'request' };
   }
-  if (status !== undefined && !retryable(status)) return { cause: 'refused', status };
+  // the webhooks service retries the statuses shared classify calls transient; every other non-2xx is a refusal
+  if (status !== undefined && !isTransientStatus(status)) return { cause: 'refused', status };
   if (status !== undefined || attempts > 1) {
     if (status === 429) return { cause: 'exhausted', how: 'rate-limited' };
     if (status === 408 || (status === undefined && TIMEOUT.test(`${code} ${message}`)))
