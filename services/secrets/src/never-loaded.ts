@@ -61,7 +61,7 @@ export class NeverLoadedSecrets {
         // Nothing is served for it: not stale. One the provider does not have is named so (it answers 404).
         stale: !e.notFound,
         ...(e.notFound ? { notFound: true } : {}),
-        lastError: { type: e.type, message: e.message, at: new Date(e.at).toISOString() },
+        lastError: errorView(e),
         expiresInSeconds: 0,
       });
     }
@@ -72,4 +72,9 @@ export class NeverLoadedSecrets {
   private isTypo(name: string, e: NeverLoaded): boolean {
     return e.notFound === true && !e.evicted && !this.configured.has(name);
   }
+}
+
+/** A failure as `secrets.status` shows it (its time as ISO 8601). */
+export function errorView(e: { type: string; message: string; at: number }) {
+  return { type: e.type, message: e.message, at: new Date(e.at).toISOString() };
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, MAX_STALE_REFUSAL, TransientError } from '@vigil/shared';
 import type { CacheEntry, SecretCacheOptions, ServedSecret, SecretStatus, StoredSecret } from './cache-types.js';
 import { describeProviderFailure, isSecretNotFound } from './providers/provider-errors.js';
-import { NeverLoadedSecrets } from './never-loaded.js';
+import { errorView, NeverLoadedSecrets } from './never-loaded.js';
 import type { ProviderValue } from './providers/types.js';
 
 /**
@@ -273,10 +273,6 @@ export class SecretCache {
       source: s.source,
     };
   }
-}
-
-function errorView(e: { type: string; message: string; at: number }) {
-  return { type: e.type, message: e.message, at: new Date(e.at).toISOString() };
 }
 
 function ageSeconds(now: number, since: number): number {
