@@ -16,10 +16,16 @@ export function outageKey(name: string): string {
   return `secret.${safe}`;
 }
 
-/** The warm cycles' shared memory: whether the last cycle failed, so the next good one reports `recovered`. */
+/**
+ * The warm cycles' shared memory: whether the last cycle (of any instance) failed, so the next good one reports
+ * `recovered`, and only one: ending the failing state is a compare-and-set that one instance wins.
+ */
 export interface WarmLedger {
   warmFailing(): Promise<boolean>;
-  setWarmFailing(failing: boolean): Promise<void>;
+  /** Records that a cycle failed (kept as it is when already recorded). */
+  markWarmFailing(): Promise<void>;
+  /** Ends the failing state; true only for the call that ended it (the instance that reports the recovery). */
+  endWarmFailing(): Promise<boolean>;
 }
 
 interface WarmRecord {
@@ -68,12 +74,18 @@ export class KvOutageLedger implements OutageLedger, WarmLedger {
     return e?.operation === 'PUT';
   }
 
-  async setWarmFailing(failing: boolean): Promise<void> {
-    await this.apply<WarmRecord, void>(WARM_KEY, (current) => {
-      if (failing)
-        return current ? { result: undefined } : { next: { failing: true, since: Date.now() }, result: undefined };
-      return current ? { next: null, result: undefined } : { result: undefined };
-    });
+  async markWarmFailing(): Promise<void> {
+    await this.apply<WarmRecord, void>(WARM_KEY, (current) =>
+      current ? { result: undefined } : { next: { failing: true, since: Date.now() }, result: undefined },
+    );
+  }
+
+  endWarmFailing(): Promise<boolean> {
+    // Deleted at the revision read: of two instances ending it at once, the other's delete fails, it reads
+    // again, finds no record and answers false.
+    return this.apply<WarmRecord, boolean>(WARM_KEY, (current) =>
+      current ? { next: null, result: true } : { result: false },
+    );
   }
 
   /**

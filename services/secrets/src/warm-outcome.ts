@@ -21,7 +21,8 @@ export interface WarmResult {
 const MAX_CAUSES = 3;
 
 export interface WarmContext {
-  previousHadFailures: boolean;
+  /** A good cycle reports `recovered: true` (the warmer decides which one: see createWarmer). */
+  recovered: boolean;
   at: string;
   provider: string;
   durationMs: number;
@@ -117,6 +118,6 @@ export function warmOutcome(
   }
   return {
     subject: 'secrets.refreshed',
-    data: { names: results.map((r) => r.name), recovered: ctx.previousHadFailures, ...common },
+    data: { names: results.map((r) => r.name), recovered: ctx.recovered, ...common },
   };
 }

@@ -17,7 +17,8 @@ export interface WarmerOptions {
   concurrency?: number;
   /**
    * Whether the last cycle failed, shared by replicas and kept across restarts: the first good cycle after a
-   * failing one reports `recovered: true` even when another instance (or this one before a restart) saw the failure.
+   * failing one reports `recovered: true` even when another instance (or this one before a restart) saw the
+   * failure, and the good cycles of the other instances do not report it again.
    */
   ledger?: WarmLedger;
 }
@@ -31,7 +32,10 @@ export interface Warmer {
 
 /** Fetches every configured secret on an interval so outages are seen (and alerted) before jobs need them. */
 export function createWarmer(opts: WarmerOptions): Warmer {
-  let previousHadFailures = false;
+  /** This instance's last cycle failed (the judge of `recovered` without a ledger). */
+  let failedHere = false;
+  /** A failed cycle the ledger did not record (NATS did not answer). */
+  let unrecordedFailure = false;
   let timer: TimerHandle | undefined;
   let stopped = true;
   let running: Promise<WarmResult[]> | undefined;
@@ -66,24 +70,18 @@ export function createWarmer(opts: WarmerOptions): Warmer {
     }
     const cached = new Set(opts.cache.names());
     const failing = results.some((r) => !r.ok);
-    const recorded = results.length > 0 ? await sharedFailing() : undefined;
+    const recovered = results.length > 0 && !failing && (await recoveryIsOurs());
+    if (results.length > 0 && failing) await recordFailing();
     const event = warmOutcome(
       results,
       {
-        previousHadFailures: previousHadFailures || recorded === true,
+        recovered,
         at: new Date(started).toISOString(),
         provider: opts.provider,
         durationMs: performance.now() - t0,
       },
       (n) => cached.has(n),
     );
-    const changed = failing !== (recorded ?? previousHadFailures);
-    previousHadFailures = failing;
-    if (results.length > 0 && changed) {
-      await opts.ledger
-        ?.setWarmFailing(failing)
-        .catch((err: unknown) => opts.log.warn({ err }, 'warm cycle state not recorded in NATS KV'));
-    }
     if (event) {
       const failed = results.filter((r) => !r.ok).length;
       const line = { total: results.length, failed, provider: opts.provider };
@@ -107,14 +105,34 @@ export function createWarmer(opts: WarmerOptions): Warmer {
     return results;
   };
 
-  /** What the ledger says about the last cycle; undefined without one, or when NATS does not answer. */
-  const sharedFailing = async (): Promise<boolean | undefined> => {
-    if (!opts.ledger) return undefined;
+  /**
+   * Whether this good cycle reports the recovery: with the ledger, only when this instance ended the failing state
+   * its own or another instance's cycle recorded (one `recovered: true` across replicas and restarts); without it,
+   * or when NATS does not answer, when this instance's last cycle failed.
+   */
+  const recoveryIsOurs = async (): Promise<boolean> => {
+    const ours = failedHere;
+    failedHere = false;
+    if (!opts.ledger) return ours;
     try {
-      return await opts.ledger.warmFailing();
+      // A failure this instance could not record is still its own to report.
+      return (await opts.ledger.endWarmFailing()) || unrecordedFailure;
     } catch (err) {
-      opts.log.debug({ err }, 'warm cycle state not read from NATS KV');
-      return undefined;
+      opts.log.warn({ err }, 'warm cycle state not read from NATS KV; recovery judged by this instance alone');
+      return ours;
+    } finally {
+      unrecordedFailure = false;
+    }
+  };
+
+  const recordFailing = async (): Promise<void> => {
+    failedHere = true;
+    if (!opts.ledger) return;
+    try {
+      await opts.ledger.markWarmFailing();
+    } catch (err) {
+      unrecordedFailure = true;
+      opts.log.warn({ err }, 'warm cycle state not recorded in NATS KV');
     }
   };
 

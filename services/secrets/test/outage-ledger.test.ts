@@ -70,14 +70,17 @@ describe('KvOutageLedger (real NATS KV)', () => {
     expect(outageKey('db-password')).toBe('secret.db-password');
   });
 
-  it('keeps the warm-cycle flag across instances', async () => {
+  it('keeps the warm-cycle flag across instances; of two instances ending it at once, one reports the recovery', async () => {
     const a = new KvOutageLedger(kv);
     const b = new KvOutageLedger(kv);
     expect(await b.warmFailing()).toBe(false);
-    await a.setWarmFailing(true);
+    await a.markWarmFailing();
+    await b.markWarmFailing();
     expect(await b.warmFailing()).toBe(true);
-    await b.setWarmFailing(false);
+    const ended = await Promise.all([a.endWarmFailing(), b.endWarmFailing(), a.endWarmFailing()]);
+    expect(ended.filter(Boolean)).toHaveLength(1);
     expect(await a.warmFailing()).toBe(false);
+    expect(await b.endWarmFailing()).toBe(false);
   });
 
   it('a NATS that does not answer fails fast instead of holding a request', async () => {

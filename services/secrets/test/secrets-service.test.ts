@@ -291,6 +291,31 @@ describe('secrets service (real AWS SDK -> fake Secrets Manager, real NATS and R
     }
   });
 
+  it('two replicas that both saw the outage: one secrets.refreshed says recovered, not one per replica', async () => {
+    for (const n of ['rr1', 'rr2']) stack.fake.setSecret(n, `Replica-77e1-${n}`);
+    const env = { SECRET_NAMES: 'rr1,rr2', SECRETS_WARM_INTERVAL: '30m' };
+    const events = collectEvents(nc, 'secrets.>');
+    const a = await startService(stack, env);
+    const b = await startService(stack, env);
+    try {
+      await events.waitFor('secrets.refreshed', 2);
+      stack.fake.failWithInternalError(['rr1', 'rr2']);
+      await a.clock.advance(30 * 60_000);
+      await b.clock.advance(30 * 60_000);
+      await events.waitFor('secrets.refresh-failed', 2);
+
+      stack.fake.recover();
+      await a.clock.advance(30 * 60_000);
+      await events.waitFor('secrets.refreshed', 3);
+      await b.clock.advance(30 * 60_000);
+      const good = await events.waitFor('secrets.refreshed', 4);
+      expect(good.slice(2).map((e) => e.event.data.recovered)).toEqual([true, false]);
+    } finally {
+      events.stop();
+      await Promise.all([a.svc.stop(), b.svc.stop()]);
+    }
+  });
+
   it('100 concurrent cold gets make one provider call', async () => {
     stack.fake.setSecret('cold', 'Cold-4c1b-value');
     stack.fake.setDelay(150);

@@ -6,8 +6,8 @@ const r = (name: string, ok: boolean) => ({
   ok,
   ...(ok ? {} : { errorType: 'InternalServiceError', error: 'aws provider error InternalServiceError' }),
 });
-const ctx = (previousHadFailures = false) => ({
-  previousHadFailures,
+const ctx = (recovered = false) => ({
+  recovered,
   at: '2026-01-01T00:00:00.000Z',
   provider: 'aws',
   durationMs: 12,
