@@ -1,27 +1,27 @@
 import {
   type Clock,
   deadLetter,
-  ErrorCode,
   isTracingEnabled,
   type JetStreamPublisher,
   type JobDefinition,
   type JobRun,
   type Logger,
   type PulledMessage,
-  ValidationError,
   type VigilMetrics,
 } from '@vigil/shared';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import type { HandlerSecrets, JobHandler } from '../handler-api.js';
 import { RunCancelledError } from './cancelled-error.js';
-import { type ExecuteResult, executeRun } from './execute-run.js';
+import type { ExecuteResult } from './execute-run.js';
+import { type ExecuteSlotDeps, executeSlot } from './execute-slot.js';
 import { Limiter } from './limiter.js';
 import { Redelivery } from './redelivery.js';
 import { RunEventsOut } from './run-events-out.js';
 import { startedEvent, terminalEventJson } from './run-event.js';
 import type { RunJournal, RunSummary } from './run-journal.js';
+import { RunCancellations } from './run-cancellations.js';
 import { RunMetrics } from './run-metrics.js';
-import { failedOutcome, isPlainOutcome, type RunOutcome } from './run-outcome.js';
+import { isPlainOutcome, type RunOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
 import { RUNNER_DURABLE, RunIntake } from './run-intake.js';
 import { persistAfter } from './persist-after.js';
@@ -64,7 +64,8 @@ const MAX_IN_MEMORY_DELAY_MS = 60_000;
 export class WorkLoop {
   private readonly limiter: Limiter;
   private readonly inflight = new Map<number, RunSlot>();
-  private readonly cancelled = new Map<string, { reason: string; until: number }>();
+  private readonly cancellations = new RunCancellations();
+  private readonly executeDeps: ExecuteSlotDeps;
   private readonly intake: RunIntake;
   /** Moving average of handler durations; starts pessimistic (long) until runs show otherwise. */
   private avgHandlerMs = 1000;
@@ -95,6 +96,13 @@ export class WorkLoop {
       }),
       onMessage: (msg) => this.onMessage(msg),
     });
+    this.executeDeps = {
+      cancellations: this.cancellations,
+      resolveHandler: d.resolveHandler,
+      baseDir: d.baseDir,
+      secrets: d.secrets,
+      clock: d.clock,
+    };
     this.runMetrics = d.metrics ? new RunMetrics(d.metrics) : undefined;
     this.out = new RunEventsOut(d.publisher, this.runMetrics);
     this.startedNotifier = new StartedNotifier(d.clock, d.startedAfterMs, (slot: RunSlot) =>
@@ -136,8 +144,7 @@ export class WorkLoop {
         this.intake.refill();
         for (const slot of this.inflight.values()) slot.msg.working();
         this.d.journal.markAlive().catch((err: unknown) => this.d.log.warn({ err }, 'liveness record not written'));
-        const now = Date.now();
-        for (const [id, c] of this.cancelled) if (c.until < now) this.cancelled.delete(id);
+        this.cancellations.sweep();
       },
       Math.max(100, Math.floor(this.d.ackWaitMs / 3)),
     );
@@ -176,7 +183,7 @@ export class WorkLoop {
         return true;
       }
     }
-    this.cancelled.set(runId, { reason, until: Date.now() + 10 * 60_000 });
+    this.cancellations.remember(runId, reason);
     return false;
   }
 
@@ -265,7 +272,7 @@ export class WorkLoop {
     const ticket = this.startedNotifier.track(startedAt, slot);
     let result: ExecuteResult;
     try {
-      const r = this.execute(slot, def);
+      const r = executeSlot(slot, def, this.executeDeps);
       result = r instanceof Promise ? await r : r;
     } finally {
       // The concurrency limit bounds handlers; recording the result runs outside it (pipelined).
@@ -309,34 +316,6 @@ export class WorkLoop {
     this.redelivery.remember(seq, { runId: req.runId, at: clock.now(), req, summary: done });
     this.runMetrics?.finished(req.job, req.trigger, outcome.status, startedAt, finishedAt);
     return outcome;
-  }
-
-  /** The handler's outcome; a promise only when something has to be waited for. */
-  private execute(slot: RunSlot, def: JobDefinition | undefined): ExecuteResult | Promise<ExecuteResult> {
-    const { req, abort } = slot;
-    const pre = this.cancelled.get(req.runId);
-    if (pre) abort.abort(new RunCancelledError(pre.reason, { runId: req.runId }));
-    const targets = req.targets ?? [];
-    if (!def) {
-      const err = new ValidationError(`job ${req.job} is not in the jobs file`, { code: ErrorCode.JOB_NOT_FOUND });
-      return { outcome: failedOutcome(err, targets), attempts: 1, targets };
-    }
-    if (abort.aborted) return { outcome: failedOutcome(abort.reason, targets), attempts: 1, targets };
-    const run = (handler: JobHandler) =>
-      executeRun({
-        runId: req.runId,
-        def,
-        handler,
-        requestedTargets: req.targets,
-        scheduledAt: req.scheduledAt,
-        baseDir: this.d.baseDir,
-        secrets: this.d.secrets,
-        clock: this.d.clock,
-        hooks: slot,
-      });
-    const handler = this.d.resolveHandler(def);
-    if (!(handler instanceof Promise)) return run(handler);
-    return handler.then(run, (err: unknown) => ({ outcome: failedOutcome(err, targets), attempts: 1, targets }));
   }
 
   private persistAfter<T>(err: unknown, slot: RunSlot, fn: () => Promise<T>): Promise<T> {
