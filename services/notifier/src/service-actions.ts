@@ -74,9 +74,12 @@ function recoveredActions(service: string): string[] {
   ];
 }
 
-/** The dev stack's log of a service and what its terminal says when the process exits. */
+/**
+ * The dev stack's log of a service and what its terminal says when the process exits. The notifier cannot know the
+ * stack's state directory (a developer's VIGIL_STATE_DIR), so it names the default and says what moves it.
+ */
 const devLog = (service: string) =>
-  `\`.vigil/logs/${service}.log\` (the terminal says \`[vigil] ${service} exited (…)\`)`;
+  `\`.vigil/logs/${service}.log\` (\`$VIGIL_STATE_DIR/logs/\` when that is set; the terminal says \`[vigil] ${service} exited (…)\`)`;
 
 /** Where a service runs by default (deploy/docker-compose.yml containers, HTTP port), for alert texts. */
 export function deployedAs(service: string): { compose: string; port?: number } {
