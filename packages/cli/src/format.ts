@@ -1,3 +1,5 @@
+import { parseDuration } from '@vigil/shared';
+
 /** Plain aligned columns: readable in a terminal, greppable, no colours to strip. */
 export function table(headers: string[], rows: (string | number | undefined | null)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === undefined || c === null || c === '' ? '-' : String(c))));
@@ -31,10 +33,17 @@ export function age(seconds: number | null | undefined): string {
   return seconds < 60 ? `${Math.round(seconds)}s` : ms(seconds * 1000);
 }
 
-/** '10m' | '90s' | '1h' | '30' (seconds) -> seconds. */
+/**
+ * A trigger delay in whole seconds: any duration the jobs file and variables take ('90s', '10m', '1h30m', '2d'),
+ * rounded up to the second (`delaySeconds` is whole seconds), or a bare number of seconds ('30') as the field's
+ * name says (the one place a bare number is not milliseconds). Undefined when it is neither.
+ */
 export function parseDelay(text: string): number | undefined {
-  const m = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { s: 1, m: 60, h: 3_600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  try {
+    return Math.ceil(parseDuration(t) / 1000);
+  } catch {
+    return undefined;
+  }
 }

@@ -117,6 +117,19 @@ describe('vigil CLI against a real scheduler process', () => {
     expect((await cli('resume', 'daily-reports')).code).toBe(0);
   });
 
+  it('--delay takes any duration the jobs file takes (1h30m), or a bare number of seconds', async () => {
+    for (const [delay, seconds] of [
+      ['1h30m', 5_400],
+      ['90', 90],
+      ['1500ms', 2],
+    ] as const) {
+      const r = await cli('trigger', 'daily-reports', '--reason', `delay ${delay}`, '--delay', delay, '--force');
+      expect(r.code).toBe(0);
+      const trig = await waitFor(() => events.of('job.trigger.daily-reports').find((e) => e.event.id === r.out));
+      expect(trig.event.data.delaySeconds).toBe(seconds);
+    }
+  });
+
   it('usage errors exit 2, unknown things exit 1 with a one-line reason', async () => {
     expect((await cli('trigger', 'daily-reports')).code).toBe(2);
     expect((await cli('trigger', 'daily-reports', '--reason', 'x', '--delay', 'soon')).code).toBe(2);

@@ -58,7 +58,10 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
   if (opts.delay) {
     const seconds = parseDelay(opts.delay);
     if (seconds === undefined)
-      throw new CliError(`--delay "${opts.delay}" is not a duration (e.g. 90s, 10m, 1h)`, EXIT.USAGE);
+      throw new CliError(
+        `--delay "${opts.delay}" is not a duration (e.g. 90s, 10m, 1h30m, or a number of seconds)`,
+        EXIT.USAGE,
+      );
     if (seconds > MAX_TRIGGER_DELAY_SECONDS)
       throw new CliError(
         `--delay ${opts.delay} is too long: at most ${MAX_TRIGGER_DELAY_SECONDS / 86_400}d`,
