@@ -25,11 +25,21 @@ export type ReportsConfig = z.infer<typeof reportsEnvSchema>;
  * does need a value gives it in its `env:` (from a `${secret:…}`).
  */
 const NOT_INHERITED =
-  /^(NATS_(PASSWORD|CREDS|USER)|VIGIL_API_TOKEN|SECRETS_CACHE_KEY|WEBHOOKS_SIGNING_SECRET|SMTP_URL|REDIS_URL|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)|VIGIL_SECRET_.+)$/;
+  /^(NATS_(PASSWORD|CREDS|USER)|VIGIL_API_TOKEN|SECRETS_CACHE_KEY|WEBHOOKS_SIGNING_SECRET|SMTP_URL|REDIS_URL|ALERT_WEBHOOK_URL|OTEL_EXPORTER_OTLP(_[A-Z]+)?_HEADERS|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)|VIGIL_SECRET_.+)$/;
 
 /** The environment `command` jobs inherit (config.ts is the one place that reads process.env). */
-export function inheritedEnv(): NodeJS.ProcessEnv {
+export function inheritedEnv(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!NOT_INHERITED.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(source)) if (!NOT_INHERITED.test(k)) env[k] = v;
+  // Where NATS is stays known (a job may run `vigil trigger …`); the user:password a URL may carry does not.
+  if (env.NATS_URL) env.NATS_URL = withoutUserinfo(env.NATS_URL);
   return env;
+}
+
+/** `nats://u:p@a:4222,b:4222` -> `nats://a:4222,b:4222`: each server of the comma list without its userinfo. */
+function withoutUserinfo(urls: string): string {
+  return urls
+    .split(',')
+    .map((u) => u.trim().replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^@/]*@/i, '$1'))
+    .join(',');
 }

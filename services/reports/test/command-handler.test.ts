@@ -40,6 +40,34 @@ describe('command handler', () => {
     expect(progress).toBe(1);
   });
 
+  it("a command never sees Vigil's credentials: no webhook URL or OTLP headers, NATS_URL without its password", async () => {
+    const set = {
+      NATS_URL: 'nats://vigil:s3cret-Pw@nats-1:4222,nats://nats-2:4222',
+      ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/s3cret-Tok',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer s3cret-Otlp',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-api-key=s3cret-Traces',
+      SMTP_URL: 'smtp://u:s3cret-Smtp@mail:587',
+    };
+    const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, set);
+    try {
+      // Only what the test reads: a whole environment can be longer than the output tail kept.
+      const script =
+        'const e = process.env; console.log(JSON.stringify({ leaked: Object.keys(e).filter((k) => e[k].includes("s3cret")), NATS_URL: e.NATS_URL, VIGIL_RUN_ID: e.VIGIL_RUN_ID }))';
+      const { ctx } = context({ run: [process.execPath, '-e', script] }, new AbortController().signal, () => {});
+      const result = await commandHandler().run(ctx);
+      const env = JSON.parse(String(result?.details?.stdoutTail));
+      expect(env.leaked).toEqual([]);
+      expect(env.NATS_URL).toBe('nats://nats-1:4222,nats://nats-2:4222');
+      expect(env.VIGIL_RUN_ID).toBe('cmd-1');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('spawns nothing when the run was cancelled before it started', async () => {
     const abort = new AbortController();
     const reason = new Error('cancelled before start');
