@@ -55,7 +55,9 @@ export class ModelChain {
     const key = `${endpoint}|${model}`;
     let b = this.breakers.get(key);
     if (!b) {
-      b = createBreaker(`llm-${model}`, chatCompletion, {
+      // One breaker per model per endpoint, and as many names: two jobs calling the same model on two endpoints
+      // must not report (metrics, breaker.* subjects, alerts) as one breaker.
+      b = createBreaker(`llm-${model}@${hostOf(endpoint)}`, chatCompletion, {
         service: 'reports',
         bus: this.deps.bus,
         registry: this.deps.registry,
@@ -125,5 +127,14 @@ export class ModelChain {
       cause: last,
       details: { skipped },
     });
+  }
+}
+
+/** The endpoint's host (with port) for a breaker name; the text itself when it is not a URL. */
+function hostOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).host || endpoint;
+  } catch {
+    return endpoint;
   }
 }
