@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { type JobsFile, type Logger, loadJobsFile, type SecretsClient } from '@vigil/shared';
+import { ErrorCode, errorCodeOf, type JobsFile, type Logger, loadJobsFile, type SecretsClient } from '@vigil/shared';
 import type { Alert } from './alert.js';
 import { type ResolvedRecipients, resolveRecipients } from './recipients.js';
 
@@ -71,7 +71,7 @@ export class RecipientLookup {
         this.secretDown.delete(secretName);
         return value;
       } catch (err) {
-        if ((err as { code?: string }).code === 'VIGIL_E_SECRET_NOT_FOUND') return undefined;
+        if (errorCodeOf(err) === ErrorCode.SECRET_NOT_FOUND) return undefined;
         const error = err instanceof Error ? err.message : String(err);
         this.secretDown.set(secretName, { until: now + SECRET_BACKOFF_MS, since: now, error });
         throw err;

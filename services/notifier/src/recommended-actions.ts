@@ -1,3 +1,4 @@
+import { ErrorCode } from '@vigil/shared';
 import type { Alert, AlertError } from './alert.js';
 import { missedRunNeverRequested } from './rerun.js';
 import { providerNamedIn, secretsActions } from './secrets-actions.js';
@@ -61,7 +62,7 @@ function errorActions(error: AlertError, scope: string): string[] {
   switch (error.class) {
     case 'validation':
       out.push(
-        error.code === 'VIGIL_E_HANDLER_RESULT_INVALID'
+        error.code === ErrorCode.HANDLER_RESULT_INVALID
           ? `The job's handler returned something that is not a run outcome (${error.message}): fix the handler's return value (its \`handler:\` module in jobs.yaml); retrying will not help.`
           : `Invalid input (${error.message || error.type}): fix that input in the job configuration or data source; retrying will not help.`,
       );

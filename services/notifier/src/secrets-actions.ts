@@ -1,3 +1,4 @@
+import { ErrorCode, envVariableFor, SECRET_NOT_FOUND_TYPE } from '@vigil/shared';
 import type { Alert, AlertError } from './alert.js';
 
 /**
@@ -14,14 +15,13 @@ export function secretsProviderOf(alert: Pick<Alert, 'scope'>): SecretsProviderK
 }
 
 /**
- * The provider has no such secret: its type (`ResourceNotFoundException`, for every provider), its code, or the
- * secrets service's own wording. Not "does not exist" alone: a missing secrets file says that too, for all secrets.
+ * The provider has no such secret, by what the secrets service says of it (services/secrets provider-errors.ts
+ * secretNotFound): the code VIGIL_E_SECRET_NOT_FOUND, or the type it gives every provider's missing secret (shared
+ * SECRET_NOT_FOUND_TYPE), all `secrets.refresh-failed` carries per secret. Never the message: a missing secrets file
+ * says "does not exist" for every secret, and a refresh-failed message lists the other secrets' types too.
  */
-const NOT_FOUND = /ResourceNotFound|SECRET_NOT_FOUND|secret "[^"]+" does not exist in the /;
-
-/** The env provider's variable of a secret (services/secrets env-provider.ts: upper-cased, non-alphanumerics → _). */
-export function envVariableFor(name: string): string {
-  return `VIGIL_SECRET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+function notFoundBy(type: string | undefined, code: string | undefined): boolean {
+  return code === ErrorCode.SECRET_NOT_FOUND || type === ErrorCode.SECRET_NOT_FOUND || type === SECRET_NOT_FOUND_TYPE;
 }
 
 /** The secrets file a file-provider error names (`cannot read secrets file /etc/vigil/secrets.yaml`). */
@@ -40,24 +40,26 @@ function texts(alert: Alert): string[] {
   return [...(e ? [`${e.type} ${e.code ?? ''} ${e.message}`] : []), ...(alert.failures ?? []).map((f) => f.error)];
 }
 
-/** A per-secret error (`Type: message`) or an event error saying the provider has no such secret. */
+/**
+ * A per-secret error says the provider has no such secret, by the type and code it starts with: `Type: message` or
+ * `Type (code): message` (secrets-alert.ts failedSecretsOf), or `type code message`; the message is not read.
+ */
 export function isSecretNotFound(text: string): boolean {
-  return NOT_FOUND.test(text);
+  const m = /^\s*([^\s:(]+)(?::|\s+\((VIGIL_E_[A-Z_]+)\)|\s+(VIGIL_E_[A-Z_]+)\b)?/.exec(text);
+  return notFoundBy(m?.[1], m?.[2] ?? m?.[3]);
 }
 
 /** The secrets of the alert the provider says do not exist, and those that failed for another reason. */
 export function secretsByOutcome(alert: Alert): { notFound: string[]; failing: string[] } {
   const failures = alert.failures ?? [];
   if (failures.length) {
-    const notFound = failures.filter((f) => NOT_FOUND.test(f.error)).map((f) => f.target);
+    const notFound = failures.filter((f) => isSecretNotFound(f.error)).map((f) => f.target);
     return { notFound, failing: failures.filter((f) => !notFound.includes(f.target)).map((f) => f.target) };
   }
   // an event without the per-secret list (stale-served, older versions): its one error speaks for all its secrets
   const e = alert.error;
   const all = alert.items ?? [];
-  return e && NOT_FOUND.test(`${e.type} ${e.code ?? ''} ${e.message}`)
-    ? { notFound: all, failing: [] }
-    : { notFound: [], failing: all };
+  return e && notFoundBy(e.type, e.code) ? { notFound: all, failing: [] } : { notFound: [], failing: all };
 }
 
 const list = (names: string[]) =>

@@ -1,3 +1,4 @@
+import { ErrorCode } from '@vigil/shared';
 import type { Alert, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } from './alert.js';
 import { errorOf, factsOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
 import { isOwnFallback, lostFallbackAlert } from './lost-fallback.js';
@@ -232,7 +233,7 @@ export function toAlert(subject: string, ev: EventLike): Alert | undefined {
   if (parts[0] === 'job' && parts[1] in JOB_KINDS) {
     // A run cancelled on purpose (concurrency `replace`: a newer run took over, or job.cancel) is not a failure
     // anyone must be woken for; its newer run reports for itself.
-    if (isRec(d.error) && d.error.code === 'VIGIL_E_RUN_CANCELLED') return undefined;
+    if (isRec(d.error) && d.error.code === ErrorCode.RUN_CANCELLED) return undefined;
     return jobAlert(e, parts[1], parts.slice(2).join('.'), d);
   }
   if (subject === 'secrets.refresh-failed') return secretsAlert(e, 'refresh-failed', d);

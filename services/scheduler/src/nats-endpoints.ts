@@ -1,4 +1,4 @@
-import { headerValue, type Logger } from '@vigil/shared';
+import { ErrorCode, headerValue, type Logger } from '@vigil/shared';
 import { JSONCodec, type Service, type ServiceMsg } from 'nats';
 import type { ApiResult, SchedulerApi } from './api.js';
 
@@ -49,7 +49,7 @@ async function answer(
     msg.respondError(
       400,
       'request must be a JSON object',
-      jc.encode({ error: { code: 'VIGIL_E_VALIDATION', message: 'request must be a JSON object' } }),
+      jc.encode({ error: { code: ErrorCode.VALIDATION, message: 'request must be a JSON object' } }),
     );
     return;
   }
@@ -65,7 +65,7 @@ async function answer(
       msg.respondError(
         500,
         headerValue(e instanceof Error ? e.message : String(e), 200),
-        jc.encode({ error: { code: 'VIGIL_E_UNEXPECTED', message: String(e) } }),
+        jc.encode({ error: { code: ErrorCode.UNEXPECTED, message: String(e) } }),
       );
     } catch (replyErr) {
       // e.g. the connection closed: nothing more to tell the caller

@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
+import { ErrorCode, envVariableFor, PermanentError, SECRET_NOT_FOUND_TYPE, TransientError } from '@vigil/shared';
 import { type FakeSecretsManager, startFakeSecretsManager } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsProvider } from '../src/providers/aws-provider.js';
-import { createEnvProvider, envVariableFor } from '../src/providers/env-provider.js';
+import { createEnvProvider } from '../src/providers/env-provider.js';
 import { createFileProvider } from '../src/providers/file-provider.js';
 
 describe('aws provider (real SDK against the fake Secrets Manager)', () => {
@@ -97,5 +97,11 @@ describe('env provider', () => {
     const p = createEnvProvider({ VIGIL_SECRET_DB_PASSWORD: 'x' });
     expect((await p.get('db-password')).value).toBe('x');
     await expect(p.get('nope')).rejects.toBeInstanceOf(PermanentError);
+    // what the notifier's advice follows: the code, and the one type every provider gives a missing secret
+    await expect(p.get('nope')).rejects.toMatchObject({
+      code: ErrorCode.SECRET_NOT_FOUND,
+      details: { type: SECRET_NOT_FOUND_TYPE },
+      message: expect.stringContaining('VIGIL_SECRET_NOPE is unset'),
+    });
   });
 });

@@ -65,14 +65,18 @@ export class AttemptSettlement {
       : decision.action === 'retry'
         ? decision.reason
         : decision.message;
-    const type =
-      result.outcome.kind === 'network'
-        ? (result.outcome.code ?? 'NetworkError')
-        : result.outcome.kind === 'refused'
-          ? ErrorCode.WEBHOOK_URL_REFUSED
-          : ErrorCode.HTTP_STATUS;
+    // The code the notifier's advice follows: the SSRF guard refused the address (at connect time), or the receiver
+    // answered; a network error has none (its type is the errno: ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT…).
+    const code =
+      result.outcome.kind === 'refused'
+        ? ErrorCode.WEBHOOK_URL_REFUSED
+        : result.outcome.kind === 'response'
+          ? ErrorCode.HTTP_STATUS
+          : undefined;
+    const type = code ?? (result.outcome.kind === 'network' ? result.outcome.code : undefined) ?? 'NetworkError';
     const error = {
       type,
+      ...(code ? { code } : {}),
       // the type is shown before the message ("TIMEOUT: …"): the message does not say it again
       message: message.startsWith(`${type}: `) ? message.slice(type.length + 2) : message,
       // retries used up on a failure that may pass (network, 5xx) is still that kind of failure: the destination

@@ -1,4 +1,4 @@
-import { ErrorCode, PermanentError, ValidationError } from '@vigil/shared';
+import { ErrorCode, PermanentError } from '@vigil/shared';
 import { decodeSigningKey } from './signing.js';
 
 /** The part of the shared secrets client this service needs. */
@@ -32,26 +32,35 @@ export class SigningKeys {
   }
 
   /**
-   * Secret-service outages surface as the client's TransientError (retried without burning an attempt);
-   * a missing or malformed key is permanent: no retry can fix it.
+   * Secret-service outages surface as the client's TransientError VIGIL_E_SECRET_UNAVAILABLE (retried without
+   * burning an attempt). Everything else is permanent for this request (no retry can fix it; a replay can, once the
+   * key or the configuration is fixed), each with its own code, which the notifier's advice follows: no key at all
+   * (WEBHOOK_SIGNING_KEY_MISSING), no secrets client (WEBHOOK_SECRETS_UNCONFIGURED), a named secret the provider does
+   * not have (the client's SECRET_NOT_FOUND, passed on), a secret that is no whsec_ key (WEBHOOK_SIGNING_KEY_INVALID).
+   * The messages keep their wording: notifiers of older versions still read it.
    */
   async keyFor(secretName: string | undefined): Promise<Buffer> {
     if (!secretName) {
       if (this.fallback) return this.fallback;
       throw new PermanentError('no signing key: the request names no secretName and WEBHOOKS_SIGNING_SECRET is unset', {
-        code: ErrorCode.SECRET_NOT_FOUND,
+        code: ErrorCode.WEBHOOK_SIGNING_KEY_MISSING,
       });
     }
     if (!this.secrets) {
       throw new PermanentError(`secret ${secretName} requested but no secrets client is configured`, {
-        code: ErrorCode.SECRET_UNAVAILABLE,
+        code: ErrorCode.WEBHOOK_SECRETS_UNCONFIGURED,
+        details: { secretName },
       });
     }
     const secret = await this.secrets.get(secretName);
     try {
       return decodeSigningKey(secret.value);
     } catch (err) {
-      throw new ValidationError(`secret ${secretName} is not a Standard Webhooks key (whsec_…)`, { cause: err });
+      throw new PermanentError(`secret ${secretName} is not a Standard Webhooks key (whsec_…)`, {
+        code: ErrorCode.WEBHOOK_SIGNING_KEY_INVALID,
+        details: { secretName },
+        cause: err,
+      });
     }
   }
 }

@@ -53,8 +53,12 @@ export class WebhookDeaths {
       ? new RetriesExhaustedError(message, { details })
       : new PermanentError(message, { code: ErrorCode.PERMANENT, details });
     if (notice && !notice.notified) {
+      // The status keeps the last error's message, not its code: a death before any attempt (signing key) or a
+      // refused address is re-announced under the dead letter's code, and the notifier reads its message.
+      const code = notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : dead.code;
       const error = {
-        type: notice.lastStatusCode !== undefined ? ErrorCode.HTTP_STATUS : dead.code,
+        type: code,
+        code,
         message: notice.lastError,
         class: exhausted ? ('transient' as const) : ('permanent' as const),
       };
@@ -86,7 +90,12 @@ export class WebhookDeaths {
       code: ErrorCode.WEBHOOK_EXPIRED,
       details: { id: req.id, attempts },
     });
-    const error = { type: ErrorCode.WEBHOOK_EXPIRED, message, class: 'permanent' as const };
+    const error = {
+      type: ErrorCode.WEBHOOK_EXPIRED,
+      code: ErrorCode.WEBHOOK_EXPIRED,
+      message,
+      class: 'permanent' as const,
+    };
     if (!(await this.announce(req, url, attempts, undefined, dead, deadAt, error)))
       throw this.notAnnounced(req.id, dead);
     await this.markAnnounced(req.id, deadAt);
@@ -160,7 +169,8 @@ export class WebhookDeaths {
     status: number | undefined,
     err: unknown,
     deadAt: string | number,
-    error?: { type: string; message: string; class: 'transient' | 'permanent' },
+    /** The event's error, when not the dead error's own; its `code` (a VIGIL_E_ code) is what the notifier's advice follows. */
+    error?: { type: string; message: string; class: 'transient' | 'permanent'; code?: string },
   ): Promise<boolean> {
     const { stack: _stack, ...info } = toErrorInfo(err);
     return publishEvent(

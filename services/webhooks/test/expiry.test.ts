@@ -39,7 +39,11 @@ describe('a webhook that cannot be delivered in WEBHOOKS_MAX_AGE', () => {
     // announced close to the deadline, not a breaker period or a backoff later
     expect(diedAfter).toBeLessThan(MAX_AGE_MS + 5_000);
     for (const e of dead) {
-      expect(e.event.data.error).toMatchObject({ type: 'VIGIL_E_WEBHOOK_EXPIRED', class: 'permanent' });
+      expect(e.event.data.error).toMatchObject({
+        type: 'VIGIL_E_WEBHOOK_EXPIRED',
+        code: 'VIGIL_E_WEBHOOK_EXPIRED',
+        class: 'permanent',
+      });
       expect(e.event.data.lastError).toContain('WEBHOOKS_MAX_AGE');
     }
     for (const id of ids) {

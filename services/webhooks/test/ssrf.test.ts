@@ -48,6 +48,11 @@ describe('SSRF guard', () => {
     });
     const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'ssrf-event'));
     expect(dead.event.data.error.message).toMatch(/loopback/);
+    // an attempt the SSRF guard refused at connect time: the code the notifier's advice follows
+    expect(dead.event.data).toMatchObject({
+      attempts: 1,
+      error: { type: 'VIGIL_E_WEBHOOK_URL_REFUSED', code: 'VIGIL_E_WEBHOOK_URL_REFUSED', class: 'permanent' },
+    });
     expect(r.requests).toHaveLength(0);
   });
 

@@ -49,7 +49,10 @@ describe('without a signing key', () => {
     expect(res.body.error.message).toMatch(/no signing key.*WEBHOOKS_SIGNING_SECRET/);
     await h.service.runtime.bus.publish('webhook.send', { id: 'std-event', url: r.url, eventType: 't', payload: {} });
     const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'std-event'));
-    expect(dead.event.data).toMatchObject({ attempts: 0, error: { code: 'VIGIL_E_SECRET_NOT_FOUND' } });
+    expect(dead.event.data).toMatchObject({
+      attempts: 0,
+      error: { code: 'VIGIL_E_WEBHOOK_SIGNING_KEY_MISSING', class: 'permanent' },
+    });
     expect(r.requests).toHaveLength(0);
     await r.close();
   });

@@ -35,13 +35,21 @@ export const ErrorCode = {
   HTTP_STATUS: 'VIGIL_E_HTTP_STATUS',
   COMMAND_FAILED: 'VIGIL_E_COMMAND_FAILED',
   MODEL_UNAVAILABLE: 'VIGIL_E_MODEL_UNAVAILABLE',
+  /** Permanent: the secrets provider has no such secret. */
   SECRET_NOT_FOUND: 'VIGIL_E_SECRET_NOT_FOUND',
+  /** Transient: the secrets service did not answer, or has no value it may serve, and nothing is cached. */
   SECRET_UNAVAILABLE: 'VIGIL_E_SECRET_UNAVAILABLE',
   SECRETS_PROVIDER: 'VIGIL_E_SECRETS_PROVIDER',
   WEBHOOK_URL_REFUSED: 'VIGIL_E_WEBHOOK_URL_REFUSED',
   WEBHOOK_PAYLOAD_TOO_LARGE: 'VIGIL_E_WEBHOOK_PAYLOAD_TOO_LARGE',
   WEBHOOK_NOT_FOUND: 'VIGIL_E_WEBHOOK_NOT_FOUND',
   WEBHOOK_EXPIRED: 'VIGIL_E_WEBHOOK_EXPIRED',
+  /** Permanent: a webhook names no secretName and WEBHOOKS_SIGNING_SECRET is unset, so there is no key to sign it with. */
+  WEBHOOK_SIGNING_KEY_MISSING: 'VIGIL_E_WEBHOOK_SIGNING_KEY_MISSING',
+  /** Permanent: the secret a webhook's secretName names is not a Standard Webhooks key (whsec_…). */
+  WEBHOOK_SIGNING_KEY_INVALID: 'VIGIL_E_WEBHOOK_SIGNING_KEY_INVALID',
+  /** Permanent: a webhook names a secretName, but the webhooks service has no secrets client to look it up with. */
+  WEBHOOK_SECRETS_UNCONFIGURED: 'VIGIL_E_WEBHOOK_SECRETS_UNCONFIGURED',
   DLQ_MESSAGE_NOT_FOUND: 'VIGIL_E_DLQ_MESSAGE_NOT_FOUND',
   SMTP_FAILED: 'VIGIL_E_SMTP_FAILED',
   NO_RECIPIENTS: 'VIGIL_E_NO_RECIPIENTS',

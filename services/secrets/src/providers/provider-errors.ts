@@ -1,17 +1,26 @@
-import { classify, type ErrorClass, ErrorCode, errorCodeOf, PermanentError, TransientError } from '@vigil/shared';
+import {
+  classify,
+  type ErrorClass,
+  ErrorCode,
+  errorCodeOf,
+  PermanentError,
+  SECRET_NOT_FOUND_TYPE,
+  TransientError,
+} from '@vigil/shared';
 
 /** Longest `reason` kept (SDK messages can be long; events and status lines stay readable). */
 const MAX_REASON = 300;
 
 /**
  * The provider has no such secret (AWS `ResourceNotFoundException`, a key missing from the file, an unset
- * variable). Permanent: it does not pass by itself. `where` names the place looked in (the secrets file).
+ * variable). Permanent: it does not pass by itself. `where` names the place looked in (the secrets file). Code and
+ * type (shared SECRET_NOT_FOUND_TYPE, for every provider) are what the notifier's advice follows, not the wording.
  */
 export function secretNotFound(name: string, provider: string, where?: string): PermanentError {
   const place = where ? `the ${provider} provider (${where})` : `the ${provider} provider`;
   return new PermanentError(`secret "${name}" does not exist in ${place}`, {
     code: ErrorCode.SECRET_NOT_FOUND,
-    details: { name, provider, type: 'ResourceNotFoundException', reason: `no such secret in ${place}` },
+    details: { name, provider, type: SECRET_NOT_FOUND_TYPE, reason: `no such secret in ${place}` },
   });
 }
 
