@@ -143,6 +143,36 @@ describe('logger', () => {
   });
 });
 
+describe('logging errors of every kind', () => {
+  it("a DOMException (fetch's timeout) logs like any error instead of throwing inside the logger", async () => {
+    const out = capture();
+    const log = createLogger({ service: 's', destination: out.destination });
+    const signal = AbortSignal.timeout(1);
+    await new Promise((r) => signal.addEventListener('abort', r));
+    const timeout = signal.reason as DOMException;
+    expect(timeout.name).toBe('TimeoutError');
+    const err = new TransientError('GET http://api/x timed out', { cause: timeout });
+    expect(() => log.warn({ err: timeout, attempt: 1 }, 'call failed; retrying')).not.toThrow();
+    expect(() => log.warn({ err }, 'wrapped')).not.toThrow();
+    const [direct, wrapped] = out.parsed();
+    expect(direct.err).toMatchObject({ name: 'TimeoutError', message: timeout.message });
+    expect(direct.err.stack).toContain('TimeoutError');
+    expect(wrapped.err).toMatchObject({ type: 'TransientError', message: expect.stringContaining('timed out') });
+  });
+
+  it('an error class with a getter (no setter) for one of its fields is logged with that field', () => {
+    class CodedError extends Error {
+      get code() {
+        return 'E_CODED';
+      }
+    }
+    const out = capture();
+    const log = createLogger({ service: 's', destination: out.destination });
+    expect(() => log.error({ err: Object.assign(new CodedError('boom'), { detail: 'x' }) }, 'failed')).not.toThrow();
+    expect(out.parsed()[0].err).toMatchObject({ type: 'CodedError', message: 'boom', code: 'E_CODED', detail: 'x' });
+  });
+});
+
 describe('toErrorInfo (the error object of events, run records, e-mails)', () => {
   it('carries no registered secret value in message or stack, and no URL password', () => {
     registerSecretValue(SECRET);

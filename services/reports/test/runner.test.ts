@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { makeEnvelope } from '@vigil/shared';
@@ -445,6 +446,48 @@ describe('run log lines', () => {
       await service.stop();
       await nc.close();
       await nats.stop();
+    }
+  });
+
+  // Live walkthrough: an http job timing out failed at once with "TypeError: Cannot set property message of  which
+  // has only a getter": logging the retry (its cause, fetch's DOMException TimeoutError) threw inside the logger.
+  it('an http job that times out is retried as a timeout, each retry logged, and fails as one', async () => {
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    const hang = net.createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const port = (hang.address() as AddressInfo).port;
+    const lines: Record<string, unknown>[] = [];
+    const logDestination = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const { file } = jobsDir(
+      `jobs:\n  slow-api:\n    handler: http\n    retries: { max: 2, backoff: fixed, base: 10ms }\n    http: { url: "http://127.0.0.1:${port}/x", timeout: 200ms }\n`,
+      {},
+    );
+    const service = await startReportsService({
+      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+      handleSignals: false,
+      logDestination,
+    });
+    try {
+      const events = collectEvents(nc, 'job.*.slow-api');
+      await requestRun(nc, 'slow-api', 'slow-1');
+      const [failed] = await events.waitFor('job.failed', 1, 10_000);
+      expect(failed.event.data).toMatchObject({ runId: 'slow-1', attempt: 3 });
+      expect(failed.event.data.error).toMatchObject({ class: 'transient', code: 'VIGIL_E_TIMEOUT' });
+      expect(failed.event.data.error.message).toBe(`GET http://127.0.0.1:${port}/x timed out`);
+      const retries = lines.filter((l) => l.runId === 'slow-1' && String(l.msg).startsWith('run failed, retry'));
+      expect(retries).toHaveLength(2);
+      expect(retries[0].err).toMatchObject({ message: expect.stringContaining('timed out') });
+    } finally {
+      await service.stop();
+      await nc.close();
+      await nats.stop();
+      hang.close();
     }
   });
 });
