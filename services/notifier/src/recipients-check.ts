@@ -1,4 +1,4 @@
-import type { Logger } from '@vigil/shared';
+import { type Logger, withTimeout } from '@vigil/shared';
 import type { ResolvedRecipients } from './recipients.js';
 
 export interface DefaultRecipientsOptions {
@@ -76,14 +76,13 @@ export class DefaultRecipientsCheck {
   async check(): Promise<void> {
     if (this.o.configured) return;
     if (!this.verdict) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.refresh(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.o.firstAnswerMs ?? 1_500);
-        }),
-      ]);
-      clearTimeout(timer);
+      // the first answer, or no longer than firstAnswerMs (then: "still being read")
+      let late = false;
+      await withTimeout(this.refresh(), this.o.firstAnswerMs ?? 1_500, undefined, () => {
+        late = true;
+      }).catch((err: unknown) => {
+        if (!late) throw err;
+      });
     } else if (
       this.o.now() - this.verdict.at >=
       (this.verdict.problem ? (this.o.retryMs ?? 5_000) : (this.o.refreshMs ?? 60_000))

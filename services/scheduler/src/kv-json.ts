@@ -1,11 +1,7 @@
-import type { KV, KvEntry } from 'nats';
+import { isWrongRevision, updateKvJson } from '@vigil/shared';
+import type { KV } from 'nats';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-export const encodeJson = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
-export const decodeJson = <T>(entry: KvEntry | null | undefined): T | undefined =>
-  entry && entry.operation === 'PUT' && entry.length > 0 ? (JSON.parse(decoder.decode(entry.value)) as T) : undefined;
+export { decodeKvJson as decodeJson, encodeKvJson as encodeJson, isWrongRevision } from '@vigil/shared';
 
 const chains = new Map<string, Promise<unknown>>();
 const bucketIds = new WeakMap<KV, number>();
@@ -42,26 +38,24 @@ export function updateJson<T>(
   attempts = 30,
 ): Promise<T | undefined> {
   return serialised(`${bucketId(kv)}/${key}`, async () => {
-    for (let i = 0; i < attempts; i++) {
-      const entry = await kv.get(key);
-      const prev = decodeJson<T>(entry);
-      const next = fn(prev);
-      if (next === undefined) return prev;
-      try {
-        if (entry && entry.operation === 'PUT') await kv.update(key, encodeJson(next), entry.revision);
-        else await kv.create(key, encodeJson(next));
-        return next;
-      } catch (err) {
-        if (!isWrongRevision(err)) throw err;
-        // another replica wrote in between: back off a little so the writers do not keep colliding
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * (i + 1)));
-      }
+    try {
+      return await updateKvJson<T, T | undefined>(
+        kv,
+        key,
+        (prev) => {
+          const next = fn(prev);
+          return next === undefined ? { result: prev } : { next, result: next };
+        },
+        {
+          attempts,
+          // only a lost compare-and-set is retried; another replica wrote in between: back off a little so the
+          // writers do not keep colliding
+          backoffMs: (i) => Math.random() * 5 * (i + 1),
+        },
+      );
+    } catch (err) {
+      if (isWrongRevision(err)) throw new Error(`KV ${key}: too many concurrent writers`, { cause: err });
+      throw err;
     }
-    throw new Error(`KV ${key}: too many concurrent writers`);
   });
-}
-
-export function isWrongRevision(err: unknown): boolean {
-  const e = err as { code?: string; api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message ?? ''));
 }

@@ -1,4 +1,5 @@
-import type { KV, KvEntry } from 'nats';
+import { type KvJsonDecision, updateKvJson } from '@vigil/shared';
+import type { KV } from 'nats';
 import type { OutageLedger, OutageRecord } from './cache-types.js';
 
 /** JetStream KV bucket of the provider outages in progress (shared by replicas, kept across restarts). */
@@ -69,9 +70,8 @@ export class KvOutageLedger implements OutageLedger, WarmLedger {
     );
   }
 
-  async warmFailing(): Promise<boolean> {
-    const e = await this.bounded(this.kv.get(WARM_KEY));
-    return e?.operation === 'PUT';
+  warmFailing(): Promise<boolean> {
+    return this.apply<WarmRecord, boolean>(WARM_KEY, (current) => ({ result: current !== undefined }));
   }
 
   async markWarmFailing(): Promise<void> {
@@ -90,50 +90,18 @@ export class KvOutageLedger implements OutageLedger, WarmLedger {
 
   /**
    * Read, decide, write at the revision read; a concurrent writer makes the write fail and the loop reads again.
-   * `next: null` deletes, `next: undefined` leaves the record as it is.
+   * `next: null` deletes, `next: undefined` leaves the record as it is. A deleted record keeps a revision too:
+   * writing at it keeps a concurrent create out.
    */
-  private async apply<T, R>(key: string, fn: (current: T | undefined) => { next?: T | null; result: R }): Promise<R> {
-    const attempts = this.opts.attempts ?? 10;
-    let lastErr: unknown;
-    for (let i = 0; i < attempts; i++) {
-      const e: KvEntry | null = await this.bounded(this.kv.get(key));
-      const live = e?.operation === 'PUT' ? e : undefined;
-      const { next, result } = fn(live ? live.json<T>() : undefined);
-      if (next === undefined) return result;
-      try {
-        if (next === null) {
-          if (live) await this.bounded(this.kv.delete(key, { previousSeq: live.revision }));
-        } else if (!e) {
-          await this.bounded(this.kv.create(key, encoder.encode(JSON.stringify(next))));
-        } else {
-          // A deleted record keeps a revision too: writing at it keeps a concurrent create out.
-          await this.bounded(this.kv.update(key, encoder.encode(JSON.stringify(next)), e.revision));
-        }
-        return result;
-      } catch (err) {
-        if (err instanceof LedgerTimeout) throw err;
-        lastErr = err; // another instance wrote first: read again
-      }
-    }
-    throw lastErr instanceof Error ? lastErr : new Error(`outage record ${key}: updates kept conflicting`);
-  }
-
-  private bounded<T>(p: Promise<T>): Promise<T> {
-    // Short: these calls sit on the path of a secrets.get answered from the stale cache (client timeout 2 s).
-    const ms = this.opts.timeoutMs ?? 250;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new LedgerTimeout(ms)), ms);
-      }),
-    ]).finally(() => clearTimeout(timer));
-  }
-}
-
-class LedgerTimeout extends Error {
-  constructor(ms: number) {
-    super(`outage ledger: NATS KV did not answer within ${ms}ms`);
-    this.name = 'LedgerTimeout';
+  private apply<T, R>(key: string, fn: (current: T | undefined) => KvJsonDecision<T, R>): Promise<R> {
+    return updateKvJson(this.kv, key, fn, {
+      attempts: this.opts.attempts ?? 10,
+      // Short: these calls sit on the path of a secrets.get answered from the stale cache (client timeout 2 s).
+      // A call past it fails the operation at once (KvTimeoutError), it is not retried.
+      timeoutMs: this.opts.timeoutMs ?? 250,
+      // any other failed write is read again (a conflict, or a write whose answer was lost)
+      retryIf: () => true,
+      what: 'outage ledger',
+    });
   }
 }

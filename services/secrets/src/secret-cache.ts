@@ -1,4 +1,4 @@
-import { ErrorCode, MAX_STALE_REFUSAL, TransientError } from '@vigil/shared';
+import { ErrorCode, MAX_STALE_REFUSAL, TransientError, withTimeout } from '@vigil/shared';
 import type { CacheEntry, SecretCacheOptions, ServedSecret, SecretStatus, StoredSecret } from './cache-types.js';
 import { describeProviderFailure, isSecretNotFound } from './providers/provider-errors.js';
 import { errorView, NeverLoadedSecrets } from './never-loaded.js';
@@ -280,22 +280,12 @@ function ageSeconds(now: number, since: number): number {
 }
 
 /** Resolves true when `p` has not settled within `ms` (p's own outcome is handled by its other consumers). */
-async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), ms);
-  });
-  try {
-    return await Promise.race([
-      p.then(
-        () => false,
-        () => false,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  const settled = p.then(
+    () => false,
+    () => false,
+  );
+  return withTimeout(settled, ms).catch(() => true);
 }
 
 function unavailable(name: string, type: string, why: string | undefined, cause: unknown): TransientError {

@@ -5,6 +5,7 @@ import {
   getDlqEntry,
   hasBearer,
   listDlq,
+  newEventId as ulid,
   removeDlqEntry,
   replayDlq,
   requireBearer,
@@ -15,7 +16,6 @@ import {
 import type { JetStreamClient, JetStreamManager } from 'nats';
 import { checkHost, type SsrfPolicy } from './ssrf-guard.js';
 import type { StatusStore } from './status-store.js';
-import { ulid } from './ulid.js';
 import { parseWebhookUrl, toWebhookRequest } from './webhook-request.js';
 import { safeUrl } from './worker-io.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES, renderBody, toWebhookRequest } from '../src/webhook-request.js';
-import { ulid } from '../src/ulid.js';
+import { newEventId as ulid } from '@vigil/shared';
 
 describe('webhook request', () => {
   it('keeps a given id and generates a ULID when absent', () => {

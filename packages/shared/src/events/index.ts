@@ -41,7 +41,17 @@ export {
   type DlqEntry,
   type DlqReplay,
 } from './dlq.js';
-export { openKv, type OpenKvOptions } from './kv.js';
+export {
+  decodeKvJson,
+  encodeKvJson,
+  isWrongRevision,
+  type KvJsonDecision,
+  KvTimeoutError,
+  openKv,
+  type OpenKvOptions,
+  updateKvJson,
+  type UpdateKvJsonOptions,
+} from './kv.js';
 export { setStorageReplicas, storageReplicas } from './storage-replicas.js';
 export { EventBus, type EventBusOptions } from './bus.js';
 export { publishDurable, type DurablePublishOptions } from './durable-publish.js';

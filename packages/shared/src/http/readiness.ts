@@ -1,3 +1,4 @@
+import { withTimeout } from '../lifecycle/with-timeout.js';
 import { scrubSecrets } from '../log/secret-values.js';
 
 export type CheckFn = () => Promise<void> | void;
@@ -31,24 +32,20 @@ export interface Readiness extends ReadinessSource {
 
 async function runCheck(fn: CheckFn, timeoutMs: number): Promise<CheckResult> {
   const t0 = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let late = false;
   try {
-    await Promise.race([
-      Promise.resolve().then(fn),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`check timed out after ${timeoutMs}ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(Promise.resolve().then(fn), timeoutMs, undefined, () => {
+      late = true;
+    });
     return { ok: true, latencyMs: Math.round((performance.now() - t0) * 100) / 100 };
   } catch (err) {
+    const message = late ? `check timed out after ${timeoutMs}ms` : err instanceof Error ? err.message : String(err);
     return {
       ok: false,
       latencyMs: Math.round((performance.now() - t0) * 100) / 100,
       // Readiness answers go to anyone who can reach the port: no secret values in them.
-      error: scrubSecrets(err instanceof Error ? err.message : String(err)),
+      error: scrubSecrets(message),
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
