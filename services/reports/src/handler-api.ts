@@ -1,5 +1,4 @@
-import type { Logger } from '@vigil/shared';
-import type { Clock } from '@vigil/shared';
+import type { Clock, Logger, PermanentError, TransientError, ValidationError } from '@vigil/shared';
 
 /** What a handler may read of the secrets service; values are registered for log redaction. */
 export interface HandlerSecrets {
@@ -36,6 +35,19 @@ export interface HandlerContext<O = Record<string, unknown>> {
   scheduledAt: string;
   /** The job's IANA time zone (`timezone:` of the job or the jobs file, default UTC): days are counted in it. */
   timezone: string;
+  /**
+   * Vigil's error classes, so a module in a jobs folder (which cannot import Vigil's packages) throws typed errors:
+   * `throw new ctx.errors.TransientError('upstream busy')` is retried per the job's `retries`; `PermanentError` and
+   * `ValidationError` are not. An error with an HTTP `status` (or a Node network code) is classified by it too.
+   */
+  errors: HandlerErrors;
+}
+
+/** The error classes a handler throws to say what a failure is (see `HandlerContext.errors`). */
+export interface HandlerErrors {
+  TransientError: typeof TransientError;
+  PermanentError: typeof PermanentError;
+  ValidationError: typeof ValidationError;
 }
 
 export interface TargetOutcome {

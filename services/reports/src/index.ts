@@ -3,6 +3,7 @@ export {
   defineHandler,
   type JobHandler,
   type HandlerContext,
+  type HandlerErrors,
   type HandlerResult,
   type TargetOutcome,
   type HandlerSecrets,

@@ -45,6 +45,12 @@ const modules = {
     if (ctx.attempt < 3) throw Object.assign(new Error('upstream 503'), { status: 503 });
     return { targets: ctx.targets.map((t) => ({ target: t, ok: t !== 'bad', error: t === 'bad' ? new Error('nope') : undefined })) };
   } };`,
+  // A module in a jobs folder imports nothing: the context carries the error classes.
+  'typed.mjs': `export default { async run(ctx) {
+    globalThis.vigilTest[ctx.job] = (globalThis.vigilTest[ctx.job] ?? 0) + 1;
+    if (ctx.options.fail === 'permanent') throw new ctx.errors.PermanentError('account closed');
+    if (ctx.attempt < 2) throw new ctx.errors.TransientError('upstream busy');
+  } };`,
   'forgetful.mjs': `export default { async run(ctx) { return { targets: [{ target: ctx.targets[0], ok: true }] }; } };`,
   'echo.mjs': `export default { async run(ctx) { return { details: { attempt: ctx.attempt, keyLength: ctx.options.key.length } }; } };`,
   'throwing.mjs': `export default {
@@ -116,6 +122,13 @@ describe('runner behaviour', () => {
     handler: module:./flaky.mjs
     targets: [good, bad]
     retries: { max: 3, backoff: exponential, base: 10ms, cap: 50ms }
+  typed-transient:
+    handler: module:./typed.mjs
+    retries: { max: 3, base: 10ms }
+  typed-permanent:
+    handler: module:./typed.mjs
+    retries: { max: 3, base: 10ms }
+    module: { fail: permanent }
   forgetful:
     handler: module:./forgetful.mjs
     targets: [acme, globex, initech]
@@ -231,6 +244,17 @@ describe('runner behaviour', () => {
     expect(partial.event.data.failures).toEqual([
       { target: 'bad', error: expect.objectContaining({ message: 'nope' }) },
     ]);
+  });
+
+  it('a module throws typed errors through ctx.errors: transient is retried, permanent is not', async () => {
+    const events = collectEvents(nc, 'job.>');
+    await requestRun(nc, 'typed-transient', 'tt-1');
+    await requestRun(nc, 'typed-permanent', 'tp-1');
+    const [ok] = await events.waitFor('job.succeeded.typed-transient', 1, 10_000);
+    expect(ok.event.data.attempt).toBe(2);
+    const [failed] = await events.waitFor('job.failed.typed-permanent', 1, 10_000);
+    expect(failed.event.data).toMatchObject({ attempt: 1, error: { type: 'PermanentError', class: 'permanent' } });
+    expect(g.vigilTest['typed-permanent']).toBe(1);
   });
 
   it('runs only the requested subset of targets (a backup run)', async () => {

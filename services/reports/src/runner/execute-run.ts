@@ -4,11 +4,13 @@ import {
   isRetryable,
   type JobDefinition,
   type Logger,
+  PermanentError,
   retry,
+  TransientError,
   ValidationError,
   VigilError,
 } from '@vigil/shared';
-import type { HandlerContext, HandlerSecrets, JobHandler } from '../handler-api.js';
+import type { HandlerContext, HandlerErrors, HandlerSecrets, JobHandler } from '../handler-api.js';
 import { resolveSecretRefs, hasSecretRefs } from './resolve-options.js';
 import type { RunAbort } from './run-abort.js';
 import { failedOutcome, outcomeOf, type RunOutcome } from './run-outcome.js';
@@ -46,6 +48,8 @@ function needsSecrets(def: JobDefinition): boolean {
   }
   return v;
 }
+
+const HANDLER_ERRORS: HandlerErrors = Object.freeze({ TransientError, PermanentError, ValidationError });
 
 /**
  * A handler's context. A class rather than an object literal with getters: literals with accessors are built
@@ -85,6 +89,10 @@ class RunContext implements HandlerContext {
 
   get signal(): AbortSignal {
     return this.input.hooks.abort.signal;
+  }
+
+  get errors(): HandlerErrors {
+    return HANDLER_ERRORS;
   }
 
   /** A function, so `const { progress } = ctx` works too (made when first asked for). */
