@@ -141,6 +141,16 @@ describe('createHttpApp', () => {
     res = await fetch(`${base}/echo`, json({ blob: 'x'.repeat(900 * 1024) }));
     expect(res.status).toBe(200);
 
+    // `curl -d '{…}'` without -H 'content-type: application/json', or text/plain: told to send JSON
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': type }, body: '{"a":1}' });
+      expect(res.status).toBe(415);
+      expect((await res.json()).error).toEqual({
+        code: 'VIGIL_E_VALIDATION',
+        message: `send the request body as JSON with content-type: application/json (got ${type})`,
+      });
+    }
+
     res = await fetch(`${base}/boom`);
     expect(res.status).toBe(500);
     const body = await res.json();

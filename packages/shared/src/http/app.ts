@@ -51,6 +51,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     return sendError(reply, 503, ErrorCode.SHUTTING_DOWN, `${opts.service} is shutting down`);
   });
 
+  // Every API takes JSON: a text/plain body is refused as such (415 naming JSON) rather than parsed into a string
+  // that a schema then calls "expected object, received string".
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(createErrorHandler(log));
   app.setNotFoundHandler((request, reply) =>
     opts.startingUp

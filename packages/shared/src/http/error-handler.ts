@@ -41,7 +41,12 @@ export function createErrorHandler(log: Logger) {
     if (fe.validation) return sendError(reply, 400, ErrorCode.VALIDATION, err.message);
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const code = status === 413 ? ErrorCode.BODY_TOO_LARGE : (CODE_BY_STATUS[status] ?? ErrorCode.VALIDATION);
-      const message = status === 413 ? 'request body is larger than 1 MiB' : err.message;
+      const message =
+        status === 413
+          ? 'request body is larger than 1 MiB'
+          : status === 415
+            ? `send the request body as JSON with content-type: application/json (got ${request.headers['content-type'] ?? 'no content-type'})`
+            : err.message;
       return sendError(reply, status, code, message);
     }
     log.error({ err, method: request.method, route: request.routeOptions.url }, 'unhandled error in route');
