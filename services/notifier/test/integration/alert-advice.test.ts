@@ -14,8 +14,8 @@ import {
   waitFor,
 } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSecretsService } from '../../../secrets/src/service.js';
-import { startWebhooksService } from '../../../webhooks/src/service.js';
+import { startSecretsService } from '@vigil/secrets';
+import { startWebhooksService } from '@vigil/webhooks';
 import { type Harness, startHarness } from './harness.js';
 
 // The walkthrough, end to end: a file secrets provider (SECRETS_PROVIDER=file) whose file loses a key and then goes

@@ -1,6 +1,6 @@
 import { type HttpReceiver, startHttpReceiver, startRedis, type TestServer, waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhooksService } from '../../../webhooks/src/service.js';
+import { startWebhooksService } from '@vigil/webhooks';
 import { type Harness, runData, startHarness } from './harness.js';
 
 describe('fallback channel: SMTP down -> Slack-compatible webhook', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startRedis, type TestServer, waitFor } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSecretsService } from '../../../secrets/src/service.js';
+import { startSecretsService } from '@vigil/secrets';
 import { type Harness, runData, startHarness } from './harness.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-notifier-'));

@@ -10,7 +10,7 @@ import {
   waitFor,
 } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSecretsService } from '../../../secrets/src/service.js';
+import { startSecretsService } from '@vigil/secrets';
 import { type Harness, startHarness } from './harness.js';
 
 // The live run: AWS (faked here by a local Secrets Manager behind the real SDK) fails, stale secrets are served and
