@@ -96,6 +96,11 @@ export interface Alert {
   items?: string[];
   /** Resolved secrets outage: the secrets that were served stale during it. */
   staleSecrets?: string[];
+  /**
+   * secrets.refresh-failed: the failed secrets the provider says do not exist (deleted or misnamed, not an outage).
+   * A resolved incident: set when every secret it alerted about was such a one (they exist again).
+   */
+  missingSecrets?: string[];
   /** secrets.refreshed (recovered): how long the secret had been failing, when the secrets service says. */
   recovery?: { downForSeconds: number };
   /** webhook.dead: how the delivery ended (attempts made, last HTTP status when there was an answer). */

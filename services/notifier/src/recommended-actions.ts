@@ -189,6 +189,12 @@ function actionsFor(alert: Alert): string[] {
     case 'secrets-stale-served':
       return secretsActions(alert);
     case 'secrets-recovered':
+      if (alert.missingSecrets?.length) {
+        return [
+          `Nothing to do: ${alert.missingSecrets.join(', ')} can be read again (restored or created), and jobs that need ${alert.missingSecrets.length === 1 ? 'it' : 'them'} get the value now.`,
+          'Runs that failed while it was missing are not re-run by themselves: re-run them if their work is still needed (`vigil runs --status failed`).',
+        ];
+      }
       return [
         'Nothing to do: the provider answers again and the cached secrets were refreshed.',
         ...(alert.staleSecrets?.length

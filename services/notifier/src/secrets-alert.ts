@@ -77,8 +77,11 @@ export function secretsAlert(ev: EventLike, family: string, d: Rec): Alert {
   const uncached = !stale && d.cached === false && uncachedBesidesMissing(d.failed, failures);
   if (uncached) facts.push(['Impact', 'no cached value for some of them: jobs that need them fail']);
   const items = str(d.name) ? [name] : names;
+  // the failures the provider says do not exist (deleted or misnamed: not an outage)
+  const missing = (failures ?? []).filter((f) => isSecretNotFound(f.error)).map((f) => f.target);
   return {
     ...(uncached ? { uncachedSecrets: true } : {}),
+    ...(missing.length ? { missingSecrets: missing } : {}),
     eventId: ev.id,
     subject: ev.subject ?? `secrets.${family}`,
     kind: stale ? 'secrets-stale-served' : 'secrets-refresh-failed',

@@ -14,6 +14,8 @@ export interface SecretsIncident {
   stale: string[];
   /** Secrets whose warm-up refresh failed during the outage. */
   failed: string[];
+  /** Of those, the ones whose latest failure said they do not exist (deleted or misnamed; absent in older records). */
+  missing?: string[];
   /** Alerts of the outage (sent or folded). */
   alerts: number;
   /** The longest `downForSeconds` a recovery reported. */
@@ -34,7 +36,7 @@ function union(a: string[], b: string[]): string[] {
 /** A failure alert (at `at`, event time in ms) about `names`; undefined when there is nothing to record. */
 export function noteSecretsAlert(
   current: SecretsIncident | undefined,
-  alert: { kind: 'secrets-stale-served' | 'secrets-refresh-failed'; names: string[]; at: number },
+  alert: { kind: 'secrets-stale-served' | 'secrets-refresh-failed'; names: string[]; at: number; missing?: string[] },
 ): SecretsIncident | undefined {
   // An ended outage is history: a later alert starts the next one; an earlier one belongs to it (already resolved).
   if (current?.endedBy && alert.at <= current.endedBy.at) return undefined;
@@ -44,11 +46,18 @@ export function noteSecretsAlert(
   if (names.length === 0 && alert.names.length > 0) return undefined;
   const stale = alert.kind === 'secrets-stale-served' ? names : [];
   const failed = alert.kind === 'secrets-refresh-failed' ? names : [];
+  // a secret's latest failure decides whether it is missing: one served stale or failing otherwise is not
+  const nowMissing = new Set(alert.missing ?? []);
+  const missing = union(
+    (base?.missing ?? []).filter((n) => !names.includes(n)),
+    names.filter((n) => nowMissing.has(n)),
+  );
   return {
     since: Math.min(base?.since ?? alert.at, alert.at),
     open: union(base?.open ?? [], names),
     stale: union(base?.stale ?? [], stale),
     failed: union(base?.failed ?? [], failed),
+    ...(missing.length ? { missing } : {}),
     alerts: (base?.alerts ?? 0) + 1,
     ...(base?.downForSeconds !== undefined ? { downForSeconds: base.downForSeconds } : {}),
     refreshedAt,

@@ -27,7 +27,7 @@ export class SecretsNotices {
     const kind = alert.kind as 'secrets-refresh-failed' | 'secrets-stale-served';
     try {
       await this.dedupe.applyIncident<SecretsIncident, void>(alert.scope, (current) => ({
-        next: noteSecretsAlert(current, { kind, names: alert.items ?? [], at }),
+        next: noteSecretsAlert(current, { kind, names: alert.items ?? [], at, missing: alert.missingSecrets }),
         result: undefined,
       }));
     } catch (err) {
@@ -76,10 +76,20 @@ export class SecretsNotices {
     const measured = inc.downForSeconds !== undefined;
     const downMs = measured ? (inc.downForSeconds as number) * 1000 : Math.max(0, end - inc.since);
     const down = formatDuration(downMs);
-    alert.headline = `${alert.headline} (down ${measured ? '' : 'at least '}${down})`;
+    // Every secret alerted about was one the provider said does not exist: nothing was down, they are back.
+    const alerted = [...new Set([...inc.stale, ...inc.failed])];
+    const restored = alerted.length > 0 && alerted.every((n) => inc.missing?.includes(n));
+    const provider = alert.scope.replace(/^secrets:/, '');
+    if (restored) {
+      const [one] = alerted;
+      alert.headline = `${alerted.length === 1 ? `secret ${one} exists` : `secrets ${alerted.join(', ')} exist`} again in ${provider} (missing ${measured ? '' : 'at least '}${down})`;
+      alert.missingSecrets = alerted;
+    } else {
+      alert.headline = `${alert.headline} (down ${measured ? '' : 'at least '}${down})`;
+    }
     alert.facts.push(
       [
-        'Down for',
+        restored ? 'Missing for' : 'Down for',
         measured ? `${down} (from the first failed provider call)` : `at least ${down} (since the first alert)`,
       ],
       ['First alert', formatTime(inc.since)],
