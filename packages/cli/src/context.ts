@@ -1,5 +1,7 @@
+import { ErrorCode, JsErrCode, jsErrCode, VigilError } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
-import type { CliEnv } from './config.js';
+import { type CliEnv, natsWhere } from './config.js';
+import { CliError } from './errors.js';
 import { connectCli } from './nats-client.js';
 
 export interface Io {
@@ -31,6 +33,8 @@ export function commandContext(env: CliEnv, io: Io, json: boolean): CommandConte
       const nc = await connectCli(env);
       try {
         return await fn(nc);
+      } catch (err) {
+        throw noJetStreamThere(err, env) ?? err;
       } finally {
         await nc.close().catch(() => undefined);
       }
@@ -39,4 +43,22 @@ export function commandContext(env: CliEnv, io: Io, json: boolean): CommandConte
       io.out(json ? JSON.stringify(value, null, 2) : human());
     },
   };
+}
+
+/**
+ * A JetStream operation (dlq, test-email, trigger --queue) that found no JetStream, or no Vigil stream, on the NATS
+ * reached: said with that NATS and where its URL came from (a stray server on 4222 answers "503" otherwise).
+ */
+function noJetStreamThere(err: unknown, env: CliEnv): CliError | undefined {
+  if (err instanceof CliError) return undefined;
+  const where = `at ${natsWhere(env)}: is Vigil running there?`;
+  // a JetStream API request nobody answers: no JetStream on this server
+  if ((err as { code?: unknown }).code === '503') return new CliError(`no JetStream answers ${where}`);
+  if (jsErrCode(err) === JsErrCode.STREAM_NOT_FOUND) return new CliError(`${(err as Error).message} ${where}`);
+  // a publish no stream takes (EventBus: `publish <subject>: NATS unavailable (… 503)`)
+  if (err instanceof VigilError && err.code === ErrorCode.NATS_UNAVAILABLE && err.details?.natsCode === '503') {
+    const what = err.message.split(': NATS unavailable')[0];
+    return new CliError(`${what}: no JetStream stream takes it ${where}`, 1, err.code);
+  }
+  return undefined;
 }

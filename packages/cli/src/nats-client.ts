@@ -1,11 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, connect, credsAuthenticator, JSONCodec, type NatsConnection } from 'nats';
 import { createLogger, ErrorCode, EventBus, natsCredsSchema, natsUrlSchema, type PublishOptions } from '@vigil/shared';
-import type { CliEnv } from './config.js';
+import { type CliEnv, natsWhere, redactNatsUrl } from './config.js';
 import { CliError, EXIT } from './errors.js';
 
 const jc = JSONCodec();
 export const CONNECT_TIMEOUT_MS = 3_000;
+
+/** Per connection: which NATS it is and where that URL came from, for "nothing answers there" messages. */
+const whereOf = new WeakMap<NatsConnection, string>();
+
+/** ` at <url> (<where the URL came from>)` for a connection made by connectCli; empty for any other. */
+export function atNats(nc: NatsConnection): string {
+  const where = whereOf.get(nc);
+  return where ? ` at ${where}` : '';
+}
 
 /** One connection attempt per server, bounded: a CLI must say "unreachable" quickly, never hang. */
 export async function connectCli(env: CliEnv): Promise<NatsConnection> {
@@ -33,14 +42,18 @@ export async function connectCli(env: CliEnv): Promise<NatsConnection> {
     opts.user = env.user;
     opts.pass = env.password;
   }
+  let nc: NatsConnection;
   try {
-    return await connect(opts);
+    nc = await connect(opts);
   } catch (err) {
     const why = (err as { code?: string; message?: string }).message ?? String(err);
+    const source = env.natsUrlSource ? `; ${env.natsUrlSource}` : '';
     throw new CliError(
-      `cannot reach NATS at ${env.natsUrl} (${why}); is Vigil running? Set NATS_URL to point elsewhere.`,
+      `cannot reach NATS at ${redactNatsUrl(env.natsUrl)} (${why}${source}); is Vigil running? Set NATS_URL to point elsewhere.`,
     );
   }
+  whereOf.set(nc, natsWhere(env));
+  return nc;
 }
 
 /**
@@ -60,10 +73,12 @@ export async function requestJson<T>(
     const code = (err as { code?: string }).code;
     const service = subject.split('.')[0];
     const hint = subject === 'scheduler.trigger' ? ' (`vigil trigger --queue` queues the run for when it is back)' : '';
-    if (code === '503') throw new CliError(`no ${service} service answers on ${subject}: is it running?${hint}`);
+    // Say which NATS: the one reached may not be Vigil's (a stray server on 4222, a stale .vigil/env).
+    const at = atNats(nc);
+    if (code === '503') throw new CliError(`no ${service} service answers on ${subject}${at}: is it running?${hint}`);
     if (code === 'TIMEOUT')
       throw new CliError(
-        `no answer from the ${service} service on ${subject} within ${timeoutMs / 1000}s: is it running?${hint}`,
+        `no answer from the ${service} service on ${subject}${at} within ${timeoutMs / 1000}s: is it running?${hint}`,
       );
     throw new CliError(`${subject} failed: ${(err as Error).message}`);
   }
