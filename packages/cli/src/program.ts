@@ -54,6 +54,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       '-q, --queue',
       'publish job.trigger.<job> to its stream: runs when a scheduler reads it (use while none answers)',
     )
+    .option(
+      '--id <runId>',
+      "the run's id, its idempotency key (default: a new ULID): the id a trigger without an answer printed runs once, however often sent or queued",
+    )
     .action((job: string, o) => triggerCommand(ctx(), job, o));
   program
     .command('runs')

@@ -27,7 +27,11 @@ const JOBS = `jobs:
     schedule: "0 6 * * *"
     handler: report.daily
     targets: [acme, globex]
+  heartbeat:
+    handler: health.daily
+    concurrency: forbid
 `;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 describe('vigil CLI against a real scheduler process', () => {
   let nats: TestServer;
@@ -35,6 +39,7 @@ describe('vigil CLI against a real scheduler process', () => {
   let events: EventCollector;
   let scheduler: ChildProcess;
   let env: { natsUrl: string; userName: string };
+  let jobsFile: string;
 
   const cli = async (...argv: string[]) => {
     const out: string[] = [];
@@ -47,14 +52,15 @@ describe('vigil CLI against a real scheduler process', () => {
     buildPackages(root, 'services/scheduler', 'packages/cli');
     nats = await startNats();
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-cli-'));
-    writeFileSync(path.join(dir, 'jobs.yaml'), JOBS);
+    jobsFile = path.join(dir, 'jobs.yaml');
+    writeFileSync(jobsFile, JOBS);
     const port = await freePort();
     scheduler = spawn(process.execPath, [path.join(root, 'services/scheduler/dist/main.js')], {
       env: {
         ...process.env,
         NATS_URL: nats.url,
         HTTP_PORT: String(port),
-        VIGIL_JOBS_FILE: path.join(dir, 'jobs.yaml'),
+        VIGIL_JOBS_FILE: jobsFile,
         LOG_LEVEL: 'warn',
         VIGIL_API_TOKEN: 't',
       },
@@ -110,7 +116,9 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(jobs.code).toBe(0);
     expect(JSON.parse(jobs.out)).toEqual([
       expect.objectContaining({ name: 'daily-reports', handler: 'report.daily', paused: false }),
+      expect.objectContaining({ name: 'heartbeat', handler: 'health.daily', paused: false }),
     ]);
+    expect(jobs.err).toBe('');
     expect((await cli('pause', 'daily-reports', '--reason', 'maintenance')).out).toBe('daily-reports paused');
     await waitFor(async () => JSON.parse((await cli('--json', 'jobs')).out)[0].paused === true);
     expect((await cli('jobs')).out).toMatch(/daily-reports\s+report\.daily\s+0 6 \* \* \*.*paused/);
@@ -139,6 +147,17 @@ describe('vigil CLI against a real scheduler process', () => {
     expect((await cli('nope')).code).toBe(2);
     const unknown = await cli('trigger', 'no-such-job', '--reason', 'x');
     expect(unknown).toMatchObject({ code: 1, err: 'vigil: no job named "no-such-job"' });
+    // targets are checked by the scheduler: one the job lacks, or any for a job that has none
+    const umbrella = await cli('trigger', 'daily-reports', '--target', 'umbrella', '--reason', 'x');
+    expect(umbrella).toMatchObject({
+      code: 1,
+      err: `vigil: targets: "umbrella" not in job daily-reports's targets (acme, globex)`,
+    });
+    const none = await cli('trigger', 'heartbeat', '--target', 'acme', '--reason', 'x');
+    expect(none).toMatchObject({ code: 1, err: expect.stringContaining('job heartbeat has no targets') });
+    // an --id that cannot be a run id is a usage error, before anything is sent
+    const badId = await cli('trigger', 'heartbeat', '--reason', 'x', '--id', 'run 1', '--queue');
+    expect(badId).toMatchObject({ code: 2, err: expect.stringContaining('--id "run 1": must be 1 to 128 letters') });
     expect((await cli('run', 'nope')).code).toBe(1);
     // typos are usage errors, not an empty list or a test mail sent to someone else
     const status = await cli('runs', '--status', 'faild');
@@ -155,6 +174,78 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(body.services.find((s: { service: string }) => s.service === 'reports').ready).toBe(false);
     expect(body.coverage).toEqual([expect.objectContaining({ job: 'daily-reports', total: 2 })]);
   });
+
+  it('a rejected jobs-file edit shows in `vigil health` and `vigil jobs` until a valid version loads', async () => {
+    writeFileSync(jobsFile, JOBS.replace('schedule: "0 6 * * *"', 'schedule: "0 6 * *"'));
+    const problem = await waitFor(async () => {
+      const h = JSON.parse((await cli('--json', 'health')).out) as { problems: string[] };
+      return h.problems.find((p) => p.startsWith(`jobs file ${jobsFile} rejected at `));
+    }, 15_000);
+    expect(problem).toMatch(
+      /rejected at \S+Z: line 3:15 jobs\.daily-reports\.schedule: .*; running the version loaded at \S+Z$/,
+    );
+    const human = await cli('health');
+    expect(human.code).toBe(1);
+    expect(human.out).toContain(`overall: DEGRADED`);
+    expect(human.out).toContain(`  - ${problem}`);
+    const jobs = await cli('jobs');
+    expect(jobs.code).toBe(0);
+    expect(jobs.err).toBe(`vigil: warning: ${problem}`);
+    expect(jobs.out).toMatch(/^daily-reports\s+report\.daily\s+0 6 \* \* \*/m);
+
+    writeFileSync(jobsFile, JOBS);
+    await waitFor(async () => {
+      const h = JSON.parse((await cli('--json', 'health')).out) as { problems: string[] };
+      return !h.problems.some((p) => p.startsWith('jobs file '));
+    }, 15_000);
+    expect((await cli('jobs')).err).toBe('');
+  });
+
+  it('a trigger without an answer names its run; queueing that id runs the job once, even after the stale request', async () => {
+    const stored = async (subject: string) => {
+      const jsm = await nc.jetstreamManager();
+      const info = await jsm.streams.info('VIGIL_JOBS', { subjects_filter: subject });
+      return info.state.subjects?.[subject] ?? 0;
+    };
+    // a frozen scheduler: NATS still hands it the request, it answers nothing until it runs again
+    scheduler.kill('SIGSTOP');
+    let id = '';
+    try {
+      const stale = await cli('trigger', 'heartbeat', '--reason', 'frozen scheduler');
+      expect(stale.code).toBe(1);
+      id = /the run may still start as (\S+) /.exec(stale.err)?.[1] ?? '';
+      expect(id).toMatch(ULID);
+      expect(stale.err).toMatch(/^vigil: no answer from the scheduler service on scheduler\.trigger\b.* within 5s/);
+      expect(stale.err).toContain(`(\`vigil run ${id}\` shows whether it did)`);
+      expect(stale.err).toContain(
+        `\`vigil trigger heartbeat --id ${id} --queue --reason 'frozen scheduler'\` queues this same run`,
+      );
+      // no hint that would run it twice
+      expect(stale.err).not.toContain('`vigil trigger --queue`');
+      // the user follows the hint
+      const queued = await cli('trigger', 'heartbeat', '--id', id, '--queue', '--reason', 'frozen scheduler');
+      expect(queued.code).toBe(0);
+      expect(queued.out.split('\n')[0]).toBe(id);
+    } finally {
+      scheduler.kill('SIGCONT');
+    }
+    // awake: it handles the stale request and reads the queued trigger; the job runs once, as that id
+    await waitFor(() => events.of('job.requested.heartbeat').find((e) => e.event.data.runId === id), 15_000);
+    // the same again now (after the stale request, on the same endpoint): answered with that run, not a second
+    const again = await cli('trigger', 'heartbeat', '--id', id, '--reason', 'frozen scheduler');
+    expect(again).toMatchObject({ code: 0, out: id });
+    const run = await waitFor(async () => {
+      const r = await cli('--json', 'run', id);
+      return r.code === 0 ? JSON.parse(r.out) : undefined;
+    });
+    expect(run).toMatchObject({ runId: id, job: 'heartbeat', trigger: 'manual', reason: 'frozen scheduler' });
+    expect(new Set(events.of('job.requested.heartbeat').map((e) => e.event.data.runId))).toEqual(new Set([id]));
+    expect(new Set(events.of('job.trigger.heartbeat').map((e) => e.event.id))).toEqual(new Set([id]));
+    expect(events.of('job.skipped.heartbeat')).toHaveLength(0);
+    // what the runners get: one request (the stream kept one trigger and one job.requested)
+    expect(await stored('job.trigger.heartbeat')).toBe(1);
+    expect(await stored('job.requested.heartbeat')).toBe(1);
+  }, 30_000);
 
   it('test-email publishes a CRITICAL notify.send; dlq list works; secrets status says when nobody answers', async () => {
     const errs: string[] = [];
@@ -256,10 +347,16 @@ describe('vigil CLI against a real scheduler process', () => {
     scheduler.kill('SIGKILL');
     await new Promise((r) => scheduler.once('exit', r));
     const refused = await cli('trigger', 'daily-reports', '--reason', 'nobody home');
-    expect(refused).toMatchObject({ code: 1, err: expect.stringContaining('`vigil trigger --queue`') });
-    const waiting = await cli('trigger', 'daily-reports', '--reason', 'nobody home', '--queue');
+    expect(refused.code).toBe(1);
+    // no responder (503) or, with this test's '>' subscriber taking the request, no answer: either way it names the
+    // run's id and how to queue exactly that run
+    const refusedId = /--id (\S+) --queue/.exec(refused.err)?.[1] ?? '';
+    expect(refusedId).toMatch(ULID);
+    expect(refused.err).toContain(`\`vigil trigger daily-reports --id ${refusedId} --queue --reason 'nobody home'\``);
+    const waiting = await cli('trigger', 'daily-reports', '--reason', 'nobody home', '--queue', '--id', refusedId);
     expect(waiting.code).toBe(0);
     const waitingId = waiting.out.split('\n')[0];
+    expect(waitingId).toBe(refusedId);
     const jsm = await nc.jetstreamManager();
     const stored = await jsm.streams.getMessage('VIGIL_JOBS', { last_by_subj: 'job.trigger.daily-reports' });
     expect(JSON.parse(new TextDecoder().decode(stored.data))).toMatchObject({

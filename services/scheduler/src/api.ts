@@ -1,4 +1,4 @@
-import { ErrorCode, type JobStatus, RUN_STATUSES } from '@vigil/shared';
+import { ErrorCode, type JobStatus, jobsFileProblem, RUN_STATUSES } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
 import { z } from 'zod';
 import type { BreakerTracker } from './breakers.js';
@@ -62,7 +62,11 @@ export class SchedulerApi {
     const jobs = Object.values(this.ctx.jobs().jobs).map((def) =>
       jobView(def, this.ctx.jobStates.get(def.name), this.ticker.nextRunAt(def.name)),
     );
-    return { status: 200, body: { jobs } };
+    // a rejected edit of the jobs file: the list is the version still in use, not what the file on disk says
+    const status = this.ctx.jobsFile?.();
+    const problem = status && jobsFileProblem(status);
+    const jobsFile = status ? { ...status, ...(problem ? { problem } : {}) } : undefined;
+    return { status: 200, body: jobsFile ? { jobs, jobsFile } : { jobs } };
   }
 
   job(name: string): ApiResult {
@@ -75,7 +79,8 @@ export class SchedulerApi {
 
   async trigger(name: string, body: unknown, requestedBy?: string): Promise<ApiResult> {
     const out = await requestManualTrigger(this.ctx, name, body, requestedBy);
-    if (out.status === 202) return { status: 202, body: { runId: out.runId } };
+    if (out.status === 202)
+      return { status: 202, body: out.duplicate ? { runId: out.runId, duplicate: true } : { runId: out.runId } };
     return err(out.status, out.code, out.message, out.runningRunId ? { runningRunId: out.runningRunId } : undefined);
   }
 

@@ -1,4 +1,4 @@
-import type { Clock, EventBus, JobDefinition, JobsFile, VigilMetrics } from '@vigil/shared';
+import type { Clock, EventBus, JobDefinition, JobsFile, JobsFileStatus, VigilMetrics } from '@vigil/shared';
 import type { KV } from 'nats';
 import type { Logger } from '@vigil/shared';
 import type { JobState } from './job-state.js';
@@ -18,6 +18,8 @@ export interface SchedulerContext {
   runs: LiveMap<RunRecord>;
   jobStates: LiveMap<JobState>;
   jobs(): JobsFile;
+  /** Where the jobs file stands (the version in use; a rejected edit on disk); absent in unit tests. */
+  jobsFile?(): JobsFileStatus;
   job(name: string): JobDefinition | undefined;
   /** The run occupying a job for concurrency purposes (forbid/replace), if any. */
   occupyingRun(job: string): string | undefined;

@@ -56,7 +56,7 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
     },
     start: async (rt) => {
       const config = rt.config as SchedulerConfig;
-      const source = await JobsSource.load(config.VIGIL_JOBS_FILE, rt.log);
+      const source = await JobsSource.load(config.VIGIL_JOBS_FILE, rt.log, () => rt.clock.now());
       rt.phase(`jobs file ${config.VIGIL_JOBS_FILE}: ${Object.keys(source.get().jobs).length} jobs`);
 
       const [runsKv, jobsKv, slotsKv] = await Promise.all([
@@ -76,6 +76,7 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
         runs,
         jobStates,
         jobs: () => source.get(),
+        jobsFile: () => source.status(),
         // parseJobsFile's map has no prototype: a name from a URL or an event never finds `constructor`...
         job: (name) => source.get().jobs[name],
         occupyingRun: (job) =>

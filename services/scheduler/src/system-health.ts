@@ -1,4 +1,10 @@
-import { type ServiceReadiness, serviceReadiness, VIGIL_SERVICES } from '@vigil/shared';
+import {
+  type JobsFileStatus,
+  jobsFileProblem,
+  type ServiceReadiness,
+  serviceReadiness,
+  VIGIL_SERVICES,
+} from '@vigil/shared';
 import type { NatsConnection } from 'nats';
 import { type BreakerTracker, type BreakerView, liveOpenBreakers } from './breakers.js';
 import type { SchedulerContext } from './context.js';
@@ -15,6 +21,11 @@ export interface SystemHealth {
   /** Breakers not closed on the instances that answered (see liveOpenBreakers). */
   openBreakers: BreakerView[];
   dlqDepth: number | null;
+  /**
+   * The scheduler's jobs file: the version in use and, while the file on disk is invalid, its rejection (a problem:
+   * the jobs run as before the edit, not as the file says). Readiness is not affected: the old jobs run fine.
+   */
+  jobsFile?: JobsFileStatus;
 }
 
 /** Everything an operator wants on one page: readiness, today's coverage, failure rates, breakers, DLQ. */
@@ -39,6 +50,9 @@ export async function systemHealth(
   // from the live instances' answers: a half-open breaker of a process that was replaced is no problem any more
   const openBreakers = liveOpenBreakers(services, breakers);
   const problems: string[] = [];
+  const jobsFile = ctx.jobsFile?.();
+  const rejectedEdit = jobsFile && jobsFileProblem(jobsFile);
+  if (rejectedEdit) problems.push(rejectedEdit);
   for (const s of services) if (!s.ready) problems.push(`${s.service} not ready${s.error ? `: ${s.error}` : ''}`);
   // seed 003: a daily report that ran but left targets without a success is the silent gap this page exists for.
   for (const c of coverage) {
@@ -61,5 +75,6 @@ export async function systemHealth(
     failureRates,
     openBreakers,
     dlqDepth,
+    ...(jobsFile ? { jobsFile } : {}),
   };
 }

@@ -15,6 +15,8 @@ const V2 = `${V1}  added:
     handler: health.daily
 `;
 
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('jobs file reload', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -36,11 +38,49 @@ describe('jobs file reload', () => {
 
   it('a bad file is rejected and the running jobs stay', async () => {
     writeFileSync(h.jobsFile, `jobs:\n  keep:\n    schedule: "not cron"\n    handler: health.daily\n`);
-    // give the watcher time to see (and reject) it, then prove the old jobs still run
-    await new Promise((r) => setTimeout(r, 600));
+    // the watcher rejects it: system health says so (until now only a log line did)
+    await waitFor(async () => (await h.api('GET', '/api/system/health')).body.jobsFile?.rejected !== undefined);
     expect(await names()).toEqual(['added', 'keep']);
     await h.clock.set(new Date('2026-05-01T06:10:00Z').getTime());
     await waitFor(() => h.events.of('job.requested.added').length >= 2);
+  });
+
+  it('a rejected edit is a system-health problem (not a readiness failure) until a valid version loads', async () => {
+    const health = await h.api('GET', '/api/system/health');
+    const problem = (health.body.problems as string[]).find((p) => p.startsWith('jobs file '));
+    // the edit above was rejected at 06:00 (the clock then); the version in use loaded at 05:00 (V2's reload)
+    expect(problem).toMatch(
+      new RegExp(
+        `^jobs file ${escapeRe(h.jobsFile)} rejected at 2026-05-01T06:00:00\\.000Z: line 3:15 jobs\\.keep\\.schedule: .+; running the version loaded at 2026-05-01T05:00:00\\.000Z$`,
+      ),
+    );
+    expect(health.body).toMatchObject({
+      ok: false,
+      jobsFile: {
+        file: h.jobsFile,
+        rejected: { at: '2026-05-01T06:00:00.000Z', errors: [expect.stringMatching(/^line 3:15 /)] },
+      },
+    });
+    // `vigil jobs` reads the same through GET /api/jobs; the old jobs run fine, so the scheduler stays ready
+    expect((await h.api('GET', '/api/jobs')).body.jobsFile).toMatchObject({ problem });
+    expect((await h.api('GET', '/health/ready', undefined, null)).status).toBe(200);
+
+    // two errors: the first is said, the rest counted
+    writeFileSync(h.jobsFile, `jobs:\n  keep:\n    schedule: "not cron"\n    handler: ftp\n`);
+    await waitFor(async () => {
+      const r = await h.api('GET', '/api/system/health');
+      return (r.body.problems as string[]).some((p) => /: line 3:15 .* \(\+1 more\); running the version/.test(p));
+    });
+
+    // fixed (here: back to the version in use): the problem is gone, the load time is the old one
+    writeFileSync(h.jobsFile, V2);
+    const fixed = await waitFor(async () => {
+      const r = await h.api('GET', '/api/system/health');
+      return r.body.jobsFile && !r.body.jobsFile.rejected ? r.body : undefined;
+    });
+    expect(fixed.problems.filter((p: string) => p.startsWith('jobs file '))).toEqual([]);
+    expect(fixed.jobsFile).toEqual({ file: h.jobsFile, loadedAt: '2026-05-01T05:00:00.000Z' });
+    expect((await h.api('GET', '/api/jobs')).body.jobsFile).toEqual(fixed.jobsFile);
   });
 
   it('a bad file at start stops the service with every error and its line', async () => {

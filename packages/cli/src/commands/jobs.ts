@@ -1,4 +1,4 @@
-import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects } from '@vigil/shared';
+import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects, TriggerIdSchema } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { ms, parseDelay, table, time } from '../format.js';
@@ -18,7 +18,11 @@ interface JobRow {
 }
 
 export async function jobsCommand(ctx: CommandContext): Promise<void> {
-  const body = await ctx.withNats((nc) => requestJson<{ jobs: JobRow[] }>(nc, 'scheduler.jobs'));
+  const body = await ctx.withNats((nc) =>
+    requestJson<{ jobs: JobRow[]; jobsFile?: { problem?: string } }>(nc, 'scheduler.jobs'),
+  );
+  // a rejected edit of the jobs file: the list below is the version still running, not what the file says
+  if (body.jobsFile?.problem) ctx.io.err(`vigil: warning: ${body.jobsFile.problem}`);
   ctx.print(body.jobs, () =>
     table(
       ['JOB', 'HANDLER', 'SCHEDULE', 'TZ', 'NEXT RUN', 'LAST', 'LAST SUCCESS', 'STATE'],
@@ -44,6 +48,11 @@ export interface TriggerOptions {
   requestedBy?: string;
   /** Publish the trigger event to its stream instead of asking the scheduler (which may be down). */
   queue?: boolean;
+  /**
+   * The run's id (its idempotency key): the id a trigger that got no answer printed, so sending it again, or
+   * queueing it, is that same run (it runs once); default a new ULID.
+   */
+  id?: string;
 }
 
 /** `vigil trigger <job> [--target T]… [--delay 10m] --reason "…" [--force]`: prints the runId. */
@@ -70,24 +79,75 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
     body.delaySeconds = seconds;
   }
   if (opts.force) body.force = true;
-  if (opts.queue) return queueTrigger(ctx, job, body);
-  const res = await ctx.withNats((nc) => requestJson<{ runId: string }>(nc, 'scheduler.trigger', body));
+  if (opts.id !== undefined) {
+    const bad = TriggerIdSchema.safeParse(opts.id).error?.issues[0];
+    if (bad) throw new CliError(`--id ${JSON.stringify(opts.id)}: ${bad.message}`, EXIT.USAGE);
+  }
+  // the run's id is chosen here, so a request that gets no answer still says which run it may have started
+  const id = opts.id ?? newEventId();
+  if (opts.queue) return queueTrigger(ctx, job, id, body);
+  const res = await ctx.withNats(async (nc) => {
+    try {
+      return await requestJson<{ runId: string }>(nc, 'scheduler.trigger', { ...body, id });
+    } catch (err) {
+      // an answer (a refusal) carries its code and stands; no answer leaves the run's fate open: say so, and how
+      // to settle it without a second run
+      if (!(err instanceof CliError) || err.code !== undefined) throw err;
+      throw new CliError(noAnswer(err.message, job, id, opts), err.exitCode);
+    }
+  });
   ctx.print({ runId: res.runId, job }, () => res.runId);
+}
+
+const NO_RESPONDERS = /^no \S+ service answers\b/;
+
+/**
+ * The failure of a trigger request that got no answer. A scheduler that got the request may still start the run
+ * (frozen, overloaded, the answer lost), so this never says it failed: it names the run's id, how to see whether
+ * it started, and the command that queues the same run (same id: it runs once, whichever arrives first).
+ */
+function noAnswer(why: string, job: string, id: string, opts: TriggerOptions): string {
+  const reason = why.replace(/\s*\(`vigil trigger --queue`[^)]*\)/, '');
+  const fate = NO_RESPONDERS.test(why)
+    ? `no scheduler got the request: nothing runs unless it is queued (as run ${id}).`
+    : `a scheduler may still have it: the run may still start as ${id} (\`vigil run ${id}\` shows whether it did).`;
+  const again = ['vigil', 'trigger', job, '--id', id, '--queue', '--reason', opts.reason ?? ''];
+  for (const t of opts.target ?? []) again.push('--target', t);
+  if (opts.delay) again.push('--delay', opts.delay);
+  if (opts.force) again.push('--force');
+  return [
+    reason,
+    fate,
+    `\`${again.map(shellWord).join(' ')}\` queues this same run for when a scheduler reads it: it runs once either way.`,
+  ].join('\n');
+}
+
+/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
  * `--queue`: publishes `job.trigger.<job>` to its stream instead of asking the scheduler, so the run is not lost
- * while no scheduler answers; it starts once one reads it. Its runId is the event id, known now. Nothing checks the
- * job name until then: a scheduler that does not know it dead-letters the trigger (`vigil dlq list`).
+ * while no scheduler answers; it starts once one reads it. Its runId is the event id, known now (`--id`: the one
+ * a request without an answer printed; the scheduler runs an id once). Nothing checks the job until then: a
+ * scheduler that does not know it, or finds the trigger invalid (e.g. a target the job lacks), dead-letters it
+ * (`vigil dlq list`).
  */
-async function queueTrigger(ctx: CommandContext, job: string, body: Record<string, unknown>): Promise<void> {
+async function queueTrigger(
+  ctx: CommandContext,
+  job: string,
+  runId: string,
+  body: Record<string, unknown>,
+): Promise<void> {
   const { job: _job, ...data } = body;
-  const runId = newEventId();
-  await ctx.withNats((nc) => publishEvent(nc, Subjects.jobTrigger(job), data, { id: runId }));
+  // event id = msg-id = runId: a trigger with this id that reached a scheduler (or was queued) is this same run
+  const ack = await ctx.withNats((nc) => publishEvent(nc, Subjects.jobTrigger(job), data, { id: runId }));
+  const already = ack.duplicate ? ' (already queued: the same run, not a second one)' : '';
   ctx.print(
-    { runId, job, queued: true },
+    { runId, job, queued: true, ...(ack.duplicate ? { duplicate: true } : {}) },
     () =>
-      `${runId}\nqueued as job.trigger.${job}: it runs when a scheduler reads it (a job it does not know is dead-lettered)`,
+      `${runId}\nqueued as job.trigger.${job}${already}: it runs when a scheduler reads it, once even if a request with this id got through (a job it does not know is dead-lettered)`,
   );
 }
 

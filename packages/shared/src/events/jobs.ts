@@ -27,6 +27,22 @@ export type JobTrigger = z.infer<typeof JobTriggerSchema>;
 const SAFE_RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
+ * The `id` of a manual trigger request (HTTP body, the CLI's `scheduler.trigger`, `vigil trigger --id`): the
+ * idempotency key of the trigger and the runId of its run. Letters, digits, `-` and `_` (a ULID, a UUID...).
+ */
+export const TriggerIdSchema = z
+  .string()
+  .regex(SAFE_RUN_ID, { error: 'must be 1 to 128 letters, digits, - or _ (e.g. a ULID)' });
+
+/**
+ * A manual trigger request to the scheduler's API: `job.trigger` data plus an optional `id`. A request whose id
+ * already names a run (in the history or on its way) is that run again, not a second one: the caller may resend
+ * it (after a timeout, or queued with `vigil trigger --queue --id`) without ever running the job twice.
+ */
+export const TriggerRequestSchema = JobTriggerSchema.extend({ id: TriggerIdSchema.optional() });
+export type TriggerRequest = z.infer<typeof TriggerRequestSchema>;
+
+/**
  * The runId of the run a `job.trigger` event starts: the event id itself when it is a safe token (ULIDs from the
  * API and CLI, UUIDs), else `t-` plus a hash of it, the same for every delivery of the event (`manual:42`,
  * `run 1`... are no valid KV keys: their run could never be recorded).

@@ -4,7 +4,14 @@ export { type ParseJobsOptions, parseJobsFile } from './parse.js';
 export { loadJobsFile } from './load.js';
 export { DEFAULT_RETRIES, DEFAULT_TIMEZONE, JOB_NAME_PATTERN, optionsKeyFor } from './defaults.js';
 export { cronProblem, isValidTimezone, MAX_JOB_DURATION_MS } from './validate.js';
-export { watchFile, type FileWatch } from './watch.js';
+export {
+  type FileWatch,
+  JobsFileState,
+  type JobsFileStatus,
+  jobsFileErrors,
+  jobsFileProblem,
+  watchFile,
+} from './watch.js';
 export { DEFAULT_DEADLINES, jobDeadlineEnv } from './deadline-env.js';
 export {
   type DeadlineDefaults,

@@ -1,4 +1,4 @@
-import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { type Document, isMap, isScalar, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import { ErrorCode } from '../errors/codes.js';
 import { ValidationError } from '../errors/vigil-error.js';
 import { DEFAULT_RETRIES, DEFAULT_TIMEZONE, optionsKeyFor } from './defaults.js';
@@ -48,6 +48,42 @@ function duplicateKeyProblems(doc: Document, counter: LineCounter): JobsFileProb
     },
   });
   return out;
+}
+
+/**
+ * A YAML syntax error where it is: yaml gives `linePos` only with `prettyErrors` (whose messages carry a code
+ * excerpt), so the line and column come from its offset. An unclosed `[` or `{` is reported where it opens: yaml
+ * notices it where the collection should have ended (the next key, the end of the file), which is not where to look.
+ */
+function syntaxProblem(doc: Document, text: string, counter: LineCounter, e: YAMLError): JobsFileProblem {
+  let message = e.message.split('\n')[0];
+  let offset = e.pos?.[0] ?? 0;
+  const closer = /end with an? ([\]}])/.exec(message)?.[1];
+  const opened = closer ? unclosedFlowStart(doc, text, closer === ']' ? '[' : '{', offset) : undefined;
+  if (opened !== undefined) {
+    message = `"${closer === ']' ? '[' : '{'}" is never closed: ${message}`;
+    offset = opened;
+  }
+  // an offset in a line's indentation (a bad indent) means the item it indents: its first character
+  let at = offset;
+  while (text[at] === ' ' || text[at] === '\t') at++;
+  if (at > offset && at < text.length && text[at] !== '\n' && text[at] !== '\r') offset = at;
+  const pos = counter.linePos(offset);
+  return { line: pos.line, column: pos.col, path: '', message };
+}
+
+/** Where the innermost flow collection opened by `open` that reaches `offset` without its closing bracket starts. */
+function unclosedFlowStart(doc: Document, text: string, open: '[' | '{', offset: number): number | undefined {
+  const close = open === '[' ? ']' : '}';
+  let found: number | undefined;
+  const check = (node: { flow?: boolean; range?: [number, number, number] | null }) => {
+    const r = node.range;
+    if (!node.flow || !r || r[0] > offset || text[r[0]] !== open) return;
+    if (text.slice(r[0], r[1]).trimEnd().endsWith(close)) return;
+    if (found === undefined || r[0] > found) found = r[0];
+  };
+  visit(doc, { Map: (_k, node) => check(node), Seq: (_k, node) => check(node) });
+  return found;
 }
 
 /** The job with `handler` optional: what is left of a job once its badly shaped parts are cut away. */
@@ -174,14 +210,7 @@ export function parseJobsFile(text: string, fileName = 'jobs.yaml', opts: ParseJ
     }
   };
 
-  for (const e of doc.errors) {
-    problems.push({
-      line: e.linePos?.[0].line ?? 1,
-      column: e.linePos?.[0].col ?? 1,
-      path: '',
-      message: e.message.split('\n')[0],
-    });
-  }
+  for (const e of doc.errors) problems.push(syntaxProblem(doc, text, counter, e));
   if (problems.length === 0) {
     renameRetryCaps(doc);
     problems.push(...duplicateKeyProblems(doc, counter));
