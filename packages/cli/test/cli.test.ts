@@ -30,6 +30,8 @@ const JOBS = `jobs:
   heartbeat:
     handler: health.daily
     concurrency: forbid
+  later:
+    handler: health.daily
 `;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -111,12 +113,26 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(again.err).toMatch(/still running/);
   });
 
+  it('a delayed run shows as delayed until its time, not as running', async () => {
+    const r = await cli('trigger', 'later', '--reason', 'later', '--delay', '2h');
+    expect(r.code).toBe(0);
+    const row = await waitFor(async () => {
+      const line = (await cli('jobs')).out.split('\n').find((l) => l.startsWith('later'));
+      return line?.includes(r.out) ? line : undefined;
+    });
+    expect(row).toMatch(new RegExp(`delayed ${r.out} until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`));
+    const json = JSON.parse((await cli('--json', 'jobs')).out).find((j: { name: string }) => j.name === 'later');
+    expect(json).toMatchObject({ currentRunId: r.out, currentStatus: 'requested' });
+    expect(Date.parse(json.currentNotBefore) - Date.now()).toBeGreaterThan(7_000_000);
+  });
+
   it('jobs, pause and resume', async () => {
     const jobs = await cli('--json', 'jobs');
     expect(jobs.code).toBe(0);
     expect(JSON.parse(jobs.out)).toEqual([
       expect.objectContaining({ name: 'daily-reports', handler: 'report.daily', paused: false }),
       expect.objectContaining({ name: 'heartbeat', handler: 'health.daily', paused: false }),
+      expect.objectContaining({ name: 'later', handler: 'health.daily', paused: false }),
     ]);
     expect(jobs.err).toBe('');
     expect((await cli('pause', 'daily-reports', '--reason', 'maintenance')).out).toBe('daily-reports paused');

@@ -5,6 +5,7 @@ import type { BreakerTracker } from './breakers.js';
 import type { SchedulerContext } from './context.js';
 import { setPaused } from './pause.js';
 import { jobView, listRuns } from './queries.js';
+import type { RunRecord } from './run-record.js';
 import { systemHealth } from './system-health.js';
 import type { Ticker } from './ticker.js';
 import { requestManualTrigger } from './triggers.js';
@@ -60,7 +61,7 @@ export class SchedulerApi {
 
   jobs(): ApiResult {
     const jobs = Object.values(this.ctx.jobs().jobs).map((def) =>
-      jobView(def, this.ctx.jobStates.get(def.name), this.ticker.nextRunAt(def.name)),
+      jobView(def, this.ctx.jobStates.get(def.name), this.ticker.nextRunAt(def.name), this.currentRun(def.name)),
     );
     // a rejected edit of the jobs file: the list is the version still in use, not what the file on disk says
     const status = this.ctx.jobsFile?.();
@@ -69,10 +70,16 @@ export class SchedulerApi {
     return { status: 200, body: jobsFile ? { jobs, jobsFile } : { jobs } };
   }
 
+  /** The record of the job's current run, if it has one (a delayed run shows as waiting, not running). */
+  private currentRun(name: string): RunRecord | undefined {
+    const id = this.ctx.jobStates.get(name)?.currentRunId;
+    return id ? this.ctx.runs.get(id) : undefined;
+  }
+
   job(name: string): ApiResult {
     const def = this.ctx.job(name);
     if (!def) return err(404, ErrorCode.JOB_NOT_FOUND, `no job named ${JSON.stringify(name)}`);
-    const view = jobView(def, this.ctx.jobStates.get(name), this.ticker.nextRunAt(name));
+    const view = jobView(def, this.ctx.jobStates.get(name), this.ticker.nextRunAt(name), this.currentRun(name));
     const recentRuns = listRuns(this.ctx, { job: name, limit: 10 });
     return { status: 200, body: { ...view, definition: def, recentRuns } };
   }

@@ -17,12 +17,20 @@ export interface JobView {
   lastRunAt?: string;
   lastSuccessAt?: string;
   currentRunId?: string;
+  /** The current run's status (`requested`, `started`) and, for a delayed one, when it may start. */
+  currentStatus?: string;
+  currentNotBefore?: string;
   /** The newest slot a scheduler handled. */
   lastSlotAt?: string;
   targets?: JobDefinition['targets'];
 }
 
-export function jobView(def: JobDefinition, state: JobState | undefined, nextRunAt: number | undefined): JobView {
+export function jobView(
+  def: JobDefinition,
+  state: JobState | undefined,
+  nextRunAt: number | undefined,
+  current?: RunRecord,
+): JobView {
   const view: JobView = {
     name: def.name,
     handler: def.handler,
@@ -38,7 +46,13 @@ export function jobView(def: JobDefinition, state: JobState | undefined, nextRun
   if (state?.lastRunId) view.lastRunId = state.lastRunId;
   if (state?.lastRunAt) view.lastRunAt = state.lastRunAt;
   if (state?.lastSuccessAt) view.lastSuccessAt = state.lastSuccessAt;
-  if (state?.currentRunId) view.currentRunId = state.currentRunId;
+  if (state?.currentRunId) {
+    view.currentRunId = state.currentRunId;
+    if (current?.runId === state.currentRunId) {
+      view.currentStatus = current.status;
+      if (current.notBefore && current.status === 'requested') view.currentNotBefore = current.notBefore;
+    }
+  }
   if (state?.lastSlotAt !== undefined) view.lastSlotAt = new Date(state.lastSlotAt).toISOString();
   return view;
 }

@@ -15,6 +15,7 @@ interface JobRow {
   lastStatus?: string;
   lastSuccessAt?: string;
   currentRunId?: string;
+  currentNotBefore?: string;
 }
 
 export async function jobsCommand(ctx: CommandContext): Promise<void> {
@@ -34,10 +35,21 @@ export async function jobsCommand(ctx: CommandContext): Promise<void> {
         time(j.nextRunAt),
         j.lastStatus,
         time(j.lastSuccessAt),
-        j.paused ? 'paused' : j.currentRunId ? `running ${j.currentRunId}` : 'idle',
+        jobState(j),
       ]),
     ),
   );
+}
+
+/** `idle`, `running <id>`, `delayed <id> until <time>` (a delayed run has not started), `paused` (and its run). */
+function jobState(j: { paused: boolean; currentRunId?: string; currentNotBefore?: string }): string {
+  const run = j.currentRunId
+    ? j.currentNotBefore && Date.parse(j.currentNotBefore) > Date.now()
+      ? `delayed ${j.currentRunId} until ${time(j.currentNotBefore)}`
+      : `running ${j.currentRunId}`
+    : undefined;
+  if (j.paused) return run ? `paused; ${run}` : 'paused';
+  return run ?? 'idle';
 }
 
 export interface TriggerOptions {
