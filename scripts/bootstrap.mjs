@@ -109,6 +109,13 @@ function ensureDeployTools() {
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 6)) fail(`Vigil needs Node 20.6 or newer; this is ${process.version}.`);
 
+// A second `npm start` of a running stack (same VIGIL_STATE_DIR) stops here, before pnpm install and tsc -b touch
+// the node_modules and dist/ that stack runs; the dev stack checks again (two starts at once both pass this one).
+if (mode === 'start') {
+  const { refuseIfRunning } = await import('./dev-stack/owner.mjs');
+  refuseIfRunning();
+}
+
 const pnpm = pnpmCommand();
 say('installing dependencies (pnpm install --frozen-lockfile)');
 run(pnpm, ['install', '--frozen-lockfile', '--reporter=silent']);

@@ -3,7 +3,7 @@ import { isDefaultState, logDir, shown } from './paths.mjs';
 import { stateFile } from './dev-values.mjs';
 
 export function printBanner(stack) {
-  const { urls, pending, stopped, natsPort, redisPort, smtpPort, mailWebPort, llmUrl, token, signing } = stack;
+  const { urls, pending, stopped, natsPort, redisPort, smtpPort, mailWebPort, llmUrl, token, signing, cli } = stack;
   const line = '─'.repeat(64);
   const notes = [
     ...(pending.length ? [`not ready yet: ${pending.join(', ')}`] : []),
@@ -28,14 +28,22 @@ export function printBanner(stack) {
       ? `  webhooks   signing secret: WEBHOOKS_SIGNING_SECRET from your environment (also in ${env})`
       : `  webhooks   signing secret in ${shown(stateFile('webhooks-signing-secret'))} (the same on every start; also in ${env})`,
   );
-  console.log(`  shell      set -a; . ${env}; set +a   (NATS_URL, VIGIL_API_TOKEN, WEBHOOKS_SIGNING_SECRET)`);
-  // The CLI finds the nearest .vigil/env up from its working directory; another state dir it cannot find.
+  console.log(
+    `  shell      set -a; . ${env}; set +a   (NATS_URL, VIGIL_PUBLIC_URL, VIGIL_API_TOKEN, WEBHOOKS_SIGNING_SECRET)`,
+  );
+  // The CLI finds the nearest .vigil/env up from its working directory; another state dir only with VIGIL_STATE_DIR.
   console.log(
     isDefaultState
       ? `  CLI        npx vigil jobs      (reads NATS_URL from ${env})`
-      : `  CLI        NATS_URL=nats://127.0.0.1:${natsPort} npx vigil jobs`,
+      : `  CLI        ${cli.shell} jobs${cli.wrapper ? `   (or ${cli.wrapper} jobs, from any directory)` : ''}`,
   );
-  console.log(`  trigger    npx vigil trigger <job> --reason "first try"`);
+  console.log(`  trigger    ${cli.shell} trigger <job> --reason "first try"`);
+  if (cli.alertFallback) {
+    console.log(
+      `             (the alert emails' re-run lines say \`npx vigil …\`, which reaches the default stack: ` +
+        `run them as ${cli.shell} …)`,
+    );
+  }
   console.log(`  logs       ${shown(logDir)}/<service>.log      Ctrl-C stops everything (services drain first)`);
   console.log(`  restarts   a process that exits is started again after 1–30 s (not on exit code 78 or 2)\n${line}\n`);
 }

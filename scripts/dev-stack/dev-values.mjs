@@ -1,9 +1,10 @@
 // The values a developer copies out of the banner (API token, signing secret) and the secrets cache key stay
 // the same across runs, so a restart of the stack does not invalidate what they pasted or what Redis holds.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { shown, state } from './paths.mjs';
+import { shellWord } from './util.mjs';
 
 export const stateFile = (file) => path.join(state, file);
 
@@ -27,21 +28,26 @@ export function devValues() {
   };
 }
 
-const shellWord = (v) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`);
-
-/** Sourceable by a shell (`set -a; . .vigil/env; set +a`); the CLI reads its NATS_URL= line (packages/cli/src/config.ts). */
-export function writeEnvFile({ natsUrl, token, signing }) {
+/**
+ * Sourceable by a shell (`set -a; . .vigil/env; set +a`); the CLI reads its NATS_URL= line (packages/cli/src/config.ts).
+ * Written again when the scheduler moves to another port (VIGIL_PUBLIC_URL is its URL).
+ */
+export function writeEnvFile({ natsUrl, token, signing, publicUrl }) {
   const file = stateFile('env');
+  const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(
-    file,
+    tmp,
     [
       '# Written by `npm start` for the stack it runs. The vigil CLI reads NATS_URL from here.',
       `# In a shell (from the repo root): set -a; . ${shown(file)}; set +a`,
       `NATS_URL=${natsUrl}`,
+      ...(publicUrl ? [`VIGIL_PUBLIC_URL=${publicUrl}`] : []),
       `VIGIL_API_TOKEN=${shellWord(token.value)}`,
       `WEBHOOKS_SIGNING_SECRET=${shellWord(signing.value)}`,
       '',
     ].join('\n'),
     { mode: 0o600 },
   );
+  // Atomic: a shell or the CLI reading it meanwhile never sees half a file.
+  renameSync(tmp, file);
 }

@@ -4,7 +4,7 @@
 const FIRST_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
 /** A process that ran this long was healthy: its next crash is a new incident, not the same crash loop. */
-const STABLE_AFTER_MS = 60_000;
+export const STABLE_AFTER_MS = 60_000;
 
 /** Exit codes a restart cannot fix (sysexits / shell conventions); runService exits 78 on a bad environment. */
 const FINAL_EXITS = new Map([

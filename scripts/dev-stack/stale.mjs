@@ -2,7 +2,8 @@
 // behind, and only that: never a process that merely uses a default port.
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { legacyRunDir, mailDir, natsDir, pidsFile, redisDir, root } from './paths.mjs';
+import { readRecord, refuseIfRunning } from './owner.mjs';
+import { legacyRunDir, mailDir, natsDir, redisDir, root } from './paths.mjs';
 import { portFree } from './ports.mjs';
 import {
   hasProc,
@@ -38,20 +39,8 @@ function startedByOldVersion(pid, name) {
  * Exits when another `npm start` runs this stack, or a leftover cannot be stopped.
  */
 export async function cleanStale() {
-  let old;
-  try {
-    old = JSON.parse(readFileSync(pidsFile, 'utf8'));
-  } catch {
-    old = undefined;
-  }
-  const owner = old?.devStack;
-  if (owner && owner.pid !== process.pid && identity(owner.pid) === owner.id) {
-    console.error(
-      `\n[vigil] another \`npm start\` (pid ${owner.pid}) is running this stack; stop it first ` +
-        `(Ctrl-C in its terminal, or kill ${owner.pid}).\n`,
-    );
-    process.exit(1);
-  }
+  const old = readRecord();
+  refuseIfRunning(old);
   const stale = new Map();
   const add = (p) => {
     if (p.id && p.pid !== process.pid && !stale.has(p.pid)) stale.set(p.pid, p);

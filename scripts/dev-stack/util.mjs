@@ -9,3 +9,6 @@ export const which = (bin) =>
     .filter(Boolean)
     .map((d) => path.join(d, bin))
     .find((p) => existsSync(p));
+
+/** A value as one word of a POSIX shell command line: as it is when that is safe, else single-quoted. */
+export const shellWord = (v) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`);

@@ -2,8 +2,10 @@
 // comes back (new pid in pids.json, ready again), and Ctrl-C still stops everything the stack ever recorded.
 // The stack runs for real (scripts/dev-stack.mjs, built services, its own nats-server and redis-server) with its
 // state in a temp dir (VIGIL_STATE_DIR), so it never touches a developer's `npm start` in the same checkout.
+// Meanwhile "another stack" binds the port the stack chose for secrets before secrets does: secrets must move.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -90,6 +92,9 @@ describe('npm start (scripts/dev-stack.mjs)', () => {
   let output = '';
   let exit: Promise<number | null>;
   const held: net.Server[] = [];
+  /** The other program on the port first chosen for secrets, answering 200 to everything (as a ready service). */
+  let grabbed: { port: number; server: net.Server } | undefined;
+  let grabber: NodeJS.Timeout | undefined;
   const everRecorded = new Map<number, Recorded | PidsFile['devStack']>();
 
   const readPids = (): PidsFile | undefined => {
@@ -131,6 +136,18 @@ describe('npm start (scripts/dev-stack.mjs)', () => {
       const s = await hold(port);
       if (s) held.push(s);
     }
+    // As soon as secrets is recorded with its port (before it can bind it: a Node service takes a while to load),
+    // take that port, as another `npm start` that chose the same free port would.
+    grabber = setInterval(() => {
+      const secrets = readPids()?.children.find((c) => c.name === 'secrets');
+      if (grabbed || !secrets?.port) return;
+      const server = http.createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ready":true,"phase":"running","checks":{}}');
+      });
+      grabbed = { port: secrets.port, server };
+      server.listen(secrets.port, '127.0.0.1');
+    }, 5);
     stack = spawn(process.execPath, [path.join(root, 'scripts', 'dev-stack.mjs')], {
       cwd: root,
       env: { ...process.env, VIGIL_STATE_DIR: stateDir, VIGIL_QUIET: '1' },
@@ -146,6 +163,7 @@ describe('npm start (scripts/dev-stack.mjs)', () => {
       output += c.toString();
     });
     await until('"Vigil is running"', () => output.includes('Vigil is running'), 110_000);
+    clearInterval(grabber);
     readPids();
     // Its ports are chosen: a developer's `npm start` or a system NATS may have 4222/6379 again.
     for (const s of held.splice(0)) await new Promise((r) => s.close(r));
@@ -170,6 +188,8 @@ describe('npm start (scripts/dev-stack.mjs)', () => {
       }
     }
     for (const s of held) await new Promise((r) => s.close(r));
+    clearInterval(grabber);
+    if (grabbed?.server.listening) await new Promise((r) => grabbed!.server.close(r));
     rmSync(stateDir, { recursive: true, force: true });
   }, 30_000);
 
@@ -182,6 +202,35 @@ describe('npm start (scripts/dev-stack.mjs)', () => {
     expect(names).toEqual(expect.arrayContaining(['nats', 'redis', 'mail', ...SERVICES]));
     expect(pids?.children.find((c) => c.name === 'nats')?.port).not.toBe(4222);
     expect(pids?.children.find((c) => c.name === 'redis')?.port).not.toBe(6379);
+  });
+
+  it('moved secrets off the port another program took, and counted only its own answer as ready', async () => {
+    expect(grabbed?.server.listening, 'the test could not take the port chosen for secrets').toBe(true);
+    const secrets = readPids()?.children.find((c) => c.name === 'secrets');
+    expect(secrets?.port).toBeTypeOf('number');
+    expect(secrets!.port).not.toBe(grabbed!.port);
+    expect(output).toContain(
+      `[vigil] secrets: port ${grabbed!.port} is taken by another process (not this stack's); starting it on port ${secrets!.port}`,
+    );
+    expect(output).toMatch(new RegExp(`secrets +http://127\\.0\\.0\\.1:${secrets!.port} `));
+    expect(await ready(secrets!.port)).toBe(true);
+  });
+
+  it("points the files and command lines it hands out at this stack's ports and state dir", () => {
+    const port = (name: string) => readPids()?.children.find((c) => c.name === name)?.port;
+    // The jobs file the services read: api-ping calls this stack's reports service.
+    const jobs = readFileSync(path.join(stateDir, 'jobs.yaml'), 'utf8');
+    expect(jobs).toContain(`url: "http://127.0.0.1:${port('reports')}/health/live"`);
+    expect(readFileSync(path.join(stateDir, 'env'), 'utf8')).toContain(
+      `VIGIL_PUBLIC_URL=http://127.0.0.1:${port('scheduler')}\n`,
+    );
+    expect(output).toContain(`trigger    VIGIL_STATE_DIR=${stateDir} npx vigil trigger <job>`);
+    if (hasProc) {
+      const notifier = readPids()?.children.find((c) => c.name === 'notifier');
+      const env = readFileSync(`/proc/${notifier!.pid}/environ`, 'utf8').split('\0');
+      expect(env).toContain(`ALERT_CLI=${path.join(stateDir, 'vigil')}`);
+      expect(env).toContain(`VIGIL_JOBS_FILE=${path.join(stateDir, 'jobs.yaml')}`);
+    }
   });
 
   it('starts reports again after kill -9, on the same port, and records the new process', async () => {
