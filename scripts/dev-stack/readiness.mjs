@@ -7,7 +7,8 @@ import { sleep } from './util.mjs';
 
 /**
  * Whether an HTTP answer names the process that sent it as `pid`: true or false when it carries `pid` or an
- * `instance` id (runService's `<host>-<pid>-<hex>`), undefined when it names none (the services' answers do not yet).
+ * `instance` id (runService's `<host>-<pid>-<hex>`, in every service's health answers), undefined when it names none
+ * (an older build).
  */
 export function answeredBy(body, pid) {
   if (!body || typeof body !== 'object') return undefined;

@@ -84,7 +84,11 @@ describe('runService', () => {
 
     const ready = await fetch(`${svc.url}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ready: true, checks: { nats: { ok: true } } });
+    const body = await ready.json();
+    expect(body).toMatchObject({ ready: true, checks: { nats: { ok: true } } });
+    // which process answered (a port can be taken by another): `<host>-<pid>-<hex>`, the instance NATS answers name
+    expect(body.instance).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{4}$`));
+    expect((await (await fetch(`${svc.url}/health/live`)).json()).instance).toBe(body.instance);
 
     const messages = logs.lines.filter((l) => l.phase || l.component === 'nats').map((l) => String(l.msg));
     const order = ['config ok', 'nats connected', 'streams ready', 'nats service vigil-demo', 'demo routes'];

@@ -14,6 +14,11 @@ export interface HttpAppOptions {
   commit?: string;
   logger: Logger;
   registry: Registry;
+  /**
+   * This process's instance id (`<host>-<pid>-<hex>`), in the health answers: a probe (the dev stack's, an operator's)
+   * can tell which process answered on a port another one might have taken.
+   */
+  instance?: string;
   /** Answers /health/ready; without one the service is always ready (tools, tests). */
   readiness?: ReadinessSource;
   bodyLimit?: number;
@@ -66,13 +71,14 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       : sendError(reply, 404, ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
-  app.get('/health/live', async () => ({ live: true, service: opts.service }));
+  const who = opts.instance ? { instance: opts.instance } : {};
+  app.get('/health/live', async () => ({ live: true, service: opts.service, ...who }));
 
   app.get('/health/ready', async (_request, reply) => {
     const report = opts.readiness
       ? await opts.readiness.evaluate()
       : { ready: true, phase: 'running' as const, checks: {} };
-    return reply.code(report.ready ? 200 : 503).send(report);
+    return reply.code(report.ready ? 200 : 503).send({ ...report, ...who });
   });
 
   app.get('/metrics', async (_request, reply) => {

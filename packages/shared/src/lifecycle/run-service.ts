@@ -61,6 +61,7 @@ export async function runService<S extends z.ZodObject>(
   dependencyGauge(registry, readiness);
   const httpOptions = {
     service: name,
+    instance,
     version,
     commit: opts.commit ?? buildCommit(opts.env),
     logger: log,
