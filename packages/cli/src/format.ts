@@ -1,4 +1,4 @@
-import { parseDuration } from '@vigil/shared';
+import { formatDuration, parseDuration } from '@vigil/shared';
 
 /** Plain aligned columns: readable in a terminal, greppable, no colours to strip. */
 export function table(headers: string[], rows: (string | number | undefined | null)[][]): string {
@@ -18,13 +18,9 @@ export function time(iso: string | undefined): string {
   return iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** A duration as a jobs file would write it: '250ms', '1.5s', '30s' (not 30.0s), '2m', '1.5h'. */
 export function ms(n: number | undefined): string {
-  if (n === undefined) return '-';
-  if (n < 1_000) return `${n}ms`;
-  // one decimal where it says something: 1.5s, 30s (not 30.0s), as a jobs file would write it
-  if (n < 60_000) return `${Number((n / 1000).toFixed(1))}s`;
-  if (n < 3_600_000) return `${Math.round(n / 60_000)}m`;
-  return `${Number((n / 3_600_000).toFixed(1))}h`;
+  return n === undefined ? '-' : formatDuration(n, 'short');
 }
 
 /** An age in seconds: '42s' under a minute, then as ms() writes it ('5m', '1.5h'). */

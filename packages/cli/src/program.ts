@@ -1,4 +1,4 @@
-import { RUN_STATUSES, validAddress } from '@vigil/shared';
+import { errorMessage, RUN_STATUSES, validAddress } from '@vigil/shared';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import {
   dlqListCommand,
@@ -132,7 +132,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       io.err(`vigil: ${err.message}`);
       return err.exitCode;
     }
-    io.err(`vigil: ${err instanceof Error ? err.message : String(err)}`);
+    io.err(`vigil: ${errorMessage(err)}`);
     return EXIT.FAILURE;
   }
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, headerValue, type Logger } from '@vigil/shared';
+import { ErrorCode, errorMessage, headerValue, type Logger } from '@vigil/shared';
 import { JSONCodec, type Service, type ServiceMsg } from 'nats';
 import type { ApiResult, SchedulerApi } from './api.js';
 
@@ -64,7 +64,7 @@ async function answer(
     try {
       msg.respondError(
         500,
-        headerValue(e instanceof Error ? e.message : String(e), 200),
+        headerValue(errorMessage(e), 200),
         jc.encode({ error: { code: ErrorCode.UNEXPECTED, message: String(e) } }),
       );
     } catch (replyErr) {

@@ -12,7 +12,10 @@ export interface RunRecord {
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  /** Why the run was requested (the trigger's reason, "scheduled", a backup's why). */
   reason?: string;
+  /** A watchdog's verdict on it (`missed`, `stuck`): kept apart, so the request's reason stays readable. */
+  verdict?: string;
   requestedBy?: string;
   targets?: string[];
   notBefore?: string;
@@ -81,11 +84,14 @@ export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: J
     'stats',
     'failures',
   ] as const;
+  const verdict = verb === 'missed' || verb === 'stuck';
   for (const key of copy) {
+    if (verdict && key === 'reason') continue;
     if (data[key] !== undefined && (keepStatus ? next[key] === undefined : true)) {
       (next as unknown as Record<string, unknown>)[key] = data[key];
     }
   }
+  if (verdict && data.reason !== undefined) next.verdict = data.reason;
   if (verb === 'started' && !next.startedAt) next.startedAt = eventTime;
   return next;
 }

@@ -1,4 +1,4 @@
-import { classify, type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
+import { backoffDelay, classify, errorMessage, type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
 import { planCatchUp } from './catch-up.js';
 import type { SchedulerContext } from './context.js';
 import { timerTowards } from './long-timer.js';
@@ -116,7 +116,7 @@ export class Ticker {
         return;
       } catch (err) {
         lastErr = err;
-        const delay = Math.min(500 * 2 ** attempt, 10_000);
+        const delay = backoffDelay(attempt + 1, { base: 500, cap: 10_000, jitter: 'none' });
         if (this.stopped) {
           // not marked handled: the next start (or a replica) reports it or catches it up
           this.ctx.log.error({ err, ...at }, 'slot could not be published before the stop');
@@ -156,7 +156,7 @@ export class Ticker {
     const outage =
       classify(err) === 'transient' || code === 'DISCONNECT'
         ? `NATS was unavailable until ${until}`
-        : `publishing failed until ${until} (${err instanceof Error ? err.message : String(err)})`;
+        : `publishing failed until ${until} (${errorMessage(err)})`;
     const at = { job: def.name, runId: slotRunId(def.name, slot), slot: new Date(slot).toISOString() };
     if (plan.run === slot) {
       await this.dispatcher.dispatch(def, slot, 'catch-up', `not requested at its slot: ${outage}`);

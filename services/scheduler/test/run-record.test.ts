@@ -35,6 +35,28 @@ describe('run record', () => {
     expect(rec.requestedAt).toBeDefined();
     expect(rec.history.map((h) => h.status)).toEqual(['succeeded', 'started', 'requested']);
   });
+  it("a stuck verdict keeps the operator's reason; the verdict is kept beside it", () => {
+    const stuck = fold([
+      ['requested', { reason: 'slow 2 replaces' }],
+      ['started'],
+      ['stuck', { reason: 'still running after 20s (timeout)', durationMs: 20_000 }],
+    ]);
+    expect(stuck).toMatchObject({
+      status: 'stuck',
+      reason: 'slow 2 replaces',
+      verdict: 'still running after 20s (timeout)',
+    });
+    const done = applyRunEvent(
+      stuck,
+      'succeeded',
+      run('succeeded', { reason: 'slow 2 replaces' }),
+      '2026-01-01T06:01:00.000Z',
+    );
+    expect(done).toMatchObject({ status: 'succeeded', reason: 'slow 2 replaces' });
+    // a slot that was never requested: the verdict is all there is
+    expect(fold([['missed', { reason: 'scheduler was down' }]])).toMatchObject({ verdict: 'scheduler was down' });
+  });
+
   it('a run that finished fast without job.started counts as started', () => {
     expect(hasStarted(fold([['requested'], ['succeeded']]))).toBe(true);
     expect(hasStarted(fold([['requested']]))).toBe(false);

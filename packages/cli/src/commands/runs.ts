@@ -14,6 +14,7 @@ interface RunRow {
   finishedAt?: string;
   durationMs?: number;
   reason?: string;
+  verdict?: string;
   requestedBy?: string;
   targets?: string[];
   stats?: { targets: number; succeeded: number; failed: number; skipped: number };
@@ -51,7 +52,7 @@ export async function runsCommand(
         time(r.scheduledAt),
         ms(r.durationMs),
         r.stats ? `${r.stats.succeeded}/${r.stats.targets}` : r.targets?.join(','),
-        r.reason ?? r.error?.message,
+        r.verdict && (r.status === 'missed' || r.status === 'stuck') ? r.verdict : (r.reason ?? r.error?.message),
       ]),
     ),
   );
@@ -67,9 +68,12 @@ export async function runCommand(ctx: CommandContext, runId: string) {
       `status     ${r.status}`,
       `scheduled  ${time(r.scheduledAt)}`,
       `started    ${time(r.startedAt)}`,
-      `finished   ${time(r.finishedAt)}${r.durationMs !== undefined ? ` (${ms(r.durationMs)})` : ''}`,
+      r.finishedAt
+        ? `finished   ${time(r.finishedAt)}${r.durationMs !== undefined ? ` (${ms(r.durationMs)})` : ''}`
+        : 'finished   -',
     ];
     if (r.reason) lines.push(`reason     ${r.reason}`);
+    if (r.verdict) lines.push(`verdict    ${r.status === 'stuck' || r.status === 'missed' ? '' : 'was '}${r.verdict}`);
     if (r.targets) lines.push(`targets    ${r.targets.join(', ')}`);
     if (r.stats)
       lines.push(
