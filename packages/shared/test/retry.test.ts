@@ -26,6 +26,14 @@ describe('backoffDelay', () => {
     }
     expect(backoffDelay(3, { base: 100, cap: 5_000, random: () => 0.5 })).toBe(200);
   });
+
+  it("'full-inclusive' jitter rounds, so the exponential itself can be drawn", () => {
+    const opts = { base: 1_000, cap: 60_000, jitter: 'full-inclusive' } as const;
+    expect(backoffDelay(1, { ...opts, random: () => 0.999999 })).toBe(1_000);
+    expect(backoffDelay(1, { base: 1_000, cap: 60_000, random: () => 0.999999 })).toBe(999);
+    expect(backoffDelay(3, { ...opts, random: () => 0.25 })).toBe(1_000);
+    expect(backoffDelay(9, { ...opts, random: () => 0 })).toBe(0);
+  });
 });
 
 describe('retry', () => {

@@ -220,11 +220,7 @@ export function restoreDigest(
 
 /** "24 h", "90 min", "2 d": ALERT_MAX_AGE as people write it. */
 export function roundDuration(ms: number): string {
-  const DAY = 86_400_000;
-  if (ms >= 2 * DAY && ms % DAY === 0) return `${ms / DAY} d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  return formatDuration(ms);
+  return formatDuration(ms, 'round');
 }
 
 export function highestSeverity(batch: Pick<DigestBatch, 'bySeverity'>): Severity {

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '@vigil/shared';
+import { errorMessage, scrubSecrets } from '@vigil/shared';
 import { escapeMrkdwn, type SlackMessage } from './slack-message.js';
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -11,7 +11,7 @@ export function failureReason(err: unknown): string {
   const parts: string[] = [];
   let e: unknown = err;
   for (let depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
-    const m = (e instanceof Error ? e.message : String(e)).trim();
+    const m = errorMessage(e).trim();
     if (m && !parts.some((p) => p.includes(m))) parts.push(m);
     e = e instanceof Error ? e.cause : undefined;
   }

@@ -1,5 +1,13 @@
 import { stat } from 'node:fs/promises';
-import { ErrorCode, errorCodeOf, type JobsFile, type Logger, loadJobsFile, type SecretsClient } from '@vigil/shared';
+import {
+  ErrorCode,
+  errorCodeOf,
+  errorMessage,
+  type JobsFile,
+  type Logger,
+  loadJobsFile,
+  type SecretsClient,
+} from '@vigil/shared';
 import type { Alert } from './alert.js';
 import { type ResolvedRecipients, resolveRecipients } from './recipients.js';
 
@@ -72,7 +80,7 @@ export class RecipientLookup {
         return value;
       } catch (err) {
         if (errorCodeOf(err) === ErrorCode.SECRET_NOT_FOUND) return undefined;
-        const error = err instanceof Error ? err.message : String(err);
+        const error = errorMessage(err);
         this.secretDown.set(secretName, { until: now + SECRET_BACKOFF_MS, since: now, error });
         throw err;
       }

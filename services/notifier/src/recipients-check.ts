@@ -1,4 +1,4 @@
-import { type Logger, withTimeout } from '@vigil/shared';
+import { errorMessage, type Logger, withTimeout } from '@vigil/shared';
 import type { ResolvedRecipients } from './recipients.js';
 
 export interface DefaultRecipientsOptions {
@@ -63,7 +63,7 @@ export class DefaultRecipientsCheck {
           : `no default alert recipient: ADMIN_EMAIL, DEV_EMAIL_ADDRESSES and ALERT_WEBHOOK_URL are unset and the secret ${name} ${r.invalid.length ? 'holds no valid address' : 'does not exist or is empty'}: ${WHO} reach nobody. ${SET_ONE}`;
       }
     } catch (err) {
-      problem = `no default alert recipient: ADMIN_EMAIL, DEV_EMAIL_ADDRESSES and ALERT_WEBHOOK_URL are unset and the secret ${this.o.secretName} could not be read (${err instanceof Error ? err.message : String(err)}). ${SET_ONE}`;
+      problem = `no default alert recipient: ADMIN_EMAIL, DEV_EMAIL_ADDRESSES and ALERT_WEBHOOK_URL are unset and the secret ${this.o.secretName} could not be read (${errorMessage(err)}). ${SET_ONE}`;
     }
     const before = this.verdict;
     this.verdict = { at: this.o.now(), problem };

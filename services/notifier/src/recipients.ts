@@ -1,4 +1,4 @@
-import { validAddress } from '@vigil/shared';
+import { errorMessage, validAddress } from '@vigil/shared';
 
 /**
  * Who gets an alert: the first level of the cascade that yields at least one valid address wins.
@@ -104,7 +104,7 @@ export async function resolveRecipients(src: RecipientSources): Promise<Resolved
         try {
           return parseRecipientList(await src.secret());
         } catch (err) {
-          out.problems.push(`alert secret unavailable: ${err instanceof Error ? err.message : String(err)}`);
+          out.problems.push(`alert secret unavailable: ${errorMessage(err)}`);
           out.unavailable = true;
           return [];
         }

@@ -1,3 +1,4 @@
+import { formatDuration } from '@vigil/shared';
 import type { Alert } from './alert.js';
 import { recommendedActions } from './recommended-actions.js';
 import { rerunCommands, runLink } from './rerun.js';
@@ -38,13 +39,8 @@ export function formatTime(iso: string | number): string {
     .replace(/\.\d+Z$/, '')} UTC`;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
+/** Re-exported for the notifier's modules: the shared 'long' style ("250 ms", "45 s", "2 min 0 s", "3 h 5 min"). */
+export { formatDuration };
 
 /** One header line: no CR/LF smuggling, bounded length. */
 function oneLine(text: string, max = 160): string {

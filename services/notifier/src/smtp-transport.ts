@@ -1,4 +1,4 @@
-import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
+import { ErrorCode, errorMessage, PermanentError, TransientError } from '@vigil/shared';
 import nodemailer from 'nodemailer';
 import { noDelaySocket, smtpOptionsFromUrl } from './smtp-options.js';
 
@@ -27,7 +27,7 @@ export function responseCode(err: unknown): number | undefined {
 /** SMTP 5xx replies repeat on retry (bad recipient, policy); everything else (network, 4xx) may pass. */
 export function typedSmtpError(err: unknown, what: 'send' | 'probe'): Error {
   const code = responseCode(err);
-  const message = `SMTP ${what} failed: ${err instanceof Error ? err.message : String(err)}`;
+  const message = `SMTP ${what} failed: ${errorMessage(err)}`;
   if (code !== undefined && code >= 500) {
     return new PermanentError(message, { code: ErrorCode.SMTP_FAILED, cause: err, details: { responseCode: code } });
   }

@@ -4,13 +4,7 @@ import type { WatchRecord } from './watchdog-state.js';
 
 /** A duration for a headline: "45 s", "2 min", "3 h 5 min" (the facts carry the exact times). */
 export function roughDuration(ms: number): string {
-  // rounded as formatDuration rounds: a headline and its facts give the same figure
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s} s`;
-  const min = Math.floor(s / 60);
-  if (min < 120) return `${min} min`;
-  const h = Math.floor(min / 60);
-  return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
+  return formatDuration(ms, 'rough');
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

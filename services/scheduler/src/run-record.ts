@@ -14,7 +14,10 @@ export interface RunRecord {
   durationMs?: number;
   /** Why the run was requested (the trigger's reason, "scheduled", a backup's why). */
   reason?: string;
-  /** A watchdog's verdict on it (`missed`, `stuck`): kept apart, so the request's reason stays readable. */
+  /**
+   * A watchdog's verdict on it (`missed`, `stuck`): kept apart, so the request's reason stays readable (a run that
+   * had none, a slot never requested, takes the verdict as its reason too).
+   */
   verdict?: string;
   requestedBy?: string;
   targets?: string[];
@@ -91,7 +94,11 @@ export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: J
       (next as unknown as Record<string, unknown>)[key] = data[key];
     }
   }
-  if (verdict && data.reason !== undefined) next.verdict = data.reason;
+  if (verdict && data.reason !== undefined) {
+    next.verdict = data.reason;
+    // a slot never requested has no reason of its own: the verdict is its reason (as the API has always said)
+    next.reason ??= data.reason;
+  }
   if (verb === 'started' && !next.startedAt) next.startedAt = eventTime;
   return next;
 }

@@ -54,7 +54,10 @@ describe('run record', () => {
     );
     expect(done).toMatchObject({ status: 'succeeded', reason: 'slow 2 replaces' });
     // a slot that was never requested: the verdict is all there is
-    expect(fold([['missed', { reason: 'scheduler was down' }]])).toMatchObject({ verdict: 'scheduler was down' });
+    expect(fold([['missed', { reason: 'scheduler was down' }]])).toMatchObject({
+      reason: 'scheduler was down',
+      verdict: 'scheduler was down',
+    });
   });
 
   it('a run that finished fast without job.started counts as started', () => {

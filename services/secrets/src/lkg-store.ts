@@ -1,3 +1,4 @@
+import { errorMessage } from '@vigil/shared';
 import type { Redis } from 'ioredis';
 import { type CacheKey, open, type SealedRecord, seal } from './lkg-crypto.js';
 import type { LastKnownGood, StoredSecret } from './cache-types.js';
@@ -90,7 +91,7 @@ export class LastKnownGoodStore implements LastKnownGood {
       return { ...data, source: 'last-known-good' };
     } catch (err) {
       this.opts.logger.warn(
-        { secretName: name, reason: err instanceof Error ? err.message : String(err) },
+        { secretName: name, reason: errorMessage(err) },
         'last-known-good copy cannot be opened (other key or tampered) — ignored',
       );
       return undefined;
@@ -114,7 +115,7 @@ export class LastKnownGoodStore implements LastKnownGood {
     if (this.redisDownLogged) return;
     this.redisDownLogged = true;
     this.opts.logger.warn(
-      { op, error: err instanceof Error ? err.message : String(err) },
+      { op, error: errorMessage(err) },
       'redis unavailable — last-known-good copies are not being stored or read; serving continues',
     );
   }

@@ -1,5 +1,6 @@
 import {
   ErrorCode,
+  errorMessage,
   headerValue,
   type Logger,
   PermanentError,
@@ -71,7 +72,7 @@ async function answerGet(msg: ServiceMsg, cache: SecretCache, log: Logger): Prom
 function errorAnswer(err: unknown): [number, string] {
   if (err instanceof PermanentError && err.code === ErrorCode.SECRET_NOT_FOUND) return [404, err.message];
   if (err instanceof VigilError) return [503, err.message];
-  return [503, `secrets service error: ${err instanceof Error ? err.message : String(err)}`];
+  return [503, `secrets service error: ${errorMessage(err)}`];
 }
 
 function errorCode(err: unknown): string {

@@ -1,4 +1,4 @@
-import { isTransientStatus } from '@vigil/shared';
+import { backoffDelay, isTransientStatus } from '@vigil/shared';
 
 /** What one HTTP attempt produced, reduced to what the policy needs. */
 export type AttemptOutcome =
@@ -32,8 +32,12 @@ export function diedOfRetries(attempts: number, lastStatusCode: number | undefin
 
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]. */
 export function backoffMs(attempt: number, policy: RetryPolicy): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round((policy.random ?? Math.random)() * ceiling);
+  return backoffDelay(attempt, {
+    base: policy.baseMs,
+    cap: policy.capMs,
+    jitter: 'full-inclusive',
+    random: policy.random,
+  });
 }
 
 function describe(outcome: AttemptOutcome): string {

@@ -73,7 +73,8 @@ export async function runCommand(ctx: CommandContext, runId: string) {
         : 'finished   -',
     ];
     if (r.reason) lines.push(`reason     ${r.reason}`);
-    if (r.verdict) lines.push(`verdict    ${r.status === 'stuck' || r.status === 'missed' ? '' : 'was '}${r.verdict}`);
+    if (r.verdict && r.verdict !== r.reason)
+      lines.push(`verdict    ${r.status === 'stuck' || r.status === 'missed' ? '' : 'was '}${r.verdict}`);
     if (r.targets) lines.push(`targets    ${r.targets.join(', ')}`);
     if (r.stats)
       lines.push(

@@ -19,3 +19,4 @@ export {
   toErrorInfo,
   type ErrorInfo,
 } from './classify.js';
+export { errorMessage } from './error-message.js';

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from 'nats';
 import type { Logger } from 'pino';
 import { TransientError } from '../errors/vigil-error.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
+import { backoffDelay } from '../resilience/backoff.js';
 import type { ConsumeContext } from './consume-context.js';
 import type { CloudEvent } from './envelope.js';
 
@@ -58,7 +59,7 @@ export interface ConsumeDeps {
 export function retryDelay(deliveries: number, backoffMs: number[] | undefined, err?: unknown): number {
   let d: number;
   if (backoffMs && backoffMs.length > 0) d = backoffMs[Math.min(deliveries - 1, backoffMs.length - 1)];
-  else d = Math.min(1000 * 2 ** (deliveries - 1), 60_000);
+  else d = backoffDelay(deliveries, { base: 1_000, cap: 60_000, jitter: 'none' });
   const after = err instanceof TransientError ? err.retryAfterMs : undefined;
   return after !== undefined && after > d ? after : d;
 }

@@ -1,23 +1,11 @@
-import { context, type Context, trace } from '@opentelemetry/api';
 import type { ConsumerMessages, JsMsg } from 'nats';
 import type { Logger } from 'pino';
-import { classify } from '../errors/classify.js';
-import { ErrorCode } from '../errors/codes.js';
-import { RetriesExhaustedError, TransientError, ValidationError } from '../errors/vigil-error.js';
-import { extractTraceContext, recordError } from '../tracing/propagation.js';
-import { isTracingEnabled } from '../tracing/state.js';
-import { type ConsumeContext, consumerSpan, MessageContext } from './consume-context.js';
-import { type ConsumeDeps, type ConsumeOptions, type ConsumerHandle, retryDelay } from './consume-options.js';
+import { ValidationError } from '../errors/vigil-error.js';
+import { backoffDelay } from '../resilience/backoff.js';
+import { DeliveryHandler } from './consume-delivery.js';
+import type { ConsumeDeps, ConsumeOptions, ConsumerHandle } from './consume-options.js';
 import { ensureDurable } from './consumer-config.js';
-import { type EventScope, runInEventScope } from './context.js';
-import { deadLetter } from './dlq.js';
-import { type CloudEvent, envelopeProblem } from './envelope.js';
-import { Header } from './headers.js';
-import { schemaForSubject } from './schemas.js';
-import { SettledRing } from './settled-ring.js';
 import { streamForSubject } from './streams.js';
-
-const decoder = new TextDecoder();
 
 /**
  * Lifetime of one pull request on the server. A replica that dies without the server noticing (host gone,
@@ -33,10 +21,9 @@ class Consumer<T> implements ConsumerHandle {
   readonly stream: string;
   readonly subject: string;
   readonly durable: string;
-  private readonly maxDeliver: number;
   private readonly concurrency: number;
   private readonly abort = new AbortController();
-  private readonly settled = new SettledRing();
+  private readonly delivery: DeliveryHandler<T>;
   private readonly log: Logger;
   private messages?: ConsumerMessages;
   private stopping = false;
@@ -55,9 +42,15 @@ class Consumer<T> implements ConsumerHandle {
     this.stream = stream;
     this.subject = opts.subject;
     this.durable = opts.durable;
-    this.maxDeliver = Math.max(1, opts.maxDeliver ?? 5);
     this.concurrency = Math.max(1, opts.concurrency ?? 1);
     this.log = deps.logger.child({ consumer: opts.durable, stream });
+    this.delivery = new DeliveryHandler(deps, opts, {
+      durable: opts.durable,
+      maxDeliver: Math.max(1, opts.maxDeliver ?? 5),
+      log: this.log,
+      signal: this.abort.signal,
+      stopping: () => this.stopping,
+    });
   }
 
   get inFlight(): number {
@@ -121,7 +114,7 @@ class Consumer<T> implements ConsumerHandle {
         this.log.warn('consumer iterator ended; re-opening');
       }
       await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(250 * 2 ** failures, 5_000));
+        const t = setTimeout(r, backoffDelay(failures + 1, { base: 250, cap: 5_000, jitter: 'none' }));
         this.wake = () => {
           clearTimeout(t);
           r();
@@ -170,114 +163,11 @@ class Consumer<T> implements ConsumerHandle {
   }
 
   private async process(m: JsMsg): Promise<void> {
-    const subject = m.subject;
-    const deliveries = m.info.deliveryCount;
     try {
-      let event: CloudEvent<T>;
-      try {
-        event = JSON.parse(decoder.decode(m.data));
-      } catch {
-        return await this.reject(m, deliveries, invalid('payload is not JSON'));
-      }
-      const problem = envelopeProblem(event);
-      if (problem) return await this.reject(m, deliveries, invalid(`bad CloudEvent envelope: ${problem}`));
-      if (this.settled.has(m.seq, event.id)) {
-        m.ack(); // our earlier ack was lost (broker restart): do not run the handler again
-        return;
-      }
-      const schema = schemaForSubject(subject);
-      if (!schema) return await this.reject(m, deliveries, invalid(`no event schema for subject ${subject}`), event.id);
-      const parsed = schema.safeParse(event.data);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`);
-        const err = invalid(`invalid ${subject} data: ${issues.join('; ')}`);
-        await this.tellInvalid(event, err);
-        return await this.reject(m, deliveries, err, event.id);
-      }
-      event.data = parsed.data as T;
-      if (deliveries > this.maxDeliver) {
-        // earlier deliveries ran out their ack-wait (crash, hang): this one is past the limit
-        const err = new TransientError(`not acknowledged after ${deliveries - 1} deliveries (ack wait expired)`);
-        return await this.reject(m, deliveries, err, event.id);
-      }
-      await this.handle(m, event, deliveries);
-    } catch (err) {
-      // only reachable when dead-lettering itself failed (NATS down): ack-wait brings it back
-      this.log.error({ err, subject, seq: m.seq }, 'could not settle message; it will be redelivered');
+      await this.delivery.process(m);
     } finally {
       this.done();
     }
-  }
-
-  private async handle(m: JsMsg, event: CloudEvent<T>, deliveries: number): Promise<void> {
-    const h = m.headers;
-    const correlationId = h?.get(Header.CORRELATION_ID) || event.id;
-    const data = event.data as { runId?: unknown } | undefined;
-    const runId = data && typeof data.runId === 'string' ? data.runId : undefined;
-    const scope: EventScope = { correlationId };
-    let parent: Context | undefined;
-    if (isTracingEnabled()) {
-      parent = extractTraceContext(h);
-    } else if (h?.has(Header.TRACEPARENT)) {
-      scope.traceparent = h.get(Header.TRACEPARENT);
-      if (h.has(Header.TRACESTATE)) scope.tracestate = h.get(Header.TRACESTATE);
-    }
-    const span = parent ? consumerSpan(m.subject, this.durable, event.id, deliveries, parent) : undefined;
-    const traceId = span?.spanContext().traceId;
-    const ctx = new MessageContext(m, deliveries, correlationId, this.abort.signal, this.log, runId, traceId);
-    const run = () => this.opts.handler(event, ctx);
-    try {
-      await runInEventScope(scope, span && parent ? () => context.with(trace.setSpan(parent, span), run) : run);
-    } catch (err) {
-      if (span) recordError(span, err);
-      span?.end();
-      return await this.failed(m, deliveries, err, ctx, event.id);
-    }
-    span?.end();
-    m.ack();
-    this.settled.add(m.seq, event.id);
-    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'ok' });
-  }
-
-  private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext, eventId: string) {
-    const cls = classify(err);
-    // no retry can help (bad input, a refusal) or the handler's own retries are used up
-    const final = cls === 'validation' || cls === 'permanent' || err instanceof RetriesExhaustedError;
-    if (this.stopping && !final) {
-      // interrupted by shutdown (ctx.signal): not the handler's failure, never a dead letter
-      ctx.log.info({ err, deliveries }, 'handler interrupted by shutdown; handing the message back');
-      m.nak();
-      return;
-    }
-    if (final || deliveries >= this.maxDeliver) {
-      ctx.log.warn({ err, deliveries, errorClass: cls }, 'handler failed; dead-lettering');
-      return await this.reject(m, deliveries, err, eventId);
-    }
-    const delay = retryDelay(deliveries, this.opts.backoffMs, err);
-    ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
-    m.nak(delay);
-    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'retry' });
-  }
-
-  /** Dead-letters, then terminates the original; if the DLQ publish fails the message stays unacked. */
-  private async tellInvalid(event: CloudEvent<T>, err: Error): Promise<void> {
-    if (!this.opts.onInvalid) return;
-    try {
-      await this.opts.onInvalid({ id: event.id, time: event.time, data: event.data }, err);
-    } catch (e) {
-      this.log.warn({ err: e, eventId: event.id }, 'onInvalid hook failed; dead-lettering anyway');
-    }
-  }
-
-  private async reject(m: JsMsg, deliveries: number, err: unknown, eventId?: string): Promise<void> {
-    await deadLetter(this.deps.js, m, err, deliveries, {
-      metrics: this.deps.metrics,
-      consumer: this.durable,
-      timeoutMs: this.deps.publishTimeoutMs,
-    });
-    m.term();
-    if (eventId) this.settled.add(m.seq, eventId);
-    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'dlq' });
   }
 
   async stop(timeoutMs = this.deps.stopTimeoutMs): Promise<void> {
@@ -305,10 +195,6 @@ class Consumer<T> implements ConsumerHandle {
     // let slot waiters proceed so the loop can observe the stop
     this.slotWaiter?.();
   }
-}
-
-function invalid(message: string): ValidationError {
-  return new ValidationError(message, { code: ErrorCode.INVALID_EVENT });
 }
 
 /** Starts a durable pull consumer; see ConsumeOptions for the delivery rules. */

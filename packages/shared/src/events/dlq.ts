@@ -8,6 +8,7 @@ import {
 } from 'nats';
 import { classify, errorCodeOf } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
+import { errorMessage } from '../errors/error-message.js';
 import { PermanentError } from '../errors/vigil-error.js';
 import { scrubSecrets } from '../log/secret-values.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
@@ -72,7 +73,7 @@ export async function deadLetter(
     }
   }
   // Scrubbed before truncation, so a cut can never leave part of a secret behind.
-  const message = scrubSecrets(err instanceof Error ? err.message : String(err));
+  const message = scrubSecrets(errorMessage(err));
   h.set(Header.ERROR, headerValue(message || 'error'));
   h.set(Header.ERROR_CLASS, classify(err));
   const code = errorCodeOf(err);

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors/error-message.js';
 import { withTimeout } from '../lifecycle/with-timeout.js';
 import { scrubSecrets } from '../log/secret-values.js';
 
@@ -39,7 +40,7 @@ async function runCheck(fn: CheckFn, timeoutMs: number): Promise<CheckResult> {
     });
     return { ok: true, latencyMs: Math.round((performance.now() - t0) * 100) / 100 };
   } catch (err) {
-    const message = late ? `check timed out after ${timeoutMs}ms` : err instanceof Error ? err.message : String(err);
+    const message = late ? `check timed out after ${timeoutMs}ms` : errorMessage(err);
     return {
       ok: false,
       latencyMs: Math.round((performance.now() - t0) * 100) / 100,

@@ -1,5 +1,6 @@
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import { ErrorCode } from '../errors/codes.js';
+import { errorMessage } from '../errors/error-message.js';
 import { ValidationError } from '../errors/vigil-error.js';
 import { DEFAULT_RETRIES, DEFAULT_TIMEZONE, optionsKeyFor } from './defaults.js';
 import { formatPath, locate } from './locate.js';
@@ -148,7 +149,7 @@ function toPlain(doc: Document): { raw: unknown } | { error: string } {
     // yaml's default limit (100) counts every use of an anchor: one anchor shared by many jobs is legitimate
     return { raw: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (err) {
-    return { error: `cannot resolve the YAML: ${err instanceof Error ? err.message : String(err)}` };
+    return { error: `cannot resolve the YAML: ${errorMessage(err)}` };
   }
 }
 

@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { errorMessage } from '../errors/error-message.js';
 
 export interface FileWatch {
   stop(): void;
@@ -59,7 +60,7 @@ export function jobsFileErrors(err: unknown): string[] {
   if (Array.isArray(listed) && listed.length > 0 && listed.every(isProblem)) {
     return listed.map((p) => `line ${p.line}:${p.column} ${p.path ? `${p.path}: ` : ''}${p.message}`);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return [message.split('\n')[0] || 'unreadable'];
 }
 

@@ -1,6 +1,7 @@
 import { JSONCodec, type NatsConnection, RequestStrategy, type Service } from 'nats';
 import type { Readiness } from '../http/index.js';
 import { errorCodeOf } from '../errors/classify.js';
+import { errorMessage } from '../errors/error-message.js';
 import { headerValue } from '../events/headers.js';
 import type { Logger } from '../log/index.js';
 import type { BreakerStatus } from '../resilience/breaker.js';
@@ -74,7 +75,7 @@ export async function registerNatsService(
         };
         msg.respond(jc.encode(body));
       },
-      (e: unknown) => msg.respondError?.(500, headerValue(e instanceof Error ? e.message : String(e), 200)),
+      (e: unknown) => msg.respondError?.(500, headerValue(errorMessage(e), 200)),
     );
   service.addEndpoint('health', {
     subject: `vigil.health.${opts.name}`,

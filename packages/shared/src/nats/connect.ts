@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../errors/codes.js';
+import { errorMessage } from '../errors/error-message.js';
 import { TransientError } from '../errors/vigil-error.js';
 import { useFastProtocolEncoder } from './protocol-encoder.js';
 
@@ -100,7 +101,7 @@ export async function natsCheck(nc: NatsConnection, timeoutMs = 2_000): Promise<
   try {
     await Promise.race([
       nc.flush().catch((err: unknown) => {
-        throw new TransientError(`nats ping failed: ${err instanceof Error ? err.message : String(err)}`, {
+        throw new TransientError(`nats ping failed: ${errorMessage(err)}`, {
           code: ErrorCode.NATS_UNAVAILABLE,
           cause: err,
         });

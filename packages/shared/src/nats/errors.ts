@@ -1,4 +1,5 @@
 import { ErrorCode } from '../errors/codes.js';
+import { errorMessage } from '../errors/error-message.js';
 import { TransientError } from '../errors/vigil-error.js';
 
 /** JetStream API error codes we act on (nats-server `err_code`). */
@@ -68,7 +69,7 @@ export function isNatsUnavailable(err: unknown): boolean {
 
 /** Wraps a NATS failure of a durable operation into the loud TransientError callers must handle. */
 export function natsUnavailable(what: string, err: unknown): TransientError {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   return new TransientError(`${what}: NATS unavailable (${msg})`, {
     code: ErrorCode.NATS_UNAVAILABLE,
     cause: err,

@@ -3,8 +3,12 @@ export interface BackoffOptions {
   base: number;
   /** Upper bound of any delay, ms. */
   cap: number;
-  /** 'full' (default): uniform in [0, exponential) so retrying clients spread out; 'none': exactly exponential. */
-  jitter?: 'full' | 'none';
+  /**
+   * 'full' (default): uniform in [0, exponential), whole ms, so retrying clients spread out;
+   * 'full-inclusive': uniform in [0, exponential], rounded to the nearest ms (the top itself can be drawn);
+   * 'none': exactly exponential.
+   */
+  jitter?: 'full' | 'full-inclusive' | 'none';
   random?: () => number;
 }
 
@@ -14,5 +18,6 @@ export function backoffDelay(
   { base, cap, jitter = 'full', random = Math.random }: BackoffOptions,
 ): number {
   const exp = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));
-  return jitter === 'full' ? Math.floor(random() * exp) : exp;
+  if (jitter === 'full') return Math.floor(random() * exp);
+  return jitter === 'full-inclusive' ? Math.round(random() * exp) : exp;
 }

@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection } from 'nats';
-import { ErrorCode, PermanentError, TransientError } from '../errors/index.js';
+import { ErrorCode, errorMessage, PermanentError, TransientError } from '../errors/index.js';
 import { registerSecretValue } from '../log/index.js';
 import { jsonLeaves, SECRET_TEMPLATE, selectField, splitRef, templateRefs } from './template.js';
 import { MAX_STALE_REFUSAL, type SecretsClient, type SecretsClientOptions, type SecretValue } from './types.js';
@@ -69,7 +69,7 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
     try {
       msg = await nc.request(subject, encoder.encode(JSON.stringify({ name })), { timeout });
     } catch (err) {
-      const what = err instanceof Error ? err.message : String(err);
+      const what = errorMessage(err);
       return fallback(name, `secrets service unreachable (${what})`, err);
     }
     const code = msg.headers?.get('Nats-Service-Error-Code');

@@ -2,3 +2,4 @@ export { type Clock, type TimerHandle, systemClock, sleepOn, abortReason } from 
 export { ManualClock } from './manual-clock.js';
 export { formatIsoTime } from './iso-time.js';
 export { localDate } from './local-date.js';
+export { type DurationStyle, formatDuration } from './format-duration.js';

@@ -12,6 +12,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { MsgHdrs } from 'nats';
+import { errorMessage } from '../errors/error-message.js';
 import { scrubSecrets } from '../log/secret-values.js';
 import { isMsgHdrs } from '../nats/msg-hdrs.js';
 
@@ -84,7 +85,7 @@ export async function withSpan<T>(name: string, fn: (span: Span) => Promise<T> |
 
 /** Marks the span failed. Spans leave the process (Jaeger): message and stack are scrubbed like log lines. */
 export function recordError(span: Span, err: unknown): void {
-  const message = scrubSecrets(err instanceof Error ? err.message : String(err));
+  const message = scrubSecrets(errorMessage(err));
   if (err instanceof Error) {
     span.recordException({ name: err.name, message, stack: err.stack ? scrubSecrets(err.stack) : undefined });
   }

@@ -1,6 +1,7 @@
 import {
   type Clock,
   ErrorCode,
+  errorMessage,
   isRetryable,
   type JobDefinition,
   type Logger,
@@ -111,7 +112,7 @@ export interface ExecuteResult {
 
 /** A problem validate() reported (a returned message, or an untyped error it threw) as the run's failure. */
 function validationError(problem: unknown, job: string, cause?: unknown): ValidationError {
-  const message = problem instanceof Error ? problem.message : String(problem);
+  const message = errorMessage(problem);
   return new ValidationError(message, { code: ErrorCode.VALIDATION, cause, details: { job } });
 }
 

@@ -3,6 +3,7 @@ import {
   type ErrorClass,
   ErrorCode,
   errorCodeOf,
+  errorMessage,
   PermanentError,
   SECRET_NOT_FOUND_TYPE,
   TransientError,
@@ -100,7 +101,7 @@ export function describeProviderFailure(err: unknown): ProviderFailureView {
   const notFound = isSecretNotFound(err);
   return {
     type: providerErrorType(err),
-    message: err instanceof Error ? err.message : String(err),
+    message: errorMessage(err),
     reason: reasonOf(err),
     class: notFound ? 'permanent' : classify(err),
     ...(notFound ? { notFound: true as const } : {}),
@@ -119,7 +120,7 @@ function reasonOf(err: unknown): string {
     if (typeof reason === 'string' && reason) return clip(reason);
     e = (e as { cause?: unknown }).cause;
   }
-  return clip(err instanceof Error ? err.message : String(err));
+  return clip(errorMessage(err));
 }
 
 function clip(text: string): string {

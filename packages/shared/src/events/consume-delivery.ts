@@ -1,0 +1,160 @@
+import { context, type Context, trace } from '@opentelemetry/api';
+import type { JsMsg } from 'nats';
+import type { Logger } from 'pino';
+import { classify } from '../errors/classify.js';
+import { ErrorCode } from '../errors/codes.js';
+import { RetriesExhaustedError, TransientError, ValidationError } from '../errors/vigil-error.js';
+import { extractTraceContext, recordError } from '../tracing/propagation.js';
+import { isTracingEnabled } from '../tracing/state.js';
+import { type ConsumeContext, consumerSpan, MessageContext } from './consume-context.js';
+import { type ConsumeDeps, type ConsumeOptions, retryDelay } from './consume-options.js';
+import { type EventScope, runInEventScope } from './context.js';
+import { deadLetter } from './dlq.js';
+import { type CloudEvent, envelopeProblem } from './envelope.js';
+import { Header } from './headers.js';
+import { schemaForSubject } from './schemas.js';
+import { SettledRing } from './settled-ring.js';
+
+const decoder = new TextDecoder();
+
+/** What a consumer lends the handling of its messages. */
+export interface DeliveryScope {
+  durable: string;
+  maxDeliver: number;
+  /** The consumer's logger (consumer and stream bound). */
+  log: Logger;
+  /** Aborted once the consumer has stopped: every handler's ctx.signal. */
+  signal: AbortSignal;
+  /** Whether the consumer is stopping: a handler failing meanwhile was interrupted, not at fault. */
+  stopping: () => boolean;
+}
+
+/**
+ * One delivered message, from its bytes to its settlement: decoded, its envelope and data checked against the
+ * subject's schema, handled in its event scope (and span), then acked, nak'ed with a delay, or dead-lettered.
+ */
+export class DeliveryHandler<T> {
+  private readonly settled = new SettledRing();
+
+  constructor(
+    private readonly deps: ConsumeDeps,
+    private readonly opts: ConsumeOptions<T>,
+    private readonly scope: DeliveryScope,
+  ) {}
+
+  /** Settles `m` one way or another; never throws (a settlement that fails is logged: ack-wait redelivers). */
+  async process(m: JsMsg): Promise<void> {
+    const subject = m.subject;
+    const deliveries = m.info.deliveryCount;
+    try {
+      let event: CloudEvent<T>;
+      try {
+        event = JSON.parse(decoder.decode(m.data));
+      } catch {
+        return await this.reject(m, deliveries, invalid('payload is not JSON'));
+      }
+      const problem = envelopeProblem(event);
+      if (problem) return await this.reject(m, deliveries, invalid(`bad CloudEvent envelope: ${problem}`));
+      if (this.settled.has(m.seq, event.id)) {
+        m.ack(); // our earlier ack was lost (broker restart): do not run the handler again
+        return;
+      }
+      const schema = schemaForSubject(subject);
+      if (!schema) return await this.reject(m, deliveries, invalid(`no event schema for subject ${subject}`), event.id);
+      const parsed = schema.safeParse(event.data);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`);
+        const err = invalid(`invalid ${subject} data: ${issues.join('; ')}`);
+        await this.tellInvalid(event, err);
+        return await this.reject(m, deliveries, err, event.id);
+      }
+      event.data = parsed.data as T;
+      if (deliveries > this.scope.maxDeliver) {
+        // earlier deliveries ran out their ack-wait (crash, hang): this one is past the limit
+        const err = new TransientError(`not acknowledged after ${deliveries - 1} deliveries (ack wait expired)`);
+        return await this.reject(m, deliveries, err, event.id);
+      }
+      await this.handle(m, event, deliveries);
+    } catch (err) {
+      // only reachable when dead-lettering itself failed (NATS down): ack-wait brings it back
+      this.scope.log.error({ err, subject, seq: m.seq }, 'could not settle message; it will be redelivered');
+    }
+  }
+
+  private async handle(m: JsMsg, event: CloudEvent<T>, deliveries: number): Promise<void> {
+    const h = m.headers;
+    const correlationId = h?.get(Header.CORRELATION_ID) || event.id;
+    const data = event.data as { runId?: unknown } | undefined;
+    const runId = data && typeof data.runId === 'string' ? data.runId : undefined;
+    const scope: EventScope = { correlationId };
+    let parent: Context | undefined;
+    if (isTracingEnabled()) {
+      parent = extractTraceContext(h);
+    } else if (h?.has(Header.TRACEPARENT)) {
+      scope.traceparent = h.get(Header.TRACEPARENT);
+      if (h.has(Header.TRACESTATE)) scope.tracestate = h.get(Header.TRACESTATE);
+    }
+    const { durable, signal, log } = this.scope;
+    const span = parent ? consumerSpan(m.subject, durable, event.id, deliveries, parent) : undefined;
+    const traceId = span?.spanContext().traceId;
+    const ctx = new MessageContext(m, deliveries, correlationId, signal, log, runId, traceId);
+    const run = () => this.opts.handler(event, ctx);
+    try {
+      await runInEventScope(scope, span && parent ? () => context.with(trace.setSpan(parent, span), run) : run);
+    } catch (err) {
+      if (span) recordError(span, err);
+      span?.end();
+      return await this.failed(m, deliveries, err, ctx, event.id);
+    }
+    span?.end();
+    m.ack();
+    this.settled.add(m.seq, event.id);
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'ok' });
+  }
+
+  private async failed(m: JsMsg, deliveries: number, err: unknown, ctx: ConsumeContext, eventId: string) {
+    const cls = classify(err);
+    // no retry can help (bad input, a refusal) or the handler's own retries are used up
+    const final = cls === 'validation' || cls === 'permanent' || err instanceof RetriesExhaustedError;
+    if (this.scope.stopping() && !final) {
+      // interrupted by shutdown (ctx.signal): not the handler's failure, never a dead letter
+      ctx.log.info({ err, deliveries }, 'handler interrupted by shutdown; handing the message back');
+      m.nak();
+      return;
+    }
+    if (final || deliveries >= this.scope.maxDeliver) {
+      ctx.log.warn({ err, deliveries, errorClass: cls }, 'handler failed; dead-lettering');
+      return await this.reject(m, deliveries, err, eventId);
+    }
+    const delay = retryDelay(deliveries, this.opts.backoffMs, err);
+    ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
+    m.nak(delay);
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'retry' });
+  }
+
+  /** Tells opts.onInvalid of an event its schema refused; a failure there is logged (it is dead-lettered anyway). */
+  private async tellInvalid(event: CloudEvent<T>, err: Error): Promise<void> {
+    if (!this.opts.onInvalid) return;
+    try {
+      await this.opts.onInvalid({ id: event.id, time: event.time, data: event.data }, err);
+    } catch (e) {
+      this.scope.log.warn({ err: e, eventId: event.id }, 'onInvalid hook failed; dead-lettering anyway');
+    }
+  }
+
+  /** Dead-letters, then terminates the original; if the DLQ publish fails the message stays unacked. */
+  private async reject(m: JsMsg, deliveries: number, err: unknown, eventId?: string): Promise<void> {
+    await deadLetter(this.deps.js, m, err, deliveries, {
+      metrics: this.deps.metrics,
+      consumer: this.scope.durable,
+      timeoutMs: this.deps.publishTimeoutMs,
+    });
+    m.term();
+    if (eventId) this.settled.add(m.seq, eventId);
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'dlq' });
+  }
+}
+
+function invalid(message: string): ValidationError {
+  return new ValidationError(message, { code: ErrorCode.INVALID_EVENT });
+}
