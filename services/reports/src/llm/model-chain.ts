@@ -4,6 +4,7 @@ import {
   type Clock,
   createBreaker,
   ErrorCode,
+  errorMessage,
   type EventPublisher,
   type Logger,
   retry,
@@ -116,7 +117,7 @@ export class ModelChain {
       } catch (err) {
         if (signal.aborted) throw err;
         last = err;
-        skipped.push({ model, error: scrubSecrets((err as Error).message) });
+        skipped.push({ model, error: scrubSecrets(skipReason(err)) });
         log.warn({ model, error: (err as Error).message }, 'model failed; falling back to the next model');
       }
     }
@@ -128,6 +129,18 @@ export class ModelChain {
       details: { skipped },
     });
   }
+}
+
+/**
+ * Why a model was skipped, in the alert's words: an open breaker is named with the failure that opened it ("HTTP 500
+ * upstream model overloaded"), which is what the reader needs; "breaker … is open" alone hides the cause.
+ */
+function skipReason(err: unknown): string {
+  const e = err as { code?: unknown; cause?: unknown };
+  if (e?.code === ErrorCode.BREAKER_OPEN && e.cause instanceof Error) {
+    return `not called, its breaker is open after: ${e.cause.message}`;
+  }
+  return errorMessage(err);
 }
 
 /** The endpoint's host (with port) for a breaker name; the text itself when it is not a URL. */
