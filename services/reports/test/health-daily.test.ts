@@ -328,6 +328,26 @@ describe('health.daily run counts and title', () => {
     expect(title).not.toContain('CRITICAL');
   });
 
+  it('a service that did not answer in time is "not answering" (WARNING), not "not running"; a backup is not suggested twice', () => {
+    const report = analyseHealth({
+      ...base,
+      runs: [
+        run('r-1', 'reports', 60, 'failed', { error: { type: 'TransientError', message: 'x', class: 'transient' } }),
+      ],
+      jobs: [def('reports', { handler: 'command', backup: { after: 3_600_000 } })],
+      dlqDepth: 0,
+      components: [{ service: 'webhooks', ready: false, instances: 0, failing: [], error: 'no answer within 3000 ms' }],
+    });
+    const { recommendations, reasons } = recommend(report);
+    expect(reasons.map((r) => r.text)).toContain('webhooks not answering');
+    expect(reasons.find((r) => r.text.startsWith('webhooks'))?.severity).toBe('WARNING');
+    expect(recommendations.join('\n')).toContain(
+      'webhooks did not answer its health request (no answer within 3000 ms)',
+    );
+    expect(recommendations.join('\n')).not.toContain('backup: { after');
+    expect(recommendations.join('\n')).toContain('or an earlier backup');
+  });
+
   it('a title names the two most severe reasons, then +N more, and stays short', () => {
     const long = 'x'.repeat(120);
     const report = analyseHealth({

@@ -76,6 +76,8 @@ export interface JobHealth extends RunCounts {
   mttrMinutes?: number;
   failingSince?: string;
   topError?: { type: string; message: string; class: string; count: number };
+  /** The job has a `backup:` block (its recommendations do not suggest adding one). */
+  hasBackup?: boolean;
 }
 
 export interface HealthReport {
@@ -204,6 +206,7 @@ function analyseJob(job: string, def: JobDefinition | undefined, runs: JobRun[],
     mttrMinutes: recoveries.length > 0 ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length / 60_000 : undefined,
     failingSince: badSince !== undefined ? new Date(badSince).toISOString() : undefined,
     topError: top,
+    ...(def?.backup ? { hasBackup: true } : {}),
   };
 }
 

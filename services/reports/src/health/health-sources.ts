@@ -95,7 +95,18 @@ export function natsHealthSources(
       return [...named, ...cached.filter((s) => !seen.has(s.name))];
     },
     async services() {
-      const all = await Promise.all(VIGIL_SERVICES.map((s) => serviceReadiness(rt.nc, s, 2_000)));
+      // Longer than a readiness check's own bound (2 s): an instance whose dependency hangs still answers, not ready.
+      // A service that no instance answered for is asked once more a few seconds later: a restart of a few seconds
+      // (the moment the report is made) is not "not running".
+      const ask = (s: string) => serviceReadiness(rt.nc, s, 3_000);
+      const all = await Promise.all(
+        VIGIL_SERVICES.map(async (s) => {
+          const first = await ask(s);
+          if (first.instances > 0) return first;
+          await new Promise((r) => setTimeout(r, 5_000));
+          return ask(s);
+        }),
+      );
       const components = all.map((r) => {
         const checks = (r.checks ?? {}) as Record<string, { ok?: boolean }>;
         const failing = Object.entries(checks)

@@ -59,7 +59,7 @@ export function recommend(report: HealthReport): {
         j.topError?.class === 'validation'
           ? '; fix the job configuration in jobs.yaml (validation errors are never retried)'
           : j.topError?.class === 'transient'
-            ? '; the dependency is flaky: check its breaker and consider more retries or `backup: { after: 1h }`'
+            ? `; the dependency is flaky: check its breaker and consider more retries${j.hasBackup ? ' or an earlier backup' : ' or `backup: { after: 1h }`'}`
             : '';
       recs.push(
         `${j.job}: success rate ${pct(j.successRate)} (${j.succeeded}/${j.counted} runs succeeded${j.running > 0 ? `; ${j.running} in progress, not counted` : ''}) is below 95%${err}${hint}`,
@@ -68,7 +68,7 @@ export function recommend(report: HealthReport): {
     if (j.missed > 0) {
       raise('WARNING', `${j.job}: ${j.missed} missed`);
       recs.push(
-        `${j.job}: ${plural(j.missed, 'missed run')} (not started within the start deadline${unmarked(j.overdueMissed, 'requested')}) — is the scheduler up? check \`vigil health\``,
+        `${j.job}: ${plural(j.missed, 'missed run')} (not started within the start deadline${unmarked(j.overdueMissed, 'requested')}) — were the scheduler and the runners (reports) up and NATS reachable? see the reasons in \`vigil runs --job ${j.job} --status missed\` and check \`vigil health\``,
       );
     }
     if (j.stuck > 0) {
@@ -84,7 +84,7 @@ export function recommend(report: HealthReport): {
     if (j.mttrMinutes !== undefined && j.mttrMinutes > MTTR_TARGET_MINUTES) {
       raise('WARNING', `${j.job} mean recovery ${j.mttrMinutes.toFixed(0)} min`);
       recs.push(
-        `${j.job}: mean time to recover ${j.mttrMinutes.toFixed(0)} min exceeds ${MTTR_TARGET_MINUTES} min — add \`backup: { after: 30m }\` or alert recipients`,
+        `${j.job}: mean time to recover ${j.mttrMinutes.toFixed(0)} min exceeds ${MTTR_TARGET_MINUTES} min — ${j.hasBackup ? 'make its backup come sooner (a shorter `backup.after`)' : 'add `backup: { after: 30m }`'} or alert recipients`,
       );
     }
   }
@@ -114,12 +114,16 @@ export function recommend(report: HealthReport): {
     );
   }
   for (const c of report.unhealthyComponents) {
-    // A service that is not running at all cannot do its part (runs, alerts, secrets, webhooks): critical.
-    if (c.instances === 0) raise('CRITICAL', `${c.service} not running`);
-    else raise('WARNING', `${c.service} not ready`);
+    // A service that is not running at all cannot do its part (runs, alerts, secrets, webhooks): critical. One that
+    // is there but did not answer in time (a dependency check hanging, an overloaded instance) is not "down".
+    const silent = c.instances === 0 && /^no answer within/.test(c.error ?? '');
+    if (c.instances === 0 && !silent) raise('CRITICAL', `${c.service} not running`);
+    else raise('WARNING', silent ? `${c.service} not answering` : `${c.service} not ready`);
     recs.push(
       c.instances === 0
-        ? `${c.service} is not running (no instance answered) — start it; check \`vigil health\``
+        ? silent
+          ? `${c.service} did not answer its health request (${c.error}): busy, or a dependency check hanging — check \`vigil health\` and its logs`
+          : `${c.service} is not running (no instance answered) — start it; check \`vigil health\``
         : `${c.service}: ${c.error ?? 'not ready'}${c.failing.length ? ` — failing checks: ${c.failing.join(', ')} (is that dependency up?)` : ''}`,
     );
   }
