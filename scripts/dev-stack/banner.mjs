@@ -16,7 +16,10 @@ export function printBanner(stack) {
   for (const [name, url] of urls) console.log(`  ${name.padEnd(10)} ${url}   (health: ${url}/health/ready)`);
   console.log(`  mail inbox ${mailUrl}   (REST API: ${mailUrl}/api/email · SMTP on 127.0.0.1:${smtpPort})`);
   console.log(`  NATS       nats://127.0.0.1:${natsPort}   Redis redis://127.0.0.1:${redisPort}`);
-  if (llmUrl) console.log(`  demo LLM   ${llmUrl}`);
+  // LLM_ENDPOINT set in the shell wins over the demo endpoint (the services get it): say which one they call
+  if (process.env.LLM_ENDPOINT)
+    console.log(`  LLM        ${process.env.LLM_ENDPOINT}   (LLM_ENDPOINT; the demo LLM is not used)`);
+  else if (llmUrl) console.log(`  demo LLM   ${llmUrl}`);
   console.log(`\n  API token  ${token.value}`);
   console.log(
     token.fromEnv

@@ -99,6 +99,31 @@ const PROVIDER_CHECK = {
   unknown: 'check the provider the secrets service reads (its SECRETS_PROVIDER) and its access to it',
 } as const;
 
+/**
+ * A missed slot the scheduler never requested (missedRunNeverRequested): it did not run and will not run by itself,
+ * so the re-run is the action; then why it could not be requested (NATS, or the scheduler down), and how to have
+ * such a slot run late next time (catchUp) unless a newer slot ran as catch-up instead.
+ */
+function neverRequestedActions(alert: Alert): string[] {
+  const reason = alert.run?.reason ?? 'the scheduler did not request it';
+  const nats = /NATS was unavailable|publishing failed/i.test(reason);
+  const newer = /newer slot (ran|runs) as catch-up/i.test(reason);
+  const slot = alert.run?.scheduledAt ? `The slot of ${alert.run.scheduledAt}` : 'This slot';
+  return [
+    newer
+      ? `${slot} did not run and will not run by itself (${reason}). A newer slot ran in its place: re-run this one with the command below only if its own work is needed (e.g. the data of that period).`
+      : `${slot} did not run and will not run by itself: it was never requested (${reason}). Re-run it with the command below if its work is still needed.`,
+    nats
+      ? 'Check why NATS was unavailable at the slot: `vigil health` (every service reports its NATS connection), the nats server itself (its logs, `GET :8222/healthz` of its monitoring port), and the network between it and the scheduler.'
+      : 'Check why the scheduler was down at the slot (`vigil health`, its logs, restarts of its container or pod).',
+    ...(newer
+      ? []
+      : [
+          'To have such a slot run late instead of being lost, give the job a `catchUp` window covering the outage (the newest slot missed inside it runs once NATS and the scheduler are back).',
+        ]),
+  ];
+}
+
 /** "first success after a missed run" (job.recovered's reason) -> "missed". */
 function recoveredFrom(alert: Alert): string | undefined {
   return /after an? (failed|partial|missed|stuck) run/.exec(alert.run?.reason ?? '')?.[1];
@@ -169,12 +194,7 @@ function actionsFor(alert: Alert): string[] {
           return ['Nothing to do: the job succeeded again. Check that the data of the failed runs is complete.'];
       }
     case 'missed':
-      if (missedRunNeverRequested(alert)) {
-        return [
-          `The scheduler did not request this slot (${alert.run?.reason}): it will not run by itself. Re-run it with the command below if its work is still needed.`,
-          'Check why the scheduler (or NATS) was down (`vigil health`, its logs). To have such a slot run late instead, give the job a `catchUp` window covering the outage (only the newest missed slot inside it runs).',
-        ];
-      }
+      if (missedRunNeverRequested(alert)) return neverRequestedActions(alert);
       return [
         'No runner started the job before its start deadline: check that the runners are up (`vigil health`, `GET /api/system/health`) and their NATS connectivity.',
         'The run is still queued: it starts as soon as a runner takes it, and a ✅ RESOLVED email follows when it succeeds. Nothing to re-run for that (see the condition under Re-run).',

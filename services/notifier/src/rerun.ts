@@ -31,12 +31,18 @@ export interface RerunCommands {
 }
 
 /**
- * A missed run the scheduler never requested (it was down at the slot: catch-up reasons) will not run by itself; one
- * that missed its start deadline (the watchdog's `not started within …`) is still queued and runs once a runner
- * takes it.
+ * A missed run the scheduler never requested will not run by itself: it was down at the slot (catch-up's `scheduler
+ * was down…`), or NATS was (`could not be requested before its start deadline (30s): NATS was unavailable…`, also
+ * when a holder that died left the slot to another replica). Only one the scheduler did request and no runner
+ * started before its start deadline (the watchdog's `not started within …`) is still queued and runs once a runner
+ * takes it. A reason naming neither counts as never requested when it is not the watchdog's: a slot lost for good
+ * must not be advised as "wait for it".
  */
 export function missedRunNeverRequested(alert: Alert): boolean {
-  return alert.kind === 'missed' && /^(scheduler was down|slot missed)/i.test(alert.run?.reason ?? '');
+  if (alert.kind !== 'missed') return false;
+  const reason = alert.run?.reason ?? '';
+  if (/^(scheduler was down|slot missed)|could not be requested|not requested at its slot/i.test(reason)) return true;
+  return !/^not started within/i.test(reason) && reason !== '';
 }
 
 function rerunCondition(alert: Alert): string | undefined {

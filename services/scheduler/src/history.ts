@@ -1,9 +1,9 @@
 import { type CloudEvent, type ConsumerHandle, ErrorCode, type JobRun } from '@vigil/shared';
 import type { SchedulerContext } from './context.js';
-import { applyRunToJob, emptyJobState, type JobState } from './job-state.js';
-import { updateJson } from './kv-json.js';
+import { applyRunToJob, dropRun, emptyJobState, type JobState } from './job-state.js';
+import { decodeJson, updateJson } from './kv-json.js';
 import { publishVerdict } from './publisher.js';
-import { applyRunEvent, type RunRecord } from './run-record.js';
+import { applyRunEvent, isActive, type RunRecord } from './run-record.js';
 
 const NOT_RUN_EVENTS = new Set(['trigger', 'cancel']);
 
@@ -62,10 +62,22 @@ function statusOf(verb: string, data: JobRun): string {
 export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, event: CloudEvent<JobRun>): Promise<void> {
   const data = event.data;
   const verb = statusOf(eventVerb, data);
-  await updateJson<RunRecord>(ctx.kv.runs, data.runId, (prev) => applyRunEvent(prev, verb, data, event.time));
+  const record = await updateJson<RunRecord>(ctx.kv.runs, data.runId, (prev) =>
+    applyRunEvent(prev, verb, data, event.time),
+  );
   if (verb === 'recovered') return;
-  // the job only tracks its current run for forbid/replace; `allow` jobs skip a contended write per run
-  if ((verb === 'requested' || verb === 'started') && ctx.job(data.job)?.concurrency === 'allow') return;
+  if (verb === 'requested' || verb === 'started') {
+    // the job only tracks its current run for forbid/replace; `allow` jobs skip a contended write per run
+    if (ctx.job(data.job)?.concurrency === 'allow') return;
+    await foldActive(ctx, data, verb, event.time, record);
+    return;
+  }
+  if (record && record.status !== verb && verb !== 'skipped') {
+    // a verdict or outcome the record did not take (a late `job.missed` after the run's success, redelivered
+    // after a broker restart): it is no news on the job's health; only make sure the run no longer counts as active
+    await updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
+    return;
+  }
   let recovered = false;
   let previous: string | undefined;
   await updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => {
@@ -83,4 +95,32 @@ export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, eve
       `first success after a ${previous ?? 'bad'} run`,
     );
   }
+}
+
+/**
+ * A `job.requested`/`job.started` for the job state: the run joins the job's active runs only while its record is
+ * still requested or started. Such an event can come after the run's end (redelivered after a broker restart, or
+ * folded by another replica after the terminal event): a finished run put back into `activeRunIds` would occupy
+ * a `forbid` job for good (its slots skipped "run X is still running"). The record is read again after the job
+ * state is written: an end folded by another replica between the two writes is seen then, and the run taken out.
+ */
+async function foldActive(
+  ctx: SchedulerContext,
+  data: JobRun,
+  verb: string,
+  at: string,
+  record: RunRecord | undefined,
+): Promise<void> {
+  const drop = () => updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
+  if (record && !isActive(record)) {
+    await drop();
+    return;
+  }
+  await updateJson<JobState>(
+    ctx.kv.jobs,
+    data.job,
+    (prev) => applyRunToJob(prev ?? emptyJobState(), data.runId, verb, at).state,
+  );
+  const now = decodeJson<RunRecord>(await ctx.kv.runs.get(data.runId));
+  if (now && !isActive(now)) await drop();
 }

@@ -51,6 +51,25 @@ function lastOutcomeOf(s: JobState): string | undefined {
   return s.lastStatus !== undefined && !NO_VERDICT.has(s.lastStatus) ? s.lastStatus : undefined;
 }
 
+/**
+ * Takes a run that is no longer requested or started (its record is terminal, missed or stuck) out of the job's
+ * active runs, leaving everything else alone. `undefined` when the state does not list it. Used when a late
+ * `job.requested`/`job.started` (redelivered after a broker restart, or folded by another replica after the run's
+ * end) would otherwise put a finished run back, where it would hold a `forbid` job for good.
+ */
+export function dropRun(prev: JobState, runId: string): JobState | undefined {
+  const active = prev.activeRunIds ?? (prev.currentRunId ? [prev.currentRunId] : []);
+  if (!active.includes(runId) && prev.currentRunId !== runId) return undefined;
+  const state: JobState = { ...prev };
+  const rest = active.filter((id) => id !== runId);
+  state.activeRunIds = rest.length > 0 ? rest : undefined;
+  if (prev.currentRunId === runId) {
+    state.currentRunId = rest[0];
+    state.currentStatus = rest[0] === undefined ? undefined : 'requested';
+  }
+  return state;
+}
+
 /** Folds a run status change into the job's state. */
 export function applyRunToJob(prev: JobState, runId: string, status: string, at: string): JobStateChange {
   const state: JobState = { ...prev };
