@@ -1,4 +1,4 @@
-import { baseEnvSchema, durationSchema, httpPortSchema, validAddress } from '@vigil/shared';
+import { alertCliSchema, baseEnvSchema, durationSchema, httpPortSchema, validAddress } from '@vigil/shared';
 import { z } from 'zod';
 import { parseRecipientList } from './recipients.js';
 import { smtpOptionsFromUrl } from './smtp-options.js';
@@ -59,10 +59,7 @@ export const notifierEnvSchema = baseEnvSchema.extend({
   VIGIL_JOBS_FILE: z.string().optional(),
   VIGIL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
   /** How the re-run command in alerts calls the CLI: `vigil` where it is installed (the image), `npx vigil` in a checkout. */
-  ALERT_CLI: z
-    .string()
-    .regex(/^[A-Za-z0-9_./@ -]{1,64}$/, 'must be a plain command, e.g. "vigil" or "npx vigil"')
-    .default('vigil'),
+  ALERT_CLI: alertCliSchema,
   /** Secret read when a job names none (or for alerts not about a job). */
   ALERT_RECIPIENTS_SECRET: z.string().min(1).default('job_failure_recipients'),
   /**

@@ -1,4 +1,11 @@
-import { baseEnvSchema, durationSchema, envListSchema, httpPortSchema, jobDeadlineEnv } from '@vigil/shared';
+import {
+  alertCliSchema,
+  baseEnvSchema,
+  durationSchema,
+  envListSchema,
+  httpPortSchema,
+  jobDeadlineEnv,
+} from '@vigil/shared';
 import { z } from 'zod';
 
 /** The runner's environment (contract §3 plus the runner's own knobs, documented in README.md). */
@@ -14,6 +21,8 @@ export const reportsEnvSchema = baseEnvSchema.extend({
   /** Default OpenAI-compatible endpoint and model chain for `report.daily` when a job names none. */
   LLM_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
   LLM_MODELS: envListSchema(),
+  /** How the commands in the daily health report call the CLI (the notifier's variable, read here too). */
+  ALERT_CLI: alertCliSchema,
   /** The scheduler's defaults for jobs that set no deadline: health.daily judges runs without a verdict by them. */
   ...jobDeadlineEnv,
 });

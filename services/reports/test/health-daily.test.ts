@@ -346,6 +346,8 @@ describe('health.daily run counts and title', () => {
     );
     expect(recommendations.join('\n')).not.toContain('backup: { after');
     expect(recommendations.join('\n')).toContain('or an earlier backup');
+    // the commands it names call the CLI as ALERT_CLI says (a checkout's `npx vigil`)
+    expect(recommend(report, 'npx vigil').recommendations.join('\n')).toContain('check `npx vigil health`');
   });
 
   it('a title names the two most severe reasons, then +N more, and stays short', () => {

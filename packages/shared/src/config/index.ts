@@ -2,6 +2,7 @@ export { loadConfig, buildCommit, EXIT_CONFIG, type LoadConfigOptions } from './
 export { ConfigError, type ConfigProblem } from './config-error.js';
 export { parseDuration, durationSchema } from './duration.js';
 export {
+  alertCliSchema,
   baseEnvSchema,
   booleanSchema,
   envListSchema,

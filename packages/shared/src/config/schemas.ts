@@ -144,6 +144,15 @@ export const redisUrlSchema = z.string().superRefine((value, ctx) => {
   if (why) ctx.addIssue({ code: 'custom', message: `${why} (e.g. redis://[:password@]host[:port][/db])` });
 });
 
+/**
+ * ALERT_CLI: how commands in alert texts call the CLI (`vigil` where it is installed, the image; `npx vigil` in a
+ * checkout): a plain command, no `VAR=value`, so what an email shows can be pasted as it is.
+ */
+export const alertCliSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_./@ -]{1,64}$/, 'must be a plain command, e.g. "vigil" or "npx vigil"')
+  .default('vigil');
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The variables every service reads (contract §3). Services extend it with their own. */

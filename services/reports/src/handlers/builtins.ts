@@ -35,10 +35,12 @@ export function registerBuiltins(
     )
     .register(
       'health.daily',
-      healthDailyHandler(natsHealthSources(rt, secrets), jobs, {
-        startDeadlineMs: config.SCHEDULER_START_DEADLINE,
-        timeoutMs: config.SCHEDULER_DEFAULT_TIMEOUT,
-      }),
+      healthDailyHandler(
+        natsHealthSources(rt, secrets),
+        jobs,
+        { startDeadlineMs: config.SCHEDULER_START_DEADLINE, timeoutMs: config.SCHEDULER_DEFAULT_TIMEOUT },
+        config.ALERT_CLI,
+      ),
     );
   return { chain };
 }

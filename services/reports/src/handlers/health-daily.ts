@@ -31,6 +31,8 @@ export function healthDailyHandler(
   jobs: () => JobDefinition[],
   /** The scheduler's defaults for jobs that set no deadline (its variables, read by this service too). */
   deadlines?: HealthInput['deadlines'],
+  /** How the report's commands call the CLI (ALERT_CLI). */
+  cli = 'vigil',
 ) {
   return defineHandler({
     async run(ctx) {
@@ -71,7 +73,7 @@ export function healthDailyHandler(
         components,
         deadlines,
       });
-      const { severity, recommendations, reasons } = recommend(report);
+      const { severity, recommendations, reasons } = recommend(report, cli);
       const date = new Date(now).toISOString().slice(0, 10);
       const recipients = Array.isArray(ctx.options.recipients) ? (ctx.options.recipients as string[]) : undefined;
       await sources.notify(

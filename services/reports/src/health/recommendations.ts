@@ -27,7 +27,11 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
  * running; WARNING when the success rate is under 95% or the plumbing (breakers, DLQ, secrets) needs attention;
  * INFO otherwise. `reasons` say in a few words what raised the severity, the most severe first.
  */
-export function recommend(report: HealthReport): {
+export function recommend(
+  report: HealthReport,
+  /** How the commands it names call the CLI (ALERT_CLI: `vigil`, `npx vigil`). */
+  cli = 'vigil',
+): {
   severity: HealthSeverity;
   recommendations: string[];
   reasons: HealthReason[];
@@ -45,7 +49,7 @@ export function recommend(report: HealthReport): {
       raise('CRITICAL', whole ? `${j.job} not covered` : `${j.job}: ${j.missing.join(', ')} not covered`, true);
       const targets = whole ? '' : ` ${j.missing.map((t) => `--target ${t}`).join(' ')}`;
       recs.push(
-        `${j.job}: ${whole ? 'no successful run' : `no successful report for ${j.missing.join(', ')}`} in the last 24 h — run \`vigil trigger ${j.job}${targets} --reason "health.daily backfill"\``,
+        `${j.job}: ${whole ? 'no successful run' : `no successful report for ${j.missing.join(', ')}`} in the last 24 h — run \`${cli} trigger ${j.job}${targets} --reason "health.daily backfill"\``,
       );
     }
   }
@@ -68,7 +72,7 @@ export function recommend(report: HealthReport): {
     if (j.missed > 0) {
       raise('WARNING', `${j.job}: ${j.missed} missed`);
       recs.push(
-        `${j.job}: ${plural(j.missed, 'missed run')} (not started within the start deadline${unmarked(j.overdueMissed, 'requested')}) — were the scheduler and the runners (reports) up and NATS reachable? see the reasons in \`vigil runs --job ${j.job} --status missed\` and check \`vigil health\``,
+        `${j.job}: ${plural(j.missed, 'missed run')} (not started within the start deadline${unmarked(j.overdueMissed, 'requested')}) — were the scheduler and the runners (reports) up and NATS reachable? see the reasons in \`${cli} runs --job ${j.job} --status missed\` and check \`${cli} health\``,
       );
     }
     if (j.stuck > 0) {
@@ -79,7 +83,7 @@ export function recommend(report: HealthReport): {
     }
     if (j.failingSince) {
       raise('WARNING', `${j.job} still failing`);
-      recs.push(`${j.job}: failing since ${j.failingSince} with no recovery yet — see \`vigil runs --job ${j.job}\``);
+      recs.push(`${j.job}: failing since ${j.failingSince} with no recovery yet — see \`${cli} runs --job ${j.job}\``);
     }
     if (j.mttrMinutes !== undefined && j.mttrMinutes > MTTR_TARGET_MINUTES) {
       raise('WARNING', `${j.job} mean recovery ${j.mttrMinutes.toFixed(0)} min`);
@@ -97,20 +101,20 @@ export function recommend(report: HealthReport): {
   if (report.dlqDepth === undefined) {
     raise('WARNING', 'DLQ unreadable');
     recs.push(
-      'the dead-letter queue (VIGIL_DLQ) could not be read, so failed messages may be waiting unseen — check NATS and run `vigil dlq list`',
+      `the dead-letter queue (VIGIL_DLQ) could not be read, so failed messages may be waiting unseen — check NATS and run \`${cli} dlq list\``,
     );
   } else if (report.dlqDepth > 0) {
     raise('WARNING', `DLQ ${report.dlqDepth}`);
     recs.push(
-      `${report.dlqDepth} message(s) in the dead-letter queue — inspect with \`vigil dlq list\`, replay with \`vigil dlq replay <seq>\``,
+      `${report.dlqDepth} message(s) in the dead-letter queue — inspect with \`${cli} dlq list\`, replay with \`${cli} dlq replay <seq>\``,
     );
   }
   for (const s of report.staleSecrets) {
     raise('WARNING', `secret ${s.name} ${s.error ? 'unavailable' : 'stale'}`);
     recs.push(
       s.error
-        ? `secret ${s.name} is unavailable (${s.error}) — check \`vigil secrets status\``
-        : `secret ${s.name} is served stale (age ${Math.round(s.ageSeconds ?? 0)} s): the provider is failing${s.cause ? ` (${s.cause})` : ''} — check \`vigil secrets status\``,
+        ? `secret ${s.name} is unavailable (${s.error}) — check \`${cli} secrets status\``
+        : `secret ${s.name} is served stale (age ${Math.round(s.ageSeconds ?? 0)} s): the provider is failing${s.cause ? ` (${s.cause})` : ''} — check \`${cli} secrets status\``,
     );
   }
   for (const c of report.unhealthyComponents) {
@@ -122,14 +126,14 @@ export function recommend(report: HealthReport): {
     recs.push(
       c.instances === 0
         ? silent
-          ? `${c.service} did not answer its health request (${c.error}): busy, or a dependency check hanging — check \`vigil health\` and its logs`
-          : `${c.service} is not running (no instance answered) — start it; check \`vigil health\``
+          ? `${c.service} did not answer its health request (${c.error}): busy, or a dependency check hanging — check \`${cli} health\` and its logs`
+          : `${c.service} is not running (no instance answered) — start it; check \`${cli} health\``
         : `${c.service}: ${c.error ?? 'not ready'}${c.failing.length ? ` — failing checks: ${c.failing.join(', ')} (is that dependency up?)` : ''}`,
     );
   }
   if (report.jobs.every((j) => j.runs === 0) && report.jobs.length > 0) {
     raise('CRITICAL', 'no runs recorded');
-    recs.push('no runs were recorded in the last 24 h — is the scheduler running? check `vigil health`');
+    recs.push(`no runs were recorded in the last 24 h — is the scheduler running? check \`${cli} health\``);
   }
   if (recs.length === 0) recs.push('all jobs covered every target with a success rate of at least 95% — nothing to do');
   // the most severe first, otherwise in the order of the recommendations
