@@ -12,6 +12,7 @@ import {
   ValidationError,
 } from '@vigil/shared';
 import { collectEvents, startNats, type TestServer } from '@vigil/shared/testing';
+import { breakersNotClosed } from '../src/resilience/breaker.js';
 
 let nats: TestServer;
 let nc: NatsConnection;
@@ -142,6 +143,56 @@ describe('createBreaker', () => {
     await expect(breaker.fire()).rejects.toBeInstanceOf(TransientError);
     expect(breaker.state).toBe('open');
     breaker.shutdown();
+  });
+
+  it('is proven by its first success (or an error that does not count), not by being closed', async () => {
+    const registry = createRegistry();
+    let mode: 'down' | 'permanent' | 'ok' = 'down';
+    const make = (name: string) =>
+      createBreaker(
+        name,
+        async () => {
+          if (mode === 'down') throw new TransientError('ENOENT: secrets file missing');
+          if (mode === 'permanent') throw new PermanentError('secret not found');
+          return 'ok';
+        },
+        { service: 'secrets', registry, failureThreshold: 3, resetTimeoutMs: 100 },
+      );
+    // created at an instance's start while its dependency is down: closed, but nothing has gone through it
+    const provider = make('secrets-provider');
+    const other = make('other');
+    expect(provider).toMatchObject({ state: 'closed', proven: false });
+    const listed = () => breakersNotClosed(registry);
+    expect(listed()).toEqual([
+      { name: 'other', state: 'closed', proven: false, since: expect.any(String) },
+      { name: 'secrets-provider', state: 'closed', proven: false, since: expect.any(String) },
+    ]);
+    // failures below the threshold: still closed, still unproven
+    for (let i = 0; i < 2; i++) await expect(provider.fire()).rejects.toThrow('ENOENT');
+    expect(provider).toMatchObject({ state: 'closed', proven: false });
+    // opened: listed as open (with no `proven`); half-open still unproven; the probe that closes it proves it
+    await expect(provider.fire()).rejects.toThrow('ENOENT');
+    expect(listed().find((b) => b.name === 'secrets-provider')).toEqual({
+      name: 'secrets-provider',
+      state: 'open',
+      since: expect.any(String),
+      openSince: expect.any(String),
+    });
+    await new Promise<void>((resolve) => provider.on('halfOpen', resolve));
+    expect(provider).toMatchObject({ state: 'half-open', proven: false });
+    mode = 'ok';
+    await provider.fire();
+    expect(provider).toMatchObject({ state: 'closed', proven: true });
+    // an error that does not count means the dependency answered: proven too, and it stays proven
+    mode = 'permanent';
+    await expect(other.fire()).rejects.toBeInstanceOf(PermanentError);
+    expect(other).toMatchObject({ state: 'closed', proven: true });
+    mode = 'down';
+    await expect(other.fire()).rejects.toThrow('ENOENT');
+    expect(other.proven).toBe(true);
+    expect(listed()).toEqual([]);
+    provider.shutdown();
+    other.shutdown();
   });
 
   it('publishes valid CloudEvents through the real EventBus on JetStream', async () => {

@@ -1,6 +1,6 @@
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServiceHandle, serviceReadiness } from '@vigil/shared';
+import { type HealthAnswer, type ServiceHandle, serviceReadiness } from '@vigil/shared';
 import { startInstanceWithBreaker, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 
 let nats: TestServer;
@@ -85,6 +85,26 @@ describe('health answers list the breakers that are not closed', () => {
       { instance: b.instance, name: 'smtp', state: 'open', since: expect.any(String), openSince: expect.any(String) },
     ]);
     expect(a.breaker.state).toBe('closed');
+  });
+
+  it('lists closed breakers not proven yet apart, only when asked for instances; a success proves them', async () => {
+    // an instance started while its dependency is down: its breaker is closed only because nothing went through yet
+    const a = await instanceWithBreaker('svc-unproven', 'secrets-provider');
+    const r = await serviceReadiness(asker, 'svc-unproven', 1_000, { instances: true });
+    expect(r.openBreakers).toBeUndefined();
+    expect(r.unprovenBreakers).toEqual([{ instance: a.instance, name: 'secrets-provider', since: expect.any(String) }]);
+    expect(Number.isNaN(Date.parse(r.unprovenBreakers?.[0].since ?? ''))).toBe(false);
+    // the health pages (no `instances`) stay as they are
+    expect(await serviceReadiness(asker, 'svc-unproven')).not.toHaveProperty('unprovenBreakers');
+    // on the wire: `breakers` still holds only breakers that are not closed (older readers see nothing new there)
+    const raw = JSONCodec().decode((await asker.request('vigil.health.svc-unproven', undefined)).data) as HealthAnswer;
+    expect(raw.breakers).toEqual([]);
+    expect(raw.breakersUnproven).toEqual([{ name: 'secrets-provider', since: expect.any(String) }]);
+    a.upstream.up = true;
+    await a.breaker.fire();
+    const proven = await serviceReadiness(asker, 'svc-unproven', 1_000, { instances: true });
+    expect(proven.unprovenBreakers).toBeUndefined();
+    expect(proven.openBreakers).toBeUndefined();
   });
 
   it('names the instances whose answer has no breaker list (older versions)', async () => {

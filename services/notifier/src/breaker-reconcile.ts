@@ -14,6 +14,11 @@ export const GONE_MARGIN_MS = 5_000;
 export interface BreakerRoundReport {
   /** Found on no instance for the first time: a later round confirms. */
   unseen?: string[];
+  /**
+   * Open on no instance, but an instance has it closed without a success since it started (restarted while its
+   * dependency may still be down): it waits until that instance's breaker has let a call through (or has gone).
+   */
+  unproven?: string[];
   /** Ended by this round: the ✅ RESOLVED notice went out (or another replica sent it). */
   resolved?: string[];
   /** Ended by this round without a notice: no opened alert about it had gone out. */
@@ -72,6 +77,12 @@ export class BreakerReconciler {
         if (decision.action === 'unseen') {
           add('unseen', scope);
           log.debug('breaker open on no instance of its service: ended if the next round finds the same');
+        }
+        if (decision.action === 'unproven') {
+          add('unproven', scope);
+          log.debug(
+            'breaker open on no instance, but not proven yet on an instance started since: waits for a call to succeed',
+          );
         }
         if (decision.action === 'ended' && inc?.closed) {
           add('ended', scope);

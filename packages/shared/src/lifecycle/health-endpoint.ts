@@ -4,7 +4,7 @@ import { errorCodeOf } from '../errors/classify.js';
 import { errorMessage } from '../errors/error-message.js';
 import { headerValue } from '../events/headers.js';
 import type { Logger } from '../log/index.js';
-import type { BreakerStatus } from '../resilience/breaker.js';
+import type { BreakerStatus, ListedBreaker, UnprovenBreakerStatus } from '../resilience/breaker.js';
 
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const jc = JSONCodec();
@@ -18,6 +18,13 @@ export interface HealthAnswer {
   checks: Record<string, { ok: boolean; latencyMs: number; error?: string }>;
   /** This instance's breakers that are not closed; absent in answers of versions from before it was added. */
   breakers?: BreakerStatus[];
+  /**
+   * This instance's breakers that are closed but have not let a call succeed since they were created (not tried yet,
+   * or fewer failures than their threshold: an instance restarted while its dependency is down has these), name and
+   * creation time. A separate list, so that `breakers` keeps meaning "not closed" for every reader. Absent in answers
+   * of versions from before it was added (their breakers' proof is unknown).
+   */
+  breakersUnproven?: Array<Pick<UnprovenBreakerStatus, 'name' | 'since'>>;
   /**
    * When this instance started: ISO 8601 in UTC with milliseconds (`2026-03-01T10:00:00.000Z`), the start of its
    * process (runService), not when it registered here. Absent in answers of versions from before it was added.
@@ -43,8 +50,8 @@ export async function registerNatsService(
     version: string;
     readiness: Readiness;
     log: Logger;
-    /** This instance's breakers that are not closed; none when omitted. */
-    breakers?: () => BreakerStatus[];
+    /** This instance's breakers that are not closed, and those closed but not proven yet; none when omitted. */
+    breakers?: () => ListedBreaker[];
     /** When the instance started (epoch ms; answered as ISO 8601 `startedAt`); left out of the answer when omitted. */
     startedAt?: number;
   },
@@ -63,6 +70,7 @@ export async function registerNatsService(
   const answer = (msg: { respond(data: Uint8Array): boolean; respondError?(code: number, text: string): boolean }) =>
     void opts.readiness.evaluate().then(
       (report) => {
+        const listed = opts.breakers?.() ?? [];
         const body: HealthAnswer = {
           service: opts.name,
           instance: opts.instance,
@@ -70,7 +78,10 @@ export async function registerNatsService(
           ready: report.ready,
           phase: report.phase,
           checks: report.checks,
-          breakers: opts.breakers?.() ?? [],
+          breakers: listed.filter((b): b is BreakerStatus => b.state !== 'closed'),
+          breakersUnproven: listed
+            .filter((b): b is UnprovenBreakerStatus => b.state === 'closed')
+            .map((b) => ({ name: b.name, since: b.since })),
           ...(startedAt ? { startedAt } : {}),
         };
         msg.respond(jc.encode(body));
@@ -110,6 +121,12 @@ export interface ServiceReadiness {
   openBreakers?: InstanceBreaker[];
   /** Instances whose answer listed no breakers (a version from before answers had them): their breakers are unknown. */
   breakersUnknown?: string[];
+  /**
+   * Only when asked for (`{ instances: true }`, the notifier's watchdog), and only when there are some: breakers closed
+   * on an instance that answered but not proven there yet (no call has succeeded through them since it started), each
+   * with its instance and when it was created. Instances of a version from before answers had them list none.
+   */
+  unprovenBreakers?: Array<{ instance: string; name: string; since: string }>;
   /** Only when asked for (`{ instances: true }`, the notifier's watchdog): every instance that answered, with when it
    * started if it said. */
   instanceStarts?: InstanceStart[];
@@ -162,13 +179,21 @@ function breakersOf(a: HealthAnswer): InstanceBreaker[] | undefined {
     }));
 }
 
+/** An answer's closed breakers not proven yet (it comes over the wire: anything malformed is dropped). */
+function unprovenOf(a: HealthAnswer): NonNullable<ServiceReadiness['unprovenBreakers']> {
+  if (!Array.isArray(a.breakersUnproven)) return [];
+  return a.breakersUnproven
+    .filter((b) => typeof b?.name === 'string')
+    .map((b) => ({ instance: String(a.instance), name: b.name, since: String(b.since) }));
+}
+
 /**
  * Readiness of every instance of a Vigil service: asks `vigil.health.<name>.each` and gathers the answers that
  * arrive until none has come for a short while (or the timeout). Instances of a version without that subject are
  * asked through the queue endpoint instead (one answer). Also gathers the breakers that are not closed on the
  * instances that answered: that is what is open now, whatever older processes announced before they went away.
- * `opts.instances` adds `instanceStarts` and `notReady` (left out otherwise, so the health pages stay
- * as they are).
+ * `opts.instances` adds `instanceStarts`, `notReady` and `unprovenBreakers` (left out otherwise, so the health pages
+ * stay as they are).
  */
 export async function serviceReadiness(
   nc: NatsConnection,
@@ -232,6 +257,8 @@ export async function serviceReadiness(
   if (openBreakers.length > 0) out.openBreakers = openBreakers;
   if (breakersUnknown.length > 0) out.breakersUnknown = breakersUnknown;
   if (opts.instances) {
+    const unproven = answers.flatMap(unprovenOf);
+    if (unproven.length > 0) out.unprovenBreakers = unproven;
     out.instanceStarts = answers.map(startOf);
     out.notReady = notReady.map((a) => ({
       instance: String(a.instance),

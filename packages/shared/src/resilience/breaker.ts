@@ -30,6 +30,8 @@ export interface BreakerOptions {
 export interface Breaker<A extends unknown[], R> {
   fire(...args: A): Promise<R>;
   readonly state: BreakerState;
+  /** A call has succeeded through it since it was created (see UnprovenBreakerStatus). */
+  readonly proven: boolean;
   readonly name: string;
   on(event: 'open' | 'halfOpen' | 'close', fn: () => void): void;
   shutdown(): void;
@@ -52,11 +54,32 @@ export interface BreakerStatus {
   openSince: string;
 }
 
+/**
+ * A closed breaker that has not let a call through successfully since it was created (its instance started, or
+ * created it later): closed only because nothing has been tried yet, or because fewer failures than its threshold
+ * came. Its dependency may well still be down (an instance restarted during an outage starts with a closed breaker),
+ * so it says nothing about whether an opening elsewhere has ended. A breaker is proven by its first success (a call
+ * that returned, or failed with an error that does not count: the dependency answered), which is also the only way a
+ * breaker that opened closes again; it stays proven.
+ */
+export interface UnprovenBreakerStatus {
+  name: string;
+  state: 'closed';
+  proven: false;
+  /** When it was created (ISO time). */
+  since: string;
+}
+
+/** What `breakersNotClosed` lists: a breaker open or half-open, or one closed but not proven yet. */
+export type ListedBreaker = BreakerStatus | UnprovenBreakerStatus;
+
 interface TrackedBreaker {
   name: string;
   state(): BreakerState;
   since: number;
   openSince: number;
+  /** It has had a success since it was created. */
+  proven: boolean;
 }
 
 // The breakers of each service instance, keyed by its metrics registry (runService makes one per instance, and tests
@@ -64,9 +87,13 @@ interface TrackedBreaker {
 // alive now rather than the last event of a process that has since been replaced.
 const trackedByRegistry = new WeakMap<Registry, Set<TrackedBreaker>>();
 
-/** The breakers created with `registry` that are not closed right now (breakers without a registry are not known). */
-export function breakersNotClosed(registry: Registry): BreakerStatus[] {
-  const out: BreakerStatus[] = [];
+/**
+ * The breakers created with `registry` that are not closed right now, and those closed but not proven yet
+ * (`proven: false`: no call has succeeded through them since they were created); breakers without a registry are
+ * not known. Health answers list the two apart (health-endpoint.ts).
+ */
+export function breakersNotClosed(registry: Registry): ListedBreaker[] {
+  const out: ListedBreaker[] = [];
   for (const b of trackedByRegistry.get(registry) ?? []) {
     const state = b.state();
     if (state !== 'closed')
@@ -76,6 +103,7 @@ export function breakersNotClosed(registry: Registry): BreakerStatus[] {
         since: new Date(b.since).toISOString(),
         openSince: new Date(b.openSince).toISOString(),
       });
+    else if (!b.proven) out.push({ name: b.name, state, proven: false, since: new Date(b.since).toISOString() });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -122,7 +150,7 @@ export function createBreaker<A extends unknown[], R>(
   let lastError: unknown;
   let openedAt = 0;
   const state = (): BreakerState => (cb.opened ? 'open' : cb.halfOpen ? 'half-open' : 'closed');
-  const tracked: TrackedBreaker = { name, state, since: Date.now(), openSince: Date.now() };
+  const tracked: TrackedBreaker = { name, state, since: Date.now(), openSince: Date.now(), proven: false };
   if (opts.registry) {
     const set = trackedByRegistry.get(opts.registry) ?? new Set<TrackedBreaker>();
     trackedByRegistry.set(opts.registry, set.add(tracked));
@@ -160,6 +188,9 @@ export function createBreaker<A extends unknown[], R>(
   gauge?.set({ service: opts.service, name }, 0);
   cb.on('success', () => {
     consecutive = 0;
+    // opossum emits success for a call that returned and for one whose error does not count (the dependency
+    // answered): either proves the breaker, as either closes a half-open one
+    tracked.proven = true;
   });
   cb.on('failure', (err: unknown) => {
     lastError = err;
@@ -180,6 +211,9 @@ export function createBreaker<A extends unknown[], R>(
     name,
     get state() {
       return state();
+    },
+    get proven() {
+      return tracked.proven;
     },
     async fire(...args: A): Promise<R> {
       try {

@@ -4,5 +4,6 @@ export {
   createBreaker,
   type Breaker,
   type BreakerOptions,
+  type UnprovenBreakerStatus,
   type EventPublisher,
 } from './breaker.js';

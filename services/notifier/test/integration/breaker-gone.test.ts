@@ -71,10 +71,13 @@ describe('a breaker opened on an instance that went away: one RESOLVED from the 
     // still open on the instance: the rounds leave it alone
     for (const r of (await rounds(clock, [a, b], 2)).flat()) expect(r.breakers).toBeUndefined();
 
-    // gone without a close (its breaker never closed); its successor starts with a closed breaker
+    // gone without a close (its breaker never closed); its successor starts with a closed breaker, and its first call
+    // through it succeeds (the destination is back): proven, so it no longer counts as maybe open (see the next tests)
     await first.handle.stop();
     const next = await startInstance(h, 'webhooks', name);
     instances.push(next);
+    next.upstream.up = true;
+    await next.breaker.fire();
     const unseen = await round(clock, [a, b]);
     expect(unseen.map((r) => r.breakers?.unseen ?? [])).toContainEqual([`breaker:webhooks.${name}`]);
     expect(about(h, breaker)).toHaveLength(1); // one round is not enough: an instance may have missed it
@@ -128,9 +131,10 @@ describe('a breaker opened on an instance that went away: one RESOLVED from the 
     expect(about(h, breaker)).toHaveLength(warnings);
     expect(about(h, breaker).map((m) => m.subject)).not.toContainEqual(expect.stringContaining('RESOLVED'));
 
-    // the second goes too, replaced by one with a closed breaker
+    // the second goes too, replaced by one that has no such breaker (an instance creates a destination's breaker at its
+    // first call there): the breaker is on no instance
     await two.handle.stop();
-    instances.push(await startInstance(h, 'reports', name));
+    instances.push(await startInstance(h, 'reports', 'https://another.example'));
     await rounds(clock, [a, b], 2);
     await waitFor(() => about(h, breaker).length === warnings + 1, { message: 'resolved notice' });
     await rounds(clock, [a, b], 1);
@@ -139,5 +143,52 @@ describe('a breaker opened on an instance that went away: one RESOLVED from the 
     expect(resolved).toHaveLength(1);
     expect(resolved[0].subject).toContain(`circuit breaker ${breaker} no longer open on any instance`);
     expect(closes.of('breaker.closed')).toHaveLength(0);
+  }, 120_000);
+
+  it('restarted while its dependency is still down: no RESOLVED while the new breaker is untried; one once a call succeeds', async () => {
+    // the live case: secrets' file provider lost its file, breaker secrets-provider opened, the process was killed and
+    // restarted; its new breaker is closed only because nothing has gone through it yet
+    const name = 'secrets-provider';
+    const breaker = `secrets/${name}`;
+    const scope = `breaker:secrets.${name}`;
+    const first = await startInstance(h, 'secrets', name);
+    instances.push(first);
+    await openBreaker(h, first);
+    await waitFor(() => about(h, breaker).length === 1, { message: 'opened alert' });
+
+    await first.handle.stop();
+    const next = await startInstance(h, 'secrets', name);
+    instances.push(next);
+    expect(next.breaker).toMatchObject({ state: 'closed', proven: false });
+    const waiting = (await rounds(clock, [a, b], 4)).flat();
+    for (const r of waiting) {
+      expect(r.breakers?.unproven).toEqual([scope]);
+      expect(r.breakers?.unseen ?? []).toEqual([]);
+      expect(r.breakers?.resolved ?? []).toEqual([]);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(about(h, breaker)).toHaveLength(1);
+    expect(await openingsIndexed(h)).toEqual([scope]);
+
+    // the file is back: the successor's first call succeeds (no transition, so still no breaker.closed)
+    next.upstream.up = true;
+    await next.breaker.fire();
+    expect(next.breaker).toMatchObject({ state: 'closed', proven: true });
+    const unseen = await round(clock, [a, b]);
+    expect(unseen.map((r) => r.breakers?.unseen ?? [])).toContainEqual([scope]);
+    expect(about(h, breaker)).toHaveLength(1);
+    const confirmed = await round(clock, [a, b]);
+    expect(confirmed.flatMap((r) => r.breakers?.resolved ?? [])).toEqual([scope]);
+    await waitFor(() => about(h, breaker).length === 2, { message: 'resolved notice' });
+    const notice = about(h, breaker)[1];
+    expect(notice.subject).toMatch(
+      new RegExp(`^✅ RESOLVED: circuit breaker ${breaker} no longer open on any instance \\(open for at most `),
+    );
+    expect(notice.text).toContain(next.instance);
+    await rounds(clock, [a, b], 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(about(h, breaker)).toHaveLength(2);
+    expect(closes.of('breaker.closed')).toHaveLength(0);
+    expect(await openingsIndexed(h)).toEqual([]);
   }, 120_000);
 });

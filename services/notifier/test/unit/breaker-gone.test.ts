@@ -70,6 +70,27 @@ describe('what a round says about a breaker (sightBreaker)', () => {
     });
     expect(sightBreaker(answer({}), ref.name)).toEqual(notOpen);
   });
+
+  it('unproven when no instance lists it open but one has it closed and not proven since it started', () => {
+    const unproven = (name: string) => [{ instance: 'webhooks-b', name, since: new Date(T).toISOString() }];
+    expect(sightBreaker(answer({ unprovenBreakers: unproven(ref.name) }), ref.name)).toEqual({
+      open: false,
+      unproven: ['webhooks-b'],
+      instances: 1,
+    });
+    // under its subject-token name too; another breaker's says nothing about this one
+    expect(sightBreaker(answer({ unprovenBreakers: unproven(ref.name) }), 'http___127_0_0_1_47012')).toMatchObject({
+      unproven: ['webhooks-b'],
+    });
+    expect(sightBreaker(answer({ unprovenBreakers: unproven('https://other.example') }), ref.name)).toEqual(notOpen);
+    // open on one instance, unproven on another: open
+    const both = answer({
+      instances: 2,
+      openBreakers: [{ instance: 'webhooks-a', name: ref.name, state: 'open', since: '', openSince: '' }],
+      unprovenBreakers: unproven(ref.name),
+    });
+    expect(sightBreaker(both, ref.name)).toEqual({ open: true, instances: 2 });
+  });
 });
 
 describe('an opening no close ends (noteBreakerRound, pure)', () => {
@@ -162,6 +183,70 @@ describe('an opening no close ends (noteBreakerRound, pure)', () => {
     expect(late.result.action).toBe('late-notice');
     expect(late.next?.notice).toBe(lateNoticeId(goneCloseId(ref, T + 30 * S)));
     expect(lateBreakerNotice(late.next as BreakerIncident).headline).toContain('no longer open on any instance');
+  });
+});
+
+describe('an instance restarted while the dependency is still down (its breaker closed, not proven)', () => {
+  const unproven = { open: false as const, unproven: ['webhooks-b'], instances: 1 };
+
+  it('does not end the opening however many rounds; once a call succeeded there, two rounds end it', () => {
+    const { actions, inc } = run(alertedOpening(), [
+      [T + 30 * S, unproven], // the successor's breaker: closed only because nothing has been tried yet
+      [T + 60 * S, unproven],
+      [T + 90 * S, unproven],
+      [T + 120 * S, unproven],
+    ]);
+    expect(actions).toEqual(['unproven', 'unproven', 'unproven', 'unproven']);
+    expect(inc?.closed).toBeUndefined();
+    expect(inc?.unseenSince).toBeUndefined();
+    expect(inc?.seenAt).toBe(T + 120 * S);
+    // a call through it succeeded: the answers no longer list it
+    const after = run(inc, [
+      [T + 150 * S, notOpen],
+      [T + 180 * S, notOpen],
+    ]);
+    expect(after.actions).toEqual(['unseen', 'notice']);
+    expect(after.inc?.closed?.at).toBe(T + 150 * S);
+    expect(openForMs(after.inc as BreakerIncident)).toBe(150 * S);
+  });
+
+  it('a round that found it on no instance is forgotten when an instance then lists it unproven', () => {
+    // the first round: the successor had not created the breaker yet; the next: created, not tried
+    const { actions, inc } = run(alertedOpening(), [
+      [T + 30 * S, notOpen],
+      [T + 60 * S, unproven],
+      [T + 90 * S, notOpen],
+    ]);
+    expect(actions).toEqual(['unseen', 'unproven', 'unseen']);
+    expect(inc?.closed).toBeUndefined();
+    expect(inc?.unseenSince).toBe(T + 90 * S);
+  });
+
+  it('the breaker opens again on the successor (its first calls failed): open, as any opening', () => {
+    const { actions, inc } = run(alertedOpening(), [
+      [T + 30 * S, unproven],
+      [T + 60 * S, { open: true, instances: 1 }],
+      [T + 90 * S, unproven],
+    ]);
+    expect(actions).toEqual(['unproven', 'none', 'unproven']);
+    expect(inc?.closed).toBeUndefined();
+  });
+
+  it('a round that found it nowhere, written after a later one that found it unproven, notes nothing', () => {
+    const { actions, inc } = run(alertedOpening(), [
+      [T + 40 * S, unproven],
+      [T + 30 * S, notOpen],
+    ]);
+    expect(actions).toEqual(['unproven', 'none']);
+    expect(inc?.unseenSince).toBeUndefined();
+    // and an unproven round written late after a later miss still forgets that miss (in doubt, it waits)
+    const late = run(alertedOpening(), [
+      [T + 60 * S, notOpen],
+      [T + 50 * S, unproven],
+      [T + 95 * S, notOpen],
+    ]);
+    expect(late.actions).toEqual(['unseen', 'unproven', 'unseen']);
+    expect(late.inc?.closed).toBeUndefined();
   });
 });
 
