@@ -1,5 +1,7 @@
 import type { JobDefinition } from '@vigil/shared';
-import type { JobState } from './job-state.js';
+import type { SchedulerContext } from './context.js';
+import { dropRun, type JobState } from './job-state.js';
+import { decodeJson, updateJson } from './kv-json.js';
 import { isActive, type RunRecord } from './run-record.js';
 
 export type StartDecision =
@@ -22,9 +24,12 @@ export function activeRunId(
   runs: { get(id: string): RunRecord | undefined },
   overdue: (run: RunRecord) => boolean = () => false,
   nowMs?: number,
+  /** Runs known to be over (their stored record is terminal) although a live copy does not show it yet. */
+  exclude?: ReadonlySet<string>,
 ): string | undefined {
   const ids = state?.activeRunIds ?? (state?.currentRunId ? [state.currentRunId] : []);
   for (const id of ids) {
+    if (exclude?.has(id)) continue;
     const rec = runs.get(id);
     if (rec) {
       if (!isActive(rec) || overdue(rec)) continue;
@@ -36,6 +41,25 @@ export function activeRunId(
       return id;
   }
   return undefined;
+}
+
+/**
+ * The run occupying the job, checked against the stored run record before a slot is skipped, a trigger refused
+ * or a run cancelled because of it: the live copies of `vigil_jobs` and `vigil_runs` are watched apart and may
+ * lag (a watch re-opened after a broker restart), and a job state may still list a run that ended. A run whose
+ * stored record is no longer requested or started never occupies the job; it is taken out of the job state.
+ */
+export async function confirmedOccupyingRun(ctx: SchedulerContext, job: string): Promise<string | undefined> {
+  const over = new Set<string>();
+  for (;;) {
+    const id = ctx.occupyingRun(job, over);
+    if (id === undefined) return undefined;
+    const stored = decodeJson<RunRecord>(await ctx.kv.runs.get(id));
+    if (!stored || isActive(stored)) return id;
+    ctx.log.warn({ job, runId: id, status: stored.status }, 'job state listed a finished run as active; dropped');
+    over.add(id);
+    await updateJson<JobState>(ctx.kv.jobs, job, (prev) => (prev ? dropRun(prev, id) : undefined));
+  }
 }
 
 /** Whether a new run may start now, per the job's concurrency policy and pause state. */

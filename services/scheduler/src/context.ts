@@ -22,7 +22,7 @@ export interface SchedulerContext {
   jobsFile?(): JobsFileStatus;
   job(name: string): JobDefinition | undefined;
   /** The run occupying a job for concurrency purposes (forbid/replace), if any. */
-  occupyingRun(job: string): string | undefined;
+  occupyingRun(job: string, exclude?: ReadonlySet<string>): string | undefined;
   /** Defaults applied when a job leaves them unset. */
   defaults: { startDeadlineMs: number; timeoutMs: number; slotGraceMs: number };
 }

@@ -72,7 +72,7 @@ export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, eve
     await foldActive(ctx, data, verb, event.time, record);
     return;
   }
-  if (record && record.status !== verb && verb !== 'skipped') {
+  if (record && record.status !== verb) {
     // a verdict or outcome the record did not take (a late `job.missed` after the run's success, redelivered
     // after a broker restart): it is no news on the job's health; only make sure the run no longer counts as active
     await updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
@@ -111,7 +111,8 @@ async function foldActive(
   at: string,
   record: RunRecord | undefined,
 ): Promise<void> {
-  const drop = () => updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
+  const drop = () =>
+    updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
   if (record && !isActive(record)) {
     await drop();
     return;

@@ -79,12 +79,13 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
         jobsFile: () => source.status(),
         // parseJobsFile's map has no prototype: a name from a URL or an event never finds `constructor`...
         job: (name) => source.get().jobs[name],
-        occupyingRun: (job) =>
+        occupyingRun: (job, exclude) =>
           activeRunId(
             jobStates.get(job),
             runs,
             (run) => isOverdue(run, source.get().jobs[run.job], ctx.defaults, rt.clock.now()),
             rt.clock.now(),
+            exclude,
           ),
         defaults: {
           startDeadlineMs: config.SCHEDULER_START_DEADLINE,

@@ -1,5 +1,5 @@
 import { type JobDefinition, Subjects, type TimerHandle } from '@vigil/shared';
-import { decideStart } from './concurrency.js';
+import { confirmedOccupyingRun, decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { type JobState, emptyJobState } from './job-state.js';
 import { decodeJson, encodeJson, isWrongRevision, updateJson } from './kv-json.js';
@@ -136,7 +136,7 @@ export class SlotDispatcher {
       );
     } else {
       const state = ctx.jobStates.get(def.name);
-      const active = ctx.occupyingRun(def.name);
+      const active = await confirmedOccupyingRun(ctx, def.name);
       // a retry or take-over of this very slot after its job.requested was stored (a publish that timed out
       // on a reconnect, a holder that died before marking the slot done): the occupying run is this one,
       // so publish it again (msg-id de-dup) rather than skip or cancel it

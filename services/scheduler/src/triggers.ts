@@ -11,7 +11,7 @@ import {
   triggerRunId,
   ValidationError,
 } from '@vigil/shared';
-import { decideStart } from './concurrency.js';
+import { confirmedOccupyingRun, decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { publishRequested, publishVerdict } from './publisher.js';
 
@@ -104,7 +104,10 @@ export async function requestManualTrigger(
     if (known) return { status: 202, runId, duplicate: true };
   }
   const state = ctx.jobStates.get(job);
-  const decision = decideStart(def, state, ctx.occupyingRun(def.name), { manual: true, force: trigger.force });
+  const decision = decideStart(def, state, await confirmedOccupyingRun(ctx, def.name), {
+    manual: true,
+    force: trigger.force,
+  });
   if (decision.action === 'conflict') {
     const code = decision.runningRunId ? ErrorCode.JOB_ALREADY_RUNNING : ErrorCode.CONFLICT;
     return { status: 409, code, message: decision.reason, runningRunId: decision.runningRunId };
@@ -183,7 +186,7 @@ async function startTriggered(
   const job = def.name;
   const requestedAt = Date.parse(event.time) || ctx.clock.now();
   const state = ctx.jobStates.get(job);
-  const active = ctx.occupyingRun(def.name);
+  const active = await confirmedOccupyingRun(ctx, def.name);
   const decision =
     active === runId ? { action: 'run' as const } : decideStart(def, state, active, { manual: true, force: t.force });
   const notBefore = t.delaySeconds ? requestedAt + t.delaySeconds * 1000 : undefined;

@@ -6,7 +6,7 @@ import { decodeJson } from './kv-json.js';
 import { timerTowards } from './long-timer.js';
 import { publishRequested, publishVerdict } from './publisher.js';
 import { backupRunId } from './run-id.js';
-import { hasStarted, isActive, type RunRecord } from './run-record.js';
+import { hasStarted, isActive, type RunRecord, TERMINAL } from './run-record.js';
 
 type Kind = 'missed' | 'stuck' | 'backup';
 
@@ -96,6 +96,41 @@ export class Watchdogs {
     for (const kind of ['missed', 'stuck', 'backup'] as const) this.clear(runId, kind);
   }
 
+  /**
+   * The run of the same job that `run` has been waiting behind since it could start (`from`): under forbid or
+   * replace a runner executes one run of a job at a time, so a run requested while another one runs stays queued
+   * until that one ends. `running`: it still runs (`overdue` once past its own timeout: stuck); else `freeAt` is
+   * when the last such run ended. None for `allow` jobs, or when no run of the job ran meanwhile.
+   */
+  private waitedBehind(
+    run: RunRecord,
+    from: number,
+  ): { run: RunRecord; running: boolean; overdue: boolean; freeAt: number } | undefined {
+    const def = this.ctx.job(run.job);
+    if (!def || def.concurrency === 'allow') return undefined;
+    const now = this.ctx.clock.now();
+    let found: { run: RunRecord; running: boolean; overdue: boolean; freeAt: number } | undefined;
+    for (const other of this.ctx.runs.values.values()) {
+      if (other.job !== run.job || other.runId === run.runId || other.startedAt === undefined) continue;
+      const started = Date.parse(other.startedAt);
+      if (!(started <= now)) continue;
+      const running = other.status === 'started' || other.status === 'stuck';
+      if (running) {
+        const overdue = other.status === 'stuck' || now >= runDeadlines(other, def, this.ctx.defaults).stuckAt;
+        // a run still running wins over one that ended; of two running, the one not overdue (still legitimately busy)
+        if (!found?.running || (found.overdue && !overdue)) found = { run: other, running, overdue, freeAt: now };
+        continue;
+      }
+      if (!TERMINAL.has(other.status)) continue;
+      // the runner's finishedAt, else when its end was folded
+      const ended = Date.parse(other.finishedAt ?? other.updatedAt);
+      if (!(ended > from)) continue;
+      if (!found || (!found.running && ended > found.freeAt))
+        found = { run: other, running: false, overdue: false, freeAt: ended };
+    }
+    return found;
+  }
+
   private async fire(runId: string, kind: Kind): Promise<void> {
     const { ctx } = this;
     // read the stored record, not the live copy: the freshest word on whether the run started
@@ -104,15 +139,34 @@ export class Watchdogs {
     const def = ctx.job(run.job);
     // a timer that fired early (or a deadline moved by a reload) must not give a verdict before its time
     const d = runDeadlines(run, def, ctx.defaults);
-    const due = kind === 'missed' ? d.startBy : kind === 'stuck' ? d.stuckAt : d.backupAt;
-    if (due !== undefined && due > ctx.clock.now()) {
+    const deadline = def?.startDeadline ?? ctx.defaults.startDeadlineMs;
+    // a run queued behind another run of its job (forbid/replace: a runner takes one run of the job at a time)
+    // waits for the job, not for a runner: its start deadline counts from when the job became free
+    const wait =
+      kind === 'missed' && run.status === 'requested' && !hasStarted(run)
+        ? this.waitedBehind(run, d.startFrom)
+        : undefined;
+    const now = ctx.clock.now();
+    if (wait?.running && !wait.overdue) {
+      if (!this.stopped) this.set(runId, kind, Math.max(d.startBy, now + deadline));
+      ctx.log.info({ runId, behind: wait.run.runId }, 'run waits behind another run of its job; no start deadline yet');
+      return;
+    }
+    const startBy = wait && !wait.running ? Math.max(d.startBy, wait.freeAt + deadline) : d.startBy;
+    const due = kind === 'missed' ? startBy : kind === 'stuck' ? d.stuckAt : d.backupAt;
+    if (due !== undefined && due > now) {
       if (!this.stopped) this.set(runId, kind, due);
       return;
     }
     if (kind === 'missed') {
       if (run.status !== 'requested' || hasStarted(run)) return;
-      const deadline = def?.startDeadline ?? ctx.defaults.startDeadlineMs;
-      const from = d.startFrom > Date.parse(run.scheduledAt) ? 'its request' : 'its slot';
+      const from = wait
+        ? wait.running
+          ? `its request: it waits behind run ${wait.run.runId} of the job (concurrency ${def?.concurrency ?? 'forbid'}), ${wait.run.status === 'stuck' ? 'stuck' : 'running'} past its timeout`
+          : `the end of run ${wait.run.runId}, which it waited behind`
+        : d.startFrom > Date.parse(run.scheduledAt)
+          ? 'its request'
+          : 'its slot';
       await publishVerdict(ctx, 'missed', run, `not started within ${Math.round(deadline / 1000)}s of ${from}`);
     } else if (kind === 'stuck') {
       if (!isActive(run)) return;
@@ -120,7 +174,8 @@ export class Watchdogs {
       await publishVerdict(ctx, 'stuck', run, `still running after ${Math.round(timeout / 1000)}s (timeout)`);
     } else {
       if (!def) return;
-      const plan = planBackup(run);
+      const jobTargets = Array.isArray(def.targets) ? (def.targets as string[]) : undefined;
+      const plan = planBackup(run, ctx.runs.values.values(), jobTargets);
       if (plan.kind === 'none') {
         ctx.log.info({ runId, why: plan.why }, 'no backup run needed');
         return;

@@ -127,15 +127,29 @@ describe('a 10 h outage: paused jobs stay quiet, missed slots bring no burst of 
     expect(h.events.of('job.missed.quiet')).toHaveLength(0);
     expect(h.events.of('job.requested.quiet')).toHaveLength(0);
 
-    // the catch-up run (never started here) is missed at 11:30 and gets the one backup at 11:00 + 1h; the
-    // slots reported missed by catch-up get none of their own
+    // the catch-up run (never started here) is missed at 11:30; at 11:00 + 1h it is still queued (requested,
+    // never started: a runner that comes back runs it), so no backup yet; the slots reported missed by catch-up
+    // get none of their own
     await later.set(at('2026-01-01T11:30:00Z'));
     await waitFor(async () => (await api('GET', `/api/runs/${catchUpId}`)).body.status === 'missed');
     await later.set(at('2026-01-01T12:00:00Z'));
+    await later.advance(1_000);
     const backups = () => h.events.of('job.requested.loud').filter((e) => e.event.data.trigger === 'backup');
+    expect(backups()).toHaveLength(0);
+    // the runner comes back, runs it late and it fails: the one backup follows at once
+    await h.runner('failed', {
+      runId: catchUpId,
+      job: 'loud',
+      trigger: 'catch-up',
+      scheduledAt: '2026-01-01T11:00:00.000Z',
+      startedAt: '2026-01-01T12:00:01.000Z',
+    });
+    await waitFor(async () => (await api('GET', `/api/runs/${catchUpId}`)).body.status === 'failed');
+    // the watchdogs re-armed the backup check (due already): run what is due now
+    await later.advance(0);
     const [backup] = await waitFor(() => (backups().length > 0 ? backups() : undefined));
     expect(backup.event.data.runId).toBe(`${catchUpId}.backup1`);
-    expect(backup.event.time).toBe('2026-01-01T12:00:00.000Z');
+    expect(backup.event.time).toBe('2026-01-01T12:00:01.000Z');
     await later.advance(60_000);
     expect(backups()).toHaveLength(1);
     expect(downMissed('loud')).toHaveLength(9);

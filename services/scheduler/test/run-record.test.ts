@@ -87,10 +87,13 @@ describe('backup plan', () => {
     const rec = fold([['requested'], ['partial', { stats: { targets: 3, succeeded: 0, failed: 0, skipped: 3 } }]]);
     expect(planBackup(rec)).toMatchObject({ kind: 'rerun', why: 'partial run did not say which targets failed' });
   });
-  it('does nothing for a success or a run still in progress; re-runs all for a missed run', () => {
+  it('does nothing for a success or a run still in progress or queued; re-runs all for a slot missed unrequested', () => {
     expect(planBackup(fold([['requested'], ['succeeded']])).kind).toBe('none');
     expect(planBackup(fold([['requested'], ['started']])).kind).toBe('none');
-    expect(planBackup(fold([['requested'], ['missed']]))).toMatchObject({ kind: 'rerun', targets: undefined });
+    // requested, then missed, never started: still queued (a runner that comes back runs it), so no backup yet
+    expect(planBackup(fold([['requested'], ['missed']]))).toMatchObject({ kind: 'none' });
+    // a slot reported missed without ever being requested: every target
+    expect(planBackup(fold([['missed']]))).toMatchObject({ kind: 'rerun', targets: undefined });
   });
 });
 
