@@ -10,6 +10,8 @@ export type AlertKind =
   | 'missed'
   | 'stuck'
   | 'recovered'
+  /** `job.skipped` of a scheduled slot: the previous run still held the job (concurrency forbid), the slot is lost. */
+  | 'skipped'
   | 'secrets-refresh-failed'
   | 'secrets-stale-served'
   | 'secrets-recovered'

@@ -21,6 +21,7 @@ import {
 } from './expired-digest.js';
 import type { GroupStore } from './group-store.js';
 import { confirmFollowUp, type FollowUp, restoreFollowUp, takeFollowUp } from './grouping.js';
+import { withDeliveries } from './webhook-fates.js';
 
 export interface FollowUpOptions {
   store: GroupStore;
@@ -42,6 +43,13 @@ export interface FollowUpOptions {
    * sent this way make its close reported (breaker-notices.ts). Must not throw.
    */
   onSent?: (alert: Alert, id: string, channel: 'email' | 'webhook') => Promise<void>;
+  /**
+   * When the scope was last marked resolved (KV `vigil_notified`, DedupeStore.resolvedAt): a breaker group whose
+   * follow-up is due after the breaker closed is not sent as if it were still open (see `endedBeforeFollowUp`).
+   */
+  resolvedAt?: (scope: string) => Promise<number | undefined>;
+  /** When a given-up webhook was delivered after all (a replay), if known (webhook-fates.ts). */
+  webhookDeliveredAt?: (id: string) => number | undefined;
 }
 
 /** A digest nobody could be found for (no recipient at all) is tried again this rarely: each try logs an ERROR. */
@@ -148,11 +156,24 @@ export class FollowUps {
         this.o.logger.info({ key, count: f.count }, 'group closed by a recovery meanwhile: follow-up dropped');
         return;
       }
+      if (await this.endedBeforeFollowUp(f.alert, key, f.count)) return;
+      // dead webhooks replayed and delivered since: marked so, and no follow-up at all when that is every one of them
+      const now = this.o.webhookDeliveredAt
+        ? withDeliveries(f.alert, f.items, f.count, this.o.webhookDeliveredAt)
+        : { alert: f.alert, items: f.items, drop: false };
+      if (now.drop) {
+        this.o.logger.info({ key, count: f.count }, 'every webhook of this follow-up was delivered since: dropped');
+        this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: f.alert.severity, result: 'dropped' });
+        await this.o.store
+          .apply(key, (state) => ({ next: state ? confirmFollowUp(state) : state, result: undefined }))
+          .catch((err: unknown) => this.o.logger.warn({ err, key }, 'dropped follow-up not confirmed; it may repeat'));
+        return;
+      }
       const id = `fu-${key}-${f.next.lastSentAt}`;
       const { channel } = await this.o.dispatcher.deliver({
         id,
-        alert: f.alert,
-        followUp: { count: f.count, sinceMs: f.sinceMs, ...(f.items ? { items: f.items } : {}) },
+        alert: now.alert,
+        followUp: { count: f.count, sinceMs: f.sinceMs, ...(now.items ? { items: now.items } : {}) },
       });
       this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: f.alert.severity, result: 'follow-up' });
       await this.o.store
@@ -177,6 +198,39 @@ export class FollowUps {
       }
       this.schedule(key, retryAt);
     }
+  }
+
+  /**
+   * A circuit breaker's follow-up due after the breaker closed: every alert it folded (the latest one included) is
+   * older than the close, so "opened (+N more)" would read as the breaker being open now, and no RESOLVED would follow
+   * it (the close was handled already). Job groups get this from their recovery, which closes them and counts what
+   * they held in the RESOLVED email; a breaker's close does that only when it sends its notice (not for the
+   * notifier's own SMTP breaker whose opened alert went out by email, nor for a close nobody was told about), and
+   * opened alerts handled after the close (they wait on their own consumer) start a new group. So the follow-up is
+   * dropped here and its group closed: the notice (if one went out) already said the breaker closed, and counted
+   * these alerts when it closed the group; otherwise the opened alert was the news. A re-opening after the close has
+   * a later time and is sent.
+   */
+  private async endedBeforeFollowUp(alert: Alert, key: string, count: number): Promise<boolean> {
+    if (alert.kind !== 'breaker-opened' || !this.o.resolvedAt) return false;
+    const at = Date.parse(alert.occurredAt);
+    let resolvedAt: number | undefined;
+    try {
+      resolvedAt = await this.o.resolvedAt(alert.scope);
+    } catch (err) {
+      this.o.logger.warn({ err, key }, 'resolution mark not read; breaker follow-up sent as is');
+      return false;
+    }
+    if (resolvedAt === undefined || !Number.isFinite(at) || resolvedAt < at) return false;
+    this.o.logger.info(
+      { key, count, closedAt: new Date(resolvedAt).toISOString() },
+      'breaker closed after every alert this follow-up folded: follow-up dropped, group closed',
+    );
+    this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: alert.severity, result: 'dropped' });
+    await this.o.store
+      .closeScope(alert.scope)
+      .catch((err: unknown) => this.o.logger.warn({ err, key }, 'could not close the group of a closed breaker'));
+    return true;
   }
 
   /**

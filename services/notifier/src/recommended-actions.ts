@@ -1,6 +1,6 @@
 import { ErrorCode } from '@vigil/shared';
 import type { Alert, AlertError } from './alert.js';
-import { missedRunNeverRequested } from './rerun.js';
+import { missedRunNeverRequested, shellQuote } from './rerun.js';
 import { providerNamedIn, secretsActions } from './secrets-actions.js';
 import { serviceActions } from './service-actions.js';
 import { webhookActions } from './webhook-actions.js';
@@ -17,11 +17,41 @@ export function httpStatusIn(error: AlertError): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function errorActions(error: AlertError, scope: string): string[] {
+/** Codes only the NATS client uses (a `TIMEOUT` or `503` counts only on a NatsError: HTTP has them too). */
+const NATS_ONLY_CODES =
+  /^(CONNECTION_CLOSED|CONNECTION_DRAINING|CONNECTION_REFUSED|DISCONNECT|NO_RESPONDERS|BAD_AUTHENTICATION|AUTHORIZATION_VIOLATION)$/;
+
+/**
+ * An error of Vigil's own broker (NATS), not of the provider the job calls: a `NatsError` (TIMEOUT, 503 = no
+ * responders / JetStream not answering, CONNECTION_CLOSED…), `VIGIL_E_NATS_UNAVAILABLE`, or a message saying NATS
+ * is unavailable.
+ */
+export function isNatsError(error: AlertError): boolean {
+  return (
+    /^Nats/i.test(error.type) ||
+    error.code === ErrorCode.NATS_UNAVAILABLE ||
+    NATS_ONLY_CODES.test(error.code ?? '') ||
+    /\bNATS (is )?unavailable|VIGIL_E_NATS_UNAVAILABLE/i.test(error.message)
+  );
+}
+
+/** What the run's context says about retries: `attempt` of the run, and whether its targets failed one by one. */
+interface RunContext {
+  attempt?: number;
+  /** Every target failed inside the handler (per-target outcomes): not retried at run level. */
+  targetsFailed?: { failed: number; targets: number; names: string[] };
+}
+
+function errorActions(error: AlertError, scope: string, run: RunContext = {}): string[] {
   const text = `${error.type} ${error.code ?? ''} ${error.message}`;
   const status = httpStatusIn(error);
   const out: string[] = [];
-  if (
+  if (isNatsError(error)) {
+    const code = error.code && error.code !== error.type ? ` (${error.code})` : '';
+    out.push(
+      `NATS, Vigil's own message broker, did not answer${code}: this is not the provider the job calls. Check NATS: \`vigil health\` (each service reports its NATS connection and JetStream), the nats server itself (its logs, \`GET :8222/healthz\` on its monitoring port, JetStream disk space); re-run once it answers.`,
+    );
+  } else if (
     status === 401 ||
     status === 403 ||
     /unauthori[sz]ed|forbidden|invalid (api )?key|AccessDenied|credential/i.test(text)
@@ -71,8 +101,7 @@ function errorActions(error: AlertError, scope: string): string[] {
       out.push('This error will repeat on retry: fix its cause before re-running.');
       break;
     case 'transient':
-      if (out.length === 0)
-        out.push('A temporary failure outlasted the retries: re-run once the dependency is healthy.');
+      if (out.length === 0) out.push(transientAdvice(run));
       break;
     case 'unexpected':
       if (out.length === 0)
@@ -82,6 +111,26 @@ function errorActions(error: AlertError, scope: string): string[] {
       if (out.length === 0) out.push('Read the error and stack trace below to find the failing step.');
   }
   return out;
+}
+
+/**
+ * A transient failure: "outlasted the retries" only when retries happened (attempt > 1). On the first attempt, either
+ * every target failed inside the handler (per-target failures are not retried at run level: a backup run, or a re-run
+ * of those targets, covers them) or the run was not retried at all.
+ */
+function transientAdvice(run: RunContext): string {
+  if (run.attempt === undefined || run.attempt > 1)
+    return 'A temporary failure outlasted the retries: re-run once the dependency is healthy.';
+  const t = run.targetsFailed;
+  if (t) {
+    const which = t.failed === t.targets ? `All ${t.targets} targets` : `${t.failed} of ${t.targets} targets`;
+    const some = t.names
+      .slice(0, 2)
+      .map((n) => `--target ${shellQuote(n)}`)
+      .join(' ');
+    return `${which} failed inside the handler on the first attempt; per-target failures are not retried at run level, so no retry happened. If the job has a \`backup\` window, its backup run re-runs only the failed targets by itself; otherwise re-run once the dependency is healthy with the command below (add ${some || '--target <name>'} to re-run only some).`;
+  }
+  return 'A temporary failure on the first attempt, and the run was not retried (the job has no retries, or the error ended them): re-run once the dependency is healthy.';
 }
 
 /** Where a secret lives, by the provider a job's error names (the job's event does not carry the provider). */
@@ -121,6 +170,18 @@ function neverRequestedActions(alert: Alert): string[] {
       : [
           'To have such a slot run late instead of being lost, give the job a `catchUp` window covering the outage (the newest slot missed inside it runs once NATS and the scheduler are back).',
         ]),
+  ];
+}
+
+/** `job.skipped` of a scheduled slot: the previous run still held the job, so this slot did not run and will not. */
+function skippedActions(alert: Alert): string[] {
+  const waited = /\brun (\S+) is still running/.exec(alert.run?.reason ?? '')?.[1];
+  const slot = alert.run?.scheduledAt ? `The slot of ${alert.run.scheduledAt}` : 'This scheduled slot';
+  const run = waited ? `run ${waited}` : 'the previous run';
+  return [
+    `${slot} did not run and will not run by itself: ${run} was still running and the job allows one run at a time (concurrency forbid). No ✅ RESOLVED follows for a skipped slot.`,
+    `Check why ${run} takes longer than the schedule's interval: ${waited ? `\`vigil run ${shellQuote(waited)}\`` : `\`vigil runs --job ${shellQuote(alert.job ?? '<job>')} --limit 5\``}. If it hangs, a 🚨 stuck alert follows at its timeout.`,
+    'Once it has finished, re-run this slot with the command below if its work is still needed. If runs regularly outlast the interval, space the schedule out, or set `concurrency: allow` (overlapping runs) or `replace` (the newer run cancels the older) in the jobs file.',
   ];
 }
 
@@ -177,6 +238,17 @@ export function recommendedActions(alert: Alert, cli = 'vigil'): string[] {
   return cli === 'vigil' ? actions : actions.map((a) => a.replaceAll('`vigil ', `\`${cli} `));
 }
 
+function runContext(alert: Alert): RunContext {
+  const stats = alert.stats;
+  const failures = alert.failures ?? [];
+  const failed = stats?.failed ?? failures.length;
+  const targetsFailed =
+    failures.length > 0 && failed > 0
+      ? { failed, targets: stats?.targets ?? failed, names: failures.map((f) => f.target) }
+      : undefined;
+  return { attempt: alert.run?.attempt, ...(targetsFailed ? { targetsFailed } : {}) };
+}
+
 function actionsFor(alert: Alert): string[] {
   const scope = alert.job ?? alert.scope;
   switch (alert.kind) {
@@ -199,6 +271,8 @@ function actionsFor(alert: Alert): string[] {
         'No runner started the job before its start deadline: check that the runners are up (`vigil health`, `GET /api/system/health`) and their NATS connectivity.',
         'The run is still queued: it starts as soon as a runner takes it, and a ✅ RESOLVED email follows when it succeeds. Nothing to re-run for that (see the condition under Re-run).',
       ];
+    case 'skipped':
+      return skippedActions(alert);
     case 'stuck':
       return [
         `The handler of ${scope} is running past its timeout: inspect the handler (logs of the run, hung external calls).`,
@@ -254,7 +328,7 @@ function actionsFor(alert: Alert): string[] {
     case 'message':
       return alert.sample ? ['This is a test: if you can read it, email alerts reach you. Nothing to do.'] : [];
     default: {
-      const actions = alert.error ? errorActions(alert.error, scope) : [];
+      const actions = alert.error ? errorActions(alert.error, scope, runContext(alert)) : [];
       // Per-target errors say more than the run's summary: advise on each kind of failure (bounded).
       const byAction = new Map<string, string[]>();
       for (const f of alert.failures ?? []) {

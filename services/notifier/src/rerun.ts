@@ -19,6 +19,7 @@ const VERB: Partial<Record<Alert['kind'], string>> = {
   partial: 'partially failed',
   missed: 'was missed',
   stuck: 'was stuck',
+  skipped: 'was skipped',
 };
 
 export interface RerunCommands {
@@ -50,6 +51,13 @@ function rerunCondition(alert: Alert): string | undefined {
     return (
       'Only if you cannot wait for a runner, or no run followed once the runners were back: the missed run is still ' +
       'queued and runs by itself when a runner takes it, so this starts a second run.'
+    );
+  }
+  if (alert.kind === 'skipped') {
+    const waited = /\brun (\S+) is still running/.exec(alert.run?.reason ?? '')?.[1];
+    return (
+      `Only once ${waited ? `run ${waited}` : 'the run that held the job'} has finished, and only if this slot's work is ` +
+      'still needed: while it runs, a plain trigger is refused (409, concurrency forbid).'
     );
   }
   if (alert.kind === 'stuck') {

@@ -26,6 +26,7 @@ import { smtpSendBudgetMs } from './smtp-transport.js';
 import { smtpCheck } from './smtp-check.js';
 import { durableName, maxDeliverFor, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
 import { Watchdog, type WatchdogRound, watchdogInterval } from './watchdog.js';
+import { WebhookFates } from './webhook-fates.js';
 
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
@@ -113,6 +114,8 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
       });
       // circuit breakers: the ✅ RESOLVED notice of a close, after an opened alert (or its follow-up) went out
       const breakers = new BreakerNotices({ dedupe, dispatcher, groups, now });
+      // given-up webhooks delivered after all (replayed): a follow-up marks them delivered (webhook-fates.ts)
+      const webhookFates = new WebhookFates();
       const followUps = groupStore
         ? new FollowUps({
             store: groupStore,
@@ -125,6 +128,8 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
             logger: rt.log,
             metrics,
             onSent: (alert, id, channel) => breakers.alerted(alert, id, channel, rt.log),
+            resolvedAt: (scope) => dedupe.resolvedAt(scope),
+            webhookDeliveredAt: (id) => webhookFates.deliveredAt(id),
           })
         : undefined;
       const digest =
@@ -204,10 +209,15 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
             if (!msg) return;
             try {
               const text = decoder.decode(msg.data);
-              // most webhooks are not the notifier's: skip them before parsing
-              if (!text.includes(FALLBACK_EVENT_TYPE)) return;
+              // most webhooks are not the notifier's: skip them before parsing, unless a given-up webhook is followed
+              const own = text.includes(FALLBACK_EVENT_TYPE);
+              if (!own && subject === 'webhook.delivered' && !webhookFates.watching) return;
               const ev = JSON.parse(text) as { time?: string; data?: Record<string, unknown> };
               const data = ev.data ?? {};
+              const webhookId = typeof data.id === 'string' ? data.id : undefined;
+              if (webhookId && subject === 'webhook.dead') webhookFates.noteDead(webhookId);
+              else if (webhookId) webhookFates.noteDelivered(webhookId, eventAt(data, ev.time, now()));
+              if (!own) return;
               if (!isOwnFallback(data)) return;
               const at = eventAt(data, ev.time, now());
               if (subject === 'webhook.delivered') fallbackHealth.noteDelivered(at);

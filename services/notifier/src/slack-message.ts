@@ -15,6 +15,16 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Facts the Slack message shows too: what a dead webhook or a skipped slot is (the email shows every fact). */
+const SLACK_FACTS: ReadonlySet<string> = new Set([
+  'Webhook id',
+  'URL',
+  'Event type',
+  'Delivered since',
+  'Skipped slot',
+  'Waited for',
+]);
+
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The fallback channel's message: Slack-compatible `{ text, blocks }` (also fine for Mattermost, Rocket.Chat). */
@@ -28,6 +38,9 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
     );
   if (alert.stats)
     lines.push(`*Targets:* ${alert.stats.succeeded} ok / ${alert.stats.failed} failed of ${alert.stats.targets}`);
+  // what the alert is about when no run says it (a dead webhook's id and URL, a skipped slot's blocking run)
+  const facts = alert.facts.filter(([k]) => SLACK_FACTS.has(k));
+  for (const [k, v] of facts) lines.push(`*${escapeMrkdwn(k)}:* ${escapeMrkdwn(clip(v, 300))}`);
   if (opts.followUp) lines.push(`*${opts.followUp.count} more* since ${formatTime(opts.followUp.sinceMs)}`);
   // dead webhooks say why each one died (`wh-1 — HTTP 302 …`): listed, as in the email
   const items = opts.followUp?.items ?? [];
@@ -72,6 +85,7 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: `<${link}|Run details> · event ${alert.eventId}` }],
     });
-  const text = escapeMrkdwn(`${title}${alert.error ? `\n${alert.error.message}` : ''}`);
+  const named = facts.map(([k, v]) => `\n${k}: ${clip(v, 300)}`).join('');
+  const text = escapeMrkdwn(`${title}${named}${alert.error ? `\n${alert.error.message}` : ''}`);
   return { text: clip(text, 3000), blocks };
 }

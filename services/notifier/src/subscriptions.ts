@@ -10,6 +10,9 @@ export const SUBSCRIPTIONS = [
   { family: 'job-stuck', subject: 'job.stuck.>' },
   { family: 'job-partial', subject: 'job.partial.>' },
   { family: 'job-recovered', subject: 'job.recovered.>' },
+  // only a scheduled (or catch-up) slot skipped because the previous run still held the job; a manual trigger
+  // refused at the API already got its 409 (to-alert.ts)
+  { family: 'job-skipped', subject: 'job.skipped.>' },
   { family: 'secrets-refresh-failed', subject: 'secrets.refresh-failed' },
   { family: 'secrets-stale-served', subject: 'secrets.stale-served' },
   // only `recovered: true` ends (and resolves) an outage the notifier alerted about; the rest is skipped

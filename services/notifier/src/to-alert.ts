@@ -57,7 +57,29 @@ const JOB_KINDS: Record<string, { kind: AlertKind; severity: Severity; verb: str
   stuck: { kind: 'stuck', severity: 'CRITICAL', verb: 'is stuck (running past its timeout)' },
   partial: { kind: 'partial', severity: 'WARNING', verb: 'partially failed' },
   recovered: { kind: 'recovered', severity: 'INFO', verb: 'recovered' },
+  skipped: { kind: 'skipped', severity: 'WARNING', verb: 'skipped a scheduled run' },
 };
+
+/** The run a skipped slot waited for: `run <id> is still running (concurrency forbid)`. */
+export function skippedFor(reason: string | undefined): string | undefined {
+  return /\brun (\S+) is still running/.exec(reason ?? '')?.[1];
+}
+
+/**
+ * `job.skipped`: a scheduled (or catch-up) slot the scheduler did not run because the previous run still held the job
+ * (concurrency forbid) is lost, and said so (WARNING). A manual trigger refused the same way is not: its caller got the
+ * 409 (or the CLI's refusal) already. A paused job's slots are skipped without an event.
+ */
+function skippedAlert(ev: EventLike, jobFromSubject: string, d: Rec): Alert | undefined {
+  const trigger = str(d.trigger);
+  if (trigger === 'manual' || /^manual trigger refused/i.test(str(d.reason) ?? '')) return undefined;
+  const alert = jobAlert(ev, 'skipped', jobFromSubject, d);
+  const waitedFor = skippedFor(alert.run?.reason);
+  if (alert.run?.scheduledAt) alert.facts.push(['Skipped slot', alert.run.scheduledAt]);
+  if (waitedFor) alert.facts.push(['Waited for', `run ${waitedFor}, still running at the slot`]);
+  alert.occurredAt = ev.time ?? alert.occurredAt;
+  return alert;
+}
 
 function jobAlert(ev: EventLike, family: string, jobFromSubject: string, d: Rec): Alert {
   const spec = JOB_KINDS[family];
@@ -234,6 +256,7 @@ export function toAlert(subject: string, ev: EventLike): Alert | undefined {
     // A run cancelled on purpose (concurrency `replace`: a newer run took over, or job.cancel) is not a failure
     // anyone must be woken for; its newer run reports for itself.
     if (isRec(d.error) && d.error.code === ErrorCode.RUN_CANCELLED) return undefined;
+    if (parts[1] === 'skipped') return skippedAlert(e, parts.slice(2).join('.'), d);
     return jobAlert(e, parts[1], parts.slice(2).join('.'), d);
   }
   if (subject === 'secrets.refresh-failed') return secretsAlert(e, 'refresh-failed', d);

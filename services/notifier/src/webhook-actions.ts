@@ -181,8 +181,43 @@ export function webhookItem(alert: Alert): string | undefined {
   return `${id} — ${cause}`;
 }
 
+/**
+ * How to replay a dead webhook's dead letter: the webhook.send itself, found by the webhook id. After an attempt (used-up
+ * retries, a refusal, expiry) its error begins `webhook <id> …` (`gave up after N attempts`, `permanent failure`,
+ * `expired`), the ERROR column of `vigil dlq list`; a request never sent is dead-lettered with the cause only, so its
+ * id is in the payload (`vigil --json dlq list`: `data.data.id`). The HTTP form is on the webhooks service (its own
+ * HTTP_PORT, 8084 by default): the notifier knows no URL for it (VIGIL_PUBLIC_URL is the scheduler's API).
+ */
+export function replayHow(id: string | undefined, cause: WebhookDeath['cause']): string {
+  const afterAttempt = cause === 'exhausted' || cause === 'refused' || cause === 'expired';
+  const find = !id
+    ? 'in `vigil dlq list`, the SEQ of the row with ORIGINAL SUBJECT webhook.send dead-lettered at the time above'
+    : afterAttempt
+      ? `in \`vigil dlq list\`, the SEQ of the row with ORIGINAL SUBJECT webhook.send whose ERROR begins \`webhook ${id} \``
+      : `the table's ERROR names only the cause, not the id: \`vigil --json dlq list\` shows each entry's payload, the one to replay has \`data.data.id\` ${id}${/^[A-Za-z0-9._:-]+$/.test(id) ? ` (with jq: \`vigil --json dlq list | jq '.[] | select(.data.data.id == "${id}") | .seq'\`)` : ''}`;
+  return (
+    `Finding the seq to replay: ${find}. Over HTTP it is \`GET /api/dlq?subject=webhook.send\`, then \`POST /api/dlq/<seq>/replay\` with \`Authorization: Bearer $VIGIL_API_TOKEN\`, ` +
+    'both on the webhooks service itself (its HTTP_PORT, 8084 by default; not VIGIL_PUBLIC_URL, which is the scheduler).'
+  );
+}
+
+const REPLAY = 'replay it: `vigil dlq list`, then `vigil dlq replay <seq>` (finding the seq: last action)';
+
 /** What to do first about a dead webhook (not the notifier's own Slack message: lost-fallback.ts). */
 export function webhookActions(alert: Alert): string[] {
+  const actions = deadWebhookActions(alert);
+  // a follow-up whose latest webhook was replayed and delivered since (webhook-fates.ts)
+  const delivered = fact(alert, 'Delivered since');
+  const since = delivered
+    ? [
+        `${fact(alert, 'Webhook id') ?? 'This webhook'} was replayed and delivered since (${delivered.replace(/ \(.*$/, '')}): nothing to do for it. The advice below is for the folded webhooks still listed as given up.`,
+      ]
+    : [];
+  if (!actions.some((a) => a.includes(REPLAY))) return [...since, ...actions];
+  return [...since, ...actions, replayHow(fact(alert, 'Webhook id'), webhookDeath(alert).cause)];
+}
+
+function deadWebhookActions(alert: Alert): string[] {
   const d = webhookDeath(alert);
   const host = /^webhook:(.*)$/.exec(alert.scope)?.[1] ?? 'the destination';
   const url = fact(alert, 'URL') ?? host;
@@ -194,9 +229,7 @@ export function webhookActions(alert: Alert): string[] {
   }
   const attempts = alert.delivery?.attempts ?? 0;
   const status = alert.delivery?.status;
-  // the dead letter is the webhook.send itself (its error names the webhook id only for deaths after an attempt)
-  const replay =
-    'replay it: `vigil dlq list` (its seq: the webhook.send entry dead-lettered at the time above), then `vigil dlq replay <seq>` (or `POST /api/dlq/:seq/replay`)';
+  const replay = REPLAY;
   const sameFails =
     "Replaying the dead letter would send the same request and fail the same way (a dead letter's data cannot be edited)";
   const resend = `the sender${fact(alert, 'Event type') ? ` of event type ${fact(alert, 'Event type')}` : ''} must send a new, corrected webhook.send`;
