@@ -24,6 +24,15 @@ function section(text: string, heading: string): string {
 }
 
 describe('a missed slot: the advice follows the reason', () => {
+  it('waiting behind a stuck run of its job: names that run, not the runners', () => {
+    const reason =
+      'not started within 120s of its request: it waits behind run 01M94STUCK of the job (concurrency forbid), stuck past its timeout';
+    const { actions } = job('missed', { reason });
+    expect(actions).toContain('waited behind run 01M94STUCK of the same job');
+    expect(actions).toContain('vigil run 01M94STUCK');
+    expect(actions).not.toContain('check that the runners are up');
+  });
+
   const NATS =
     'could not be requested before its start deadline (30s): NATS was unavailable until 2026-11-24T02:01:10.000Z';
 
