@@ -7,7 +7,7 @@ import { secretsErrorClass } from './secrets-actions.js';
 import { renderAlertHtml } from './templates/alert-html.js';
 import { renderAlertText } from './templates/alert-text.js';
 import type { EmailView } from './templates/view.js';
-import { webhookErrorClass } from './webhook-actions.js';
+import { webhookErrorClass } from './webhook-death.js';
 
 export interface RenderedEmail {
   subject: string;

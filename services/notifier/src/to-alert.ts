@@ -3,7 +3,8 @@ import type { Alert, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } f
 import { errorOf, factsOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
 import { isOwnFallback, lostFallbackAlert } from './lost-fallback.js';
 import { secretsAlert, secretsRecoveredAlert } from './secrets-alert.js';
-import { webhookGroupClass, webhookItem } from './webhook-actions.js';
+import { webhookItem } from './webhook-actions.js';
+import { webhookGroupClass } from './webhook-death.js';
 
 export { parseSeverity } from './event-fields.js';
 

@@ -4,7 +4,7 @@ import { recommendedActions } from '../../src/recommended-actions.js';
 import { renderEmail } from '../../src/render-email.js';
 import { isSecretNotFound, secretsByOutcome } from '../../src/secrets-actions.js';
 import { toAlert } from '../../src/to-alert.js';
-import { webhookDeath } from '../../src/webhook-actions.js';
+import { webhookDeath } from '../../src/webhook-death.js';
 
 // The advice of an alert follows the error's code, never the wording of its message: rewording a message must not
 // change what an email tells the operator to do.
