@@ -2,26 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { groupKeyOf } from '../../src/alert.js';
 import { decideOnAlert } from '../../src/grouping.js';
 import { recommendedActions } from '../../src/recommended-actions.js';
-import { renderEmail } from '../../src/render-email.js';
 import { renderSlack } from '../../src/slack-message.js';
 import { SUBSCRIPTIONS } from '../../src/subscriptions.js';
 import { toAlert } from '../../src/to-alert.js';
-import { failedEvent } from './fixtures.js';
+import { failedEvent, jobAlert, section } from './fixtures.js';
 
 const publicUrl = 'http://127.0.0.1:8080';
 
-function job(family: string, over: Record<string, unknown> = {}) {
-  const alert = toAlert(`job.${family}.daily-reports`, failedEvent({ status: family, error: undefined, ...over }))!;
-  return { alert, mail: renderEmail(alert, { publicUrl }), actions: recommendedActions(alert).join('\n') };
-}
-
-function section(text: string, heading: string): string {
-  const from = text.indexOf(`\n${heading}\n`);
-  if (from < 0) return '';
-  const rest = text.slice(from + heading.length + 2);
-  const end = rest.search(/\n\n[A-Z][A-Z -]+\n/);
-  return end < 0 ? rest : rest.slice(0, end);
-}
+const job = jobAlert;
 
 describe('a missed slot: the advice follows the reason', () => {
   it('waiting behind a stuck run of its job: names that run, not the runners', () => {

@@ -5,24 +5,12 @@ import { recommendedActions } from '../../src/recommended-actions.js';
 import { renderEmail } from '../../src/render-email.js';
 import { renderSlack } from '../../src/slack-message.js';
 import { toAlert } from '../../src/to-alert.js';
-import { failedEvent } from './fixtures.js';
+import { failedEvent, jobAlert, section } from './fixtures.js';
 
 const publicUrl = 'http://127.0.0.1:8080';
 const WATCHDOG = 'not started within 120s of 2026-11-24T02:00:00.000Z';
 
-function job(family: string, over: Record<string, unknown> = {}) {
-  const alert = toAlert(`job.${family}.daily-reports`, failedEvent({ status: family, error: undefined, ...over }))!;
-  return { alert, mail: renderEmail(alert, { publicUrl }), actions: recommendedActions(alert).join('\n') };
-}
-
-/** The lines of a plain-text email section, e.g. RE-RUN, up to the next blank-line-separated heading. */
-function section(text: string, heading: string): string {
-  const from = text.indexOf(`\n${heading}\n`);
-  if (from < 0) return '';
-  const rest = text.slice(from + heading.length + 2);
-  const end = rest.search(/\n\n[A-Z][A-Z -]+\n/);
-  return end < 0 ? rest : rest.slice(0, end);
-}
+const job = jobAlert;
 
 describe('missed, stuck and recovered runs', () => {
   it('a missed run is still queued: wait for it; re-run only if you cannot wait (it would run twice)', () => {
