@@ -5,7 +5,7 @@ import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { shellWord } from './util.mjs';
 
-/** The notifier's rule for ALERT_CLI (services/notifier/src/config.ts): a plain command, no `VAR=value`. */
+/** The services' rule for ALERT_CLI (alertCliSchema, packages/shared/src/config/schemas.ts): a plain command, no `VAR=value`. */
 export const ALERT_CLI_PATTERN = /^[A-Za-z0-9_./@ -]{1,64}$/;
 
 /**
