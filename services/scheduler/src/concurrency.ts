@@ -54,12 +54,22 @@ export async function confirmedOccupyingRun(ctx: SchedulerContext, job: string):
   for (;;) {
     const id = ctx.occupyingRun(job, over);
     if (id === undefined) return undefined;
-    const stored = decodeJson<RunRecord>(await ctx.kv.runs.get(id));
+    const stored = await storedRun(ctx, id);
     if (!stored || isActive(stored)) return id;
     ctx.log.warn({ job, runId: id, status: stored.status }, 'job state listed a finished run as active; dropped');
     over.add(id);
-    await updateJson<JobState>(ctx.kv.jobs, job, (prev) => (prev ? dropRun(prev, id) : undefined));
+    await dropFromJob(ctx, job, id);
   }
+}
+
+/** The run's record as stored in KV `vigil_runs` (not the live copy, which may lag). */
+export async function storedRun(ctx: SchedulerContext, runId: string): Promise<RunRecord | undefined> {
+  return decodeJson<RunRecord>(await ctx.kv.runs.get(runId));
+}
+
+/** Takes a run that is over out of its job's stored state (see dropRun); nothing when the state does not list it. */
+export function dropFromJob(ctx: SchedulerContext, job: string, runId: string): Promise<unknown> {
+  return updateJson<JobState>(ctx.kv.jobs, job, (prev) => (prev ? dropRun(prev, runId) : undefined));
 }
 
 /** Whether a new run may start now, per the job's concurrency policy and pause state. */

@@ -1,7 +1,8 @@
 import { type CloudEvent, type ConsumerHandle, ErrorCode, type JobRun } from '@vigil/shared';
 import type { SchedulerContext } from './context.js';
-import { applyRunToJob, dropRun, emptyJobState, type JobState } from './job-state.js';
-import { decodeJson, updateJson } from './kv-json.js';
+import { dropFromJob, storedRun } from './concurrency.js';
+import { applyRunToJob, emptyJobState, type JobState } from './job-state.js';
+import { updateJson } from './kv-json.js';
 import { publishVerdict } from './publisher.js';
 import { applyRunEvent, isActive, type RunRecord } from './run-record.js';
 
@@ -75,7 +76,7 @@ export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, eve
   if (record && record.status !== verb) {
     // a verdict or outcome the record did not take (a late `job.missed` after the run's success, redelivered
     // after a broker restart): it is no news on the job's health; only make sure the run no longer counts as active
-    await updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
+    await dropFromJob(ctx, data.job, data.runId);
     return;
   }
   let recovered = false;
@@ -111,10 +112,8 @@ async function foldActive(
   at: string,
   record: RunRecord | undefined,
 ): Promise<void> {
-  const drop = () =>
-    updateJson<JobState>(ctx.kv.jobs, data.job, (prev) => (prev ? dropRun(prev, data.runId) : undefined));
   if (record && !isActive(record)) {
-    await drop();
+    await dropFromJob(ctx, data.job, data.runId);
     return;
   }
   await updateJson<JobState>(
@@ -122,6 +121,6 @@ async function foldActive(
     data.job,
     (prev) => applyRunToJob(prev ?? emptyJobState(), data.runId, verb, at).state,
   );
-  const now = decodeJson<RunRecord>(await ctx.kv.runs.get(data.runId));
-  if (now && !isActive(now)) await drop();
+  const now = await storedRun(ctx, data.runId);
+  if (now && !isActive(now)) await dropFromJob(ctx, data.job, data.runId);
 }

@@ -58,16 +58,24 @@ function lastOutcomeOf(s: JobState): string | undefined {
  * end) would otherwise put a finished run back, where it would hold a `forbid` job for good.
  */
 export function dropRun(prev: JobState, runId: string): JobState | undefined {
-  const active = prev.activeRunIds ?? (prev.currentRunId ? [prev.currentRunId] : []);
+  const active = activeOf(prev);
   if (!active.includes(runId) && prev.currentRunId !== runId) return undefined;
   const state: JobState = { ...prev };
+  removeActive(state, prev, active, runId);
+  return state;
+}
+
+const activeOf = (s: JobState): string[] => s.activeRunIds ?? (s.currentRunId ? [s.currentRunId] : []);
+
+/** Takes `runId` out of `state`'s active runs; the next earliest run still active becomes current. */
+function removeActive(state: JobState, prev: JobState, active: string[], runId: string): void {
   const rest = active.filter((id) => id !== runId);
-  state.activeRunIds = rest.length > 0 ? rest : undefined;
+  if (rest.length !== active.length || prev.activeRunIds) state.activeRunIds = rest.length > 0 ? rest : undefined;
   if (prev.currentRunId === runId) {
+    // it was requested at least
     state.currentRunId = rest[0];
     state.currentStatus = rest[0] === undefined ? undefined : 'requested';
   }
-  return state;
 }
 
 /** Folds a run status change into the job's state. */
@@ -75,7 +83,7 @@ export function applyRunToJob(prev: JobState, runId: string, status: string, at:
   const state: JobState = { ...prev };
   let recovered = false;
   let recoveredFrom: string | undefined;
-  const active = prev.activeRunIds ?? (prev.currentRunId ? [prev.currentRunId] : []);
+  const active = activeOf(prev);
   if (status === 'requested' || status === 'started') {
     if (!active.includes(runId)) state.activeRunIds = [...active, runId].slice(-MAX_ACTIVE);
     if (!prev.currentRunId || prev.currentRunId === runId) {
@@ -100,13 +108,7 @@ export function applyRunToJob(prev: JobState, runId: string, status: string, at:
       state.lastRunId = runId;
       state.lastRunAt = at;
     }
-    const rest = active.filter((id) => id !== runId);
-    if (rest.length !== active.length || prev.activeRunIds) state.activeRunIds = rest.length > 0 ? rest : undefined;
-    if (prev.currentRunId === runId) {
-      // the next earliest run still active becomes current (it was requested at least)
-      state.currentRunId = rest[0];
-      state.currentStatus = rest[0] === undefined ? undefined : 'requested';
-    }
+    removeActive(state, prev, active, runId);
   }
   return recoveredFrom === undefined ? { state, recovered } : { state, recovered, recoveredFrom };
 }

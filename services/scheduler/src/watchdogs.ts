@@ -1,8 +1,8 @@
 import type { TimerHandle } from '@vigil/shared';
 import { planBackup } from './backup-plan.js';
+import { storedRun } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { runDeadlines } from './deadlines.js';
-import { decodeJson } from './kv-json.js';
 import { timerTowards } from './long-timer.js';
 import { publishRequested, publishVerdict } from './publisher.js';
 import { backupRunId } from './run-id.js';
@@ -134,7 +134,7 @@ export class Watchdogs {
   private async fire(runId: string, kind: Kind): Promise<void> {
     const { ctx } = this;
     // read the stored record, not the live copy: the freshest word on whether the run started
-    const run = decodeJson<RunRecord>(await ctx.kv.runs.get(runId)) ?? ctx.runs.get(runId);
+    const run = (await storedRun(ctx, runId)) ?? ctx.runs.get(runId);
     if (!run) return;
     const def = ctx.job(run.job);
     // a timer that fired early (or a deadline moved by a reload) must not give a verdict before its time
