@@ -1,5 +1,5 @@
 import type { Alert } from './alert.js';
-import { formatTime } from './render-email.js';
+import { formatTime, itemName } from './render-email.js';
 
 /** How many given-up webhook ids (and their later deliveries) a replica remembers; the oldest go first. */
 export const MAX_WEBHOOK_FATES = 10_000;
@@ -46,9 +46,6 @@ function bound(c: Set<string> | Map<string, number>): void {
   }
 }
 
-/** The id an item of a dead webhook's follow-up names (`wh-1 — HTTP 503 after 4 attempts (…)`, webhookItem). */
-const itemId = (item: string): string => item.split(' — ')[0];
-
 /**
  * A dead-webhook follow-up, as of now: the folded webhooks delivered since (replayed) are marked so, never listed as
  * "failing; replay once it is back". `drop`: every webhook it is about was delivered since (nothing left to do).
@@ -62,10 +59,10 @@ export function withDeliveries(
   if (alert.kind !== 'webhook-dead' || alert.lostFallback) return { alert, items, drop: false };
   let marked = 0;
   const out = items?.map((item) => {
-    const at = deliveredAt(itemId(item));
+    const at = deliveredAt(itemName(item));
     if (at === undefined) return item;
     marked++;
-    return `${itemId(item)} — delivered at ${formatTime(at)} (replayed after it was given up)`;
+    return `${itemName(item)} — delivered at ${formatTime(at)} (replayed after it was given up)`;
   });
   const latestId = alert.facts.find(([k]) => k === 'Webhook id')?.[1];
   const latestAt = latestId !== undefined ? deliveredAt(latestId) : undefined;
