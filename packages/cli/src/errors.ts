@@ -12,3 +12,18 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/**
+ * A request nobody answered: no service listens (`noResponders`), or none answered in time. `reason` is the
+ * message without its hint, for a caller that says what to do instead (vigil trigger names the run it may start).
+ */
+export class NoAnswerError extends CliError {
+  constructor(
+    readonly reason: string,
+    hint: string,
+    readonly noResponders: boolean,
+  ) {
+    super(reason + hint);
+    this.name = 'NoAnswerError';
+  }
+}

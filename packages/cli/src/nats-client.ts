@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type ConnectionOptions, connect, credsAuthenticator, JSONCodec, type NatsConnection } from 'nats';
 import { createLogger, ErrorCode, EventBus, natsCredsSchema, natsUrlSchema, type PublishOptions } from '@vigil/shared';
 import { type CliEnv, natsWhere, redactNatsUrl } from './config.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, NoAnswerError } from './errors.js';
 
 const jc = JSONCodec();
 export const CONNECT_TIMEOUT_MS = 3_000;
@@ -75,12 +75,16 @@ export async function requestJson<T>(
     const hint = subject === 'scheduler.trigger' ? ' (`vigil trigger --queue` queues the run for when it is back)' : '';
     // Say which NATS: the one reached may not be Vigil's (a stray server on 4222, a stale .vigil/env).
     const at = atNats(nc);
-    if (code === '503') throw new CliError(`no ${service} service answers on ${subject}${at}: is it running?${hint}`);
+    if (code === '503')
+      throw new NoAnswerError(`no ${service} service answers on ${subject}${at}: is it running?`, hint, true);
     if (code === 'TIMEOUT')
-      throw new CliError(
-        `no answer from the ${service} service on ${subject}${at} within ${timeoutMs / 1000}s: is it running?${hint}`,
+      throw new NoAnswerError(
+        `no answer from the ${service} service on ${subject}${at} within ${timeoutMs / 1000}s: is it running?`,
+        hint,
+        false,
       );
-    throw new CliError(`${subject} failed: ${(err as Error).message}`);
+    // no answer either: whether the service got the request is not known
+    throw new NoAnswerError(`${subject} failed: ${(err as Error).message}`, '', false);
   }
   const errCode = msg.headers?.get('Nats-Service-Error-Code');
   if (errCode) {

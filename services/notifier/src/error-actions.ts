@@ -1,6 +1,5 @@
-import { ErrorCode } from '@vigil/shared';
+import { ErrorCode, shellQuote } from '@vigil/shared';
 import type { AlertError } from './alert.js';
-import { shellQuote } from './rerun.js';
 import { providerNamedIn } from './secrets-actions.js';
 
 // What a failed run's error says to do, by its cause (NATS, auth, rate limit, provider 5xx, DNS, timeout, network,

@@ -1,6 +1,7 @@
+import { shellQuote } from '@vigil/shared';
 import type { Alert, AlertError } from './alert.js';
 import { errorActions, type RunContext } from './error-actions.js';
-import { missedRunNeverRequested, shellQuote } from './rerun.js';
+import { missedRunNeverRequested } from './rerun.js';
 import { secretsActions } from './secrets-actions.js';
 import { serviceActions } from './service-actions.js';
 import { webhookActions } from './webhook-actions.js';

@@ -1,9 +1,5 @@
+import { shellQuote } from '@vigil/shared';
 import type { Alert } from './alert.js';
-
-/** Quotes a word for a POSIX shell only when it needs it. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * A phrase for a POSIX shell: double-quoted (easy to read and edit) when nothing in it is special inside double

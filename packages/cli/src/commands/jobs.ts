@@ -1,6 +1,6 @@
-import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects, TriggerIdSchema } from '@vigil/shared';
+import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects, shellQuote, TriggerIdSchema } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, EXIT, NoAnswerError } from '../errors.js';
 import { ms, parseDelay, table, time } from '../format.js';
 import { publishEvent, requestJson } from '../nats-client.js';
 
@@ -104,23 +104,20 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
     } catch (err) {
       // an answer (a refusal) carries its code and stands; no answer leaves the run's fate open: say so, and how
       // to settle it without a second run
-      if (!(err instanceof CliError) || err.code !== undefined) throw err;
-      throw new CliError(noAnswer(err.message, job, id, opts), err.exitCode);
+      if (!(err instanceof NoAnswerError)) throw err;
+      throw new CliError(noAnswer(err, job, id, opts), err.exitCode);
     }
   });
   ctx.print({ runId: res.runId, job }, () => res.runId);
 }
-
-const NO_RESPONDERS = /^no \S+ service answers\b/;
 
 /**
  * The failure of a trigger request that got no answer. A scheduler that got the request may still start the run
  * (frozen, overloaded, the answer lost), so this never says it failed: it names the run's id, how to see whether
  * it started, and the command that queues the same run (same id: it runs once, whichever arrives first).
  */
-function noAnswer(why: string, job: string, id: string, opts: TriggerOptions): string {
-  const reason = why.replace(/\s*\(`vigil trigger --queue`[^)]*\)/, '');
-  const fate = NO_RESPONDERS.test(why)
+function noAnswer(why: NoAnswerError, job: string, id: string, opts: TriggerOptions): string {
+  const fate = why.noResponders
     ? `no scheduler got the request: nothing runs unless it is queued (as run ${id}).`
     : `a scheduler may still have it: the run may still start as ${id} (\`vigil run ${id}\` shows whether it did).`;
   const again = ['vigil', 'trigger', job, '--id', id, '--queue', '--reason', opts.reason ?? ''];
@@ -128,15 +125,10 @@ function noAnswer(why: string, job: string, id: string, opts: TriggerOptions): s
   if (opts.delay) again.push('--delay', opts.delay);
   if (opts.force) again.push('--force');
   return [
-    reason,
+    why.reason,
     fate,
-    `\`${again.map(shellWord).join(' ')}\` queues this same run for when a scheduler reads it: it runs once either way.`,
+    `\`${again.map(shellQuote).join(' ')}\` queues this same run for when a scheduler reads it: it runs once either way.`,
   ].join('\n');
-}
-
-/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

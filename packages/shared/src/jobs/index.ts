@@ -20,3 +20,4 @@ export {
   type StartDeadlines,
   startDeadlines,
 } from './run-deadlines.js';
+export { shellQuote } from './shell-quote.js';
