@@ -38,7 +38,7 @@ interface WarmRecord {
  * Outages in NATS KV: one record per failing secret, `{ since, announced }`, written with compare-and-set (create
  * only when absent, update and delete at the revision read) so two replicas, or a replica and its restarted
  * successor, agree on one start and one announcement. The record goes when the secret answers again. Every
- * operation is bounded by `timeoutMs`: a request answered from the stale cache never waits long on NATS.
+ * operation is bounded by `timeoutMs`.
  */
 export class KvOutageLedger implements OutageLedger, WarmLedger {
   constructor(
@@ -96,9 +96,10 @@ export class KvOutageLedger implements OutageLedger, WarmLedger {
   private apply<T, R>(key: string, fn: (current: T | undefined) => KvJsonDecision<T, R>): Promise<R> {
     return updateKvJson(this.kv, key, fn, {
       attempts: this.opts.attempts ?? 10,
-      // Short: these calls sit on the path of a secrets.get answered from the stale cache (client timeout 2 s).
-      // A call past it fails the operation at once (KvTimeoutError), it is not retried.
-      timeoutMs: this.opts.timeoutMs ?? 250,
+      // No answer waits on these calls (the cache joins and claims in the background), so the bound is for a NATS
+      // that is away: past it the operation fails at once (KvTimeoutError, not retried) and the cache goes on with
+      // what it knows. Generous, so a busy broker does not make two replicas announce one outage twice.
+      timeoutMs: this.opts.timeoutMs ?? 2_000,
       // any other failed write is read again (a conflict, or a write whose answer was lost)
       retryIf: () => true,
       what: 'outage ledger',

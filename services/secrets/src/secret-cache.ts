@@ -2,6 +2,7 @@ import { ErrorCode, MAX_STALE_REFUSAL, TransientError, withTimeout } from '@vigi
 import type { CacheEntry, SecretCacheOptions, ServedSecret, SecretStatus, StoredSecret } from './cache-types.js';
 import { describeProviderFailure, isSecretNotFound } from './providers/provider-errors.js';
 import { errorView, NeverLoadedSecrets } from './never-loaded.js';
+import { OutageSharing } from './outage-sharing.js';
 import type { ProviderValue } from './providers/types.js';
 
 /**
@@ -12,10 +13,18 @@ export class SecretCache {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
   private readonly lkgChecked = new Set<string>();
+  private readonly outages: OutageSharing;
   /** Last failure of secrets that have no value at all, so status can show them. */
   private readonly neverLoaded = new NeverLoadedSecrets();
 
-  constructor(private readonly opts: SecretCacheOptions) {}
+  constructor(private readonly opts: SecretCacheOptions) {
+    this.outages = new OutageSharing({
+      ledger: opts.outages,
+      hooks: opts.hooks,
+      now: opts.now,
+      current: (name) => this.entries.get(name),
+    });
+  }
 
   async get(name: string): Promise<ServedSecret> {
     const now = this.opts.now();
@@ -31,7 +40,7 @@ export class SecretCache {
     if (entry?.lastError && this.isServable(entry, now)) {
       // Known outage: answer from the cache at once, let one background call find out whether it is over.
       if (now >= entry.nextAttemptAt) this.refreshInBackground(name);
-      return await this.serveStale(name, entry);
+      return this.serveStale(name, entry);
     }
     const refreshing = this.refresh(name);
     if (entry && this.isServable(entry, now) && this.opts.staleAfterMs !== undefined) {
@@ -44,7 +53,7 @@ export class SecretCache {
       }
     }
     const loaded = await refreshing;
-    return loaded.lastError ? await this.serveStale(name, loaded) : this.serve(name, loaded, this.isStale(loaded));
+    return loaded.lastError ? this.serveStale(name, loaded) : this.serve(name, loaded, this.isStale(loaded));
   }
 
   /** Forces one provider call (single-flight); warming uses this. Rejects like get() would. */
@@ -118,39 +127,9 @@ export class SecretCache {
     this.entries.set(name, entry);
     this.neverLoaded.loaded(name);
     // Announce recovery where an outage was announced; warming reports its own recoveries per cycle.
-    if (!this.opts.outages) {
-      this.announceRecovery(name, previous?.outageSince, previous?.staleAnnounced === true);
-    } else if (!previous || previous.outageSince !== undefined) {
-      // Also on the first value of this process: an outage recorded before a restart ends here.
-      void this.endOutage(name, previous);
-    }
+    this.outages.recovered(name, previous);
     this.opts.hooks?.stored?.(name, secret);
     return entry;
-  }
-
-  /** The shared outage record goes; whoever removes it announces the recovery, from the outage's first failure. */
-  private async endOutage(name: string, previous: CacheEntry | undefined): Promise<void> {
-    let record: Awaited<ReturnType<NonNullable<SecretCacheOptions['outages']>['end']>>;
-    try {
-      record = await this.opts.outages?.end(name, previous?.recordSince);
-    } catch {
-      // NATS away: what this instance knows.
-      this.announceRecovery(name, previous?.outageSince, previous?.staleAnnounced === true);
-      return;
-    }
-    if (record) {
-      const since = Math.min(record.since, previous?.outageSince ?? record.since);
-      this.announceRecovery(name, since, record.announced || previous?.staleAnnounced === true);
-    } else if (previous && !previous.outageRecorded) {
-      // Never recorded (NATS was away when it began): announced from memory.
-      this.announceRecovery(name, previous.outageSince, previous.staleAnnounced === true);
-    }
-    // Recorded but gone: another instance saw the recovery first and announced it.
-  }
-
-  private announceRecovery(name: string, since: number | undefined, announced: boolean): void {
-    if (!announced || since === undefined) return;
-    this.opts.hooks?.recovered?.({ name, downForSeconds: ageSeconds(this.opts.now(), since) });
   }
 
   private async onFailure(name: string, err: unknown): Promise<CacheEntry> {
@@ -159,7 +138,7 @@ export class SecretCache {
       const evicted = this.entries.delete(name) || this.neverLoaded.wasEvicted(name);
       await this.opts.lastKnownGood?.forget?.(name).catch(() => undefined);
       // Not an outage: its record goes without a recovery announcement.
-      void this.opts.outages?.end(name).catch(() => undefined);
+      this.outages.forget(name);
       this.noteNeverLoaded(name, 'ResourceNotFoundException', (err as Error).message, evicted ? 'evicted' : 'unknown');
       throw err;
     }
@@ -184,42 +163,20 @@ export class SecretCache {
       nextAttemptAt: now + this.opts.errorBackoffMs,
       outageSince: entry.outageSince ?? now,
     };
-    if (outageBegins && this.opts.outages) entry = await this.joinOutage(name, entry, now);
     this.entries.set(name, entry);
+    if (outageBegins) this.outages.begin(name, entry);
     return entry;
   }
 
-  /** This instance's first failure of an outage: continue the one recorded before a restart or by another replica. */
-  private async joinOutage(name: string, entry: CacheEntry, now: number): Promise<CacheEntry> {
-    try {
-      // the value it serves was fetched after a recorded outage began: that record's removal failed, it is not this one
-      const record = await this.opts.outages?.begin(name, now, entry.secret.fetchedAt);
-      if (!record) return entry;
-      return {
-        ...entry,
-        outageSince: Math.min(record.since, now),
-        staleAnnounced: entry.staleAnnounced || record.announced,
-        outageRecorded: true,
-        recordSince: record.since,
-      };
-    } catch {
-      return entry; // NATS away: this outage lives in memory
-    }
-  }
-
-  private async serveStale(name: string, entry: CacheEntry): Promise<ServedSecret> {
+  private serveStale(name: string, entry: CacheEntry): ServedSecret {
     const served = this.serve(name, entry, true);
     const err = entry.lastError;
-    if (err) {
-      const newError = !err.reported;
-      let firstInOutage = !entry.staleAnnounced;
-      err.reported = true;
-      entry.staleAnnounced = true;
-      if (firstInOutage && this.opts.outages && entry.outageRecorded) {
-        // One announcement per outage across restarts and replicas: whoever claims it in the ledger. NATS away:
-        // announce rather than stay silent.
-        firstInOutage = await this.opts.outages.announce(name, entry.outageSince ?? this.opts.now()).catch(() => true);
-      }
+    if (!err) return served;
+    const newError = !err.reported;
+    const first = !entry.staleAnnounced;
+    err.reported = true;
+    entry.staleAnnounced = true;
+    const report = (firstInOutage: boolean) =>
       this.opts.hooks?.staleServed?.({
         name,
         ageSeconds: served.ageSeconds,
@@ -229,7 +186,8 @@ export class SecretCache {
         firstInOutage,
         source: served.source,
       });
-    }
+    if (first && this.opts.outages) void this.outages.claim(name).then(report);
+    else report(first);
     return served;
   }
 
