@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBreaker, createRegistry, ErrorCode } from '@vigil/shared';
+import { breakerRefusal, createBreaker, createRegistry, ErrorCode } from '@vigil/shared';
 import { waitFor } from '@vigil/shared/testing';
 
 describe('createBreaker timeoutMs', () => {
@@ -42,5 +42,23 @@ describe('createBreaker timeoutMs', () => {
       for (const r of hung) r();
       breaker.shutdown();
     }
+  });
+});
+
+describe('breakerRefusal', () => {
+  it('names the failure that opened the breaker, also under a wrapper; nothing for other errors', async () => {
+    const b = createBreaker('llm', () => Promise.reject(new Error('HTTP 500 upstream overloaded')), {
+      service: 'reports',
+      registry: createRegistry(),
+      resetTimeoutMs: 60_000,
+      failureThreshold: 1,
+    });
+    await b.fire().catch(() => undefined);
+    const refused = await b.fire().catch((err: unknown) => err);
+    expect((refused as { code?: string }).code).toBe(ErrorCode.BREAKER_OPEN);
+    expect(breakerRefusal(refused)?.openedBy).toMatchObject({ message: 'HTTP 500 upstream overloaded' });
+    const wrapped = new Error('secret "db" is unavailable', { cause: refused });
+    expect(breakerRefusal(wrapped)?.openedBy).toMatchObject({ message: 'HTTP 500 upstream overloaded' });
+    expect(breakerRefusal(new Error('HTTP 500'))).toBeUndefined();
   });
 });

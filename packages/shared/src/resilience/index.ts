@@ -1,5 +1,6 @@
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { retry, type RetryOptions } from './retry.js';
+export { breakerRefusal } from './breaker-refusal.js';
 export {
   createBreaker,
   type Breaker,

@@ -1,5 +1,6 @@
 import {
   type Breaker,
+  breakerRefusal,
   type BreakerOptions,
   type Clock,
   createBreaker,
@@ -136,11 +137,10 @@ export class ModelChain {
  * upstream model overloaded"), which is what the reader needs; "breaker … is open" alone hides the cause.
  */
 function skipReason(err: unknown): string {
-  const e = err as { code?: unknown; cause?: unknown };
-  if (e?.code === ErrorCode.BREAKER_OPEN && e.cause instanceof Error) {
-    return `not called, its breaker is open after: ${e.cause.message}`;
-  }
-  return errorMessage(err);
+  const openedBy = breakerRefusal(err)?.openedBy;
+  return openedBy === undefined
+    ? errorMessage(err)
+    : `not called, its breaker is open after: ${errorMessage(openedBy)}`;
 }
 
 /** The endpoint's host (with port) for a breaker name; the text itself when it is not a URL. */

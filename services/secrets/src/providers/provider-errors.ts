@@ -1,8 +1,8 @@
 import {
+  breakerRefusal,
   classify,
   type ErrorClass,
   ErrorCode,
-  errorCodeOf,
   errorMessage,
   PermanentError,
   SECRET_NOT_FOUND_TYPE,
@@ -55,15 +55,11 @@ export function providerErrorType(err: unknown): string {
  * nothing is cached): the provider was not asked. `type` is the provider error that opened the breaker, so alerts
  * name (and group by) what the provider said, not the breaker; `cause` is that error when the breaker kept it.
  */
-export function breakerRefusal(err: unknown): { type: string; cause?: unknown } | undefined {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
-    if (errorCodeOf(e) === ErrorCode.BREAKER_OPEN) {
-      const cause = (e as { cause?: unknown }).cause;
-      return cause === undefined ? { type: ErrorCode.BREAKER_OPEN } : { type: providerErrorType(cause), cause };
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+export function providerBreakerRefusal(err: unknown): { type: string; cause?: unknown } | undefined {
+  const refusal = breakerRefusal(err);
+  if (!refusal) return undefined;
+  const cause = refusal.openedBy;
+  return cause === undefined ? { type: ErrorCode.BREAKER_OPEN } : { type: providerErrorType(cause), cause };
 }
 
 /** One provider failure as logs, events and `secrets.status` show it (never a value). */
@@ -87,7 +83,7 @@ export interface ProviderFailureView {
  * the open breaker refused is named by the provider error that opened it, never VIGIL_E_BREAKER_OPEN.
  */
 export function describeProviderFailure(err: unknown): ProviderFailureView {
-  const refusal = breakerRefusal(err);
+  const refusal = providerBreakerRefusal(err);
   if (refusal) {
     const last = refusal.cause === undefined ? refusal.type : `${refusal.type}: ${reasonOf(refusal.cause)}`;
     return {
