@@ -2,7 +2,7 @@ import { connect, type NatsConnection } from 'nats';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CloudEvent, ErrorCode, EventBus, type JobTrigger, ValidationError } from '@vigil/shared';
+import { type CloudEvent, ErrorCode, EventBus, type JobTrigger, TransientError, ValidationError } from '@vigil/shared';
 import { collectEvents, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 
 const logger = pino({ level: 'silent' });
@@ -228,6 +228,32 @@ describe('EventBus consume', () => {
     // occasionally reports 1 for a message handed back by a consumer whose pull request was just withdrawn.
     expect(handled).toEqual([firstId]);
     expect((await bus.listDlq({ subject: 'job.trigger.abort' })).length).toBe(0);
+    await next.drain();
+  });
+
+  it('a failure during shutdown that named its next try (Retry-After) is handed back with that delay, not at once', async () => {
+    const opts = { subject: 'job.trigger.rested', durable: 'rested-test', maxDeliver: 5, ackWaitMs: 1_000 };
+    const first = new EventBus(nc, { service: 'rested', logger });
+    let started = false;
+    await first.consume({
+      ...opts,
+      handler: async (_e, ctx) => {
+        started = true;
+        // the receiver answers 429 "come back in an hour" while the instance is draining
+        await new Promise((r) => ctx.signal.addEventListener('abort', r));
+        throw new TransientError('HTTP 429', { retryAfterMs: 3_600_000 });
+      },
+    });
+    await bus.publish('job.trigger.rested', { reason: 'rate limited' });
+    await waitFor(() => started);
+    await first.drain(100);
+    const next = new EventBus(nc, { service: 'rested-2', logger });
+    const handled: string[] = [];
+    await next.consume({ ...opts, handler: async (e) => void handled.push(e.id) });
+    // handed back at once, the next instance would have it within milliseconds; past the ack wait it still has not
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(handled).toEqual([]);
+    expect((await bus.listDlq({ subject: 'job.trigger.rested' })).length).toBe(0);
     await next.drain();
   });
 

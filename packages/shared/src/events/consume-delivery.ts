@@ -117,9 +117,14 @@ export class DeliveryHandler<T> {
     // no retry can help (bad input, a refusal) or the handler's own retries are used up
     const final = cls === 'validation' || cls === 'permanent' || err instanceof RetriesExhaustedError;
     if (this.scope.stopping() && !final) {
-      // interrupted by shutdown (ctx.signal): not the handler's failure, never a dead letter
-      ctx.log.info({ err, deliveries }, 'handler interrupted by shutdown; handing the message back');
-      m.nak();
+      // Failed during shutdown: never a dead letter (an interrupted handler is not at fault). Handed back at once,
+      // unless the failure named its own next try (a receiver's Retry-After, a decided backoff): a rolling deploy
+      // must not re-send to a receiver that asked for an hour's rest.
+      const decided = err instanceof TransientError && err.retryAfterMs !== undefined;
+      const delay = decided ? retryDelay(deliveries, this.opts.backoffMs, err) : 0;
+      ctx.log.info({ err, deliveries, delayMs: delay }, 'handler failed during shutdown; handing the message back');
+      if (decided) m.nak(delay);
+      else m.nak();
       return;
     }
     if (final || deliveries >= this.scope.maxDeliver) {
