@@ -55,6 +55,7 @@ beforeAll(async () => {
   app.get('/missing-thing', async () => {
     throw new PermanentError('webhook w1 not found', { code: ErrorCode.WEBHOOK_NOT_FOUND });
   });
+  app.get<{ Params: { id: string } }>('/things/:id', async (request) => ({ length: request.params.id.length }));
   app.post('/guarded', { preHandler: requireBearer(() => token) }, async () => ({ done: true }));
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -160,6 +161,18 @@ describe('createHttpApp', () => {
     res = await fetch(`${base}/missing-thing`);
     expect(res.status).toBe(404);
     expect((await res.json()).error.code).toBe('VIGIL_E_WEBHOOK_NOT_FOUND');
+  });
+
+  it('routes ids of 200 characters; a longer parameter or a bad encoding is refused in the contract shape', async () => {
+    let res = await fetch(`${base}/things/${'k'.repeat(200)}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ length: 200 });
+    res = await fetch(`${base}/things/${'k'.repeat(2_000)}`);
+    expect(res.status).toBe(414);
+    expect((await res.json()).error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
+    res = await fetch(`${base}/things/%E0%A4%A`);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
   });
 
   it('does not log every request at info', async () => {

@@ -7,6 +7,8 @@ import type { ReadinessSource } from './readiness.js';
 import { sendError } from './send-error.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Longest path parameter: ids of up to 200 characters, percent-encoded when they hold reserved characters. */
+export const MAX_PARAM_LENGTH = 1024;
 
 export interface HttpAppOptions {
   service: string;
@@ -42,6 +44,12 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     // Our own 503 while closing (below): Fastify's has its own body, not the contract's { error: { code, message } }.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Ids in paths may be 200 characters (webhook ids, run ids); Fastify's default of 100 refused longer ones
+    // with its own 414 before any route could answer.
+    maxParamLength: MAX_PARAM_LENGTH,
+    // Router refusals (a bad URL encoding, a parameter still too long) in the contract's shape too.
+    frameworkErrors: (err, _request, reply) =>
+      sendError(reply, err.statusCode ?? 400, ErrorCode.VALIDATION, `${err.message} (${err.code})`),
   });
 
   let closing = false;
