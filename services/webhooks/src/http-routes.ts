@@ -80,11 +80,20 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/webhooks/:id', async (request, reply) => {
-    const status = await d.store.get(request.params.id);
-    if (!status) {
-      return sendError(reply, 404, ErrorCode.WEBHOOK_NOT_FOUND, `no webhook ${request.params.id} (unknown or expired)`);
+    const { id } = request.params;
+    const status = await d.store.get(id);
+    if (status) return status;
+    // Its details are gone (kept 30 min after delivery) but the id is still known as delivered (7 days), as the
+    // POST of the same id answers: say so rather than "unknown".
+    if ((await d.store.knownState(id)) === 'delivered') {
+      return {
+        id,
+        status: 'delivered',
+        detailsExpired: true,
+        message: `webhook ${id} was delivered; its details are kept 30 min after delivery, the id 7 days`,
+      };
     }
-    return status;
+    return sendError(reply, 404, ErrorCode.WEBHOOK_NOT_FOUND, `no webhook ${id} (unknown or expired)`);
   });
 
   app.post('/api/webhooks/cleanup', { preHandler: guard }, async () => d.store.cleanup(d.now()));

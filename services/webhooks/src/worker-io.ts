@@ -32,7 +32,9 @@ export function safeUrl(url: URL): string {
     .split('/')
     .map((seg) => (seg.length >= 20 ? '…' : seg))
     .join('/');
-  return `${url.origin}${path}`;
+  // `origin` is "null" for schemes other than http(s) (a refused gopher: or file: URL): show the scheme and host
+  const origin = url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+  return `${origin}${path}`;
 }
 
 /**
