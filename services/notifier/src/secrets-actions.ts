@@ -103,19 +103,30 @@ function providerFailing(provider: SecretsProviderKind, error: AlertError | unde
 }
 
 /** Provider errors beyond "it fails": refused credentials, throttling, no network path. */
-function providerErrorDetail(provider: SecretsProviderKind, error: AlertError): string[] {
+interface ProviderErrorDetail {
+  /** Refused credentials do not pass by themselves: that advice leads and replaces the "outage" wording. */
+  refused: boolean;
+  advice: string;
+}
+
+function providerErrorDetail(provider: SecretsProviderKind, error: AlertError): ProviderErrorDetail | undefined {
   const text = `${error.type} ${error.code ?? ''} ${error.message}`;
   if (
     /AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|credential|unauthori[sz]ed|forbidden/i.test(text)
   ) {
-    return [
-      provider === 'aws'
-        ? 'The provider refused the secrets service: check its AWS credentials (role or keys, expiry) and that it may call secretsmanager:GetSecretValue on these secrets.'
-        : 'The provider refused the secrets service: check the credentials and permissions it uses.',
-    ];
+    return {
+      refused: true,
+      advice:
+        provider === 'aws'
+          ? 'The provider refused the secrets service: check its AWS credentials (role or keys, expiry) and that it may call secretsmanager:GetSecretValue on these secrets.'
+          : 'The provider refused the secrets service: check the credentials and permissions it uses.',
+    };
   }
   if (/Throttling|TooManyRequests|\brate\b/i.test(text)) {
-    return ['The provider is throttling the secrets service: it keeps serving cached values and asks again later.'];
+    return {
+      refused: false,
+      advice: 'The provider is throttling the secrets service: it keeps serving cached values and asks again later.',
+    };
   }
   if (
     provider !== 'file' &&
@@ -123,13 +134,15 @@ function providerErrorDetail(provider: SecretsProviderKind, error: AlertError): 
       text,
     )
   ) {
-    return [
-      provider === 'aws'
-        ? 'The secrets service cannot reach the provider: check DNS, the network path (VPC endpoint, proxy, firewall) and AWS_ENDPOINT_URL_SECRETS_MANAGER if set.'
-        : 'The secrets service cannot reach the provider: check DNS and the network path from it.',
-    ];
+    return {
+      refused: false,
+      advice:
+        provider === 'aws'
+          ? 'The secrets service cannot reach the provider: check DNS, the network path (VPC endpoint, proxy, firewall) and AWS_ENDPOINT_URL_SECRETS_MANAGER if set.'
+          : 'The secrets service cannot reach the provider: check DNS and the network path from it.',
+    };
   }
-  return [];
+  return undefined;
 }
 
 /** Where a secret that does not exist was looked for, and how to bring it back. */
@@ -159,6 +172,9 @@ function notFoundActions(names: string[], provider: SecretsProviderKind, file?: 
 
 const SECRETS_RETRY =
   'Nothing to re-run: the secrets service asks the provider again by itself (on the next request after SECRETS_ERROR_BACKOFF, and every warm cycle); a ✅ RESOLVED email follows once every secret alerted about answers again.';
+
+const SECRETS_RETRY_AFTER_FIX =
+  'This does not pass by itself: once the credentials are fixed, the secrets service asks again by itself (on the next request after SECRETS_ERROR_BACKOFF, and every warm cycle) and a ✅ RESOLVED email follows; re-run the jobs that failed meanwhile (`vigil runs --status failed`).';
 
 /**
  * The advice on secrets with no cached value, by what the event tells about last-known-good copies: the per-secret
@@ -192,20 +208,26 @@ export function secretsActions(alert: Alert): string[] {
   const error: AlertError | undefined = failure
     ? { type: failure.error.split(':')[0], message: failure.error }
     : alert.error;
+  const detail = error ? providerErrorDetail(provider, error) : undefined;
+  // refused credentials: the fix leads, and neither "check AWS status" nor "it passes by itself" follows
+  const cause = detail?.refused ? detail.advice : providerFailing(provider, error, file);
   if (alert.kind === 'secrets-stale-served') {
     actions.push(
-      `A stale cached secret was served because the provider is unavailable. ${providerFailing(provider, error, file)}`,
+      detail?.refused
+        ? `A stale cached secret was served. ${cause}`
+        : `A stale cached secret was served because the provider is unavailable. ${cause}`,
       'If the secret was rotated recently, jobs may fail with auth errors until the provider recovers.',
     );
   } else {
     actions.push(
-      providerFailing(provider, error, file),
+      cause,
       alert.uncachedSecrets
         ? uncachedAction(alert)
         : 'Jobs keep running on the cached values while they last: `vigil secrets status` shows their age.',
     );
   }
-  actions.push(...(error ? providerErrorDetail(provider, error) : []), SECRETS_RETRY);
+  if (detail && !detail.refused) actions.push(detail.advice);
+  actions.push(detail?.refused ? SECRETS_RETRY_AFTER_FIX : SECRETS_RETRY);
   return actions;
 }
 

@@ -139,6 +139,46 @@ describe('secrets emails follow the provider of the event', () => {
   });
 });
 
+describe('refused credentials do not pass by themselves', () => {
+  const denied = {
+    type: 'AccessDeniedException',
+    message:
+      'aws provider error AccessDeniedException: User is not authorized to perform: secretsmanager:GetSecretValue',
+    class: 'transient',
+  };
+
+  it('the credentials fix leads; no "check AWS status", no "passes by itself"', () => {
+    for (const { actions } of [
+      email('secrets.refresh-failed', {
+        names: ['db'],
+        provider: 'aws',
+        severity: 'CRITICAL',
+        cached: true,
+        error: denied,
+      }),
+      email('secrets.stale-served', { name: 'db', provider: 'aws', error: denied }),
+    ]) {
+      expect(actions.split('\n')[0]).toMatch(
+        /refused the secrets service: check its AWS credentials .*GetSecretValue/,
+      );
+      expect(actions).not.toMatch(/health\.aws|is unavailable|Nothing to re-run|asks the provider again by itself/);
+      expect(actions).toMatch(/does not pass by itself: once the credentials are fixed/);
+    }
+  });
+
+  it('a throttling provider keeps the outage advice, with the throttling note after it', () => {
+    const { actions } = email('secrets.stale-served', {
+      name: 'db',
+      provider: 'aws',
+      error: { type: 'ThrottlingException', message: 'Rate exceeded', class: 'transient' },
+    });
+    const lines = actions.split('\n');
+    expect(lines[0]).toMatch(/^A stale cached secret was served because the provider is unavailable\. .*AWS status/);
+    expect(actions).toMatch(/throttling the secrets service/);
+    expect(lines.at(-1)).toMatch(/^Nothing to re-run/);
+  });
+});
+
 describe('a secret that no longer exists', () => {
   const deleted = (cls: 'transient' | 'permanent', provider = 'file') =>
     email('secrets.refresh-failed', {
