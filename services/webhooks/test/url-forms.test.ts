@@ -64,4 +64,12 @@ describe('webhook URLs and ids as operators write them', () => {
     const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'gopher-1'));
     expect(dead.event.data.url).toBe('gopher://old.example:70/1');
   });
+
+  it('a bare command sent without its CloudEvent envelope is dead with the reason, and its id says so', async () => {
+    const command = { id: 'plain-2', url: 'http://127.0.0.1:9/p', eventType: 'x', payload: {} };
+    await h.service.runtime.js.publish('webhook.send', new TextEncoder().encode(JSON.stringify(command)));
+    const dead = await waitFor(() => h.events.of('webhook.dead').find((e) => e.event.data.id === 'plain-2'));
+    expect(dead.event.data.error.message).toMatch(/bad CloudEvent envelope/);
+    expect((await h.api('GET', '/api/webhooks/plain-2')).body).toMatchObject({ status: 'dead' });
+  });
 });

@@ -54,7 +54,14 @@ export class DeliveryHandler<T> {
         return await this.reject(m, deliveries, invalid('payload is not JSON'));
       }
       const problem = envelopeProblem(event);
-      if (problem) return await this.reject(m, deliveries, invalid(`bad CloudEvent envelope: ${problem}`));
+      if (problem) {
+        const err = invalid(`bad CloudEvent envelope: ${problem}`);
+        // A bare command (no envelope around it) that names its id is still told to the consumer's onInvalid, so
+        // that id (a webhook's) shows its refusal where people look, not only in the dead letters.
+        const bare = bareEvent<T>(event, m.seq);
+        if (bare) await this.tellInvalid(bare, err);
+        return await this.reject(m, deliveries, err);
+      }
       if (this.settled.has(m.seq, event.id)) {
         m.ack(); // our earlier ack was lost (broker restart): do not run the handler again
         return;
@@ -137,7 +144,7 @@ export class DeliveryHandler<T> {
     this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'retry' });
   }
 
-  /** Tells opts.onInvalid of an event its schema refused; a failure there is logged (it is dead-lettered anyway). */
+  /** Tells opts.onInvalid of an event its schema (or envelope check) refused; a failure there is logged (it is dead-lettered anyway). */
   private async tellInvalid(event: CloudEvent<T>, err: Error): Promise<void> {
     if (!this.opts.onInvalid) return;
     try {
@@ -162,4 +169,21 @@ export class DeliveryHandler<T> {
 
 function invalid(message: string): ValidationError {
   return new ValidationError(message, { code: ErrorCode.INVALID_EVENT });
+}
+
+/**
+ * What onInvalid is told of a message whose envelope is refused: its data, or the whole body of a bare command;
+ * nothing when that names no id (there is nothing to show the refusal on).
+ */
+function bareEvent<T>(body: unknown, seq: number): CloudEvent<T> | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Partial<CloudEvent<T>>;
+  const data: unknown = 'data' in b ? b.data : body;
+  if (!data || typeof data !== 'object' || typeof (data as { id?: unknown }).id !== 'string') return undefined;
+  return {
+    ...b,
+    id: typeof b.id === 'string' ? b.id : `seq-${seq}`,
+    time: typeof b.time === 'string' ? b.time : new Date().toISOString(),
+    data: data as T,
+  } as CloudEvent<T>;
 }
