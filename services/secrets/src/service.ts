@@ -1,4 +1,4 @@
-import { packageVersion, type Clock, createBreaker, runService, type ServiceHandle } from '@vigil/shared';
+import { packageVersion, type Clock, runService, type ServiceHandle } from '@vigil/shared';
 import { Redis } from 'ioredis';
 import {
   envSecretVariables,
@@ -13,7 +13,8 @@ import { LastKnownGoodStore } from './lkg-store.js';
 import { addSecretsEndpoints } from './nats-endpoints.js';
 import { KvOutageLedger, OUTAGES_BUCKET } from './outage-ledger.js';
 import { outageReporter } from './outage-reporter.js';
-import { createProvider } from './provider-factory.js';
+import { createProviderBreaker } from './provider-breaker.js';
+import { createProvider, providerCallBoundMs } from './provider-factory.js';
 import { SecretCache } from './secret-cache.js';
 import { secretsMetrics } from './secrets-metrics.js';
 import { warmNamesSource } from './warm-names.js';
@@ -48,7 +49,10 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
       const kind = providerKind(config);
       const provider = createProvider(config, envSecretVariables(env));
       const metrics = secretsMetrics(rt.registry);
-      const breaker = createBreaker('secrets-provider', (name: string) => provider.get(name), {
+      // A hung provider call fails at its bound (counted by the breaker), so a hang is an outage like any other.
+      const { breaker, fetch } = createProviderBreaker({
+        provider,
+        callBoundMs: providerCallBoundMs(config),
         service: 'secrets',
         bus: rt.bus,
         registry: rt.registry,
@@ -96,7 +100,7 @@ export function startSecretsService(opts: StartSecretsServiceOptions = {}): Prom
       }
 
       const cache = new SecretCache({
-        fetch: (name) => breaker.fire(name),
+        fetch,
         providerName: kind,
         now: () => rt.clock.now(),
         ttlMs: ttlFor(config),

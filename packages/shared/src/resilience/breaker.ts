@@ -2,6 +2,7 @@ import CircuitBreaker from 'opossum';
 import type { Registry } from 'prom-client';
 import { classify, ErrorCode, TransientError, toErrorInfo } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { scrubSecrets } from '../log/secret-values.js';
 import { vigilMetrics } from '../metrics/index.js';
 
 type BreakerState = 'closed' | 'open' | 'half-open';
@@ -24,6 +25,12 @@ export interface BreakerOptions {
   timeoutMs?: number | false;
   /** Which errors count towards opening. Default: everything but validation and permanent errors. */
   isFailure?: (err: unknown) => boolean;
+  /**
+   * Names the error that opened the breaker in its events (`error.type`, `error.message`). Default: the thrown
+   * error itself, whose class is often a wrapper (`TransientError`) and whose message is one particular call's
+   * (`… for secret "x"`): a service that knows its dependency's error names says what the dependency said.
+   */
+  describe?: (err: unknown) => { type: string; message: string };
   logger?: Logger;
 }
 
@@ -113,6 +120,25 @@ function defaultIsFailure(err: unknown): boolean {
   return c !== 'validation' && c !== 'permanent';
 }
 
+/** The `error` of a breaker event: the contract's error object (no stack), named by `describe` when given. */
+function eventError(
+  err: unknown,
+  describe: BreakerOptions['describe'],
+  log: Logger | undefined,
+): Record<string, unknown> {
+  const { stack: _stack, ...info } = toErrorInfo(err);
+  if (!describe) return info;
+  try {
+    const { type, message } = describe(err);
+    // Events leave the process (e-mails, chat): scrubbed like toErrorInfo's own message.
+    return { ...info, type, message: scrubSecrets(message) };
+  } catch (e) {
+    // A broken description must not cost the event: the plain error still says something.
+    log?.warn({ err: e }, 'breaker error description failed');
+    return info;
+  }
+}
+
 /** Subject tokens cannot hold dots, spaces or wildcards. */
 function token(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -175,10 +201,7 @@ export function createBreaker<A extends unknown[], R>(
       at: new Date().toISOString(),
       failures,
     };
-    if (s === 'open' && lastError !== undefined) {
-      const { stack: _stack, ...error } = toErrorInfo(lastError);
-      data.error = error;
-    }
+    if (s === 'open' && lastError !== undefined) data.error = eventError(lastError, opts.describe, log);
     const subject = `breaker.${VERB[s]}.${token(opts.service)}.${token(name)}`;
     void Promise.resolve()
       .then(() => opts.bus?.publish(subject, data))

@@ -11,15 +11,23 @@ export interface FakeSecretsManager {
   /** Stores a value: a string (SecretString), bytes (SecretBinary) or an object (JSON SecretString). */
   setSecret(name: string, value: string | Uint8Array | Record<string, unknown>): void;
   deleteSecret(name: string): void;
+  /**
+   * Deletes it the normal way (DeleteSecret with a recovery window): until restoreSecret, GetSecretValue answers
+   * 400 `InvalidRequestException` "…because it was marked for deletion." (not ResourceNotFoundException, as AWS
+   * does) and ListSecrets leaves it out.
+   */
+  scheduleDeletion(name: string): void;
+  /** RestoreSecret: a secret scheduled for deletion is served again. */
+  restoreSecret(name: string): void;
   /** HTTP 500 `InternalServiceError` for every call (or only the given names), like the 2025-10-20 outage. */
   failWithInternalError(names?: string[]): void;
   /** Any AWS error, e.g. (400, 'ThrottlingException'). */
   failWith(status: number, type: string, opts?: { names?: string[]; message?: string }): void;
   /** Back to serving (all names, or only the given ones). */
   recover(names?: string[]): void;
-  /** Delay before every answer. */
+  /** Delay before every answer; a client that gives up first (times out, aborts) gets none. */
   setDelay(ms: number): void;
-  /** GetSecretValue calls per secret name (answered or failed). */
+  /** GetSecretValue calls per secret name, counted on arrival (answered, failed, or abandoned during a delay). */
   calls(name?: string): number;
   resetCalls(): void;
   close(): Promise<void>;
@@ -41,6 +49,7 @@ export async function startFakeSecretsManager(
   const callCounts = new Map<string, number>();
   let defaultMode: FakeSecretsMode = { kind: 'serve' };
   const perName = new Map<string, FakeSecretsMode>();
+  const scheduledForDeletion = new Set<string>();
   let delayMs = 0;
   let port = 0;
   let server: http.Server | undefined;
@@ -62,17 +71,27 @@ export async function startFakeSecretsManager(
 
   const handle = (target: string, body: Record<string, unknown>, res: http.ServerResponse) => {
     if (target === 'secretsmanager.ListSecrets') {
-      const list = [...secrets.keys()].sort().map((Name) => ({ Name, ARN: arn(Name) }));
+      const list = [...secrets.keys()]
+        .filter((n) => !scheduledForDeletion.has(n))
+        .sort()
+        .map((Name) => ({ Name, ARN: arn(Name) }));
       return answer(res, 200, { SecretList: list });
     }
     if (target !== 'secretsmanager.GetSecretValue') {
       return fail(res, 400, 'InvalidAction', `the fake does not implement ${target}`);
     }
     const name = String(body.SecretId ?? '');
-    callCounts.set(name, (callCounts.get(name) ?? 0) + 1);
     const mode = perName.get(name) ?? defaultMode;
     if (mode.kind === 'error') {
       return fail(res, mode.status, mode.type, mode.message ?? `${mode.type} (fake Secrets Manager)`);
+    }
+    if (scheduledForDeletion.has(name) && secrets.has(name)) {
+      return fail(
+        res,
+        400,
+        'InvalidRequestException',
+        "You can't perform this operation on the secret because it was marked for deletion.",
+      );
     }
     const s = secrets.get(name);
     if (!s) return fail(res, 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
@@ -92,17 +111,21 @@ export async function startFakeSecretsManager(
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const run = () => {
-          let body: Record<string, unknown> = {};
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>;
-          } catch {
-            return fail(res, 400, 'SerializationException', 'body is not JSON');
-          }
-          handle(String(req.headers['x-amz-target'] ?? ''), body, res);
-        };
-        if (delayMs > 0) setTimeout(run, delayMs);
-        else run();
+        let body: Record<string, unknown> = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>;
+        } catch {
+          return fail(res, 400, 'SerializationException', 'body is not JSON');
+        }
+        const target = String(req.headers['x-amz-target'] ?? '');
+        if (target === 'secretsmanager.GetSecretValue') {
+          const name = String(body.SecretId ?? '');
+          callCounts.set(name, (callCounts.get(name) ?? 0) + 1);
+        }
+        if (delayMs <= 0) return handle(target, body, res);
+        const timer = setTimeout(() => handle(target, body, res), delayMs);
+        // A client that gave up (its timeout, an abort) closed the connection: nothing left to answer.
+        res.on('close', () => clearTimeout(timer));
       });
     });
     srv.keepAliveTimeout = 1000;
@@ -129,6 +152,13 @@ export async function startFakeSecretsManager(
     setSecret,
     deleteSecret: (name) => {
       secrets.delete(name);
+      scheduledForDeletion.delete(name);
+    },
+    scheduleDeletion: (name) => {
+      scheduledForDeletion.add(name);
+    },
+    restoreSecret: (name) => {
+      scheduledForDeletion.delete(name);
     },
     failWithInternalError: (names) =>
       setMode(

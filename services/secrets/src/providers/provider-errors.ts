@@ -26,6 +26,20 @@ export function secretNotFound(name: string, provider: string, where?: string): 
 }
 
 /**
+ * AWS answers for a secret deleted the normal way (scheduled for deletion, 7–30 day recovery window) with
+ * InvalidRequestException, not ResourceNotFoundException. For Vigil it does not exist: same code and type as
+ * secretNotFound (dropped from the cache and last-known-good, 404), with the way back in the message, since alerts
+ * carry it.
+ */
+export function secretScheduledForDeletion(name: string, provider: string): PermanentError {
+  const reason = 'scheduled for deletion (restore with aws secretsmanager restore-secret)';
+  return new PermanentError(`secret "${name}" in the ${provider} provider is ${reason}`, {
+    code: ErrorCode.SECRET_NOT_FOUND,
+    details: { name, provider, type: SECRET_NOT_FOUND_TYPE, reason },
+  });
+}
+
+/**
  * A provider failure that may pass: the stale cache answers for it. `type` is the provider's error name;
  * `reason` says what failed without naming the secret (`secrets file /etc/vigil/secrets.json does not exist`),
  * so one cause that fails every secret reads as one cause in events (`details.reason`).
