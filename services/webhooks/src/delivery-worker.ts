@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { classify, ErrorCode, type Logger, TransientError, VigilError, type VigilMetrics } from '@vigil/shared';
-import type { DestinationBreakers } from './destination-breakers.js';
+import {
+  classify,
+  DeferredError,
+  ErrorCode,
+  type Logger,
+  TransientError,
+  VigilError,
+  type VigilMetrics,
+} from '@vigil/shared';
+import type { Destination, DestinationBreakers } from './destination-breakers.js';
+import type { DestinationSlots } from './destination-slots.js';
 import type { SendResult } from './http-sender.js';
 import type { ParkingLot } from './parking-lot.js';
 import { decide, type RetryPolicy } from './retry-policy.js';
@@ -34,7 +43,15 @@ export interface WorkerDeps {
   maxAgeMs: number;
   /** Where sends wait while their destination's breaker is open; without it they wait as delayed redeliveries. */
   parking?: Pick<ParkingLot, 'park'>;
+  /** The cap of deliveries in flight per destination (destination-slots.ts); without it, none. */
+  slots?: Pick<DestinationSlots, 'take'>;
 }
+
+/**
+ * How soon a delivery turned away by its destination's cap is back (times 1–2, so a backlog does not return in
+ * lockstep): soon enough that a busy but healthy destination loses little, long enough not to spin on a hung one.
+ */
+const SLOT_WAIT_MS = 500;
 
 /**
  * Handles one `webhook.send` delivery of the durable queue. Resolving = ack. Throwing TransientError with
@@ -95,6 +112,33 @@ export class DeliveryWorker {
     const wait = dest.waitMs(Date.now());
     if (wait > 0) return this.waitForBreaker(req.id, url, dest.state, wait, expiresAt, cmd);
 
+    // Taken before the attempt begins, so a delivery past the cap has burnt nothing: it is simply back shortly.
+    const release = this.d.slots ? this.d.slots.take(url.origin) : () => {};
+    if (!release) {
+      const ms = Math.min(SLOT_WAIT_MS * (1 + Math.random()), Math.max(1, expiresAt - this.d.now()));
+      return this.defer(
+        ms,
+        `destination ${url.origin} has its share of deliveries in flight`,
+        undefined,
+        ErrorCode.TRANSIENT,
+      );
+    }
+    try {
+      await this.attempt(req, cmd, url, dest, createdAt, expiresAt);
+    } finally {
+      release();
+    }
+  }
+
+  /** Signs, takes the in-flight lease (the attempt), sends through the breaker and settles. */
+  private async attempt(
+    req: ParsedWebhookRequest,
+    cmd: SendCommand,
+    url: URL,
+    dest: Destination,
+    createdAt: number,
+    expiresAt: number,
+  ): Promise<void> {
     let key: Buffer | undefined;
     try {
       key = unsigned(req, this.d.keys) ? undefined : await this.d.keys.keyFor(req.secretName);
@@ -192,6 +236,6 @@ export class DeliveryWorker {
 
   private defer(ms: number, why: string, cause?: unknown, code: string = ErrorCode.BREAKER_OPEN): never {
     this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'deferred' });
-    throw new TransientError(`deferred: ${why}`, { code, retryAfterMs: Math.ceil(ms), cause });
+    throw new DeferredError(`deferred: ${why}`, { code, retryAfterMs: Math.ceil(ms), cause });
   }
 }

@@ -48,6 +48,10 @@ type Send = (url: URL, body: string, headers: Record<string, string>) => Promise
 
 export interface Destination {
   readonly state: 'closed' | 'open' | 'half-open';
+  /** A half-open probe is on its way to the receiver right now (every other call is turned away meanwhile). */
+  readonly probing: boolean;
+  /** When the breaker last changed state (epoch ms): a new half-open period starts a new chance for a probe. */
+  readonly changedAt: number;
   /** How long a delivery should wait before trying this destination; 0 when it may try (half-open: the probe). */
   waitMs(now: number): number;
   /** How long to wait after the breaker turned a call away (someone else holds the half-open probe). */
@@ -55,7 +59,10 @@ export interface Destination {
   send: Send;
 }
 
-/** One breaker per origin (scheme://host:port): one dead receiver never slows deliveries to the others. */
+/**
+ * One breaker per origin (scheme://host:port): a dead receiver's failures never open another's breaker. (That a slow
+ * or hanging one never takes the others' delivery slots is DestinationSlots' part, destination-slots.ts.)
+ */
 export class DestinationBreakers {
   private readonly byOrigin = new Map<
     string,
@@ -71,12 +78,21 @@ export class DestinationBreakers {
     const known = this.byOrigin.get(origin);
     if (known) return known;
     const sender = this.sender;
+    // Opossum lets one call through while half-open and turns the rest away until it settles: a delivery (or a
+    // parked release) that knows the probe is out waits instead of taking an attempt only to be refused.
+    let probing = false;
     const breaker = createBreaker(
       origin,
       async (url: URL, body: string, headers: Record<string, string>) => {
-        const result = await sender.send(url, body, headers);
-        if (countsAgainstDestination(result)) throw new CountedFailure(result);
-        return result;
+        const probe = breaker.state === 'half-open';
+        if (probe) probing = true;
+        try {
+          const result = await sender.send(url, body, headers);
+          if (countsAgainstDestination(result)) throw new CountedFailure(result);
+          return result;
+        } finally {
+          if (probe) probing = false;
+        }
       },
       {
         service: this.opts.service,
@@ -89,8 +105,15 @@ export class DestinationBreakers {
       },
     );
     let openedAt = 0;
+    let changedAt = Date.now();
     breaker.on('open', () => {
-      openedAt = Date.now();
+      openedAt = changedAt = Date.now();
+    });
+    breaker.on('halfOpen', () => {
+      changedAt = Date.now();
+    });
+    breaker.on('close', () => {
+      changedAt = Date.now();
     });
     const reset = this.opts.resetTimeoutMs;
     // While half-open one probe is in flight: the rest wait a little, not a whole reset period.
@@ -100,7 +123,14 @@ export class DestinationBreakers {
       get state() {
         return breaker.state;
       },
+      get probing() {
+        return probing && breaker.state === 'half-open';
+      },
+      get changedAt() {
+        return changedAt;
+      },
       waitMs(now: number) {
+        if (breaker.state === 'half-open') return probing ? probeWait : 0;
         if (breaker.state !== 'open') return 0;
         return Math.max(probeWait, openedAt + reset - now);
       },

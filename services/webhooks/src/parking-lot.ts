@@ -38,6 +38,8 @@ export interface ParkingLotDeps {
   metrics?: VigilMetrics;
   /** Parked sends released per destination and round while its breaker is closed (half-open: one, the probe). */
   releaseBatch: number;
+  /** A probe released while half-open that has not reached the breaker yet is released again after this long. */
+  probeRetryMs: number;
 }
 
 /**
@@ -46,10 +48,14 @@ export interface ParkingLotDeps {
  * that window (max ack pending) and stop deliveries to every healthy destination. `park` stores a copy under
  * `webhook.parked.<origin>` before the original is acked; each `releaseRound` puts the oldest parked sends back on
  * `webhook.send` as the destination's breaker allows (one probe when half-open, a batch when closed), and those that
- * outlived WEBHOOKS_MAX_AGE at once, so their death is announced on time. Replicas may release the same send
+ * outlived WEBHOOKS_MAX_AGE at once, so their death is announced on time. A round looks at each send at most once:
+ * it ends at the seq that was last when it began. Replicas may release the same send
  * together: the Nats-Msg-Id of the release stores it once, and the webhook's status (delivered) stops a late copy.
  */
 export class ParkingLot {
+  /** When this replica last let a probe out per destination (see `allows`). */
+  private readonly probeReleasedAt = new Map<string, number>();
+
   constructor(private readonly d: ParkingLotDeps) {}
 
   async park(origin: string, send: RawSend): Promise<void> {
@@ -67,30 +73,63 @@ export class ParkingLot {
     for (const subject of Object.keys(info.state.subjects ?? {})) {
       const origin = originOf(subject);
       if (!origin) continue;
-      released += await this.releaseFrom(subject, this.d.destination(origin));
+      released += await this.releaseFrom(subject, origin, this.d.destination(origin));
     }
     return released;
   }
 
-  private async releaseFrom(subject: string, dest: Destination): Promise<number> {
-    let budget = dest.state === 'closed' ? this.d.releaseBatch : dest.waitMs(Date.now()) === 0 ? 1 : 0;
+  private async releaseFrom(subject: string, origin: string, dest: Destination): Promise<number> {
+    // Sends parked again while this round runs (the breaker opened under the ones it let out) lie past this seq:
+    // they wait for a later round instead of going straight back out, which made one round a release/park storm.
+    const last = await this.lastSeq(subject);
+    if (last === undefined) return 0;
+    let batch = this.d.releaseBatch;
     let released = 0;
-    for (let from = 1; ; ) {
+    for (let from = 1; from <= last; ) {
       const sm = await this.next(subject, from);
-      if (!sm) return released;
+      if (!sm || sm.seq > last) return released;
       const headers = headerRecord(sm.header);
       const storedAt = Number(headers[Header.STORED_AT]) || sm.time.getTime();
       const expired = this.d.now() >= storedAt + this.d.maxAgeMs;
-      if (!expired && budget <= 0) return released;
+      // Asked before each send, not once a round: the breaker may have opened (or taken its probe) meanwhile.
+      const allows = expired ? 'expired' : this.allows(origin, dest);
+      if (allows === 'none' || (allows === 'batch' && batch <= 0)) return released;
       await publishDurable(this.d.js, 'webhook.send', sm.data, {
         msgID: `unpark.${sm.seq}`,
         headers: carried(headers, storedAt),
       });
       await this.remove(sm.seq);
-      if (!expired) budget--;
+      if (allows === 'batch') batch--;
+      if (allows === 'probe') this.probeReleasedAt.set(origin, Date.now());
       released++;
       this.d.metrics?.webhookDeliveriesTotal.inc({ result: 'released' });
       from = sm.seq + 1;
+    }
+    return released;
+  }
+
+  /**
+   * What the destination's breaker lets out now: a batch while closed, nothing while open, one probe while
+   * half-open, and then none until that probe has had its chance: not while a probe is in flight, nor (a released
+   * probe may still sit behind a backlog, or have gone to another replica) again in the same half-open period
+   * before `probeRetryMs` has passed.
+   */
+  private allows(origin: string, dest: Destination): 'batch' | 'probe' | 'none' {
+    if (dest.state === 'closed') return 'batch';
+    if (dest.state === 'open' || dest.probing) return 'none';
+    const last = this.probeReleasedAt.get(origin);
+    const now = Date.now();
+    if (last !== undefined && last >= dest.changedAt && now - last < this.d.probeRetryMs) return 'none';
+    return dest.waitMs(now) === 0 ? 'probe' : 'none';
+  }
+
+  private async lastSeq(subject: string): Promise<number | undefined> {
+    try {
+      const sm = await this.d.jsm.streams.getMessage(WEBHOOKS_STREAM, { last_by_subj: subject });
+      return sm.seq;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { DEFAULT_PORT, type WebhooksConfig, webhooksConfigSchema } from './config.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { DestinationBreakers } from './destination-breakers.js';
+import { DestinationSlots, perDestinationCap } from './destination-slots.js';
 import { HttpSender } from './http-sender.js';
 import { registerRoutes } from './http-routes.js';
 import { SigningKeys } from './signing-keys.js';
@@ -102,6 +103,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         log: rt.log,
         metrics,
         releaseBatch: RELEASE_BATCH,
+        probeRetryMs: c.WEBHOOKS_BREAKER_RESET,
       });
       const worker = new DeliveryWorker({
         store,
@@ -122,6 +124,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         settleRetryMs,
         maxAgeMs: c.WEBHOOKS_MAX_AGE,
         parking,
+        slots: new DestinationSlots(perDestinationCap(c.WEBHOOKS_CONCURRENCY, c.WEBHOOKS_CONNECTIONS_PER_ORIGIN)),
         // Covers the POST and the settle, and ends no later than the ack-wait, so a crashed holder's redelivery
         // finds it expired (ackWaitMs ≥ timeout + 1 s: the POST itself is always covered).
         leaseMs: Math.min(c.WEBHOOKS_TIMEOUT + settleRetryMs + 2_000, ackWaitMs),

@@ -3,6 +3,7 @@ export {
   VigilError,
   ValidationError,
   TransientError,
+  DeferredError,
   PermanentError,
   RetriesExhaustedError,
   type ErrorClass,

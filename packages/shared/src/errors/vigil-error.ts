@@ -40,6 +40,17 @@ export class TransientError extends VigilError {
 }
 
 /**
+ * Not a failure: the handler hands the message back to be taken up after `retryAfterMs` (its destination is busy,
+ * or its breaker is open). The consumer naks it with that delay like a transient error, but logs it at debug and
+ * counts it as `deferred`: a backlog waiting its turn must not read as a stream of failures.
+ */
+export class DeferredError extends TransientError {
+  constructor(message: string, opts: VigilErrorOptions & { retryAfterMs: number }) {
+    super(message, opts);
+  }
+}
+
+/**
  * A transient failure that its own retry policy has given up on (a webhook after its last attempt): dead-lettered
  * at once, yet still `transient`, because the cause may pass and a replay may well succeed; calling it permanent
  * would tell an operator not to bother.

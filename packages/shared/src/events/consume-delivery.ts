@@ -3,7 +3,7 @@ import type { JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { classify } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
-import { RetriesExhaustedError, TransientError, ValidationError } from '../errors/vigil-error.js';
+import { DeferredError, RetriesExhaustedError, TransientError, ValidationError } from '../errors/vigil-error.js';
 import { extractTraceContext, recordError } from '../tracing/propagation.js';
 import { isTracingEnabled } from '../tracing/state.js';
 import { type ConsumeContext, consumerSpan, MessageContext } from './consume-context.js';
@@ -139,9 +139,14 @@ export class DeliveryHandler<T> {
       return await this.reject(m, deliveries, err, eventId);
     }
     const delay = retryDelay(deliveries, this.opts.backoffMs, err);
-    ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
+    if (err instanceof DeferredError) {
+      ctx.log.debug({ reason: err.message, deliveries, delayMs: delay }, 'handed back to wait its turn');
+    } else {
+      ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
+    }
     m.nak(delay);
-    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: 'retry' });
+    const result = err instanceof DeferredError ? 'deferred' : 'retry';
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result });
   }
 
   /** Tells opts.onInvalid of an event its schema (or envelope check) refused; a failure there is logged (it is dead-lettered anyway). */

@@ -36,7 +36,7 @@ function build(registry: Registry) {
     }),
     eventsHandledTotal: new Counter({
       name: 'vigil_events_handled_total',
-      help: 'Events handled by consumers, by result (ok, retry, dlq)',
+      help: 'Events handled by consumers, by result (ok, retry, deferred, dlq)',
       labelNames: ['subject', 'result'] as const,
       registers: reg,
     }),
