@@ -158,9 +158,7 @@ describe('refused credentials do not pass by themselves', () => {
       }),
       email('secrets.stale-served', { name: 'db', provider: 'aws', error: denied }),
     ]) {
-      expect(actions.split('\n')[0]).toMatch(
-        /refused the secrets service: check its AWS credentials .*GetSecretValue/,
-      );
+      expect(actions.split('\n')[0]).toMatch(/refused the secrets service: check its AWS credentials .*GetSecretValue/);
       expect(actions).not.toMatch(/health\.aws|is unavailable|Nothing to re-run|asks the provider again by itself/);
       expect(actions).toMatch(/does not pass by itself: once the credentials are fixed/);
     }
