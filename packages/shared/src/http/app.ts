@@ -46,7 +46,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Ids in paths may be 200 characters (webhook ids, run ids); Fastify's default of 100 refused longer ones
     // with its own 414 before any route could answer.
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Router refusals (a bad URL encoding, a parameter still too long) in the contract's shape too.
     frameworkErrors: (err, _request, reply) =>
       sendError(reply, err.statusCode ?? 400, ErrorCode.VALIDATION, `${err.message} (${err.code})`),
