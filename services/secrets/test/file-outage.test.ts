@@ -3,13 +3,13 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ManualClock } from '@vigil/shared';
-import { collectEvents, startFakeSecretsManager, startNats, startRedis, waitFor } from '@vigil/shared/testing';
+import { collectEvents, waitFor } from '@vigil/shared/testing';
 import { Redis } from 'ioredis';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LKG_KEY_PREFIX } from '../src/lkg-store.js';
 import { OUTAGES_BUCKET } from '../src/outage-ledger.js';
-import { capturedLogLines, rawGet, type Stack, startService } from './helpers.js';
+import { capturedLogLines, rawGet, type Stack, startService, startStack, stopStack } from './helpers.js';
 
 // The live walkthrough (dev stack, SECRETS_PROVIDER=file): the secrets file moved away (ENOENT), a key deleted,
 // the service killed and restarted in the middle of the outage. Real NATS (KV, events), real Redis (sealed
@@ -18,16 +18,11 @@ let stack: Stack;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  const [nats, redis, fake] = await Promise.all([startNats(), startRedis(), startFakeSecretsManager({})]);
-  stack = { nats, redis, fake };
-  nc = await connect({ servers: nats.url });
+  ({ stack, nc } = await startStack());
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await stack?.fake.close();
-  await stack?.redis.stop();
-  await stack?.nats.stop();
+  await stopStack(stack, nc);
   // no secret value in any log line of this run
   expect(capturedLogLines.join('\n')).not.toContain('File-7c1d');
 });

@@ -1,6 +1,12 @@
 import { Writable } from 'node:stream';
 import { ManualClock, type ServiceHandle } from '@vigil/shared';
-import type { FakeSecretsManager, TestServer } from '@vigil/shared/testing';
+import {
+  type FakeSecretsManager,
+  startFakeSecretsManager,
+  startNats,
+  startRedis,
+  type TestServer,
+} from '@vigil/shared/testing';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { type StartSecretsServiceOptions, startSecretsService } from '../src/service.js';
 
@@ -57,6 +63,20 @@ export async function startService(
 
 export async function connectTo(stack: Stack): Promise<NatsConnection> {
   return connect({ servers: stack.nats.url });
+}
+
+/** Real NATS and Redis, the fake Secrets Manager holding `secrets`, and a connection to watch events with. */
+export async function startStack(secrets: Record<string, string> = {}): Promise<{ stack: Stack; nc: NatsConnection }> {
+  const [nats, redis, fake] = await Promise.all([startNats(), startRedis(), startFakeSecretsManager(secrets)]);
+  const stack = { nats, redis, fake };
+  return { stack, nc: await connectTo(stack) };
+}
+
+export async function stopStack(stack: Stack | undefined, nc: NatsConnection | undefined): Promise<void> {
+  await nc?.close();
+  await stack?.fake.close();
+  await stack?.redis.stop();
+  await stack?.nats.stop();
 }
 
 export interface GetAnswer {

@@ -1,7 +1,7 @@
-import { collectEvents, startFakeSecretsManager, startNats, startRedis, waitFor } from '@vigil/shared/testing';
+import { collectEvents, waitFor } from '@vigil/shared/testing';
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTo, rawGet, type Stack, startService } from './helpers.js';
+import { rawGet, type Stack, startService, startStack, stopStack } from './helpers.js';
 
 // The 2026-12 walkthrough: Secrets Manager hung (240 s) and SECRETS_PROVIDER_TIMEOUT was never enforced. The warm
 // cycle hung with it and then reported "completed: 4 refreshed"; no refresh-failed, no stale-served, no alert, the
@@ -12,20 +12,11 @@ let stack: Stack;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  const [nats, redis, fake] = await Promise.all([
-    startNats(),
-    startRedis(),
-    startFakeSecretsManager({ 'db-password': VALUES['db-password'] }),
-  ]);
-  stack = { nats, redis, fake };
-  nc = await connectTo(stack);
+  ({ stack, nc } = await startStack({ 'db-password': VALUES['db-password'] }));
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await stack?.fake.close();
-  await stack?.redis.stop();
-  await stack?.nats.stop();
+  await stopStack(stack, nc);
 });
 
 describe('a hanging Secrets Manager (real AWS SDK -> local fake that never answers in time)', () => {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, PermanentError, SECRET_NOT_FOUND_TYPE, TransientError } from '@vigil/shared';
-import { collectEvents, startFakeSecretsManager, startNats, startRedis, waitFor } from '@vigil/shared/testing';
+import { collectEvents, waitFor } from '@vigil/shared/testing';
 import { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LKG_KEY_PREFIX } from '../src/lkg-store.js';
 import { createAwsProvider } from '../src/providers/aws-provider.js';
-import { connectTo, rawGet, type Stack, startService } from './helpers.js';
+import { rawGet, type Stack, startService, startStack, stopStack } from './helpers.js';
 
 // A secret deleted in AWS the normal way (DeleteSecret with a 7–30 day recovery window) answers 400
 // InvalidRequestException "…marked for deletion.", not ResourceNotFoundException: it was served stale for days
@@ -17,20 +17,11 @@ let stack: Stack;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  const [nats, redis, fake] = await Promise.all([
-    startNats(),
-    startRedis(),
-    startFakeSecretsManager({ 'partner-api-key': 'Del-8e4b-partner', other: 'Del-1a2c-other' }),
-  ]);
-  stack = { nats, redis, fake };
-  nc = await connectTo(stack);
+  ({ stack, nc } = await startStack({ 'partner-api-key': 'Del-8e4b-partner', other: 'Del-1a2c-other' }));
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await stack?.fake.close();
-  await stack?.redis.stop();
-  await stack?.nats.stop();
+  await stopStack(stack, nc);
 });
 
 beforeEach(() => {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '@vigil/shared';
-import { collectEvents, startFakeSecretsManager, startNats, startRedis, waitFor } from '@vigil/shared/testing';
+import { collectEvents, waitFor } from '@vigil/shared/testing';
 import { Redis } from 'ioredis';
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LKG_KEY_PREFIX } from '../src/lkg-store.js';
-import { capturedLogLines, connectTo, rawGet, type Stack, startService } from './helpers.js';
+import { capturedLogLines, rawGet, type Stack, startService, startStack, stopStack } from './helpers.js';
 
 const SECRET_VALUES = {
   'db-password': 'Pw-7f3a9c1e-db-password-value',
@@ -18,14 +18,11 @@ let stack: Stack;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  const [nats, redis, fake] = await Promise.all([startNats(), startRedis(), startFakeSecretsManager(SECRET_VALUES)]);
-  stack = { nats, redis, fake };
-  nc = await connectTo(stack);
+  ({ stack, nc } = await startStack(SECRET_VALUES));
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await stack?.fake.close();
+  await stopStack(stack, nc);
   // The run's logs (service, breaker, client) must never contain a secret value.
   const all = capturedLogLines.join('\n');
   expect(capturedLogLines.length).toBeGreaterThan(20);

@@ -1,7 +1,7 @@
-import { collectEvents, startFakeSecretsManager, startNats, startRedis, waitFor } from '@vigil/shared/testing';
+import { collectEvents, waitFor } from '@vigil/shared/testing';
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { capturedLogLines, connectTo, type Stack, startService } from './helpers.js';
+import { capturedLogLines, type Stack, startService, startStack, stopStack } from './helpers.js';
 
 // The live run of 2025-11: AWS recovered, the next warm cycle met the provider breaker half-open; it let one call
 // through (which succeeded) and refused the three others, and the cycle mailed "🚨 CRITICAL: secrets refresh
@@ -18,20 +18,11 @@ let stack: Stack;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  const [nats, redis, fake] = await Promise.all([
-    startNats(),
-    startRedis(),
-    startFakeSecretsManager(Object.fromEntries(NAMES.map((n) => [n, `value-of-${n}`]))),
-  ]);
-  stack = { nats, redis, fake };
-  nc = await connectTo(stack);
+  ({ stack, nc } = await startStack(Object.fromEntries(NAMES.map((n) => [n, `value-of-${n}`]))));
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await stack?.fake.close();
-  await stack?.redis.stop();
-  await stack?.nats.stop();
+  await stopStack(stack, nc);
 });
 
 beforeEach(() => {
