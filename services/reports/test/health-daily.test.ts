@@ -517,4 +517,19 @@ describe('health.daily in the runner', () => {
     expect(done.event.data.details).toMatchObject({ runsCounted: 14, runsSucceeded: 9, runsInProgress: 1 });
     expect(done.event.data.details.reasons).toContain('CRITICAL: scheduler not running');
   });
+
+  it('a second run the same day stores its own report (not dropped as a duplicate of the first)', async () => {
+    const jsm = await nc.jetstreamManager();
+    const stored = async () =>
+      (await jsm.streams.info('VIGIL_NOTIFY', { subjects_filter: 'notify.send' })).state.subjects?.['notify.send'] ?? 0;
+    const before = await stored();
+    const runs = collectEvents(nc, 'job.*.health');
+    await requestRun(nc, 'health', 'health-again-1');
+    await runs.waitFor('job.succeeded', 1, 15_000);
+    await requestRun(nc, 'health', 'health-again-2');
+    await runs.waitFor('job.succeeded', 2, 15_000);
+    // the stream is what the notifier consumes: a publish JetStream dropped as a duplicate never becomes an email
+    expect(await stored()).toBe(before + 2);
+    runs.stop();
+  });
 });

@@ -92,7 +92,8 @@ export function healthDailyHandler(
             ...runCounts(report),
           },
         },
-        ctx.correlationId,
+        // one report per run: a second run the same day (a manual trigger) is published, not dropped as a duplicate
+        { correlationId: ctx.correlationId, msgId: `health.daily.${ctx.job}.${date}.${ctx.runId}` },
       );
       return {
         details: {

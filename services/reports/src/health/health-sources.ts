@@ -24,7 +24,10 @@ export interface HealthSources {
    * breakers open on its running instances.
    */
   services(): Promise<{ components: ComponentHealth[]; openBreakers: { service: string; name: string }[] }>;
-  /** Publishes `notify.send` under the run's correlation id. */
+  /**
+   * Publishes `notify.send` under the run's correlation id. `msgId` names the run's report: a retried attempt of the
+   * run is stored once, another run's report of the same day is not dropped (`dedupeKey` groups them at the notifier).
+   */
   notify(
     data: {
       severity: string;
@@ -34,7 +37,7 @@ export interface HealthSources {
       dedupeKey: string;
       details?: Record<string, unknown>;
     },
-    correlationId: string,
+    ids: { correlationId: string; msgId: string },
   ): Promise<void>;
 }
 
@@ -125,8 +128,8 @@ export function natsHealthSources(
       }
       return { components, openBreakers: [...open.values()] };
     },
-    async notify(data, correlationId) {
-      await rt.bus.publish('notify.send', data, { msgId: data.dedupeKey, correlationId });
+    async notify(data, { correlationId, msgId }) {
+      await rt.bus.publish('notify.send', data, { msgId, correlationId });
     },
   };
 }
