@@ -121,6 +121,44 @@ describe('health.daily analysis', () => {
     expect(expectFractionsMatchPercentages(body)).toBe(6);
   });
 
+  it('the most frequent error is one failure, not every error of its class; the others are counted', () => {
+    const now = Date.parse('2026-11-24T08:00:00Z');
+    const failed = (i: number, message: string): JobRun => {
+      const t = new Date(now - (i + 1) * 60_000).toISOString();
+      return {
+        runId: `h-${i}`,
+        job: 'cleanup',
+        attempt: 1,
+        trigger: 'manual',
+        scheduledAt: t,
+        finishedAt: t,
+        status: 'failed',
+        error: { type: 'TransientError', class: 'transient', message },
+      };
+    };
+    const runs = [
+      failed(0, 'GET http://api/x failed: ECONNREFUSED 127.0.0.1:8443'),
+      failed(1, 'GET http://api/x failed: timed out after 2000 ms'),
+      failed(2, 'GET http://api/x failed: ECONNREFUSED 127.0.0.1:8443'),
+      failed(3, 'GET http://api/x failed: timed out after 2001 ms'),
+      failed(4, 'GET http://api/x failed: timed out after 1999 ms'),
+    ];
+    const report = analyseHealth({
+      now,
+      windowMs: 24 * H,
+      runs,
+      jobs: [jobs[2]],
+      openBreakers: [],
+      dlqDepth: 0,
+      secrets: [],
+    });
+    expect(report.jobs[0].topError).toMatchObject({ count: 3, otherErrors: 2 });
+    expect(report.jobs[0].topError?.message).toMatch(/timed out after \d+ ms/);
+    expect(recommend(report).recommendations.join('\n')).toMatch(
+      /most frequent error: TransientError \(transient, 3×\): GET http:\/\/api\/x failed: timed out after \d+ ms \(\+2 runs with other errors: `vigil runs --job cleanup --status failed`\)/,
+    );
+  });
+
   it('is INFO when everything is covered and healthy', () => {
     const now = Date.parse('2026-11-24T08:00:00Z');
     const t = new Date(now - H).toISOString();

@@ -75,7 +75,8 @@ export interface JobHealth extends RunCounts {
   /** Mean minutes from the first bad run of a streak to the next success. */
   mttrMinutes?: number;
   failingSince?: string;
-  topError?: { type: string; message: string; class: string; count: number };
+  /** The most frequent error (same type, class and message but for numbers and ids), and how many runs failed otherwise. */
+  topError?: { type: string; message: string; class: string; count: number; otherErrors: number };
   /** The job has a `backup:` block (its recommendations do not suggest adding one). */
   hasBackup?: boolean;
 }
@@ -176,14 +177,18 @@ function analyseJob(job: string, def: JobDefinition | undefined, runs: JobRun[],
     } else if (badSince === undefined) badSince = at(r);
   }
   const errors = new Map<string, { type: string; message: string; class: string; count: number }>();
+  let errorCount = 0;
   for (const r of finished) {
     if (!r.error) continue;
-    const key = `${r.error.type}|${r.error.class}`;
+    errorCount++;
+    // by what went wrong, not only its class: "ECONNREFUSED" and "timed out" are both TransientError
+    const key = `${r.error.type}|${r.error.class}|${messageShape(r.error.message)}`;
     const e = errors.get(key) ?? { type: r.error.type, message: r.error.message, class: r.error.class, count: 0 };
     e.count++;
     errors.set(key, e);
   }
-  const top = [...errors.values()].sort((a, b) => b.count - a.count)[0];
+  const most = [...errors.values()].sort((a, b) => b.count - a.count)[0];
+  const top = most && { ...most, otherErrors: errorCount - most.count };
   const succeeded = count('succeeded');
   return {
     job,
@@ -244,4 +249,9 @@ export function analyseHealth(input: HealthInput): HealthReport {
     staleSecrets: input.secrets.filter((s) => s.stale || s.error),
     unhealthyComponents: (input.components ?? []).filter((c) => !c.ready),
   };
+}
+
+/** A message with what varies between runs of one failure (run ids, numbers, durations) taken out. */
+function messageShape(message: string): string {
+  return message.replace(/\b[0-9A-HJKMNP-TV-Z]{26}\b/g, '<id>').replace(/\d+(?:\.\d+)?/g, '#');
 }

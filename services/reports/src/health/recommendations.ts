@@ -57,7 +57,7 @@ export function recommend(
     if (j.successRate !== undefined && j.successRate < SUCCESS_TARGET) {
       raise('WARNING', `${j.job} success ${pct(j.successRate)}`, report.successRate < SUCCESS_TARGET);
       const err = j.topError
-        ? ` — most frequent error: ${j.topError.type} (${j.topError.class}, ${j.topError.count}×): ${j.topError.message}`
+        ? ` — most frequent error: ${j.topError.type} (${j.topError.class}, ${j.topError.count}×): ${j.topError.message}${j.topError.otherErrors > 0 ? ` (+${plural(j.topError.otherErrors, 'run')} with other errors: \`${cli} runs --job ${j.job} --status failed\`)` : ''}`
         : '';
       const hint =
         j.topError?.class === 'validation'
