@@ -1,7 +1,7 @@
 import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import { ErrorCode, parseRetryAfter } from '@vigil/shared';
+import { deadlineSignal, ErrorCode, parseRetryAfter } from '@vigil/shared';
 import { Agent, type Dispatcher } from 'undici';
 import type { AttemptOutcome } from './retry-policy.js';
 import { checkHost, type ResolvedAddress, type SsrfPolicy } from './ssrf-guard.js';
@@ -104,7 +104,10 @@ export class HttpSender {
         return { outcome: { kind: 'refused', message: (err as Error).message }, durationMs: 0 };
       }
     }
-    const signal = AbortSignal.timeout(this.opts.totalTimeoutMs);
+    // Not AbortSignal.timeout: after a garbage collection it may never fire (see deadlineSignal), and a receiver
+    // that hangs would hold its delivery forever. Cleared in finally, after the body is read or dropped.
+    const deadline = deadlineSignal(this.opts.totalTimeoutMs);
+    const { signal } = deadline;
     try {
       const res = await this.agent.request({
         origin: url.origin,
@@ -144,6 +147,8 @@ export class HttpSender {
         },
         durationMs: performance.now() - started,
       };
+    } finally {
+      deadline.clear();
     }
   }
 

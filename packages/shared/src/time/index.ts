@@ -3,3 +3,10 @@ export { ManualClock } from './manual-clock.js';
 export { formatIsoTime } from './iso-time.js';
 export { localDate } from './local-date.js';
 export { type DurationStyle, formatDuration } from './format-duration.js';
+export {
+  type DeadlineSignal,
+  deadlineSignal,
+  deadlineSignalOn,
+  isDeadlineAbort,
+  requestFailureReason,
+} from './request-deadline.js';

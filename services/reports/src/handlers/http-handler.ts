@@ -2,9 +2,12 @@ import {
   type Breaker,
   type BreakerOptions,
   createBreaker,
+  deadlineSignal,
   ErrorCode,
   httpStatusError,
+  isDeadlineAbort,
   parseRetryAfter,
+  requestFailureReason,
   TransientError,
   type Logger,
   ValidationError,
@@ -77,18 +80,13 @@ async function readBounded(res: Response): Promise<{ bytes: number; truncated: b
  * cancelled run keeps its own reason (the run's abort), a timeout says so.
  */
 function requestFailed(call: Call, err: unknown): unknown {
-  const signal = call.init.signal;
+  const signal = call.init.signal ?? undefined;
   const method = call.init.method ?? 'GET';
   if (signal?.aborted) {
-    const reason: unknown = signal.reason;
-    if (!(reason instanceof DOMException && reason.name === 'TimeoutError')) return err;
+    if (!isDeadlineAbort(signal)) return err;
     return new TransientError(`${method} ${shownUrl(call.url)} timed out`, { code: ErrorCode.TIMEOUT, cause: err });
   }
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const why = cause?.message
-    ? `${cause.code && !cause.message.includes(cause.code) ? `${cause.code} ` : ''}${cause.message}`
-    : (err as Error).message;
-  return new TransientError(`${method} ${shownUrl(call.url)} failed: ${why}`, { cause: err });
+  return new TransientError(`${method} ${shownUrl(call.url)} failed: ${requestFailureReason(err)}`, { cause: err });
 }
 
 async function send(call: Call): Promise<Sent> {
@@ -98,7 +96,13 @@ async function send(call: Call): Promise<Sent> {
   } catch (err) {
     throw requestFailed(call, err);
   }
-  const body = await readBounded(res);
+  // The deadline bounds the body too: a body that stalls after the headers times out like a request that hangs.
+  let body: Awaited<ReturnType<typeof readBounded>>;
+  try {
+    body = await readBounded(res);
+  } catch (err) {
+    throw requestFailed(call, err);
+  }
   const ok = call.expect ? call.expect.includes(res.status) : res.status >= 200 && res.status < 300;
   if (!ok) {
     const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
@@ -152,16 +156,19 @@ export function httpHandler(rt: Pick<BreakerOptions, 'bus' | 'registry'> & { log
       }
       headers['x-vigil-run-id'] = ctx.runId;
       const started = ctx.clock.now();
-      const r = await breakerFor(new URL(o.url).origin).fire({
-        url: o.url,
-        init: {
-          method: o.method,
-          headers,
-          body,
-          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(o.timeout)]),
-        },
-        expect: o.expectStatus,
-      });
+      // Not AbortSignal.any + AbortSignal.timeout: after a garbage collection that timeout may never fire (see
+      // deadlineSignal). Cleared once send() has read the body too, so the timeout bounds the whole exchange.
+      const deadline = deadlineSignal(o.timeout, ctx.signal);
+      let r: Sent;
+      try {
+        r = await breakerFor(new URL(o.url).origin).fire({
+          url: o.url,
+          init: { method: o.method, headers, body, signal: deadline.signal },
+          expect: o.expectStatus,
+        });
+      } finally {
+        deadline.clear();
+      }
       const details: Record<string, unknown> = {
         status: r.status,
         bytes: r.bytes,

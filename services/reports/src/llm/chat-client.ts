@@ -1,4 +1,12 @@
-import { ErrorCode, httpStatusError, parseRetryAfter, TransientError } from '@vigil/shared';
+import {
+  deadlineSignal,
+  ErrorCode,
+  httpStatusError,
+  isDeadlineAbort,
+  parseRetryAfter,
+  requestFailureReason,
+  TransientError,
+} from '@vigil/shared';
 
 export interface ChatRequest {
   /** Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 */
@@ -28,13 +36,19 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatAnswer> {
   if (req.apiKey) headers.authorization = `Bearer ${req.apiKey}`;
   const body: Record<string, unknown> = { model: req.model, messages: req.messages };
   if (req.maxTokens) body.max_tokens = req.maxTokens;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-    signal: AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]),
-  });
-  const text = await res.text();
+  // Not AbortSignal.any + AbortSignal.timeout: after a garbage collection that timeout may never fire (see
+  // deadlineSignal). The deadline covers the body as well as the headers.
+  const deadline = deadlineSignal(req.timeoutMs, req.signal);
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: deadline.signal });
+    text = await res.text();
+  } catch (err) {
+    throw callFailed(req, deadline.signal, err);
+  } finally {
+    deadline.clear();
+  }
   if (!res.ok) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     throw httpStatusError(res.status, `model ${req.model}: HTTP ${res.status} ${text.slice(0, 200)}`, retryAfterMs);
@@ -50,4 +64,23 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatAnswer> {
     throw new TransientError(`model ${req.model}: empty answer`, { code: ErrorCode.MODEL_UNAVAILABLE });
   }
   return { text: content, model: req.model, usage: parsed.usage };
+}
+
+/**
+ * fetch's own `TypeError: fetch failed` names no reason ("p2: fetch failed" in an alert): the network reason
+ * (ECONNREFUSED, "other side closed", DNS, TLS) and a timeout are named instead. A cancelled run keeps its own
+ * reason, so the chain sees the cancellation as such.
+ */
+function callFailed(req: ChatRequest, signal: AbortSignal, err: unknown): unknown {
+  if (signal.aborted) {
+    if (!isDeadlineAbort(signal)) return err;
+    return new TransientError(`model ${req.model}: no answer within ${req.timeoutMs} ms`, {
+      code: ErrorCode.TIMEOUT,
+      cause: err,
+    });
+  }
+  return new TransientError(`model ${req.model}: ${requestFailureReason(err)}`, {
+    code: ErrorCode.MODEL_UNAVAILABLE,
+    cause: err,
+  });
 }

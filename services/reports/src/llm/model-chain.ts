@@ -10,6 +10,7 @@ import {
   type Logger,
   retry,
   isRetryable,
+  PermanentError,
   scrubSecrets,
   TransientError,
 } from '@vigil/shared';
@@ -85,6 +86,9 @@ export class ModelChain {
   ): Promise<ChainAnswer> {
     const skipped: { model: string; error: string }[] = [];
     let last: unknown;
+    // Whether any model failed in a way that may pass (5xx, 429, network, an open breaker): only then is the
+    // whole chain worth another try later.
+    let anyRetryable = false;
     for (const model of opts.models) {
       const breaker = this.breaker(opts.endpoint, model);
       try {
@@ -118,17 +122,19 @@ export class ModelChain {
       } catch (err) {
         if (signal.aborted) throw err;
         last = err;
+        anyRetryable ||= isRetryable(err);
         skipped.push({ model, error: scrubSecrets(skipReason(err)) });
         log.warn({ model, error: (err as Error).message }, 'model failed; falling back to the next model');
       }
     }
     // what each model answered, in the message itself: the alert shows the message, not the details
     const why = skipped.map((s) => `${s.model}: ${s.error.slice(0, 160)}`).join('; ');
-    throw new TransientError(`every model failed (${opts.models.join(' -> ')}): ${why}`, {
-      code: ErrorCode.MODEL_UNAVAILABLE,
-      cause: last,
-      details: { skipped },
-    });
+    const message = `every model failed (${opts.models.join(' -> ')}): ${why}`;
+    const failure = { code: ErrorCode.MODEL_UNAVAILABLE, cause: last, details: { skipped } };
+    // Every model refused for good (400 bad request, 401, 404 unknown model): a retry or replay asks the same and
+    // is refused the same, so the alert must not read "transient" and the runner must not retry it.
+    if (!anyRetryable) throw new PermanentError(message, failure);
+    throw new TransientError(message, failure);
   }
 }
 

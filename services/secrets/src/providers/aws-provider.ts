@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { VigilError } from '@vigil/shared';
+import { deadlineSignal, VigilError } from '@vigil/shared';
 import { awsCallBoundMs, awsTimeoutReason, isAwsTimeout } from './aws-timeout.js';
 import { providerFailure, secretNotFound, secretScheduledForDeletion } from './provider-errors.js';
 import type { ProviderValue, SecretProvider } from './types.js';
@@ -47,16 +47,20 @@ export function createAwsProvider(opts: AwsProviderOptions): SecretProvider {
   return {
     name: 'aws',
     async get(name: string): Promise<ProviderValue> {
+      // A hard bound over every attempt and the backoff between them, whatever the handler's timers do. Not
+      // AbortSignal.timeout: after a garbage collection it may never fire (see deadlineSignal).
+      const deadline = deadlineSignal(boundMs);
       try {
-        // A hard bound over every attempt and the backoff between them, whatever the handler's timers do.
         const out = await client.send(new GetSecretValueCommand({ SecretId: name }), {
-          abortSignal: AbortSignal.timeout(boundMs),
+          abortSignal: deadline.signal,
         });
         if (typeof out.SecretString === 'string') return { value: out.SecretString, version: out.VersionId };
         if (out.SecretBinary) return { ...decodeBinary(out.SecretBinary), version: out.VersionId };
         throw providerFailure(name, 'aws', 'EmptySecret', 'the secret has neither SecretString nor SecretBinary');
       } catch (err) {
         throw toProviderError(name, err, timeout);
+      } finally {
+        deadline.clear();
       }
     },
     close: () => client.destroy(),
