@@ -35,6 +35,17 @@ export function isNatsError(error: AlertError): boolean {
   );
 }
 
+/**
+ * A `command` job's command ran and exited non-zero (VIGIL_E_COMMAND_FAILED, transient). Not one that could not
+ * start: that one is class `validation` and gets the invalid-input advice (fix the command in the job).
+ */
+function isCommandExit(error: AlertError): boolean {
+  return error.code === ErrorCode.COMMAND_FAILED && error.class !== 'validation';
+}
+
+const COMMAND_EXIT_ADVICE =
+  "The job's command itself failed: its exit code and the last lines of its stderr and stdout are in the error below. Fix the command or what it depends on (its input, a service it calls, its environment), then re-run with the command below.";
+
 /** What the run's context says about retries: `attempt` of the run, and whether its targets failed one by one. */
 export interface RunContext {
   attempt?: number;
@@ -46,6 +57,8 @@ export function errorActions(error: AlertError, scope: string, run: RunContext =
   const text = `${error.type} ${error.code ?? ''} ${error.message}`;
   const status = httpStatusIn(error);
   const out: string[] = [];
+  // First: what failed is the job's own command. Hints its output may give (a 401, a timeout) follow.
+  if (isCommandExit(error)) out.push(COMMAND_EXIT_ADVICE);
   if (isNatsError(error)) {
     const code = error.code && error.code !== error.type ? ` (${error.code})` : '';
     out.push(

@@ -1,8 +1,9 @@
-import type { Clock, Logger, PermanentError, TransientError, ValidationError } from '@vigil/shared';
+import type { Clock, Logger, PermanentError, SecretGetOptions, TransientError, ValidationError } from '@vigil/shared';
 
 /** What a handler may read of the secrets service; values are registered for log redaction. */
 export interface HandlerSecrets {
-  get(name: string): Promise<string>;
+  /** `{ redact: false }`: a value that is not secret material (a list of target names) is not redacted from logs. */
+  get(name: string, opts?: SecretGetOptions): Promise<string>;
   /** Replaces `${secret:NAME}` / `${secret:NAME.field}` in a string. */
   resolve(text: string): Promise<string>;
 }

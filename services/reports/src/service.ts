@@ -57,7 +57,7 @@ export function startReportsService(opts: ReportsServiceOptions = {}): Promise<S
 
       const client = createSecretsClient(rt.nc, { logger: log });
       const secrets: HandlerSecrets = {
-        get: async (name) => (await client.get(name)).value,
+        get: async (name, opts) => (await client.get(name, opts)).value,
         resolve: (text) => client.resolveTemplate(text),
       };
       const journalKv = await openKv(rt.js, IDEMPOTENCY_BUCKET, { ttlMs: DAY_MS, history: 1 });

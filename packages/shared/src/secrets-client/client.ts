@@ -2,7 +2,13 @@ import type { Msg, NatsConnection } from 'nats';
 import { ErrorCode, errorMessage, PermanentError, TransientError } from '../errors/index.js';
 import { registerSecretValue } from '../log/index.js';
 import { jsonLeaves, SECRET_TEMPLATE, selectField, splitRef, templateRefs } from './template.js';
-import { MAX_STALE_REFUSAL, type SecretsClient, type SecretsClientOptions, type SecretValue } from './types.js';
+import {
+  MAX_STALE_REFUSAL,
+  type SecretGetOptions,
+  type SecretsClient,
+  type SecretsClientOptions,
+  type SecretValue,
+} from './types.js';
 
 interface Held {
   secret: SecretValue;
@@ -86,13 +92,11 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
       return fallback(name, `secrets service answered ${code}: ${description}`);
     }
     const secret = JSON.parse(decoder.decode(msg.data)) as SecretValue;
-    registerSecretValue(secret.value);
-    for (const leaf of jsonLeaves(secret.value)) registerSecretValue(leaf);
     held.set(name, { secret, at: now() });
     return { ...secret };
   };
 
-  const get = async (name: string): Promise<SecretValue> => {
+  const read = async (name: string): Promise<SecretValue> => {
     const h = held.get(name);
     if (h && now() - h.at < ttl) return aged(h, false);
     if (h?.quietUntil !== undefined && now() < h.quietUntil) return aged(h, true);
@@ -102,6 +106,18 @@ export function createSecretsClient(nc: NatsConnection, opts: SecretsClientOptio
       inflight.set(name, p);
     }
     return p;
+  };
+
+  // Registered by the caller's read, not by the fetch: one value may be read as a list of names by one caller
+  // (a job's targets, { redact: false }) and as a credential by another, and the cache serves both. Registering
+  // is idempotent, so a cached value read again costs a lookup.
+  const get = async (name: string, o: SecretGetOptions = {}): Promise<SecretValue> => {
+    const secret = await read(name);
+    if (o.redact !== false) {
+      registerSecretValue(secret.value);
+      for (const leaf of jsonLeaves(secret.value)) registerSecretValue(leaf);
+    }
+    return secret;
   };
 
   /** `a.b` is first read as secret `a`, field `b`; when no secret `a` exists, as a secret named `a.b`. */

@@ -57,12 +57,24 @@ export interface SecretsClientOptions {
   subject?: string;
 }
 
+export interface SecretGetOptions {
+  /**
+   * false: this value is not secret material, so neither it nor its JSON fields are registered for log redaction.
+   * For a secret that only keeps a list out of the jobs file (a job's `targets: { secret }`): its names are in clear
+   * in events, emails and artifact names, and scrubbing them (substring match) from every log line, of every job,
+   * would hide the one field per-target debugging greps for. Default true. It does not undo an earlier
+   * registration: a value another caller read as a secret stays redacted.
+   */
+  redact?: boolean;
+}
+
 export interface SecretsClient {
   /**
-   * The secret's value (registered for log redaction). Rejects with PermanentError VIGIL_E_SECRET_NOT_FOUND
-   * or TransientError VIGIL_E_SECRET_UNAVAILABLE (service unreachable / provider down, nothing cached).
+   * The secret's value, registered for log redaction with its JSON string fields unless `{ redact: false }`.
+   * Rejects with PermanentError VIGIL_E_SECRET_NOT_FOUND or TransientError VIGIL_E_SECRET_UNAVAILABLE (service
+   * unreachable / provider down, nothing cached).
    */
-  get(name: string): Promise<SecretValue>;
+  get(name: string, opts?: SecretGetOptions): Promise<SecretValue>;
   /** Replaces every `${secret:NAME}` and `${secret:NAME.field}` (field path inside a JSON secret). */
   resolveTemplate(text: string): Promise<string>;
   /** Drops the in-process cache (e.g. after a rotation). */

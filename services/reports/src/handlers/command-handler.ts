@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ErrorCode, scrubSecrets, TransientError, ValidationError, VigilError } from '@vigil/shared';
+import { ErrorCode, scrubSecrets, TransientError, ValidationError } from '@vigil/shared';
 import { z } from 'zod';
 import { inheritedEnv } from '../config.js';
 import { defineHandler } from '../handler-api.js';
@@ -25,6 +25,36 @@ const PROGRESS_EVERY_MS = 1_000;
 
 function tail(buf: string): string {
   return buf.length > TAIL ? `…${buf.slice(-TAIL)}` : buf;
+}
+
+/** Lines of each output tail quoted in the failure message (the whole tails are in `details`). */
+const MESSAGE_TAIL_LINES = 10;
+
+function lastLines(text: string): string {
+  return text.trimEnd().split('\n').slice(-MESSAGE_TAIL_LINES).join('\n');
+}
+
+/**
+ * A command that exited non-zero (or died of a signal we did not send). Transient, as `unexpected` was before: both
+ * are retryable (isRetryable), so the job's retry policy applies unchanged; but it no longer reads as a bug in
+ * Vigil's handler. The command's output is its trace: the message quotes the stderr tail, then the stdout tail, and
+ * the "stack" is the message alone, since its frames would only point into this file (the notifier shows a stack
+ * whenever an error carries one).
+ */
+function commandFailed(
+  code: number | null,
+  sig: NodeJS.Signals | null,
+  details: { stdoutTail: string; stderrTail: string } & Record<string, unknown>,
+): TransientError {
+  const status = code === null ? `signal ${sig}` : String(code);
+  const stderr = lastLines(details.stderrTail) || '(no stderr)';
+  const stdout = lastLines(details.stdoutTail) || '(none)';
+  const e = new TransientError(`command exited with ${status}: ${stderr}\nstdout: ${stdout}`, {
+    code: ErrorCode.COMMAND_FAILED,
+    details,
+  });
+  e.stack = `${e.name}: ${e.message}`;
+  return e;
 }
 
 /**
@@ -122,15 +152,8 @@ export function commandHandler() {
           if (ctx.signal.aborted) reject(ctx.signal.reason);
           else if (timedOut)
             reject(new TransientError(`${cmd} timed out after ${o.timeout} ms`, { code: ErrorCode.TIMEOUT, details }));
-          else if (code !== 0) {
-            const last = (err || out).trim().split('\n').slice(-3).join(' | ');
-            reject(
-              new VigilError(`${cmd} exited with ${code ?? sig}: ${last}`, 'unexpected', {
-                code: ErrorCode.COMMAND_FAILED,
-                details,
-              }),
-            );
-          } else resolve({ details });
+          else if (code !== 0) reject(commandFailed(code, sig, details));
+          else resolve({ details });
         };
         // Settled when the process exits (its last output read, or a short grace for it), not when every holder
         // of its stdout/stderr closed them: a process it forked may keep them open for as long as it lives.

@@ -42,7 +42,8 @@ export function healthDailyHandler(
       for (const d of defs) {
         if (d.targets && !Array.isArray(d.targets)) {
           try {
-            targetsOf[d.name] = parseTargetList(await ctx.secrets.get(d.targets.secret));
+            // target names, not secret material: kept readable in logs, as the runner reads them (targets.ts)
+            targetsOf[d.name] = parseTargetList(await ctx.secrets.get(d.targets.secret, { redact: false }));
           } catch (err) {
             ctx.log.warn({ job: d.name, error: (err as Error).message }, 'targets secret unavailable for coverage');
           }

@@ -54,7 +54,9 @@ export function secretNamesOf(jobs: JobDefinition[]): string[] {
 
 export function natsHealthSources(
   rt: Pick<Runtime<unknown>, 'nc' | 'js' | 'jsm' | 'bus' | 'log'>,
-  secrets: { get(name: string): Promise<{ stale: boolean; ageSeconds: number }> } | undefined,
+  secrets:
+    | { get(name: string, opts?: { redact?: boolean }): Promise<{ stale: boolean; ageSeconds: number }> }
+    | undefined,
 ): HealthSources {
   return {
     async runs() {
@@ -83,7 +85,8 @@ export function natsHealthSources(
         Promise.all(
           names.map(async (name): Promise<SecretHealth> => {
             try {
-              const v = await secrets.get(name);
+              // only its staleness and age are read: the value is not registered for redaction from here
+              const v = await secrets.get(name, { redact: false });
               return { name, stale: v.stale, ageSeconds: v.ageSeconds };
             } catch (err) {
               return { name, stale: true, error: (err as Error).message };

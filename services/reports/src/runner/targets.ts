@@ -22,7 +22,8 @@ export function parseTargetList(text: string): string[] {
 
 /**
  * The targets of one run: the request's own subset (a backup run), else the job's list, else the list
- * held in a secret. A requested target the job does not know is a validation error.
+ * held in a secret (read without registering its names for log redaction). A requested target the job does not
+ * know is a validation error.
  */
 export async function resolveTargets(
   def: JobDefinition,
@@ -31,7 +32,11 @@ export async function resolveTargets(
 ): Promise<string[]> {
   let all: string[] | undefined;
   if (Array.isArray(def.targets)) all = def.targets;
-  else if (def.targets && 'secret' in def.targets) all = parseTargetList(await secrets.get(def.targets.secret));
+  else if (def.targets && 'secret' in def.targets) {
+    // A secret only keeps the list out of the jobs file: the names are in clear in events, emails and artifact
+    // names, and redacting them would scrub every job's log lines of the name a per-target search greps for.
+    all = parseTargetList(await secrets.get(def.targets.secret, { redact: false }));
+  }
   if (!requested || requested.length === 0) return all ?? [];
   if (all) {
     const unknown = requested.filter((t) => !all.includes(t));
