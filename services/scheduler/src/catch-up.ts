@@ -15,6 +15,8 @@ export function planCatchUp(
   nowMs: number,
   catchUpMs: number | undefined,
   startDeadlineMs = 0,
+  /** Why the slots were not run at their time, as the reasons say it. */
+  cause = 'scheduler was down',
 ): CatchUpPlan {
   const newest = missedSlots[missedSlots.length - 1];
   const late = newest !== undefined && nowMs - newest < startDeadlineMs;
@@ -27,10 +29,10 @@ export function planCatchUp(
       slot,
       reason:
         run !== undefined && nowMs - slot <= (catchUpMs ?? 0)
-          ? 'scheduler was down; a newer slot ran as catch-up instead'
+          ? `${cause}; a newer slot ran as catch-up instead`
           : (catchUpMs ?? 0) > 0
-            ? 'scheduler was down; slot older than the catchUp window'
-            : 'scheduler was down and the job has no catchUp window',
+            ? `${cause}; slot older than the catchUp window`
+            : `${cause} and the job has no catchUp window`,
     }));
   return { run, missed };
 }

@@ -70,30 +70,44 @@ export class Ticker {
       const schedule = new JobSchedule(def);
       if (last === undefined || !schedule.scheduled) continue;
       // the slot due right now belongs to the ticker, not to catch-up; bounded work however long the outage
-      const { slots: missed, older } = schedule.span(last, now - 1, MAX_LISTED_MISSED);
-      if (missed.length === 0) continue;
-      const plan = planCatchUp(missed, now, def.catchUp, def.startDeadline ?? this.ctx.defaults.startDeadlineMs);
-      this.ctx.log.warn(
-        { job: def.name, missed: missed.length + (older?.count ?? 0), catchUp: plan.run !== undefined },
-        'slots missed while down',
-      );
-      if (older) {
-        // too many to report one by one: one job.missed (on the oldest of them) names how many and when
-        const iso = (ms: number) => new Date(ms).toISOString();
-        const range = older.exact
-          ? `from ${iso(older.first)} to ${iso(older.last ?? older.first)}`
-          : `from ${iso(older.first)} to before ${iso(missed[0])}`;
-        const reason =
-          `scheduler was down; ${older.exact ? '' : 'about '}${older.count} older slots ${range} were not run ` +
-          `(not reported one by one: only the newest ${missed.length} are)`;
-        this.ctx.log.error({ job: def.name, count: older.count, exact: older.exact }, reason);
-        await this.dispatcher.dispatch(def, older.first, 'missed', reason);
-      }
-      for (const m of plan.missed) await this.dispatcher.dispatch(def, m.slot, 'missed', m.reason);
-      if (plan.run !== undefined)
-        await this.dispatcher.dispatch(def, plan.run, 'catch-up', 'scheduler was down at this slot');
+      await this.settleSlotsNotRun(def, schedule, last, now, 'scheduler was down');
     }
     return now - 1;
+  }
+
+  /**
+   * The slots after `last` and before `now` that no scheduler ran: one catch-up run within `catchUp`, the rest
+   * job.missed (`cause` says why, e.g. the scheduler was down), slots past the newest MAX_LISTED_MISSED in one.
+   */
+  private async settleSlotsNotRun(
+    def: JobDefinition,
+    schedule: JobSchedule,
+    last: number,
+    now: number,
+    cause: string,
+  ): Promise<void> {
+    const { slots: missed, older } = schedule.span(last, now - 1, MAX_LISTED_MISSED);
+    if (missed.length === 0) return;
+    const deadlineMs = def.startDeadline ?? this.ctx.defaults.startDeadlineMs;
+    const plan = planCatchUp(missed, now, def.catchUp, deadlineMs, cause);
+    this.ctx.log.warn(
+      { job: def.name, missed: missed.length + (older?.count ?? 0), catchUp: plan.run !== undefined },
+      `slots missed: ${cause}`,
+    );
+    if (older) {
+      // too many to report one by one: one job.missed (on the oldest of them) names how many and when
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const range = older.exact
+        ? `from ${iso(older.first)} to ${iso(older.last ?? older.first)}`
+        : `from ${iso(older.first)} to before ${iso(missed[0])}`;
+      const reason =
+        `${cause}; ${older.exact ? '' : 'about '}${older.count} older slots ${range} were not run ` +
+        `(not reported one by one: only the newest ${missed.length} are)`;
+      this.ctx.log.error({ job: def.name, count: older.count, exact: older.exact }, reason);
+      await this.dispatcher.dispatch(def, older.first, 'missed', reason);
+    }
+    for (const m of plan.missed) await this.dispatcher.dispatch(def, m.slot, 'missed', m.reason);
+    if (plan.run !== undefined) await this.dispatcher.dispatch(def, plan.run, 'catch-up', `${cause} at this slot`);
   }
 
   /**
@@ -188,6 +202,14 @@ export class Ticker {
     await withTimeout(Promise.allSettled([...this.publishing]), waitMs).catch(() => undefined);
   }
 
+  private track(publishing: Promise<void>): void {
+    const tracked = publishing.catch((err: unknown) =>
+      this.ctx.log.error({ err }, 'slots of a stalled scheduler not settled; a restart reports them (catch-up)'),
+    );
+    this.publishing.add(tracked);
+    void tracked.finally(() => this.publishing.delete(tracked));
+  }
+
   private arm(a: Armed, after: number): void {
     if (this.stopped) return;
     const next = a.schedule.next(after);
@@ -198,10 +220,16 @@ export class Ticker {
       next,
       () => {
         if (this.armed.get(a.def.name) !== a) return;
-        this.arm(a, next);
-        const publishing = this.dispatchWithRetry(a.def, next);
-        this.publishing.add(publishing);
-        void publishing.finally(() => this.publishing.delete(publishing));
+        const now = this.ctx.clock.now();
+        const late = now - next > (a.def.startDeadline ?? this.ctx.defaults.startDeadlineMs);
+        // Fired past the slot's start deadline: this process was stalled (a paused VM, a frozen container, a
+        // SIGSTOP) and every slot since is late. They are settled as after downtime (one catch-up run within
+        // `catchUp`, the rest job.missed), never run late one by one in a burst.
+        this.arm(a, late ? now - 1 : next);
+        const publishing = late
+          ? this.settleSlotsNotRun(a.def, a.schedule, next - 1, now, 'scheduler was stalled (its timers fired late)')
+          : this.dispatchWithRetry(a.def, next);
+        this.track(publishing);
       },
       () => this.arm(a, after),
     );

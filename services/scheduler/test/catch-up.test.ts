@@ -204,3 +204,50 @@ describe('a day-long outage of a per-second job: bounded catch-up, nothing dropp
     expect(downMissed()).toHaveLength(100);
   });
 });
+
+describe('a scheduler process that was stalled (real NATS, manual clock)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(
+      `jobs:
+  minutely:
+    schedule: "* * * * *"
+    handler: health.daily
+    startDeadline: 30s
+  caught:
+    schedule: "* * * * *"
+    handler: health.daily
+    startDeadline: 30s
+    catchUp: 10m
+`,
+      '2026-01-01T00:00:30Z',
+    );
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('settles the slots its late timers find as after downtime: missed, one catch-up run, never a late burst', async () => {
+    // frozen from 00:00:30 to 00:03:40 (a paused VM, SIGSTOP): the 00:01, 00:02 and 00:03 timers fire late at once
+    await h.clock.stall(190_000);
+    const stalled = (job: string) =>
+      h.events.of(`job.missed.${job}`).filter((m) => /scheduler was stalled/.test(m.event.data.reason));
+    const missed = await waitFor(() => (stalled('minutely').length >= 3 ? stalled('minutely') : undefined));
+    expect(missed.map((m) => m.event.data.scheduledAt).sort()).toEqual([
+      '2026-01-01T00:01:00.000Z',
+      '2026-01-01T00:02:00.000Z',
+      '2026-01-01T00:03:00.000Z',
+    ]);
+    const catchUp = await waitFor(() =>
+      h.events.of('job.requested.caught').find((e) => e.event.data.trigger === 'catch-up'),
+    );
+    expect(catchUp.event.data.scheduledAt).toBe('2026-01-01T00:03:00.000Z');
+    await waitFor(() => (stalled('caught').length >= 2 ? true : undefined));
+    // nothing ran late as a scheduled run, and the schedule goes on from now
+    expect(h.events.of('job.requested.minutely')).toHaveLength(0);
+    expect(h.events.of('job.requested.caught')).toHaveLength(1);
+    await h.clock.set(at('2026-01-01T00:04:00Z'));
+    const onTime = await waitFor(() => h.events.of('job.requested.minutely')[0]);
+    expect(onTime.event.data).toMatchObject({ trigger: 'schedule', scheduledAt: '2026-01-01T00:04:00.000Z' });
+  });
+});

@@ -72,6 +72,23 @@ export class ManualClock implements Clock {
     await settle();
   }
 
+  /**
+   * The process was frozen for `ms` (a paused VM, a SIGSTOP): time moves on with no timer firing, then every timer
+   * that fell due meanwhile fires at once, late (now() stays at the end of the stall), in time order.
+   */
+  async stall(ms: number): Promise<void> {
+    this.current += Math.max(0, ms);
+    await settle();
+    for (;;) {
+      let due: ManualTimer | undefined;
+      for (const t of this.timers) if (t.at <= this.current && (!due || t.at < due.at)) due = t;
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      due.fn();
+      await settle();
+    }
+  }
+
   /** Moves to an absolute time (never backwards), firing what falls due. */
   async set(ms: number | Date): Promise<void> {
     const to = typeof ms === 'number' ? ms : ms.getTime();
