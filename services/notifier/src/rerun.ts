@@ -59,7 +59,8 @@ function rerunCondition(alert: Alert): string | undefined {
   if (alert.kind === 'stuck') {
     return (
       'Only if a new run is needed before the stuck one ends: `--force` starts it even while the stuck run still ' +
-      'holds the job (a plain trigger would get 409 under concurrency forbid), and both then run side by side.'
+      'holds the job, and both then run side by side (a plain trigger is refused with 409, or waits behind the ' +
+      'stuck run, under concurrency forbid).'
     );
   }
   return undefined;

@@ -21,6 +21,8 @@ export interface RequestOptions {
   targets?: string[];
   trigger?: 'schedule' | 'manual' | 'backup' | 'catch-up';
   notBefore?: string;
+  /** A forced manual run (`vigil trigger --force`). */
+  force?: boolean;
   /** The run's scheduled time (ISO); default now. */
   scheduledAt?: string;
   /** Extra request headers (correlation id, traceparent). */
@@ -38,6 +40,7 @@ export async function requestRun(nc: NatsConnection, job: string, runId: string,
     status: 'requested',
     ...(opts.targets ? { targets: opts.targets } : {}),
     ...(opts.notBefore ? { notBefore: opts.notBefore } : {}),
+    ...(opts.force ? { force: true } : {}),
   };
   const env = makeEnvelope('scheduler', `job.requested.${job}`, data);
   const h = headers();

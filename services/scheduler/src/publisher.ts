@@ -11,6 +11,8 @@ export interface RunRequest {
   requestedBy?: string;
   targets?: string[];
   notBefore?: string;
+  /** A forced manual trigger: runners do not queue it behind the job's running run. */
+  force?: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function publishRequested(ctx: SchedulerContext, req: RunRequest): 
   if (req.requestedBy) data.requestedBy = req.requestedBy;
   if (req.targets && req.targets.length > 0) data.targets = req.targets;
   if (req.notBefore) data.notBefore = req.notBefore;
+  if (req.force) data.force = true;
   await ctx.bus.publish(Subjects.jobRequested(req.job), data, {
     msgId: req.trigger === 'manual' ? `requested.${req.runId}` : req.runId,
     time: new Date(ctx.clock.now()),

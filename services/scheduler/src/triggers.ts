@@ -221,5 +221,6 @@ async function startTriggered(
     requestedBy: t.requestedBy,
     targets: t.targets,
     notBefore: notBefore === undefined ? undefined : new Date(notBefore).toISOString(),
+    force: t.force,
   });
 }

@@ -125,7 +125,14 @@ describe('scheduler HTTP API', () => {
     expect(second).toMatchObject({ status: 409, body: { error: { code: 'VIGIL_E_JOB_ALREADY_RUNNING' } } });
     const forced = await h.api('POST', '/api/jobs/exclusive/trigger', { reason: 'three', force: true });
     expect(forced.status).toBe(202);
-    await waitFor(() => h.events.of('job.requested.exclusive').find((e) => e.event.data.runId === forced.body.runId));
+    const requested = await waitFor(() =>
+      h.events.of('job.requested.exclusive').find((e) => e.event.data.runId === forced.body.runId),
+    );
+    // runners start a forced run beside the one holding the job, not behind it
+    expect(requested.event.data.force).toBe(true);
+    expect(
+      h.events.of('job.requested.exclusive').find((e) => e.event.data.runId === first.body.runId)?.event.data.force,
+    ).toBeUndefined();
   });
 
   it('replace cancels the running run before requesting the new one', async () => {

@@ -110,6 +110,11 @@ export const JobRunSchema = z.looseObject({
   targets: z.array(z.string().min(1)).optional(),
   /** The runner must not start the run before this instant (delayed manual triggers). */
   notBefore: isoTime.optional(),
+  /**
+   * A forced manual run (`vigil trigger --force`): runners start it even while another run of its `forbid`/`replace`
+   * job holds the job (a stuck one), instead of queueing it behind that run.
+   */
+  force: z.boolean().optional(),
   /** Free-form extras such as `model` or `artifacts`. */
   details: detailsSchema.optional(),
 });

@@ -257,6 +257,9 @@ export class WorkLoop {
     const found = this.d.jobs(req.job);
     const def = found instanceof Promise ? await found : found;
     const keyLimit = def && def.concurrency !== 'allow' ? 1 : Number.POSITIVE_INFINITY;
+    // A forced run (`--force`, the stuck alert's re-run) does not queue behind the run that holds its job, nor
+    // behind the job's other waiting runs: a key of its own.
+    const limitKey = req.force ? `${req.job}\0forced:${req.runId}` : req.job;
 
     // The claim is durable before the run takes a slot: slots bound handlers, not journal round trips.
     this.claiming++;
@@ -265,7 +268,7 @@ export class WorkLoop {
     } finally {
       this.claiming--;
     }
-    if (!this.limiter.tryAcquire(req.job, keyLimit)) await this.limiter.acquire(req.job, keyLimit);
+    if (!this.limiter.tryAcquire(limitKey, keyLimit)) await this.limiter.acquire(limitKey, keyLimit);
     const { clock } = this.d;
     const startedAt = clock.now();
     slot.startedAt = startedAt;
@@ -276,7 +279,7 @@ export class WorkLoop {
       result = r instanceof Promise ? await r : r;
     } finally {
       // The concurrency limit bounds handlers; recording the result runs outside it (pipelined).
-      this.limiter.release(req.job);
+      this.limiter.release(limitKey);
     }
     const finishedAt = clock.now();
     const started = this.startedNotifier.finish(ticket);
