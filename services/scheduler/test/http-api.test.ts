@@ -57,6 +57,11 @@ describe('scheduler HTTP API', () => {
     const typo = await h.api('POST', '/api/jobs/daily-reports/trigger', { reason: 'x', targets: ['acme', 'acmee'] });
     expect(typo).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
     expect(typo.body.error.message).toBe(`targets: "acmee" not in job daily-reports's targets (acme, globex)`);
+    // a misspelt field would run the whole job now instead of one target later: refused, naming it
+    const field = await h.api('POST', '/api/jobs/daily-reports/trigger', { reason: 'x', target: ['acme'], delay: 600 });
+    expect(field).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
+    expect(field.body.error.message).toMatch(/^body: unknown fields "target", "delay" \(known: reason, .*targets/);
+    expect(h.events.of('job.requested.daily-reports')).toHaveLength(0);
   });
 
   it('202 with the runId; job.requested carries it, the targets and notBefore for a delay', async () => {

@@ -39,7 +39,17 @@ export const TriggerIdSchema = z
  * already names a run (in the history or on its way) is that run again, not a second one: the caller may resend
  * it (after a timeout, or queued with `vigil trigger --queue --id`) without ever running the job twice.
  */
-export const TriggerRequestSchema = JobTriggerSchema.extend({ id: TriggerIdSchema.optional() });
+const TRIGGER_REQUEST_SHAPE = { ...JobTriggerSchema.shape, id: TriggerIdSchema.optional() };
+/**
+ * Strict, unlike the event (which other programs may extend): a typo (`target`, `delay`) would otherwise run the
+ * whole job at once instead of the one target or later.
+ */
+export const TriggerRequestSchema = z.strictObject(TRIGGER_REQUEST_SHAPE, {
+  error: (issue) =>
+    issue.code === 'unrecognized_keys'
+      ? `unknown field${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (known: ${Object.keys(TRIGGER_REQUEST_SHAPE).join(', ')})`
+      : undefined,
+});
 export type TriggerRequest = z.infer<typeof TriggerRequestSchema>;
 
 /**
