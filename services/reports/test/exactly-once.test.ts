@@ -64,14 +64,16 @@ describe('two runner replicas, 1,000 runs, one replica killed with -9', () => {
     writeFileSync(gate, '');
     await Promise.all(ids.map((id) => requestRun(nc, 'work', id)));
 
-    // The first 300 finish; both replicas then hold runs mid-run at the gate. Kill one of them once it holds some
-    // (on a loaded machine the other one may have taken the first gated runs).
-    const [victim, survivor] = replicas;
+    // The first 300 finish; then runs wait mid-run at the gate. Kill a replica that holds some: whichever does (on
+    // a loaded machine one replica may have pulled every gated run before the other asked).
     const gated = path.join(dir, 'gated.log');
-    const victimGated = () =>
-      existsSync(gated) && readFileSync(gated, 'utf8').includes(` ${victim.proc.pid}\n`) ? true : undefined;
+    const holder = () => {
+      const text = existsSync(gated) ? readFileSync(gated, 'utf8') : '';
+      return replicas.find((r) => text.includes(` ${r.proc.pid}\n`));
+    };
     await waitFor(() => lines().length >= 300, { timeout: 20_000 });
-    await waitFor(victimGated, { timeout: 20_000, message: 'the replica to kill holds a run at the gate' });
+    const victim = await waitFor(holder, { timeout: 20_000, message: 'a replica holds a run at the gate' });
+    const survivor = replicas.find((r) => r !== victim) as Replica;
     expect(lines()).toHaveLength(300);
     victim.proc.kill('SIGKILL');
     await victim.exited;
