@@ -111,7 +111,13 @@ export class SchedulerApi {
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       );
     }
-    return { status: 200, body: { runs: listRuns(this.ctx, parsed.data) } };
+    const runs = listRuns(this.ctx, parsed.data);
+    const { job } = parsed.data;
+    // a job neither in the jobs file nor in the history is a typo: say so, not an empty list
+    if (job !== undefined && runs.length === 0 && !this.ctx.job(job) && !hasRunsOf(this.ctx, job)) {
+      return err(404, ErrorCode.JOB_NOT_FOUND, `no job named ${JSON.stringify(job)} (not in the jobs file, no runs)`);
+    }
+    return { status: 200, body: { runs } };
   }
 
   run(runId: string): ApiResult {
@@ -123,4 +129,9 @@ export class SchedulerApi {
   async health(): Promise<ApiResult> {
     return { status: 200, body: await systemHealth(this.ctx, this.nc, this.breakers) };
   }
+}
+
+function hasRunsOf(ctx: SchedulerContext, job: string): boolean {
+  for (const r of ctx.runs.values.values()) if (r.job === job) return true;
+  return false;
 }

@@ -99,6 +99,10 @@ describe('scheduler HTTP API', () => {
     expect(typo).toMatchObject({ status: 400, body: { error: { code: 'VIGIL_E_VALIDATION' } } });
     expect(typo.body.error.message).toContain('status: must be one of requested, started, succeeded, failed');
     expect((await h.api('GET', '/api/runs/nope')).status).toBe(404);
+    // a job name that is in neither the jobs file nor the history is a typo, not "no runs yet"
+    const noJob = await h.api('GET', '/api/runs?job=daily-reprts');
+    expect(noJob).toMatchObject({ status: 404, body: { error: { code: 'VIGIL_E_JOB_NOT_FOUND' } } });
+    expect((await h.api('GET', '/api/runs?job=daily-reports')).status).toBe(200);
   });
 
   it('GET /api/runs exactly as the contract writes it: an empty parameter means "not given"', async () => {
