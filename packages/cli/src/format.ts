@@ -18,6 +18,32 @@ export function time(iso: string | undefined): string {
   return iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * A job's next run as UTC and, for a job in another time zone, its wall-clock time there, as the schedule is
+ * written: '2026-12-07 03:30:00Z (09:00 Asia/Kolkata)'.
+ */
+export function timeIn(iso: string | undefined, timezone: string | undefined): string {
+  const utc = time(iso);
+  if (!iso || !timezone || timezone === 'UTC' || timezone === 'Etc/UTC') return utc;
+  try {
+    const parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).formatToParts(new Date(iso));
+    const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+    const sameDay = get('year') === iso.slice(0, 4) && `${get('month')}-${get('day')}` === iso.slice(5, 10);
+    const day = sameDay ? '' : `${get('year')}-${get('month')}-${get('day')} `;
+    return `${utc} (${day}${get('hour')}:${get('minute')} ${timezone})`;
+  } catch {
+    return utc; // a zone this Node does not know: UTC alone
+  }
+}
+
 /** A duration as a jobs file would write it: '250ms', '1.5s', '30s' (not 30.0s), '2m', '1.5h'. */
 export function ms(n: number | undefined): string {
   return n === undefined ? '-' : formatDuration(n, 'short');

@@ -1,7 +1,7 @@
 import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects, shellQuote, TriggerIdSchema } from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT, NoAnswerError } from '../errors.js';
-import { ms, parseDelay, table, time } from '../format.js';
+import { ms, parseDelay, table, time, timeIn } from '../format.js';
 import { publishEvent, requestJson } from '../nats-client.js';
 
 interface JobRow {
@@ -32,7 +32,7 @@ export async function jobsCommand(ctx: CommandContext): Promise<void> {
         j.handler,
         j.schedule ?? (j.every ? `every ${ms(j.every)}` : 'manual'),
         j.timezone,
-        time(j.nextRunAt),
+        timeIn(j.nextRunAt, j.timezone),
         j.lastStatus,
         time(j.lastSuccessAt),
         jobState(j),
