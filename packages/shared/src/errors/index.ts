@@ -20,4 +20,4 @@ export {
   toErrorInfo,
   type ErrorInfo,
 } from './classify.js';
-export { errorMessage } from './error-message.js';
+export { errorMessage, requestFailureReason } from './error-message.js';

@@ -8,5 +8,4 @@ export {
   deadlineSignal,
   deadlineSignalOn,
   isDeadlineAbort,
-  requestFailureReason,
 } from './request-deadline.js';

@@ -3,7 +3,7 @@ import { ValidationError } from '../errors/vigil-error.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 
 /**
- * How an outbound request is bounded, and how its end reads. `AbortSignal.timeout()` and `AbortSignal.any()` must
+ * How an outbound request is bounded. `AbortSignal.timeout()` and `AbortSignal.any()` must
  * not bound a request: their signals are held weakly (nodejs/node#55428, nodejs/undici#4068), so after a garbage
  * collection the timeout may never fire and a hanging request hangs for good. Here a plain AbortController is held
  * by a referenced timer until the caller clears it, which no collection can take away.
@@ -60,29 +60,6 @@ export function deadlineSignalOn(clock: Clock, ms: number, ...parents: (AbortSig
     Math.min(ms, MAX_TIMER_MS),
   );
   return { signal: controller.signal, clear };
-}
-
-/**
- * Why a request failed at the network level, in words an alert can use. fetch rejects with `TypeError: fetch failed`
- * and keeps the reason in `cause` (ECONNREFUSED, DNS, TLS, "other side closed"); a dual-stack connect refused on
- * every address has an AggregateError there, with no message of its own. Anything else keeps its own message.
- */
-export function requestFailureReason(err: unknown): string {
-  const own = err instanceof Error ? err.message : String(err);
-  const cause = (err as { cause?: unknown } | undefined)?.cause as
-    | { code?: unknown; message?: unknown; errors?: { message?: unknown }[] }
-    | undefined;
-  if (!cause || typeof cause !== 'object') return own;
-  const code = typeof cause.code === 'string' ? cause.code : undefined;
-  const first = Array.isArray(cause.errors) ? cause.errors[0]?.message : undefined;
-  const message =
-    typeof cause.message === 'string' && cause.message !== ''
-      ? cause.message
-      : typeof first === 'string' && first !== ''
-        ? first
-        : undefined;
-  if (!message) return code ?? own;
-  return code && !message.includes(code) ? `${code} ${message}` : message;
 }
 
 /** The signal ended by its deadline (not by a parent, such as a cancelled run). */
