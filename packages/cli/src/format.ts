@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration } from '@vigil/shared';
+import { formatDuration, localDate, localTime, parseDuration } from '@vigil/shared';
 
 /** Plain aligned columns: readable in a terminal, greppable, no colours to strip. */
 export function table(headers: string[], rows: (string | number | undefined | null)[][]): string {
@@ -26,19 +26,9 @@ export function timeIn(iso: string | undefined, timezone: string | undefined): s
   const utc = time(iso);
   if (!iso || !timezone || timezone === 'UTC' || timezone === 'Etc/UTC') return utc;
   try {
-    const parts = new Intl.DateTimeFormat('en-CA', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).formatToParts(new Date(iso));
-    const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-    const sameDay = get('year') === iso.slice(0, 4) && `${get('month')}-${get('day')}` === iso.slice(5, 10);
-    const day = sameDay ? '' : `${get('year')}-${get('month')}-${get('day')} `;
-    return `${utc} (${day}${get('hour')}:${get('minute')} ${timezone})`;
+    const ms = Date.parse(iso);
+    const day = localDate(ms, timezone);
+    return `${utc} (${day === iso.slice(0, 10) ? '' : `${day} `}${localTime(ms, timezone)} ${timezone})`;
   } catch {
     return utc; // a zone this Node does not know: UTC alone
   }
