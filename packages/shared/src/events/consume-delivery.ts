@@ -139,14 +139,11 @@ export class DeliveryHandler<T> {
       return await this.reject(m, deliveries, err, eventId);
     }
     const delay = retryDelay(deliveries, this.opts.backoffMs, err);
-    if (err instanceof DeferredError) {
-      ctx.log.debug({ reason: err.message, deliveries, delayMs: delay }, 'handed back to wait its turn');
-    } else {
-      ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
-    }
+    const deferred = err instanceof DeferredError;
+    if (deferred) ctx.log.debug({ reason: err.message, deliveries, delayMs: delay }, 'handed back to wait its turn');
+    else ctx.log.warn({ err, deliveries, delayMs: delay, errorClass: cls }, 'handler failed; will retry');
     m.nak(delay);
-    const result = err instanceof DeferredError ? 'deferred' : 'retry';
-    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result });
+    this.deps.metrics?.eventsHandledTotal.inc({ subject: m.subject, result: deferred ? 'deferred' : 'retry' });
   }
 
   /** Tells opts.onInvalid of an event its schema (or envelope check) refused; a failure there is logged (it is dead-lettered anyway). */
