@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initTracing, isTracingEnabled, withSpan } from '@vigil/shared';
@@ -16,7 +17,7 @@ describe('initTracing', () => {
   it('exports spans over OTLP/HTTP to the configured endpoint', async () => {
     const collector = await startHttpReceiver(() => ({ status: 200, body: {} }));
     afterAll(() => collector.close());
-    const t = initTracing('vigil-test-svc', { endpoint: `${collector.url}/` });
+    const t = initTracing('vigil-test-svc', { endpoint: `${collector.url}/`, instance: 'host-a-123-beef' });
     expect(isTracingEnabled()).toBe(true);
     await withSpan('unit of work', async () => 42, { attributes: { 'vigil.job': 'daily' } });
     // HTTP server spans: a plain node:http server loaded through ESM import
@@ -47,5 +48,8 @@ describe('initTracing', () => {
     expect(body).toContain('vigil-test-svc');
     expect(body).toContain('/api/jobs');
     expect(body).toMatch(/"name":"set"/);
+    // Jaeger tells replicas apart: the instance id and the host (the pod name in Kubernetes) ride on every span
+    expect(body).toContain('"key":"service.instance.id","value":{"stringValue":"host-a-123-beef"}');
+    expect(body).toContain(`"key":"host.name","value":{"stringValue":"${hostname()}"}`);
   });
 });

@@ -142,6 +142,7 @@ export async function runService<S extends z.ZodObject>(
     if (config.OTEL_EXPORTER_OTLP_ENDPOINT) {
       held.tracing = initTracing(config.OTEL_SERVICE_NAME ?? `vigil-${name}`, {
         endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+        instance,
       });
       phase('tracing on');
     }

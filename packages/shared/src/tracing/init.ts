@@ -10,7 +10,15 @@ export interface TracingHandle {
 export interface InitTracingOptions {
   /** OTLP/HTTP base endpoint (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. http://jaeger:4318. Unset: tracing off. */
   endpoint?: string;
+  /** This replica's instance id: spans carry it as `service.instance.id`, so Jaeger tells replicas apart. */
+  instance?: string;
 }
+
+/**
+ * How long one export may take, and so how long the last flush at shutdown may hold a stop: a collector that
+ * accepts connections and never answers must not eat the shutdown budget the running work needs.
+ */
+const EXPORT_TIMEOUT_MS = 2_000;
 
 const off: TracingHandle = { enabled: false, shutdown: async () => {} };
 
@@ -42,9 +50,16 @@ export function initTracing(service: string, opts: InitTracingOptions = {}): Tra
     require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
   const { UndiciInstrumentation } =
     require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+  const { defaultResource, envDetector, hostDetector, resourceFromAttributes } =
+    require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const exporter = new OTLPTraceExporter({ url: tracesUrl(opts.endpoint), timeoutMillis: EXPORT_TIMEOUT_MS });
   const sdk = new NodeSDK({
     serviceName: service,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(opts.endpoint) }))],
+    // host.name and OTEL_RESOURCE_ATTRIBUTES (e.g. k8s.pod.name from the downward API) come from the detectors.
+    resource: defaultResource().merge(
+      resourceFromAttributes(opts.instance ? { 'service.instance.id': opts.instance } : {}),
+    ),
+    spanProcessors: [new BatchSpanProcessor(exporter, { exportTimeoutMillis: EXPORT_TIMEOUT_MS })],
     textMapPropagator: new W3CTraceContextPropagator(),
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(health|metrics)/.test(req.url ?? '') }),
@@ -53,7 +68,7 @@ export function initTracing(service: string, opts: InitTracingOptions = {}): Tra
     ],
     metricReaders: [],
     logRecordProcessors: [],
-    resourceDetectors: [],
+    resourceDetectors: [envDetector, hostDetector],
   });
   sdk.start();
   // ESM imports bypass the require hook the instrumentations patch through; requiring the modules
