@@ -119,10 +119,14 @@ export class AttemptSettlement {
     // transient (a replay may succeed), only a refusal is permanent.
     const dead =
       decision.reason === 'exhausted'
-        ? new RetriesExhaustedError(`webhook ${req.id} gave up after ${attempt} attempts: ${message}`, { details })
+        ? new RetriesExhaustedError(`webhook ${req.id} gave up after ${attempt} attempts: ${message}`, {
+            details,
+            attempts: attempt,
+          })
         : new PermanentError(`webhook ${req.id} permanent failure: ${message}`, {
             code: ErrorCode.HTTP_STATUS,
             details,
+            attempts: attempt,
           });
     if (await this.deaths.announce(req, url, attempt, statusCode, dead, now, error)) {
       if (recorded) await this.deaths.markAnnounced(req.id, now);

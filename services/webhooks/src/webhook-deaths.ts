@@ -49,9 +49,10 @@ export class WebhookDeaths {
     const message = `webhook ${req.id} is dead: ${notice?.lastError ?? 'dead'}`;
     const details = { id: req.id, attempts: notice?.attempts, lastStatusCode: notice?.lastStatusCode };
     const exhausted = notice !== undefined && diedOfRetries(notice.attempts, notice.lastStatusCode);
+    const attempts = notice?.attempts;
     const dead = exhausted
-      ? new RetriesExhaustedError(message, { details })
-      : new PermanentError(message, { code: ErrorCode.PERMANENT, details });
+      ? new RetriesExhaustedError(message, { details, attempts })
+      : new PermanentError(message, { code: ErrorCode.PERMANENT, details, attempts });
     if (notice && !notice.notified) {
       // The status keeps the last error's message, not its code: a death before any attempt (signing key) or a
       // refused address is re-announced under the dead letter's code, and the notifier reads its message.
@@ -89,6 +90,7 @@ export class WebhookDeaths {
     const dead = new PermanentError(`webhook ${req.id} expired: ${message}`, {
       code: ErrorCode.WEBHOOK_EXPIRED,
       details: { id: req.id, attempts },
+      attempts,
     });
     const error = {
       type: ErrorCode.WEBHOOK_EXPIRED,

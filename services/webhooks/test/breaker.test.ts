@@ -66,4 +66,20 @@ describe('per-destination breaker', () => {
     breakerEvents.stop();
     await r.close();
   });
+
+  it('a webhook that dies behind a breaker that opened: its dead letter counts its attempts, not the last copy', async () => {
+    const r = await startHttpReceiver(() => ({ status: 500 }));
+    const ids = ['dl-a', 'dl-b'];
+    for (const id of ids) await h.api('POST', '/api/webhooks', { id, url: r.url, eventType: 't', payload: { id } });
+    // 2 × 4 attempts: the breaker opens at the 5th failure, so the rest go out from parked copies (deliveries 1)
+    await waitFor(() => ids.every((id) => h.events.of('webhook.dead').some((e) => e.event.data.id === id)), 30_000);
+    const entries = await waitFor(async () => {
+      const all = await h.service.runtime.bus.listDlq({ subject: 'webhook.send' });
+      const mine = all.filter((e: any) => ids.includes(e.data?.data?.id));
+      return mine.length === ids.length ? mine : undefined;
+    });
+    expect(entries.map((e) => e.deliveries)).toEqual([4, 4]);
+    expect(r.requests).toHaveLength(8);
+    await r.close();
+  }, 40_000);
 });

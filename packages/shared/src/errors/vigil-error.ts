@@ -6,6 +6,12 @@ export interface VigilErrorOptions {
   code?: string;
   details?: Record<string, unknown>;
   cause?: unknown;
+  /**
+   * How many times the work was tried, when the code that gave up counts its own attempts (a webhook's attempts
+   * outlive the copies of its message JetStream counts, and a wait for an open breaker is no attempt): a dead
+   * letter's `Vigil-Deliveries` then says this, not the last copy's delivery count.
+   */
+  attempts?: number;
 }
 
 /** Base of every error Vigil raises on purpose: a stable code and a class that decides its fate. */
@@ -13,6 +19,7 @@ export class VigilError extends Error {
   readonly code: string;
   readonly errorClass: ErrorClass;
   readonly details?: Record<string, unknown>;
+  readonly attempts?: number;
 
   constructor(message: string, errorClass: ErrorClass, opts: VigilErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -20,6 +27,7 @@ export class VigilError extends Error {
     this.errorClass = errorClass;
     this.code = opts.code ?? ErrorCode.UNEXPECTED;
     this.details = opts.details;
+    if (opts.attempts !== undefined) this.attempts = opts.attempts;
   }
 }
 

@@ -9,7 +9,7 @@ import {
 import { classify, errorCodeOf } from '../errors/classify.js';
 import { ErrorCode } from '../errors/codes.js';
 import { errorMessage } from '../errors/error-message.js';
-import { PermanentError } from '../errors/vigil-error.js';
+import { PermanentError, VigilError } from '../errors/vigil-error.js';
 import { scrubSecrets } from '../log/secret-values.js';
 import type { VigilMetrics } from '../metrics/vigil-metrics.js';
 import { isNotFound } from '../nats/errors.js';
@@ -78,7 +78,7 @@ export async function deadLetter(
   h.set(Header.ERROR_CLASS, classify(err));
   const code = errorCodeOf(err);
   if (code) h.set(Header.ERROR_CODE, headerValue(code, 128));
-  h.set(Header.DELIVERIES, String(deliveries));
+  h.set(Header.DELIVERIES, String(err instanceof VigilError && err.attempts !== undefined ? err.attempts : deliveries));
   h.set(Header.ORIGINAL_SUBJECT, msg.subject);
   const info = msg.info;
   h.set(Header.ORIGINAL_STREAM, info.stream);
