@@ -263,6 +263,40 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(await stored('job.requested.heartbeat')).toBe(1);
   }, 30_000);
 
+  it('`vigil run` shows what the handler said of the run: the model each report used', async () => {
+    const bus = new EventBus(nc, {
+      service: 'reports',
+      logger: createLogger({ service: 'cli-test', level: 'silent' }),
+    });
+    const runId = '01JTESTDETA1LSRUN000000001';
+    const at = new Date().toISOString();
+    // what a runner publishes when the primary model failed and the fallback wrote both reports
+    await bus.publish('job.succeeded.daily-reports', {
+      runId,
+      job: 'daily-reports',
+      attempt: 1,
+      trigger: 'manual',
+      scheduledAt: at,
+      startedAt: at,
+      finishedAt: at,
+      durationMs: 1200,
+      status: 'succeeded',
+      stats: { targets: 2, succeeded: 2, failed: 0, skipped: 0 },
+      details: { model: 'fallback-model', models: { acme: 'fallback-model', globex: 'fallback-model' } },
+    });
+    const shown = await waitFor(async () => {
+      const r = await cli('run', runId);
+      return r.code === 0 && r.out.includes('details') ? r.out : undefined;
+    });
+    expect(shown).toContain('\n  model: fallback-model\n');
+    expect(shown).toContain('  models: {"acme":"fallback-model","globex":"fallback-model"}');
+    const json = JSON.parse((await cli('--json', 'run', runId)).out);
+    expect(json.details).toEqual({
+      model: 'fallback-model',
+      models: { acme: 'fallback-model', globex: 'fallback-model' },
+    });
+  });
+
   it('test-email publishes a CRITICAL notify.send; dlq list works; secrets status says when nobody answers', async () => {
     const errs: string[] = [];
     const t = await cli('test-email', '--to', 'ops@example.com');

@@ -25,6 +25,8 @@ export interface RunRecord {
   error?: JobRun['error'];
   stats?: JobRun['stats'];
   failures?: JobRun['failures'];
+  /** What the handler said of its run (e.g. the model each target's report used), when small enough to keep here. */
+  details?: Record<string, unknown>;
   /** Status changes in arrival order: [{ status, at }]. */
   history: { status: string; at: string }[];
   updatedAt: string;
@@ -86,12 +88,14 @@ export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: J
     'error',
     'stats',
     'failures',
+    'details',
   ] as const;
   const verdict = verb === 'missed' || verb === 'stuck';
   for (const key of copy) {
     if (verdict && key === 'reason') continue;
     if (data[key] !== undefined && (keepStatus ? next[key] === undefined : true)) {
-      (next as unknown as Record<string, unknown>)[key] = data[key];
+      (next as unknown as Record<string, unknown>)[key] =
+        key === 'details' ? keptDetails(data.details ?? {}) : data[key];
     }
   }
   if (verdict && data.reason !== undefined) {
@@ -101,6 +105,15 @@ export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: J
   }
   if (verb === 'started' && !next.startedAt) next.startedAt = eventTime;
   return next;
+}
+
+/** Details beyond this stay in the run's job.* event only: the record sits in KV beside thousands of others. */
+const DETAILS_MAX_BYTES = 16_384;
+
+function keptDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const bytes = Buffer.byteLength(JSON.stringify(details));
+  if (bytes <= DETAILS_MAX_BYTES) return details;
+  return { omitted: `${bytes} bytes of details, too many for the run history: see the run's job.* event` };
 }
 
 /** Started means: saw job.started, or any outcome that only a started run has. */

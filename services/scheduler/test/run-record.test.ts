@@ -35,6 +35,13 @@ describe('run record', () => {
     expect(rec.requestedAt).toBeDefined();
     expect(rec.history.map((h) => h.status)).toEqual(['succeeded', 'started', 'requested']);
   });
+  it("keeps the handler's details, unless they are too big for the run history", () => {
+    const small = fold([['requested'], ['succeeded', { details: { model: 'fallback' } }]]);
+    expect(small.details).toEqual({ model: 'fallback' });
+    const big = fold([['succeeded', { details: { tail: 'x'.repeat(20_000) } }]]);
+    expect(big.details).toEqual({ omitted: expect.stringMatching(/^20\d{3} bytes of details, .*job\.\* event$/) });
+  });
+
   it("a stuck verdict keeps the operator's reason; the verdict is kept beside it", () => {
     const stuck = fold([
       ['requested', { reason: 'slow 2 replaces' }],

@@ -21,6 +21,7 @@ interface RunRow {
   failures?: { target: string; error: unknown }[];
   error?: { type: string; message: string; class: string };
   history?: { status: string; at: string }[];
+  details?: Record<string, unknown>;
 }
 
 export async function runsCommand(
@@ -86,7 +87,15 @@ export async function runCommand(ctx: CommandContext, runId: string) {
         typeof f.error === 'string' ? f.error : ((f.error as { message?: string })?.message ?? JSON.stringify(f.error));
       lines.push(`  failed   ${f.target}: ${msg}`);
     }
+    const details = Object.entries(r.details ?? {});
+    if (details.length > 0) lines.push('details', ...details.map(([key, value]) => `  ${key}: ${detailText(value)}`));
     if (r.history?.length) lines.push(`history    ${r.history.map((h) => `${h.status}@${time(h.at)}`).join(' → ')}`);
     return lines.join('\n');
   });
+}
+
+/** One detail on one line: text as it is, anything else as JSON, cut so a big value cannot flood the terminal. */
+function detailText(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
