@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// kustomize reads no file outside its directory, so the Kubernetes base keeps two generated copies:
-//   deploy/k8s/base/jobs.yaml             <- examples/jobs.yaml
+// kustomize reads no file outside its directory, so the Kubernetes manifests keep generated copies:
+//   deploy/k8s/overlays/dev/jobs.yaml     <- examples/jobs.yaml     (the demo jobs, dev overlay only)
+//   deploy/k8s/overlays/dev/secrets.json  <- examples/secrets.json  (the demo secrets, dev overlay only)
 //   deploy/k8s/base/prometheus-rule.yaml  <- deploy/prometheus/alerts.yml (as a PrometheusRule)
-// Run after editing either source: node deploy/sync-k8s-copies.mjs   (test/deploy fails when they drift)
+// (deploy/k8s/base/jobs.yaml is no copy: the production base starts with no jobs.)
+// Run after editing a source: node deploy/sync-k8s-copies.mjs   (test/deploy fails when they drift)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +12,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p) => path.join(root, ...p);
 
-const jobs = at('examples', 'jobs.yaml');
-if (existsSync(jobs)) {
-  writeFileSync(at('deploy', 'k8s', 'base', 'jobs.yaml'), readFileSync(jobs, 'utf8'));
-  console.log('deploy/k8s/base/jobs.yaml <- examples/jobs.yaml');
+for (const file of ['jobs.yaml', 'secrets.json']) {
+  const source = at('examples', file);
+  if (!existsSync(source)) continue;
+  writeFileSync(at('deploy', 'k8s', 'overlays', 'dev', file), readFileSync(source, 'utf8'));
+  console.log(`deploy/k8s/overlays/dev/${file} <- examples/${file}`);
 }
 
 const alerts = readFileSync(at('deploy', 'prometheus', 'alerts.yml'), 'utf8');

@@ -1,7 +1,7 @@
 // The deploy pieces around the services: the demo LLM that compose and the dev overlay run for the demo jobs, the
-// optional kube-prometheus-stack label component, the NATS store limit of the dev overlay, and the compose
-// override snippets deploy/README.md tells operators to write. Tools that are missing skip their test with the
-// reason in its name, as in manifests.test.ts.
+// optional kube-prometheus-stack label component and the one that leaves the Prometheus Operator objects out, the
+// NATS store limit of the dev overlay, and the compose override snippets deploy/README.md tells operators to write.
+// Tools that are missing skip their test with the reason in its name, as in manifests.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -208,9 +208,10 @@ describe('kubernetes extras', () => {
       try {
         // kustomize accepts only relative paths to other kustomizations.
         const k8s = path.relative(dir, path.join(deployDir, 'k8s'));
+        // On the base: the dev overlay leaves these objects out (components/without-prometheus-operator).
         writeFileSync(
           path.join(dir, 'kustomization.yaml'),
-          `resources:\n  - ${k8s}/overlays/dev\ncomponents:\n  - ${k8s}/components/prometheus-release-label\n`,
+          `resources:\n  - ${k8s}/base\ncomponents:\n  - ${k8s}/components/prometheus-release-label\n`,
         );
         const docs = kustomize(dir);
         const selected = docs.filter((d) => d.kind === 'ServiceMonitor' || d.kind === 'PrometheusRule');
@@ -220,6 +221,30 @@ describe('kubernetes extras', () => {
         }
         // Only the monitoring objects: selectors and other objects are untouched.
         expect(docs.filter((d) => obj(obj(d.metadata).labels).release !== undefined).length).toBe(6);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe('components/without-prometheus-operator', () => {
+  it.skipIf(!kubectl)(
+    `removes exactly the ServiceMonitors and the PrometheusRule${kubectl ? '' : missing('kubectl')}`,
+    () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-kustomize-'));
+      try {
+        const k8s = path.relative(dir, path.join(deployDir, 'k8s'));
+        writeFileSync(
+          path.join(dir, 'kustomization.yaml'),
+          `resources:\n  - ${k8s}/base\ncomponents:\n  - ${k8s}/components/without-prometheus-operator\n`,
+        );
+        const without = kustomize(dir);
+        const base = kustomize('deploy/k8s/base');
+        const needsCrd = (d: Obj) => String(d.apiVersion).startsWith('monitoring.coreos.com/');
+        expect(base.filter(needsCrd).length).toBe(6);
+        expect(without.filter(needsCrd)).toEqual([]);
+        expect(without).toEqual(base.filter((d) => !needsCrd(d)));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

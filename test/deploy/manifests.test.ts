@@ -27,7 +27,7 @@ if (!promtool) console.warn(`[deploy tests] ${missing('promtool (Debian package 
 const composeFile = path.join(deployDir, 'docker-compose.yml');
 const VIGIL_SERVICES = ['scheduler', 'reports', 'notifier', 'secrets', 'webhooks'] as const;
 /** Variables only the image and compose read (not the services): documented in deploy/README.md. */
-const DEPLOY_ONLY = new Set(['VIGIL_SERVICE', 'VIGIL_IMAGE', 'VIGIL_TAG', 'VIGIL_COMMIT']);
+const DEPLOY_ONLY = new Set(['VIGIL_SERVICE', 'VIGIL_IMAGE', 'VIGIL_TAG', 'VIGIL_COMMIT', 'NODE_OPTIONS']);
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
@@ -87,6 +87,15 @@ describe('docker-compose', () => {
     const scheduler = services['scheduler-1'];
     expect(JSON.stringify(scheduler.volumes)).toContain('/app/examples');
     expect(scheduler.environment?.VIGIL_JOBS_FILE).toBe('/app/examples/jobs.yaml');
+    // ...and so does the file provider's demo secrets file: the image carries none.
+    expect(services.secrets.environment?.SECRETS_FILE).toBe('/app/examples/secrets.json');
+    expect(JSON.stringify(services.secrets.volumes)).toContain('/app/examples');
+    // Only the runner gets the larger V8 young generation (it costs the others headroom).
+    for (const [name, s] of vigil) {
+      const options = String(s.environment?.NODE_OPTIONS ?? '');
+      if (s.environment?.VIGIL_SERVICE === 'reports') expect(options, name).toContain('--max-semi-space-size=64');
+      else expect(options, name).not.toContain('max-semi-space-size');
+    }
   });
 
   it.skipIf(!compose)(`config is valid with every value from .env.example${compose ? '' : ` — skipped`}`, () => {
@@ -148,14 +157,52 @@ describe('kubernetes (kustomize)', () => {
         }
       }
     }
-    expect(kinds('Secret')).toEqual([]);
-
-    const pdbs = kinds('PodDisruptionBudget').map(
-      (p) => obj(obj(obj(p.spec).selector).matchLabels)['app.kubernetes.io/name'],
+    // The only Secret is the dev overlay's demo secrets file (a copy of examples/secrets.json), mounted where
+    // SECRETS_FILE points; the base defines none.
+    const secrets = kinds('Secret');
+    expect(secrets.map((x) => String(obj(x.metadata).name).replace(/-[a-z0-9]{10}$/, ''))).toEqual([
+      'vigil-demo-secrets',
+    ]);
+    expect(Buffer.from(String(obj(secrets[0].data)['secrets.json']), 'base64').toString()).toBe(
+      readText(path.join(root, 'examples', 'secrets.json')),
     );
-    for (const s of [...VIGIL_SERVICES.map((v) => `vigil-${v}`), 'nats']) expect(pdbs).toContain(s);
-    const monitors = kinds('ServiceMonitor').map((m) => obj(m.metadata).name);
-    expect(monitors.sort()).toEqual(VIGIL_SERVICES.map((s) => `vigil-${s}`).sort());
+    const secretsPod = obj(
+      obj(obj(deployments.find((d) => obj(d.metadata).name === 'vigil-secrets')?.spec).template).spec,
+    );
+    const demoVolume = list(secretsPod.volumes)
+      .map(obj)
+      .find((v) => obj(v.secret).secretName === obj(secrets[0].metadata).name);
+    const mount = list(obj(list(secretsPod.containers)[0]).volumeMounts)
+      .map(obj)
+      .find((m) => m.name === demoVolume?.name);
+    const devEnv = obj(kinds('ConfigMap').find((c) => String(obj(c.metadata).name).startsWith('vigil-env'))?.data);
+    expect(devEnv.SECRETS_FILE).toBe(`${mount?.mountPath}/secrets.json`);
+    expect(devEnv.SECRETS_FILE).not.toMatch(/^\/app\//);
+    // The demo recipient lives in the dev overlay, not in the base.
+    expect(devEnv.ADMIN_EMAIL).toBeTruthy();
+
+    const pdbs = kinds('PodDisruptionBudget');
+    const pdbNames = pdbs.map((p) => obj(obj(obj(p.spec).selector).matchLabels)['app.kubernetes.io/name']);
+    for (const s of [...VIGIL_SERVICES.map((v) => `vigil-${v}`), 'nats']) expect(pdbNames).toContain(s);
+    // A dependency outage makes every pod unready: unready pods must stay evictable, or node drains block.
+    for (const p of pdbs.filter((x) => String(obj(x.metadata).name).startsWith('vigil-'))) {
+      expect(obj(p.spec).unhealthyPodEvictionPolicy, String(obj(p.metadata).name)).toBe('AlwaysAllow');
+    }
+    // A fresh kind/minikube has no Prometheus Operator CRDs: the dev overlay carries no object that needs them.
+    expect(docs.filter((d) => String(d.apiVersion).startsWith('monitoring.coreos.com/'))).toEqual([]);
+
+    // Only the runner gets the larger V8 young generation.
+    for (const d of deployments) {
+      const c = obj(list(obj(obj(obj(d.spec).template).spec).containers)[0]);
+      const options = String(
+        list(c.env)
+          .map(obj)
+          .find((e) => e.name === 'NODE_OPTIONS')?.value ?? '',
+      );
+      const name = String(obj(d.metadata).name);
+      if (name === 'vigil-reports') expect(options, name).toContain('--max-semi-space-size=64');
+      else expect(options, name).not.toContain('max-semi-space-size');
+    }
 
     // NATS: 3 JetStream nodes with routes through a headless service.
     const nats = kinds('StatefulSet').find((s) => obj(s.metadata).name === 'nats');
@@ -168,18 +215,56 @@ describe('kubernetes (kustomize)', () => {
     const headless = kinds('Service').find((s) => obj(s.metadata).name === 'nats-headless');
     expect(obj(headless?.spec).clusterIP).toBe('None');
 
-    // jobs.yaml arrives as a ConfigMap mounted where VIGIL_JOBS_FILE points.
+    // jobs.yaml arrives as a ConfigMap mounted where VIGIL_JOBS_FILE points: the demo jobs in the dev overlay.
     const jobsMap = kinds('ConfigMap').find((c) => String(obj(c.metadata).name).startsWith('vigil-jobs'));
-    expect(obj(jobsMap?.data)['jobs.yaml']).toBeTruthy();
+    expect(obj(jobsMap?.data)['jobs.yaml']).toBe(readText(path.join(root, 'examples', 'jobs.yaml')));
   });
 
-  it('the jobs.yaml copy in the kustomize base matches examples/jobs.yaml', () => {
-    const example = path.join(root, 'examples', 'jobs.yaml');
-    if (!existsSync(example)) return; // nothing to compare with yet
-    expect(
-      readText(path.join(deployDir, 'k8s', 'base', 'jobs.yaml')),
-      'deploy/k8s/base/jobs.yaml is stale: run node deploy/sync-k8s-copies.mjs',
-    ).toBe(readText(example));
+  it.skipIf(!kubectl)(
+    `the base ships no demo settings, and keeps the Prometheus Operator objects${kubectl ? '' : ` — ${missing('kubectl')}`}`,
+    () => {
+      const docs = kustomize('deploy/k8s/base');
+      const configMap = (name: string) =>
+        obj(docs.find((d) => d.kind === 'ConfigMap' && String(obj(d.metadata).name).startsWith(name))?.data);
+      // No jobs: the demo jobs (every few minutes, report.daily without an LLM) are the dev overlay's.
+      const jobs = obj(parseYaml(String(configMap('vigil-jobs')['jobs.yaml'])));
+      expect(jobs.jobs).toEqual({});
+      // No placeholder recipient or public URL: the operator sets them (the notifier is not ready without one).
+      const env = configMap('vigil-env');
+      expect(env.ADMIN_EMAIL).toBeUndefined();
+      expect(env.VIGIL_PUBLIC_URL).toBeUndefined();
+      expect(JSON.stringify(env)).not.toMatch(/vigil\.example\.com|ops@/);
+      expect(docs.filter((d) => d.kind === 'Secret')).toEqual([]);
+      expect(docs.filter((d) => d.kind === 'ServiceMonitor').map((m) => obj(m.metadata).name)).toEqual(
+        expect.arrayContaining(VIGIL_SERVICES.map((s) => `vigil-${s}`)),
+      );
+      expect(docs.filter((d) => d.kind === 'ServiceMonitor')).toHaveLength(VIGIL_SERVICES.length);
+      expect(docs.filter((d) => d.kind === 'PrometheusRule')).toHaveLength(1);
+    },
+  );
+
+  it("the dev overlay's demo jobs and demo secrets are copies of examples/", () => {
+    for (const file of ['jobs.yaml', 'secrets.json']) {
+      const example = path.join(root, 'examples', file);
+      if (!existsSync(example)) continue; // nothing to compare with yet
+      expect(
+        readText(path.join(deployDir, 'k8s', 'overlays', 'dev', file)),
+        `deploy/k8s/overlays/dev/${file} is stale: run node deploy/sync-k8s-copies.mjs`,
+      ).toBe(readText(example));
+    }
+  });
+
+  it('the Kubernetes steps of both READMEs build the dev image and load it into the cluster', () => {
+    for (const readme of [path.join(root, 'README.md'), path.join(deployDir, 'README.md')]) {
+      const text = readText(readme);
+      const build = text.indexOf('docker build -f deploy/Dockerfile -t vigil:dev .');
+      const load = text.indexOf('kind load docker-image vigil:dev');
+      const apply = text.indexOf('kubectl apply -k deploy/k8s/overlays/dev');
+      expect(build, readme).toBeGreaterThan(-1);
+      expect(load, readme).toBeGreaterThan(build);
+      expect(apply, readme).toBeGreaterThan(load);
+      expect(text, readme).toContain('minikube image load vigil:dev');
+    }
   });
 });
 
@@ -322,7 +407,26 @@ describe('image', () => {
   });
 
   it('.dockerignore keeps dependencies, build output and local secrets out of the build context', () => {
-    for (const entry of ['**/node_modules', '**/dist', '.git', '**/.env']) expect(ignore.split('\n')).toContain(entry);
+    for (const entry of ['**/node_modules', '**/dist', '.git', '**/.env', '**/secrets.env', '**/*.secrets.*'])
+      expect(ignore.split('\n')).toContain(entry);
+    expect(ignore.split('\n')).toContain('**/secrets.json');
+  });
+
+  it('.gitignore keeps local secret files out of git, but not the tracked demo examples/secrets.json', () => {
+    const gitignore = readText(path.join(root, '.gitignore')).split('\n');
+    for (const entry of ['.env', 'secrets.env', '*.secrets.*']) expect(gitignore).toContain(entry);
+    expect(gitignore.filter((l) => /secrets\.json/.test(l))).toEqual([]);
+  });
+
+  it('assemble-runtime.sh copies only the demo jobs and handlers from examples/, never a secrets file', () => {
+    const script = readText(path.join(deployDir, 'assemble-runtime.sh'));
+    expect(script).not.toMatch(/cp -a examples["'\s]/);
+    expect(script).toContain('cp examples/jobs.yaml "$out/examples/"');
+    expect(script).toContain('cp -a examples/handlers "$out/examples/"');
+  });
+
+  it('only the runner gets --max-semi-space-size (not the image, where every service would pay for it)', () => {
+    expect(dockerfile).not.toMatch(/^\s*NODE_OPTIONS=.*max-semi-space-size/m);
   });
 });
 

@@ -4,7 +4,7 @@
 // an SMTP sink. So a runtime import of a devDependency, or a broken entrypoint, fails here and not in production.
 // Healthy: every check passes. One service stopped: that one is reported and the exit code is 1.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -181,6 +181,18 @@ afterAll(async () => {
   await otlp?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 }, 60_000);
+
+describe('the image tree (deploy/assemble-runtime.sh)', () => {
+  it.skipIf(!which('pnpm'))('carries the demo jobs and handlers of examples/, but no secrets file', () => {
+    const examples = path.join(appDir, 'examples');
+    expect(readText(path.join(examples, 'jobs.yaml'))).toBe(readText(path.join(root, 'examples', 'jobs.yaml')));
+    expect(existsSync(path.join(examples, 'handlers'))).toBe(existsSync(path.join(root, 'examples', 'handlers')));
+    // Only what it names: a secrets file in examples/ (the demo one, or real values) never reaches the image.
+    expect(readdirSync(examples).sort()).toEqual(
+      ['handlers', 'jobs.yaml'].filter((f) => existsSync(path.join(root, 'examples', f))),
+    );
+  });
+});
 
 describe('verify-deploy against the real services', () => {
   it('passes every check on a healthy deployment and prints the table', async () => {
