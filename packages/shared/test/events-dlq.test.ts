@@ -72,10 +72,16 @@ describe('dead-letter path', () => {
     dlq.stop();
   });
 
-  it('sends malformed messages to the DLQ on their first delivery without calling the handler', async () => {
+  it('sends malformed messages to the DLQ on their first delivery without calling the handler, and says so', async () => {
     const dlq = collectEvents(nc, 'dlq.>');
     let called = 0;
-    const h = await bus.consume({
+    const lines: Record<string, unknown>[] = [];
+    const loud = new EventBus(nc, {
+      service: 'dlq-test',
+      logger: pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) }),
+      registry: new Registry(),
+    });
+    const h = await loud.consume({
       subject: 'job.trigger.garbage',
       durable: 'garbage',
       handler: async () => {
@@ -113,6 +119,14 @@ describe('dead-letter path', () => {
     expect(got[1].headers['Vigil-Error']).toMatch(/envelope/);
     expect(got[2].headers['Vigil-Error']).toMatch(/reason/);
     expect(got[2].headers['Vigil-Correlation-Id']).toBe('bad-data');
+    // nobody is left guessing why an event vanished: one warning per refused message, with the reason
+    const refused = lines.filter((l) => l.msg === 'message refused: dead-lettered (vigil dlq list)');
+    expect(refused.map((l) => [l.level, l.subject, l.reason])).toEqual([
+      [40, 'job.trigger.garbage', 'payload is not JSON'],
+      [40, 'job.trigger.garbage', expect.stringMatching(/^bad CloudEvent envelope/)],
+      [40, 'job.trigger.garbage', expect.stringMatching(/^invalid job.trigger.garbage data: reason/)],
+    ]);
+    expect(refused[2].eventId).toBe('x');
     await h.stop();
     dlq.stop();
   });

@@ -51,7 +51,7 @@ export class DeliveryHandler<T> {
       try {
         event = JSON.parse(decoder.decode(m.data));
       } catch {
-        return await this.reject(m, deliveries, invalid('payload is not JSON'));
+        return await this.refuse(m, deliveries, invalid('payload is not JSON'));
       }
       const problem = envelopeProblem(event);
       if (problem) {
@@ -60,26 +60,26 @@ export class DeliveryHandler<T> {
         // that id (a webhook's) shows its refusal where people look, not only in the dead letters.
         const bare = bareEvent<T>(event, m.seq);
         if (bare) await this.tellInvalid(bare, err);
-        return await this.reject(m, deliveries, err);
+        return await this.refuse(m, deliveries, err, bare?.id);
       }
       if (this.settled.has(m.seq, event.id)) {
         m.ack(); // our earlier ack was lost (broker restart): do not run the handler again
         return;
       }
       const schema = schemaForSubject(subject);
-      if (!schema) return await this.reject(m, deliveries, invalid(`no event schema for subject ${subject}`), event.id);
+      if (!schema) return await this.refuse(m, deliveries, invalid(`no event schema for subject ${subject}`), event.id);
       const parsed = schema.safeParse(event.data);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`);
         const err = invalid(`invalid ${subject} data: ${issues.join('; ')}`);
         await this.tellInvalid(event, err);
-        return await this.reject(m, deliveries, err, event.id);
+        return await this.refuse(m, deliveries, err, event.id);
       }
       event.data = parsed.data as T;
       if (deliveries > this.scope.maxDeliver) {
         // earlier deliveries ran out their ack-wait (crash, hang): this one is past the limit
         const err = new TransientError(`not acknowledged after ${deliveries - 1} deliveries (ack wait expired)`);
-        return await this.reject(m, deliveries, err, event.id);
+        return await this.refuse(m, deliveries, err, event.id);
       }
       await this.handle(m, event, deliveries);
     } catch (err) {
@@ -154,6 +154,18 @@ export class DeliveryHandler<T> {
     } catch (e) {
       this.scope.log.warn({ err: e, eventId: event.id }, 'onInvalid hook failed; dead-lettering anyway');
     }
+  }
+
+  /**
+   * A message dead-lettered without its handler's say (unreadable, invalid, or past its deliveries): logged, since
+   * someone's event or alert is now only in the dead letters; a failing handler's dead letter is logged in `failed`.
+   */
+  private async refuse(m: JsMsg, deliveries: number, err: Error, eventId?: string): Promise<void> {
+    this.scope.log.warn(
+      { subject: m.subject, seq: m.seq, eventId, deliveries, reason: err.message },
+      'message refused: dead-lettered (vigil dlq list)',
+    );
+    return this.reject(m, deliveries, err, eventId);
   }
 
   /** Dead-letters, then terminates the original; if the DLQ publish fails the message stays unacked. */
