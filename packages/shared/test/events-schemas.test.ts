@@ -90,6 +90,10 @@ describe('envelope and schemas', () => {
     expect(() => validateData('webhook.send', { ...raw, format: 'standard' })).not.toThrow();
     expect(() => validateData('webhook.send', { ...raw, format: 'xml' })).toThrow(/format/);
     expect(() => validateData('notify.send', { severity: 'LOUD', title: 't', body: 'b' })).toThrow(/severity/);
+    // another program's `critical` is an alert, not garbage: consumers read it as CRITICAL
+    const notify = schemaForSubject('notify.send');
+    expect(notify?.parse({ severity: ' critical', title: 't', body: 'b' })).toMatchObject({ severity: 'CRITICAL' });
+    expect(notify?.parse({ severity: 'Warning', title: 't', body: 'b' })).toMatchObject({ severity: 'WARNING' });
     expect(() =>
       validateData('breaker.opened.webhooks.http', {
         service: 'webhooks',

@@ -4,9 +4,15 @@ import { detailsSchema, ErrorInfoSchema, isoTime } from './common.js';
 export const SEVERITIES = ['CRITICAL', 'WARNING', 'INFO'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/**
+ * A severity as other programs write it: `critical` or `Warning` is no reason to lose someone's alert to the dead
+ * letters, so case is not part of the contract's words; anything else is still refused.
+ */
+const anyCaseSeverity = z.preprocess((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v), z.enum(SEVERITIES));
+
 /** `notify.send`: ask the notifier to alert people. */
 export const NotifySendSchema = z.looseObject({
-  severity: z.enum(SEVERITIES),
+  severity: anyCaseSeverity,
   title: z.string().min(1),
   body: z.string(),
   recipients: z.array(z.string().min(1)).optional(),
