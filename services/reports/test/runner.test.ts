@@ -161,6 +161,10 @@ describe('runner behaviour', () => {
     handler: command
     retries: { max: 0 }
     command: { run: [node, -e, "console.error('disk full'); process.exit(3)"] }
+  shell-crash:
+    handler: command
+    retries: { max: 0 }
+    command: { run: [node, -e, "function connect(){ throw new Error('payments DB refused connection') } connect()"] }
   shell-fork:
     handler: command
     retries: { max: 0 }
@@ -369,6 +373,16 @@ describe('runner behaviour', () => {
     expect(ok.event.data.details.stdoutTail).toContain('hi from shell-ok');
     expect(bad.event.data.error.message).toContain('disk full');
     expect(bad.event.data.error.message).toContain('exited with 3');
+  });
+
+  it('command: a crash quotes its error line, which Node prints before the stack frames, and the tail', async () => {
+    const events = collectEvents(nc, 'job.*.shell-crash');
+    await requestRun(nc, 'shell-crash', 'crash-1');
+    const [failed] = await events.waitFor('job.failed', 1, 8_000);
+    expect(failed.event.data.error).toMatchObject({ class: 'transient', code: 'VIGIL_E_COMMAND_FAILED' });
+    const message: string = failed.event.data.error.message;
+    expect(message).toMatch(/^command exited with 1: Error: payments DB refused connection\n {4}at connect \(/);
+    expect(message).toMatch(/\nNode\.js v\d+[^\n]*\nstdout: \(none\)$/);
   });
 
   it('command: a timeout kills what the shell forked too, and the run fails with a timeout error', async () => {

@@ -4,6 +4,7 @@ import { ErrorCode, scrubSecrets, TransientError, ValidationError } from '@vigil
 import { z } from 'zod';
 import { inheritedEnv } from '../config.js';
 import { defineHandler } from '../handler-api.js';
+import { ErrorLineScanner, quoteOutput } from './error-line.js';
 
 const optionsSchema = z.object({
   run: z.union([z.string().min(1), z.array(z.string()).min(1)]),
@@ -30,8 +31,15 @@ function tail(buf: string): string {
 /** Lines of each output tail quoted in the failure message (the whole tails are in `details`). */
 const MESSAGE_TAIL_LINES = 10;
 
-function lastLines(text: string): string {
-  return text.trimEnd().split('\n').slice(-MESSAGE_TAIL_LINES).join('\n');
+/**
+ * One stream's part of the failure message: its last lines, preceded by its first error line when that one is not
+ * among them (Node and Java print the error, then its stack frames), which the scanner found in the whole output,
+ * beyond the tail kept too.
+ */
+function quote(tailText: string, scanner: ErrorLineScanner | undefined): string {
+  const found = scanner?.found();
+  const error = found && { ...found, line: scrubSecrets(found.line) };
+  return quoteOutput(tailText, MESSAGE_TAIL_LINES, error, scanner?.newlines ?? 0);
 }
 
 /**
@@ -39,16 +47,19 @@ function lastLines(text: string): string {
  * are retryable (isRetryable), so the job's retry policy applies unchanged; but it no longer reads as a bug in
  * Vigil's handler. The command's output is its trace: the message quotes the stderr tail, then the stdout tail, and
  * the "stack" is the message alone, since its frames would only point into this file (the notifier shows a stack
- * whenever an error carries one).
+ * whenever an error carries one). Its error line is quoted before a tail that lacks it: from stderr, or from stdout
+ * when stderr has none.
  */
 function commandFailed(
   code: number | null,
   sig: NodeJS.Signals | null,
   details: { stdoutTail: string; stderrTail: string } & Record<string, unknown>,
+  scanners: { stdout: ErrorLineScanner; stderr: ErrorLineScanner },
 ): TransientError {
   const status = code === null ? `signal ${sig}` : String(code);
-  const stderr = lastLines(details.stderrTail) || '(no stderr)';
-  const stdout = lastLines(details.stdoutTail) || '(none)';
+  const fromStderr = scanners.stderr.found() !== undefined;
+  const stderr = quote(details.stderrTail, fromStderr ? scanners.stderr : undefined) || '(no stderr)';
+  const stdout = quote(details.stdoutTail, fromStderr ? undefined : scanners.stdout) || '(none)';
   const e = new TransientError(`command exited with ${status}: ${stderr}\nstdout: ${stdout}`, {
     code: ErrorCode.COMMAND_FAILED,
     details,
@@ -90,9 +101,13 @@ export function commandHandler() {
       });
       let out = '';
       let err = '';
+      // The first error line of each stream, which the tails may have lost.
+      const scanners = { stdout: new ErrorLineScanner(), stderr: new ErrorLineScanner() };
       let lastProgress = Number.NEGATIVE_INFINITY;
       child.stdout.on('data', (c: Buffer) => {
-        out = tail(out + c.toString());
+        const text = c.toString();
+        out = tail(out + text);
+        scanners.stdout.push(text);
         // A heartbeat and a log line at most once a second, however chatty the command is.
         const now = ctx.clock.now();
         if (now - lastProgress >= PROGRESS_EVERY_MS) {
@@ -101,7 +116,9 @@ export function commandHandler() {
         }
       });
       child.stderr.on('data', (c: Buffer) => {
-        err = tail(err + c.toString());
+        const text = c.toString();
+        err = tail(err + text);
+        scanners.stderr.push(text);
       });
       let timedOut = false;
       let killing = false;
@@ -152,7 +169,7 @@ export function commandHandler() {
           if (ctx.signal.aborted) reject(ctx.signal.reason);
           else if (timedOut)
             reject(new TransientError(`${cmd} timed out after ${o.timeout} ms`, { code: ErrorCode.TIMEOUT, details }));
-          else if (code !== 0) reject(commandFailed(code, sig, details));
+          else if (code !== 0) reject(commandFailed(code, sig, details, scanners));
           else resolve({ details });
         };
         // Settled when the process exits (its last output read, or a short grace for it), not when every holder
