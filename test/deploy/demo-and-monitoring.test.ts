@@ -204,50 +204,45 @@ describe('kubernetes extras', () => {
   it.skipIf(!kubectl)(
     `components/prometheus-release-label labels every ServiceMonitor and the PrometheusRule${kubectl ? '' : missing('kubectl')}`,
     () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-kustomize-'));
-      try {
-        // kustomize accepts only relative paths to other kustomizations.
-        const k8s = path.relative(dir, path.join(deployDir, 'k8s'));
-        // On the base: the dev overlay leaves these objects out (components/without-prometheus-operator).
-        writeFileSync(
-          path.join(dir, 'kustomization.yaml'),
-          `resources:\n  - ${k8s}/base\ncomponents:\n  - ${k8s}/components/prometheus-release-label\n`,
-        );
-        const docs = kustomize(dir);
-        const selected = docs.filter((d) => d.kind === 'ServiceMonitor' || d.kind === 'PrometheusRule');
-        expect(selected.length).toBe(6);
-        for (const d of selected) {
-          expect(obj(obj(d.metadata).labels).release, String(obj(d.metadata).name)).toBe('kube-prometheus-stack');
-        }
-        // Only the monitoring objects: selectors and other objects are untouched.
-        expect(docs.filter((d) => obj(obj(d.metadata).labels).release !== undefined).length).toBe(6);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+      // On the base: the dev overlay leaves these objects out (components/without-prometheus-operator).
+      const docs = baseWithComponent('prometheus-release-label');
+      const selected = docs.filter((d) => d.kind === 'ServiceMonitor' || d.kind === 'PrometheusRule');
+      expect(selected.length).toBe(6);
+      for (const d of selected) {
+        expect(obj(obj(d.metadata).labels).release, String(obj(d.metadata).name)).toBe('kube-prometheus-stack');
       }
+      // Only the monitoring objects: selectors and other objects are untouched.
+      expect(docs.filter((d) => obj(obj(d.metadata).labels).release !== undefined).length).toBe(6);
     },
   );
 });
+
+/** The base rendered with one of deploy/k8s/components applied. */
+function baseWithComponent(component: string): Obj[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-kustomize-'));
+  try {
+    // kustomize accepts only relative paths to other kustomizations.
+    const k8s = path.relative(dir, path.join(deployDir, 'k8s'));
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      `resources:\n  - ${k8s}/base\ncomponents:\n  - ${k8s}/components/${component}\n`,
+    );
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('components/without-prometheus-operator', () => {
   it.skipIf(!kubectl)(
     `removes exactly the ServiceMonitors and the PrometheusRule${kubectl ? '' : missing('kubectl')}`,
     () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'vigil-test-kustomize-'));
-      try {
-        const k8s = path.relative(dir, path.join(deployDir, 'k8s'));
-        writeFileSync(
-          path.join(dir, 'kustomization.yaml'),
-          `resources:\n  - ${k8s}/base\ncomponents:\n  - ${k8s}/components/without-prometheus-operator\n`,
-        );
-        const without = kustomize(dir);
-        const base = kustomize('deploy/k8s/base');
-        const needsCrd = (d: Obj) => String(d.apiVersion).startsWith('monitoring.coreos.com/');
-        expect(base.filter(needsCrd).length).toBe(6);
-        expect(without.filter(needsCrd)).toEqual([]);
-        expect(without).toEqual(base.filter((d) => !needsCrd(d)));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const without = baseWithComponent('without-prometheus-operator');
+      const base = kustomize('deploy/k8s/base');
+      const needsCrd = (d: Obj) => String(d.apiVersion).startsWith('monitoring.coreos.com/');
+      expect(base.filter(needsCrd).length).toBe(6);
+      expect(without.filter(needsCrd)).toEqual([]);
+      expect(without).toEqual(base.filter((d) => !needsCrd(d)));
     },
   );
 });
