@@ -152,6 +152,21 @@ export function noteBreakerClosed(
   return { next, result: { action: 'notice', incident: next } };
 }
 
+/**
+ * How many opened alerts went out. The notifier's own SMTP breaker counts only those handed to the webhook fallback
+ * (an emailed one sends no notice): handed over is not delivered, and the notice must not claim more.
+ */
+function openedAlertsFact(inc: BreakerIncident): [string, string] {
+  const count = inc.alerts?.count ?? 0;
+  if (inc.service === 'notifier' && inc.name === 'smtp') {
+    return [
+      'Opened alerts sent',
+      `${count} handed to the webhook fallback (queued for ALERT_WEBHOOK_URL; not a confirmed delivery)`,
+    ];
+  }
+  return ['Opened alerts sent', String(count)];
+}
+
 /** How long the breaker was open: from its first opening to the close. */
 export function openForMs(inc: BreakerIncident): number {
   return Math.max(0, (inc.closed?.at ?? inc.lastOpenedAt) - inc.since);
@@ -171,7 +186,8 @@ export function describeBreakerClose(alert: Alert, inc: BreakerIncident): Alert 
   );
   if (inc.lastOpenedAt > inc.since) alert.facts.push(['Last opened again at', formatTime(inc.lastOpenedAt)]);
   if (inc.closed) alert.facts.push(['Closed at', formatTime(inc.closed.at)]);
-  if (inc.alerts) alert.facts.push(['Opened alerts sent', String(inc.alerts.count)]);
+  if (inc.alerts) alert.facts.push(openedAlertsFact(inc));
+  if (alert.breaker) alert.breaker = { ...alert.breaker, openSince: inc.since };
   return alert;
 }
 
@@ -204,7 +220,7 @@ function describeGoneClose(alert: Alert, inc: BreakerIncident, gone: GoneClose, 
   );
   if (inc.lastOpenedAt > inc.since) alert.facts.push(['Last opened again at', formatTime(inc.lastOpenedAt)]);
   alert.facts.push(['Open on no instance at', formatTime(closedAt)]);
-  if (inc.alerts) alert.facts.push(['Opened alerts sent', String(inc.alerts.count)]);
+  if (inc.alerts) alert.facts.push(openedAlertsFact(inc));
   return alert;
 }
 

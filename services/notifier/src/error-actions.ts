@@ -44,7 +44,7 @@ function isCommandExit(error: AlertError): boolean {
 }
 
 const COMMAND_EXIT_ADVICE =
-  "The job's command itself failed: its exit code and the last lines of its stderr and stdout are in the error below. Fix the command or what it depends on (its input, a service it calls, its environment), then re-run with the command below.";
+  "The job's command itself failed: its exit code and the last lines of its stderr and stdout are in the error above. Fix the command or what it depends on (its input, a service it calls, its environment), then re-run with the command below.";
 
 /** What the run's context says about retries: `attempt` of the run, and whether its targets failed one by one. */
 export interface RunContext {

@@ -23,8 +23,12 @@ export function failureReason(err: unknown): string {
  * Marks a fallback message as such, so whoever reads it in chat also learns that email is broken, and why: a line
  * under the header and at the end of `text` (what notifications, Mattermost and Rocket.Chat show).
  */
-export function withEmailFailure(message: SlackMessage, reason: string): SlackMessage {
-  const line = `Email delivery failed: ${clip(reason, 500)}; this message came through the fallback webhook.`;
+export function withEmailFailure(
+  message: SlackMessage,
+  reason: string,
+  prefix = 'Email delivery failed',
+): SlackMessage {
+  const line = `${prefix}: ${clip(reason, 500)}; this message came through the fallback webhook.`;
   const note = `⚠️ ${escapeMrkdwn(line)}`;
   const [header, ...rest] = message.blocks;
   return {

@@ -41,7 +41,21 @@ export class RecipientLookup {
   /** Per alert secret: until when it is not asked again, and the error that made it so. */
   private readonly secretDown = new Map<string, { until: number; since: number; error: string }>();
 
+  /** `<job>\u0000<secret>` already warned about: one warning per job and secret, not one per alert of a storm. */
+  private readonly missingWarned = new Set<string>();
+
   constructor(private readonly opts: RecipientLookupOptions) {}
+
+  /** A job's `alerts.secret` names a secret the provider does not have: its alerts fall to ADMIN_EMAIL silently. */
+  private warnMissingSecret(job: string, secretName: string): void {
+    const key = `${job}\u0000${secretName}`;
+    if (this.missingWarned.has(key) || this.missingWarned.size >= 1_000) return;
+    this.missingWarned.add(key);
+    this.opts.logger.warn(
+      { job, secretName },
+      `alerts.secret ${secretName} of job ${job} does not exist at the secrets provider: its alerts go to the next recipient level (ADMIN_EMAIL, DEV_EMAIL_ADDRESSES); create the secret or fix the name in the jobs file`,
+    );
+  }
 
   private async jobsFile(): Promise<JobsFile | undefined> {
     const path = this.opts.jobsFile;
@@ -64,7 +78,7 @@ export class RecipientLookup {
   }
 
   /** Reads an alert secret through the secrets service; undefined when it does not exist. */
-  private secretReader(secretName: string): (() => Promise<string | undefined>) | undefined {
+  private secretReader(secretName: string, job?: string): (() => Promise<string | undefined>) | undefined {
     const secrets = this.opts.secrets;
     if (!secrets) return undefined;
     return async () => {
@@ -79,7 +93,10 @@ export class RecipientLookup {
         this.secretDown.delete(secretName);
         return value;
       } catch (err) {
-        if (errorCodeOf(err) === ErrorCode.SECRET_NOT_FOUND) return undefined;
+        if (errorCodeOf(err) === ErrorCode.SECRET_NOT_FOUND) {
+          if (job) this.warnMissingSecret(job, secretName);
+          return undefined;
+        }
         const error = errorMessage(err);
         this.secretDown.set(secretName, { until: now + SECRET_BACKOFF_MS, since: now, error });
         throw err;
@@ -101,7 +118,8 @@ export class RecipientLookup {
     const result = await resolveRecipients({
       request: alert.recipients,
       job: job?.alerts?.recipients,
-      secret: this.secretReader(secretName),
+      // only a secret the job names itself is worth a warning when missing (the default one is optional)
+      secret: this.secretReader(secretName, job?.alerts?.secret ? alert.job : undefined),
       admin: this.opts.admin,
       dev: this.opts.dev,
     });

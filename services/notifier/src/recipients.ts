@@ -46,6 +46,29 @@ export function skippedSecretNote(r: ResolvedRecipients): [string, string] | und
   ];
 }
 
+const LEVEL_SOURCE: Record<RecipientLevel, string> = {
+  request: 'the notify.send recipients',
+  job: "the job's alerts.recipients",
+  secret: 'the alert secret',
+  admin: 'ADMIN_EMAIL',
+  dev: 'DEV_EMAIL_ADDRESSES',
+};
+
+/**
+ * The line an email carries when the job's `alerts.recipients` had invalid entries (`not-an-address`, `ops@`): they
+ * were dropped, and when none was valid the email went to a level below: its readers learn which entries to fix.
+ */
+export function invalidJobRecipientsNote(r: ResolvedRecipients, job?: string): [string, string] | undefined {
+  const bad = r.invalid.filter((i) => i.level === 'job').map((i) => JSON.stringify(i.address));
+  if (!bad.length || !r.level || !r.recipients.length) return undefined;
+  const where = `the alerts.recipients of job ${job ?? '(unknown)'} in the jobs file`;
+  const went = r.level === 'job' ? 'the valid ones got it' : `so it went to ${LEVEL_SOURCE[r.level]} instead`;
+  return [
+    'Invalid recipients',
+    `${bad.join(', ')} in ${where} ${bad.length === 1 ? 'is not a valid address' : 'are not valid addresses'}: ${went}. Fix them there.`,
+  ];
+}
+
 /**
  * Parses a recipients value as stored in a secret or a variable: a comma/semicolon/newline list, a JSON array,
  * or a JSON object with `job_failure_recipients` / `recipients` (as seed 000 kept it in a shared secret).

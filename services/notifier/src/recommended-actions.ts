@@ -63,6 +63,27 @@ function lostFallbackActions(alert: Alert): string[] {
   ];
 }
 
+/** Where the reader reads the alert: the email, or the Slack-compatible message (fallback or copy). */
+export type AlertChannel = 'email' | 'webhook';
+
+/**
+ * The notifier's own SMTP breaker opened. By email, this alert can only go out once mail gets through again (the
+ * redrive sends it when the breaker closes), and no ✅ RESOLVED follows an emailed one (breaker-notices.ts); through
+ * the webhook fallback it is read while email fails, and the RESOLVED email does follow.
+ */
+function ownSmtpOpenedActions(channel: AlertChannel): string[] {
+  if (channel === 'webhook') {
+    return [
+      "The notifier's email (SMTP) is failing: alerts come through this webhook until it works again. Check the mail server and SMTP_URL; `vigil health` shows the breaker and the last SMTP error.",
+      'The breaker closes by itself after a successful probe; a ✅ RESOLVED email follows then.',
+    ];
+  }
+  return [
+    "The notifier's email (SMTP) failed repeatedly and its breaker opened; meanwhile alerts went to the ALERT_WEBHOOK_URL fallback, if set, or waited for email.",
+    'This email could only be sent once mail got through again, so email works now (the SMTP breaker state when it was sent is in the details below). No separate ✅ RESOLVED email follows for it; alerts that waited for email are sent as well. If it keeps happening, check the mail server and SMTP_URL (`vigil health` shows the breaker).',
+  ];
+}
+
 function breakerClosedActions(alert: Alert): string[] {
   const service = alert.breaker?.service ?? alert.scope;
   const name = alert.breaker?.name ?? 'its dependency';
@@ -77,7 +98,7 @@ function breakerClosedActions(alert: Alert): string[] {
     );
   } else if (service === 'notifier' && name === 'smtp') {
     actions.push(
-      'Email works again: alerts that waited for it are being sent now; those that went through the webhook fallback meanwhile are not emailed again.',
+      'Email works again: alerts that waited for it are being sent now, and so are those handed to the webhook fallback that it had not delivered (see "Webhook fallback" in the details when this replica sent them); those it delivered are not emailed again.',
     );
   } else {
     actions.push(
@@ -91,8 +112,8 @@ function breakerClosedActions(alert: Alert): string[] {
  * What a human should do first, chosen by the kind of alert and the class and type of its error, most useful first. `cli`: how the reader calls the CLI (ALERT_CLI, e.g. `npx vigil` in
  * a checkout): every `vigil …` command in the actions is written that way, like the re-run line.
  */
-export function recommendedActions(alert: Alert, cli = 'vigil'): string[] {
-  const actions = actionsFor(alert);
+export function recommendedActions(alert: Alert, cli = 'vigil', channel: AlertChannel = 'email'): string[] {
+  const actions = actionsFor(alert, channel);
   return cli === 'vigil' ? actions : actions.map((a) => a.replaceAll('`vigil ', `\`${cli} `));
 }
 
@@ -107,7 +128,7 @@ function runContext(alert: Alert): RunContext {
   return { attempt: alert.run?.attempt, ...(targetsFailed ? { targetsFailed } : {}) };
 }
 
-function actionsFor(alert: Alert): string[] {
+function actionsFor(alert: Alert, channel: AlertChannel): string[] {
   const scope = alert.job ?? alert.scope;
   switch (alert.kind) {
     case 'recovered':
@@ -173,6 +194,7 @@ function actionsFor(alert: Alert): string[] {
           'The secrets alerts of this outage (stale secret served, refresh failed) name the cause and what to fix; `vigil secrets status` shows each secret with the provider error. The breaker closes by itself after a successful probe, and a ✅ RESOLVED email follows.',
         ];
       }
+      if (alert.breaker?.service === 'notifier' && alert.breaker.name === 'smtp') return ownSmtpOpenedActions(channel);
       return [
         `Calls to a dependency of ${scope} are failing repeatedly; they are short-circuited until the breaker half-opens.`,
         "Check the dependency's status page and connectivity; the breaker closes by itself after a successful probe, and a ✅ RESOLVED email follows.",

@@ -92,6 +92,13 @@ export function rerunCommands(alert: Alert, publicUrl: string, cliCommand = 'vig
   return { cli, curl, reason, targets, ...(when ? { when } : {}) };
 }
 
+/**
+ * Where the curl line's `$VIGIL_API_TOKEN` comes from (it is not in the email): the scheduler's API token, the
+ * VIGIL_API_TOKEN variable of the deployment; a checkout's `.vigil/env` holds it.
+ */
+export const API_TOKEN_HINT =
+  "$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment; in a checkout `set -a; . .vigil/env; set +a` exports it";
+
 /** Link to the run in the scheduler API, when the alert has a run. */
 export function runLink(alert: Alert, publicUrl: string): string | undefined {
   if (!alert.run?.runId) return undefined;

@@ -14,6 +14,7 @@ import { DedupeStore } from './dedupe-store.js';
 import { DigestRecorder } from './digest-recorder.js';
 import { Dispatcher } from './dispatcher.js';
 import { DIGEST_MAX_WAIT_MS, DIGEST_QUIET_MS } from './expired-digest.js';
+import { emailUndelivered, FallbackTracker } from './fallback-tracker.js';
 import { FollowUps } from './follow-ups.js';
 import { GroupStore } from './group-store.js';
 import { deadReason, eventAt, FALLBACK_EVENT_TYPE, FallbackHealth, isOwnFallback } from './lost-fallback.js';
@@ -27,6 +28,14 @@ import { smtpCheck } from './smtp-check.js';
 import { durableName, maxDeliverFor, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
 import { Watchdog, type WatchdogRound, watchdogInterval } from './watchdog.js';
 import { WebhookFates } from './webhook-fates.js';
+
+/** `HTTP 500: …` / the network error of a failed attempt of a webhook (`webhook.attempt-failed`). */
+function attemptError(data: Record<string, unknown>): string {
+  const e = (data.error ?? {}) as { type?: unknown; message?: unknown };
+  const status = typeof data.status === 'number' ? `HTTP ${data.status}` : undefined;
+  const msg = typeof e.message === 'string' ? e.message : typeof e.type === 'string' ? e.type : 'failed';
+  return status && !msg.includes(String(data.status)) ? `${status}: ${msg}` : msg;
+}
 
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
@@ -99,11 +108,15 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         logger: rt.log,
         now,
       });
+      // this replica's Slack messages until delivered: `sent` on delivery, emailed when SMTP is back first
+      const fallbacks = new FallbackTracker({ metrics, now, logger: rt.log });
       const dispatcher = new Dispatcher({
+        fallbacks,
         bus: rt.bus,
         smtp,
         recipients,
         fallbackLog: dedupe,
+        adminEmail: cfg.ADMIN_EMAIL,
         webhookUrl: cfg.ALERT_WEBHOOK_URL,
         webhookMode: cfg.ALERT_WEBHOOK_MODE,
         publicUrl: cfg.VIGIL_PUBLIC_URL,
@@ -163,7 +176,14 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
         logger: rt.log,
       });
       smtp.onRecovered(() => {
-        redrive.flush().catch((err: unknown) => rt.log.warn({ err }, 'could not send the alerts waiting for SMTP'));
+        redrive
+          .flush()
+          .catch((err: unknown) => rt.log.warn({ err }, 'could not send the alerts waiting for SMTP'))
+          // then the alerts handed to the webhook fallback that it has not delivered (e.g. it answers HTTP 500)
+          .then(() => emailUndelivered(fallbacks, dispatcher, rt.log))
+          .catch((err: unknown) =>
+            rt.log.warn({ err }, 'could not email the alerts the webhook fallback did not deliver'),
+          );
       });
       // Runs before smtp.close (hooks run in reverse): a send it has in flight ends within the shutdown grace.
       rt.onShutdown(() => redrive.stop());
@@ -203,7 +223,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
       }
       // Every replica follows the fate of the notifier's Slack messages (core NATS, no consumer): readiness fails
       // while SMTP fails and the fallback is known to fail too.
-      for (const subject of ['webhook.dead', 'webhook.delivered'] as const) {
+      for (const subject of ['webhook.dead', 'webhook.delivered', 'webhook.attempt-failed'] as const) {
         const sub = rt.nc.subscribe(subject, {
           callback: (_err, msg) => {
             if (!msg) return;
@@ -211,10 +231,18 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
               const text = decoder.decode(msg.data);
               // most webhooks are not the notifier's: skip them before parsing, unless a given-up webhook is followed
               const own = text.includes(FALLBACK_EVENT_TYPE);
-              if (!own && subject === 'webhook.delivered' && !webhookFates.watching) return;
+              if (!own && subject !== 'webhook.dead' && !webhookFates.watching) return;
               const ev = JSON.parse(text) as { time?: string; data?: Record<string, unknown> };
               const data = ev.data ?? {};
               const webhookId = typeof data.id === 'string' ? data.id : undefined;
+              if (subject === 'webhook.attempt-failed') {
+                if (webhookId && own && isOwnFallback(data)) fallbacks.attemptFailed(webhookId, attemptError(data));
+                return;
+              }
+              if (webhookId && own && isOwnFallback(data)) {
+                if (subject === 'webhook.delivered') fallbacks.delivered(webhookId);
+                else fallbacks.dead(webhookId);
+              }
               if (webhookId && subject === 'webhook.dead') webhookFates.noteDead(webhookId);
               else if (webhookId) webhookFates.noteDelivered(webhookId, eventAt(data, ev.time, now()));
               if (!own) return;

@@ -60,7 +60,7 @@ export function renderSlack(input: Alert, opts: RenderOptions): SlackMessage {
   }
   if (alert.body)
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(escapeMrkdwn(alert.body), 2900) } });
-  const actions = recommendedActions(alert, opts.cli);
+  const actions = recommendedActions(alert, opts.cli, 'webhook');
   if (actions.length) {
     blocks.push({
       type: 'section',

@@ -29,6 +29,21 @@ export interface OutgoingMail {
 
 export type SmtpState = 'closed' | 'open' | 'half-open';
 
+/** A recipient the server refused (RCPT TO answered 4xx/5xx) while it accepted the others. */
+export interface RefusedRecipient {
+  address: string;
+  /** The server's reply, e.g. `550 5.1.1 <x@y>: Recipient address rejected`. */
+  reply: string;
+}
+
+export interface SentMail {
+  messageId: string;
+  /** Recipients the server accepted (all of `to` unless some were refused). */
+  accepted: string[];
+  /** Recipients the server refused: the mail went to the others only. Empty when every one was accepted. */
+  refused: RefusedRecipient[];
+}
+
 export interface SmtpStatus {
   /** The SMTP breaker's state: closed = email works. */
   state: SmtpState;
@@ -42,7 +57,7 @@ export interface SmtpStatus {
 }
 
 export interface SmtpChannel {
-  send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  send(mail: OutgoingMail): Promise<SentMail>;
   status(): SmtpStatus;
   /** `fn` runs each time the breaker closes again after an outage (a probe or a send got through). */
   onRecovered(fn: () => void): void;
@@ -66,6 +81,47 @@ export interface SmtpChannelOptions {
 }
 
 type Transport = ReturnType<typeof createSmtpTransport>;
+
+/** What nodemailer's sendMail resolves with (the parts read here). */
+interface SendInfo {
+  messageId?: string;
+  accepted?: unknown[];
+  rejected?: unknown[];
+  rejectedErrors?: Array<{ recipient?: unknown; response?: unknown; message?: unknown }>;
+}
+
+const addressOf = (a: unknown): string =>
+  typeof a === 'string'
+    ? a
+    : typeof a === 'object' && a !== null
+      ? String((a as { address?: unknown }).address ?? '')
+      : '';
+
+/**
+ * nodemailer resolves a send as soon as one recipient was accepted; the refused ones are only listed in
+ * `rejected` / `rejectedErrors` (with the server's reply). They are made explicit here so nobody is dropped silently.
+ */
+export function sentMailOf(to: string[], info: SendInfo): SentMail {
+  const replies = new Map<string, string>();
+  for (const e of info.rejectedErrors ?? []) {
+    const address = addressOf(e.recipient);
+    const reply = typeof e.response === 'string' && e.response ? e.response : String(e.message ?? 'refused');
+    if (address) replies.set(address.toLowerCase(), reply);
+  }
+  const rejected = (info.rejected ?? []).map(addressOf).filter(Boolean);
+  for (const address of replies.keys()) {
+    if (!rejected.some((r) => r.toLowerCase() === address)) rejected.push(address);
+  }
+  const refused = rejected.map((address) => ({
+    address,
+    reply: replies.get(address.toLowerCase()) ?? 'refused (no reply text)',
+  }));
+  const refusedSet = new Set(rejected.map((r) => r.toLowerCase()));
+  const accepted = info.accepted?.length
+    ? info.accepted.map(addressOf).filter(Boolean)
+    : to.filter((t) => !refusedSet.has(t.toLowerCase()));
+  return { messageId: info.messageId ?? '', accepted, refused };
+}
 
 /** One call through the breaker: an alert, or the probe sent when the breaker half-opens. */
 type SmtpCall = { mail: OutgoingMail; probe?: undefined } | { probe: true; mail?: undefined };
@@ -183,7 +239,7 @@ export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
       );
     });
 
-  const sendOnce = (mail: OutgoingMail): Promise<{ messageId: string }> =>
+  const sendOnce = (mail: OutgoingMail): Promise<SentMail> =>
     // One span per SMTP hand-off, so the email is part of the incident's trace.
     withSpan(
       'smtp.send',
@@ -197,17 +253,17 @@ export function createSmtpChannel(opts: SmtpChannelOptions): SmtpChannel {
             text: mail.text,
             headers: mail.headers,
             ...(mail.messageId ? { messageId: mail.messageId } : {}),
-          })) as { messageId?: string };
-          return { messageId: info.messageId ?? '' };
+          })) as SendInfo;
+          return sentMailOf(mail.to, info);
         }),
       { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'smtp', 'smtp.recipients': mail.to.length } },
     );
 
   /** Connect, greeting, EHLO, STARTTLS and login, then QUIT: what a send needs from the server, without a mail. */
-  const probeOnce = (): Promise<{ messageId: string }> =>
+  const probeOnce = (): Promise<SentMail> =>
     bounded('probe', async (t) => {
       await t.verify();
-      return { messageId: '' };
+      return { messageId: '', accepted: [], refused: [] };
     });
 
   const breaker = createBreaker('smtp', (call: SmtpCall) => (call.probe ? probeOnce() : sendOnce(call.mail)), {

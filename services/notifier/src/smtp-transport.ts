@@ -25,9 +25,34 @@ export function responseCode(err: unknown): number | undefined {
 }
 
 /** SMTP 5xx replies repeat on retry (bad recipient, policy); everything else (network, 4xx) may pass. */
+/**
+ * nodemailer's message, each part once. It appends the server's reply to a message that may quote it already:
+ * `Invalid greeting. response=421 service not available: 421 service not available` → `Invalid greeting: 421 service
+ * not available`.
+ */
+export function smtpErrorMessage(err: unknown): string {
+  const message = errorMessage(err);
+  const reply = typeof err === 'object' && err !== null ? (err as { response?: unknown }).response : undefined;
+  if (typeof reply !== 'string' || !reply) return message;
+  const r = reply.trim();
+  const suffix = `: ${r}`;
+  if (!message.endsWith(suffix)) return message;
+  const head = message.slice(0, -suffix.length);
+  if (!head.includes(r)) return message;
+  // "<what>. response=<reply>" (or any head quoting it): the head without the quote, then the reply once
+  const bare = head
+    .replace(`response=${r}`, '')
+    .replace(r, '')
+    .replace(/[\s.,:;=]+$/, '');
+  return `${bare || 'SMTP error'}: ${r}`;
+}
+
 export function typedSmtpError(err: unknown, what: 'send' | 'probe'): Error {
   const code = responseCode(err);
-  const message = `SMTP ${what} failed: ${errorMessage(err)}`;
+  const clean = smtpErrorMessage(err);
+  // the cause says it once too: logs (err.cause) and the fallback's reason (failureReason) read it
+  if (err instanceof Error && err.message !== clean) err.message = clean;
+  const message = `SMTP ${what} failed: ${clean}`;
   if (code !== undefined && code >= 500) {
     return new PermanentError(message, { code: ErrorCode.SMTP_FAILED, cause: err, details: { responseCode: code } });
   }

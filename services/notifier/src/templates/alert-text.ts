@@ -1,3 +1,4 @@
+import { API_TOKEN_HINT } from '../rerun.js';
 import { type EmailView, failuresHeading, followUpListed } from './view.js';
 
 function table(pairs: Array<[string, string]>): string[] {
@@ -29,7 +30,8 @@ export function renderAlertText(v: EmailView): string {
   if (a.body) out.push(a.body, '');
   out.push('WHAT HAPPENED', ...table(v.details), '');
   if (a.error) {
-    out.push('ERROR', `  ${a.error.type}: ${a.error.message}`, '');
+    // a multi-line message (a command's exit code, stderr, stdout) stays inside the block: every line indented
+    out.push('ERROR', ...`${a.error.type}: ${a.error.message}`.split('\n').map((l) => `  ${l}`), '');
     if (a.error.stack) out.push('STACK TRACE', ...a.error.stack.split('\n').map((l) => `  ${l}`), '');
   }
   if (a.stats) {
@@ -51,7 +53,7 @@ export function renderAlertText(v: EmailView): string {
       ...(v.rerun.when ? [`  ${v.rerun.when}`, ''] : []),
       `  ${v.rerun.cli}`,
       '',
-      '  or through the API:',
+      `  or through the API (${API_TOKEN_HINT}):`,
       `  ${v.rerun.curl}`,
       '',
     );
