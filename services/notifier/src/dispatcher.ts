@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   currentCorrelationId,
-  validAddress,
   ErrorCode,
   type EventBus,
   type Logger,
@@ -15,11 +14,12 @@ import { failureReason, withEmailFailure } from './fallback-note.js';
 import type { FallbackTracker } from './fallback-tracker.js';
 import { FALLBACK_ID_SUFFIX, type FallbackRecord, fallbackRecordOf } from './lost-fallback.js';
 import type { RecipientLookup } from './recipient-lookup.js';
-import { invalidJobRecipientsNote, parseRecipientList, skippedSecretNote } from './recipients.js';
-import { OWN_SMTP_BREAKER_SCOPE } from './breaker-notices.js';
-import { formatTime, type RenderOptions, renderEmail } from './render-email.js';
+import { fallbackTallyNote, isOwnSmtpOpened, ownSmtpStateNote } from './own-smtp-notes.js';
+import { invalidJobRecipientsNote, skippedSecretNote } from './recipients.js';
+import { refusedList, refusedNotice } from './refused-notice.js';
+import { type RenderOptions, renderEmail } from './render-email.js';
 import { renderSlack } from './slack-message.js';
-import type { RefusedRecipient, SmtpChannel } from './smtp-channel.js';
+import type { SmtpChannel } from './smtp-channel.js';
 import { sendToWebhook } from './webhook-channel.js';
 
 export interface DispatcherOptions {
@@ -66,11 +66,6 @@ export interface Delivery {
 /** KV/header-safe, and short enough for the webhooks service's id limit. */
 function shortId(id: string): string {
   return /^[-_.a-zA-Z0-9]{1,150}$/.test(id) ? id : createHash('sha256').update(id).digest('hex').slice(0, 40);
-}
-
-/** `a@x (550 …), b@y (550 …)` */
-function refusedList(refused: RefusedRecipient[]): string {
-  return refused.map((r) => `${r.address} (${r.reply})`).join(', ');
 }
 
 /**
@@ -123,8 +118,11 @@ export class Dispatcher {
     this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity: alert.severity, result: 'queued' });
     // A copy (always mode) or the refused-recipients note: the alert was emailed, never emailed again from here; nor
     // the SMTP breaker's own opened alert (once email works, its ✅ RESOLVED notice is the news).
-    const ownSmtp = alert.kind === 'breaker-opened' && alert.scope === OWN_SMTP_BREAKER_SCOPE;
-    this.o.fallbacks?.queued(webhookId, d, emailError === undefined || notePrefix !== undefined || ownSmtp);
+    this.o.fallbacks?.queued(
+      webhookId,
+      d,
+      emailError === undefined || notePrefix !== undefined || isOwnSmtpOpened(alert),
+    );
     await this.publishQuietly('notification.sent', {
       ...common,
       channel: 'webhook',
@@ -132,111 +130,6 @@ export class Dispatcher {
       recipients: [],
       at: new Date(this.o.now()).toISOString(),
     });
-  }
-
-  /**
-   * Some recipients of an emailed alert were refused by the mail server. Through the webhook (the channel that takes
-   * over when email fails for everyone, so the natural one when it fails for some; in `always` mode this message is
-   * the copy), with a line naming who was refused and why; without a webhook, by email to ADMIN_EMAIL when it is
-   * neither refused nor already among the recipients. Never throws: the alert went out.
-   */
-  private async refusedNotice(
-    d: Delivery,
-    render: RenderOptions,
-    common: Record<string, unknown>,
-    refused: RefusedRecipient[],
-    accepted: string[],
-    webhookUrl: string | undefined,
-    log: Pick<Logger, 'warn' | 'error'>,
-  ): Promise<void> {
-    const severity = d.alert.severity;
-    const line = `the mail server refused ${refusedList(refused)}; ${accepted.join(', ') || 'the other recipients'} got the email`;
-    if (webhookUrl) {
-      try {
-        await this.toWebhook(d, render, common, new Error(line), 'Email partly refused');
-        log.warn({ refused: refused.map((r) => r.address) }, 'refused recipients: alert also sent to the webhook');
-      } catch (err) {
-        this.o.metrics.notificationsTotal.inc({ channel: 'webhook', severity, result: 'failed' });
-        log.error({ err }, 'refused recipients: the webhook could not take the alert either');
-      }
-      return;
-    }
-    const refusedSet = new Set(refused.map((r) => r.address.toLowerCase()));
-    const admins = parseRecipientList(this.o.adminEmail)
-      .map((a) => validAddress(a))
-      .filter((a): a is string => a !== undefined);
-    const known = new Set([...refusedSet, ...accepted.map((a) => a.toLowerCase())]);
-    const to = admins.filter((a) => !known.has(a.toLowerCase()));
-    if (!to.length) {
-      log.warn(
-        { refused: refused.map((r) => r.address) },
-        'refused recipients: nobody else to tell (no webhook, no other ADMIN_EMAIL)',
-      );
-      return;
-    }
-    const alert = {
-      ...d.alert,
-      facts: [
-        ...d.alert.facts,
-        [
-          'Refused recipients',
-          `${line}. You get this copy as ADMIN_EMAIL: check those addresses (alerts.recipients or the alert secret).`,
-        ] as [string, string],
-      ],
-    };
-    const mail = renderEmail(alert, render);
-    try {
-      await this.o.smtp.send({
-        to,
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        headers: { 'X-Vigil-Event-Id': alert.eventId, 'X-Vigil-Severity': severity },
-        messageId: `<${d.id.replace(/[^A-Za-z0-9._-]/g, '_')}.refused@vigil.notifier>`,
-      });
-      this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'sent' });
-      log.warn({ to, refused: refused.map((r) => r.address) }, 'refused recipients: alert sent to ADMIN_EMAIL');
-    } catch (err) {
-      this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'failed' });
-      log.error({ err, to }, 'refused recipients: ADMIN_EMAIL could not be emailed either');
-    }
-  }
-
-  /**
-   * The opened alert of the notifier's own SMTP breaker is emailed only once mail works again: the email says what
-   * the breaker's state was when it was sent (known here, not when the event was raised).
-   */
-  private ownSmtpStateNote(alert: Alert): [string, string] | undefined {
-    if (alert.kind !== 'breaker-opened' || alert.scope !== OWN_SMTP_BREAKER_SCOPE) return undefined;
-    const s = this.o.smtp.status();
-    return [
-      'SMTP breaker when sent',
-      s.state === 'closed'
-        ? `closed again: email works since ${formatTime(s.since)}`
-        : `${s.state} (email failing since ${formatTime(s.since)}); this email got through as its trial call`,
-    ];
-  }
-
-  /**
-   * The ✅ RESOLVED notice of the notifier's own SMTP breaker says what became of the alerts this replica handed to
-   * the webhook fallback during the outage: delivered there, or not (emailed now instead).
-   */
-  private fallbackTallyNote(alert: Alert): [string, string] | undefined {
-    if (alert.kind !== 'breaker-closed' || alert.scope !== OWN_SMTP_BREAKER_SCOPE || !this.o.fallbacks)
-      return undefined;
-    const t = this.o.fallbacks.tally(alert.breaker?.openSince ?? 0);
-    if (!t) return undefined;
-    const parts = [`${t.delivered} delivered to ALERT_WEBHOOK_URL`];
-    const notDelivered = t.emailed + t.pending;
-    if (notDelivered) {
-      parts.push(
-        `${notDelivered} not delivered there${t.lastError ? ` (last: ${t.lastError})` : ''}: being emailed now that email works again`,
-      );
-    }
-    return [
-      'Webhook fallback',
-      `${t.queued} alert(s) handed to it during the outage (besides this breaker's own): ${parts.join('; ')}`,
-    ];
   }
 
   async deliver(d: Delivery): Promise<{ channel: 'email' | 'webhook' }> {
@@ -251,9 +144,10 @@ export class Dispatcher {
     const render = { publicUrl: this.o.publicUrl, cli: this.o.cli, followUp: d.followUp };
     const resolved = await this.o.recipients.resolve(alert);
     const note = skippedSecretNote(resolved);
-    const stateNote = this.ownSmtpStateNote(alert);
+    const stateNote = ownSmtpStateNote(alert, this.o.smtp);
     const invalidNote = invalidJobRecipientsNote(resolved, alert.job);
-    const extra = [note, invalidNote, stateNote, this.fallbackTallyNote(alert), d.extraFact].filter(
+    const tallyNote = fallbackTallyNote(alert, this.o.fallbacks);
+    const extra = [note, invalidNote, stateNote, tallyNote, d.extraFact].filter(
       (f): f is [string, string] => f !== undefined,
     );
     const mail = renderEmail(extra.length ? { ...alert, facts: [...alert.facts, ...extra] } : alert, render);
@@ -303,7 +197,11 @@ export class Dispatcher {
         if (refused.length) {
           // Refused recipients are told like people whose email failed: the webhook fallback (as when every
           // recipient is refused), else ADMIN_EMAIL; never by failing the alert (the others have it).
-          await this.refusedNotice(d, render, common, refused, accepted, webhookUrl, log);
+          const toWebhook = webhookUrl
+            ? (why: Error, notePrefix: string) => this.toWebhook(d, render, common, why, notePrefix)
+            : undefined;
+          const { smtp, metrics, adminEmail } = this.o;
+          await refusedNotice({ smtp, metrics, adminEmail, toWebhook, log }, d, render, refused, accepted);
           return { channel: 'email' };
         }
         if (webhookUrl && this.o.webhookMode === 'always') {

@@ -2,12 +2,11 @@ import {
   packageVersion,
   type Clock,
   createSecretsClient,
-  ErrorCode,
-  errorCodeOf,
   runService,
   type ServiceHandle,
   vigilMetrics,
 } from '@vigil/shared';
+import { consumeAlerts } from './alert-consumers.js';
 import { type NotifierConfig, notifierEnvSchema } from './config.js';
 import { BreakerNotices } from './breaker-notices.js';
 import { DedupeStore } from './dedupe-store.js';
@@ -17,30 +16,21 @@ import { DIGEST_MAX_WAIT_MS, DIGEST_QUIET_MS } from './expired-digest.js';
 import { emailUndelivered, FallbackTracker } from './fallback-tracker.js';
 import { FollowUps } from './follow-ups.js';
 import { GroupStore } from './group-store.js';
-import { deadReason, eventAt, FALLBACK_EVENT_TYPE, FallbackHealth, isOwnFallback } from './lost-fallback.js';
+import { FallbackHealth } from './lost-fallback.js';
 import { Notifier } from './notifier.js';
 import { RecipientLookup } from './recipient-lookup.js';
 import { DefaultRecipientsCheck } from './recipients-check.js';
 import { Redrive } from './redrive.js';
 import { createSmtpChannel } from './smtp-channel.js';
-import { smtpSendBudgetMs } from './smtp-transport.js';
 import { smtpCheck } from './smtp-check.js';
-import { durableName, maxDeliverFor, REDELIVERY_BACKOFF_MS, SUBSCRIPTIONS } from './subscriptions.js';
+import { SUBSCRIPTIONS } from './subscriptions.js';
 import { Watchdog, type WatchdogRound, watchdogInterval } from './watchdog.js';
 import { WebhookFates } from './webhook-fates.js';
-
-/** `HTTP 500: …` / the network error of a failed attempt of a webhook (`webhook.attempt-failed`). */
-function attemptError(data: Record<string, unknown>): string {
-  const e = (data.error ?? {}) as { type?: unknown; message?: unknown };
-  const status = typeof data.status === 'number' ? `HTTP ${data.status}` : undefined;
-  const msg = typeof e.message === 'string' ? e.message : typeof e.type === 'string' ? e.type : 'failed';
-  return status && !msg.includes(String(data.status)) ? `${status}: ${msg}` : msg;
-}
+import { followWebhookOutcomes } from './webhook-outcomes.js';
 
 export const DEDUPE_BUCKET = 'vigil_notified';
 export const GROUPS_BUCKET = 'vigil_alert_groups';
 const DAY = 86_400_000;
-const decoder = new TextDecoder();
 export const NOTIFIER_VERSION = packageVersion(import.meta.url);
 
 export interface StartNotifierOptions {
@@ -188,75 +178,22 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
       // Runs before smtp.close (hooks run in reverse): a send it has in flight ends within the shutdown grace.
       rt.onShutdown(() => redrive.stop());
 
-      for (const s of SUBSCRIPTIONS) {
-        await rt.bus.consume({
-          subject: s.subject,
-          durable: durableName(s.family),
-          handler: async (event, ctx) => {
-            try {
-              await notifier.handle(ctx.subject, event, ctx.log, ctx.deliveryCount);
-            } catch (err) {
-              // Every channel failed: besides the broker's redelivery (nak), it goes out as soon as SMTP recovers.
-              if (errorCodeOf(err) === ErrorCode.ALL_CHANNELS_FAILED) {
-                redrive.remember(ctx.subject, event, ctx.deliveryCount, ctx.correlationId);
-              } else {
-                redrive.forget(event.id);
-              }
-              throw err;
-            }
-            redrive.forget(event.id);
-          },
-          maxDeliver: maxDeliverFor(cfg.ALERT_MAX_AGE),
-          // Room for 3 SMTP attempts, each at its bound, before the broker redelivers.
-          ackWaitMs: Math.max(60_000, smtpSendBudgetMs(cfg.SMTP_TIMEOUT) + 5_000),
-          backoffMs: REDELIVERY_BACKOFF_MS,
-          concurrency: s.family === 'job-failed' ? 16 : 4,
-          // From the start of the stream: an alert published before the notifier's first start is not lost.
-          // Events older than ALERT_MAX_AGE go into one digest email instead (no flood of week-old failures).
-          deliverPolicy: 'all',
-        });
-      }
+      await consumeAlerts({
+        bus: rt.bus,
+        notifier,
+        redrive,
+        maxAgeMs: cfg.ALERT_MAX_AGE,
+        smtpTimeoutMs: cfg.SMTP_TIMEOUT,
+        logger: rt.log,
+      });
       rt.phase(`consuming ${SUBSCRIPTIONS.length} subject families`);
       if (followUps) {
         await followUps.start();
         rt.onShutdown(() => followUps.stop());
       }
-      // Every replica follows the fate of the notifier's Slack messages (core NATS, no consumer): readiness fails
-      // while SMTP fails and the fallback is known to fail too.
-      for (const subject of ['webhook.dead', 'webhook.delivered', 'webhook.attempt-failed'] as const) {
-        const sub = rt.nc.subscribe(subject, {
-          callback: (_err, msg) => {
-            if (!msg) return;
-            try {
-              const text = decoder.decode(msg.data);
-              // most webhooks are not the notifier's: skip them before parsing, unless a given-up webhook is followed
-              const own = text.includes(FALLBACK_EVENT_TYPE);
-              if (!own && subject !== 'webhook.dead' && !webhookFates.watching) return;
-              const ev = JSON.parse(text) as { time?: string; data?: Record<string, unknown> };
-              const data = ev.data ?? {};
-              const webhookId = typeof data.id === 'string' ? data.id : undefined;
-              if (subject === 'webhook.attempt-failed') {
-                if (webhookId && own && isOwnFallback(data)) fallbacks.attemptFailed(webhookId, attemptError(data));
-                return;
-              }
-              if (webhookId && own && isOwnFallback(data)) {
-                if (subject === 'webhook.delivered') fallbacks.delivered(webhookId);
-                else fallbacks.dead(webhookId);
-              }
-              if (webhookId && subject === 'webhook.dead') webhookFates.noteDead(webhookId);
-              else if (webhookId) webhookFates.noteDelivered(webhookId, eventAt(data, ev.time, now()));
-              if (!own) return;
-              if (!isOwnFallback(data)) return;
-              const at = eventAt(data, ev.time, now());
-              if (subject === 'webhook.delivered') fallbackHealth.noteDelivered(at);
-              else fallbackHealth.noteDead(String(data.id ?? 'unknown'), deadReason(data), at);
-            } catch {
-              // not an event: nothing to learn from it
-            }
-          },
-        });
-        rt.onShutdown(() => sub.unsubscribe());
-      }
+      // readiness fails while SMTP fails and the Slack fallback is known to fail too
+      const unfollow = followWebhookOutcomes(rt.nc, { fallbacks, fallbackHealth, webhookFates, now });
+      rt.onShutdown(unfollow);
       rt.addCheck('smtp', () =>
         smtpCheck(smtp.status(), cfg.ALERT_WEBHOOK_URL !== undefined, fallbackHealth.failure()),
       );

@@ -6,9 +6,9 @@ export const MAX_WEBHOOK_FATES = 10_000;
 
 /**
  * Which given-up webhooks were delivered after all (a `vigil dlq replay` of their dead letter): learned from the
- * `webhook.dead` and `webhook.delivered` events every replica already follows on core NATS (service.ts), in memory and
- * bounded. Only the ids seen dead are looked up in a delivery, so most deliveries cost one JSON parse. Best effort: a
- * replica started after the delivery does not know it (the follow-up then lists the webhook as it died).
+ * `webhook.dead` and `webhook.delivered` events every replica already follows on core NATS (webhook-outcomes.ts), in
+ * memory and bounded. Only the ids seen dead are looked up in a delivery, so most deliveries cost one JSON parse. Best
+ * effort: a replica started after the delivery does not know it (the follow-up then lists the webhook as it died).
  */
 export class WebhookFates {
   private readonly dead = new Set<string>();
