@@ -25,18 +25,19 @@ export function cliCommands({ state, isDefaultState }) {
 }
 
 /** The wrapper script's text: the checkout's CLI with VIGIL_STATE_DIR set to the stack's state dir. */
-export function wrapperScript({ state, root }) {
+export function wrapperScript({ state, root, wrapper }) {
   return [
     '#!/bin/sh',
     `# Written by \`npm start\`: the vigil CLI of ${root}, talking to the stack whose state is in this folder.`,
-    `VIGIL_STATE_DIR=${shellWord(state)} exec ${shellWord(path.join(root, 'node_modules', '.bin', 'vigil'))} "$@"`,
+    // VIGIL_CLI: the commands the CLI prints to paste name this wrapper, not a bare `vigil` (not on the PATH).
+    `VIGIL_STATE_DIR=${shellWord(state)} VIGIL_CLI=${shellWord(wrapper)} exec ${shellWord(path.join(root, 'node_modules', '.bin', 'vigil'))} "$@"`,
     '',
   ].join('\n');
 }
 
 export function writeWrapper({ state, root, wrapper }) {
   const tmp = `${wrapper}.${process.pid}.tmp`;
-  writeFileSync(tmp, wrapperScript({ state, root }));
+  writeFileSync(tmp, wrapperScript({ state, root, wrapper }));
   chmodSync(tmp, 0o755);
   renameSync(tmp, wrapper);
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseJobsFile } from '@vigil/shared';
+import { startNats } from '@vigil/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertCliSchema } from '@vigil/shared';
 import { ALERT_CLI_PATTERN, cliCommands, writeWrapper } from '../../scripts/dev-stack/cli.mjs';
@@ -195,6 +196,36 @@ describe('CLI lines that reach this stack', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('nats://127.0.0.1:1');
     expect(r.stderr).toContain(path.join(state, 'env'));
+  });
+
+  it('the commands the CLI prints to paste name the wrapper, not a bare `vigil` that is on no PATH', async () => {
+    const nats = await startNats();
+    try {
+      const state = path.join(tmp, 'paste-stack');
+      mkdirSync(state, { recursive: true });
+      writeFileSync(path.join(state, 'env'), `NATS_URL=${nats.url}\n`);
+      const { wrapper } = cliCommands({ state, isDefaultState: false });
+      writeWrapper({ state, root, wrapper: wrapper! });
+      const env = { ...process.env };
+      delete env.NATS_URL;
+      delete env.VIGIL_STATE_DIR;
+      delete env.VIGIL_CLI;
+      // no scheduler answers: the CLI prints the command that queues the same run
+      const r = spawnSync(wrapper!, ['trigger', 'heartbeat', '--reason', 'paste me'], {
+        cwd: '/',
+        env,
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(1);
+      const line = /`([^`]+ --queue [^`]+)`/.exec(r.stderr)?.[1];
+      expect(line).toMatch(
+        new RegExp(
+          `^${wrapper!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} trigger heartbeat --id \\S+ --queue --reason 'paste me'$`,
+        ),
+      );
+    } finally {
+      await nats.stop();
+    }
   });
 });
 

@@ -17,6 +17,11 @@ export interface CliEnv {
   userName: string;
   /** `vigil check` without a file: the services' own variable, else `jobs.yaml`. */
   jobsFile?: string;
+  /**
+   * The words that run this CLI again, for the commands it prints: the dev stack's wrapper (`<state dir>/vigil`, which
+   * sets VIGIL_CLI), `npx vigil` under npx, else (and when absent) `vigil`, installed on the PATH.
+   */
+  command?: string[];
 }
 
 /**
@@ -75,6 +80,7 @@ export function cliEnv(env: Record<string, string | undefined> = process.env, cw
     jobsFile: env.VIGIL_JOBS_FILE || undefined,
     password: env.NATS_PASSWORD || undefined,
     userName: env.USER || env.USERNAME || loginName() || 'unknown',
+    command: env.VIGIL_CLI ? [env.VIGIL_CLI] : env.npm_command === 'exec' ? ['npx', 'vigil'] : ['vigil'],
   };
 }
 

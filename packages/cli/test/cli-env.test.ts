@@ -19,6 +19,12 @@ describe('the CLI environment', () => {
     expect(cliEnv({}, tmpdir()).natsUrl).toBe('nats://127.0.0.1:4222');
   });
 
+  it('knows how it was run, for the commands it prints to paste', () => {
+    expect(cliEnv({ VIGIL_CLI: '/tmp/stack b/vigil' }, tmpdir()).command).toEqual(['/tmp/stack b/vigil']);
+    expect(cliEnv({ npm_command: 'exec' }, tmpdir()).command).toEqual(['npx', 'vigil']);
+    expect(cliEnv({}, tmpdir()).command).toEqual(['vigil']);
+  });
+
   it('follows VIGIL_STATE_DIR to a second stack, as npm start does', () => {
     const repo = mkdtempSync(path.join(tmpdir(), 'vigil-cli-env-'));
     mkdirSync(path.join(repo, '.vigil'));

@@ -105,10 +105,15 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
       // an answer (a refusal) carries its code and stands; no answer leaves the run's fate open: say so, and how
       // to settle it without a second run
       if (!(err instanceof NoAnswerError)) throw err;
-      throw new CliError(noAnswer(err, job, id, opts), err.exitCode);
+      throw new CliError(noAnswer(err, job, id, opts, ctx.env.command ?? ['vigil']), err.exitCode);
     }
   });
   ctx.print({ runId: res.runId, job }, () => res.runId);
+}
+
+/** A command line of this CLI, ready to paste: `<cli words> <args…>`, each word quoted for the shell. */
+function command(cli: string[], ...args: string[]): string {
+  return [...cli, ...args].map(shellQuote).join(' ');
 }
 
 /**
@@ -116,18 +121,18 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
  * (frozen, overloaded, the answer lost), so this never says it failed: it names the run's id, how to see whether
  * it started, and the command that queues the same run (same id: it runs once, whichever arrives first).
  */
-function noAnswer(why: NoAnswerError, job: string, id: string, opts: TriggerOptions): string {
+function noAnswer(why: NoAnswerError, job: string, id: string, opts: TriggerOptions, cli: string[]): string {
   const fate = why.noResponders
     ? `no scheduler got the request: nothing runs unless it is queued (as run ${id}).`
-    : `a scheduler may still have it: the run may still start as ${id} (\`vigil run ${id}\` shows whether it did).`;
-  const again = ['vigil', 'trigger', job, '--id', id, '--queue', '--reason', opts.reason ?? ''];
+    : `a scheduler may still have it: the run may still start as ${id} (\`${command(cli, 'run', id)}\` shows whether it did).`;
+  const again = [...cli, 'trigger', job, '--id', id, '--queue', '--reason', opts.reason ?? ''];
   for (const t of opts.target ?? []) again.push('--target', t);
   if (opts.delay) again.push('--delay', opts.delay);
   if (opts.force) again.push('--force');
   return [
     why.reason,
     fate,
-    `\`${again.map(shellQuote).join(' ')}\` queues this same run for when a scheduler reads it: it runs once either way.`,
+    `\`${command(again)}\` queues this same run for when a scheduler reads it: it runs once either way.`,
   ].join('\n');
 }
 
