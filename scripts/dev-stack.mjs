@@ -13,6 +13,7 @@
 // the child says "address in use" and the supervisor starts it on another free port, and what names that port
 // follows (the env file, the jobs copy, the notifier's VIGIL_PUBLIC_URL, the banner). Only a child's own answers
 // count as it being up (dev-stack/readiness.mjs), never another program's on the same port.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -167,7 +168,10 @@ const publicUrl = () => (serviceNamed('scheduler') ? urlOf(portOf(serviceNamed('
 // What names the services' ports: the env file (VIGIL_PUBLIC_URL) and the jobs copy (examples/jobs.yaml with
 // this stack's ports, stack-jobs.mjs), written again whenever a service moves.
 const natsUrl = `nats://127.0.0.1:${ports.nats}`;
-const jobsSource = path.join(root, 'examples', 'jobs.yaml');
+// Your own jobs file when VIGIL_JOBS_FILE names one (the services then read its copy, as they do the demo's).
+const jobsSource = process.env.VIGIL_JOBS_FILE
+  ? path.resolve(process.env.VIGIL_JOBS_FILE)
+  : path.join(root, 'examples', 'jobs.yaml');
 const jobsCopy = stateFile('jobs.yaml');
 const writeStackFiles = () => {
   writeEnvFile({ natsUrl, token, signing, publicUrl: publicUrl() });
@@ -191,6 +195,8 @@ const common = {
   SECRETS_FILE: process.env.SECRETS_FILE ?? path.join(root, 'examples', 'secrets.json'),
   // Warm the demo secrets so `npx vigil secrets status` has something to show.
   SECRET_NAMES: process.env.SECRET_NAMES ?? 'job_failure_recipients,openai,companies',
+  // /version names the checkout's commit, as an image names the one it was built from.
+  VIGIL_COMMIT: process.env.VIGIL_COMMIT ?? checkoutCommit(),
   ADMIN_EMAIL: process.env.ADMIN_EMAIL ?? 'ops@vigil.localhost',
   WEBHOOKS_ALLOW_PRIVATE: process.env.WEBHOOKS_ALLOW_PRIVATE ?? 'true',
   WEBHOOKS_SIGNING_SECRET: signing.value,
@@ -266,3 +272,17 @@ printBanner({
   cli,
 });
 bannerShown = true;
+
+/** The checkout's HEAD, with `-dirty` when it has uncommitted changes; `unknown` outside git. */
+function checkoutCommit() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    return dirty.trim() ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
