@@ -53,6 +53,14 @@ function seededHistory(now: number): JobRun[] {
     }),
     run('cl-1', 'cleanup', 18, 'succeeded'),
     run('old', 'cleanup', 30, 'failed', { error: err }),
+    // jobs since removed from the jobs file (not in `jobs` below, nor in the runner's jobs file): not judged
+    run('br-1', 'bad-result', 6, 'failed', { error: err }),
+    run('br-2', 'bad-result', 5, 'failed', { error: err }),
+    run('pr-1', 'partner-reports', 4, 'partial', {
+      targets: ['x', 'y'],
+      failures: [{ target: 'y', error: err }],
+    }),
+    run('os-1', 'old-sync', 3, 'succeeded'),
   ];
   for (let i = 0; i < 10; i++) {
     const bad = i === 3 || i === 4;
@@ -119,6 +127,58 @@ describe('health.daily analysis', () => {
       '- daily-reports: 2/3 targets covered (missing: c) · 0/2 runs succeeded (0%: 1 partial, 1 failed)',
     );
     expect(expectFractionsMatchPercentages(body)).toBe(6);
+  });
+
+  it('judges only the jobs in the jobs file: a removed job is one line for information, no breach, no command', () => {
+    const now = Date.parse('2026-11-24T08:00:00Z');
+    const report = analyseHealth({
+      now,
+      windowMs: 24 * H,
+      runs: seededHistory(now),
+      jobs,
+      openBreakers: [],
+      dlqDepth: 0,
+      secrets: [],
+    });
+    expect(report.jobs.map((j) => j.job)).toEqual(['cleanup', 'daily-reports', 'export']);
+    // the same figures as without the removed jobs' runs
+    expect(report.coverage).toBeCloseTo(4 / 5);
+    expect(report.successRate).toBeCloseTo(9 / 13);
+    expect(report.totals).toMatchObject({ runs: 13, counted: 13, succeeded: 9 });
+    expect(report.removedJobs).toEqual([
+      { job: 'bad-result', runs: 2, bad: 2 },
+      { job: 'partner-reports', runs: 1, bad: 1 },
+    ]);
+    const { recommendations, reasons } = recommend(report, 'npx vigil');
+    const text = recommendations.join('\n');
+    for (const gone of ['bad-result', 'partner-reports', 'old-sync']) {
+      expect(text).not.toContain(gone);
+      expect(reasons.map((r) => r.text).join('\n')).not.toContain(gone);
+    }
+    const title = healthTitle('2026-11-24', report, reasons);
+    expect(title).not.toContain('bad-result');
+    expect(title).toContain('coverage 80.0%');
+    const body = formatHealth(report, recommendations);
+    expect(body).not.toMatch(/trigger (bad-result|partner-reports)/);
+    expect(body).toContain(
+      '- no longer in the jobs file, not judged (for information): bad-result — 2 of 2 runs did not succeed; partner-reports — 1 of 1 run did not succeed',
+    );
+    // a removed job that only succeeded is not worth a word
+    expect(body).not.toContain('old-sync');
+
+    // only removed jobs' failures: nothing to act on, INFO
+    const onlyRemoved = analyseHealth({
+      now,
+      windowMs: 24 * H,
+      runs: seededHistory(now).filter((r) => r.job === 'bad-result' || r.job === 'cleanup'),
+      jobs: [jobs[2]],
+      openBreakers: [],
+      dlqDepth: 0,
+      secrets: [],
+    });
+    expect(recommend(onlyRemoved).severity).toBe('INFO');
+    expect(onlyRemoved.coverage).toBe(1);
+    expect(onlyRemoved.successRate).toBe(1);
   });
 
   it('the most frequent error is one failure, not every error of its class; the others are counted', () => {
@@ -521,6 +581,13 @@ describe('health.daily in the runner', () => {
     expect(note.event.data.recipients).toEqual(['ops@example.com']);
     expect(note.event.data.body).toContain('vigil trigger daily-reports --target c');
     expect(note.event.data.body).toMatch(/coverage 80%/);
+    // bad-result and partner-reports are no longer in the jobs file: no re-run command, no breach, one info line
+    expect(note.event.data.body).not.toMatch(/trigger (bad-result|partner-reports)/);
+    expect(note.event.data.body).not.toMatch(/^\* (bad-result|partner-reports)/m);
+    expect(note.event.data.title).not.toMatch(/bad-result|partner-reports/);
+    expect(note.event.data.body).toContain(
+      '- no longer in the jobs file, not judged (for information): bad-result — 2 of 2 runs did not succeed; partner-reports — 1 of 1 run did not succeed',
+    );
     // only the runner is up in this test: the report says which services are not running
     expect(note.event.data.body).toContain('notifier is not running (no instance answered)');
     expect(note.event.data.body).not.toContain('reports is not running');

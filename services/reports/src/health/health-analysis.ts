@@ -97,12 +97,28 @@ export interface HealthReport {
   staleSecrets: SecretHealth[];
   /** Services not ready (or not running) when the report was made. */
   unhealthyComponents: ComponentHealth[];
+  /**
+   * Jobs no longer in the jobs file whose runs in the window did not all succeed: told for information only. They
+   * are not judged (coverage, success rate, severity, recommendations): nothing can run them any more, and the
+   * scheduler's `vigil health` leaves them out too.
+   */
+  removedJobs: RemovedJob[];
+}
+
+/** A job with runs in the window that is no longer in the jobs file. */
+export interface RemovedJob {
+  job: string;
+  runs: number;
+  /** Runs recorded as failed, partial, missed or stuck. */
+  bad: number;
 }
 
 /** Runs with an outcome: the success rate counts these (stuck and missed ones as not succeeded). */
 const COUNTED = new Set(['succeeded', 'partial', 'failed', 'missed', 'stuck']);
 /** No outcome yet: left out of the success rate while within their deadlines. */
 const IN_FLIGHT = new Set(['requested', 'started']);
+/** Recorded outcomes that are not a success. */
+const BAD = new Set(['partial', 'failed', 'missed', 'stuck']);
 const WHOLE_JOB = '(job)';
 const COUNT_KEYS = [
   'runs',
@@ -227,10 +243,17 @@ export function analyseHealth(input: HealthInput): HealthReport {
   const byJob = new Map<string, JobRun[]>();
   for (const r of latest.values()) byJob.set(r.job, [...(byJob.get(r.job) ?? []), r]);
   const defs = new Map(input.jobs.map((j) => [j.name, j]));
-  const names = [...new Set([...defs.keys(), ...byJob.keys()])].sort();
-  const jobs = names
+  // Only the jobs of the current jobs file are judged: a removed job's old failures are not a coverage gap or a
+  // failure streak anyone can act on (`vigil trigger <removed>` answers "no job named …").
+  const jobs = [...defs.keys()]
+    .sort()
     .map((n) => analyseJob(n, defs.get(n), byJob.get(n) ?? [], input))
     .filter((j) => j.expected.length > 0 || j.runs > 0);
+  const removedJobs = [...byJob.entries()]
+    .filter(([n]) => !defs.has(n))
+    .map(([job, runs]) => ({ job, runs: runs.length, bad: runs.filter((r) => BAD.has(r.status)).length }))
+    .filter((r) => r.bad > 0)
+    .sort((a, b) => a.job.localeCompare(b.job));
   const expected = jobs.reduce((a, j) => a + j.expected.length, 0);
   const covered = jobs.reduce((a, j) => a + j.covered.length, 0);
   const totals = {} as RunCounts;
@@ -248,6 +271,7 @@ export function analyseHealth(input: HealthInput): HealthReport {
     dlqDepth: input.dlqDepth,
     staleSecrets: input.secrets.filter((s) => s.stale || s.error),
     unhealthyComponents: (input.components ?? []).filter((c) => !c.ready),
+    removedJobs,
   };
 }
 

@@ -221,11 +221,22 @@ export function formatHealth(report: HealthReport, recommendations: string[]): s
     `open breakers ${report.openBreakers.length} · DLQ depth ${report.dlqDepth ?? 'unknown'} · stale secrets ${report.staleSecrets.length} · services not ready ${report.unhealthyComponents.length}`,
     '',
     ...report.jobs.map((j) => `- ${j.job}: ${coverageText(j)} · ${runsText(j, j.successRate)}`),
+    ...removedText(report),
     '',
     'Recommendations:',
     ...recommendations.map((r) => `* ${r}`),
   ];
   return lines.join('\n');
+}
+
+/**
+ * One line for information: jobs no longer in the jobs file that failed in the window. Not judged (no threshold,
+ * no command: they cannot be run any more).
+ */
+function removedText(report: HealthReport): string[] {
+  if (report.removedJobs.length === 0) return [];
+  const each = report.removedJobs.map((r) => `${r.job} — ${r.bad} of ${plural(r.runs, 'run')} did not succeed`);
+  return [`- no longer in the jobs file, not judged (for information): ${each.join('; ')}`];
 }
 
 /** "2026-12-05 07:00 UTC" from an ISO time: how a person reads a window. */
