@@ -121,7 +121,9 @@ export function renderEmail(input: Alert, opts: RenderOptions): RenderedEmail {
       : undefined,
     details: details(alert),
     actions: recommendedActions(alert, opts.cli),
-    rerun: rerun ? { cli: rerun.cli, curl: rerun.curl, ...(rerun.when ? { when: rerun.when } : {}) } : undefined,
+    rerun: rerun
+      ? { cli: rerun.cli, curl: rerun.curl, tokenHint: rerun.tokenHint, ...(rerun.when ? { when: rerun.when } : {}) }
+      : undefined,
     // the sample run does not exist: a link to it would be a 404
     runLink: input.sample ? undefined : runLink(alert, opts.publicUrl),
     publicUrl: opts.publicUrl,

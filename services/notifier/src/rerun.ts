@@ -25,6 +25,8 @@ export interface RerunCommands {
   targets: string[];
   /** When to run it at all: a missed run may still run by itself, a stuck one may still be running. */
   when?: string;
+  /** Where the curl line's `$VIGIL_API_TOKEN` comes from, for this ALERT_CLI (`apiTokenHint`). */
+  tokenHint: string;
 }
 
 /**
@@ -72,6 +74,7 @@ function rerunCondition(alert: Alert): string | undefined {
  */
 export function rerunCommands(alert: Alert, publicUrl: string, cliCommand = 'vigil'): RerunCommands | undefined {
   if (!alert.job || alert.resolved || !VERB[alert.kind]) return undefined;
+  const tokenHint = apiTokenHint(cliCommand);
   const runRef = alert.run?.runId ?? alert.eventId;
   const reason = `re-run after ${runRef} ${VERB[alert.kind]}`;
   const targets = alert.kind === 'partial' ? (alert.failures ?? []).map((f) => f.target) : [];
@@ -89,15 +92,29 @@ export function rerunCommands(alert: Alert, publicUrl: string, cliCommand = 'vig
     `curl -X POST -H "Authorization: Bearer $VIGIL_API_TOKEN" -H "Content-Type: application/json" ` +
     `${base}/api/jobs/${encodeURIComponent(alert.job)}/trigger -d ${shellQuote(body)}`;
   const when = rerunCondition(alert);
-  return { cli, curl, reason, targets, ...(when ? { when } : {}) };
+  return { cli, curl, reason, targets, tokenHint, ...(when ? { when } : {}) };
 }
 
 /**
- * Where the curl line's `$VIGIL_API_TOKEN` comes from (it is not in the email): the scheduler's API token, the
- * VIGIL_API_TOKEN variable of the deployment; a checkout's `.vigil/env` holds it.
+ * Where the curl line's `$VIGIL_API_TOKEN` comes from (it is not in the email): the scheduler's API token. Told by
+ * how the reader calls the CLI (ALERT_CLI), the only thing the notifier knows of where the reader stands:
+ * - `<dir>/vigil` (absolute): the wrapper `VIGIL_STATE_DIR=<dir> npm start` writes; that stack's token is in
+ *   `<dir>/env`, not in the checkout's `.vigil/env` (a `vigil` in a `bin` folder is an installed CLI, not a wrapper);
+ * - `npx vigil`: a checkout (`npm start`, the default state dir), whose `.vigil/env` holds it;
+ * - anything else (`vigil`, the image): a deployment, whose VIGIL_API_TOKEN variable it is.
  */
-export const API_TOKEN_HINT =
-  "$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment; in a checkout `set -a; . .vigil/env; set +a` exports it";
+export function apiTokenHint(cli = 'vigil'): string {
+  const command = cli.trim();
+  const wrapper = /^(\/.*)\/vigil$/.exec(command);
+  if (wrapper && !/(^|\/)\.?bin$/.test(wrapper[1])) {
+    const dir = wrapper[1];
+    return `$VIGIL_API_TOKEN is the scheduler's API token of the \`npm start\` stack in ${dir}: \`set -a; . ${shellQuote(`${dir}/env`)}; set +a\` exports it`;
+  }
+  if (/^npx\s+vigil$/.test(command)) {
+    return "$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment; in the checkout `set -a; . .vigil/env; set +a` exports it";
+  }
+  return "$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment";
+}
 
 /** Link to the run in the scheduler API, when the alert has a run. */
 export function runLink(alert: Alert, publicUrl: string): string | undefined {

@@ -1,5 +1,4 @@
 import { html, type SafeHtml, safeUrl } from '../escape.js';
-import { API_TOKEN_HINT } from '../rerun.js';
 import { type EmailView, failuresHeading, followUpListed, SEVERITY_COLOR } from './view.js';
 
 const cell = 'padding:4px 12px 4px 0;vertical-align:top;';
@@ -77,7 +76,7 @@ ${
     ? html`<h3 style="margin:16px 0 8px;">Re-run</h3>
 ${v.rerun.when ? html`<p style="margin:4px 0;">${v.rerun.when}</p>` : ''}
 <pre style="${mono}background:#101828;color:#f2f4f7;padding:8px 12px;white-space:pre-wrap;">${v.rerun.cli}</pre>
-<p style="margin:4px 0;font-size:13px;color:#475467;">or through the API (${API_TOKEN_HINT}):</p>
+<p style="margin:4px 0;font-size:13px;color:#475467;">or through the API (${v.rerun.tokenHint}):</p>
 <pre style="${mono}background:#101828;color:#f2f4f7;padding:8px 12px;white-space:pre-wrap;">${v.rerun.curl}</pre>`
     : ''
 }

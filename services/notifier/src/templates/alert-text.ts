@@ -1,4 +1,3 @@
-import { API_TOKEN_HINT } from '../rerun.js';
 import { type EmailView, failuresHeading, followUpListed } from './view.js';
 
 function table(pairs: Array<[string, string]>): string[] {
@@ -53,7 +52,7 @@ export function renderAlertText(v: EmailView): string {
       ...(v.rerun.when ? [`  ${v.rerun.when}`, ''] : []),
       `  ${v.rerun.cli}`,
       '',
-      `  or through the API (${API_TOKEN_HINT}):`,
+      `  or through the API (${v.rerun.tokenHint}):`,
       `  ${v.rerun.curl}`,
       '',
     );

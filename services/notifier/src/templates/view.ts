@@ -11,7 +11,7 @@ export interface EmailView {
   details: Array<[string, string]>;
   actions: string[];
   /** `when`: the condition under which to run it at all (missed and stuck runs may still run or be running). */
-  rerun?: { cli: string; curl: string; when?: string };
+  rerun?: { cli: string; curl: string; tokenHint: string; when?: string };
   runLink?: string;
   publicUrl: string;
 }

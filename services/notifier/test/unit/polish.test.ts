@@ -32,9 +32,15 @@ describe('email polish', () => {
   it('the curl re-run line says where $VIGIL_API_TOKEN comes from, in text and HTML', () => {
     const alert = toAlert('job.failed.daily-reports', failedEvent())!;
     const mail = renderEmail(alert, { publicUrl: 'http://vigil.example' });
+    // a deployment (ALERT_CLI vigil): its variable; a checkout's env file is no business of it
     expect(section(mail.text, 'RE-RUN')).toMatch(
-      /or through the API \(\$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment; in a checkout `set -a; \. \.vigil\/env; set \+a` exports it\):/,
+      /or through the API \(\$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment\):/,
     );
     expect(mail.html).toContain('$VIGIL_API_TOKEN is the scheduler&#39;s API token');
+    // the npm start stack (ALERT_CLI npx vigil): the checkout's .vigil/env (test/unit/api-token-hint.test.ts: other cases)
+    const dev = renderEmail(alert, { publicUrl: 'http://vigil.example', cli: 'npx vigil' });
+    expect(section(dev.text, 'RE-RUN')).toMatch(
+      /or through the API \(\$VIGIL_API_TOKEN is the scheduler's API token, the VIGIL_API_TOKEN variable of the deployment; in the checkout `set -a; \. \.vigil\/env; set \+a` exports it\):/,
+    );
   });
 });
