@@ -2,7 +2,7 @@ import type { JobDefinition, JobRun } from '@vigil/shared';
 import { collectEvents, startNats, type TestServer } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyseHealth } from '../src/health/health-analysis.js';
+import { analyseHealth, type HealthInput, type HealthReport } from '../src/health/health-analysis.js';
 import { formatHealth, healthTitle, recommend } from '../src/health/recommendations.js';
 import { startReportsService } from '../src/service.js';
 import { jobsDir, requestRun } from './helpers.js';
@@ -83,14 +83,27 @@ const jobs = [
   def('cleanup', { handler: 'command' }),
 ];
 
+/**
+ * analyseHealth over the day before `now`: the seeded history against `jobs`, with no breaker open, an empty DLQ and
+ * no secrets, unless `over` says otherwise.
+ */
+function analyseDay(now: number, over: Partial<HealthInput> = {}): HealthReport {
+  return analyseHealth({
+    now,
+    windowMs: 24 * H,
+    runs: seededHistory(now),
+    jobs,
+    openBreakers: [],
+    dlqDepth: 0,
+    secrets: [],
+    ...over,
+  });
+}
+
 describe('health.daily analysis', () => {
   it('computes coverage per job and target, success rate, MTTR and concrete recommendations', () => {
     const now = Date.parse('2026-11-24T08:00:00Z');
-    const report = analyseHealth({
-      now,
-      windowMs: 24 * H,
-      runs: seededHistory(now),
-      jobs,
+    const report = analyseDay(now, {
       openBreakers: [{ service: 'reports', name: 'llm-gpt' }],
       dlqDepth: 3,
       secrets: [{ name: 'openai', stale: true, ageSeconds: 7200 }],
@@ -131,15 +144,7 @@ describe('health.daily analysis', () => {
 
   it('judges only the jobs in the jobs file: a removed job is one line for information, no breach, no command', () => {
     const now = Date.parse('2026-11-24T08:00:00Z');
-    const report = analyseHealth({
-      now,
-      windowMs: 24 * H,
-      runs: seededHistory(now),
-      jobs,
-      openBreakers: [],
-      dlqDepth: 0,
-      secrets: [],
-    });
+    const report = analyseDay(now);
     expect(report.jobs.map((j) => j.job)).toEqual(['cleanup', 'daily-reports', 'export']);
     // the same figures as without the removed jobs' runs
     expect(report.coverage).toBeCloseTo(4 / 5);
@@ -167,14 +172,9 @@ describe('health.daily analysis', () => {
     expect(body).not.toContain('old-sync');
 
     // only removed jobs' failures: nothing to act on, INFO
-    const onlyRemoved = analyseHealth({
-      now,
-      windowMs: 24 * H,
+    const onlyRemoved = analyseDay(now, {
       runs: seededHistory(now).filter((r) => r.job === 'bad-result' || r.job === 'cleanup'),
       jobs: [jobs[2]],
-      openBreakers: [],
-      dlqDepth: 0,
-      secrets: [],
     });
     expect(recommend(onlyRemoved).severity).toBe('INFO');
     expect(onlyRemoved.coverage).toBe(1);
@@ -203,15 +203,7 @@ describe('health.daily analysis', () => {
       failed(3, 'GET http://api/x failed: timed out after 2001 ms'),
       failed(4, 'GET http://api/x failed: timed out after 1999 ms'),
     ];
-    const report = analyseHealth({
-      now,
-      windowMs: 24 * H,
-      runs,
-      jobs: [jobs[2]],
-      openBreakers: [],
-      dlqDepth: 0,
-      secrets: [],
-    });
+    const report = analyseDay(now, { runs, jobs: [jobs[2]] });
     expect(report.jobs[0].topError).toMatchObject({ count: 3, otherErrors: 2 });
     expect(report.jobs[0].topError?.message).toMatch(/timed out after \d+ ms/);
     expect(recommend(report).recommendations.join('\n')).toMatch(
@@ -233,15 +225,7 @@ describe('health.daily analysis', () => {
         status: 'succeeded',
       },
     ];
-    const report = analyseHealth({
-      now,
-      windowMs: 24 * H,
-      runs,
-      jobs: [jobs[2]],
-      openBreakers: [],
-      dlqDepth: 0,
-      secrets: [],
-    });
+    const report = analyseDay(now, { runs, jobs: [jobs[2]] });
     expect(recommend(report).severity).toBe('INFO');
     expect(report.coverage).toBe(1);
   });

@@ -1,6 +1,6 @@
 import { collectEvents, waitFor } from '@vigil/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, runData, startHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { harnessForSuite, runData } from './harness.js';
 
 /**
  * SMTP down and the Slack fallback dead too: the webhooks service gives the notifier's own `<alert id>.slack`
@@ -9,18 +9,11 @@ import { type Harness, runData, startHarness } from './harness.js';
  * tells what the lost Slack message was about.
  */
 describe('fallback webhook dead while SMTP is down', () => {
-  let h: Harness;
   const hookUrl = 'https://hooks.slack.example.com/services/T000/B000/XXXX';
-
-  beforeAll(async () => {
-    h = await startHarness({ ALERT_WEBHOOK_URL: hookUrl, SMTP_BREAKER_RESET: '1s' });
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
+  const harness = harnessForSuite({ ALERT_WEBHOOK_URL: hookUrl, SMTP_BREAKER_RESET: '1s' });
 
   const ready = async () => {
-    const res = await fetch(`${h.notifier.url}/health/ready`);
+    const res = await fetch(`${harness().notifier.url}/health/ready`);
     return {
       status: res.status,
       body: (await res.json()) as { checks: Record<string, { ok: boolean; error?: string }> },
@@ -28,6 +21,7 @@ describe('fallback webhook dead while SMTP is down', () => {
   };
 
   it('no second fallback, readiness 503 naming both channels, one email about the lost alert once SMTP is back', async () => {
+    const h = harness();
     const sends = collectEvents(h.nc, 'webhook.send');
     const failures = collectEvents(h.nc, 'notification.failed');
     await h.sink.stop();

@@ -1,6 +1,6 @@
 import { collectEvents, waitFor } from '@vigil/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, runData, startHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { harnessForSuite, runData } from './harness.js';
 
 /**
  * The live incident: SMTP down, the Slack webhook answering HTTP 500 (retried by the webhooks service, not given up
@@ -9,23 +9,17 @@ import { type Harness, runData, startHarness } from './harness.js';
  * The webhooks service is played here by publishing its events (webhook.attempt-failed / webhook.delivered).
  */
 describe('alerts handed to a failing webhook fallback are emailed once SMTP is back', () => {
-  let h: Harness;
   const hookUrl = 'https://hooks.slack.example.com/services/T000/B000/XXXX';
-
-  beforeAll(async () => {
-    h = await startHarness({ ALERT_WEBHOOK_URL: hookUrl, SMTP_BREAKER_RESET: '1s' });
-  });
-  afterAll(async () => {
-    await h?.stop();
-  });
+  const harness = harnessForSuite({ ALERT_WEBHOOK_URL: hookUrl, SMTP_BREAKER_RESET: '1s' });
 
   const metric = async (labels: string) => {
-    const text = await (await fetch(`${h.notifier.url}/metrics`)).text();
+    const text = await (await fetch(`${harness().notifier.url}/metrics`)).text();
     const m = new RegExp(`vigil_notifications_total\\{${labels}\\} (\\d+)`).exec(text);
     return m ? Number(m[1]) : 0;
   };
 
   it('emails the undelivered ones (not the delivered one), counts sent on delivery, and the RESOLVED says so', async () => {
+    const h = harness();
     const sends = collectEvents(h.nc, 'webhook.send');
     await h.sink.stop();
     const jobs = ['job-a', 'job-b', 'job-c', 'job-d'];

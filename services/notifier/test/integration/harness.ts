@@ -9,6 +9,7 @@ import {
   type TestServer,
 } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll } from 'vitest';
 import { type StartNotifierOptions, startNotifierService } from '../../src/service.js';
 
 export interface Harness {
@@ -93,6 +94,24 @@ export async function startHarness(
       await sink.stop();
       await nats.stop();
     },
+  };
+}
+
+/**
+ * A harness for the enclosing describe block: started (with `env`) before its tests, stopped after them. Returns the
+ * running harness's getter, for use inside the tests.
+ */
+export function harnessForSuite(env: Record<string, string> = {}): () => Harness {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await startHarness(env);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  return () => {
+    if (!h) throw new Error('the harness is not running: use it inside a test of the describe block');
+    return h;
   };
 }
 

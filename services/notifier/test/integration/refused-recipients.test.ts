@@ -26,6 +26,17 @@ const metricValue = async (m: VigilMetrics, labels: Record<string, string>) => {
     ?.value;
 };
 
+/** An SMTP channel to `url` that tries each send once (2 s timeout) and keeps its log lines to itself. */
+const singleTryChannel = (url: string): SmtpChannel =>
+  createSmtpChannel({
+    url,
+    from: 'vigil@localhost',
+    timeoutMs: 2_000,
+    breakerResetMs: 60_000,
+    logger: capturingLogger([]),
+    retries: 0,
+  });
+
 describe('a recipient the mail server refuses while it accepts the others (nw-partial live incident)', () => {
   let picky: PickySmtp;
   let smtp: SmtpChannel;
@@ -36,14 +47,7 @@ describe('a recipient the mail server refuses while it accepts the others (nw-pa
 
   beforeAll(async () => {
     picky = await startPickySmtp(['refuse-me@blocked.example']);
-    smtp = createSmtpChannel({
-      url: picky.url,
-      from: 'vigil@localhost',
-      timeoutMs: 2_000,
-      breakerResetMs: 60_000,
-      logger: capturingLogger([]),
-      retries: 0,
-    });
+    smtp = singleTryChannel(picky.url);
   });
   afterAll(async () => {
     smtp?.close();
@@ -133,14 +137,7 @@ describe('an SMTP error says the server reply once', () => {
   it('a 421 greeting: `Invalid greeting: 421 …` in the error, its cause and the fallback reason', async () => {
     const picky = await startPickySmtp([]);
     picky.greeting = '421 service not available';
-    const smtp = createSmtpChannel({
-      url: picky.url,
-      from: 'vigil@localhost',
-      timeoutMs: 2_000,
-      breakerResetMs: 60_000,
-      logger: capturingLogger([]),
-      retries: 0,
-    });
+    const smtp = singleTryChannel(picky.url);
     try {
       const err = (await smtp
         .send({ to: ['ops@example.com'], subject: 's', html: 'x', text: 'x' })
