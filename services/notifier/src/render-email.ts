@@ -52,10 +52,6 @@ function oneLine(text: string, max = 160): string {
 const SUBJECT_ITEMS = 5;
 
 /**
- * ` (+2 more: job_failure_recipients, openai)`; ` (+49 more)` when the folded alerts name nothing, or nothing the
- * headline (the latest alert) does not already name.
- */
-/**
  * What a folded alert is about, as a follow-up names it: a secret's name, or `wh-1 — HTTP 302 (refused: redirect)`
  * for a dead webhook: its id, then ` — ` and why it died (the subject shows the id, the body all of it).
  */
@@ -64,11 +60,16 @@ export function itemName(item: string): string {
   return cut < 0 ? item : item.slice(0, cut);
 }
 
+/**
+ * ` (+2 more: job_failure_recipients, openai)`; ` (+49 more)` when the folded alerts name nothing, or nothing the
+ * headline (the latest alert) does not already name. A name the headline shows is not repeated (another replica's
+ * alert about the same secret): the subject would read as one more secret than there are.
+ */
 function moreSuffix(headline: string, followUp: { count: number; items?: string[] } | undefined): string {
   if (!followUp?.count) return '';
-  const items = [...new Set((followUp.items ?? []).map(itemName))];
   const named = new Set(headline.split(/[\s,:]+/));
-  if (items.every((i) => named.has(i))) return ` (+${followUp.count} more)`;
+  const items = [...new Set((followUp.items ?? []).map(itemName))].filter((i) => !named.has(i));
+  if (items.length === 0) return ` (+${followUp.count} more)`;
   const shown = items.slice(0, SUBJECT_ITEMS).join(', ');
   return ` (+${followUp.count} more: ${shown}${items.length > SUBJECT_ITEMS ? ', …' : ''})`;
 }
