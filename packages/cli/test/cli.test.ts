@@ -204,6 +204,10 @@ describe('vigil CLI against a real scheduler process', () => {
     expect(human.code).toBe(1);
     expect(human.out).toContain(`overall: DEGRADED`);
     expect(human.out).toContain(`  - ${problem}`);
+    // how many instances of each answered: the one scheduler here, none of the services not started
+    expect(human.out).toMatch(/^SERVICE\s+READY\s+INSTANCES\s+DETAIL$/m);
+    expect(human.out).toMatch(/^scheduler\s+yes\s+1\s+-$/m);
+    expect(human.out).toMatch(/^reports\s+NO\s+0\s+\S/m);
     const jobs = await cli('jobs');
     expect(jobs.code).toBe(0);
     expect(jobs.err).toBe(`vigil: warning: ${problem}`);

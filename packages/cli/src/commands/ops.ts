@@ -81,7 +81,7 @@ export async function dlqReplayCommand(ctx: CommandContext, seqText: string): Pr
 interface Health {
   ok: boolean;
   problems?: string[];
-  services: { service: string; ready: boolean; error?: string }[];
+  services: { service: string; ready: boolean; instances?: number; error?: string }[];
   coverage: { job: string; covered: number; total: number }[];
   failureRates: { job: string; runs: number; bad: number; rate: number | null }[];
   openBreakers: {
@@ -101,8 +101,9 @@ export async function healthCommand(ctx: CommandContext): Promise<boolean> {
   ctx.print(h, () => {
     const parts = [
       table(
-        ['SERVICE', 'READY', 'DETAIL'],
-        h.services.map((s) => [s.service, s.ready ? 'yes' : 'NO', s.error]),
+        // INSTANCES: those that answered; one of two replicas hung is ready, yet worth seeing
+        ['SERVICE', 'READY', 'INSTANCES', 'DETAIL'],
+        h.services.map((s) => [s.service, s.ready ? 'yes' : 'NO', s.instances, s.error]),
       ),
       '',
       table(
