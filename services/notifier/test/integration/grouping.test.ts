@@ -42,6 +42,7 @@ describe('notifier grouping (no storms, no silence)', () => {
     expect(shown.length).toBe(1);
     expect(shown[0]).not.toBe(runIds[0]);
 
+    await h.followUpsConfirmed();
     await clock.advance(3 * INTERVAL);
     await new Promise((r) => setTimeout(r, 200));
     expect(h.sink.messages.length).toBe(2);

@@ -10,7 +10,7 @@ import {
 } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll } from 'vitest';
-import { type StartNotifierOptions, startNotifierService } from '../../src/service.js';
+import { GROUPS_BUCKET, type StartNotifierOptions, startNotifierService } from '../../src/service.js';
 
 export interface Harness {
   nats: TestServer;
@@ -22,6 +22,11 @@ export interface Harness {
   notifier: Awaited<ReturnType<typeof startNotifierService>>;
   /** Resolves when a durable has nothing pending or unacknowledged (every delivered event was handled). */
   idle(stream: string, durable: string): Promise<void>;
+  /**
+   * Resolves when no follow-up is between its email and its confirmation in KV. A test that then moves the clock
+   * past the claim's lease would otherwise see the follow-up sent again (as after a replica died while sending it).
+   */
+  followUpsConfirmed(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +90,16 @@ export async function startHarness(
       await waitFor(async () => {
         const info = await jsm.consumers.info(stream, durable);
         return info.num_pending === 0 && info.num_ack_pending === 0;
+      });
+    },
+    followUpsConfirmed: async () => {
+      const kv = await nc.jetstream().views.kv(GROUPS_BUCKET);
+      await waitFor(async () => {
+        for await (const key of await kv.keys()) {
+          const e = await kv.get(key);
+          if (e?.operation === 'PUT' && (e.json() as { sending?: unknown }).sending !== undefined) return false;
+        }
+        return true;
       });
     },
     stop: async () => {
