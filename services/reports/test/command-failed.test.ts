@@ -1,30 +1,22 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { classify, createLogger, ErrorCode, isRetryable, systemClock, toErrorInfo } from '@vigil/shared';
+import { classify, ErrorCode, isRetryable, toErrorInfo } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
 import type { HandlerContext } from '../src/handler-api.js';
 import { commandHandler } from '../src/handlers/command-handler.js';
+import { handlerContext } from './helpers.js';
 
 // A command that exits non-zero is the command's failure, not a bug in Vigil's handler: transient (retried per the
 // job's policy, as `unexpected` was), a stable code, both output tails in the message, and no stack into the runner.
 
 function context(run: string[]): HandlerContext {
-  return {
+  return handlerContext({
     runId: 'cmd-failed-1',
     job: 'cmd',
-    attempt: 1,
-    targets: [],
     options: { run },
     baseDir: mkdtempSync(path.join(tmpdir(), 'vigil-test-command-failed-')),
-    log: createLogger({ service: 'test', level: 'silent' }),
-    secrets: { get: async () => '', resolve: async (t) => t },
-    signal: new AbortController().signal,
-    progress: () => undefined,
-    clock: systemClock,
-    scheduledAt: new Date().toISOString(),
-    timezone: 'UTC',
-  };
+  });
 }
 
 describe('command handler: a non-zero exit', () => {

@@ -1,28 +1,13 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger, systemClock } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
-import type { HandlerContext } from '../src/handler-api.js';
 import { commandHandler } from '../src/handlers/command-handler.js';
+import { handlerContext } from './helpers.js';
 
 function context(options: Record<string, unknown>, signal: AbortSignal, progress: (note: string) => void) {
   const baseDir = mkdtempSync(path.join(tmpdir(), 'vigil-test-command-'));
-  const ctx: HandlerContext = {
-    runId: 'cmd-1',
-    job: 'cmd',
-    attempt: 1,
-    targets: [],
-    options,
-    baseDir,
-    log: createLogger({ service: 'test', level: 'silent' }),
-    secrets: { get: async () => '', resolve: async (t) => t },
-    signal,
-    progress,
-    clock: systemClock,
-    scheduledAt: new Date().toISOString(),
-    timezone: 'UTC',
-  };
+  const ctx = handlerContext({ runId: 'cmd-1', job: 'cmd', options, baseDir, signal, progress });
   return { ctx, baseDir };
 }
 

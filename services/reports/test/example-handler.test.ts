@@ -1,11 +1,10 @@
 import path from 'node:path';
-import { createLogger, systemClock } from '@vigil/shared';
 import { startHttpReceiver } from '@vigil/shared/testing';
 import { describe, expect, it } from 'vitest';
 import type { HandlerContext } from '../src/handler-api.js';
 import { loadModuleHandler } from '../src/handlers/module-handler.js';
 import { outcomeOf } from '../src/runner/run-outcome.js';
-import { serviceDir } from './helpers.js';
+import { handlerContext, serviceDir } from './helpers.js';
 
 const examples = path.resolve(serviceDir, '../../examples');
 
@@ -14,21 +13,14 @@ describe('examples/handlers/uptime-digest.mjs (the documented module handler)', 
     const receiver = await startHttpReceiver((req) => ({ status: req.url === '/down' ? 503 : 200 }));
     try {
       const handler = await loadModuleHandler('module:./handlers/uptime-digest.mjs', examples);
-      const ctx = (targets: string[]): HandlerContext => ({
-        runId: 'r-1',
-        job: 'uptime-digest',
-        attempt: 1,
-        targets,
-        options: { timeoutMs: 2000 },
-        baseDir: examples,
-        log: createLogger({ service: 'test', level: 'silent' }),
-        secrets: { get: async () => '', resolve: async (t) => t },
-        signal: new AbortController().signal,
-        progress: () => undefined,
-        clock: systemClock,
-        scheduledAt: new Date().toISOString(),
-        timezone: 'UTC',
-      });
+      const ctx = (targets: string[]): HandlerContext =>
+        handlerContext({
+          runId: 'r-1',
+          job: 'uptime-digest',
+          targets,
+          options: { timeoutMs: 2000 },
+          baseDir: examples,
+        });
       expect(await handler.validate?.(ctx(['ftp://nope']))).toMatch(/not an http/);
       const result = await handler.run(ctx([`${receiver.url}/up`, `${receiver.url}/down`]));
       const outcome = outcomeOf(result, [`${receiver.url}/up`, `${receiver.url}/down`]);

@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeEnvelope } from '@vigil/shared';
+import { createLogger, makeEnvelope, systemClock } from '@vigil/shared';
 import { headers, type NatsConnection } from 'nats';
+import type { HandlerContext } from '../src/handler-api.js';
 
 export const serviceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,6 +16,29 @@ export function jobsDir(yaml: string, files: Record<string, string> = {}): { dir
   writeFileSync(file, yaml);
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   return { dir, file };
+}
+
+/**
+ * What a handler gets from the runner, for calling a handler directly: a run of job `job` with no targets, no
+ * secrets, a signal nobody aborts and a silent logger; `over` sets what the test is about.
+ */
+export function handlerContext(
+  over: Partial<HandlerContext> & Pick<HandlerContext, 'job' | 'options'>,
+): HandlerContext {
+  return {
+    runId: `${over.job}-1`,
+    attempt: 1,
+    targets: [],
+    baseDir: '.',
+    log: createLogger({ service: 'test', level: 'silent' }),
+    secrets: { get: async () => '', resolve: async (t) => t },
+    signal: new AbortController().signal,
+    progress: () => undefined,
+    clock: systemClock,
+    scheduledAt: new Date().toISOString(),
+    timezone: 'UTC',
+    ...over,
+  };
 }
 
 export interface RequestOptions {

@@ -1,29 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, systemClock } from '@vigil/shared';
+import { createLogger } from '@vigil/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerContext } from '../src/handler-api.js';
 import { httpHandler, MAX_BODY_BYTES, MAX_RETRY_AFTER_MS } from '../src/handlers/http-handler.js';
+import { handlerContext } from './helpers.js';
 
 const log = createLogger({ service: 'test', level: 'silent' });
 
 function context(options: Record<string, unknown>): HandlerContext {
-  return {
-    runId: 'h-1',
-    correlationId: 'h-1',
-    job: 'http',
-    attempt: 1,
-    targets: [],
-    options,
-    baseDir: '.',
-    log,
-    secrets: { get: async () => '', resolve: async (t) => t },
-    signal: new AbortController().signal,
-    progress: () => undefined,
-    clock: systemClock,
-    scheduledAt: new Date().toISOString(),
-    timezone: 'UTC',
-  };
+  return handlerContext({ runId: 'h-1', correlationId: 'h-1', job: 'http', options, log });
 }
 
 describe('http handler', () => {
