@@ -1,8 +1,7 @@
 import { startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 const g = globalThis as unknown as { brokerTest: Map<string, number> };
 g.brokerTest = new Map();
@@ -10,7 +9,7 @@ g.brokerTest = new Map();
 describe('NATS killed with -9 and restarted while runs are in flight', () => {
   let nats: TestServer;
   let nc: NatsConnection;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
 
   beforeAll(async () => {
     nats = await startNats();
@@ -24,17 +23,7 @@ describe('NATS killed with -9 and restarted while runs are in flight', () => {
       } };`,
       },
     );
-    service = await startReportsService({
-      env: {
-        NATS_URL: nats.url,
-        VIGIL_JOBS_FILE: file,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'silent',
-        RUNNER_ACK_WAIT: '2s',
-        RUNNER_CONCURRENCY: '10',
-      },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file, { RUNNER_ACK_WAIT: '2s', RUNNER_CONCURRENCY: '10' });
   });
 
   afterAll(async () => {
@@ -70,7 +59,7 @@ describe('NATS killed with -9 and restarted while runs are in flight', () => {
 describe('the broker forgets the runner consumer’s acks (finished runs delivered again as first deliveries)', () => {
   let nats: TestServer;
   let nc: NatsConnection;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
 
   beforeAll(async () => {
     nats = await startNats();
@@ -80,10 +69,7 @@ describe('the broker forgets the runner consumer’s acks (finished runs deliver
         globalThis.brokerTest.set(ctx.runId, (globalThis.brokerTest.get(ctx.runId) ?? 0) + 1);
       } };`,
     });
-    service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '2s' },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file, { RUNNER_ACK_WAIT: '2s' });
   });
 
   afterAll(async () => {

@@ -2,14 +2,13 @@ import { makeEnvelope } from '@vigil/shared';
 import { collectEvents, startNats, type TestServer } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 // The stuck alert's re-run is `vigil trigger <job> --force`: "starts it even while the stuck run still holds the
 // job". Runners took one run of a forbid job at a time, so the forced run waited behind the hung one instead.
 let nats: TestServer;
 let nc: NatsConnection;
-let service: Awaited<ReturnType<typeof startReportsService>> | undefined;
+let service: Awaited<ReturnType<typeof startRunner>> | undefined;
 
 beforeAll(async () => {
   nats = await startNats();
@@ -26,16 +25,7 @@ beforeAll(async () => {
   } };`,
     },
   );
-  service = await startReportsService({
-    env: {
-      NATS_URL: nats.url,
-      VIGIL_JOBS_FILE: file,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'error',
-      RUNNER_STARTED_AFTER: '50ms',
-    },
-    handleSignals: false,
-  });
+  service = await startRunner(nats.url, file, { LOG_LEVEL: 'error', RUNNER_STARTED_AFTER: '50ms' });
 });
 
 afterAll(async () => {

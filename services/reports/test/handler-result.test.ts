@@ -4,8 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handlerResultProblem } from '../src/runner/handler-result.js';
 import { outcomeOf } from '../src/runner/run-outcome.js';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 /**
  * What a handler returns becomes the run's terminal event, which the runner builds without a schema parse. A
@@ -81,7 +80,7 @@ const cases: { job: string; result: string; message: string }[] = [
 describe('what a handler returns', () => {
   let nats: TestServer;
   let nc: NatsConnection;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
   let bus: EventBus;
   let history: ConsumerHandle;
   /** Every `job.*` event the scheduler-like consumer below accepted (its schema check passed). */
@@ -111,10 +110,7 @@ describe('what a handler returns', () => {
     yaml += '  partial:\n    handler: module:./partial.mjs\n    targets: [a, b, c]\n';
     yaml += '  failed:\n    handler: module:./failed.mjs\n    retries: { max: 3, base: 10ms }\n';
     const { file } = jobsDir(yaml, modules);
-    service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file);
     dlq = collectEvents(nc, 'dlq.>');
     // The scheduler's history consumer in miniature: every `job.>` event, schema-checked by the shared consume
     // (an event on a subject without a schema, or whose data fails it, is dead-lettered to VIGIL_DLQ).

@@ -4,8 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseHealth, type HealthInput, type HealthReport } from '../src/health/health-analysis.js';
 import { formatHealth, healthTitle, recommend } from '../src/health/recommendations.js';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 const H = 60 * 60 * 1000;
 const retries = { max: 0, backoff: 'exponential' as const, base: 1000, cap: 1000 };
@@ -482,7 +481,7 @@ describe('health.daily run counts and title', () => {
 describe('health.daily in the runner', () => {
   let nats: TestServer;
   let nc: NatsConnection;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
 
   beforeAll(async () => {
     nats = await startNats();
@@ -508,10 +507,7 @@ describe('health.daily in the runner', () => {
     retries: { max: 0 }
     health: { recipients: [ops@example.com] }
 `);
-    service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'error' },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file, { LOG_LEVEL: 'error' });
   });
 
   afterAll(async () => {

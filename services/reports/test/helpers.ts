@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, makeEnvelope, systemClock } from '@vigil/shared';
 import { headers, type NatsConnection } from 'nats';
 import type { HandlerContext } from '../src/handler-api.js';
+import { type ReportsServiceOptions, startReportsService } from '../src/service.js';
 
 export const serviceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,6 +40,23 @@ export function handlerContext(
     timezone: 'UTC',
     ...over,
   };
+}
+
+/**
+ * A runner in this process on `natsUrl` with the jobs of `jobsFile`, silent, on a free port, signals left to the test
+ * runner; `env` adds or changes variables.
+ */
+export function startRunner(
+  natsUrl: string,
+  jobsFile: string,
+  env: Record<string, string> = {},
+  opts: Omit<ReportsServiceOptions, 'env' | 'handleSignals'> = {},
+) {
+  return startReportsService({
+    env: { NATS_URL: natsUrl, VIGIL_JOBS_FILE: jobsFile, HTTP_PORT: '0', LOG_LEVEL: 'silent', ...env },
+    handleSignals: false,
+    ...opts,
+  });
 }
 
 export interface RequestOptions {

@@ -4,8 +4,8 @@ import { AckPolicy, connect, type KV, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminalEvent } from '../src/runner/run-event.js';
 import { RunJournal } from '../src/runner/run-journal.js';
-import { IDEMPOTENCY_BUCKET, startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { IDEMPOTENCY_BUCKET } from '../src/service.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 /** A completion as earlier versions journaled it (the whole terminal event), written the way they wrote pages. */
 async function putEarlierPage(
@@ -125,10 +125,7 @@ describe('idempotency journal', () => {
       }
 
       const events = collectEvents(nc, 'job.succeeded.once');
-      const service = await startReportsService({
-        env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '1s' },
-        handleSignals: false,
-      });
+      const service = await startRunner(nats.url, file, { RUNNER_ACK_WAIT: '1s' });
       try {
         const [republished] = await events.waitFor('job.succeeded.once', 1, 10_000);
         // the very event the dead replica would have published: same id, same run data
@@ -158,10 +155,7 @@ describe('idempotency journal', () => {
     await owner.markAlive();
     const alive = setInterval(() => void owner.markAlive(), 200);
     const events = collectEvents(nc, 'job.*.owned');
-    const service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent', RUNNER_ACK_WAIT: '1s' },
-      handleSignals: false,
-    });
+    const service = await startRunner(nats.url, file, { RUNNER_ACK_WAIT: '1s' });
     try {
       await new Promise((r) => setTimeout(r, 2500));
       expect(g.journalTest).toBe(0);
@@ -211,11 +205,7 @@ describe('idempotency journal', () => {
       },
     });
     const events = collectEvents(nc, 'job.succeeded.reused');
-    const service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'info', RUNNER_ACK_WAIT: '1s' },
-      handleSignals: false,
-      logDestination,
-    });
+    const service = await startRunner(nats.url, file, { LOG_LEVEL: 'info', RUNNER_ACK_WAIT: '1s' }, { logDestination });
     try {
       const done = await events.waitFor('job.succeeded.reused', 2, 10_000);
       expect(done.map((e) => e.event.data.runId).sort()).toEqual(['reused-new-1', 'reused-new-2']);

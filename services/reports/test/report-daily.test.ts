@@ -1,8 +1,7 @@
 import { type FakeLlm, collectEvents, startFakeLlm, startNats, type TestServer } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 const targets = Array.from({ length: 10 }, (_, i) => `company-${i + 1}`);
 
@@ -10,7 +9,7 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
   let nats: TestServer;
   let nc: NatsConnection;
   let llm: FakeLlm;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
 
   beforeAll(async () => {
     nats = await startNats();
@@ -62,10 +61,7 @@ describe('report.daily against a fake OpenAI-compatible endpoint', () => {
         );
       },
     });
-    service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'error' },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file, { LOG_LEVEL: 'error' });
   });
 
   afterAll(async () => {

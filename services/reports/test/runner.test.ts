@@ -13,8 +13,7 @@ import {
 } from '@vigil/shared/testing';
 import { connect, headers, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 /** Whether a process is still running (a zombie nobody reaped yet counts as gone). */
 function processAlive(pid: number): boolean {
@@ -67,7 +66,7 @@ describe('runner behaviour', () => {
   let nats: TestServer;
   let nc: NatsConnection;
   let receiver: HttpReceiver;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
   let jobsFile: string;
 
   beforeAll(async () => {
@@ -186,10 +185,7 @@ describe('runner behaviour', () => {
       modules,
     );
     jobsFile = file;
-    service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file);
   });
 
   afterAll(async () => {
@@ -466,11 +462,7 @@ describe('run log lines', () => {
       `jobs:\n  broken:\n    handler: command\n    retries: { max: 0 }\n    command: { run: [node, -e, "process.exit(3)"] }\n`,
       {},
     );
-    const service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
-      handleSignals: false,
-      logDestination,
-    });
+    const service = await startRunner(nats.url, file, { LOG_LEVEL: 'warn' }, { logDestination });
     try {
       const events = collectEvents(nc, 'job.*.broken');
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -506,11 +498,7 @@ describe('run log lines', () => {
       `jobs:\n  slow-api:\n    handler: http\n    retries: { max: 2, backoff: fixed, base: 10ms }\n    http: { url: "http://127.0.0.1:${port}/x", timeout: 200ms }\n`,
       {},
     );
-    const service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'warn' },
-      handleSignals: false,
-      logDestination,
-    });
+    const service = await startRunner(nats.url, file, { LOG_LEVEL: 'warn' }, { logDestination });
     try {
       const events = collectEvents(nc, 'job.*.slow-api');
       await requestRun(nc, 'slow-api', 'slow-1');

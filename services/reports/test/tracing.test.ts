@@ -1,8 +1,7 @@
 import { collectEvents, installInMemoryTracing, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReportsService } from '../src/service.js';
-import { jobsDir, requestRun } from './helpers.js';
+import { jobsDir, requestRun, startRunner } from './helpers.js';
 
 // Its own file: the in-memory tracer is process-wide (OTel globals) and turns tracing on for every run.
 const tracing = installInMemoryTracing('reports-test');
@@ -10,7 +9,7 @@ const tracing = installInMemoryTracing('reports-test');
 describe('run spans (tracing on)', () => {
   let nats: TestServer;
   let nc: NatsConnection;
-  let service: Awaited<ReturnType<typeof startReportsService>>;
+  let service: Awaited<ReturnType<typeof startRunner>>;
 
   beforeAll(async () => {
     nats = await startNats();
@@ -38,10 +37,7 @@ describe('run spans (tracing on)', () => {
         } };`,
       },
     );
-    service = await startReportsService({
-      env: { NATS_URL: nats.url, VIGIL_JOBS_FILE: file, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
-      handleSignals: false,
-    });
+    service = await startRunner(nats.url, file);
   });
 
   afterAll(async () => {
