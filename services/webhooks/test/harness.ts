@@ -26,6 +26,27 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of a webhooks service on these servers, as the tests run it: quiet, a free port, the test token and
+ * signing key, private receivers allowed (they are on 127.0.0.1), short backoff; `extra` adds or changes variables.
+ */
+export function webhooksEnv(
+  servers: { nats: { url: string }; redis: { url: string } },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NATS_URL: servers.nats.url,
+    REDIS_URL: servers.redis.url,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'error',
+    VIGIL_API_TOKEN: TOKEN,
+    WEBHOOKS_SIGNING_SECRET: SECRET,
+    WEBHOOKS_ALLOW_PRIVATE: 'true',
+    WEBHOOKS_BACKOFF_BASE: '100ms',
+    ...extra,
+  };
+}
+
 /** Real NATS, real Redis, the real service in-process on a free port. */
 export async function startHarness(
   extraEnv: Record<string, string> = {},
@@ -33,17 +54,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const nats = await startNats();
   const redisServer = await startRedis();
-  const env: Record<string, string> = {
-    NATS_URL: nats.url,
-    REDIS_URL: redisServer.url,
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'error',
-    VIGIL_API_TOKEN: TOKEN,
-    WEBHOOKS_SIGNING_SECRET: SECRET,
-    WEBHOOKS_ALLOW_PRIVATE: 'true',
-    WEBHOOKS_BACKOFF_BASE: '100ms',
-    ...extraEnv,
-  };
+  const env = webhooksEnv({ nats, redis: redisServer }, extraEnv);
   const service = await startWebhooksService({
     env,
     handleSignals: false,

@@ -11,7 +11,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkedSubject } from '../src/parking-lot.js';
 import { startWebhooksService } from '../src/service.js';
-import { SECRET, TOKEN } from './harness.js';
+import { TOKEN, webhooksEnv } from './harness.js';
 
 /**
  * The parking lot releases each parked webhook once per chance the breaker gives it: a restart (fresh, closed
@@ -38,18 +38,7 @@ afterAll(async () => {
 
 async function start(extra: Record<string, string>): Promise<Service> {
   const service = await startWebhooksService({
-    env: {
-      NATS_URL: nats.url,
-      REDIS_URL: redisServer.url,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'error',
-      VIGIL_API_TOKEN: TOKEN,
-      WEBHOOKS_SIGNING_SECRET: SECRET,
-      WEBHOOKS_ALLOW_PRIVATE: 'true',
-      WEBHOOKS_BACKOFF_BASE: '100ms',
-      WEBHOOKS_MAX_RETRIES: '20',
-      ...extra,
-    },
+    env: webhooksEnv({ nats, redis: redisServer }, { WEBHOOKS_MAX_RETRIES: '20', ...extra }),
     handleSignals: false,
   });
   services.push(service);
