@@ -6,6 +6,7 @@ import {
   deadlineSignalOn,
   ErrorCode,
   isDeadlineAbort,
+  requestFailure,
   ManualClock,
   requestFailureReason,
   ValidationError,
@@ -121,5 +122,20 @@ describe('requestFailureReason', () => {
   it('keeps the message of an error with no cause', () => {
     expect(requestFailureReason(new Error('boom'))).toBe('boom');
     expect(requestFailureReason('text')).toBe('text');
+  });
+
+  it('requestFailure: a parent abort stays as it is, the deadline says timed out, anything else its network reason', async () => {
+    const say = { timedOut: () => 'timed out', failed: (reason: string) => `failed: ${reason}` };
+    const run = new AbortController();
+    const cancelled = deadlineSignal(60_000, run.signal);
+    run.abort(new Error('run cancelled'));
+    const parentErr = new Error('aborted');
+    expect(requestFailure(parentErr, cancelled.signal, say)).toBe(parentErr);
+    const late = deadlineSignal(1);
+    await once(late.signal, 'abort');
+    expect(requestFailure(new Error('aborted'), late.signal, say)).toBe('timed out');
+    const port = await freePort();
+    const refused = await fetch(`http://127.0.0.1:${port}/`).catch((e: unknown) => e);
+    expect(requestFailure(refused, undefined, say)).toMatch(/^failed: .*ECONNREFUSED/);
   });
 });

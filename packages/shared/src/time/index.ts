@@ -8,4 +8,5 @@ export {
   deadlineSignal,
   deadlineSignalOn,
   isDeadlineAbort,
+  requestFailure,
 } from './request-deadline.js';

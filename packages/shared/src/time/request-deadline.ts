@@ -1,4 +1,5 @@
 import { ErrorCode } from '../errors/codes.js';
+import { requestFailureReason } from '../errors/error-message.js';
 import { ValidationError } from '../errors/vigil-error.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 
@@ -66,4 +67,18 @@ export function deadlineSignalOn(clock: Clock, ms: number, ...parents: (AbortSig
 export function isDeadlineAbort(signal: AbortSignal | undefined): boolean {
   const reason: unknown = signal?.aborted ? signal.reason : undefined;
   return reason instanceof DOMException && reason.name === 'TimeoutError';
+}
+
+/**
+ * What a request bounded by a {@link deadlineSignal} failed of: a parent's abort (a cancelled run) keeps the parent's
+ * reason, the deadline becomes `timedOut()`, anything else `failed(reason)` with the network reason fetch keeps in
+ * `cause` (its own `TypeError: fetch failed` names none).
+ */
+export function requestFailure(
+  err: unknown,
+  signal: AbortSignal | undefined,
+  say: { timedOut(): unknown; failed(reason: string): unknown },
+): unknown {
+  if (signal?.aborted) return isDeadlineAbort(signal) ? say.timedOut() : err;
+  return say.failed(requestFailureReason(err));
 }

@@ -5,9 +5,8 @@ import {
   deadlineSignal,
   ErrorCode,
   httpStatusError,
-  isDeadlineAbort,
+  requestFailure,
   parseRetryAfter,
-  requestFailureReason,
   TransientError,
   type Logger,
   ValidationError,
@@ -82,11 +81,11 @@ async function readBounded(res: Response): Promise<{ bytes: number; truncated: b
 function requestFailed(call: Call, err: unknown): unknown {
   const signal = call.init.signal ?? undefined;
   const method = call.init.method ?? 'GET';
-  if (signal?.aborted) {
-    if (!isDeadlineAbort(signal)) return err;
-    return new TransientError(`${method} ${shownUrl(call.url)} timed out`, { code: ErrorCode.TIMEOUT, cause: err });
-  }
-  return new TransientError(`${method} ${shownUrl(call.url)} failed: ${requestFailureReason(err)}`, { cause: err });
+  return requestFailure(err, signal, {
+    timedOut: () =>
+      new TransientError(`${method} ${shownUrl(call.url)} timed out`, { code: ErrorCode.TIMEOUT, cause: err }),
+    failed: (reason) => new TransientError(`${method} ${shownUrl(call.url)} failed: ${reason}`, { cause: err }),
+  });
 }
 
 async function send(call: Call): Promise<Sent> {

@@ -2,9 +2,8 @@ import {
   deadlineSignal,
   ErrorCode,
   httpStatusError,
-  isDeadlineAbort,
+  requestFailure,
   parseRetryAfter,
-  requestFailureReason,
   TransientError,
 } from '@vigil/shared';
 
@@ -72,15 +71,13 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatAnswer> {
  * reason, so the chain sees the cancellation as such.
  */
 function callFailed(req: ChatRequest, signal: AbortSignal, err: unknown): unknown {
-  if (signal.aborted) {
-    if (!isDeadlineAbort(signal)) return err;
-    return new TransientError(`model ${req.model}: no answer within ${req.timeoutMs} ms`, {
-      code: ErrorCode.TIMEOUT,
-      cause: err,
-    });
-  }
-  return new TransientError(`model ${req.model}: ${requestFailureReason(err)}`, {
-    code: ErrorCode.MODEL_UNAVAILABLE,
-    cause: err,
+  return requestFailure(err, signal, {
+    timedOut: () =>
+      new TransientError(`model ${req.model}: no answer within ${req.timeoutMs} ms`, {
+        code: ErrorCode.TIMEOUT,
+        cause: err,
+      }),
+    failed: (reason) =>
+      new TransientError(`model ${req.model}: ${reason}`, { code: ErrorCode.MODEL_UNAVAILABLE, cause: err }),
   });
 }
