@@ -17,7 +17,7 @@ import type { RecipientLookup } from './recipient-lookup.js';
 import { fallbackTallyNote, isOwnSmtpOpened, ownSmtpStateNote } from './own-smtp-notes.js';
 import { invalidJobRecipientsNote, skippedSecretNote } from './recipients.js';
 import { refusedList, refusedNotice } from './refused-notice.js';
-import { type RenderOptions, renderEmail } from './render-email.js';
+import { alertMail, type RenderOptions, renderEmail } from './render-email.js';
 import { renderSlack } from './slack-message.js';
 import type { SmtpChannel } from './smtp-channel.js';
 import { sendToWebhook } from './webhook-channel.js';
@@ -165,14 +165,7 @@ export class Dispatcher {
 
     if (resolved.recipients.length) {
       try {
-        const info = await this.o.smtp.send({
-          to: resolved.recipients,
-          subject: mail.subject,
-          html: mail.html,
-          text: mail.text,
-          headers: { 'X-Vigil-Event-Id': alert.eventId, 'X-Vigil-Severity': severity },
-          messageId: `<${d.id.replace(/[^A-Za-z0-9._-]/g, '_')}@vigil.notifier>`,
-        });
+        const info = await this.o.smtp.send(alertMail(alert, mail, resolved.recipients, d.id));
         const refused = info.refused ?? [];
         const accepted = refused.length ? (info.accepted ?? []) : resolved.recipients;
         this.o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'sent' });

@@ -1,7 +1,7 @@
 import { type Logger, validAddress, type VigilMetrics } from '@vigil/shared';
 import type { Delivery } from './dispatcher.js';
 import { parseRecipientList } from './recipients.js';
-import { type RenderOptions, renderEmail } from './render-email.js';
+import { alertMail, type RenderOptions, renderEmail } from './render-email.js';
 import type { RefusedRecipient } from './sent-mail.js';
 import type { SmtpChannel } from './smtp-channel.js';
 
@@ -72,16 +72,8 @@ export async function refusedNotice(
       ] as [string, string],
     ],
   };
-  const mail = renderEmail(alert, render);
   try {
-    await o.smtp.send({
-      to,
-      subject: mail.subject,
-      html: mail.html,
-      text: mail.text,
-      headers: { 'X-Vigil-Event-Id': alert.eventId, 'X-Vigil-Severity': severity },
-      messageId: `<${d.id.replace(/[^A-Za-z0-9._-]/g, '_')}.refused@vigil.notifier>`,
-    });
+    await o.smtp.send(alertMail(alert, renderEmail(alert, render), to, d.id, '.refused'));
     o.metrics.notificationsTotal.inc({ channel: 'email', severity, result: 'sent' });
     log.warn({ to, refused: refused.map((r) => r.address) }, 'refused recipients: alert sent to ADMIN_EMAIL');
   } catch (err) {

@@ -4,6 +4,7 @@ import { recommendedActions } from './recommended-actions.js';
 import { rerunCommands, runLink } from './rerun.js';
 import { sampleFailure } from './sample-alert.js';
 import { secretsErrorClass } from './secrets-actions.js';
+import type { OutgoingMail } from './smtp-channel.js';
 import { renderAlertHtml } from './templates/alert-html.js';
 import { renderAlertText } from './templates/alert-text.js';
 import type { EmailView } from './templates/view.js';
@@ -130,4 +131,26 @@ export function renderEmail(input: Alert, opts: RenderOptions): RenderedEmail {
     publicUrl: opts.publicUrl,
   };
   return { subject, html: renderAlertHtml(view), text: renderAlertText(view) };
+}
+
+/**
+ * The email of a rendered alert to `to`. Its Message-ID is fixed by the notification (`notificationId`, plus
+ * `variant` for a second email of the same notification), so a copy re-sent after a crash between SMTP acceptance and
+ * the dedupe record is the same message to mail servers and clients.
+ */
+export function alertMail(
+  alert: Alert,
+  mail: RenderedEmail,
+  to: string[],
+  notificationId: string,
+  variant = '',
+): OutgoingMail {
+  return {
+    to,
+    subject: mail.subject,
+    html: mail.html,
+    text: mail.text,
+    headers: { 'X-Vigil-Event-Id': alert.eventId, 'X-Vigil-Severity': alert.severity },
+    messageId: `<${notificationId.replace(/[^A-Za-z0-9._-]/g, '_')}${variant}@vigil.notifier>`,
+  };
 }
