@@ -41,21 +41,22 @@ export function followWebhookOutcomes(nc: NatsConnection, o: WebhookOutcomesOpti
           const ev = JSON.parse(text) as { time?: string; data?: Record<string, unknown> };
           const data = ev.data ?? {};
           const webhookId = typeof data.id === 'string' ? data.id : undefined;
+          const ownFallback = own && isOwnFallback(data);
           if (subject === 'webhook.attempt-failed') {
-            if (webhookId && own && isOwnFallback(data)) fallbacks.attemptFailed(webhookId, attemptError(data));
+            if (webhookId && ownFallback) fallbacks.attemptFailed(webhookId, attemptError(data));
             return;
           }
-          if (webhookId && own && isOwnFallback(data)) {
-            if (subject === 'webhook.delivered') fallbacks.delivered(webhookId);
-            else fallbacks.dead(webhookId);
-          }
-          if (webhookId && subject === 'webhook.dead') webhookFates.noteDead(webhookId);
-          else if (webhookId) webhookFates.noteDelivered(webhookId, eventAt(data, ev.time, now()));
-          if (!own) return;
-          if (!isOwnFallback(data)) return;
           const at = eventAt(data, ev.time, now());
-          if (subject === 'webhook.delivered') fallbackHealth.noteDelivered(at);
-          else fallbackHealth.noteDead(String(data.id ?? 'unknown'), deadReason(data), at);
+          if (webhookId && subject === 'webhook.dead') webhookFates.noteDead(webhookId);
+          else if (webhookId) webhookFates.noteDelivered(webhookId, at);
+          if (!ownFallback) return;
+          if (subject === 'webhook.delivered') {
+            if (webhookId) fallbacks.delivered(webhookId);
+            fallbackHealth.noteDelivered(at);
+          } else {
+            if (webhookId) fallbacks.dead(webhookId);
+            fallbackHealth.noteDead(String(data.id ?? 'unknown'), deadReason(data), at);
+          }
         } catch {
           // not an event: nothing to learn from it
         }
