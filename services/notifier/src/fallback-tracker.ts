@@ -37,7 +37,7 @@ export interface FallbackTally {
 export class FallbackTracker {
   private readonly items = new Map<string, Tracked>();
   /** The run of emailUndelivered in progress. */
-  emailing?: Promise<void>;
+  private emailing?: Promise<void>;
 
   constructor(private readonly o: { metrics: VigilMetrics; now: () => number; logger: Logger; max?: number }) {}
 
@@ -124,36 +124,31 @@ export class FallbackTracker {
     }
     return out.queued ? out : undefined;
   }
-}
 
-/**
- * SMTP works again: the alerts whose Slack message was not delivered are emailed (email only, one at a time, with a
- * line saying why), so they do not wait for a webhook that may keep failing. Stops at the first that finds email
- * failing again (the next recovery tries the rest). One run at a time.
- */
-export function emailUndelivered(
-  tracker: FallbackTracker,
-  dispatcher: { deliver(d: Delivery): Promise<unknown> },
-  log: Logger,
-): Promise<void> {
-  if (tracker.emailing) return tracker.emailing;
-  const run = async () => {
-    const list = tracker.undelivered();
-    if (list.length)
-      log.info({ alerts: list.length }, 'SMTP is back: emailing alerts the webhook fallback has not delivered');
-    for (const u of list) {
-      try {
-        await dispatcher.deliver({ ...u.delivery, extraFact: u.fact, emailOnly: true });
-        tracker.markEmailed(u.webhookId);
-      } catch (err) {
-        log.warn({ err, webhookId: u.webhookId }, 'alert not delivered by the webhook fallback could not be emailed');
-        if (errorCodeOf(err) === ErrorCode.ALL_CHANNELS_FAILED) return;
+  /**
+   * SMTP works again: the alerts whose Slack message was not delivered are emailed (email only, one at a time, with
+   * a line saying why), so they do not wait for a webhook that may keep failing. Stops at the first that finds email
+   * failing again (the next recovery tries the rest). One run at a time.
+   */
+  emailUndelivered(dispatcher: { deliver(d: Delivery): Promise<unknown> }, log: Logger): Promise<void> {
+    if (this.emailing) return this.emailing;
+    const run = async () => {
+      const list = this.undelivered();
+      if (list.length)
+        log.info({ alerts: list.length }, 'SMTP is back: emailing alerts the webhook fallback has not delivered');
+      for (const u of list) {
+        try {
+          await dispatcher.deliver({ ...u.delivery, extraFact: u.fact, emailOnly: true });
+          this.markEmailed(u.webhookId);
+        } catch (err) {
+          log.warn({ err, webhookId: u.webhookId }, 'alert not delivered by the webhook fallback could not be emailed');
+          if (errorCodeOf(err) === ErrorCode.ALL_CHANNELS_FAILED) return;
+        }
       }
-    }
-  };
-  const p = run().finally(() => {
-    tracker.emailing = undefined;
-  });
-  tracker.emailing = p;
-  return p;
+    };
+    this.emailing = run().finally(() => {
+      this.emailing = undefined;
+    });
+    return this.emailing;
+  }
 }

@@ -13,7 +13,7 @@ import { DedupeStore } from './dedupe-store.js';
 import { DigestRecorder } from './digest-recorder.js';
 import { Dispatcher } from './dispatcher.js';
 import { DIGEST_MAX_WAIT_MS, DIGEST_QUIET_MS } from './expired-digest.js';
-import { emailUndelivered, FallbackTracker } from './fallback-tracker.js';
+import { FallbackTracker } from './fallback-tracker.js';
 import { FollowUps } from './follow-ups.js';
 import { GroupStore } from './group-store.js';
 import { FallbackHealth } from './lost-fallback.js';
@@ -170,7 +170,7 @@ export function startNotifierService(opts: StartNotifierOptions = {}): Promise<S
           .flush()
           .catch((err: unknown) => rt.log.warn({ err }, 'could not send the alerts waiting for SMTP'))
           // then the alerts handed to the webhook fallback that it has not delivered (e.g. it answers HTTP 500)
-          .then(() => emailUndelivered(fallbacks, dispatcher, rt.log))
+          .then(() => fallbacks.emailUndelivered(dispatcher, rt.log))
           .catch((err: unknown) =>
             rt.log.warn({ err }, 'could not email the alerts the webhook fallback did not deliver'),
           );
