@@ -1,5 +1,6 @@
 import { ErrorCode, errorCodeOf, type Logger, type VigilMetrics } from '@vigil/shared';
 import type { Delivery } from './dispatcher.js';
+import { keepNewest } from './keep-newest.js';
 import { formatTime } from './render-email.js';
 
 /** One Slack message of this replica's, from `webhook.send` until the webhooks service delivers it (or gives it up). */
@@ -44,11 +45,7 @@ export class FallbackTracker {
   queued(webhookId: string, delivery: Delivery, copy: boolean): void {
     this.items.delete(webhookId);
     this.items.set(webhookId, { delivery, copy, queuedAt: this.o.now(), failedAttempts: 0, state: 'pending' });
-    const max = this.o.max ?? 1_000;
-    for (const id of this.items.keys()) {
-      if (this.items.size <= max) break;
-      this.items.delete(id);
-    }
+    keepNewest(this.items, this.o.max ?? 1_000);
   }
 
   /** `webhook.attempt-failed` of a Slack message (any replica's: only this replica's are tracked). */

@@ -1,4 +1,5 @@
 import { ErrorCode, errorCodeOf, type Logger, runWithCorrelation } from '@vigil/shared';
+import { keepNewest } from './keep-newest.js';
 import type { EventLike } from './to-alert.js';
 
 /** What the consumers run for one event (Notifier.handle). */
@@ -42,11 +43,7 @@ export class Redrive {
     if (this.stopped || !event.id) return;
     this.waiting.delete(event.id);
     this.waiting.set(event.id, { subject, event, deliveries, correlationId });
-    const max = this.o.max ?? 1_000;
-    for (const id of this.waiting.keys()) {
-      if (this.waiting.size <= max) break;
-      this.waiting.delete(id);
-    }
+    keepNewest(this.waiting, this.o.max ?? 1_000);
   }
 
   /** The alert was delivered (or settled otherwise) by the consumer. */

@@ -1,4 +1,5 @@
 import type { Alert } from './alert.js';
+import { keepNewest } from './keep-newest.js';
 import { formatTime, itemName } from './render-email.js';
 
 /** How many given-up webhook ids (and their later deliveries) a replica remembers; the oldest go first. */
@@ -23,26 +24,18 @@ export class WebhookFates {
     this.dead.delete(id);
     this.dead.add(id);
     this.delivered.delete(id);
-    bound(this.dead);
+    keepNewest(this.dead, MAX_WEBHOOK_FATES);
   }
 
   noteDelivered(id: string, at: number): void {
     if (!this.dead.has(id)) return;
     this.delivered.set(id, at);
-    bound(this.delivered);
+    keepNewest(this.delivered, MAX_WEBHOOK_FATES);
   }
 
   /** When a webhook given up was delivered after all (ms), if this replica saw it. */
   deliveredAt(id: string): number | undefined {
     return this.delivered.get(id);
-  }
-}
-
-function bound(c: Set<string> | Map<string, number>): void {
-  while (c.size > MAX_WEBHOOK_FATES) {
-    const oldest = c.keys().next().value;
-    if (oldest === undefined) return;
-    c.delete(oldest);
   }
 }
 
