@@ -1,56 +1,26 @@
-import {
-  type Clock,
-  deadLetter,
-  isTracingEnabled,
-  type JetStreamPublisher,
-  type JobDefinition,
-  type JobRun,
-  type Logger,
-  type PulledMessage,
-  type VigilMetrics,
-} from '@vigil/shared';
-import type { JetStreamManager, NatsConnection } from 'nats';
-import type { HandlerSecrets, JobHandler } from '../handler-api.js';
+import { isTracingEnabled, type JobRun, type PulledMessage } from '@vigil/shared';
 import { RunCancelledError } from './cancelled-error.js';
 import type { ExecuteResult } from './execute-run.js';
 import { type ExecuteSlotDeps, executeSlot } from './execute-slot.js';
+import { refuseInvalidRequest } from './invalid-request.js';
 import { Limiter } from './limiter.js';
 import { Redelivery } from './redelivery.js';
 import { RunEventsOut } from './run-events-out.js';
 import { startedEvent, terminalEventJson } from './run-event.js';
-import type { RunJournal, RunSummary } from './run-journal.js';
+import type { RunSummary } from './run-journal.js';
 import { RunCancellations } from './run-cancellations.js';
 import { RunMetrics } from './run-metrics.js';
 import { isPlainOutcome, type RunOutcome } from './run-outcome.js';
 import { parseRunRequest } from './run-request.js';
-import { RUNNER_DURABLE, RunIntake } from './run-intake.js';
+import { RunIntake } from './run-intake.js';
 import { persistAfter } from './persist-after.js';
 import { RunSlot } from './run-slot.js';
 import { runInSpan } from './run-span.js';
 import { StartedNotifier } from './started-notifier.js';
+import type { WorkLoopDeps } from './work-loop-deps.js';
 
 export { RUNNER_DURABLE, RUNNER_STREAM, RUNNER_SUBJECT } from './run-intake.js';
-
-export interface WorkLoopDeps {
-  nc: NatsConnection;
-  /** Terminal and started events go through the connection's lean publisher (one PubAck subscription). */
-  publisher: JetStreamPublisher;
-  jsm: JetStreamManager;
-  log: Logger;
-  clock: Clock;
-  journal: RunJournal;
-  metrics?: VigilMetrics;
-  secrets: HandlerSecrets;
-  /** The job's current definition (the jobs file, reloaded on change), or undefined; a promise only when unknown. */
-  jobs: (name: string) => JobDefinition | undefined | Promise<JobDefinition | undefined>;
-  baseDir: string;
-  /** The job's handler; a promise only while it has to be loaded. */
-  resolveHandler: (def: JobDefinition) => JobHandler | Promise<JobHandler>;
-  concurrency: number;
-  ackWaitMs: number;
-  /** A run older than this gets a `job.started` event (short runs publish only their terminal event). */
-  startedAfterMs: number;
-}
+export type { WorkLoopDeps } from './work-loop-deps.js';
 
 /** Longer waits than this for `notBefore` go back to the stream (nak with delay) instead of memory. */
 const MAX_IN_MEMORY_DELAY_MS = 60_000;
@@ -200,10 +170,7 @@ export class WorkLoop {
     try {
       req = parseRunRequest(msg.data);
     } catch (err) {
-      this.deadLetter(msg, err).catch((e: unknown) => {
-        this.d.log.error({ err: e }, 'dead-letter failed; will retry');
-        msg.nak(1000);
-      });
+      refuseInvalidRequest(msg, err, this.d);
       return;
     }
     const slot = new RunSlot(msg, req, seq, this.d.log);
@@ -228,15 +195,6 @@ export class WorkLoop {
 
   private traced(slot: RunSlot): Promise<void> {
     return runInSpan(slot, (s) => this.process(s));
-  }
-
-  private async deadLetter(msg: PulledMessage, err: unknown): Promise<void> {
-    this.d.log.error({ err, subject: msg.subject, seq: msg.info.streamSequence }, 'invalid run request: dead-lettered');
-    await deadLetter(this.d.publisher, msg, err, msg.info.deliveryCount, {
-      metrics: this.d.metrics,
-      consumer: RUNNER_DURABLE,
-    });
-    msg.term();
   }
 
   /**
