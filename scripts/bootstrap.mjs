@@ -130,6 +130,9 @@ else if (mode === 'test') {
   ensureDeployTools();
   say('lint + format check (biome)');
   run(pnpm, ['exec', 'biome', 'check', '.'], { env });
+  // vitest strips types and `tsc -b` checks src/ only: this checks the tests too, @vigil/* resolved as vitest does.
+  say('type-check tests (tsc -p tsconfig.test.json)');
+  run(pnpm, ['exec', 'tsc', '-p', 'tsconfig.test.json'], { env });
   script = ['scripts/run-tests.mjs', ...rest];
 } else if (mode === 'bench') {
   // The services' production GC setting (deploy/Dockerfile), for every contender in the bench process alike.

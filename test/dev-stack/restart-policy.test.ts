@@ -7,7 +7,7 @@ describe('dev stack restart policy', () => {
     const delays: number[] = [];
     let delay: number | undefined;
     for (let i = 0; i < 8; i++) {
-      delay = restartDelay(delay, 5_000);
+      delay = restartDelay(delay, 5_000) as number;
       delays.push(delay);
     }
     expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);

@@ -213,7 +213,7 @@ describe('npm start (scripts/dev-stack.mjs)', () => {
       `[vigil] secrets: port ${grabbed!.port} is taken by another process (not this stack's); starting it on port ${secrets!.port}`,
     );
     expect(output).toMatch(new RegExp(`secrets +http://127\\.0\\.0\\.1:${secrets!.port} `));
-    expect(await ready(secrets!.port)).toBe(true);
+    expect(await ready(secrets!.port!)).toBe(true);
   });
 
   it("points the files and command lines it hands out at this stack's ports and state dir", () => {

@@ -6,9 +6,11 @@ import {
   createLogger,
   createReadiness,
   createRegistry,
+  type ErrorBody,
   ErrorCode,
   PermanentError,
   type Readiness,
+  type ReadinessReport,
   requireBearer,
   vigilMetrics,
 } from '@vigil/shared';
@@ -69,6 +71,11 @@ const json = (body: unknown) => ({
   body: JSON.stringify(body),
 });
 
+/** The contract error of a response: `{ error: { code, message } }`. */
+const errorOf = async (res: Response) => ((await res.json()) as ErrorBody).error;
+/** The /health/ready answer. */
+const readinessOf = async (res: Response) => (await res.json()) as ReadinessReport;
+
 describe('createHttpApp', () => {
   it('is live always, ready only once running and every check passes', async () => {
     expect((await fetch(`${base}/health/live`)).status).toBe(200);
@@ -80,7 +87,7 @@ describe('createHttpApp', () => {
     readiness.phase = 'running';
     res = await fetch(`${base}/health/ready`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await readinessOf(res);
     expect(body.ready).toBe(true);
     expect(body.checks.db).toMatchObject({ ok: true });
     expect(typeof body.checks.slow.latencyMs).toBe('number');
@@ -89,7 +96,7 @@ describe('createHttpApp', () => {
     res = await fetch(`${base}/health/ready`);
     expect(res.status).toBe(503);
     // anyone who reaches the port reads this: no password in it
-    expect((await res.json()).checks.db).toMatchObject({
+    expect((await readinessOf(res)).checks.db).toMatchObject({
       ok: false,
       error: 'db down at postgres://app:[REDACTED]@db:5432/app',
     });
@@ -104,7 +111,10 @@ describe('createHttpApp', () => {
     readiness.addCheck('hung', () => new Promise(() => {}));
     const res = await fetch(`${base}/health/ready`);
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.hung).toMatchObject({ ok: false, error: expect.stringMatching(/timed out/) });
+    expect((await readinessOf(res)).checks.hung).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/timed out/),
+    });
     readiness.addCheck('hung', () => {});
   });
 
@@ -129,15 +139,15 @@ describe('createHttpApp', () => {
 
     res = await fetch(`${base}/typed`, json({ nourl: true }));
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('VIGIL_E_VALIDATION');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_VALIDATION');
 
     res = await fetch(`${base}/echo`, { ...json(null), body: '{"broken":' });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('VIGIL_E_VALIDATION');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_VALIDATION');
 
     res = await fetch(`${base}/echo`, json({ blob: 'x'.repeat(2 * 1024 * 1024) }));
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('VIGIL_E_BODY_TOO_LARGE');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_BODY_TOO_LARGE');
 
     res = await fetch(`${base}/echo`, json({ blob: 'x'.repeat(900 * 1024) }));
     expect(res.status).toBe(200);
@@ -146,7 +156,7 @@ describe('createHttpApp', () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
       res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': type }, body: '{"a":1}' });
       expect(res.status).toBe(415);
-      expect((await res.json()).error).toEqual({
+      expect(await errorOf(res)).toEqual({
         code: 'VIGIL_E_VALIDATION',
         message: `send the request body as JSON with content-type: application/json (got ${type})`,
       });
@@ -160,7 +170,7 @@ describe('createHttpApp', () => {
 
     res = await fetch(`${base}/missing-thing`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('VIGIL_E_WEBHOOK_NOT_FOUND');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_WEBHOOK_NOT_FOUND');
   });
 
   it('routes ids of 200 characters; a longer parameter or a bad encoding is refused in the contract shape', async () => {
@@ -169,10 +179,10 @@ describe('createHttpApp', () => {
     expect(await res.json()).toEqual({ length: 200 });
     res = await fetch(`${base}/things/${'k'.repeat(2_000)}`);
     expect(res.status).toBe(414);
-    expect((await res.json()).error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
+    expect(await errorOf(res)).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
     res = await fetch(`${base}/things/%E0%A4%A`);
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
+    expect(await errorOf(res)).toMatchObject({ code: 'VIGIL_E_VALIDATION' });
   });
 
   it('does not log every request at info', async () => {
@@ -190,17 +200,17 @@ describe('requireBearer', () => {
     token = undefined;
     let res = await call('Bearer correct-horse');
     expect(res.status).toBe(503);
-    expect((await res.json()).error.code).toBe('VIGIL_E_API_TOKEN_UNSET');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_API_TOKEN_UNSET');
 
     token = 'correct-horse';
     res = await call();
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe('VIGIL_E_UNAUTHORIZED');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_UNAUTHORIZED');
     expect((await call('Basic abc')).status).toBe(401);
 
     res = await call('Bearer correct-horsf');
     expect(res.status).toBe(403);
-    expect((await res.json()).error.code).toBe('VIGIL_E_FORBIDDEN');
+    expect((await errorOf(res)).code).toBe('VIGIL_E_FORBIDDEN');
     expect((await call('Bearer c')).status).toBe(403);
 
     res = await call('Bearer correct-horse');

@@ -2,7 +2,16 @@ import { Writable } from 'node:stream';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseEnvSchema, ConfigError, ErrorCode, requireBearer, runService, type ServiceHandle } from '@vigil/shared';
+import {
+  baseEnvSchema,
+  ConfigError,
+  type ErrorBody,
+  ErrorCode,
+  type ReadinessReport,
+  requireBearer,
+  runService,
+  type ServiceHandle,
+} from '@vigil/shared';
 import { collectEvents, freePort, startNats, type TestServer, waitFor } from '@vigil/shared/testing';
 
 function capture() {
@@ -23,6 +32,10 @@ function gate() {
   });
   return { promise, open };
 }
+
+/** What /health/ready and /health/live of a runService service answer: with the instance that answered. */
+type ReadyAnswer = ReadinessReport & { instance: string };
+type LiveAnswer = { live: boolean; service: string; instance: string };
 
 const demoSchema = baseEnvSchema.extend({ DEMO_API_TOKEN: z.string().optional() });
 
@@ -84,11 +97,11 @@ describe('runService', () => {
 
     const ready = await fetch(`${svc.url}/health/ready`);
     expect(ready.status).toBe(200);
-    const body = await ready.json();
+    const body = (await ready.json()) as ReadyAnswer;
     expect(body).toMatchObject({ ready: true, checks: { nats: { ok: true } } });
     // which process answered (a port can be taken by another): `<host>-<pid>-<hex>`, the instance NATS answers name
     expect(body.instance).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{4}$`));
-    expect((await (await fetch(`${svc.url}/health/live`)).json()).instance).toBe(body.instance);
+    expect(((await (await fetch(`${svc.url}/health/live`)).json()) as LiveAnswer).instance).toBe(body.instance);
 
     const messages = logs.lines.filter((l) => l.phase || l.component === 'nats').map((l) => String(l.msg));
     const order = ['config ok', 'nats connected', 'streams ready', 'nats service vigil-demo', 'demo routes'];
@@ -117,7 +130,7 @@ describe('runService', () => {
       body: JSON.stringify({ blob: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(big.status).toBe(413);
-    expect((await big.json()).error.code).toBe(ErrorCode.BODY_TOO_LARGE);
+    expect(((await big.json()) as ErrorBody).error.code).toBe(ErrorCode.BODY_TOO_LARGE);
 
     const post = (path: string, auth?: string) =>
       fetch(`${svc.url}${path}`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
@@ -163,7 +176,7 @@ describe('runService', () => {
       await own.kill();
       const down = await waitFor(async () => {
         const res = await fetch(`${svc.url}/health/ready`);
-        return res.status === 503 ? res.json() : undefined;
+        return res.status === 503 ? (res.json() as Promise<ReadinessReport>) : undefined;
       });
       expect(down.checks.nats.ok).toBe(false);
       // what an alert rule sees at the next scrape
@@ -212,13 +225,13 @@ describe('runService', () => {
     expect(live.status).toBe(200);
     const ready = await fetch(`${base}/health/ready`);
     expect(ready.status).toBe(503);
-    const report = await ready.json();
+    const report = (await ready.json()) as ReadinessReport;
     expect(report).toMatchObject({ ready: false, phase: 'starting', checks: { nats: { ok: false } } });
     expect(report.checks.nats.error).toMatch(`waiting for NATS at nats://127.0.0.1:${natsPort} since`);
     // the service's own routes do not exist yet: 503 with a reason, not 404
     const api = await fetch(`${base}/api/thing`);
     expect(api.status).toBe(503);
-    expect((await api.json()).error.code).toBe(ErrorCode.STARTING);
+    expect(((await api.json()) as ErrorBody).error.code).toBe(ErrorCode.STARTING);
     expect((await fetch(`${base}/version`)).status).toBe(200);
 
     // still waiting well past the start-up timeout, then NATS comes

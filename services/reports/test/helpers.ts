@@ -3,7 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, makeEnvelope, systemClock } from '@vigil/shared';
+import {
+  createLogger,
+  makeEnvelope,
+  PermanentError,
+  systemClock,
+  TransientError,
+  ValidationError,
+} from '@vigil/shared';
 import { headers, type NatsConnection } from 'nats';
 import type { HandlerContext } from '../src/handler-api.js';
 import { type ReportsServiceOptions, startReportsService } from '../src/service.js';
@@ -21,13 +28,16 @@ export function jobsDir(yaml: string, files: Record<string, string> = {}): { dir
 
 /**
  * What a handler gets from the runner, for calling a handler directly: a run of job `job` with no targets, no
- * secrets, a signal nobody aborts and a silent logger; `over` sets what the test is about.
+ * secrets, a signal nobody aborts, a silent logger, the runId as correlation id and Vigil's error classes; `over`
+ * sets what the test is about.
  */
 export function handlerContext(
   over: Partial<HandlerContext> & Pick<HandlerContext, 'job' | 'options'>,
 ): HandlerContext {
+  const runId = over.runId ?? `${over.job}-1`;
   return {
-    runId: `${over.job}-1`,
+    runId,
+    correlationId: runId,
     attempt: 1,
     targets: [],
     baseDir: '.',
@@ -38,6 +48,7 @@ export function handlerContext(
     clock: systemClock,
     scheduledAt: new Date().toISOString(),
     timezone: 'UTC',
+    errors: { TransientError, PermanentError, ValidationError },
     ...over,
   };
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { classify, createLogger, ErrorCode, PermanentError, systemClock, TransientError } from '@vigil/shared';
 import { freePort, startFakeLlm } from '@vigil/shared/testing';
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 /** A local server whose every request is handled by `onRequest` (closing the socket, never answering…). */
-async function listen(onRequest: Parameters<typeof createServer>[0]): Promise<string> {
+async function listen(onRequest: RequestListener): Promise<string> {
   server = createServer(onRequest);
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;

@@ -170,7 +170,7 @@ describe('slots over a long outage: bounded work, the older ones summed up', () 
       last: at('2026-01-01T10:20:00Z'),
     });
     expect(iso(c.slots[0])).toBe('2026-01-01T10:21:00.000Z');
-    const every = new JobSchedule({ every: 1_000 });
+    const every = new JobSchedule({ every: 1_000, timezone: 'UTC' });
     const e = every.span(at('2026-01-01T00:00:00Z'), at('2027-01-01T00:00:00Z'), 100);
     expect(e.slots).toHaveLength(100);
     expect(e.older).toEqual({
@@ -193,10 +193,10 @@ describe('how long "no success yet" is normal for a job (vigil_job_expected_inte
     expect(new JobSchedule({ schedule: '0 6 * * *', timezone: 'UTC' }).longestGap(from)).toBe(DAY);
     expect(new JobSchedule({ schedule: '0 6 * * 1-5', timezone: 'UTC' }).longestGap(from)).toBe(3 * DAY);
     expect(new JobSchedule({ schedule: '0 6 * * 1', timezone: 'UTC' }).longestGap(from)).toBe(7 * DAY);
-    expect(new JobSchedule({ every: 300_000 }).longestGap(from)).toBe(300_000);
+    expect(new JobSchedule({ every: 300_000, timezone: 'UTC' }).longestGap(from)).toBe(300_000);
   });
 
   it('is unknown for a manual-only job, so the alert never fires for it', () => {
-    expect(new JobSchedule({}).longestGap(from)).toBeUndefined();
+    expect(new JobSchedule({ timezone: 'UTC' }).longestGap(from)).toBeUndefined();
   });
 });

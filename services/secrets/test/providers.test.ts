@@ -84,9 +84,9 @@ describe('file provider', () => {
     expect(enoent.details).toMatchObject({ type: 'ENOENT', reason: `secrets file ${missingPath} does not exist` });
     const file = path.join(dir, 'bad.json');
     writeFileSync(file, '{"x": "leaky-secret-value",');
-    const err = await createFileProvider(file)
+    const err = (await createFileProvider(file)
       .get('x')
-      .catch((e: Error) => e);
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('leaky');
   });
 });

@@ -210,7 +210,7 @@ describe('SecretCache', () => {
     });
     expect(JSON.stringify(row)).not.toContain(ErrorCode.BREAKER_OPEN);
     // nothing cached: the 503 names the provider error too
-    const err = await t.cache.get('cold').catch((e: Error) => e);
+    const err = (await t.cache.get('cold').catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/provider error ENOENT and no value has been cached/);
     expect(t.cache.status().find((r) => r.name === 'cold')?.lastError?.type).toBe('ENOENT');
   });

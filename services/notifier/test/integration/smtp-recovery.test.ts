@@ -1,4 +1,4 @@
-import { serviceReadiness } from '@vigil/shared';
+import { type ReadinessReport, serviceReadiness } from '@vigil/shared';
 import { waitFor } from '@vigil/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { startNotifierService } from '../../src/service.js';
@@ -15,7 +15,7 @@ async function readiness(
   h: Harness,
 ): Promise<{ status: number; body: { checks: Record<string, { ok: boolean; error?: string }> } }> {
   const res = await fetch(`${h.notifier.url}/health/ready`);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as ReadinessReport };
 }
 
 /** Nothing pending or unacknowledged on the consumer (a nak'ed redelivery included), within `timeoutMs`. */

@@ -43,6 +43,7 @@ describe('renderEmail', () => {
       headline: 'secrets is down: no instance has answered for 2 min',
       scope: 'service:secrets',
       service: 'secrets',
+      occurredAt: '2026-03-01T10:00:00.000Z',
       facts: [],
       groupType: 'down',
     };
