@@ -12,7 +12,8 @@ import {
   ValidationError,
 } from '@vigil/shared';
 import { collectEvents, startNats, type TestServer } from '@vigil/shared/testing';
-import { breakersNotClosed } from '../src/resilience/breaker.js';
+import { BreakerEventSchema } from '../src/events/ops.js';
+import { breakersNotClosed, setRegistryInstance } from '../src/resilience/breaker.js';
 
 let nats: TestServer;
 let nc: NatsConnection;
@@ -193,6 +194,32 @@ describe('createBreaker', () => {
     expect(listed()).toEqual([]);
     provider.shutdown();
     other.shutdown();
+  });
+
+  it("names its service instance in its events: the one given, else the registry's (runService), else none", async () => {
+    // every replica has its own breaker: a reader tells one replica's close from another's open breaker by it
+    const events = collectEvents(nc, 'breaker.opened.webhooks.>');
+    const registry = createRegistry();
+    setRegistryInstance(registry, 'host-1-ab12');
+    const make = (name: string, opts: { instance?: string; registry?: typeof registry }) =>
+      createBreaker(name, async () => Promise.reject(new TransientError('down')), {
+        service: 'webhooks',
+        bus: natsPublisher(),
+        failureThreshold: 1,
+        ...opts,
+      });
+    const given = make('given', { instance: 'host-2-cd34', registry });
+    const byRegistry = make('by-registry', { registry });
+    const none = make('none', {});
+    for (const b of [given, byRegistry, none]) await b.fire().catch(() => undefined);
+    const opened = await events.waitFor('breaker.opened.webhooks', 3);
+    const instanceOf = (name: string) => opened.find((e) => e.event.name === name)?.event;
+    expect(instanceOf('given')?.instance).toBe('host-2-cd34');
+    expect(instanceOf('by-registry')?.instance).toBe('host-1-ab12');
+    expect(instanceOf('none')).not.toHaveProperty('instance');
+    for (const e of opened) expect(BreakerEventSchema.safeParse(e.event).success).toBe(true);
+    events.stop();
+    for (const b of [given, byRegistry, none]) b.shutdown();
   });
 
   it('publishes valid CloudEvents through the real EventBus on JetStream', async () => {

@@ -112,7 +112,8 @@ export interface Alert {
   /** breaker.opened / breaker.closed: the breaker (`service` and `name` as the event says). */
   /** `gone`: ended by the watchdog (no instance reports it open any more), not by a `breaker.closed`. */
   /** `openSince` (ms): on a closed notice, the first opening of the opening it ends. */
-  breaker?: { service: string; name: string; gone?: boolean; openSince?: number };
+  /** `instance`: the service instance whose breaker it is, when the event names it (each replica has its own). */
+  breaker?: { service: string; name: string; instance?: string; gone?: boolean; openSince?: number };
   /**
    * A failure that arrived after the recovery that ended it (notifier.ts noteResolution): when that recovery happened
    * (ISO 8601). Such an alert says so itself, so no resolved notice follows it.

@@ -1,4 +1,12 @@
 import type { Alert } from './alert.js';
+import {
+  ANONYMOUS_INSTANCE,
+  closeOn,
+  type InstanceOpenings,
+  instancesFact,
+  instancesOf,
+  openOn,
+} from './breaker-instances.js';
 import { formatDuration, formatTime } from './render-email.js';
 import { breakerScope } from './to-alert.js';
 import { roughDuration } from './watchdog-alerts.js';
@@ -11,9 +19,10 @@ import { roughDuration } from './watchdog-alerts.js';
  * - every fresh `breaker.opened` the notifier handles (sent or folded into its group) opens the record, or moves
  *   `lastOpenedAt` (a breaker goes round open → half-open → open while its dependency stays down);
  * - an opened alert (or its group's follow-up) that went out marks it `alerts`;
- * - the first `breaker.closed` after the last opening ends it (`closed`). If an alert went out, that close becomes the
- *   ✅ RESOLVED notice (`notice` = its event id): the CAS picks one close, so two replicas (or two closes: each
- *   instance of a service has its own breaker) send one notice. If none went out, nothing is sent;
+ * - each instance of the service has its own breaker (breaker-instances.ts): the opening goes on while one of them
+ *   has it open, and the close that leaves none ends it (`closed`). If an alert went out, that close becomes the
+ *   ✅ RESOLVED notice (`notice` = its event id): the CAS picks one close, so two replicas (or two closes of the same
+ *   instance) send one notice. If none went out, nothing is sent;
  * - an opened alert whose delivery was under way while the close ended the record (or a follow-up sent after it)
  *   went out unmarked: it sends the notice itself (`notice` = `breaker-closed-<close id>`), so nobody is left with
  *   an "opened" and no end;
@@ -28,8 +37,13 @@ export interface BreakerIncident {
   name: string;
   /** Event time of the first opening (ms). */
   since: number;
-  /** Event time of the latest opening (ms): a close older than that (events out of order) does not end it. */
+  /** Event time of the latest opening on any instance (ms). */
   lastOpenedAt: number;
+  /**
+   * The instances that opened it, each with its latest opening and its close (breaker-instances.ts). Absent in a
+   * record from before they were kept: one anonymous instance open since `lastOpenedAt`.
+   */
+  instances?: InstanceOpenings;
   /** Opened alerts (and follow-ups) that went out: how many, and the first. */
   alerts?: { count: number; firstAt: number; firstId: string; lastId: string };
   /**
@@ -68,20 +82,38 @@ export interface BreakerRef {
 /** The id of a notice sent by a late opened alert (the close itself went by without one). */
 export const lateNoticeId = (closeId: string) => `breaker-closed-${closeId}`;
 
-function fresh(ref: BreakerRef, at: number): BreakerIncident {
-  return { service: ref.service, name: ref.name, since: at, lastOpenedAt: at };
+/** An opening (`at`, ms) on `instance` (an event that names none: the anonymous instance). */
+export type OpeningRef = BreakerRef & { at: number; instance?: string };
+
+/** Left out while only the anonymous instance has it open: such records read (and are) as before instances. */
+const withInstances = (map: InstanceOpenings) =>
+  Object.keys(map).length === 1 && map[ANONYMOUS_INSTANCE] && map[ANONYMOUS_INSTANCE].closedAt === undefined
+    ? {}
+    : { instances: map };
+
+function fresh(o: OpeningRef): BreakerIncident {
+  const instances = withInstances({ [o.instance ?? ANONYMOUS_INSTANCE]: { openedAt: o.at } });
+  return { service: o.service, name: o.name, since: o.at, lastOpenedAt: o.at, ...instances };
+}
+
+/** An open record that also knows the opening `o`; undefined when it knew it already. */
+function withOpening(cur: BreakerIncident, o: OpeningRef): BreakerIncident | undefined {
+  const instances = openOn(instancesOf(cur), o.instance ?? ANONYMOUS_INSTANCE, o.at);
+  if (!instances && o.at >= cur.since && o.at <= cur.lastOpenedAt) return undefined;
+  return {
+    ...cur,
+    since: Math.min(cur.since, o.at),
+    lastOpenedAt: Math.max(cur.lastOpenedAt, o.at),
+    ...(instances ? withInstances(instances) : {}),
+  };
 }
 
 /** A fresh `breaker.opened` (event time `at`, ms). Undefined: nothing to write. */
-export function noteBreakerOpened(
-  cur: BreakerIncident | undefined,
-  o: BreakerRef & { at: number },
-): BreakerIncident | undefined {
-  if (!cur) return fresh(o, o.at);
+export function noteBreakerOpened(cur: BreakerIncident | undefined, o: OpeningRef): BreakerIncident | undefined {
+  if (!cur) return fresh(o);
   // An ended opening is history: a later opening starts the next one; an earlier one belongs to it.
-  if (cur.closed) return o.at > cur.closed.at ? fresh(o, o.at) : undefined;
-  if (o.at >= cur.since && o.at <= cur.lastOpenedAt) return undefined; // nothing new (a redelivery, or in between)
-  return { ...cur, since: Math.min(cur.since, o.at), lastOpenedAt: Math.max(cur.lastOpenedAt, o.at) };
+  if (cur.closed) return o.at > cur.closed.at ? fresh(o) : undefined;
+  return withOpening(cur, o);
 }
 
 export type AlertedDecision =
@@ -93,7 +125,7 @@ export type AlertedDecision =
 /** An opened alert about the opening at `at` (or its group's follow-up, notification `id`) went out. */
 export function noteBreakerAlerted(
   cur: BreakerIncident | undefined,
-  o: BreakerRef & { at: number; id: string },
+  o: OpeningRef & { id: string },
 ): { next?: BreakerIncident; result: AlertedDecision } {
   const alerts = (prev: BreakerIncident['alerts']): NonNullable<BreakerIncident['alerts']> =>
     prev
@@ -101,7 +133,7 @@ export function noteBreakerAlerted(
       : { count: 1, firstAt: o.at, firstId: o.id, lastId: o.id };
   // no record (its write failed), or one ended before this opening: this alert opens it
   if (!cur || (cur.closed && o.at > cur.closed.at)) {
-    return { next: { ...fresh(o, o.at), alerts: alerts(undefined) }, result: { action: 'none' } };
+    return { next: { ...fresh(o), alerts: alerts(undefined) }, result: { action: 'none' } };
   }
   if (cur.closed) {
     if (cur.notice) return { result: { action: 'none' } }; // the close was reported already
@@ -111,15 +143,8 @@ export function noteBreakerAlerted(
     return { next, result: { action: 'late-notice', incident: next } };
   }
   if (cur.alerts?.lastId === o.id) return { result: { action: 'none' } };
-  return {
-    next: {
-      ...cur,
-      since: Math.min(cur.since, o.at),
-      lastOpenedAt: Math.max(cur.lastOpenedAt, o.at),
-      alerts: alerts(cur.alerts),
-    },
-    result: { action: 'none' },
-  };
+  // its opening may not have been recorded (that write failed): its instance's close must still count
+  return { next: { ...(withOpening(cur, o) ?? cur), alerts: alerts(cur.alerts) }, result: { action: 'none' } };
 }
 
 export type ClosedDecision =
@@ -131,13 +156,15 @@ export type ClosedDecision =
   | { action: 'not-alerted' }
   /** Another close ended the opening already (its notice is that one's). */
   | { action: 'already-closed' }
-  /** The breaker opened again after this close (the events arrived out of order): the opening goes on. */
-  | { action: 'reopened' };
+  /** Its instance opened it again after this close (the events arrived out of order): the opening goes on. */
+  | { action: 'reopened' }
+  /** Another instance still has it open (or this one's opening is not known): the opening goes on. */
+  | { action: 'still-open' };
 
-/** A `breaker.closed` (event `id`, time `at` in ms). */
+/** A `breaker.closed` (event `id`, time `at` in ms) of `instance` (none named: the anonymous instance). */
 export function noteBreakerClosed(
   cur: BreakerIncident | undefined,
-  o: { id: string; at: number },
+  o: { id: string; at: number; instance?: string },
 ): { next?: BreakerIncident; result: ClosedDecision } {
   if (!cur) return { result: { action: 'unknown' } };
   if (cur.closed) {
@@ -145,10 +172,13 @@ export function noteBreakerClosed(
     if (cur.closed.id === o.id && cur.notice === o.id) return { result: { action: 'notice', incident: cur } };
     return { result: { action: cur.closed.id === o.id ? 'not-alerted' : 'already-closed' } };
   }
-  if (o.at < cur.lastOpenedAt) return { result: { action: 'reopened' } };
+  const step = closeOn(instancesOf(cur), o.instance ?? ANONYMOUS_INSTANCE, o.at);
+  if (step.action === 'reopened') return { result: { action: 'reopened' } };
+  if (step.action === 'not-open') return { result: { action: 'still-open' } };
+  if (step.open > 0) return { next: { ...cur, instances: step.map }, result: { action: 'still-open' } };
   const closed = { id: o.id, at: o.at };
-  if (!cur.alerts) return { next: { ...cur, closed }, result: { action: 'not-alerted' } };
-  const next = { ...cur, closed, notice: o.id };
+  if (!cur.alerts) return { next: { ...cur, instances: step.map, closed }, result: { action: 'not-alerted' } };
+  const next = { ...cur, instances: step.map, closed, notice: o.id };
   return { next, result: { action: 'notice', incident: next } };
 }
 
@@ -186,6 +216,8 @@ export function describeBreakerClose(alert: Alert, inc: BreakerIncident): Alert 
   );
   if (inc.lastOpenedAt > inc.since) alert.facts.push(['Last opened again at', formatTime(inc.lastOpenedAt)]);
   if (inc.closed) alert.facts.push(['Closed at', formatTime(inc.closed.at)]);
+  const instances = instancesFact(inc.instances);
+  if (instances) alert.facts.push(instances);
   if (inc.alerts) alert.facts.push(openedAlertsFact(inc));
   if (alert.breaker) alert.breaker = { ...alert.breaker, openSince: inc.since };
   return alert;
@@ -202,8 +234,10 @@ function describeGoneClose(alert: Alert, inc: BreakerIncident, gone: GoneClose, 
   alert.headline = `circuit breaker ${service}/${name} no longer open on any instance (open for at most ${roughDuration(ms)})`;
   alert.breaker = { service, name, gone: true };
   alert.occurredAt = new Date(closedAt).toISOString();
+  // an instance may have sent its close while another, gone since, never did
+  const someClosed = Object.values(inc.instances ?? {}).some((e) => e.closedAt !== undefined);
   alert.body =
-    `No breaker.closed arrived, but no instance of ${service} reports this breaker open any more: the instance that ` +
+    `${someClosed ? 'Not every instance that had it open sent breaker.closed' : 'No breaker.closed arrived'}, but no instance of ${service} reports this breaker open any more: the instance that ` +
     `had it open is gone (restarted or replaced), or its close was never published. The instances running now call ` +
     `${name} again; should it still fail, their breaker opens again and a new ⚠️ WARNING follows.`;
   alert.facts.push(
@@ -220,6 +254,8 @@ function describeGoneClose(alert: Alert, inc: BreakerIncident, gone: GoneClose, 
   );
   if (inc.lastOpenedAt > inc.since) alert.facts.push(['Last opened again at', formatTime(inc.lastOpenedAt)]);
   alert.facts.push(['Open on no instance at', formatTime(closedAt)]);
+  const instances = instancesFact(inc.instances);
+  if (instances) alert.facts.push(instances);
   if (inc.alerts) alert.facts.push(openedAlertsFact(inc));
   return alert;
 }

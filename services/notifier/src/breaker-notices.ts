@@ -168,17 +168,21 @@ export class BreakerNotices {
    */
   async closed(alert: Alert, event: EventLike, log: Logger): Promise<boolean> {
     const at = this.at(event, alert);
-    // First, so that an opened alert still on its way (or redelivered) says "(already resolved)", or, when it went
-    // out meanwhile, finds the record closed and sends the notice itself.
-    try {
-      await this.o.dedupe.markResolved(alert.scope, at);
-    } catch (err) {
-      log.warn({ err, scope: alert.scope }, 'resolution mark not written; a late opened alert is not marked');
-    }
     const decision = await this.o.dedupe.applyIncident<BreakerIncident, ClosedDecision>(alert.scope, (cur) => {
-      const step = noteBreakerClosed(cur, { id: event.id, at });
+      const step = noteBreakerClosed(cur, { id: event.id, at, instance: alert.breaker?.instance });
       return { next: step.next, result: step.result };
     });
+    // Not while the opening goes on (another instance has it open, or this one opened it again): its opened alerts
+    // would read "(already resolved)", and its group's follow-up would be dropped. Otherwise an opened alert still on
+    // its way (or redelivered) says so, or, when it went out meanwhile, finds the record closed and sends the notice
+    // itself (breaker-incident.ts).
+    if (decision.action !== 'still-open' && decision.action !== 'reopened') {
+      try {
+        await this.o.dedupe.markResolved(alert.scope, at);
+      } catch (err) {
+        log.warn({ err, scope: alert.scope }, 'resolution mark not written; a late opened alert is not marked');
+      }
+    }
     if (decision.action !== 'notice') {
       log.debug({ scope: alert.scope, decision: decision.action }, 'breaker closed: no resolved notice');
       return false;

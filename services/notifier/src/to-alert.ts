@@ -167,10 +167,12 @@ function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
     ['Service', service],
     ['Breaker', name],
     ...factsOf(d, [
+      ['Instance', 'instance'],
       ['Failures', 'failures'],
       ['Reset after (ms)', 'resetTimeoutMs'],
     ]),
   ];
+  const instance = str(d.instance);
   return {
     eventId: ev.id,
     subject: ev.subject ?? `breaker.opened.${service}.${name}`,
@@ -179,7 +181,7 @@ function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
     resolved: false,
     headline: `circuit breaker ${service}/${name} opened`,
     scope: breakerScope(service, name),
-    breaker: { service, name },
+    breaker: instance ? { service, name, instance } : { service, name },
     occurredAt: ev.time ?? new Date().toISOString(),
     error,
     facts,
@@ -194,6 +196,7 @@ function breakerAlert(ev: EventLike, rest: string[], d: Rec): Alert {
 function breakerClosedAlert(ev: EventLike, rest: string[], d: Rec): Alert {
   const service = str(d.service) ?? rest[0] ?? 'unknown';
   const name = str(d.name) ?? (rest.slice(1).join('.') || 'breaker');
+  const instance = str(d.instance);
   return {
     eventId: ev.id,
     subject: ev.subject ?? `breaker.closed.${service}.${name}`,
@@ -202,7 +205,7 @@ function breakerClosedAlert(ev: EventLike, rest: string[], d: Rec): Alert {
     resolved: true,
     headline: `circuit breaker ${service}/${name} closed again`,
     scope: breakerScope(service, name),
-    breaker: { service, name },
+    breaker: instance ? { service, name, instance } : { service, name },
     occurredAt: ev.time ?? str(d.at) ?? new Date().toISOString(),
     facts: [
       ['Service', service],

@@ -8,6 +8,8 @@ export type BreakerState = (typeof BREAKER_STATES)[number];
 export const BreakerEventSchema = z.looseObject({
   service: z.string().min(1),
   name: z.string().min(1),
+  /** The service instance whose breaker it is (each replica has its own); absent from publishers before it. */
+  instance: z.string().optional(),
   state: z.enum(BREAKER_STATES),
   at: isoTime,
   failures: z.number().int().nonnegative().optional(),

@@ -14,7 +14,7 @@ import { createLogger, registerSecretValue } from '../log/index.js';
 import { createRegistry, dependencyGauge, vigilMetrics } from '../metrics/index.js';
 import { connectNats, natsCheck } from '../nats/index.js';
 import { systemClock } from '../time/index.js';
-import { breakersNotClosed } from '../resilience/breaker.js';
+import { breakersNotClosed, setRegistryInstance } from '../resilience/breaker.js';
 import { initTracing, type TracingHandle } from '../tracing/index.js';
 import { registerNatsService } from './health-endpoint.js';
 import { listenWhileStarting } from './starting-http.js';
@@ -57,6 +57,7 @@ export async function runService<S extends z.ZodObject>(
   const instance = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const registry = createRegistry();
   vigilMetrics(registry);
+  setRegistryInstance(registry, instance);
   const readiness = createReadiness();
   dependencyGauge(registry, readiness);
   const httpOptions = {

@@ -15,6 +15,12 @@ export interface EventPublisher {
 export interface BreakerOptions {
   /** Used in events and metrics. */
   service: string;
+  /**
+   * The service instance (runService's `rt.instance`) put in the breaker's events: every replica has its own breaker,
+   * and a reader must tell one replica's close from another's still-open breaker. Default: the instance whose
+   * `registry` this is (runService makes one per instance); none without either.
+   */
+  instance?: string;
   bus?: EventPublisher;
   registry?: Registry;
   /** Consecutive counted failures that open the breaker. Default 5. */
@@ -94,6 +100,15 @@ interface TrackedBreaker {
 // alive now rather than the last event of a process that has since been replaced.
 const trackedByRegistry = new WeakMap<Registry, Set<TrackedBreaker>>();
 
+// Every service already hands its breakers rt.registry; knowing the instance from it saves threading the id through
+// each service's options (and a breaker a service forgets to tell still names its instance).
+const instanceByRegistry = new WeakMap<Registry, string>();
+
+/** runService: the breakers created with `registry` belong to the service instance `instance`. */
+export function setRegistryInstance(registry: Registry, instance: string): void {
+  instanceByRegistry.set(registry, instance);
+}
+
 /**
  * The breakers created with `registry` that are not closed right now, and those closed but not proven yet
  * (`proven: false`: no call has succeeded through them since they were created); breakers without a registry are
@@ -160,6 +175,7 @@ export function createBreaker<A extends unknown[], R>(
   const isFailure = opts.isFailure ?? defaultIsFailure;
   const log = opts.logger?.child({ breaker: name });
   const gauge = opts.registry ? vigilMetrics(opts.registry).breakerState : undefined;
+  const instance = opts.instance ?? (opts.registry ? instanceByRegistry.get(opts.registry) : undefined);
 
   const cb = new CircuitBreaker<A, R>(fn, {
     name,
@@ -197,6 +213,7 @@ export function createBreaker<A extends unknown[], R>(
     const data: Record<string, unknown> = {
       service: opts.service,
       name,
+      ...(instance ? { instance } : {}),
       state: s,
       at: new Date().toISOString(),
       failures,
