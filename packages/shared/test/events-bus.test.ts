@@ -173,6 +173,7 @@ describe('EventBus consume', () => {
     });
     await Promise.all(Array.from({ length: 12 }, (_, i) => bus.publish('job.trigger.slow', { reason: `s${i}` })));
     await waitFor(() => counts.size === 12, 15_000);
+    // a duplicate would come as a redelivery, with no event of its own to wait for: a short bounded wait
     await new Promise((r) => setTimeout(r, 300));
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     const jsm = await bus.jetstreamManager();

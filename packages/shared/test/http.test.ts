@@ -247,10 +247,15 @@ describe('while the HTTP server closes', () => {
     const ended = new Promise((r) => sock.on('close', r));
     sock.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
     await slowStarted;
+    let inSecond = () => {};
+    const secondArrived = new Promise<void>((r) => (inSecond = r));
+    closingApp.server.on('request', (req: { url?: string }) => {
+      if (req.url === '/version') inSecond();
+    });
     const closing = closingApp.close(); // waits for /slow; the busy connection stays open meanwhile
-    // a second request on that connection, after close began
+    // a second request on that connection, after close began; /slow is released once the server has it
     sock.write('GET /version HTTP/1.1\r\nHost: x\r\n\r\n');
-    await new Promise((r) => setTimeout(r, 100));
+    await secondArrived;
     release();
     await closing;
     await ended;

@@ -154,10 +154,19 @@ describe('idempotency journal', () => {
     await owner.claim(msg.seq, 'owned-1');
     await owner.markAlive();
     const alive = setInterval(() => void owner.markAlive(), 200);
+    const lines: string[] = [];
+    const logDestination = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const deferrals = () => lines.filter((l) => l.includes('still owned by a live replica; deferring')).length;
     const events = collectEvents(nc, 'job.*.owned');
-    const service = await startRunner(nats.url, file, { RUNNER_ACK_WAIT: '1s' });
+    const service = await startRunner(nats.url, file, { LOG_LEVEL: 'info', RUNNER_ACK_WAIT: '1s' }, { logDestination });
     try {
-      await new Promise((r) => setTimeout(r, 2500));
+      // two redeliveries seen and left to the live owner (a run executed meanwhile ends the wait, and the test)
+      await waitFor(() => deferrals() >= 2 || g.journalTest > 0, 15_000);
       expect(g.journalTest).toBe(0);
       expect((await jsm.consumers.info('VIGIL_JOBS', 'runner')).num_redelivered).toBeGreaterThan(0);
       clearInterval(alive);

@@ -1,4 +1,5 @@
 import { ErrorCode, PermanentError, TransientError } from '@vigil/shared';
+import { waitFor } from '@vigil/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { providerFailure, secretNotFound } from '../src/providers/provider-errors.js';
 import type { ProviderValue } from '../src/providers/types.js';
@@ -13,6 +14,7 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; 
   let failing: string | undefined;
   let failWith: Error | undefined;
   let calls = 0;
+  let answered = 0;
   let delayMs = 5;
   const events: string[] = [];
   const hooks: CacheHooks = {
@@ -21,6 +23,9 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; 
     recovered: (i) => events.push(`recovered:${i.name}`),
     stored: (n) => events.push(`stored:${n}`),
     slowProvider: (i) => events.push(`slow:${i.name}:${i.ageSeconds}`),
+    providerCall: () => {
+      answered++;
+    },
   };
   const fetch = async (name: string): Promise<ProviderValue> => {
     calls++;
@@ -48,6 +53,8 @@ function setup(opts: { lkg?: Record<string, StoredSecret>; maxStaleMs?: number; 
     values,
     events,
     calls: () => calls,
+    /** Provider calls that have answered (value or error) and been taken in by the cache. */
+    answered: () => answered,
     fail: (type: string | undefined) => {
       failing = type;
     },
@@ -86,7 +93,7 @@ describe('SecretCache', () => {
     t.values.set('db', 'pw-2');
     t.advance(55 * 60_000);
     expect((await t.cache.get('db')).value).toBe('pw-1'); // answered at once
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t.answered() === 2); // the background call is done
     expect(t.calls()).toBe(2);
     expect((await t.cache.get('db')).value).toBe('pw-2');
   });
@@ -97,7 +104,7 @@ describe('SecretCache', () => {
     t.fail('ThrottlingException');
     t.advance(55 * 60_000);
     expect(await t.cache.get('db')).toMatchObject({ stale: false });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t.answered() === 2); // the refresh-ahead call has failed
     expect(await t.cache.get('db')).toMatchObject({ stale: false, ageSeconds: 3300 });
     expect(t.cache.status()[0]).toMatchObject({ stale: false, lastError: { type: 'ThrottlingException' } });
     expect(t.events.some((e) => e.startsWith('stale:'))).toBe(false);
@@ -117,7 +124,7 @@ describe('SecretCache', () => {
     expect(t.calls()).toBe(2);
     t.advance(6_000);
     await t.cache.get('db');
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t.answered() === 3); // the background call has failed again
     expect(t.events.filter((e) => e.startsWith('stale:'))).toEqual([
       'stale:db:InternalServiceError:3601:new=true:first=true',
       'stale:db:InternalServiceError:3601:new=false:first=false',
@@ -130,7 +137,7 @@ describe('SecretCache', () => {
     t.fail(undefined);
     t.advance(6_000);
     await t.cache.get('db'); // still stale, triggers the background call
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => t.events.includes('recovered:db'));
     expect(t.events).toContain('recovered:db');
     expect(await t.cache.get('db')).toMatchObject({ stale: false, ageSeconds: 0 });
     expect(t.cache.status()[0].lastError).toBeUndefined();
@@ -146,7 +153,7 @@ describe('SecretCache', () => {
     expect(await t.cache.get('db')).toMatchObject({ value: 'pw-1', stale: true, ageSeconds: 3601 });
     expect(Date.now() - started).toBeLessThan(150);
     expect(t.events).toContain('slow:db:3601');
-    await new Promise((r) => setTimeout(r, 250));
+    await waitFor(() => t.answered() === 2); // the slow call has answered
     expect(await t.cache.get('db')).toMatchObject({ value: 'pw-2', stale: false });
   });
 

@@ -76,7 +76,8 @@ describe('fallback webhook dead while SMTP is down', () => {
       `and the ALERT_WEBHOOK_URL fallback failed too (webhook ${slackId} dead: ${lastError})`,
     );
 
-    // a few redeliveries of the webhook.dead later: still no Slack message about it (no loop), no email
+    // a few redeliveries of the webhook.dead later: still no Slack message about it (no loop), no email. A loop that
+    // does not happen has no event to wait for: a bounded wait, long enough for several redeliveries
     await new Promise((r) => setTimeout(r, 4_000));
     expect(loop()).toEqual([]);
     expect(h.sink.messages).toHaveLength(0);
@@ -92,6 +93,7 @@ describe('fallback webhook dead while SMTP is down', () => {
     expect(mail.text).toContain(lastError);
     expect(mail.text).toContain(String(data.runId));
     await h.idle('VIGIL_WEBHOOKS', 'notifier-webhook-dead');
+    // a second copy would be late, and "none came" has no event to wait for: a bounded wait
     await new Promise((r) => setTimeout(r, 1_500));
     expect(h.sink.messages.filter((m) => m.subject === mail.subject)).toHaveLength(1);
     // still no second fallback, and nothing else emailed (the original alert went out through the fallback), but

@@ -44,6 +44,7 @@ describe('notifier grouping (no storms, no silence)', () => {
 
     await h.followUpsConfirmed();
     await clock.advance(3 * INTERVAL);
+    // a timer fired by the advance sends in the background, and "nothing sent" has no event: a short bounded wait
     await new Promise((r) => setTimeout(r, 200));
     expect(h.sink.messages.length).toBe(2);
     h.sink.clear();

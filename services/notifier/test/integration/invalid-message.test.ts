@@ -39,6 +39,8 @@ it('an unreadable notify.send: one WARNING to the default recipients with the re
     const reasons = dead.map((d) => d.headers['Vigil-Error']).join('\n');
     for (const field of ['severity', 'title', 'body']) expect(reasons).toContain(`${field}: `);
     await h.idle('VIGIL_NOTIFY', 'notifier-notify-send');
+    // all handled; an email still on its way to the sink would be a second one, and "none came" has no event to
+    // wait for: a short bounded wait
     await new Promise((r) => setTimeout(r, 300));
     expect(h.sink.messages).toHaveLength(1);
 
@@ -48,6 +50,7 @@ it('an unreadable notify.send: one WARNING to the default recipients with the re
     expect(mails[1].subject).toBe(`${TITLE} (+4 more)`);
     await h.followUpsConfirmed();
     await clock.advance(3 * INTERVAL);
+    // a timer fired by the advance sends in the background, and "nothing sent" has no event: a short bounded wait
     await new Promise((r) => setTimeout(r, 200));
     expect(h.sink.messages.map((m) => m.subject)).toEqual([TITLE, `${TITLE} (+4 more)`]);
   } finally {

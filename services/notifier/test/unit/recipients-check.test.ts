@@ -1,3 +1,4 @@
+import { waitFor } from '@vigil/shared/testing';
 import { describe, expect, it } from 'vitest';
 import { DefaultRecipientsCheck } from '../../src/recipients-check.js';
 import type { ResolvedRecipients } from '../../src/recipients.js';
@@ -54,12 +55,13 @@ describe('readiness check "recipients" (no default alert recipient)', () => {
   it('passes when the alert secret names someone, and says why when it cannot be read', async () => {
     let answer: ResolvedRecipients = { recipients: ['ops@example.com'], level: 'secret', invalid: [], problems: [] };
     let now = 0;
+    const { lines, log } = logger();
     const c = new DefaultRecipientsCheck({
       configured: false,
       secretName: 'team',
       probe: async () => answer,
       now: () => now,
-      logger: logger().log,
+      logger: log,
       refreshMs: 1_000,
       retryMs: 500,
     });
@@ -67,7 +69,8 @@ describe('readiness check "recipients" (no default alert recipient)', () => {
     answer = { ...none, unavailable: true, problems: ['alert secret unavailable: no responders'] };
     now = 2_000;
     await c.check(); // the answer is refreshed in the background
-    await new Promise((r) => setTimeout(r, 10));
+    // the background read has taken the new answer in (it logs the problem as it records it)
+    await waitFor(() => lines.some(([level]) => level === 'error'));
     await expect(c.check()).rejects.toThrow(
       /secret team could not be read \(alert secret unavailable: no responders\)/,
     );
@@ -75,7 +78,7 @@ describe('readiness check "recipients" (no default alert recipient)', () => {
     answer = { recipients: ['ops@example.com'], level: 'secret', invalid: [], problems: [] };
     now = 2_600;
     await expect(c.check()).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => lines.some(([level, msg]) => level === 'info' && msg.includes('recipients found')));
     await c.check();
   });
 });
