@@ -66,7 +66,7 @@ export function fallbackRecordOf(
   };
 }
 
-/** `webhook.dead` of one of the notifier's own Slack messages (any eventType `vigil.alert`). */
+/** A `webhook.*` event (dead, delivered, attempt-failed) of one of the notifier's own Slack messages (`vigil.alert`). */
 export function isOwnFallback(data: Record<string, unknown>): boolean {
   return data.eventType === FALLBACK_EVENT_TYPE;
 }
@@ -153,12 +153,40 @@ interface DeadFallback {
 }
 
 /**
+ * Failed attempts in a row (across the notifier's Slack messages, none delivered since) that make a fallback still
+ * being retried count as failing: one may be a blip the next retry gets through; two are not, and the webhooks
+ * service may go on retrying for days (WEBHOOKS_MAX_AGE) before `webhook.dead`, reaching nobody all that time.
+ */
+export const FALLBACK_FAILING_ATTEMPTS = 2;
+
+/** The latest of a run of failed attempts of the notifier's Slack messages (`webhook.attempt-failed`). */
+interface FailedAttempts {
+  id: string;
+  /** The webhooks service's attempt number of that message, when it said. */
+  attempt?: number;
+  lastError: string;
+  /** When it failed (ms). */
+  at: number;
+  /** When this replica saw it (ms). */
+  seenAt: number;
+  /** Failed attempts in the run: each within the window of the one before, no delivery since the first. */
+  count: number;
+}
+
+/** Why the fallback counts as failing, for readiness (smtp-check.ts says it). */
+export type FallbackFailure =
+  | { kind: 'dead'; id: string; lastError: string }
+  | { kind: 'retrying'; id: string; lastError: string; attempt?: number; failedInRow: number };
+
+/**
  * Whether the fallback channel is known to fail: a dead Slack message of the notifier seen within
- * FALLBACK_FAILED_WINDOW_MS, and no later one delivered. Fed from `webhook.dead` / `webhook.delivered` (every
- * replica listens) and from the consumer of `webhook.dead` (which sees a waiting one again after a restart).
+ * FALLBACK_FAILED_WINDOW_MS, or FALLBACK_FAILING_ATTEMPTS failed attempts in a row, the last within it; either way no
+ * later one delivered. Fed from `webhook.dead` / `webhook.delivered` / `webhook.attempt-failed` (every replica
+ * listens) and from the consumer of `webhook.dead` (which sees a waiting one again after a restart).
  */
 export class FallbackHealth {
   private dead?: DeadFallback;
+  private failing?: FailedAttempts;
   private deliveredAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -174,15 +202,35 @@ export class FallbackHealth {
     else this.dead.seenAt = seenAt;
   }
 
+  /** A failed attempt the webhooks service will retry (or the last one before it gives up: noteDead follows). */
+  noteAttemptFailed(id: string, attempt: number | undefined, lastError: string, at: number): void {
+    // failed before a fallback was delivered: the channel worked since
+    if (at <= this.deliveredAt) return;
+    const seenAt = this.now();
+    const run = this.failing;
+    // a run that went quiet for the window (nothing retried meanwhile) says nothing about the channel now
+    const count = run && seenAt - run.seenAt < this.windowMs ? run.count + 1 : 1;
+    // an older attempt reported late adds to the run but does not become its last error
+    this.failing = !run || at >= run.at ? { id, attempt, lastError, at, seenAt, count } : { ...run, seenAt, count };
+  }
+
   noteDelivered(at: number): void {
     if (at > this.deliveredAt) this.deliveredAt = at;
     if (this.dead && this.dead.at <= at) this.dead = undefined;
+    if (!this.failing) return;
+    if (this.failing.at <= at) this.failing = undefined;
+    // delivered between failed attempts reported out of order: only the latest is known to come after it
+    else this.failing.count = 1;
   }
 
-  /** The last dead fallback while it still counts, for readiness. */
-  failure(): { id: string; lastError: string } | undefined {
+  /** Why the fallback counts as failing now, for readiness; a given-up message says more than a retried one. */
+  failure(): FallbackFailure | undefined {
+    const now = this.now();
     const d = this.dead;
-    return d && this.now() - d.seenAt < this.windowMs ? { id: d.id, lastError: d.lastError } : undefined;
+    if (d && now - d.seenAt < this.windowMs) return { kind: 'dead', id: d.id, lastError: d.lastError };
+    const f = this.failing;
+    if (!f || f.count < FALLBACK_FAILING_ATTEMPTS || now - f.seenAt >= this.windowMs) return undefined;
+    return { kind: 'retrying', id: f.id, lastError: f.lastError, attempt: f.attempt, failedInRow: f.count };
   }
 }
 

@@ -25,7 +25,8 @@ export interface WebhookOutcomesOptions {
 
 /**
  * Every replica follows the fate of the notifier's Slack messages (core NATS, no consumer: each replica must see
- * its own): readiness fails while SMTP fails and the fallback is known to fail too. Returns the unsubscribe.
+ * its own): readiness fails while SMTP fails and the fallback is known to fail too (given up, or failed attempts in
+ * a row while retried; lost-fallback.ts). Returns the unsubscribe.
  */
 export function followWebhookOutcomes(nc: NatsConnection, o: WebhookOutcomesOptions): () => void {
   const { fallbacks, fallbackHealth, webhookFates, now } = o;
@@ -42,11 +43,16 @@ export function followWebhookOutcomes(nc: NatsConnection, o: WebhookOutcomesOpti
           const data = ev.data ?? {};
           const webhookId = typeof data.id === 'string' ? data.id : undefined;
           const ownFallback = own && isOwnFallback(data);
+          const at = eventAt(data, ev.time, now());
           if (subject === 'webhook.attempt-failed') {
-            if (webhookId && ownFallback) fallbacks.attemptFailed(webhookId, attemptError(data));
+            if (!ownFallback) return;
+            const error = attemptError(data);
+            if (webhookId) fallbacks.attemptFailed(webhookId, error);
+            // retried for up to days before webhook.dead: readiness must not wait for that to say alerts reach nobody
+            const attempt = typeof data.attempt === 'number' ? data.attempt : undefined;
+            fallbackHealth.noteAttemptFailed(webhookId ?? 'unknown', attempt, error, at);
             return;
           }
-          const at = eventAt(data, ev.time, now());
           if (webhookId && subject === 'webhook.dead') webhookFates.noteDead(webhookId);
           else if (webhookId) webhookFates.noteDelivered(webhookId, at);
           if (!ownFallback) return;

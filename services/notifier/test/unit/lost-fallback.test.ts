@@ -159,11 +159,11 @@ describe('readiness when the fallback failed too', () => {
   const since = Date.parse('2026-12-05T15:54:47.000Z');
   it('fails naming both channels while SMTP fails and the fallback is known dead', () => {
     const s = { state: 'open' as const, since, lastError: 'SMTP send failed: connect ECONNREFUSED' };
-    expect(() => smtpCheck(s, true, { id: '01J.slack', lastError: 'HTTP 404: no_service' })).toThrow(
+    expect(() => smtpCheck(s, true, { kind: 'dead', id: '01J.slack', lastError: 'HTTP 404: no_service' })).toThrow(
       'SMTP failing (breaker open since 2026-12-05T15:54:47.000Z: SMTP send failed: connect ECONNREFUSED) and the ALERT_WEBHOOK_URL fallback failed too (webhook 01J.slack dead: HTTP 404: no_service); alerts wait until email works',
     );
     // email works: ready, whatever the fallback does
-    expect(() => smtpCheck({ state: 'closed', since }, true, { id: 'x', lastError: 'y' })).not.toThrow();
+    expect(() => smtpCheck({ state: 'closed', since }, true, { kind: 'dead', id: 'x', lastError: 'y' })).not.toThrow();
   });
 
   it('FallbackHealth: a dead fallback counts for the window, or until a later one is delivered', () => {
@@ -171,7 +171,7 @@ describe('readiness when the fallback failed too', () => {
     const h = new FallbackHealth(() => now, 15 * 60_000);
     expect(h.failure()).toBeUndefined();
     h.noteDead('a.slack', 'HTTP 404', now - 5_000);
-    expect(h.failure()).toEqual({ id: 'a.slack', lastError: 'HTTP 404' });
+    expect(h.failure()).toEqual({ kind: 'dead', id: 'a.slack', lastError: 'HTTP 404' });
     now += 15 * 60_000;
     expect(h.failure()).toBeUndefined();
     // seen again (its alert redelivered while email fails): counts again
@@ -185,5 +185,61 @@ describe('readiness when the fallback failed too', () => {
     expect(h.failure()).toBeUndefined();
     h.noteDead('c.slack', 'timeout', now);
     expect(h.failure()?.id).toBe('c.slack');
+  });
+
+  it('fails saying "retrying" while the fallback is retried and failing, apart from given up', () => {
+    const s = { state: 'half-open' as const, since, lastError: 'SMTP send failed: connect ECONNREFUSED' };
+    const retrying = { kind: 'retrying' as const, id: '01J.slack', lastError: 'HTTP 500: upstream error' };
+    expect(() => smtpCheck(s, true, { ...retrying, attempt: 3, failedInRow: 4 })).toThrow(
+      'SMTP failing (breaker half-open since 2026-12-05T15:54:47.000Z: SMTP send failed: connect ECONNREFUSED) and the ALERT_WEBHOOK_URL fallback is failing too (4 failed attempts in a row, none delivered since; webhook 01J.slack failing, retrying (attempt 3: HTTP 500: upstream error)); alerts reach nobody until email or the webhook works again',
+    );
+    // no attempt number in the event: the error alone
+    expect(() => smtpCheck(s, true, { ...retrying, failedInRow: 2 })).toThrow(
+      /webhook 01J\.slack failing, retrying \(HTTP 500: upstream error\)\);/,
+    );
+    expect(() => smtpCheck({ state: 'closed', since }, true, { ...retrying, failedInRow: 9 })).not.toThrow();
+  });
+
+  it('FallbackHealth: failed attempts count from the second in a row (any of our messages) until one is delivered', () => {
+    let now = 1_000_000;
+    const h = new FallbackHealth(() => now, 15 * 60_000);
+    // one failed attempt may be a blip the retry gets through
+    h.noteAttemptFailed('a.slack', 1, 'HTTP 500: upstream error', now - 3_000);
+    expect(h.failure()).toBeUndefined();
+    // a second in a row, of another message: the channel fails
+    h.noteAttemptFailed('b.slack', 1, 'timeout', now - 2_000);
+    expect(h.failure()).toEqual({ kind: 'retrying', id: 'b.slack', lastError: 'timeout', attempt: 1, failedInRow: 2 });
+    // an older attempt reported late adds to the run, the latest stays the one named
+    h.noteAttemptFailed('a.slack', 2, 'HTTP 502', now - 2_500);
+    expect(h.failure()).toMatchObject({ id: 'b.slack', lastError: 'timeout', failedInRow: 3 });
+    // a delivery after them: ready again; attempts that failed before it do not count
+    h.noteDelivered(now - 1_000);
+    expect(h.failure()).toBeUndefined();
+    h.noteAttemptFailed('a.slack', 3, 'HTTP 500', now - 1_500);
+    h.noteAttemptFailed('a.slack', 4, 'HTTP 500', now - 1_200);
+    expect(h.failure()).toBeUndefined();
+    // after it: one, then two in a row
+    h.noteAttemptFailed('a.slack', 5, 'HTTP 500', now);
+    expect(h.failure()).toBeUndefined();
+    h.noteAttemptFailed('a.slack', 6, 'HTTP 503', now);
+    expect(h.failure()).toMatchObject({ kind: 'retrying', attempt: 6, lastError: 'HTTP 503', failedInRow: 2 });
+    // nothing failed for the window: no longer counts, and the next one starts a new run
+    now += 15 * 60_000;
+    expect(h.failure()).toBeUndefined();
+    h.noteAttemptFailed('a.slack', 7, 'HTTP 500', now);
+    expect(h.failure()).toBeUndefined();
+    h.noteAttemptFailed('a.slack', 8, 'HTTP 500', now);
+    expect(h.failure()?.kind).toBe('retrying');
+    // a delivery reported out of order, between failed attempts: the latest outcome is still a failure, but only
+    // that one is known to come after the delivery
+    h.noteDelivered(now - 1);
+    expect(h.failure()).toBeUndefined();
+    h.noteAttemptFailed('a.slack', 9, 'HTTP 500', now + 1);
+    expect(h.failure()).toMatchObject({ kind: 'retrying', attempt: 9, failedInRow: 2 });
+    // given up says more than retried: the dead one is named while it counts
+    h.noteDead('c.slack', 'HTTP 404', now + 2);
+    expect(h.failure()).toEqual({ kind: 'dead', id: 'c.slack', lastError: 'HTTP 404' });
+    h.noteDelivered(now + 3);
+    expect(h.failure()).toBeUndefined();
   });
 });
