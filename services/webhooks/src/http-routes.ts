@@ -4,8 +4,10 @@ import {
   ErrorCode,
   getDlqEntry,
   hasBearer,
+  type Logger,
   listDlq,
   newEventId as ulid,
+  classify,
   removeDlqEntry,
   replayDlq,
   requireBearer,
@@ -31,6 +33,8 @@ export interface RouteDeps {
   now: () => number;
   /** False when no signing key can ever be found for a request without secretName. */
   hasDefaultKey: boolean;
+  /** Where a status record the intake could not write is reported (the webhook is queued all the same). */
+  log?: Pick<Logger, 'warn' | 'error'>;
 }
 
 /** DNS for the intake check: an unknown host is the caller's mistake (400), a DNS hiccup is ours (503). */
@@ -68,13 +72,28 @@ export function registerRoutes(app: HttpApp, d: RouteDeps): void {
     await checkHost(url.hostname, d.ssrf, resolveAll);
     // Already accepted (a client retrying its POST): the queue has it; sending it again could deliver twice.
     // A delivered id stays known for 7 days (id-only marker) after its 30-minute status is gone: never re-queued.
+    // Redis down here: nothing is queued yet, so the shared error handler's 503 VIGIL_E_TRANSIENT is the truth.
     const existing = await d.store.knownState(req.id);
     if (!existing) {
-      // Queue first, with the webhook id as Nats-Msg-Id (JetStream drops a concurrent duplicate POST);
-      // the status write after it is for readers only: the delivery creates it too if this one is lost.
+      // Queue first, with the webhook id as Nats-Msg-Id (JetStream drops a concurrent duplicate POST). Once the
+      // publish is acknowledged the webhook IS queued: from then on no error may be answered. A 5xx for a queued
+      // webhook makes a client retry it, and a client that sent no `id` gets a fresh ULID on its retry, so the
+      // receiver would get it twice. The status write is for readers only: the worker's first attempt creates the
+      // same record (BEGIN script) if this one is lost, so a failed write (Redis gone between the two) is logged
+      // and answered 202 like any other. The other order (status first, publish second) is worse: a publish that
+      // fails after the record is written leaves a `pending` id that is in no queue, and the client's retry of
+      // that id is then answered "already accepted" and never queued: lost.
       const { payloadJson: _json, ...command } = req;
       await d.publishSend(command, req.id);
-      await d.store.register(req.id, safeUrl(url), req.eventType, d.now());
+      try {
+        await d.store.register(req.id, safeUrl(url), req.eventType, d.now());
+      } catch (err) {
+        const transient = classify(err) === 'transient';
+        d.log?.[transient ? 'warn' : 'error'](
+          { err, webhookId: req.id },
+          'webhook queued, but its status record was not written (Redis): the worker writes it when it takes the webhook',
+        );
+      }
     }
     return reply.code(202).send({ id: req.id, status: existing ?? 'pending' });
   });

@@ -139,6 +139,7 @@ export async function startWebhooksService(opts: StartWebhooksOptions = {}): Pro
         jsm: rt.jsm,
         now: () => clock.now(),
         hasDefaultKey: keys.hasDefault,
+        log: rt.log,
       });
 
       await rt.bus.consume({

@@ -24,6 +24,27 @@ const TRANSIENT_CODES = new Set([
 
 const TRANSIENT_NAMES = new Set(['AbortError', 'TimeoutError', 'ConnectTimeoutError', 'HeadersTimeoutError']);
 
+/**
+ * ioredis failures that mean "Redis cannot be reached right now", known by name and message (shared does not import
+ * ioredis for this: any client's errors of the same shape count). Each maps to the short reason a caller is told.
+ * ioredis rejects a command with these, never with the socket's ECONNREFUSED/ECONNRESET (those go to its 'error'
+ * event), so without them a Redis outage read as "unexpected": a bug, HTTP 500.
+ */
+const REDIS_FAILURE_BY_NAME: Record<string, string> = {
+  // The command waited through `maxRetriesPerRequest` reconnection attempts without a connection.
+  MaxRetriesPerRequestError: 'no connection (the command gave up after its reconnection attempts)',
+};
+const REDIS_FAILURE_BY_MESSAGE: Record<string, string> = {
+  'Connection is closed.': 'connection closed',
+  "Stream isn't writeable and enableOfflineQueue options is false": 'not connected',
+  "Cluster isn't ready and enableOfflineQueue options is false": 'cluster not ready',
+  'None of startup nodes is available': 'no cluster node reachable',
+  'Cluster is disconnected.': 'cluster disconnected',
+  'Command aborted due to connection close': 'connection closed',
+};
+/** Server replies that say "not now" (loading its data, no master, a cluster reconfiguring), not "never". */
+const REDIS_NOT_READY_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
 function field(err: unknown, key: string): unknown {
   return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined;
 }
@@ -41,6 +62,22 @@ export function statusOf(err: unknown): number | undefined {
   const meta = field(err, '$metadata');
   const sdk = meta ? field(meta, 'httpStatusCode') : undefined;
   return typeof sdk === 'number' ? sdk : undefined;
+}
+
+/**
+ * Why Redis is unavailable, when `err` (or its cause) is a Redis client's "cannot reach Redis now" failure: a short
+ * reason naming no address (it may go into an HTTP answer), else undefined. Such an error classifies as transient.
+ */
+export function redisUnavailableReason(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = field(e, 'cause'), depth++) {
+    const name = field(e, 'name');
+    if (typeof name === 'string' && Object.hasOwn(REDIS_FAILURE_BY_NAME, name)) return REDIS_FAILURE_BY_NAME[name];
+    const message = field(e, 'message');
+    if (typeof message !== 'string') continue;
+    if (Object.hasOwn(REDIS_FAILURE_BY_MESSAGE, message)) return REDIS_FAILURE_BY_MESSAGE[message];
+    if (name === 'ReplyError' && REDIS_NOT_READY_REPLY.test(message)) return message.split(' ')[0];
+  }
+  return undefined;
 }
 
 /** 408, 425 (Too Early), 429 and 5xx may pass on their own; every other error status will repeat. */
@@ -65,6 +102,7 @@ export function classify(err: unknown): ErrorClass {
   const code = field(err, 'code');
   if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('UND_ERR'))) return 'transient';
   if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return 'transient';
+  if (redisUnavailableReason(err) !== undefined) return 'transient';
   const status = statusOf(err);
   if (status !== undefined) return classOfStatus(status) ?? 'unexpected';
   if (field(err, '$retryable')) return 'transient';

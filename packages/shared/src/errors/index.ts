@@ -16,6 +16,7 @@ export {
   httpStatusError,
   isTransientStatus,
   parseRetryAfter,
+  redisUnavailableReason,
   statusOf,
   toErrorInfo,
   type ErrorInfo,

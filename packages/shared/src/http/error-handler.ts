@@ -1,5 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, TransientError, VigilError } from '../errors/index.js';
+import {
+  classify,
+  ErrorCode,
+  errorCodeOf,
+  redisUnavailableReason,
+  statusOf,
+  TransientError,
+  VigilError,
+} from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { sendError } from './send-error.js';
 
@@ -22,6 +30,24 @@ function statusOfVigilError(err: VigilError): number {
   if (err.code === ErrorCode.SHUTTING_DOWN || err.errorClass === 'transient') return 503;
   if (err.errorClass === 'permanent') return err.code === ErrorCode.HTTP_STATUS ? 502 : 422;
   return 500;
+}
+
+/** Seconds a client is asked to wait before retrying a request a dependency outage failed. */
+const UNAVAILABLE_RETRY_AFTER_S = 1;
+
+/**
+ * The answer to a library error that `classify` calls transient and that carries no HTTP status of its own: a
+ * dependency could not be reached (Redis, a socket reset, a NATS timeout). That is no bug (500 VIGIL_E_UNEXPECTED):
+ * the request may well succeed in a moment, so it is 503 VIGIL_E_TRANSIENT with Retry-After, and a message that says
+ * what is down without the library's text (addresses, internals stay in the log).
+ */
+function unavailableMessage(err: Error): string | undefined {
+  if (statusOf(err) !== undefined || classify(err) !== 'transient') return undefined;
+  const redis = redisUnavailableReason(err);
+  if (redis) return `Redis unavailable: ${redis}; retry`;
+  const what = err.name === 'NatsError' ? 'NATS' : 'dependency';
+  const why = errorCodeOf(err) ?? (err.name && err.name !== 'Error' ? err.name : 'connection failure');
+  return `${what} unavailable (${why}); retry`;
 }
 
 /** Every error leaves as `{ error: { code, message } }`; internals of unexpected errors are logged, not sent. */
@@ -48,6 +74,15 @@ export function createErrorHandler(log: Logger) {
             ? `send the request body as JSON with content-type: application/json (got ${request.headers['content-type'] ?? 'no content-type'})`
             : err.message;
       return sendError(reply, status, code, message);
+    }
+    const unavailable = unavailableMessage(err);
+    if (unavailable) {
+      log.warn(
+        { err, method: request.method, route: request.routeOptions.url },
+        'request failed: dependency unavailable',
+      );
+      reply.header('retry-after', UNAVAILABLE_RETRY_AFTER_S);
+      return sendError(reply, 503, ErrorCode.TRANSIENT, unavailable);
     }
     log.error({ err, method: request.method, route: request.routeOptions.url }, 'unhandled error in route');
     return sendError(reply, 500, ErrorCode.UNEXPECTED, 'internal error');
