@@ -2,6 +2,7 @@ import { shellQuote } from '@vigil/shared';
 import type { Alert, AlertError } from './alert.js';
 import { errorActions, type RunContext } from './error-actions.js';
 import { missedRunNeverRequested } from './rerun.js';
+import { skippedWaitedFor } from './skipped-reason.js';
 import { secretsActions } from './secrets-actions.js';
 import { serviceActions } from './service-actions.js';
 import { webhookActions } from './webhook-actions.js';
@@ -33,9 +34,18 @@ function neverRequestedActions(alert: Alert): string[] {
 
 /** `job.skipped` of a scheduled slot: the previous run still held the job, so this slot did not run and will not. */
 function skippedActions(alert: Alert): string[] {
-  const waited = /\brun (\S+) is still running/.exec(alert.run?.reason ?? '')?.[1];
+  const held = skippedWaitedFor(alert.run?.reason);
+  const waited = held?.runId;
   const slot = alert.run?.scheduledAt ? `The slot of ${alert.run.scheduledAt}` : 'This scheduled slot';
   const run = waited ? `run ${waited}` : 'the previous run';
+  if (waited && held?.queuedSince) {
+    // requested and never started: nothing runs long, no runner took it (runners down, the handler's service paused)
+    return [
+      `${slot} did not run and will not run by itself: ${run} was queued since ${held.queuedSince} and had not started, and the job allows one run at a time (concurrency forbid). No ✅ RESOLVED follows for a skipped slot.`,
+      `${run} is queued since ${held.queuedSince} and has not started: are runners up? \`vigil health\` (runners down, or the service that handles the job paused), then \`vigil run ${shellQuote(waited)}\`. It runs once a runner takes it; if none does by its start deadline, a 🚨 missed alert follows.`,
+      'Once it has run, re-run this slot with the command below if its work is still needed.',
+    ];
+  }
   return [
     `${slot} did not run and will not run by itself: ${run} was still running and the job allows one run at a time (concurrency forbid). No ✅ RESOLVED follows for a skipped slot.`,
     `Check why ${run} takes longer than the schedule's interval: ${waited ? `\`vigil run ${shellQuote(waited)}\`` : `\`vigil runs --job ${shellQuote(alert.job ?? '<job>')} --limit 5\``}. If it hangs, a 🚨 stuck alert follows at its timeout.`,

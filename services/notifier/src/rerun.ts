@@ -1,5 +1,6 @@
 import { shellQuote } from '@vigil/shared';
 import type { Alert } from './alert.js';
+import { skippedWaitedFor } from './skipped-reason.js';
 
 /**
  * A phrase for a POSIX shell: double-quoted (easy to read and edit) when nothing in it is special inside double
@@ -52,7 +53,13 @@ function rerunCondition(alert: Alert): string | undefined {
     );
   }
   if (alert.kind === 'skipped') {
-    const waited = /\brun (\S+) is still running/.exec(alert.run?.reason ?? '')?.[1];
+    const held = skippedWaitedFor(alert.run?.reason);
+    const waited = held?.runId;
+    if (waited && held?.queuedSince)
+      return (
+        `Only once run ${waited} (queued since ${held.queuedSince}, not started) has run, and only if this slot's ` +
+        'work is still needed: while it waits, a plain trigger is refused (409, concurrency forbid).'
+      );
     return (
       `Only once ${waited ? `run ${waited}` : 'the run that held the job'} has finished, and only if this slot's work is ` +
       'still needed: while it runs, a plain trigger is refused (409, concurrency forbid).'

@@ -3,6 +3,7 @@ import type { Alert, AlertFailure, AlertKind, AlertRun, AlertStats, Severity } f
 import { errorOf, factsOf, isRec, num, parseSeverity, type Rec, str } from './event-fields.js';
 import { isOwnFallback, lostFallbackAlert } from './lost-fallback.js';
 import { secretsAlert, secretsRecoveredAlert } from './secrets-alert.js';
+import { skippedWaitedFor } from './skipped-reason.js';
 import { webhookItem } from './webhook-actions.js';
 import { webhookGroupClass } from './webhook-death.js';
 
@@ -61,9 +62,9 @@ const JOB_KINDS: Record<string, { kind: AlertKind; severity: Severity; verb: str
   skipped: { kind: 'skipped', severity: 'WARNING', verb: 'skipped a scheduled run' },
 };
 
-/** The run a skipped slot waited for: `run <id> is still running (concurrency forbid)`. */
+/** The run a skipped slot waited for (running or queued). */
 export function skippedFor(reason: string | undefined): string | undefined {
-  return /\brun (\S+) is still running/.exec(reason ?? '')?.[1];
+  return skippedWaitedFor(reason)?.runId;
 }
 
 /**
@@ -75,9 +76,15 @@ function skippedAlert(ev: EventLike, jobFromSubject: string, d: Rec): Alert | un
   const trigger = str(d.trigger);
   if (trigger === 'manual' || /^manual trigger refused/i.test(str(d.reason) ?? '')) return undefined;
   const alert = jobAlert(ev, 'skipped', jobFromSubject, d);
-  const waitedFor = skippedFor(alert.run?.reason);
+  const waitedFor = skippedWaitedFor(alert.run?.reason);
   if (alert.run?.scheduledAt) alert.facts.push(['Skipped slot', alert.run.scheduledAt]);
-  if (waitedFor) alert.facts.push(['Waited for', `run ${waitedFor}, still running at the slot`]);
+  if (waitedFor)
+    alert.facts.push([
+      'Waited for',
+      waitedFor.queuedSince
+        ? `run ${waitedFor.runId}, queued since ${waitedFor.queuedSince} and not started at the slot`
+        : `run ${waitedFor.runId}, still running at the slot`,
+    ]);
   alert.occurredAt = ev.time ?? alert.occurredAt;
   return alert;
 }

@@ -2,7 +2,7 @@ import type { JobDefinition } from '@vigil/shared';
 import type { SchedulerContext } from './context.js';
 import { dropRun, type JobState } from './job-state.js';
 import { decodeJson, updateJson } from './kv-json.js';
-import { isActive, type RunRecord } from './run-record.js';
+import { hasStarted, isActive, type RunRecord } from './run-record.js';
 
 export type StartDecision =
   | { action: 'run' }
@@ -77,7 +77,14 @@ export function decideStart(
   def: JobDefinition,
   state: JobState | undefined,
   active: string | undefined,
-  opts: { manual: boolean; force?: boolean },
+  opts: {
+    manual: boolean;
+    force?: boolean;
+    /** The record of `active` (its stored one), to tell a run that is running from one queued and not started. */
+    activeRun?: RunRecord;
+    /** Now (ms): the time a run is queued since is written with its date when that is not today. */
+    nowMs?: number;
+  },
 ): StartDecision {
   if (state?.paused) {
     if (!opts.manual) return { action: 'skip', reason: 'job is paused', silent: true };
@@ -90,11 +97,31 @@ export function decideStart(
   if (!active || def.concurrency === 'allow') return { action: 'run' };
   if (def.concurrency === 'replace') return { action: 'replace', cancelRunId: active };
   if (opts.manual && opts.force) return { action: 'run' };
-  const reason = `run ${active} is still running (concurrency forbid)`;
+  const reason = `${occupiedBy(active, opts.activeRun, opts.nowMs)} (concurrency forbid)`;
   if (!opts.manual) return { action: 'skip', reason };
   return {
     action: 'conflict',
     reason: `${reason}; force: true (vigil trigger --force) starts another`,
     runningRunId: active,
   };
+}
+
+/**
+ * What holds the job, as a skipped slot's or a refused trigger's reason says it: `run X is still running`, or, for a
+ * run requested and never started (no runner took it: the runners are down, or the handler's service is paused),
+ * `run X is queued since 14:03 UTC and has not started`. Without the run's record: `still running`, as before.
+ */
+export function occupiedBy(runId: string, run: RunRecord | undefined, nowMs?: number): string {
+  if (run?.status !== 'requested' || hasStarted(run)) return `run ${runId} is still running`;
+  const since = run.requestedAt ?? run.scheduledAt;
+  return `run ${runId} is queued since ${utcTime(since, nowMs)} and has not started`;
+}
+
+/** `14:03 UTC`, or `2026-01-01 14:03 UTC` when not on the same UTC day as `nowMs` (or with no `nowMs`). */
+function utcTime(iso: string, nowMs?: number): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const text = d.toISOString();
+  const sameDay = nowMs !== undefined && new Date(nowMs).toISOString().slice(0, 10) === text.slice(0, 10);
+  return `${sameDay ? '' : `${text.slice(0, 10)} `}${text.slice(11, 16)} UTC`;
 }

@@ -4,7 +4,7 @@ import { dropFromJob, storedRun } from './concurrency.js';
 import { applyRunToJob, emptyJobState, type JobState } from './job-state.js';
 import { updateJson } from './kv-json.js';
 import { publishVerdict } from './publisher.js';
-import { applyRunEvent, isActive, type RunRecord } from './run-record.js';
+import { applyRunEvent, hasFolded, isActive, type RunRecord } from './run-record.js';
 
 const NOT_RUN_EVENTS = new Set(['trigger', 'cancel']);
 
@@ -63,8 +63,10 @@ function statusOf(verb: string, data: JobRun): string {
 export async function foldRunEvent(ctx: SchedulerContext, eventVerb: string, event: CloudEvent<JobRun>): Promise<void> {
   const data = event.data;
   const verb = statusOf(eventVerb, data);
+  // an event folded already (redelivered, or handled by another replica too) writes nothing to the record; the job
+  // state below is folded again, which changes nothing when the first fold got that far and finishes it when not
   const record = await updateJson<RunRecord>(ctx.kv.runs, data.runId, (prev) =>
-    applyRunEvent(prev, verb, data, event.time),
+    hasFolded(prev, event.id) ? undefined : applyRunEvent(prev, verb, data, event.time, event.id),
   );
   if (verb === 'recovered') return;
   if (verb === 'requested' || verb === 'started') {

@@ -29,7 +29,21 @@ export interface RunRecord {
   details?: Record<string, unknown>;
   /** Status changes in arrival order: [{ status, at }]. */
   history: { status: string; at: string }[];
+  /**
+   * CloudEvent ids of the events folded into this record, oldest first, the newest `FOLDED_IDS_MAX`: an event
+   * delivered again (ack-wait ran out while the scheduler was stalled, an ack lost in a reconnect, another replica
+   * got the redelivery, a copy stored under another msg-id) is folded once. Records written before it have none.
+   */
+  eventIds?: string[];
   updatedAt: string;
+}
+
+/** A run gets a handful of events (requested, started, an outcome, verdicts, recovered): far fewer than this. */
+export const FOLDED_IDS_MAX = 32;
+
+/** Whether the record already holds the event with this CloudEvent id. */
+export function hasFolded(rec: RunRecord | undefined, eventId: string | undefined): boolean {
+  return eventId !== undefined && rec?.eventIds?.includes(eventId) === true;
 }
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'partial', 'cancelled', 'skipped']);
@@ -51,8 +65,18 @@ const RANK: Record<string, number> = {
   skipped: 4,
 };
 
-/** Folds one event into a run record. `recovered` is informational and leaves the status alone. */
-export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: JobRun, eventTime: string): RunRecord {
+/**
+ * Folds one event into a run record. `recovered` is informational and leaves the status alone. With `eventId` (the
+ * CloudEvent id) the fold is idempotent: an event the record already holds returns `prev` itself, unchanged.
+ */
+export function applyRunEvent(
+  prev: RunRecord | undefined,
+  verb: string,
+  data: JobRun,
+  eventTime: string,
+  eventId?: string,
+): RunRecord {
+  if (prev && hasFolded(prev, eventId)) return prev;
   const base: RunRecord = prev ?? {
     runId: data.runId,
     job: data.job,
@@ -68,6 +92,7 @@ export function applyRunEvent(prev: RunRecord | undefined, verb: string, data: J
     history: [...base.history, { status: verb, at: eventTime }],
     updatedAt: eventTime,
   };
+  if (eventId !== undefined) next.eventIds = [...(base.eventIds ?? []), eventId].slice(-FOLDED_IDS_MAX);
   if (verb === 'recovered') return next;
   const keepStatus = prev !== undefined && (RANK[verb] ?? 0) < (RANK[prev.status] ?? 0);
   if (!keepStatus) next.status = verb;

@@ -2,7 +2,7 @@ import type { JobRun } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
 import { planBackup } from '../src/backup-plan.js';
 import { applyRunToJob, emptyJobState } from '../src/job-state.js';
-import { applyRunEvent, hasStarted, type RunRecord } from '../src/run-record.js';
+import { applyRunEvent, FOLDED_IDS_MAX, hasStarted, type RunRecord } from '../src/run-record.js';
 
 const run = (status: string, extra: Partial<JobRun> = {}): JobRun =>
   ({
@@ -133,5 +133,26 @@ describe('job state', () => {
     const legacy = { paused: false, lastStatus: 'partial', lastRunId: 'g' };
     const l = applyRunToJob(applyRunToJob(legacy, 'h', 'cancelled', 't8').state, 'i', 'succeeded', 't9');
     expect(l).toMatchObject({ recovered: true, recoveredFrom: 'partial' });
+  });
+});
+
+describe('run record: folding by event id', () => {
+  it('an event folded already (redelivered) changes nothing; the ids kept are bounded', () => {
+    let rec = applyRunEvent(undefined, 'requested', run('requested'), 't1', 'ev-1');
+    rec = applyRunEvent(rec, 'started', run('started'), 't2', 'ev-2');
+    const again = applyRunEvent(rec, 'requested', run('requested'), 't3', 'ev-1');
+    expect(again).toBe(rec);
+    rec = applyRunEvent(
+      applyRunEvent(rec, 'succeeded', run('succeeded'), 't4', 'ev-3'),
+      'started',
+      run('started'),
+      't5',
+      'ev-2',
+    );
+    expect(rec.history.map((e) => e.status)).toEqual(['requested', 'started', 'succeeded']);
+    expect(rec.eventIds).toEqual(['ev-1', 'ev-2', 'ev-3']);
+    for (let i = 0; i < 100; i++) rec = applyRunEvent(rec, 'recovered', run('recovered'), 't6', `r-${i}`);
+    expect(rec.eventIds).toHaveLength(FOLDED_IDS_MAX);
+    expect(rec.eventIds?.at(-1)).toBe('r-99');
   });
 });

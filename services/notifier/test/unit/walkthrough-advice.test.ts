@@ -89,6 +89,20 @@ describe('job.skipped of a scheduled slot', () => {
     expect(slack.text).toContain('Waited for: run daily-reports-20261124T0100');
   });
 
+  it('a run queued and never started (runners down, reports paused) is told apart from one still running', () => {
+    const queued = 'run tick.1796547765 is queued since 14:03 UTC and has not started (concurrency forbid)';
+    const { mail, actions } = job('skipped', { reason: queued, attempt: 1, finishedAt: undefined });
+    expect(mail.text).toMatch(/Waited for:\s+run tick\.1796547765, queued since 14:03 UTC and not started at the slot/);
+    expect(actions).not.toMatch(/still running|takes longer than the schedule's interval/);
+    expect(actions).toMatch(/run tick\.1796547765 was queued since 14:03 UTC and had not started/);
+    expect(actions).toContain(
+      'run tick.1796547765 is queued since 14:03 UTC and has not started: are runners up? `vigil health`',
+    );
+    expect(actions).toContain('`vigil run tick.1796547765`');
+    const rerun = section(mail.text, 'RE-RUN');
+    expect(rerun).toMatch(/Only once run tick\.1796547765 \(queued since 14:03 UTC, not started\) has run/);
+  });
+
   it('is grouped like other job alerts: a second skipped slot folds into the follow-up', () => {
     const a = job('skipped', { reason }).alert;
     const b = toAlert('job.skipped.daily-reports', {
