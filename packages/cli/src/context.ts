@@ -36,13 +36,29 @@ export function commandContext(env: CliEnv, io: Io, json: boolean): CommandConte
       } catch (err) {
         throw noJetStreamThere(err, env) ?? err;
       } finally {
-        await nc.close().catch(() => undefined);
+        // bounded: a broker that stopped answering must not keep the CLI from printing what happened
+        await closeWithin(nc, CLOSE_TIMEOUT_MS);
       }
     },
     print(value, human) {
       io.out(json ? JSON.stringify(value, null, 2) : human());
     },
   };
+}
+
+/** How long closing a connection may take before the CLI goes on without it (the process exits after printing). */
+const CLOSE_TIMEOUT_MS = 1_000;
+
+async function closeWithin(nc: NatsConnection, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.close().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**

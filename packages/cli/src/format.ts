@@ -1,8 +1,33 @@
 import { formatDuration, localDate, localTime, parseDuration } from '@vigil/shared';
 
-/** Plain aligned columns: readable in a terminal, greppable, no colours to strip. */
+/**
+ * Widest a table cell is shown: a run's reason or error, a DLQ entry's error, is cut there with `…` (the whole
+ * text is in `--json` and in `vigil run <id>`), so one long value cannot push every other row off the screen.
+ */
+export const MAX_CELL_WIDTH = 80;
+
+/**
+ * One table cell on one line: line breaks shown as ` ⏎ ` (a command's `exited with 3: boom⏎stdout: …` must not
+ * split its row), other control characters (tabs, escapes) as a space, then cut at MAX_CELL_WIDTH with `…`.
+ */
+export function cell(value: string | number | undefined | null): string {
+  if (value === undefined || value === null || value === '') return '-';
+  const text = String(value)
+    .replace(/\s*(?:\r\n|[\r\n\u2028\u2029])\s*/g, ' ⏎ ')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .trim();
+  if (text === '') return '-';
+  const chars = Array.from(text); // code points: an emoji is never cut in half
+  return chars.length > MAX_CELL_WIDTH ? `${chars.slice(0, MAX_CELL_WIDTH - 1).join('')}…` : text;
+}
+
+/**
+ * Plain aligned columns: readable in a terminal, greppable, no colours to strip. Every cell is one line, at most
+ * MAX_CELL_WIDTH wide (cell()): one row per item, whatever text a run or an error carries.
+ */
 export function table(headers: string[], rows: (string | number | undefined | null)[][]): string {
-  const cells = rows.map((r) => r.map((c) => (c === undefined || c === null || c === '' ? '-' : String(c))));
+  const cells = rows.map((r) => r.map(cell));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
   const line = (r: string[]) =>
     r

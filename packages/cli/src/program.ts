@@ -1,4 +1,11 @@
-import { errorMessage, RUN_STATUSES, validAddress } from '@vigil/shared';
+import {
+  errorMessage,
+  MAX_TRIGGER_REASON_LENGTH,
+  MAX_TRIGGER_TARGET_LENGTH,
+  MAX_TRIGGER_TARGETS,
+  RUN_STATUSES,
+  validAddress,
+} from '@vigil/shared';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import {
   dlqListCommand,
@@ -46,9 +53,16 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   program
     .command('trigger <job>')
     .description('run a job now (prints the runId)')
-    .option('-t, --target <target>', 'only this target (repeatable)', collect)
+    .option(
+      '-t, --target <target>',
+      `only this target (repeatable; at most ${MAX_TRIGGER_TARGETS}, each at most ${MAX_TRIGGER_TARGET_LENGTH} characters)`,
+      collect,
+    )
     .option('-d, --delay <duration>', 'start no earlier than this from now (e.g. 10m)')
-    .requiredOption('-r, --reason <text>', 'why this run is needed (kept in the run history)')
+    .requiredOption(
+      '-r, --reason <text>',
+      `why this run is needed (kept in the run history; at most ${MAX_TRIGGER_REASON_LENGTH} characters)`,
+    )
     .option('-f, --force', 'run even if the job is paused or already running')
     .option(
       '-q, --queue',

@@ -3,7 +3,12 @@ import {
   JobTriggerSchema,
   MAX_JOB_DURATION_MS,
   MAX_TRIGGER_DELAY_SECONDS,
+  MAX_TRIGGER_REASON_LENGTH,
+  MAX_TRIGGER_REQUESTED_BY_LENGTH,
+  MAX_TRIGGER_TARGET_LENGTH,
+  MAX_TRIGGER_TARGETS,
   parseJobsFile,
+  TriggerRequestSchema,
   triggerRunId,
   ValidationError,
 } from '@vigil/shared';
@@ -127,6 +132,29 @@ describe('job.trigger', () => {
       'delaySeconds: must be at most 518400 (6 days)',
     ]);
     expect(JobTriggerSchema.safeParse({ reason: 'r', delaySeconds: 1e300 }).success).toBe(false);
+  });
+
+  it('free text is bounded: reason, requestedBy, targets (count and each), the same for the API request', () => {
+    const issues = (data: unknown, schema: typeof JobTriggerSchema | typeof TriggerRequestSchema = JobTriggerSchema) =>
+      schema.safeParse(data).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    const ok = {
+      reason: 'r'.repeat(MAX_TRIGGER_REASON_LENGTH),
+      requestedBy: 'b'.repeat(MAX_TRIGGER_REQUESTED_BY_LENGTH),
+      targets: Array.from({ length: MAX_TRIGGER_TARGETS }, (_, i) => `${i}`.padEnd(MAX_TRIGGER_TARGET_LENGTH, 't')),
+    };
+    expect(issues(ok)).toBeUndefined();
+    expect(issues({ ...ok, reason: 'x'.repeat(500_000) })).toEqual([
+      'reason: must be at most 1000 characters (got 500000)',
+    ]);
+    expect(issues({ ...ok, requestedBy: 'b'.repeat(201) }, TriggerRequestSchema)).toEqual([
+      'requestedBy: must be at most 200 characters (got 201)',
+    ]);
+    expect(issues({ reason: 'r', targets: ['a', 't'.repeat(201)] })).toEqual([
+      'targets.1: must be at most 200 characters (got 201)',
+    ]);
+    expect(issues({ reason: 'r', targets: [...ok.targets, 'one-more'] })).toEqual([
+      'targets: at most 200 targets per trigger (got 201); trigger the whole job without targets, or several triggers',
+    ]);
   });
 
   it('triggerRunId keeps safe ids and hashes the rest into a KV-safe, stable token', () => {

@@ -1,3 +1,10 @@
+import {
+  makeEnvelope,
+  MAX_TRIGGER_REASON_LENGTH,
+  MAX_TRIGGER_REQUESTED_BY_LENGTH,
+  MAX_TRIGGER_TARGET_LENGTH,
+  MAX_TRIGGER_TARGETS,
+} from '@vigil/shared';
 import { collectEvents, type EventCollector, waitFor } from '@vigil/shared/testing';
 import { JSONCodec } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +24,9 @@ const JOBS = `jobs:
   lighthouse:
     handler: health.daily
     concurrency: forbid
+  bounded:
+    handler: health.daily
+    targets: [acme]
 `;
 
 const jc = JSONCodec();
@@ -78,6 +88,62 @@ describe('manual triggers: one target check for every way in; the id runs once',
     const ok = await h.api('POST', '/api/jobs/daily-reports/trigger', { reason: 'x', targets: ['acme', 'initech'] });
     expect(ok.status).toBe(202);
     await waitFor(() => requested('daily-reports', ok.body.runId)[0]);
+  });
+
+  it('a 500 KB reason (or requestedBy, too many or too long targets): 400 naming the field and bound, dead-lettered as an event', async () => {
+    // each copy of the reason goes into every job.* event of the run, its KV record and emails: near max_payload
+    const huge = 'x'.repeat(500_000);
+    const reasonMessage = `reason: must be at most ${MAX_TRIGGER_REASON_LENGTH} characters (got 500000)`;
+    const http = await h.api('POST', '/api/jobs/bounded/trigger', { reason: huge });
+    expect(http).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VIGIL_E_VALIDATION', message: reasonMessage } },
+    });
+    const nats = await request({ job: 'bounded', reason: huge });
+    expect(nats).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VIGIL_E_VALIDATION', message: reasonMessage } },
+    });
+    // at the bound it is fine (its target check still applies: the job lists acme)
+    const atBound = await h.api('POST', '/api/jobs/bounded/trigger', {
+      reason: 'r'.repeat(MAX_TRIGGER_REASON_LENGTH),
+      requestedBy: 'b'.repeat(MAX_TRIGGER_REQUESTED_BY_LENGTH),
+      targets: ['acme'],
+    });
+    expect(atBound.status).toBe(202);
+    await waitFor(() => requested('bounded', atBound.body.runId)[0]);
+
+    const requestedBy = await h.api('POST', '/api/jobs/bounded/trigger', { reason: 'x', requestedBy: 'b'.repeat(201) });
+    expect(requestedBy.status).toBe(400);
+    expect(requestedBy.body.error.message).toBe(
+      `requestedBy: must be at most ${MAX_TRIGGER_REQUESTED_BY_LENGTH} characters (got 201)`,
+    );
+    const many = await h.api('POST', '/api/jobs/bounded/trigger', {
+      reason: 'x',
+      targets: Array.from({ length: MAX_TRIGGER_TARGETS + 1 }, () => 'acme'),
+    });
+    expect(many.status).toBe(400);
+    expect(many.body.error.message).toMatch(
+      new RegExp(`^targets: at most ${MAX_TRIGGER_TARGETS} targets per trigger \\(got ${MAX_TRIGGER_TARGETS + 1}\\)`),
+    );
+    const long = await h.api('POST', '/api/jobs/bounded/trigger', { reason: 'x', targets: ['acme', 't'.repeat(300)] });
+    expect(long.status).toBe(400);
+    expect(long.body.error.message).toBe(
+      `targets.1: must be at most ${MAX_TRIGGER_TARGET_LENGTH} characters (got 300)`,
+    );
+
+    // a raw event from any publisher (not through an EventBus, which now refuses to publish it): dead-lettered
+    const id = '01JTRIGGERHUGEREASON000000';
+    const event = { ...makeEnvelope('test', 'job.trigger.bounded', { reason: huge }), id };
+    await h.nc.jetstream().publish('job.trigger.bounded', jc.encode(event), { msgID: id });
+    const [dead] = await dlq.waitFor('dlq.job.trigger.bounded');
+    expect(dead.headers['Vigil-Error-Class']).toBe('validation');
+    expect(dead.headers['Vigil-Error']).toContain(reasonMessage);
+    expect(dead.event).toMatchObject({ id });
+    expect(requested('bounded', id)).toHaveLength(0);
+    expect((await h.api('GET', `/api/runs/${id}`)).status).toBe(404);
+    // and no run was requested for any refused request: only the one at the bound
+    expect(h.events.of('job.requested.bounded')).toHaveLength(1);
   });
 
   it('targets for a job that has none: refused (400 / dead letter), no invented coverage', async () => {

@@ -1,4 +1,11 @@
-import { MAX_TRIGGER_DELAY_SECONDS, newEventId, Subjects, shellQuote, TriggerIdSchema } from '@vigil/shared';
+import {
+  JobTriggerSchema,
+  MAX_TRIGGER_DELAY_SECONDS,
+  newEventId,
+  Subjects,
+  shellQuote,
+  TriggerIdSchema,
+} from '@vigil/shared';
 import type { CommandContext } from '../context.js';
 import { CliError, EXIT, NoAnswerError } from '../errors.js';
 import { ms, parseDelay, table, time, timeIn } from '../format.js';
@@ -91,6 +98,11 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
     body.delaySeconds = seconds;
   }
   if (opts.force) body.force = true;
+  // the scheduler's own rule (the shared job.trigger schema: bounded reason, requestedBy, targets), so a trigger it
+  // would refuse is a usage error here, before anything is sent or queued
+  const { job: _job, ...data } = body;
+  const invalid = JobTriggerSchema.safeParse(data).error?.issues[0];
+  if (invalid) throw new CliError(`${optionOf(invalid.path)}: ${invalid.message}`, EXIT.USAGE);
   if (opts.id !== undefined) {
     const bad = TriggerIdSchema.safeParse(opts.id).error?.issues[0];
     if (bad) throw new CliError(`--id ${JSON.stringify(opts.id)}: ${bad.message}`, EXIT.USAGE);
@@ -109,6 +121,15 @@ export async function triggerCommand(ctx: CommandContext, job: string, opts: Tri
     }
   });
   ctx.print({ runId: res.runId, job }, () => res.runId);
+}
+
+/** The option of `vigil trigger` that fills a field of the trigger (`targets.3` -> `--target #4`). */
+function optionOf(path: readonly PropertyKey[]): string {
+  const [field, index] = path;
+  if (field === 'targets') return typeof index === 'number' ? `--target #${index + 1}` : '--target';
+  if (field === 'requestedBy') return 'requestedBy (cli:<login name>, from USER)';
+  if (field === 'delaySeconds') return '--delay';
+  return `--${String(field)}`;
 }
 
 /** A command line of this CLI, ready to paste: `<cli words> <args…>`, each word quoted for the shell. */

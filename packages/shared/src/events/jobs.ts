@@ -8,11 +8,43 @@ import { detailsSchema, ErrorInfoSchema, isoTime } from './common.js';
  */
 export const MAX_TRIGGER_DELAY_SECONDS = 6 * 86_400;
 
+/**
+ * Bounds of a trigger's free text. A trigger's `reason`, `requestedBy` and `targets` are copied into its
+ * `job.requested` and every later `job.*` event of the run, its run record in KV and the emails about it, so a
+ * trigger must stay small beside NATS `max_payload` (1 MB by default; a 500 KB reason accepted once made every event
+ * of its run nearly that big). The bounds leave room for what people write there:
+ * - `reason`: 1,000 characters, a few sentences (`re-run after the 03:00 outage, see INC-1234`) or a pasted link;
+ *   the detail of an incident belongs in the ticket the reason names.
+ * - `requestedBy`: 200 characters, an identity (`cli:alice`, an e-mail address, `ci:github/org/repo#run-123`).
+ * - `targets`: at most 200 per trigger, each at most 200 characters (a tenant or account id). More targets are a
+ *   whole-job run (trigger without `targets`) or several triggers.
+ * At the bounds a trigger's text is ~42 KB, far below max_payload even in events that carry more than one copy.
+ * The one rule for every way in: the HTTP API and `scheduler.trigger` (400 naming the field and the bound), the CLI
+ * (usage error before anything is sent), and a `job.trigger.<job>` event from anyone (dead-lettered).
+ */
+export const MAX_TRIGGER_REASON_LENGTH = 1_000;
+export const MAX_TRIGGER_REQUESTED_BY_LENGTH = 200;
+export const MAX_TRIGGER_TARGETS = 200;
+export const MAX_TRIGGER_TARGET_LENGTH = 200;
+
+/** A string of at most `max` characters; too long, it says the bound and how long it was. */
+const boundedText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max, { error: (iss) => `must be at most ${max} characters (got ${String(iss.input ?? '').length})` });
+
 /** `job.trigger.<job>`: a manual trigger from the API, the CLI or any other system. */
 export const JobTriggerSchema = z.looseObject({
-  reason: z.string().min(1),
-  requestedBy: z.string().min(1).optional(),
-  targets: z.array(z.string().min(1)).optional(),
+  reason: boundedText(MAX_TRIGGER_REASON_LENGTH),
+  requestedBy: boundedText(MAX_TRIGGER_REQUESTED_BY_LENGTH).optional(),
+  targets: z
+    .array(boundedText(MAX_TRIGGER_TARGET_LENGTH))
+    .max(MAX_TRIGGER_TARGETS, {
+      error: (iss) =>
+        `at most ${MAX_TRIGGER_TARGETS} targets per trigger (got ${Array.isArray(iss.input) ? iss.input.length : '?'}); trigger the whole job without targets, or several triggers`,
+    })
+    .optional(),
   delaySeconds: z
     .number()
     .int()
