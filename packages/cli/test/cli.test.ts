@@ -110,7 +110,8 @@ describe('vigil CLI against a real scheduler process', () => {
     // forbid: a second unforced trigger is refused with the reason, exit 1
     const again = await cli('trigger', 'daily-reports', '--reason', 'again');
     expect(again.code).toBe(1);
-    expect(again.err).toMatch(/still running/);
+    // no runner runs here: the first run is queued, and the refusal says so
+    expect(again.err).toMatch(new RegExp(`run ${runId} is queued since .+ UTC and has not started`));
   });
 
   it('a delayed run shows as delayed until its time, not as running', async () => {
