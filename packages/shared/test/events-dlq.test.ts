@@ -229,12 +229,13 @@ describe('dead-letter path', () => {
       durable: 'huge',
       handler: async (e) => {
         if (fail) throw new PermanentError('rejected');
-        sizes.push(String((e.data as { reason: string }).reason).length);
+        sizes.push(String((e.data as { note: string }).note).length);
       },
     });
-    // fits the server's max_payload on its own, not with the dead letter's extra headers
+    // fits the server's max_payload on its own, not with the dead letter's extra headers (in a field of another
+    // program's: the trigger's own text fields are bounded far below it)
     const pad = 'x'.repeat(nc.info!.max_payload - 500);
-    await bus.publish('job.trigger.huge', { reason: pad });
+    await bus.publish('job.trigger.huge', { reason: 'huge', note: pad });
     const entry = await waitFor(async () => (await bus.listDlq({ subject: 'job.trigger.huge' }))[0], 10_000);
     expect(entry).toMatchObject({ errorClass: 'permanent', error: 'rejected' });
     const jsm = await bus.jetstreamManager();
@@ -243,7 +244,7 @@ describe('dead-letter path', () => {
     expect(stored.header.get('Vigil-Payload-Dropped')).toMatch(/bytes: too large/);
     // the consumer was not stuck on it: the next message is handled
     fail = false;
-    await bus.publish('job.trigger.huge', { reason: 'small' });
+    await bus.publish('job.trigger.huge', { reason: 'small', note: 'small' });
     await waitFor(() => sizes.includes(5));
     await bus.replayDlq(entry.seq);
     await waitFor(() => sizes.includes(pad.length), 10_000);

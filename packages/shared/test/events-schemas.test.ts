@@ -41,6 +41,8 @@ describe('envelope and schemas', () => {
     expect(e.source).toBe('vigil/scheduler');
     expect(envelopeProblem(e)).toBeUndefined();
     expect(envelopeProblem({ ...e, specversion: '0.3' })).toMatch(/specversion/);
+    // the payload published alone: told it is not an envelope, and where the payload goes
+    expect(envelopeProblem({ reason: 'nightly fix' })).toMatch(/^not a CloudEvent \(no specversion\).*payload in data/);
   });
 
   it('maps every contract subject to a schema and a stream', () => {

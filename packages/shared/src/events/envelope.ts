@@ -66,6 +66,11 @@ export function makeEnvelope<T>(service: string, subject: string, data: T, opts:
 export function envelopeProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
   const e = value as Record<string, unknown>;
+  // Plain JSON (the payload alone, without the envelope) is the usual mistake of a first publisher: say so, and
+  // where the payload goes, rather than only that one field is missing.
+  if (!('specversion' in e)) {
+    return 'not a CloudEvent (no specversion): a Vigil event is a CloudEvents 1.0 envelope { specversion: "1.0", id, source, type, time, subject, data } with the payload in data (the CLI, or makeEnvelope in @vigil/shared, builds it)';
+  }
   if (e.specversion !== '1.0') return 'specversion must be "1.0"';
   for (const key of ['id', 'source', 'type', 'time', 'subject'] as const) {
     if (typeof e[key] !== 'string' || (e[key] as string).length === 0) return `${key} must be a non-empty string`;
