@@ -9,6 +9,7 @@ import {
   type ServiceHandle,
   type VigilMetrics,
   vigilMetrics,
+  withTimeout,
 } from '@vigil/shared';
 import { SchedulerApi } from './api.js';
 import { activeRunId } from './concurrency.js';
@@ -116,7 +117,13 @@ export function startSchedulerService(opts: StartSchedulerOptions = {}): Promise
       rt.phase('run history backlog folded');
 
       const dispatcher = new SlotDispatcher(ctx);
-      const ticker = new Ticker(ctx, dispatcher);
+      // after a NATS outage: NATS answers, and what it stored late (publishes sent while it was frozen) is folded
+      const natsAnswers = async () => {
+        const jsm = await withTimeout(ctx.bus.jetstreamManager(), 2_000);
+        await withTimeout(jsm.getAccountInfo(), 2_000);
+        await historyCaughtUp(ctx, history, 5_000);
+      };
+      const ticker = new Ticker(ctx, dispatcher, natsAnswers);
       // armed from where catch-up stopped, not from a later now: no slot falls between the two
       const coveredTo = await ticker.catchUp(source.get().jobs);
       ticker.sync(source.get().jobs, coveredTo);

@@ -1,13 +1,11 @@
-import { backoffDelay, classify, errorMessage, type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
+import { backoffDelay, type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
 import { planCatchUp } from './catch-up.js';
+import { MAX_LISTED_MISSED, type Outage, planOutage } from './outage-plan.js';
 import type { SchedulerContext } from './context.js';
 import { timerTowards } from './long-timer.js';
 import { slotRunId } from './run-id.js';
 import { JobSchedule } from './schedule.js';
 import type { SlotDispatcher } from './slot-dispatcher.js';
-
-/** Missed slots reported one by one after downtime; older ones get one job.missed that names how many. */
-export const MAX_LISTED_MISSED = 100;
 
 interface Armed {
   key: string;
@@ -23,12 +21,14 @@ export class Ticker {
   private stopped = false;
   /** Slots being published right now: a stop waits for them while NATS is still there. */
   private readonly publishing = new Set<Promise<void>>();
-  /** Per job: slots past their start deadline that NATS kept from being requested (true once settled). */
-  private readonly unrequested = new Map<string, Map<number, boolean>>();
+  /** Per job: an open NATS outage (a slot's publish failed); its slots are settled together once NATS answers. */
+  private readonly outages = new Map<string, Outage>();
 
   constructor(
     private readonly ctx: SchedulerContext,
     private readonly dispatcher: SlotDispatcher,
+    /** Resolves once NATS answers again (rejects while it does not); tests without NATS leave it out. */
+    private readonly natsAnswers: () => Promise<unknown> = async () => undefined,
   ) {}
 
   /**
@@ -111,85 +111,95 @@ export class Ticker {
   }
 
   /**
-   * NATS may be briefly away (reconnecting) when a slot falls: retry until the slot's start deadline. A slot
-   * still not requested by then is not run late: it is handled like a slot missed while no scheduler ran (see
-   * `settleUnrequested`), retried until NATS answers, so it is reported once NATS is back. Until then the
-   * dispatcher keeps the job's last-slot mark before it, so a restart meanwhile reports it through catch-up.
+   * NATS may be briefly away (reconnecting) when a slot falls. A slot whose publish fails opens an outage for its
+   * job: from then on no slot of the job is published (a publish to a frozen broker is not always lost: nats.js
+   * keeps what it sent while reconnecting, and a SIGSTOPped server reads its socket once it runs again, so every
+   * retry could be stored late, with the facts of the moment it was sent), until NATS answers again. Then the
+   * slots of the whole outage are settled at once (`settleOutage`). Until then the dispatcher keeps the job's
+   * last-slot mark before the first of them, so a restart meanwhile reports them through catch-up.
    */
   private async dispatchWithRetry(def: JobDefinition, slot: number): Promise<void> {
-    const deadlineMs = def.startDeadline ?? this.ctx.defaults.startDeadlineMs;
-    const until = slot + deadlineMs;
-    const at = { job: def.name, runId: slotRunId(def.name, slot), slot: new Date(slot).toISOString() };
-    let lastErr: unknown;
-    for (let attempt = 0; ; attempt++) {
-      // only a failed slot turns missed: one that fires late (it fell while catch-up ran) is still requested
-      const missed = attempt > 0 && this.ctx.clock.now() >= until;
-      try {
-        if (!missed) await this.dispatcher.dispatch(def, slot, 'schedule');
-        else await this.settleUnrequested(def, slot, deadlineMs, lastErr);
+    const since = this.ctx.clock.now();
+    try {
+      await this.dispatcher.dispatch(def, slot, 'schedule');
+    } catch (err) {
+      const at = { job: def.name, runId: slotRunId(def.name, slot), slot: new Date(slot).toISOString() };
+      if (this.stopped) {
+        // not marked handled: the next start (or a replica) reports it or catches it up
+        this.ctx.log.error({ err, ...at }, 'slot could not be published before the stop');
         return;
-      } catch (err) {
-        lastErr = err;
-        const delay = backoffDelay(attempt + 1, { base: 500, cap: 10_000, jitter: 'none' });
-        if (this.stopped) {
-          // not marked handled: the next start (or a replica) reports it or catches it up
-          this.ctx.log.error({ err, ...at }, 'slot could not be published before the stop');
-          return;
-        }
-        if (!missed && this.ctx.clock.now() + delay >= until)
-          this.ctx.log.error(
-            { err, ...at },
-            'slot could not be published before its start deadline; it is reported (or caught up) once NATS is back',
-          );
-        else this.ctx.log.warn({ err, ...at, attempt }, 'slot publish failed; retrying');
-        await this.ctx.clock.sleep(delay);
       }
+      // a slot whose publish was under way when another one opened the outage is in its span already
+      if (this.outages.has(def.name)) return;
+      this.ctx.log.warn({ err, ...at }, 'slot publish failed; retrying once NATS answers');
+      const outage: Outage = { since, after: slot - 1, err, done: 0 };
+      this.outages.set(def.name, outage);
+      void this.settleOutage(def, outage).catch((e: unknown) =>
+        this.ctx.log.error({ err: e, job: def.name }, 'slots of a NATS outage not settled; a restart reports them'),
+      );
     }
   }
 
   /**
-   * A slot that could not be requested before its start deadline, once NATS answers: what catch-up does with
-   * the slots missed while no scheduler ran (`planCatchUp`, over the job's slots in this state): the newest of
-   * them within the job's `catchUp` window runs once (trigger `catch-up`); every other one is reported through
-   * the dispatcher's missed path (`job.missed`, msg-id `missed.<runId>`, the run history checked first), with
-   * a reason that names the outage. Rejects while NATS is still away (the slot stays in the plan).
+   * A job's slots that NATS kept from being requested (from the outage's first one on), once NATS answers:
+   * settled together, as catch-up settles slots missed while no scheduler ran (`planCatchUp`): the newest runs
+   * once (within its start deadline, or within the job's `catchUp` window; alone and on time it is a plain
+   * `schedule` request, its retry), every other one gets `job.missed` through the dispatcher's missed path
+   * (msg-id `missed.<runId>`, the run history checked first), all with the same outage window. One plan per
+   * outage: a settlement NATS interrupts again is retried with the same facts once something of it went out.
    */
-  private async settleUnrequested(def: JobDefinition, slot: number, deadlineMs: number, err: unknown) {
-    // every such slot of the job until all are settled, the settled ones too: one catch-up run, not one each
-    const slots = this.unrequested.get(def.name) ?? new Map<number, boolean>();
-    this.unrequested.set(def.name, slots.set(slot, slots.get(slot) ?? false));
-    const now = this.ctx.clock.now();
-    const plan = planCatchUp(
-      [...slots.keys()].sort((a, b) => a - b),
-      now,
-      def.catchUp,
-      deadlineMs,
-    );
-    const until = new Date(now).toISOString();
-    const code = (err as { code?: unknown } | undefined)?.code;
-    const outage =
-      classify(err) === 'transient' || code === 'DISCONNECT'
-        ? `NATS was unavailable until ${until}`
-        : `publishing failed until ${until} (${errorMessage(err)})`;
-    const at = { job: def.name, runId: slotRunId(def.name, slot), slot: new Date(slot).toISOString() };
-    if (plan.run === slot) {
-      await this.dispatcher.dispatch(def, slot, 'catch-up', `not requested at its slot: ${outage}`);
-      this.ctx.log.warn(at, 'slot that could not be requested in time runs as catch-up');
-    } else {
-      const instead =
-        plan.run !== undefined && now - slot <= (def.catchUp ?? 0) ? '; a newer slot runs as catch-up instead' : '';
-      const deadline = `${Math.round(deadlineMs / 1000)}s`;
-      await this.dispatcher.dispatch(
-        def,
-        slot,
-        'missed',
-        `could not be requested before its start deadline (${deadline}): ${outage}${instead}`,
-      );
-      this.ctx.log.warn(at, 'slot reported missed: it could not be requested before its start deadline');
+  private async settleOutage(def: JobDefinition, o: Outage): Promise<void> {
+    const deadlineMs = def.startDeadline ?? this.ctx.defaults.startDeadlineMs;
+    const schedule = new JobSchedule(def);
+    let loggedLate = false;
+    let attempt = 0;
+    let wait = true;
+    for (;;) {
+      if (wait) {
+        const delay = backoffDelay(++attempt, { base: 500, cap: 10_000, jitter: 'none' });
+        if (!loggedLate && this.ctx.clock.now() + delay >= o.after + 1 + deadlineMs) {
+          loggedLate = true;
+          this.ctx.log.error(
+            { err: o.err, job: def.name, runId: slotRunId(def.name, o.after + 1) },
+            'slot could not be published before its start deadline; it is reported (or caught up) once NATS is back',
+          );
+        }
+        await this.ctx.clock.sleep(delay);
+        if (this.stopped) return;
+      }
+      wait = true;
+      try {
+        if (o.until === undefined) {
+          await this.natsAnswers();
+          o.until = this.ctx.clock.now();
+        }
+        o.plan ??= planOutage(def, schedule, deadlineMs, o, o.until, {
+          stored: (slot) => this.ctx.runs?.values.get(slotRunId(def.name, slot)) !== undefined,
+          log: this.ctx.log,
+        });
+        for (; o.done < o.plan.length; o.done++) {
+          const step = o.plan[o.done];
+          await this.dispatcher.dispatch(def, step.slot, step.kind, step.reason);
+        }
+      } catch (err) {
+        o.err = err;
+        // nothing of the plan went out yet: the next try dates the outage's end anew (and plans again)
+        if (o.done === 0) Object.assign(o, { until: undefined, plan: undefined });
+        if (this.stopped) return;
+        this.ctx.log.warn({ err, job: def.name, attempt }, 'slots of a NATS outage not settled yet; retrying');
+        continue;
+      }
+      // slots that fell while the settlement ran (or at its instant): another round at once, NATS answering
+      const next = schedule.next(o.until - 1);
+      if (next !== undefined && next <= this.ctx.clock.now()) {
+        Object.assign(o, { after: o.until - 1, until: this.ctx.clock.now(), plan: undefined, done: 0 });
+        attempt = 0;
+        wait = false;
+        continue;
+      }
+      this.outages.delete(def.name);
+      return;
     }
-    slots.set(slot, true);
-    if ([...slots.values()].every(Boolean) && this.unrequested.get(def.name) === slots)
-      this.unrequested.delete(def.name);
   }
 
   /** No slot fires from now on; resolves once the slots already firing are published (at most `waitMs`, real time). */
@@ -226,6 +236,8 @@ export class Ticker {
         // SIGSTOP) and every slot since is late. They are settled as after downtime (one catch-up run within
         // `catchUp`, the rest job.missed), never run late one by one in a burst.
         this.arm(a, late ? now - 1 : next);
+        // NATS is away for this job: the slot is in the open outage's span, settled with it (not published now)
+        if (this.outages.has(a.def.name)) return;
         const publishing = late
           ? this.settleSlotsNotRun(a.def, a.schedule, next - 1, now, 'scheduler was stalled (its timers fired late)')
           : this.dispatchWithRetry(a.def, next);

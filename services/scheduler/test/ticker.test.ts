@@ -137,7 +137,7 @@ describe('slots that could not be requested before their start deadline', () => 
     ]);
     for (const d of dispatched)
       expect(d.reason).toMatch(
-        /^could not be requested before its start deadline \(30s\): NATS was unavailable until 2026-01-01T00:03:\d\d\.\d{3}Z$/,
+        /^could not be requested before its start deadline \(30s\): NATS was unavailable from 2026-01-01T00:01:00\.000Z until 2026-01-01T00:03:\d\d\.\d{3}Z \(2 min \d+ s\)$/,
       );
   });
 
@@ -149,7 +149,51 @@ describe('slots that could not be requested before their start deadline', () => 
       ['2026-01-01T00:03:00.000Z', 'catch-up'],
     ]);
     expect(dispatched[0].reason).not.toMatch(/instead/); // older than the window (2m30s)
-    expect(dispatched[1].reason).toMatch(/NATS was unavailable until .*; a newer slot runs as catch-up instead$/);
-    expect(dispatched[2].reason).toMatch(/^not requested at its slot: NATS was unavailable until /);
+    expect(dispatched[1].reason).toMatch(
+      /NATS was unavailable from .* until .*; a newer slot runs as catch-up instead$/,
+    );
+    expect(dispatched[2].reason).toMatch(
+      /^not requested at its slot: NATS was unavailable from 2026-01-01T00:01:00\.000Z until .*; 2 other slots of the outage reported missed$/,
+    );
+  });
+});
+
+describe('a NATS outage settled in one go', () => {
+  it('one plan with one window, resumed with the same facts when NATS drops again midway', async () => {
+    const clock = new ManualClock(at('2026-01-01T00:00:30Z'));
+    const job = {
+      name: 'tick',
+      every: 60_000,
+      handler: 'health.daily',
+      timezone: 'UTC',
+      startDeadline: 30_000,
+      catchUp: 150_000,
+    } as unknown as JobDefinition;
+    const net = { down: true, failNext: 0 };
+    const dispatched: { slot: string; kind: string; reason?: string }[] = [];
+    const dispatcher = {
+      async dispatch(_def: JobDefinition, slot: number, kind: string, reason?: string) {
+        if (net.down) throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+        if (dispatched.length === 1 && net.failNext-- > 0)
+          throw Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+        dispatched.push({ slot: iso(slot), kind, reason });
+      },
+    } as unknown as SlotDispatcher;
+    const ticker = new Ticker(contextOn(clock), dispatcher);
+    ticker.sync({ tick: job }, clock.now());
+    await clock.set(at('2026-01-01T00:03:40Z'));
+    net.down = false;
+    net.failNext = 1; // the settlement's second report fails once: NATS gone again for a moment
+    await clock.set(at('2026-01-01T00:04:20Z')); // the 00:04 slot falls meanwhile
+    await ticker.stop();
+    expect(dispatched.map((d) => [d.slot, d.kind])).toEqual([
+      ['2026-01-01T00:01:00.000Z', 'missed'],
+      ['2026-01-01T00:02:00.000Z', 'missed'],
+      ['2026-01-01T00:03:00.000Z', 'catch-up'],
+      ['2026-01-01T00:04:00.000Z', 'schedule'],
+    ]);
+    const windows = new Set(dispatched.slice(0, 3).map((d) => /from \S+ until \S+/.exec(d.reason ?? '')?.[0]));
+    expect([...windows]).toHaveLength(1);
+    expect([...windows][0]).toMatch(/^from 2026-01-01T00:01:00\.000Z until 2026-01-01T00:03:4\d\.\d{3}Z$/);
   });
 });
