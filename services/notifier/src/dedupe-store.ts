@@ -75,15 +75,37 @@ export class DedupeStore {
 
   /** When the scope (a job, a secrets provider) was last reported recovered: that event's time (ms), if it was within the bucket's TTL. */
   async resolvedAt(scope: string): Promise<number | undefined> {
-    const e = await this.kv.get(kvSafeKey(`resolved.${scope}`));
+    return this.readMs(`resolved.${scope}`);
+  }
+
+  async markResolved(scope: string, atMs: number): Promise<void> {
+    await this.markForward(`resolved.${scope}`, atMs);
+  }
+
+  /**
+   * When the scope (a job) last recovered from an incident someone had been alerted about (late-alerts.ts), if within
+   * the bucket's TTL. A key of its own, not a second field of `resolved.<scope>`, so that a replica of a version from
+   * before, which reads that one as a plain number, still understands it during a rolling update.
+   */
+  async alertedRecoveryAt(scope: string): Promise<number | undefined> {
+    return this.readMs(`resolved-alerted.${scope}`);
+  }
+
+  async markAlertedRecovery(scope: string, atMs: number): Promise<void> {
+    await this.markForward(`resolved-alerted.${scope}`, atMs);
+  }
+
+  private async readMs(key: string): Promise<number | undefined> {
+    const e = await this.kv.get(kvSafeKey(key));
     if (e?.operation !== 'PUT') return undefined;
     const at = Number(e.string());
     return Number.isFinite(at) ? at : undefined;
   }
 
-  async markResolved(scope: string, atMs: number): Promise<void> {
-    const previous = await this.resolvedAt(scope);
-    if (previous === undefined || atMs > previous) await this.kv.put(kvSafeKey(`resolved.${scope}`), String(atMs));
+  /** Only ever moves forward: a recovery handled late (out of order) never moves the mark back. */
+  private async markForward(key: string, atMs: number): Promise<void> {
+    const previous = await this.readMs(key);
+    if (previous === undefined || atMs > previous) await this.kv.put(kvSafeKey(key), String(atMs));
   }
 
   /**

@@ -21,6 +21,7 @@ import {
 } from './expired-digest.js';
 import type { GroupStore } from './group-store.js';
 import { confirmFollowUp, type FollowUp, restoreFollowUp, takeFollowUp } from './grouping.js';
+import { JOB_FAILURE_KINDS } from './late-alerts.js';
 import { withDeliveries } from './webhook-fates.js';
 
 export interface FollowUpOptions {
@@ -44,8 +45,8 @@ export interface FollowUpOptions {
    */
   onSent?: (alert: Alert, id: string, channel: 'email' | 'webhook') => Promise<void>;
   /**
-   * When the scope was last marked resolved (KV `vigil_notified`, DedupeStore.resolvedAt): a breaker group whose
-   * follow-up is due after the breaker closed is not sent as if it were still open (see `endedBeforeFollowUp`).
+   * When the scope was last marked resolved (KV `vigil_notified`, DedupeStore.resolvedAt): a breaker or job failure
+   * group whose follow-up is due after the breaker closed / the job recovered is not sent (see `endedBeforeFollowUp`).
    */
   resolvedAt?: (scope: string) => Promise<number | undefined>;
   /** When a given-up webhook was delivered after all (a replay), if known (webhook-fates.ts). */
@@ -210,23 +211,33 @@ export class FollowUps {
    * dropped here and its group closed: the notice (if one went out) already said the breaker closed, and counted
    * these alerts when it closed the group; otherwise the opened alert was the news. A re-opening after the close has
    * a later time and is sent.
+   * Likewise a job failure group (a recovery could not close it, or late-alerts.ts's notice group) all older than the
+   * job's recovery: its RESOLVED went out, "(+N more)" would read as failing again. Only that group is closed.
    */
   private async endedBeforeFollowUp(alert: Alert, key: string, count: number): Promise<boolean> {
-    if (alert.kind !== 'breaker-opened' || !this.o.resolvedAt) return false;
+    const job = JOB_FAILURE_KINDS.has(alert.kind) && alert.job !== undefined;
+    if ((alert.kind !== 'breaker-opened' && !job) || !this.o.resolvedAt) return false;
     const at = Date.parse(alert.occurredAt);
     let resolvedAt: number | undefined;
     try {
       resolvedAt = await this.o.resolvedAt(alert.scope);
     } catch (err) {
-      this.o.logger.warn({ err, key }, 'resolution mark not read; breaker follow-up sent as is');
+      this.o.logger.warn({ err, key }, 'resolution mark not read; follow-up sent as is');
       return false;
     }
     if (resolvedAt === undefined || !Number.isFinite(at) || resolvedAt < at) return false;
-    this.o.logger.info(
-      { key, count, closedAt: new Date(resolvedAt).toISOString() },
-      'breaker closed after every alert this follow-up folded: follow-up dropped, group closed',
-    );
+    const what = job ? 'job recovered' : 'breaker closed';
+    const resolved = new Date(resolvedAt).toISOString();
+    this.o.logger.info({ key, count, resolved }, `${what} after every alert this follow-up folded: dropped, closed`);
     this.o.metrics.notificationsTotal.inc({ channel: 'group', severity: alert.severity, result: 'dropped' });
+    if (job) {
+      // kept open (claim confirmed) when an alert folded into it since the claim: it has its own follow-up then
+      await this.o.store
+        .close(key, (s) => s.pending > 0)
+        .then(() => this.o.store.apply(key, (s) => ({ next: s?.sending ? confirmFollowUp(s) : undefined, result: 0 })))
+        .catch((err: unknown) => this.o.logger.warn({ err, key }, 'could not close the group of a recovered job'));
+      return true;
+    }
     await this.o.store
       .closeScope(alert.scope)
       .catch((err: unknown) => this.o.logger.warn({ err, key }, 'could not close the group of a closed breaker'));

@@ -83,6 +83,27 @@ export class GroupStore {
     return applyJson(this.kv, EXPIRED_DIGEST_KEY, fn, 'expired-alert digest', attempts);
   }
 
+  /** The groups of one scope (a job), to look at before its recovery closes them. */
+  async listScope(scope: string): Promise<GroupState[]> {
+    const out: GroupState[] = [];
+    for (const key of await this.keys(`${b64url(scope)}.>`)) {
+      const { state } = await this.get(key);
+      if (state) out.push(state);
+    }
+    return out;
+  }
+
+  /** Closes one group, unless it changed since `keep` looked at it (then a newer alert is in it: left open). */
+  async close(key: string, keep: (state: GroupState) => boolean = () => false): Promise<void> {
+    const { state, revision } = await this.get(key);
+    if (!state || keep(state)) return;
+    try {
+      await this.kv.delete(key, { previousSeq: revision });
+    } catch {
+      // changed meanwhile: left open
+    }
+  }
+
   /** Closes every group of a scope (a job recovered); returns the closed states. */
   async closeScope(scope: string): Promise<GroupState[]> {
     const prefix = `${b64url(scope)}.`;

@@ -177,6 +177,18 @@ export function unsentFact(closed: GroupState[]): [string, string] | undefined {
   return ['Unsent alerts folded before recovery', `${folded} (${parts.join('; ')})`];
 }
 
+/**
+ * The fact a job's RESOLVED email adds about the groups its recovery closed: how many failure reports of the incident
+ * it covers, sent or folded, e.g. `20 (20 ledger-sync missed its start deadline)` — after an outage the scheduler
+ * reports every missed slot, and the reader should see that one RESOLVED answers all of them.
+ */
+export function reportsFact(closed: GroupState[]): [string, string] | undefined {
+  const total = closed.reduce((n, s) => n + s.total, 0);
+  if (total === 0) return undefined;
+  const parts = closed.map((s) => `${s.total} ${unsentOf(s).what}`);
+  return ['Reports covered', `${total} (${parts.join('; ')})`];
+}
+
 /** Stack traces can be long; the group keeps the latest alert, bounded, in its KV entry. */
 export function boundedAlert(alert: Alert, maxStack = 8_000): Alert {
   if (!alert.error?.stack || alert.error.stack.length <= maxStack) return alert;

@@ -7,7 +7,8 @@ import type { Dispatcher } from './dispatcher.js';
 import { digestLineOf, EXPIRED_DIGEST_KEY } from './expired-digest.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GroupStore, groupKvKey } from './group-store.js';
-import { boundedAlert, decideOnAlert, unsentFact } from './grouping.js';
+import { boundedAlert, decideOnAlert, reportsFact, unsentFact } from './grouping.js';
+import { JOB_FAILURE_KINDS, LATE_GROUP_SUFFIX, LateJobAlerts } from './late-alerts.js';
 import { eventAt, type FallbackHealth, withFallbackRecord } from './lost-fallback.js';
 import { SecretsNotices } from './secrets-notices.js';
 import { type EventLike, toAlert } from './to-alert.js';
@@ -49,9 +50,11 @@ export interface NotifierOptions {
 export class Notifier {
   private readonly breakers: BreakerNotices;
   private readonly secrets: SecretsNotices;
+  private readonly late: LateJobAlerts;
 
   constructor(private readonly o: NotifierOptions) {
     this.secrets = new SecretsNotices(o.dedupe, () => o.clock.now());
+    this.late = new LateJobAlerts({ dedupe: o.dedupe, groups: o.groups, metrics: o.metrics });
     this.breakers =
       o.breakers ??
       new BreakerNotices({ dedupe: o.dedupe, dispatcher: o.dispatcher, groups: o.groups, now: () => o.clock.now() });
@@ -76,6 +79,7 @@ export class Notifier {
     if (claim === 'busy') {
       throw new TransientError(`event ${event.id} is being notified by another replica`, { retryAfterMs: 5_000 });
     }
+    let key: string | undefined;
     try {
       if (alert.kind === 'secrets-recovered' && !(await this.secrets.end(alert, event, log))) {
         await this.o.dedupe.complete(event.id);
@@ -87,6 +91,11 @@ export class Notifier {
         return;
       }
       const alreadyResolved = await this.noteResolution(alert, event, log);
+      // a job failure the RESOLVED already answered is not sent again (late-alerts.ts: the rule)
+      if (alreadyResolved && (await this.late.answered(alert, event, log))) {
+        await this.o.dedupe.complete(event.id);
+        return;
+      }
       if (SECRETS_FAILURE_KINDS.has(alert.kind) && !alreadyResolved) await this.secrets.note(alert, event, log);
       // an opening (also when folded below) is recorded first, so a close handled meanwhile finds it
       if (alert.kind === 'breaker-opened' && !alreadyResolved) await this.breakers.opened(alert, event, log);
@@ -95,10 +104,16 @@ export class Notifier {
         // The incident is over: what its groups still held back is dropped (no "(+N more)" after the recovery),
         // and counted and named here instead, e.g. "2 (1 stale secret served: partner-api-key; 1 secrets refresh
         // failed: openai, companies)".
-        const fact = unsentFact(await groups.closeScope(alert.scope));
+        const closed = await groups.closeScope(alert.scope);
+        const fact = unsentFact(closed);
         if (fact) alert.facts.push(fact);
+        const reports =
+          alert.kind === 'recovered' && reportsFact(closed.filter((g) => JOB_FAILURE_KINDS.has(g.latest.kind)));
+        if (reports) alert.facts.push(reports);
       } else if (groups && this.groupable(alert, event.id)) {
-        const key = groupKvKey(alert.scope, `${alert.kind}|${alert.groupType}`);
+        // a late job failure nobody was told about: one notice of its own, never folding a failure after the recovery
+        const late = alreadyResolved && JOB_FAILURE_KINDS.has(alert.kind) ? LATE_GROUP_SUFFIX : '';
+        key = groupKvKey(alert.scope, `${alert.kind}|${alert.groupType}${late}`);
         const now = this.o.clock.now();
         const stored = boundedAlert(alert);
         const decision = await groups.apply(key, (state) => {
@@ -114,7 +129,17 @@ export class Notifier {
       }
       // The recovery may have been handled on its own consumer while this alert was being grouped: looked at again
       // just before sending, so the failure does not arrive after the RESOLVED email without saying so.
-      if (!alreadyResolved && alert.job && FAILURE_KINDS.has(alert.kind)) await this.noteResolution(alert, event, log);
+      if (
+        !alreadyResolved &&
+        alert.job &&
+        FAILURE_KINDS.has(alert.kind) &&
+        (await this.noteResolution(alert, event, log)) &&
+        (await this.late.answered(alert, event, log))
+      ) {
+        if (key) await this.late.withdraw(key, event.id);
+        await this.o.dedupe.complete(event.id);
+        return;
+      }
       const { channel } = await this.o.dispatcher.deliver({ id: event.id, alert });
       // from now on the breaker's close is reported (once), unless this alert already said it was resolved
       if (alert.kind === 'breaker-opened') await this.breakers.alerted(alert, event.id, channel, log);
@@ -203,7 +228,13 @@ export class Notifier {
       if (alert.resolved) {
         // job recoveries; a secrets outage is marked when it ends (SecretsNotices.end), a breaker when it closes
         // (BreakerNotices.closed)
-        if (alert.job) await this.o.dedupe.markResolved(alert.scope, at);
+        if (alert.job) {
+          // not written: late alerts of this incident are sent marked, as when nobody was told (never fewer)
+          await this.late.beforeMark(alert.scope, at).catch((err: unknown) => {
+            log.warn({ err, scope: alert.scope }, 'alerted-recovery record not written');
+          });
+          await this.o.dedupe.markResolved(alert.scope, at);
+        }
       } else if (FAILURE_KINDS.has(alert.kind)) {
         const resolvedAt = await this.o.dedupe.resolvedAt(alert.scope);
         if (resolvedAt !== undefined && resolvedAt > at) {
