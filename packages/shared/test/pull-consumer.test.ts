@@ -1,6 +1,6 @@
 import { type PulledMessage, PullConsumer, type PullConsumerOptions } from '@vigil/shared';
 import { startNats, type TestServer, waitFor } from '@vigil/shared/testing';
-import { AckPolicy, connect, type JetStreamManager, type NatsConnection, nanos } from 'nats';
+import { AckPolicy, connect, createInbox, type JetStreamManager, type NatsConnection, nanos } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The job runners take their work through PullConsumer: they must get exactly what they ask for, see a
@@ -270,6 +270,54 @@ describe('PullConsumer signals', () => {
     expect(r.lost[0]).toMatch(/unanswered|not found|no responders|503/i);
     expect(r.consumer.outstanding).toBe(0);
     expect(r.got).toEqual([]);
+  });
+
+  it('a refused pull ("Exceeded MaxWaiting") is asked again a second later, not at once in a loop', async () => {
+    const { stream, subject } = await setup(0);
+    const durable = 'narrow';
+    await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, max_waiting: 1 });
+    // another connection's request holds the one waiting place, as a connection's requests do on the server for
+    // their whole expiry after it reconnected
+    const other = await connect({ servers: nats.url, name: 'pull-consumer-test-other' });
+    const inbox = createInbox();
+    let otherExpired = false;
+    other.subscribe(inbox, { callback: (_e, m) => (otherExpired ||= m.headers?.code === 408) });
+    other.publish(
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+      enc.encode(`{"batch":1,"expires":${nanos(2_000)}}`),
+      {
+        reply: inbox,
+      },
+    );
+    await waitFor(async () => (await jsm.consumers.info(stream, durable)).num_waiting === 1);
+    let drained = 0;
+    const got: string[] = [];
+    const c: PullConsumer = new PullConsumer(nc, {
+      stream,
+      durable,
+      expiresMs: 5_000,
+      onMessage: (m) => {
+        got.push(dec.decode(m.data));
+        m.ack();
+      },
+      // asks again whenever told, as the runner does
+      onDrained: () => {
+        drained++;
+        c.pull(1);
+      },
+    });
+    consumers.push(c);
+    c.pull(1);
+    // a bounded wait: what is checked is how often it was told to ask again meanwhile (at once: once per round trip)
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(drained).toBeLessThanOrEqual(2);
+    // once the other request expired, an ask is taken: a message stored then is delivered
+    await waitFor(() => otherExpired, { message: 'the other request expired', timeout: 5_000 });
+    await waitFor(async () => (await jsm.consumers.info(stream, durable)).num_waiting === 1, { timeout: 5_000 });
+    await nc.jetstream().publish(subject, enc.encode('after'));
+    await waitFor(() => got.length === 1, { message: 'delivered after the refusals', timeout: 5_000 });
+    expect(got).toEqual(['after']);
+    await other.close();
   });
 
   it('stop() ends delivery: later pulls ask nothing', async () => {

@@ -47,6 +47,8 @@ const TERM = enc.encode('+TERM');
 const NAK = enc.encode('-NAK');
 /** A pull request not answered this long after its expiry is considered gone (lost in a reconnect). */
 const EXPIRY_GRACE_MS = 2_000;
+/** After a refused pull request ("Exceeded MaxWaiting"), how long before the owner is told to ask again. */
+const REFUSED_RETRY_MS = 1_000;
 
 /**
  * The raw header block of a nats.js message (null: it has none), read from nats.js 2.x's MsgImpl fields; undefined
@@ -193,6 +195,7 @@ export class PullConsumer {
   private readonly subject: string;
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
+  private refusedRetry?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -231,6 +234,7 @@ export class PullConsumer {
     this.stopped = true;
     this.reset();
     clearInterval(this.watchdog);
+    clearTimeout(this.refusedRetry);
     this.sub.unsubscribe();
   }
 
@@ -269,9 +273,17 @@ export class PullConsumer {
         this.reset();
         if (!this.stopped) this.opts.onLost?.(why);
       } else {
-        // e.g. "Exceeded MaxWaiting": the newest request was refused.
+        // e.g. "Exceeded MaxWaiting": the newest request was refused. The server holds as many waiting requests as
+        // it takes (often ours from a connection before a reconnect, until they expire): asking again at once only
+        // earns another refusal per round trip (a live stack logged a thousand of them), so ask again a second later.
         this.settle(this.requests.pop()?.n ?? 0);
-        this.opts.onDrained?.();
+        if (!this.refusedRetry) {
+          this.refusedRetry = setTimeout(() => {
+            this.refusedRetry = undefined;
+            if (!this.stopped) this.opts.onDrained?.();
+          }, REFUSED_RETRY_MS);
+          this.refusedRetry.unref();
+        }
       }
     }
     // 100 (idle heartbeat) and 404 (no messages, only for no_wait requests): nothing to do.
