@@ -24,9 +24,8 @@ export const LATE_GROUP_SUFFIX = '|resolved';
  * - nobody was (the recovery was handled before any alert of the incident went out, or grouping is off): it is sent,
  *   never dropped in silence, marked "(already resolved)", in a group of its own (`|resolved`): the first is the one
  *   notice, the others fold into it and their follow-up is dropped (follow-ups.ts: all older than the mark).
- * Known edges: a recovery whose alerted-incident record could not be written, or whose incident's only alert is still
- * being delivered, counts as "nobody was told" (one notice too many, never one too few); with grouping off every late
- * alert is sent, marked, as before.
+ * Known edges: a recovery whose alerted-incident record could not be written counts as "nobody was told" (one notice
+ * too many, never one too few); with grouping off every late alert is sent, marked, as before.
  */
 export class LateJobAlerts {
   constructor(private readonly o: { dedupe: DedupeStore; groups?: GroupStore; metrics: VigilMetrics }) {}
@@ -38,16 +37,16 @@ export class LateJobAlerts {
   async beforeMark(scope: string, at: number): Promise<void> {
     if (!this.o.groups) return;
     const groups = (await this.o.groups.listScope(scope)).filter((s) => JOB_FAILURE_KINDS.has(s.latest.kind));
-    if (await this.anyAlerted(groups)) await this.o.dedupe.markAlertedRecovery(scope, at);
+    if (this.anyAlerted(groups)) await this.o.dedupe.markAlertedRecovery(scope, at);
   }
 
-  /** A group's first alert is sent when it opens (done in the dedupe store once a channel took it); or a follow-up went out. */
-  private async anyAlerted(groups: GroupState[]): Promise<boolean> {
-    for (const s of groups) {
-      if (s.lastSentAt > s.openedAt) return true;
-      if (s.sentEventId && (await this.o.dedupe.isDone(s.sentEventId))) return true;
-    }
-    return false;
+  /**
+   * A group's first alert is sent when it opens, or a follow-up went out. One still being delivered counts: after an
+   * outage the recovery usually overtakes the first alert's delivery (seen live), and that alert still goes out (a
+   * failed delivery is redelivered, or falls back), so the incident is told either way.
+   */
+  private anyAlerted(groups: GroupState[]): boolean {
+    return groups.some((s) => s.lastSentAt > s.openedAt || s.sentEventId !== undefined);
   }
 
   /**

@@ -23,6 +23,11 @@ export interface SmtpSink {
   clear(): void;
   /** 'reject' answers every message with a 451 transient error, 'refuse' with a 550 permanent one; 'accept' is the default. */
   setMode(mode: 'accept' | 'reject' | 'refuse'): void;
+  /**
+   * The next message is held, neither stored nor answered, until `release()` (a slow server mid-delivery):
+   * `arrived` resolves once it is here.
+   */
+  holdNext(): { arrived: Promise<void>; release(): void };
   stop(): Promise<void>;
   /** Listens again on the same port after stop(). */
   start(): Promise<void>;
@@ -40,6 +45,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: CapturedMail[] = [];
   let mode: 'accept' | 'reject' | 'refuse' = 'accept';
   let server: SMTPServer | undefined;
+  let hold: { arrived: () => void; released: Promise<void> } | undefined;
 
   const listen = async () => {
     server = new SMTPServer({
@@ -57,7 +63,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
             cb(err);
             return;
           }
-          simpleParser(Buffer.concat(chunks))
+          const held = hold;
+          hold = undefined;
+          held?.arrived();
+          (held?.released ?? Promise.resolve())
+            .then(() => simpleParser(Buffer.concat(chunks)))
             .then((mail) => {
               const headers: Record<string, string> = {};
               for (const [k, v] of mail.headers) headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -100,6 +110,15 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     setMode: (m) => {
       mode = m;
+    },
+    holdNext: () => {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrival = new Promise<void>((r) => {
+        arrived = r;
+      });
+      hold = { arrived, released: new Promise<void>((r) => (release = r)) };
+      return { arrived: arrival, release };
     },
     stop: async () => {
       const srv = server;

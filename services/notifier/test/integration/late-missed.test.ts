@@ -119,4 +119,40 @@ describe('missed alerts of an outage handled after its recovery (separate consum
     await h.followUpsConfirmed();
     expect(h.sink.messages).toHaveLength(3);
   });
+  it('the recovery handled while the first alert is still being delivered (after an outage): no CRITICAL after the RESOLVED', async () => {
+    const clock = new ManualClock(Date.now());
+    h = await startHarness({ ALERT_GROUP_INTERVAL: '5m' }, clock);
+    const job = 'racing-job';
+    const from = clock.now() - 15 * 60_000;
+    const until = from + 11 * 60_000;
+    const recoveredAt = until + 10_000;
+    const publishMissed = (at: number) =>
+      h!.bus.publish(`job.missed.${job}`, missed(job, at, from, until), { time: new Date(at) });
+    const lateCount = /vigil_notifications_total\{[^}]*result="already-resolved"[^}]*\} (\d+)/;
+
+    // the first CRITICAL is mid-delivery (a slow SMTP server) when the catch-up run's recovery is handled
+    const held = h.sink.holdNext();
+    for (let i = 0; i < 5; i++) await publishMissed(from + 30_000 + i * 5_000);
+    await held.arrived;
+    await h.bus.publish(
+      `job.recovered.${job}`,
+      runData(job, { status: 'recovered', error: undefined, finishedAt: new Date(recoveredAt).toISOString() }),
+      { time: new Date(recoveredAt) },
+    );
+    const [resolved] = await h.sink.waitForMessages(1);
+    expect(resolved.subject).toBe(`✅ RESOLVED: ${job} recovered`);
+    // more missed slots of the same outage, handled only now: the CRITICAL under way tells of the incident
+    for (let i = 0; i < 5; i++) await publishMissed(from + 30_000 + (5 + i) * 5_000);
+    await waitFor(async () => h!.sink.messages.length > 1 || (await metric(h!.notifier.url, lateCount)) === 5, {
+      message: 'the late alerts handled',
+    });
+    held.release();
+    await h.sink.waitForMessages(2);
+    await settle();
+    expect(h.sink.messages.map((m) => m.subject)).toEqual([
+      `✅ RESOLVED: ${job} recovered`,
+      `🚨 CRITICAL: ${job} missed its start deadline`,
+    ]);
+    expect(await metric(h.notifier.url, lateCount)).toBe(5);
+  });
 });
