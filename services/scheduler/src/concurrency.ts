@@ -43,19 +43,25 @@ export function activeRunId(
   return undefined;
 }
 
+/** A run occupying a job, with its stored record when it has one yet: read once, for the check and for the reason. */
+export interface Occupier {
+  runId: string;
+  record?: RunRecord;
+}
+
 /**
  * The run occupying the job, checked against the stored run record before a slot is skipped, a trigger refused
  * or a run cancelled because of it: the live copies of `vigil_jobs` and `vigil_runs` are watched apart and may
  * lag (a watch re-opened after a broker restart), and a job state may still list a run that ended. A run whose
  * stored record is no longer requested or started never occupies the job; it is taken out of the job state.
  */
-export async function confirmedOccupyingRun(ctx: SchedulerContext, job: string): Promise<string | undefined> {
+export async function confirmedOccupier(ctx: SchedulerContext, job: string): Promise<Occupier | undefined> {
   const over = new Set<string>();
   for (;;) {
     const id = ctx.occupyingRun(job, over);
     if (id === undefined) return undefined;
     const stored = await storedRun(ctx, id);
-    if (!stored || isActive(stored)) return id;
+    if (!stored || isActive(stored)) return { runId: id, record: stored };
     ctx.log.warn({ job, runId: id, status: stored.status }, 'job state listed a finished run as active; dropped');
     over.add(id);
     await dropFromJob(ctx, job, id);

@@ -1,5 +1,5 @@
 import { type JobDefinition, Subjects, type TimerHandle } from '@vigil/shared';
-import { confirmedOccupyingRun, decideStart, storedRun } from './concurrency.js';
+import { confirmedOccupier, decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { type JobState, emptyJobState } from './job-state.js';
 import { decodeJson, encodeJson, isWrongRevision, updateJson } from './kv-json.js';
@@ -136,16 +136,16 @@ export class SlotDispatcher {
       );
     } else {
       const state = ctx.jobStates.get(def.name);
-      const active = await confirmedOccupyingRun(ctx, def.name);
+      const occupier = await confirmedOccupier(ctx, def.name);
+      const active = occupier?.runId;
       // a retry or take-over of this very slot after its job.requested was stored (a publish that timed out
       // on a reconnect, a holder that died before marking the slot done): the occupying run is this one,
-      // so publish it again (msg-id de-dup) rather than skip or cancel it
-      // the occupying run's record tells a skip's reason whether it runs or still waits for a runner
-      const activeRun = active && active !== runId ? await storedRun(ctx, active) : undefined;
+      // so publish it again (msg-id de-dup) rather than skip or cancel it. The occupying run's record tells a
+      // skip's reason whether it runs or still waits for a runner.
       const decision =
         active === runId
           ? { action: 'run' as const }
-          : decideStart(def, state, active, { manual: false, activeRun, nowMs: ctx.clock.now() });
+          : decideStart(def, state, active, { manual: false, activeRun: occupier?.record, nowMs: ctx.clock.now() });
       if (decision.action === 'skip') {
         if (!decision.silent)
           await publishVerdict(ctx, 'skipped', { runId, job: def.name, trigger, scheduledAt }, decision.reason);

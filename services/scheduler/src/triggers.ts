@@ -11,7 +11,7 @@ import {
   triggerRunId,
   ValidationError,
 } from '@vigil/shared';
-import { confirmedOccupyingRun, decideStart, storedRun } from './concurrency.js';
+import { confirmedOccupier, decideStart } from './concurrency.js';
 import type { SchedulerContext } from './context.js';
 import { publishRequested, publishVerdict } from './publisher.js';
 
@@ -104,13 +104,12 @@ export async function requestManualTrigger(
     if (known) return { status: 202, runId, duplicate: true };
   }
   const state = ctx.jobStates.get(job);
-  const occupying = await confirmedOccupyingRun(ctx, def.name);
+  const occupier = await confirmedOccupier(ctx, def.name);
   // its record tells a run that is running from one queued and never started (no runner took it)
-  const activeRun = occupying ? await storedRun(ctx, occupying) : undefined;
-  const decision = decideStart(def, state, occupying, {
+  const decision = decideStart(def, state, occupier?.runId, {
     manual: true,
     force: trigger.force,
-    activeRun,
+    activeRun: occupier?.record,
     nowMs: ctx.clock.now(),
   });
   if (decision.action === 'conflict') {
@@ -191,12 +190,17 @@ async function startTriggered(
   const job = def.name;
   const requestedAt = Date.parse(event.time) || ctx.clock.now();
   const state = ctx.jobStates.get(job);
-  const active = await confirmedOccupyingRun(ctx, def.name);
-  const activeRun = active && active !== runId ? await storedRun(ctx, active) : undefined;
+  const occupier = await confirmedOccupier(ctx, def.name);
+  const active = occupier?.runId;
   const decision =
     active === runId
       ? { action: 'run' as const }
-      : decideStart(def, state, active, { manual: true, force: t.force, activeRun, nowMs: ctx.clock.now() });
+      : decideStart(def, state, active, {
+          manual: true,
+          force: t.force,
+          activeRun: occupier?.record,
+          nowMs: ctx.clock.now(),
+        });
   const notBefore = t.delaySeconds ? requestedAt + t.delaySeconds * 1000 : undefined;
   if (decision.action === 'conflict' || decision.action === 'skip') {
     await publishVerdict(

@@ -1,7 +1,7 @@
 import type { JobRun } from '@vigil/shared';
 import { describe, expect, it } from 'vitest';
 import { planBackup } from '../src/backup-plan.js';
-import { activeRunId, confirmedOccupyingRun } from '../src/concurrency.js';
+import { activeRunId, confirmedOccupier } from '../src/concurrency.js';
 import type { SchedulerContext } from '../src/context.js';
 import { applyRunToJob, dropRun, emptyJobState, type JobState } from '../src/job-state.js';
 import { encodeJson } from '../src/kv-json.js';
@@ -37,7 +37,7 @@ describe('a finished run never stays in its job’s active runs', () => {
    * vigil_runs does not have X's record (the two buckets are watched apart; a watch re-opened after the broker
    * restart). activeRunId then trusts the job state; the stored record, read before skipping, says X succeeded.
    */
-  it('confirmedOccupyingRun reads the stored record: a terminal one never occupies the job, and is dropped', async () => {
+  it('confirmedOccupier reads the stored record: a terminal one never occupies the job, and is dropped', async () => {
     const x = fold('X', [
       ['succeeded', '2026-01-01T00:59:58.026Z', { trigger: 'manual', durationMs: 26 }],
       ['requested', '2026-01-01T00:59:58.000Z', { trigger: 'manual' }],
@@ -78,7 +78,7 @@ describe('a finished run never stays in its job’s active runs', () => {
       occupyingRun: (_job: string, exclude?: ReadonlySet<string>) =>
         activeRunId(state, liveRuns, () => false, undefined, exclude),
     } as unknown as SchedulerContext;
-    expect(await confirmedOccupyingRun(ctx, 'daily')).toBeUndefined();
+    expect(await confirmedOccupier(ctx, 'daily')).toBeUndefined();
     expect(state.activeRunIds).toBeUndefined();
     expect(state.currentRunId).toBeUndefined();
   });
