@@ -60,7 +60,11 @@ export class GroupStore {
 
   /** Every alert group (not the digest). */
   async list(): Promise<Array<{ key: string; state: GroupState }>> {
-    const keys = await this.keys();
+    return this.groups(await this.keys());
+  }
+
+  /** The groups under `keys` that exist (the digest's key left out). */
+  private async groups(keys: string[]): Promise<Array<{ key: string; state: GroupState }>> {
     const out: Array<{ key: string; state: GroupState }> = [];
     for (const key of keys) {
       if (key === EXPIRED_DIGEST_KEY) continue;
@@ -85,22 +89,22 @@ export class GroupStore {
 
   /** The groups of one scope (a job), to look at before its recovery closes them. */
   async listScope(scope: string): Promise<GroupState[]> {
-    const out: GroupState[] = [];
-    for (const key of await this.keys(`${b64url(scope)}.>`)) {
-      const { state } = await this.get(key);
-      if (state) out.push(state);
-    }
-    return out;
+    return (await this.groups(await this.keys(`${b64url(scope)}.>`))).map((g) => g.state);
   }
 
-  /** Closes one group, unless it changed since `keep` looked at it (then a newer alert is in it: left open). */
-  async close(key: string, keep: (state: GroupState) => boolean = () => false): Promise<void> {
+  /**
+   * Closes one group, unless `keep` says otherwise or it changed since it was read (then a newer alert is in it:
+   * left open). Returns the state it closed.
+   */
+  async close(key: string, keep: (state: GroupState) => boolean = () => false): Promise<GroupState | undefined> {
     const { state, revision } = await this.get(key);
-    if (!state || keep(state)) return;
+    if (!state || keep(state)) return undefined;
     try {
       await this.kv.delete(key, { previousSeq: revision });
+      return state;
     } catch {
       // changed meanwhile: left open
+      return undefined;
     }
   }
 
@@ -116,14 +120,9 @@ export class GroupStore {
       return closed;
     }
     for (const k of keys) {
-      const { state, revision } = await this.get(k);
-      if (!state) continue;
-      try {
-        await this.kv.delete(k, { previousSeq: revision });
-        closed.push(state);
-      } catch {
-        // changed meanwhile: a new alert arrived after the recovery; leave it open
-      }
+      // a group changed meanwhile (a new alert arrived after the recovery) is left open
+      const state = await this.close(k);
+      if (state) closed.push(state);
     }
     return closed;
   }
