@@ -1,7 +1,7 @@
 import { classify, errorMessage, type JobDefinition, type Logger } from '@vigil/shared';
 import { planCatchUp } from './catch-up.js';
 import { slotRunId } from './run-id.js';
-import type { JobSchedule } from './schedule.js';
+import type { JobSchedule, SlotSpan } from './schedule.js';
 
 /** Missed slots reported one by one after downtime; older ones get one job.missed that names how many. */
 export const MAX_LISTED_MISSED = 100;
@@ -70,12 +70,7 @@ export function planOutage(
       ? `could not be requested before its start deadline (${deadline})`
       : 'could not be requested';
   if (older) {
-    const range = older.exact
-      ? `from ${iso(older.first)} to ${iso(older.last ?? older.first)}`
-      : `from ${iso(older.first)} to before ${iso(span.slots[0])}`;
-    const reason =
-      `${notRequested(older.first)}: ${outage}; ${older.exact ? '' : 'about '}${older.count} older slots ${range} ` +
-      `were not run (not reported one by one: only the newest ${span.slots.length} are)`;
+    const reason = olderSlotsReason(`${notRequested(older.first)}: ${outage}`, older, span.slots);
     steps.push({ slot: older.first, kind: 'missed', reason });
   }
   for (const { slot } of plan.missed) {
@@ -102,4 +97,19 @@ export function planOutage(
     );
   }
   return steps;
+}
+
+/**
+ * The one `job.missed` (on the oldest of them) for the slots of a span older than the newest MAX_LISTED_MISSED it
+ * reports one by one: how many, and from when to when, after `cause`.
+ */
+export function olderSlotsReason(cause: string, older: NonNullable<SlotSpan['older']>, listed: number[]): string {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const range = older.exact
+    ? `from ${iso(older.first)} to ${iso(older.last ?? older.first)}`
+    : `from ${iso(older.first)} to before ${iso(listed[0])}`;
+  return (
+    `${cause}; ${older.exact ? '' : 'about '}${older.count} older slots ${range} were not run ` +
+    `(not reported one by one: only the newest ${listed.length} are)`
+  );
 }

@@ -1,6 +1,6 @@
 import { backoffDelay, type JobDefinition, type TimerHandle, withTimeout } from '@vigil/shared';
 import { planCatchUp } from './catch-up.js';
-import { MAX_LISTED_MISSED, type Outage, planOutage } from './outage-plan.js';
+import { MAX_LISTED_MISSED, type Outage, olderSlotsReason, planOutage } from './outage-plan.js';
 import type { SchedulerContext } from './context.js';
 import { timerTowards } from './long-timer.js';
 import { slotRunId } from './run-id.js';
@@ -96,13 +96,7 @@ export class Ticker {
     );
     if (older) {
       // too many to report one by one: one job.missed (on the oldest of them) names how many and when
-      const iso = (ms: number) => new Date(ms).toISOString();
-      const range = older.exact
-        ? `from ${iso(older.first)} to ${iso(older.last ?? older.first)}`
-        : `from ${iso(older.first)} to before ${iso(missed[0])}`;
-      const reason =
-        `${cause}; ${older.exact ? '' : 'about '}${older.count} older slots ${range} were not run ` +
-        `(not reported one by one: only the newest ${missed.length} are)`;
+      const reason = olderSlotsReason(cause, older, missed);
       this.ctx.log.error({ job: def.name, count: older.count, exact: older.exact }, reason);
       await this.dispatcher.dispatch(def, older.first, 'missed', reason);
     }
