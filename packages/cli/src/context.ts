@@ -1,4 +1,4 @@
-import { ErrorCode, JsErrCode, jsErrCode, VigilError } from '@vigil/shared';
+import { ErrorCode, JsErrCode, jsErrCode, VigilError, withTimeout } from '@vigil/shared';
 import type { NatsConnection } from 'nats';
 import { type CliEnv, natsWhere } from './config.js';
 import { CliError } from './errors.js';
@@ -37,7 +37,7 @@ export function commandContext(env: CliEnv, io: Io, json: boolean): CommandConte
         throw noJetStreamThere(err, env) ?? err;
       } finally {
         // bounded: a broker that stopped answering must not keep the CLI from printing what happened
-        await closeWithin(nc, CLOSE_TIMEOUT_MS);
+        await withTimeout(nc.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
       }
     },
     print(value, human) {
@@ -48,18 +48,6 @@ export function commandContext(env: CliEnv, io: Io, json: boolean): CommandConte
 
 /** How long closing a connection may take before the CLI goes on without it (the process exits after printing). */
 const CLOSE_TIMEOUT_MS = 1_000;
-
-async function closeWithin(nc: NatsConnection, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    nc.close().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-}
 
 /**
  * A JetStream operation (dlq, test-email, trigger --queue) that found no JetStream, or no Vigil stream, on the NATS
